@@ -1,0 +1,108 @@
+"""Pure-ASGI middleware for the API: per-site origin allowlist with CORS, body size limit."""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.api.responses import error
+from server.core.origins import origin_allowed
+from server.core.sites import SiteDirectory
+
+SITE_PREFIX = "/api/v1/sites/"
+MAX_BODY = 64 * 1024
+ALLOW_METHODS = "GET, POST, PATCH, DELETE"
+ALLOW_HEADERS = "Content-Type, Authorization, Idempotency-Key"
+
+
+class SiteOrigins:
+    """Requests naming a site must come from one of its origins (or carry no Origin, as
+    non-browser clients do). CORS headers go to allowed origins only, always with Vary."""
+
+    def __init__(self, app: ASGIApp, sites: SiteDirectory) -> None:
+        self.app = app
+        self.sites = sites
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(SITE_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        site_id = path[len(SITE_PREFIX):].split("/", 1)[0]
+        site = await self.sites.find(site_id) if origin is not None else None
+        if origin is None or site is None:
+            await self.app(scope, receive, send)  # the handler answers unknown sites
+            return
+        vary = {"Vary": "Origin"}
+        if not origin_allowed(origin, site.origins):
+            response = error(403, "origin_not_allowed",
+                             f"{origin[:100]} is not an allowed origin of site {site.id!r}",
+                             vary)
+            await response(scope, receive, send)
+            return
+        cors = [(b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"vary", b"Origin")]
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            preflight = Response(status_code=204, headers={
+                "Access-Control-Allow-Origin": origin, "Vary": "Origin",
+                "Access-Control-Allow-Methods": ALLOW_METHODS,
+                "Access-Control-Allow-Headers": ALLOW_HEADERS,
+                "Access-Control-Max-Age": "600"})
+            await preflight(scope, receive, send)
+            return
+        cors.append((b"access-control-expose-headers", b"Retry-After"))
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *cors]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with a JSON 413, before they are read."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_big = error(413, "payload_too_large", f"request bodies are limited to {self.limit}"
+                        " bytes")
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await too_big(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await too_big(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass

@@ -1,0 +1,152 @@
+"""JSON API handlers: parse input, call one core function, render the result."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from server.api.inputs import bearer_token, idempotency_key, json_object, query, query_int
+from server.api.responses import JSON, domain_error
+from server.clientip import client_ip
+from server.core import comments, threads
+from server.core.errors import DomainError, Invalid
+from server.core.models import Site
+from server.state import AppState
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def state(request: Request) -> AppState:
+    app_state: AppState = request.app.state.tl
+    return app_state
+
+
+async def site_of(request: Request) -> Site:
+    return await state(request).sites.get(request.path_params["site"])
+
+
+def api(handler: Handler) -> Handler:
+    """Turn domain errors into JSON errors: one place, the same shape everywhere."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except DomainError as exc:
+            return domain_error(exc)
+
+    return wrapper
+
+
+def comment_id(request: Request) -> int:
+    value: int = request.path_params["comment_id"]
+    if not 0 < value < 2**62:
+        raise Invalid("invalid_comment_id", "comment ids are positive whole numbers")
+    return value
+
+
+@api
+async def thread_get(request: Request) -> Response:
+    site = await site_of(request)
+    body = await threads.list_thread(
+        state(request).services, site, query(request, "page", required=True),
+        url=query(request, "url"), title=query(request, "title"),
+        order=threads.parse_order(query(request, "order")), cursor=query(request, "cursor"))
+    return JSON(body)
+
+
+@api
+async def replies_get(request: Request) -> Response:
+    site = await site_of(request)
+    body = await threads.list_replies(state(request).services, site, comment_id(request),
+                                      cursor=query(request, "cursor"))
+    return JSON(body)
+
+
+POST_FIELDS = ("page", "url", "title", "parent", "name", "body")
+
+
+@api
+async def comments_create(request: Request) -> Response:
+    site = await site_of(request)
+    data = await json_object(request, POST_FIELDS)
+    app = state(request)
+    result = await comments.post_comment(
+        app.services, site, comments.Draft(**{k: data.get(k) for k in POST_FIELDS}),
+        token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+        idempotency_key=idempotency_key(request))
+    body: dict[str, Any] = {
+        "comment": result.comment.public(),
+        "status": result.comment.status.value,
+        "page": threads.page_info(result.page),
+    }
+    if result.author_token is not None:
+        body["author_token"] = result.author_token
+    return JSON(body, status_code=200 if result.replayed else 201,
+                headers={"Idempotent-Replayed": "true"} if result.replayed else None)
+
+
+@api
+async def comments_update(request: Request) -> Response:
+    site = await site_of(request)
+    data = await json_object(request, ("body",))
+    comment = await comments.edit_comment(state(request).services, site, comment_id(request),
+                                          data.get("body"), token=bearer_token(request))
+    return JSON({"comment": comment.public()})
+
+
+@api
+async def comments_delete(request: Request) -> Response:
+    site = await site_of(request)
+    comment = await comments.delete_comment(state(request).services, site, comment_id(request),
+                                            token=bearer_token(request))
+    return JSON({"comment": comment.public()})
+
+
+@api
+async def counts_get(request: Request) -> Response:
+    site = await site_of(request)
+    pages = request.query_params.getlist("page")
+    return JSON({"counts": await threads.count_pages(state(request).services, site, pages)})
+
+
+@api
+async def counts_post(request: Request) -> Response:
+    site = await site_of(request)
+    data = await json_object(request, ("pages",))
+    pages = data.get("pages")
+    if not isinstance(pages, list):
+        raise Invalid("invalid_pages", "pages must be a list of page keys")
+    return JSON({"counts": await threads.count_pages(state(request).services, site, pages)})
+
+
+@api
+async def events_get(request: Request) -> Response:
+    site = await site_of(request)
+    after = query_int(request, "after", 0)
+    limit = max(1, min(query_int(request, "limit", threads.MAX_EVENTS), threads.MAX_EVENTS))
+    page, events = await threads.events_after(
+        state(request).services, site, query(request, "page", required=True), after, limit)
+    return JSON({"events": [e.envelope() for e in events], "seq": page.seq,
+                 "has_more": bool(events) and events[-1].seq < page.seq})
+
+
+def routes() -> list[BaseRoute]:
+    base = "/api/v1/sites/{site}"
+    one = base + "/comments/{comment_id:int}"
+    return [
+        Route(base + "/thread", thread_get, methods=["GET"]),
+        Route(one + "/replies", replies_get, methods=["GET"]),
+        Route(base + "/comments", comments_create, methods=["POST"]),
+        Route(one, comments_update, methods=["PATCH"]),
+        Route(one, comments_delete, methods=["DELETE"]),
+        Route(base + "/counts", counts_get, methods=["GET"]),
+        Route(base + "/counts", counts_post, methods=["POST"]),
+        Route(base + "/events", events_get, methods=["GET"]),
+    ]

@@ -1,0 +1,74 @@
+"""The ASGI application: ``create_app(settings)``, and ``app`` for uvicorn and the Procfile."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+
+from server.api.middleware import BodyLimit, SiteOrigins
+from server.api.routes import routes as api_routes
+from server.live.endpoint import ws_endpoint
+from server.settings import Settings
+from server.state import AppState
+from server.web.pages import demo_page, healthz, http_error, readyz, server_error
+from server.web.widget import WidgetAsset
+
+
+def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> Starlette:
+    """Build the app. Nothing here does I/O; the lifespan opens and closes resources."""
+    state = AppState.build(settings, clock=clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await state.start()
+        try:
+            yield
+        finally:
+            await state.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", demo_page, methods=["GET"]),
+            Route("/widget.js", WidgetAsset(), methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            WebSocketRoute("/ws", ws_endpoint),
+            *api_routes(),
+        ],
+        middleware=[
+            Middleware(BodyLimit),
+            Middleware(SiteOrigins, sites=state.sites),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
+    app.state.tl = state
+    return app
+
+
+class _AppFromEnvironment:
+    """``server.app:app``: built from the environment on first use, so importing this
+    module (tests, tools) has no side effects."""
+
+    def __init__(self) -> None:
+        self._app: Starlette | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            settings = Settings.from_env(os.environ)
+            logging.basicConfig(level=settings.log_level.upper(),
+                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+            self._app = create_app(settings)
+        await self._app(scope, receive, send)
+
+
+app = _AppFromEnvironment()

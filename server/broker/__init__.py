@@ -1,0 +1,19 @@
+"""Pub/sub, presence and rate-limit counters: in-process or Redis, behind one Protocol."""
+
+from __future__ import annotations
+
+from server.broker.base import Broker
+
+
+def create_broker(redis_url: str | None, node_id: str) -> Broker:
+    """``None`` -> the in-process broker; ``redis://...`` -> Redis (imported lazily)."""
+    if not redis_url:
+        from server.broker.memory import MemoryBroker
+
+        return MemoryBroker(node_id)
+    from server.broker.redis import RedisBroker
+
+    return RedisBroker(redis_url, node_id)
+
+
+__all__ = ["Broker", "create_broker"]

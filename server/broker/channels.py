@@ -1,0 +1,26 @@
+"""Every channel and key name, from one place."""
+
+from __future__ import annotations
+
+
+def page_channel(site_id: str, page_id: int) -> str:
+    return f"tl:p:{site_id}:{page_id}"
+
+
+def heartbeat_channel(node_id: str) -> str:
+    return f"tl:hb:{node_id}"
+
+
+def presence_key(channel: str) -> str:
+    return f"tl:presence:{channel}"
+
+
+NODE_PREFIX = "tl:node:"
+
+
+def node_key(node_id: str) -> str:
+    return NODE_PREFIX + node_id
+
+
+def limit_key(key: str) -> str:
+    return f"tl:rl:{key}"

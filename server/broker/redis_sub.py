@@ -1,0 +1,173 @@
+"""A lean Redis pub/sub subscriber: one connection per process, hiredis parsing, explicit
+reconnect and resubscribe, and a heartbeat that proves the subscription still delivers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import hiredis
+from redis.connection import SSLConnection, parse_url
+
+from server.broker.base import MessageHandler, ReconnectHandler
+
+log = logging.getLogger("threadline.broker")
+
+HEARTBEAT_SECONDS = 5.0
+# No heartbeat for this long: the connection is half-dead (e.g. a failover) -> reconnect.
+SILENCE_SECONDS = 15.0
+# Subscribe in batches so a process with many pages does not send one huge command.
+BATCH = 500
+
+
+def command(*parts: str | bytes) -> bytes:
+    """RESP encoding of one command."""
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+class Subscriber:
+    """Keeps one SUBSCRIBE connection alive and every wanted channel subscribed on it."""
+
+    def __init__(self, url: str, heartbeat_channel: str, on_message: MessageHandler,
+                 on_reconnect: ReconnectHandler,
+                 publish_heartbeat: Callable[[], Any]) -> None:
+        self._conf: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+        self._heartbeat_channel = heartbeat_channel
+        self._on_message = on_message
+        self._on_reconnect = on_reconnect
+        self._publish_heartbeat = publish_heartbeat
+        self.channels: set[str] = set()
+        self._writer: asyncio.StreamWriter | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._heart: asyncio.Task[None] | None = None
+        self._last_seen = time.monotonic()
+        self.connected = False
+        self.reconnects = 0
+        self._catchup: asyncio.Future[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="threadline-redis-subscriber")
+        self._heart = asyncio.create_task(self._heartbeat(), name="threadline-redis-heartbeat")
+
+    async def close(self) -> None:
+        for task in (self._task, self._heart):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._drop()
+
+    def subscribe(self, channels: Iterable[str]) -> None:
+        new = [ch for ch in channels if ch not in self.channels]
+        self.channels.update(new)
+        self._send("SUBSCRIBE", new)
+
+    def unsubscribe(self, channels: Iterable[str]) -> None:
+        gone = [ch for ch in channels if ch in self.channels]
+        self.channels.difference_update(gone)
+        self._send("UNSUBSCRIBE", gone)
+
+    def _send(self, verb: str, channels: list[str]) -> None:
+        # Only when connected: a reconnect subscribes to the full set anyway.
+        if self._writer is None or not self.connected or not channels:
+            return
+        for i in range(0, len(channels), BATCH):
+            self._writer.write(command(verb, *channels[i:i + BATCH]))
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        conf = self._conf
+        if "path" in conf:
+            reader, writer = await asyncio.open_unix_connection(conf["path"])
+        else:
+            tls = ssl.create_default_context() \
+                if conf.get("connection_class") is SSLConnection else None
+            reader, writer = await asyncio.open_connection(
+                conf.get("host", "localhost"), conf.get("port", 6379), ssl=tls)
+        if conf.get("password"):
+            auth = ("AUTH", conf["username"], conf["password"]) if conf.get("username") \
+                else ("AUTH", conf["password"])
+            writer.write(command(*auth))
+            line = await reader.readline()
+            if not line.startswith(b"+OK"):
+                writer.close()
+                raise ConnectionError(f"Redis AUTH failed: {line.decode(errors='replace')}")
+        return reader, writer
+
+    async def _run(self) -> None:
+        delay, first = 0.05, True
+        while True:
+            try:
+                reader, writer = await asyncio.wait_for(self._connect(), 2.0)
+            except (OSError, TimeoutError, ConnectionError) as exc:
+                if self.connected or first:
+                    log.warning("Redis subscriber cannot connect (%s); retrying", exc)
+                first = False
+                self.connected = False
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+                continue
+            self._writer = writer
+            self.connected = True
+            self._last_seen = time.monotonic()
+            wanted = [self._heartbeat_channel, *self.channels]
+            for i in range(0, len(wanted), BATCH):
+                writer.write(command("SUBSCRIBE", *wanted[i:i + BATCH]))
+            if not first:
+                self.reconnects += 1
+                log.warning("Redis subscriber reconnected; catching up from the database")
+                # Messages published while we were away are gone: the hub replays them.
+                self._catchup = asyncio.ensure_future(self._on_reconnect())
+            first, delay = False, 0.05
+            await self._read(reader)
+            self._drop()
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        parser = hiredis.Reader()
+        handler = self._on_message
+        try:
+            while True:
+                data = await reader.read(262144)
+                if not data:
+                    log.warning("Redis subscriber connection closed by the server")
+                    return
+                self._last_seen = time.monotonic()
+                parser.feed(data)
+                while (reply := parser.gets()) is not False:
+                    if isinstance(reply, list) and len(reply) == 3 and reply[0] == b"message":
+                        channel = reply[1].decode()
+                        if channel != self._heartbeat_channel:
+                            try:
+                                handler(channel, reply[2])
+                            except Exception:
+                                log.exception("message handler failed on %s", channel)
+                    elif isinstance(reply, hiredis.ReplyError):
+                        log.error("Redis subscriber error reply: %s", reply)
+        except (OSError, hiredis.ProtocolError) as exc:
+            log.warning("Redis subscriber connection lost: %s", exc)
+
+    def _drop(self) -> None:
+        self.connected = False
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            if not self.connected:
+                continue
+            with contextlib.suppress(Exception):
+                await self._publish_heartbeat()
+            if time.monotonic() - self._last_seen > SILENCE_SECONDS and self._writer:
+                log.warning("Redis subscriber silent for %.0fs; reconnecting", SILENCE_SECONDS)
+                self._writer.transport.abort()

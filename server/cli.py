@@ -1,0 +1,294 @@
+"""The `threadline` command: serve, migrate, manage sites and moderators."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from server.core.errors import DomainError
+from server.settings import Settings, SettingsError
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A mistake the user can fix; printed as one line, exit code 2."""
+
+
+def _store(settings: Settings) -> Any:
+    from server.store.database import SqlStore
+
+    return SqlStore(settings.database_url, pool_size=2)
+
+
+def _run(settings: Settings, work: Callable[[Any], Awaitable[int]], *,
+         migrated: bool = True) -> int:
+    async def main() -> int:
+        from server.store.migrate import check_migrated
+
+        store = _store(settings)
+        try:
+            if migrated:
+                await check_migrated(store)
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        raise CliError(exc.message) from None
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.serve import uvicorn_options
+
+    options = uvicorn_options(settings, host=args.host, port=args.port, workers=args.workers,
+                              reload=args.reload)
+    if args.migrate:
+        cmd_migrate(settings, args)
+    uvicorn.run(**options)
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from server.store.migrate import head_revision, migrate
+
+    async def work(store: Any) -> int:
+        await migrate(store)
+        print(f"database at revision {head_revision()}")
+        return 0
+
+    return _run(settings, work, migrated=False)
+
+
+def cmd_site_add(settings: Settings, args: argparse.Namespace) -> int:
+    from server.core.errors import Conflict
+    from server.core.sites import add_site
+
+    async def work(store: Any) -> int:
+        import time
+
+        try:
+            site = await add_site(store, args.site_id, origins=args.origin,
+                                  mode=args.moderation, name=args.name,
+                                  now=int(time.time() * 1000))
+        except Conflict:
+            if not args.exist_ok:
+                raise
+            print(f"site {args.site_id} already exists; left unchanged")
+            return 0
+        print(f"added site {site.id}: origins {' '.join(site.origins)}, "
+              f"moderation {site.moderation.value}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_site_list(settings: Settings, args: argparse.Namespace) -> int:
+    from server.core.sites import list_sites
+
+    async def work(store: Any) -> int:
+        for site in await list_sites(store):
+            print(f"{site.id}\t{site.moderation.value}\t{' '.join(site.origins)}\t{site.name}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_site_update(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from server.core.sites import update_site
+
+    async def work(store: Any) -> int:
+        from server.core.sites import SiteDirectory
+
+        filters = None
+        if args.banned_word is not None or args.suspect_word is not None \
+                or args.max_links is not None or args.flag_threshold is not None:
+            current = await SiteDirectory(store).get(args.site_id)
+            filters = replace(
+                current.filters,
+                **{k: v for k, v in {
+                    "banned_words": tuple(args.banned_word) if args.banned_word is not None
+                    else None,
+                    "suspect_words": tuple(args.suspect_word) if args.suspect_word is not None
+                    else None,
+                    "max_links": args.max_links, "flag_threshold": args.flag_threshold,
+                }.items() if v is not None})
+        site = await update_site(store, args.site_id, origins=args.origin,
+                                 add_origins=args.add_origin or (), mode=args.moderation,
+                                 name=args.name, filters=filters)
+        print(f"updated site {site.id}: origins {' '.join(site.origins)}, "
+              f"moderation {site.moderation.value}")
+        return 0
+
+    return _run(settings, work)
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != first:
+            raise CliError("the passwords did not match")
+        return first
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise CliError("expected the password as one line on stdin")
+    return line
+
+
+def cmd_moderator_add(settings: Settings, args: argparse.Namespace) -> int:
+    from server.core.moderators import add_moderator, find_moderator
+    from server.core.passwords import hasher
+
+    async def work(store: Any) -> int:
+        import time
+
+        existing = await find_moderator(store, args.email)
+        password = None if existing else _read_password()
+        moderator, created = await add_moderator(
+            store, hasher(settings.password_profile), args.email, args.site,
+            password=password, owner=args.owner, now=int(time.time() * 1000))
+        role = moderator.sites[args.site].value
+        verb = "added moderator" if created else "granted existing moderator"
+        print(f"{verb} {moderator.email} on site {args.site} as {role}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_moderator_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from server.core.moderators import remove_moderator
+
+    async def work(store: Any) -> int:
+        await remove_moderator(store, args.email, args.site)
+        target = f"from site {args.site}" if args.site else "entirely"
+        print(f"removed {args.email} {target}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_settings(settings: Settings, args: argparse.Namespace) -> int:
+    rows = Settings.documented()
+    if args.markdown:
+        print("| Variable | Default | Meaning |\n|---|---|---|")
+        for name, default, help_ in rows:
+            print(f"| `{name}` | {f'`{default}`' if default else 'unset'} | {help_} |")
+        return 0
+    for name, default, help_ in rows:
+        print(f"{name:28} default {default or '(unset)'}\n    {help_}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="threadline",
+        description="Threadline: self-hosted, embeddable comment threads with live events.",
+        epilog="Configuration comes from THREADLINE_* environment variables: "
+               "see `threadline settings`.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the web server",
+                           description="Serve the API, websockets, widget and moderation pages.")
+    serve.add_argument("--host", help="address to bind (default: $HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default: $PORT or 8000)")
+    serve.add_argument("--workers", type=int,
+                       help="server processes (default: $WEB_CONCURRENCY or 1)")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    serve.add_argument("--migrate", action="store_true", help="run migrations first")
+    serve.set_defaults(func=cmd_serve)
+
+    mig = sub.add_parser("migrate", help="create or upgrade the database schema",
+                         description="Upgrade the database to the newest schema (idempotent).")
+    mig.set_defaults(func=cmd_migrate)
+
+    site = sub.add_parser("site", help="register and change sites",
+                          description="Sites are the websites that embed the widget.")
+    site_sub = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
+    add = site_sub.add_parser("add", help="register a site",
+                              description="Register a site and the origins allowed to embed it.")
+    add.add_argument("site_id", help="short id used in the embed's data-site, e.g. myblog")
+    add.add_argument("--origin", action="append", required=True,
+                     help="allowed origin such as https://blog.example (repeatable; "
+                          "https://*.example.com allows subdomains)")
+    add.add_argument("--moderation", default="none", choices=("none", "first-time", "all"),
+                     help="none: publish at once; first-time: hold an author's first comment; "
+                          "all: hold everything (default: none)")
+    add.add_argument("--name", help="display name (default: the id)")
+    add.add_argument("--exist-ok", action="store_true",
+                     help="succeed without changes if the site already exists")
+    add.set_defaults(func=cmd_site_add)
+    lst = site_sub.add_parser("list", help="list sites", description="List every site.")
+    lst.set_defaults(func=cmd_site_list)
+    upd = site_sub.add_parser("update", help="change a site",
+                              description="Change a site; running servers pick it up within "
+                                          "5 seconds.")
+    upd.add_argument("site_id")
+    upd.add_argument("--origin", action="append",
+                     help="replace the allowed origins (repeatable)")
+    upd.add_argument("--add-origin", action="append", help="add an allowed origin")
+    upd.add_argument("--moderation", choices=("none", "first-time", "all"))
+    upd.add_argument("--name")
+    upd.add_argument("--banned-word", action="append",
+                     help="refuse comments with this word (repeatable; replaces the list)")
+    upd.add_argument("--suspect-word", action="append",
+                     help="hold comments with this word for review (repeatable)")
+    upd.add_argument("--max-links", type=int, help="hold comments with more links than this")
+    upd.add_argument("--flag-threshold", type=int,
+                     help="hold a comment once this many readers flag it")
+    upd.set_defaults(func=cmd_site_update)
+
+    mod = sub.add_parser("moderator", help="manage moderator accounts",
+                         description="Moderators log in at /moderate.")
+    mod_sub = mod.add_subparsers(dest="moderator_command", required=True, metavar="ACTION")
+    madd = mod_sub.add_parser(
+        "add", help="create a moderator or grant a site",
+        description="Create a moderator (password read from a prompt, or one line of stdin) "
+                    "or grant an existing one another site.")
+    madd.add_argument("email")
+    madd.add_argument("--site", required=True, help="site id the moderator may moderate")
+    madd.add_argument("--owner", action="store_true",
+                      help="may also manage the site's settings and moderators")
+    madd.set_defaults(func=cmd_moderator_add)
+    mrem = mod_sub.add_parser("remove", help="remove a moderator or revoke a site",
+                              description="Remove an account, or with --site revoke one site.")
+    mrem.add_argument("email")
+    mrem.add_argument("--site", help="revoke only this site")
+    mrem.set_defaults(func=cmd_moderator_remove)
+
+    st = sub.add_parser("settings", help="list the environment settings",
+                        description="Every THREADLINE_* setting with its default.")
+    st.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    st.set_defaults(func=cmd_settings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        result: int = args.func(settings, args)
+        return result
+    except SettingsError as exc:
+        print(f"threadline: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CliError as exc:
+        print(f"threadline: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The rules of Threadline: no HTTP, websockets, Redis or SQL in here."""

@@ -1,0 +1,218 @@
+"""Posting, editing and deleting comments: each write and its event in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from server.core.authors import AuthorTokens
+from server.core.context import Services
+from server.core.errors import (
+    Conflict,
+    DuplicateKey,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+)
+from server.core.models import Comment, Event, EventType, Page, Site, Status
+from server.core.moderation import decide
+from server.core.origins import origin_allowed, origin_of_url
+from server.core.ports import NewComment, Tx
+from server.core.privacy import ip_hash
+from server.core.text import clean_body, clean_name, clean_page_key, clean_title, clean_url
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A comment as a reader submitted it, before validation."""
+
+    page: object
+    body: object
+    name: object = None
+    parent: object = None
+    url: object = None
+    title: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class PostResult:
+    comment: Comment
+    page: Page
+    author_token: str | None
+    replayed: bool = False
+
+
+def page_ref(site: Site, page: object, url: object, title: object
+             ) -> tuple[str, str | None, str | None]:
+    """Validate a page key with its optional URL (which must be on the site's origins)."""
+    key = clean_page_key(page)
+    clean = clean_url(url)
+    if clean is not None and not origin_allowed(origin_of_url(clean), site.origins):
+        raise Invalid("url_not_allowed", "url is not on one of this site's allowed origins")
+    return key, clean, clean_title(title)
+
+
+def _event(page: Page, kind: EventType, comment: Comment) -> Event:
+    data: dict[str, Any] = {"comment": comment.public(), "count": page.count}
+    return Event(page.site_id, page.id, page.key, page.seq, kind.value, data)
+
+
+async def post_comment(svc: Services, site: Site, draft: Draft, *, token: str | None,
+                       client_ip: str, idempotency_key: str | None = None,
+                       moderator: bool = False, name_override: str | None = None
+                       ) -> PostResult:
+    """Validate and store a comment or reply; publish it if it is approved at once."""
+    args = (svc, site, draft, token, client_ip, idempotency_key, moderator, name_override)
+    if not moderator:
+        await svc.check_rate(f"post:{site.id}:{ip_hash(svc.secret, client_ip)}",
+                             svc.limits.rate_limit, 60, "comments")
+    try:
+        return await _post_once(*args)
+    except DuplicateKey:
+        # A concurrent retry of this very post won the insert: this attempt replays it.
+        return await _post_once(*args)
+
+
+async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
+                     client_ip: str, idempotency_key: str | None, moderator: bool,
+                     name_override: str | None) -> PostResult:
+    key, url, title = page_ref(site, draft.page, draft.url, draft.title)
+    body = clean_body(draft.body)
+    name = name_override if moderator else clean_name(draft.name)
+    parent_id = _parent_id(draft.parent)
+    issued = None
+    if token is None:
+        token = issued = svc.tokens.issue(site.id, idempotency_key)
+    author_hash = AuthorTokens.hash(site.id, AuthorTokens.check_format(token))
+    now = svc.now_ms()
+    events: list[Event] = []
+    async with svc.store.write() as tx:
+        if idempotency_key is not None:
+            earlier = await tx.find_comment_by_key(site.id, idempotency_key)
+            if earlier is not None:
+                return await _replay(tx, earlier, author_hash, issued)
+        page = await tx.ensure_page(site.id, key, url, title, now)
+        parent = await _attach_point(tx, page, parent_id)
+        approved_before = 0 if moderator else await tx.author_approved_count(site.id, author_hash)
+        decision = decide(site, body, name, author_approved=approved_before, moderator=moderator)
+        comment = await tx.insert_comment(NewComment(
+            site_id=site.id, page_id=page.id,
+            parent_id=parent.id if parent else None,
+            reply_to_id=parent_id, author_name=name, author_hash=author_hash, body=body,
+            status=decision.status, moderator=moderator, created_at=now,
+            ip_hash=ip_hash(svc.secret, client_ip), idempotency_key=idempotency_key,
+            held_reason=decision.reason))
+        if decision.status is Status.APPROVED:
+            page = await tx.advance_page(page.id, +1)
+            if parent is not None:
+                await tx.add_reply_count(parent.id, +1)
+            events.append(_event(page, EventType.CREATED, comment))
+            await tx.insert_event(events[-1], now)
+    await svc.publish(events)
+    return PostResult(comment, page, issued)
+
+
+def _parent_id(value: object) -> int | None:
+    if value is None:
+        return None
+    if type(value) is not int or not 0 < value < 2**62:
+        raise Invalid("invalid_parent", "parent must be a comment id")
+    return value
+
+
+async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | None:
+    """The comment a reply hangs under: replies nest one level, so a reply to a reply
+    attaches to its top-level ancestor."""
+    if parent_id is None:
+        return None
+    parent = await tx.find_comment(parent_id)
+    if parent is None or parent.site_id != page.site_id:
+        raise NotFound("unknown_parent", "the comment you are replying to does not exist")
+    if parent.page_id != page.id:
+        raise Invalid("parent_on_other_page", "the comment you are replying to is on another page")
+    if parent.status is not Status.APPROVED:
+        raise Invalid("parent_not_visible", "you can only reply to a published comment")
+    if parent.parent_id is None:
+        return parent
+    root = await tx.find_comment(parent.parent_id)
+    if root is None:  # pragma: no cover -- foreign key keeps the root
+        raise NotFound("unknown_parent", "the comment you are replying to does not exist")
+    return root
+
+
+async def _replay(tx: Tx, earlier: Comment, author_hash: str, issued: str | None) -> PostResult:
+    """A retried post (same idempotency key) gets the original answer, not a second row."""
+    if earlier.author_hash != author_hash:
+        raise Conflict("idempotency_key_reused", "this idempotency key was used by another post")
+    page = await tx.find_page_by_id(earlier.page_id)
+    assert page is not None
+    return PostResult(earlier, page, issued, replayed=True)
+
+
+async def _owned(tx: Tx, svc: Services, site: Site, comment_id: int, token: str | None
+                 ) -> Comment:
+    if token is None:
+        raise Unauthorized("token_required", "send your author token as 'Authorization: Bearer'")
+    AuthorTokens.check_format(token)
+    comment = await tx.find_comment(comment_id, for_update=True)
+    if comment is None or comment.site_id != site.id:
+        raise NotFound("comment_not_found", "no such comment on this site")
+    if not AuthorTokens.matches(comment.author_hash, site.id, token):
+        raise Forbidden("not_author", "this author token did not write that comment")
+    if comment.status not in (Status.APPROVED, Status.PENDING):
+        raise Conflict("comment_not_editable", f"this comment is {comment.status.value}")
+    if svc.now_ms() - comment.created_at > svc.limits.edit_window * 1000:
+        raise Forbidden("edit_window_closed",
+                        f"comments can be changed for {svc.limits.edit_window} seconds only")
+    return comment
+
+
+async def edit_comment(svc: Services, site: Site, comment_id: int, body: object, *,
+                       token: str | None) -> Comment:
+    """An author edits their own comment inside the edit window; readers see `(Edited)`."""
+    text = clean_body(body)
+    events: list[Event] = []
+    async with svc.store.write() as tx:
+        comment = await _owned(tx, svc, site, comment_id, token)
+        held = decide(site, text, comment.author_name, author_approved=1)
+        status = comment.status
+        if status is Status.APPROVED and held.status is Status.PENDING:
+            status = Status.PENDING
+        updated = await tx.update_comment(comment.id, body=text, edited_at=svc.now_ms(),
+                                          status=status, held_reason=held.reason)
+        if comment.status is Status.APPROVED:
+            events.append(await _visible_change(tx, updated, comment, status, svc.now_ms()))
+    await svc.publish(events)
+    return updated
+
+
+async def delete_comment(svc: Services, site: Site, comment_id: int, *,
+                         token: str | None) -> Comment:
+    """An author deletes their own comment; its text and name are erased at once."""
+    events: list[Event] = []
+    async with svc.store.write() as tx:
+        comment = await _owned(tx, svc, site, comment_id, token)
+        updated = await tx.update_comment(comment.id, status=Status.DELETED, body="",
+                                          author_name=None)
+        if comment.status is Status.APPROVED:
+            events.append(await _visible_change(tx, updated, comment, Status.DELETED,
+                                                svc.now_ms()))
+    await svc.publish(events)
+    return updated
+
+
+async def _visible_change(tx: Tx, updated: Comment, before: Comment, status: Status,
+                          now: int) -> Event:
+    """The durable event for a change to a published comment: edited, or gone from view."""
+    if status is Status.APPROVED:
+        page = await tx.advance_page(updated.page_id, 0)
+        event = _event(page, EventType.EDITED, updated)
+    else:
+        page = await tx.advance_page(updated.page_id, -1)
+        if before.parent_id is not None:
+            await tx.add_reply_count(before.parent_id, -1)
+        shown = replace(updated, body="", author_name=None, status=Status.DELETED)
+        event = _event(page, EventType.DELETED, shown)
+    await tx.insert_event(event, now)
+    return event

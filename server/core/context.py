@@ -1,0 +1,57 @@
+"""The collaborators and limits every core operation works with."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from server.core.authors import AuthorTokens
+from server.core.errors import RateLimited
+from server.core.models import Event
+from server.core.ports import Limiter, Publisher, Store
+
+log = logging.getLogger("threadline.core")
+
+
+@dataclass(frozen=True)
+class Limits:
+    edit_window: int = 900
+    page_size: int = 20
+    reply_page_size: int = 3
+    rate_limit: int = 10  # comments per minute per client network; 0 = off
+
+
+@dataclass
+class Services:
+    store: Store
+    publisher: Publisher
+    limiter: Limiter
+    tokens: AuthorTokens
+    secret: str
+    limits: Limits = field(default_factory=Limits)
+    clock: Callable[[], float] = time.time
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    async def check_rate(self, key: str, limit: int, window: float, what: str) -> None:
+        if limit <= 0:
+            return
+        wait = await self.limiter.hit(key, limit, window)
+        if wait > 0:
+            raise RateLimited("rate_limited", f"too many {what}; try again in {wait:.0f}s",
+                              int(wait + 0.999))
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        """Publish committed events; a failure is logged, never raised: the database holds
+        the events and every client catches up from its ``seq``."""
+        if not events:
+            return
+        try:
+            await self.publisher.publish(events)
+        except Exception:
+            log.exception("publish failed for %d event(s) on page %s (seq %d..%d); "
+                          "clients will catch up from the event table",
+                          len(events), events[0].page_key, events[0].seq, events[-1].seq)

@@ -1,0 +1,148 @@
+"""Domain objects and their public (wire) shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SPAM = "spam"
+    DELETED = "deleted"
+
+
+class Mode(StrEnum):
+    """A site's moderation mode."""
+
+    NONE = "none"
+    FIRST_TIME = "first-time"
+    ALL = "all"
+
+
+class Order(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Per-site word lists and thresholds that hold or refuse comments."""
+
+    banned_words: tuple[str, ...] = ()
+    suspect_words: tuple[str, ...] = ()
+    max_links: int = 2
+    flag_threshold: int = 3
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"banned_words": list(self.banned_words), "suspect_words": list(self.suspect_words),
+                "max_links": self.max_links, "flag_threshold": self.flag_threshold}
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    name: str
+    origins: tuple[str, ...]
+    moderation: Mode = Mode.NONE
+    filters: Filters = field(default_factory=Filters)
+    created_at: int = 0
+
+
+class Role(StrEnum):
+    MODERATOR = "moderator"
+    OWNER = "owner"
+
+
+@dataclass(frozen=True, slots=True)
+class Moderator:
+    id: int
+    email: str
+    password_hash: str
+    sites: dict[str, Role] = field(default_factory=dict)
+
+    def can_moderate(self, site_id: str) -> bool:
+        return site_id in self.sites
+
+    def owns(self, site_id: str) -> bool:
+        return self.sites.get(site_id) is Role.OWNER
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    id: int
+    site_id: str
+    key: str
+    url: str | None
+    title: str | None
+    seq: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: int
+    site_id: str
+    page_id: int
+    parent_id: int | None
+    reply_to_id: int | None
+    author_name: str | None
+    author_hash: str | None
+    body: str
+    status: Status
+    moderator: bool
+    created_at: int
+    edited_at: int | None
+    reply_count: int = 0
+    held_reason: str | None = None
+    flags: int = 0
+
+    def public(self) -> dict[str, Any]:
+        """What readers may see: never the author hash, IP hash or hold reason."""
+        deleted = self.status is Status.DELETED
+        return {
+            "id": self.id,
+            "parent": self.parent_id,
+            "reply_to": self.reply_to_id,
+            "name": None if deleted else self.author_name,
+            "body": "" if deleted else self.body,
+            "status": self.status.value,
+            "moderator": self.moderator,
+            "created_at": iso(self.created_at),
+            "edited_at": iso(self.edited_at) if self.edited_at else None,
+            "reply_count": self.reply_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A durable change to a page (``seq`` > 0) or an ephemeral signal (``seq`` == 0)."""
+
+    site_id: str
+    page_id: int
+    page_key: str
+    seq: int
+    type: str
+    data: dict[str, Any]
+
+    def envelope(self) -> dict[str, Any]:
+        return {"type": self.type, "page": self.page_key, "seq": self.seq, "data": self.data}
+
+
+def iso(ms: int) -> str:
+    """Milliseconds since the epoch as an RFC 3339 UTC timestamp."""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+class EventType(StrEnum):
+    CREATED = "comment.created"
+    APPROVED = "comment.approved"
+    EDITED = "comment.edited"
+    DELETED = "comment.deleted"
+    REJECTED = "comment.rejected"
+    TYPING = "typing"
+    PRESENCE = "presence"

@@ -1,0 +1,63 @@
+"""Moderator accounts: creating them, granting sites, removing them."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+
+from server.core.errors import Invalid, NotFound
+from server.core.models import Moderator, Role
+from server.core.passwords import check_password
+from server.core.ports import Store
+
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,63}")
+
+
+def clean_email(value: str) -> str:
+    email = value.strip().lower()
+    if not _EMAIL.fullmatch(email):
+        raise Invalid("invalid_email", f"{value!r} is not an e-mail address")
+    return email
+
+
+async def find_moderator(store: Store, email: str) -> Moderator | None:
+    async with store.read() as tx:
+        return await tx.find_moderator(clean_email(email))
+
+
+async def add_moderator(store: Store, ph: PasswordHasher, email: str, site_id: str, *,
+                        password: str | None, owner: bool = False, now: int = 0
+                        ) -> tuple[Moderator, bool]:
+    """Create the account (a password is then required) or grant an existing one the site.
+    Returns the moderator and whether it was created."""
+    email = clean_email(email)
+    role = Role.OWNER if owner else Role.MODERATOR
+    async with store.write() as tx:
+        if await tx.find_site(site_id) is None:
+            raise NotFound("unknown_site", f"no site {site_id!r}")
+        existing = await tx.find_moderator(email)
+        created = existing is None
+        if existing is None:
+            if password is None:
+                raise Invalid("password_required", "a new moderator needs a password")
+            existing = await tx.insert_moderator(email, ph.hash(check_password(password)), now)
+        await tx.grant(existing.id, site_id, role)
+        moderator = await tx.find_moderator_by_id(existing.id)
+    assert moderator is not None
+    return moderator, created
+
+
+async def remove_moderator(store: Store, email: str, site_id: str | None = None) -> None:
+    """Revoke one site, or delete the account when no site is named."""
+    email = clean_email(email)
+    async with store.write() as tx:
+        moderator = await tx.find_moderator(email)
+        if moderator is None:
+            raise NotFound("unknown_moderator", f"no moderator {email!r}")
+        if site_id is None:
+            await tx.delete_moderator(moderator.id)
+        elif site_id not in moderator.sites:
+            raise NotFound("not_a_moderator", f"{email} does not moderate {site_id!r}")
+        else:
+            await tx.revoke(moderator.id, site_id)

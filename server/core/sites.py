@@ -1,0 +1,105 @@
+"""Sites: registering them, changing them, and a short-lived cache for request paths."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+
+from server.core.errors import Conflict, Invalid, NotFound
+from server.core.models import Filters, Mode, Site
+from server.core.origins import normalize_origin
+from server.core.ports import Store
+
+_SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# A site changed by the CLI reaches running servers within this many seconds.
+SITE_CACHE_SECONDS = 2.0
+
+
+def check_site_id(value: object) -> str:
+    if not isinstance(value, str) or not _SITE_ID.fullmatch(value):
+        raise Invalid("invalid_site",
+                      "site ids are 1-64 lowercase letters, digits, '-' or '_'")
+    return value
+
+
+def parse_mode(value: str) -> Mode:
+    try:
+        return Mode(value)
+    except ValueError:
+        raise Invalid("invalid_moderation",
+                      "moderation must be one of: none, first-time, all") from None
+
+
+def clean_origins(values: Iterable[str]) -> tuple[str, ...]:
+    origins = tuple(dict.fromkeys(normalize_origin(v) for v in values))
+    if not origins:
+        raise Invalid("no_origins", "a site needs at least one allowed origin")
+    return origins
+
+
+async def add_site(store: Store, site_id: str, *, origins: Iterable[str], mode: str = "none",
+                   name: str | None = None, now: int = 0) -> Site:
+    site = Site(id=check_site_id(site_id), name=name or site_id,
+                origins=clean_origins(origins), moderation=parse_mode(mode), created_at=now)
+    async with store.write() as tx:
+        if await tx.find_site(site.id) is not None:
+            raise Conflict("site_exists", f"site {site.id!r} already exists")
+        await tx.insert_site(site)
+    return site
+
+
+async def update_site(store: Store, site_id: str, *, origins: Iterable[str] | None = None,
+                      add_origins: Iterable[str] = (), mode: str | None = None,
+                      name: str | None = None, filters: Filters | None = None) -> Site:
+    async with store.write() as tx:
+        site = await tx.find_site(site_id)
+        if site is None:
+            raise NotFound("unknown_site", f"no site {site_id!r}")
+        new_origins = tuple(origins) if origins is not None else site.origins
+        updated = Site(
+            id=site.id, name=name or site.name,
+            origins=clean_origins([*new_origins, *add_origins]),
+            moderation=parse_mode(mode) if mode else site.moderation,
+            filters=filters or site.filters, created_at=site.created_at)
+        await tx.update_site(updated)
+    return updated
+
+
+async def list_sites(store: Store) -> list[Site]:
+    async with store.read() as tx:
+        return await tx.list_sites()
+
+
+class SiteDirectory:
+    """Sites by id, cached briefly so a request costs no query, yet CLI changes land fast."""
+
+    def __init__(self, store: Store, clock: Callable[[], float] = time.monotonic,
+                 ttl: float = SITE_CACHE_SECONDS) -> None:
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, Site | None]] = {}
+
+    async def find(self, site_id: str) -> Site | None:
+        now = self._clock()
+        hit = self._cache.get(site_id)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        if not _SITE_ID.fullmatch(site_id):
+            return None
+        async with self._store.read() as tx:
+            site = await tx.find_site(site_id)
+        if len(self._cache) > 10_000:  # unknown ids are cached too; bound the memory
+            self._cache.clear()
+        self._cache[site_id] = (now, site)
+        return site
+
+    async def get(self, site_id: str) -> Site:
+        site = await self.find(site_id)
+        if site is None:
+            raise NotFound("unknown_site", f"no site {site_id!r} is registered here")
+        return site
+
+    def forget(self, site_id: str) -> None:
+        self._cache.pop(site_id, None)

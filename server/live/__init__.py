@@ -1,0 +1,1 @@
+"""Websockets: this process's readers, grouped by page, fed from the broker."""

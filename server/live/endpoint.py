@@ -1,0 +1,151 @@
+"""The /ws endpoint: handshake checks before accept, then subscribe, replay, live."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from starlette.websockets import WebSocket
+
+from server.api.responses import JSON, domain_error, error
+from server.clientip import client_ip
+from server.core.authors import AuthorTokens
+from server.core.errors import DomainError
+from server.core.origins import origin_allowed
+from server.core.threads import page_for_view
+from server.live.conn import Conn
+from server.live.protocol import VERSION, ClientMessage, Close, ProtocolError, frame, parse_client
+from server.state import AppState
+
+log = logging.getLogger("threadline.live")
+
+SUBSCRIBE_TIMEOUT = 10.0
+# Token bucket for frames a client sends: a burst of BURST, then RATE per second.
+BURST, RATE = 20, 5.0
+
+
+class Bucket:
+    __slots__ = ("at", "tokens")
+
+    def __init__(self) -> None:
+        self.tokens, self.at = float(BURST), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(BURST, self.tokens + (now - self.at) * RATE)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+async def _refuse(ws: WebSocket, response: JSON) -> None:
+    """Refuse the handshake with an HTTP status and a JSON reason (or a bare 403)."""
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(response)
+    else:  # pragma: no cover -- every server we run supports the denial extension
+        await ws.close(Close.POLICY)
+
+
+async def ws_endpoint(ws: WebSocket) -> None:
+    app: AppState = ws.app.state.tl
+    ip = client_ip(ws.scope, app.settings.trusted_proxies)
+    if app.shutting_down:
+        await _refuse(ws, error(503, "shutting_down", "this server is restarting"))
+        return
+    if ws.query_params.get("v", str(VERSION)) != str(VERSION):
+        await _refuse(ws, error(400, "unsupported_version", f"this server speaks v={VERSION}"))
+        return
+    origin = ws.headers.get("origin")
+    try:
+        site = await app.sites.get(ws.query_params.get("site", ""))
+    except DomainError as exc:
+        await _refuse(ws, domain_error(exc))
+        return
+    if origin is None or not origin_allowed(origin, site.origins):
+        # Cross-site websocket hijacking: refused before accept, like CORS for HTTP.
+        await _refuse(ws, error(403, "origin_not_allowed",
+                                f"origin {str(origin)[:100]} is not allowed for this site"))
+        return
+    try:
+        app.hub.admit(ip, app.settings.ws_max_per_ip)
+    except DomainError as exc:
+        await _refuse(ws, domain_error(exc))
+        return
+    try:
+        await ws.accept()
+        conn = Conn(ws.send, node_id=app.node_id, ip=ip, limit=app.settings.ws_queue_bytes)
+        try:
+            await _serve(ws, app, site.id, conn)
+        except asyncio.CancelledError:
+            if not conn.closed:
+                raise
+            # Our own writer cancelled us to drop a client that reads nothing.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+        finally:
+            app.hub.leave(conn)
+            await conn.stop()
+    finally:
+        app.hub.release(ip)
+
+
+async def _serve(ws: WebSocket, app: AppState, site_id: str, conn: Conn) -> None:
+    bucket = Bucket()
+    try:
+        first = await asyncio.wait_for(_next(ws, bucket), SUBSCRIBE_TIMEOUT)
+        if first is None:
+            return
+        if first.type != "subscribe":
+            raise ProtocolError(Close.POLICY, "the first frame must be a subscribe")
+        await _subscribe(app, site_id, conn, first)
+        while (msg := await _next(ws, bucket)) is not None:
+            if conn.closed:
+                return
+            if msg.type == "typing":
+                await app.hub.typing(conn)
+            elif msg.type == "ping":
+                conn.push(frame("pong", conn.room.key if conn.room else ""))
+            elif msg.type == "sync":
+                if msg.seq is None:
+                    raise ProtocolError(Close.POLICY, "sync needs the last seq you applied")
+                await app.hub.resync(conn, msg.seq)
+            else:
+                raise ProtocolError(Close.POLICY, "already subscribed")
+    except TimeoutError:
+        await _close(ws, conn, Close.POLICY, "no subscribe frame in time")
+    except ProtocolError as exc:
+        await _close(ws, conn, exc.code, exc.reason)
+
+
+async def _subscribe(app: AppState, site_id: str, conn: Conn, msg: ClientMessage) -> None:
+    site = await app.sites.get(site_id)
+    try:
+        page = await page_for_view(app.services, site, msg.page, msg.url, msg.title)
+        if msg.token is not None:
+            conn.author_hash = AuthorTokens.hash(site.id, AuthorTokens.check_format(msg.token))
+    except DomainError as exc:
+        raise ProtocolError(Close.POLICY, f"{exc.code}: {exc.message}") from None
+    await app.hub.join(conn, page, msg.seq)
+
+
+async def _next(ws: WebSocket, bucket: Bucket) -> ClientMessage | None:
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    text = message.get("text")
+    if text is None:
+        raise ProtocolError(Close.UNSUPPORTED_DATA, "binary frames are not supported")
+    if not bucket.take():
+        raise ProtocolError(Close.POLICY, "too many messages")
+    return parse_client(text)
+
+
+async def _close(ws: WebSocket, conn: Conn, code: int, reason: str) -> None:
+    conn.closed = True
+    with contextlib.suppress(Exception):
+        await ws.close(code, reason[:120])

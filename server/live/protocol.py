@@ -1,0 +1,90 @@
+"""The websocket wire protocol (version 1): frames, close codes, broker message headers.
+
+Documented for clients in docs/protocol.md; keep the two in step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import orjson
+
+from server.core.models import Event
+
+VERSION = 1
+MAX_FRAME = 8192  # bytes a client frame may have; uvicorn closes bigger ones with 1009
+
+
+class Close(IntEnum):
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    UNSUPPORTED_DATA = 1003  # binary frame
+    INVALID_PAYLOAD = 1007  # not JSON, or not a JSON object with a type
+    POLICY = 1008  # unknown type, bad subscribe, flood, no subscribe in time
+    TOO_BIG = 1009
+    RESTART = 1012  # server restarting: reconnect elsewhere and resume from seq
+    TRY_AGAIN = 1013  # too slow to keep up, or server overloaded
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: Close, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+CLIENT_TYPES = frozenset({"subscribe", "typing", "ping", "sync"})
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMessage:
+    type: str
+    page: object = None
+    seq: int | None = None
+    url: object = None
+    title: object = None
+    token: str | None = None
+
+
+def parse_client(text: str) -> ClientMessage:
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ProtocolError(Close.INVALID_PAYLOAD, "frame is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ProtocolError(Close.INVALID_PAYLOAD, "frame must be a JSON object with a type")
+    kind = data["type"]
+    if kind not in CLIENT_TYPES:
+        raise ProtocolError(Close.POLICY, f"unknown frame type {kind[:40]!r}")
+    seq = data.get("seq")
+    if seq is not None and (type(seq) is not int or not 0 <= seq < 2**62):
+        raise ProtocolError(Close.POLICY, "seq must be a whole number >= 0")
+    token = data.get("token")
+    if token is not None and not isinstance(token, str):
+        raise ProtocolError(Close.POLICY, "token must be a string")
+    return ClientMessage(kind, data.get("page"), seq, data.get("url"), data.get("title"), token)
+
+
+def frame(type_: str, page: str, seq: int = 0, data: Any = None) -> str:
+    return orjson.dumps({"type": type_, "page": page, "seq": seq, "data": data}).decode()
+
+
+def event_frame(event: Event) -> str:
+    return orjson.dumps(event.envelope()).decode()
+
+
+# Between processes every message is "<kind>|<seq>|<target>|<frame>":
+#   e  a frame for every reader of the page except the socket named by target (typing)
+#   a  a frame only for the sockets of the author whose token hash is target
+#   p  a doorbell: presence on this page changed somewhere; recount
+EVENT, AUTHOR, PRESENCE = b"e", b"a", b"p"
+
+
+def pack(kind: bytes, seq: int, target: str, text: str) -> bytes:
+    return b"%s|%d|%s|%s" % (kind, seq, target.encode(), text.encode())
+
+
+def unpack(message: bytes) -> tuple[bytes, int, str, str]:
+    kind, seq, target, text = message.split(b"|", 3)
+    return kind, int(seq), target.decode(), text.decode()

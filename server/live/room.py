@@ -1,0 +1,171 @@
+"""One page's readers in this process, and the ordered, gap-free stream they receive."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from server.core.models import Page
+from server.live.conn import Conn
+from server.live.protocol import frame
+
+log = logging.getLogger("threadline.live")
+
+RECENT = 256  # durable frames kept for replays without a database read
+MAX_REPLAY = 2000  # further behind than this, the client reloads over HTTP instead
+
+# Reads durable frames (seq, text) with after < seq <= upto (upto None: to the end).
+Loader = Callable[[Page, int, int | None], Awaitable[list[tuple[int, str]]]]
+
+
+class Room:
+    """Delivers each durable event exactly once and in ``seq`` order to every local reader,
+    filling any gap (a lost broker message, a Redis outage) from the event table."""
+
+    def __init__(self, channel: str, page: Page, load: Loader) -> None:
+        self.channel = channel
+        self.page = page
+        self.key = page.key
+        self._load = load
+        self.conns: set[Conn] = set()
+        self.joining: dict[Conn, list[tuple[int, str]]] = {}
+        self.ahead: set[Conn] = set()  # conns whose floor is above last_seq
+        self.last_seq = page.seq
+        self.recent: deque[tuple[int, str]] = deque(maxlen=RECENT)
+        self.pending: dict[int, str] = {}
+        self._filling: asyncio.Task[None] | None = None
+        self._refill = False
+        self.presence_total = -1
+        self.presence_new: set[Conn] = set()
+        self.typing_at = 0.0
+        self.empty_since: float | None = None
+
+    @property
+    def local_count(self) -> int:
+        return len(self.conns) + len(self.joining)
+
+    # -- durable events ------------------------------------------------------------------
+    def on_event(self, seq: int, text: str) -> None:
+        if seq <= self.last_seq:
+            return  # already delivered (our own local fast path, or a replay)
+        if seq == self.last_seq + 1 and self._filling is None:
+            self._accept(seq, text)
+            self._drain()
+            return
+        self.pending[seq] = text
+        self.catch_up()
+
+    def _accept(self, seq: int, text: str) -> None:
+        self.last_seq = seq
+        self.recent.append((seq, text))
+        if self.ahead:
+            for conn in self.conns:
+                if conn.floor < seq:
+                    conn.push(text)
+            self.ahead = {c for c in self.ahead if c.floor > seq}
+        else:
+            for conn in self.conns:
+                conn.push(text)
+        for buffer in self.joining.values():
+            buffer.append((seq, text))
+
+    def _drain(self) -> None:
+        while self.pending:
+            nxt = self.pending.pop(self.last_seq + 1, None)
+            if nxt is None:
+                for stale in [s for s in self.pending if s <= self.last_seq]:
+                    del self.pending[stale]
+                return
+            self._accept(self.last_seq + 1, nxt)
+
+    def catch_up(self) -> None:
+        """Read whatever this room missed from the database (once at a time)."""
+        if self._filling is not None:
+            self._refill = True
+            return
+        self._filling = asyncio.create_task(self._fill())
+
+    async def _fill(self) -> None:
+        try:
+            for _ in range(50):
+                self._refill = False
+                try:
+                    rows = await self._load(self.page, self.last_seq, None)
+                except Exception:
+                    log.exception("catch-up read failed for %s; retrying", self.channel)
+                    await asyncio.sleep(1.0)
+                    self._refill = True
+                    rows = []
+                for seq, text in rows:
+                    if seq == self.last_seq + 1:
+                        self._accept(seq, text)
+                self._drain()
+                if not self._refill and not self.pending:
+                    return
+                if self.pending and not rows:
+                    await asyncio.sleep(0.05)  # published before its commit was visible here
+        finally:
+            self._filling = None
+
+    # -- readers -------------------------------------------------------------------------
+    async def resync(self, conn: Conn, after: int | None) -> None:
+        """Bring ``conn`` from ``after`` to now, then stream live: no gap, no duplicate."""
+        self.conns.discard(conn)
+        self.joining[conn] = []
+        try:
+            upto = self.last_seq
+            replay = await self._replay(after, upto)
+        except BaseException:
+            self.joining.pop(conn, None)
+            raise
+        buffered = self.joining.pop(conn)
+        if replay is None:
+            conn.push(frame("reset", self.key, upto, {"reason": "too far behind: reload"}))
+            floor = upto
+        else:
+            floor = after if after is not None else upto
+            for _, text in replay:
+                conn.push(text)
+            floor = max(floor, upto)
+        for seq, text in buffered:
+            if seq > floor:
+                conn.push(text)
+                floor = seq
+        conn.floor = floor
+        if floor > self.last_seq:
+            self.ahead.add(conn)
+            self.catch_up()  # the client has seen events this room has not: go and get them
+        self.conns.add(conn)
+        conn.push(frame("sync", self.key, max(floor, self.last_seq)))
+
+    async def _replay(self, after: int | None, upto: int) -> list[tuple[int, str]] | None:
+        if after is None or after >= upto:
+            return []
+        if upto - after > MAX_REPLAY:
+            return None
+        if self.recent and self.recent[0][0] <= after + 1 and self.recent[-1][0] >= upto:
+            return [(s, t) for s, t in self.recent if after < s <= upto]
+        return await self._load(self.page, after, upto)
+
+    def remove(self, conn: Conn) -> None:
+        self.conns.discard(conn)
+        self.joining.pop(conn, None)
+        self.ahead.discard(conn)
+        self.presence_new.discard(conn)
+
+    # -- ephemeral -----------------------------------------------------------------------
+    def broadcast(self, text: str, skip: str = "") -> None:
+        for conn in self.conns:
+            if conn.id != skip:
+                conn.push(text)
+
+    def to_author(self, author_hash: str, text: str) -> None:
+        for conn in self.conns:
+            if conn.author_hash == author_hash:
+                conn.push(text)
+
+    def close(self) -> None:
+        if self._filling is not None:
+            self._filling.cancel()

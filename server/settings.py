@@ -1,0 +1,174 @@
+"""All configuration, read once from ``THREADLINE_*`` environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """One or more environment variables are wrong; the message names each of them."""
+
+
+def _setting(default: Any, env: str, help: str, **kw: Any) -> Any:
+    return field(default=default, metadata={"env": env, "help": help, **kw})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Threadline's configuration. Build it with :meth:`from_env`, or directly in tests."""
+
+    env: str = _setting("development", "THREADLINE_ENV",
+                        "`development`, `production` or `test`. Production requires a secret "
+                        "key and marks cookies `Secure`.",
+                        choices=("development", "production", "test"))
+    database_url: str = _setting("sqlite:///./data/threadline.db", "THREADLINE_DATABASE_URL",
+                                 "`sqlite:///PATH` (embedded default) or "
+                                 "`postgresql://USER@HOST:PORT/DB` (scale-out).")
+    redis_url: str | None = _setting(None, "THREADLINE_REDIS_URL",
+                                     "`redis://HOST:PORT/DB`. Unset: one process, in-memory "
+                                     "broker. Set: events fan out across processes.")
+    secret_key: str = _setting("", "THREADLINE_SECRET_KEY",
+                               "Signs sessions, CSRF tokens and cursors; at least 32 characters. "
+                               "Unset outside production: generated once into the data "
+                               "directory.")
+    data_dir: str = _setting("./data", "THREADLINE_DATA_DIR",
+                             "Where the SQLite file and the generated secret key live.")
+    edit_window: int = _setting(900, "THREADLINE_EDIT_WINDOW",
+                                "Seconds an author may edit or delete their own comment.", min=0)
+    page_size: int = _setting(20, "THREADLINE_PAGE_SIZE",
+                              "Top-level comments per page (`Load More Comments`).", min=1, max=100)
+    reply_page_size: int = _setting(3, "THREADLINE_REPLY_PAGE_SIZE",
+                                    "Replies shown per comment before `Load More Replies`.",
+                                    min=1, max=100)
+    rate_limit: int = _setting(10, "THREADLINE_RATE_LIMIT",
+                               "Comments per minute per client IP; `0` turns the limit off.",
+                               min=0)
+    trusted_proxies: tuple[str, ...] = _setting((), "THREADLINE_TRUSTED_PROXIES",
+                                                "Comma-separated IPs or CIDR ranges of proxies "
+                                                "whose `X-Forwarded-For` is honoured.")
+    ws_max_per_ip: int = _setting(20, "THREADLINE_WS_MAX_PER_IP",
+                                  "Open websockets one client IP may hold per process.", min=1)
+    ws_queue_bytes: int = _setting(262144, "THREADLINE_WS_QUEUE_BYTES",
+                                   "Bytes queued for one slow websocket before it is dropped.",
+                                   min=4096)
+    log_level: str = _setting("info", "THREADLINE_LOG_LEVEL",
+                              "`debug`, `info`, `warning` or `error`.",
+                              choices=("debug", "info", "warning", "error"))
+    host: str = _setting("127.0.0.1", "HOST", "Address `threadline serve` binds.")
+    port: int = _setting(8000, "PORT", "Port `threadline serve` binds.", min=1, max=65535)
+    workers: int = _setting(1, "WEB_CONCURRENCY", "Server processes `threadline serve` starts.",
+                            min=1, max=64)
+    # Not from the environment: tests shorten these (argon2 cost, clock) without monkeypatching.
+    password_profile: str = field(default="default", metadata={"env": None})
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read every setting, reporting all bad variables in one :class:`SettingsError`."""
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for f in dataclasses.fields(cls):
+            name = f.metadata.get("env")
+            if not name or name not in environ:
+                continue
+            raw = environ[name].strip()
+            try:
+                values[f.name] = _parse(f, raw)
+            except ValueError as exc:
+                problems.append(f"{name}={raw!r}: {exc}")
+        settings = cls(**values)
+        problems.extend(settings._problems(environ))
+        if problems:
+            raise SettingsError("; ".join(problems))
+        if not settings.secret_key:
+            settings = dataclasses.replace(settings, secret_key=_local_secret(settings.data_dir))
+        return settings
+
+    def _problems(self, environ: Mapping[str, str]) -> list[str]:
+        problems = []
+        if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            problems.append("THREADLINE_DATABASE_URL: expected sqlite:///PATH or "
+                            "postgresql://USER@HOST/DB")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            problems.append("THREADLINE_REDIS_URL: expected redis://HOST:PORT/DB")
+        if self.secret_key and len(self.secret_key) < 32:
+            problems.append("THREADLINE_SECRET_KEY: expected at least 32 characters")
+        if self.production and not self.secret_key:
+            problems.append("THREADLINE_SECRET_KEY: required when THREADLINE_ENV=production")
+        return problems
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, help) for every environment setting, for docs and `--help`."""
+        rows = []
+        for f in dataclasses.fields(cls):
+            name = f.metadata.get("env")
+            if name:
+                default = f.default
+                shown = ",".join(default) if isinstance(default, tuple) else default
+                rows.append((name, "" if shown is None else str(shown), f.metadata["help"]))
+        return rows
+
+
+def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if kind == "int":
+        try:
+            value: Any = int(raw)
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+        low, high = f.metadata.get("min"), f.metadata.get("max")
+        if low is not None and value < low:
+            raise ValueError(f"expected a number >= {low}")
+        if high is not None and value > high:
+            raise ValueError(f"expected a number <= {high}")
+        return value
+    if kind.startswith("tuple"):
+        return _parse_networks(raw)
+    if kind == "str | None":
+        return raw or None
+    choices = f.metadata.get("choices")
+    if choices and raw not in choices:
+        raise ValueError("expected one of " + ", ".join(choices))
+    return raw
+
+
+def _parse_networks(raw: str) -> tuple[str, ...]:
+    items = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"expected IP addresses or CIDR ranges, got {item!r}") from None
+    return items
+
+
+def _local_secret(data_dir: str) -> str:
+    """Generate a secret once per data directory, so restarts keep sessions valid."""
+    path = Path(data_dir) / "secret.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another worker may have created it a moment ago and still be writing.
+        for _ in range(50):
+            secret = path.read_text().strip()
+            if secret:
+                return secret
+            time.sleep(0.01)
+        raise SettingsError(f"{path} is empty: delete it or set THREADLINE_SECRET_KEY") from None
+    with os.fdopen(fd, "w") as fh:
+        secret = secrets.token_urlsafe(48)
+        fh.write(secret)
+    return secret

@@ -1,0 +1,67 @@
+"""Everything one server process holds: built without I/O, started by the app lifespan."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+
+from server.broker import Broker, create_broker
+from server.core.authors import AuthorTokens
+from server.core.context import Limits, Services
+from server.core.passwords import hasher
+from server.core.sites import SiteDirectory
+from server.live.hub import Hub
+from server.settings import Settings
+from server.store.database import SqlStore
+from server.store.migrate import check_migrated
+
+log = logging.getLogger("threadline")
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    store: SqlStore
+    broker: Broker
+    hub: Hub
+    services: Services
+    sites: SiteDirectory
+    passwords: PasswordHasher
+    node_id: str
+    started_at: float = field(default_factory=time.time)
+    shutting_down: bool = False
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Callable[[], float] = time.time) -> AppState:
+        node_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        store = SqlStore(settings.database_url)
+        broker = create_broker(settings.redis_url, node_id)
+        hub = Hub(broker, store)
+        services = Services(
+            store=store, publisher=hub, limiter=broker,
+            tokens=AuthorTokens(settings.secret_key),
+            secret=settings.secret_key, clock=clock,
+            limits=Limits(edit_window=settings.edit_window, page_size=settings.page_size,
+                          reply_page_size=settings.reply_page_size,
+                          rate_limit=settings.rate_limit))
+        return cls(settings=settings, store=store, broker=broker, hub=hub, services=services,
+                   sites=SiteDirectory(store), passwords=hasher(settings.password_profile),
+                   node_id=node_id)
+
+    async def start(self) -> None:
+        await check_migrated(self.store)
+        await self.hub.start()
+        log.info("threadline node %s ready (%s, %s)", self.node_id, self.store.dialect,
+                 "redis" if self.settings.redis_url else "in-process broker")
+
+    async def close(self) -> None:
+        self.shutting_down = True
+        await self.hub.close()
+        await self.store.close()

@@ -1,0 +1,117 @@
+"""The tables. Migrations under ``migrations/`` must produce exactly this (a test checks)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+sites = Table(
+    "sites", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("origins", Text, nullable=False),  # JSON list of normalised origins
+    Column("moderation", String(16), nullable=False, server_default="none"),
+    Column("filters", Text, nullable=False, server_default="{}"),  # JSON object
+    Column("created_at", BigInteger, nullable=False),
+)
+
+pages = Table(
+    "pages", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(512), nullable=False),
+    Column("url", String(2048)),
+    Column("title", String(300)),
+    Column("seq", BigInteger, nullable=False, server_default=text("0")),
+    Column("comment_count", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("site_id", "key"),
+)
+
+comments = Table(
+    "comments", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("page_id", Id, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
+    Column("parent_id", Id, ForeignKey("comments.id", ondelete="CASCADE")),
+    Column("reply_to_id", Id),
+    Column("author_name", String(50)),
+    Column("author_hash", String(64)),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("moderator", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("edited_at", BigInteger),
+    Column("reply_count", Integer, nullable=False, server_default=text("0")),
+    Column("flags", Integer, nullable=False, server_default=text("0")),
+    Column("held_reason", String(200)),
+    Column("ip_hash", String(32)),
+    Column("idempotency_key", String(100)),
+    UniqueConstraint("site_id", "idempotency_key"),
+    Index(None, "page_id", "parent_id", "created_at", "id"),
+    Index(None, "site_id", "status", "created_at"),
+    Index(None, "site_id", "author_hash"),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("page_id", Id, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON: the event's data
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("page_id", "seq"),
+)
+
+moderators = Table(
+    "moderators", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+moderator_sites = Table(
+    "moderator_sites", metadata,
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="SET NULL")),
+    Column("action", String(32), nullable=False),
+    Column("comment_id", Id),
+    Column("before_status", String(16)),
+    Column("after_status", String(16)),
+    Column("detail", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "site_id", "created_at"),
+)

@@ -1,0 +1,220 @@
+"""One transaction's queries: the store's implementation of ``core.ports.Tx``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.core.cursors import Cursor
+from server.core.models import Comment, Event, Moderator, Order, Page, Role, Site, Status
+from server.core.ports import NewComment
+from server.store.rows import comment_from_row, page_from_row, site_from_row, site_values
+from server.store.schema import comments, events, moderator_sites, moderators, pages, sites
+
+c = comments.c
+
+
+class SqlTx:
+    """Queries run inside one transaction on one connection."""
+
+    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    # -- sites ---------------------------------------------------------------------------
+    async def find_site(self, site_id: str) -> Site | None:
+        row = (await self.conn.execute(select(sites).where(sites.c.id == site_id))).first()
+        return site_from_row(row) if row else None
+
+    async def list_sites(self) -> list[Site]:
+        rows = await self.conn.execute(select(sites).order_by(sites.c.id))
+        return [site_from_row(r) for r in rows]
+
+    async def insert_site(self, site: Site) -> None:
+        await self.conn.execute(insert(sites).values(**site_values(site)))
+
+    async def update_site(self, site: Site) -> None:
+        values = site_values(site)
+        del values["id"], values["created_at"]
+        await self.conn.execute(update(sites).where(sites.c.id == site.id).values(**values))
+
+    # -- pages ---------------------------------------------------------------------------
+    async def find_page(self, site_id: str, key: str) -> Page | None:
+        q = select(pages).where(pages.c.site_id == site_id, pages.c.key == key)
+        row = (await self.conn.execute(q)).first()
+        return page_from_row(row) if row else None
+
+    async def find_page_by_id(self, page_id: int) -> Page | None:
+        row = (await self.conn.execute(select(pages).where(pages.c.id == page_id))).first()
+        return page_from_row(row) if row else None
+
+    async def ensure_page(self, site_id: str, key: str, url: str | None, title: str | None,
+                          now: int) -> Page:
+        found = await self.find_page(site_id, key)
+        if found is not None:
+            if (url and not found.url) or (title and not found.title):
+                await self.conn.execute(update(pages).where(pages.c.id == found.id).values(
+                    url=found.url or url, title=found.title or title))
+                found = dataclasses.replace(found, url=found.url or url,
+                                            title=found.title or title)
+            return found
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        await self.conn.execute(
+            dialect_insert(pages)
+            .values(site_id=site_id, key=key, url=url, title=title, created_at=now)
+            .on_conflict_do_nothing(index_elements=["site_id", "key"]))
+        page = await self.find_page(site_id, key)
+        assert page is not None
+        return page
+
+    async def advance_page(self, page_id: int, count_delta: int) -> Page:
+        # The UPDATE takes the page's row lock until commit: concurrent writers to one page
+        # queue here, which is what keeps seq gap-free and in commit order.
+        q = (update(pages).where(pages.c.id == page_id)
+             .values(seq=pages.c.seq + 1, comment_count=pages.c.comment_count + count_delta)
+             .returning(*pages.c))
+        return page_from_row((await self.conn.execute(q)).one())
+
+    async def page_counts(self, site_id: str, keys: Sequence[str]) -> dict[str, int]:
+        q = select(pages.c.key, pages.c.comment_count).where(
+            pages.c.site_id == site_id, pages.c.key.in_(list(keys)))
+        return {row.key: row.comment_count for row in await self.conn.execute(q)}
+
+    async def page_seqs(self, page_ids: Sequence[int]) -> dict[int, int]:
+        q = select(pages.c.id, pages.c.seq).where(pages.c.id.in_(list(page_ids)))
+        return {row.id: row.seq for row in await self.conn.execute(q)}
+
+    # -- comments ------------------------------------------------------------------------
+    async def find_comment(self, comment_id: int, *, for_update: bool = False
+                           ) -> Comment | None:
+        q = select(comments).where(c.id == comment_id)
+        if for_update and self.dialect == "postgresql":
+            q = q.with_for_update()
+        row = (await self.conn.execute(q)).first()
+        return comment_from_row(row) if row else None
+
+    async def find_comment_by_key(self, site_id: str, key: str) -> Comment | None:
+        q = select(comments).where(c.site_id == site_id, c.idempotency_key == key)
+        row = (await self.conn.execute(q)).first()
+        return comment_from_row(row) if row else None
+
+    async def insert_comment(self, new: NewComment) -> Comment:
+        values = dataclasses.asdict(new)
+        values["status"] = new.status.value
+        row = (await self.conn.execute(insert(comments).values(**values).returning(*comments.c)
+                                       )).one()
+        return comment_from_row(row)
+
+    async def update_comment(self, comment_id: int, **changes: Any) -> Comment:
+        if isinstance(changes.get("status"), Status):
+            changes["status"] = changes["status"].value
+        q = update(comments).where(c.id == comment_id).values(**changes).returning(*comments.c)
+        return comment_from_row((await self.conn.execute(q)).one())
+
+    async def add_reply_count(self, comment_id: int, delta: int) -> None:
+        await self.conn.execute(update(comments).where(c.id == comment_id)
+                                .values(reply_count=c.reply_count + delta))
+
+    async def author_approved_count(self, site_id: str, author_hash: str) -> int:
+        q = select(c.id).where(c.site_id == site_id, c.author_hash == author_hash,
+                               c.status == Status.APPROVED.value).limit(1)
+        return len((await self.conn.execute(q)).all())
+
+    async def top_level(self, page_id: int, order: Order, after: Cursor | None,
+                        limit: int) -> list[Comment]:
+        visible = or_(c.status == Status.APPROVED.value,
+                      and_(c.status == Status.DELETED.value, c.reply_count > 0))
+        q = select(comments).where(c.page_id == page_id, c.parent_id.is_(None), visible)
+        key = tuple_(c.created_at, c.id)
+        if order is Order.NEWEST:
+            q = q.order_by(c.created_at.desc(), c.id.desc())
+            if after is not None:
+                q = q.where(key < tuple_(after.created_at, after.id))
+        else:
+            q = q.order_by(c.created_at, c.id)
+            if after is not None:
+                q = q.where(key > tuple_(after.created_at, after.id))
+        return [comment_from_row(r) for r in await self.conn.execute(q.limit(limit))]
+
+    async def first_replies(self, page_id: int, parent_ids: Sequence[int], limit_each: int
+                            ) -> dict[int, list[Comment]]:
+        if not parent_ids:
+            return {}
+        rank = func.row_number().over(partition_by=c.parent_id,
+                                      order_by=(c.created_at, c.id)).label("rank")
+        ranked = select(comments, rank).where(
+            c.page_id == page_id, c.parent_id.in_(list(parent_ids)),
+            c.status == Status.APPROVED.value).subquery()
+        q = select(ranked).where(ranked.c.rank <= limit_each).order_by(
+            ranked.c.parent_id, ranked.c.created_at, ranked.c.id)
+        grouped: dict[int, list[Comment]] = defaultdict(list)
+        for row in await self.conn.execute(q):
+            grouped[row.parent_id].append(comment_from_row(row))
+        return grouped
+
+    async def replies(self, parent: Comment, after: Cursor | None, limit: int) -> list[Comment]:
+        q = select(comments).where(c.page_id == parent.page_id, c.parent_id == parent.id,
+                                   c.status == Status.APPROVED.value)
+        if after is not None:
+            q = q.where(tuple_(c.created_at, c.id) > tuple_(after.created_at, after.id))
+        q = q.order_by(c.created_at, c.id).limit(limit)
+        return [comment_from_row(r) for r in await self.conn.execute(q)]
+
+    # -- events --------------------------------------------------------------------------
+    async def insert_event(self, event: Event, now: int) -> None:
+        await self.conn.execute(insert(events).values(
+            page_id=event.page_id, seq=event.seq, type=event.type,
+            payload=orjson.dumps(event.data).decode(), created_at=now))
+
+    async def events_after(self, page: Page, after: int, limit: int) -> list[Event]:
+        q = (select(events.c.seq, events.c.type, events.c.payload)
+             .where(events.c.page_id == page.id, events.c.seq > after)
+             .order_by(events.c.seq).limit(limit))
+        return [Event(page.site_id, page.id, page.key, row.seq, row.type,
+                      orjson.loads(row.payload)) for row in await self.conn.execute(q)]
+
+    # -- moderators ----------------------------------------------------------------------
+    async def _moderator(self, where: Any) -> Moderator | None:
+        row = (await self.conn.execute(select(moderators).where(where))).first()
+        if row is None:
+            return None
+        grants = await self.conn.execute(
+            select(moderator_sites.c.site_id, moderator_sites.c.role)
+            .where(moderator_sites.c.moderator_id == row.id))
+        return Moderator(id=row.id, email=row.email, password_hash=row.password_hash,
+                         sites={g.site_id: Role(g.role) for g in grants})
+
+    async def find_moderator(self, email: str) -> Moderator | None:
+        return await self._moderator(moderators.c.email == email)
+
+    async def find_moderator_by_id(self, moderator_id: int) -> Moderator | None:
+        return await self._moderator(moderators.c.id == moderator_id)
+
+    async def insert_moderator(self, email: str, password_hash: str, now: int) -> Moderator:
+        row = (await self.conn.execute(insert(moderators).values(
+            email=email, password_hash=password_hash, created_at=now
+        ).returning(moderators.c.id))).one()
+        return Moderator(id=row.id, email=email, password_hash=password_hash)
+
+    async def set_password(self, moderator_id: int, password_hash: str) -> None:
+        await self.conn.execute(update(moderators).where(moderators.c.id == moderator_id)
+                                .values(password_hash=password_hash))
+
+    async def grant(self, moderator_id: int, site_id: str, role: Role) -> None:
+        await self.revoke(moderator_id, site_id)
+        await self.conn.execute(insert(moderator_sites).values(
+            moderator_id=moderator_id, site_id=site_id, role=role.value))
+
+    async def revoke(self, moderator_id: int, site_id: str) -> None:
+        await self.conn.execute(delete(moderator_sites).where(
+            moderator_sites.c.moderator_id == moderator_id, moderator_sites.c.site_id == site_id))
+
+    async def delete_moderator(self, moderator_id: int) -> None:
+        await self.conn.execute(delete(moderators).where(moderators.c.id == moderator_id))

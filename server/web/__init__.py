@@ -1,0 +1,1 @@
+"""Non-API HTTP: the widget script, the demo page, health probes, error pages."""

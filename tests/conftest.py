@@ -1,0 +1,192 @@
+"""Shared fixtures: real Redis, real PostgreSQL and SQLite, real uvicorn processes."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from server.app import create_app
+from server.settings import Settings
+from server.store.database import SqlStore
+from tests.support.api import Api, Clock
+from tests.support.db import Databases
+from tests.support.servers import ServerProcess
+from tests.support.services import PostgresCluster, RedisServer, unavailable
+
+BACKENDS = ["sqlite", "postgresql"]
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests last: they are the slowest and start Chromium once.
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    if server.exe is None:
+        unavailable("redis-server")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster()
+    if cluster.bindir is None:
+        unavailable("PostgreSQL server binaries (initdb)")
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory,
+              request: pytest.FixtureRequest) -> Databases:
+    def pg() -> PostgresCluster:
+        cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+        return cluster
+
+    return _LazyDatabases(tmp_path_factory.mktemp("db"), pg)
+
+
+class _LazyDatabases(Databases):
+    """Start PostgreSQL only when a test asks for it."""
+
+    def __init__(self, workdir: Path, pg: Any) -> None:
+        super().__init__(workdir, None)
+        self._pg_factory = pg
+
+    async def create(self, backend: str) -> str:
+        if backend == "postgresql" and self.pg is None:
+            self.pg = self._pg_factory()
+        return await super().create(backend)
+
+
+def settings_for(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"env": "test", "database_url": db_url, "secret_key": SECRET,
+                              "data_dir": str(data_dir), "password_profile": "test",
+                              "rate_limit": 0}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def env_for(db_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
+    env = {"THREADLINE_ENV": "test", "THREADLINE_DATABASE_URL": db_url,
+           "THREADLINE_SECRET_KEY": SECRET, "THREADLINE_DATA_DIR": str(data_dir),
+           "THREADLINE_LOG_LEVEL": "warning", "THREADLINE_RATE_LIMIT": "0"}
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def backend_db(request: pytest.FixtureRequest, databases: Databases) -> str:
+    """One database per backend shared by the API tests (each test uses its own site)."""
+    url: str = await databases.create(request.param)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def backend_store(backend_db: str) -> AsyncIterator[SqlStore]:
+    store = SqlStore(backend_db)
+    yield store
+    await store.close()
+
+
+@pytest.fixture(scope="session")
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(scope="session")
+async def asgi_app(backend_db: str, clock: Clock,
+                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    app = create_app(settings_for(backend_db, tmp_path_factory.mktemp("data")), clock=clock)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+def live_server(backend_db: str, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[ServerProcess]:
+    server = ServerProcess(env_for(backend_db, tmp_path_factory.mktemp("data")))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.terminate()
+
+
+@pytest.fixture(params=["asgi", "uvicorn"])
+def api_target(request: pytest.FixtureRequest) -> tuple[str, Any]:
+    # Resolved here, in a sync fixture: pulling an async fixture from inside an async one
+    # would re-enter the running event loop.
+    if request.param == "asgi":
+        return "asgi", request.getfixturevalue("asgi_app")
+    return "uvicorn", request.getfixturevalue("live_server")
+
+
+@pytest.fixture
+async def api(api_target: tuple[str, Any], backend_store: SqlStore, clock: Clock
+              ) -> AsyncIterator[Api]:
+    """The JSON API, in-process and through a real uvicorn process, on both databases."""
+    kind, target = api_target
+    if kind == "asgi":
+        transport = httpx.ASGITransport(app=target, client=("203.0.113.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield Api(http, backend_store, "asgi", clock)
+    else:
+        async with httpx.AsyncClient(base_url=target.url, timeout=30) as http:
+            yield Api(http, backend_store, "uvicorn")
+
+
+@pytest.fixture
+async def asgi_api(asgi_app: Any, backend_store: SqlStore, clock: Clock) -> AsyncIterator[Api]:
+    """The API in-process only: for tests that move the server's clock."""
+    transport = httpx.ASGITransport(app=asgi_app, client=("203.0.113.7", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield Api(http, backend_store, "asgi", clock)
+
+
+@pytest.fixture
+def time_travel(clock: Clock) -> Iterator[Clock]:
+    """Move the in-process app's clock; always put it back."""
+    try:
+        yield clock
+    finally:
+        clock.offset = 0.0
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@contextlib.contextmanager
+def cwd(path: Path) -> Iterator[None]:
+    import os
+
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def has(binary: str) -> bool:
+    return shutil.which(binary) is not None

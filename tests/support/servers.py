@@ -1,0 +1,60 @@
+"""Real uvicorn processes running Threadline, as an operator would run them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.services import free_port, stop, wait_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ServerProcess:
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> ServerProcess:
+        env = {**os.environ, **self.env}
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
+        # `threadline serve` itself, so the production uvicorn options are what we test.
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", "1"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        wait_port(self.port, timeout=30, proc=self.proc)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, like a crash or an OOM kill."""
+        if self.proc is not None:
+            stop(self.proc, signal.SIGKILL)
+
+    def terminate(self) -> int:
+        assert self.proc is not None
+        stop(self.proc, signal.SIGTERM, timeout=20)
+        return self.proc.returncode
+
+    def restart(self) -> ServerProcess:
+        self.kill()
+        return self.start()

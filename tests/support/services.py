@@ -1,0 +1,138 @@
+"""Hermetic services for tests: a private redis-server and a private PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REQUIRED = os.environ.get("THREADLINE_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(what: str) -> None:
+    """Without the service: fail in CI (THREADLINE_REQUIRE_SERVICES=1), skip elsewhere."""
+    if REQUIRED:
+        pytest.fail(f"{what} is required (THREADLINE_REQUIRE_SERVICES=1) but missing")
+    pytest.skip(f"{what} not available")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_port(port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
+              ) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.03)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+class RedisServer:
+    """A redis-server child process on a free port that tests may stop and restart."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.exe = shutil.which("redis-server")
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert self.exe is not None
+        self.proc = subprocess.Popen(
+            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL)
+        wait_port(self.port, proc=self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc, signal.SIGKILL)
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class PostgresCluster:
+    """A throwaway cluster (initdb refuses root, so it runs as the postgres user)."""
+
+    def __init__(self) -> None:
+        self.bindir = _pg_bindir()
+        self.base = ""
+        self.port = 0
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        assert self.bindir is not None
+        self.base = tempfile.mkdtemp(prefix="tl-pg-")
+        as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+            as_user = ["runuser", "-u", "postgres", "--"]
+        self._as_user = as_user
+        data, self.port = os.path.join(self.base, "data"), free_port()
+        subprocess.run([*as_user, f"{self.bindir}/initdb", "-D", data, "-U", "postgres",
+                        "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+                       check=True, stdout=subprocess.DEVNULL)
+        opts = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                "-c max_connections=300")
+        subprocess.run([*as_user, f"{self.bindir}/pg_ctl", "-D", data, "-l",
+                        f"{self.base}/server.log", "-w", "-o", opts, "start"],
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if not self.base:
+            return
+        subprocess.run([*self._as_user, f"{self.bindir}/pg_ctl", "-D",
+                        os.path.join(self.base, "data"), "-m", "immediate", "-w", "stop"],
+                       stdout=subprocess.DEVNULL, check=False)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _pg_bindir() -> str | None:
+    for cand in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.path.exists(os.path.join(cand, "initdb")):
+            return cand
+    initdb = shutil.which("initdb")
+    return os.path.dirname(initdb) if initdb else None

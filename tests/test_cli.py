@@ -1,0 +1,141 @@
+"""The `threadline` command: help, sites, moderators, errors, and live effect on servers."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import env_for
+from tests.support.db import Databases
+from tests.support.servers import ROOT, ServerProcess
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT,
+                          env={**os.environ, **env}, input=stdin, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+@pytest.fixture
+async def cli_env(databases: Databases, tmp_path: Path) -> dict[str, str]:
+    return env_for(await databases.create("sqlite"), tmp_path)
+
+
+@pytest.mark.parametrize("args", [[], ["serve"], ["migrate"], ["site"], ["site", "add"],
+                                  ["site", "list"], ["site", "update"], ["moderator"],
+                                  ["moderator", "add"], ["moderator", "remove"], ["settings"]])
+def test_every_command_describes_itself(args: list[str], tmp_path: Path) -> None:
+    result = run({"THREADLINE_DATA_DIR": str(tmp_path)}, *args, "--help")
+    assert result.returncode == 0
+    assert "usage: threadline" in result.stdout
+    assert len(result.stdout.splitlines()) > 3
+
+
+def test_site_add_list_update(cli_env: dict[str, str]) -> None:
+    added = run(cli_env, "site", "add", "blog", "--origin", "https://Blog.Example",
+                "--moderation", "first-time")
+    assert added.returncode == 0, added.stderr
+    assert "https://blog.example" in added.stdout
+    listed = run(cli_env, "site", "list")
+    assert listed.stdout.split("\t")[:3] == ["blog", "first-time", "https://blog.example"]
+    updated = run(cli_env, "site", "update", "blog", "--add-origin", "https://www.blog.example",
+                  "--moderation", "all", "--banned-word", "casino")
+    assert updated.returncode == 0, updated.stderr
+    assert "https://www.blog.example" in run(cli_env, "site", "list").stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["site", "add", "Bad Id!", "--origin", "https://x.test"], "site ids"),
+    (["site", "add", "ok", "--origin", "not-an-origin"], "not an origin"),
+    (["site", "add", "ok", "--origin", "https://x.test", "--moderation", "some"],
+     "invalid choice"),
+    (["site", "add", "ok"], "--origin"),
+    (["site", "update", "nosuch", "--moderation", "all"], "no site"),
+    (["moderator", "remove", "nobody@example.com"], "no moderator"),
+    (["bogus"], "invalid choice"),
+])
+def test_bad_arguments_exit_2_with_a_clear_error(cli_env: dict[str, str], args: list[str],
+                                                 message: str) -> None:
+    result = run(cli_env, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_duplicate_site_is_an_error_unless_exist_ok(cli_env: dict[str, str]) -> None:
+    assert run(cli_env, "site", "add", "dup", "--origin", "https://x.test").returncode == 0
+    again = run(cli_env, "site", "add", "dup", "--origin", "https://x.test")
+    assert again.returncode == 2 and "already exists" in again.stderr
+    ok = run(cli_env, "site", "add", "dup", "--origin", "https://x.test", "--exist-ok")
+    assert ok.returncode == 0
+
+
+def test_bad_setting_fails_with_one_line_naming_it(tmp_path: Path) -> None:
+    result = run({"THREADLINE_DATA_DIR": str(tmp_path), "THREADLINE_PAGE_SIZE": "many"},
+                 "site", "list")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "THREADLINE_PAGE_SIZE" in result.stderr and "whole number" in result.stderr
+
+
+def test_unmigrated_database_says_how_to_fix_it(tmp_path: Path) -> None:
+    env = {"THREADLINE_DATA_DIR": str(tmp_path),
+           "THREADLINE_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db"}
+    result = run(env, "site", "list")
+    assert result.returncode == 2
+    assert "threadline migrate" in result.stderr
+
+
+def test_moderator_password_comes_from_stdin_never_argv(cli_env: dict[str, str]) -> None:
+    run(cli_env, "site", "add", "blog", "--origin", "https://blog.test")
+    added = run(cli_env, "moderator", "add", "Mod@Example.com", "--site", "blog", "--owner",
+                stdin="correct horse battery\n")
+    assert added.returncode == 0, added.stderr
+    assert "mod@example.com" in added.stdout and "owner" in added.stdout
+    short = run(cli_env, "moderator", "add", "new@example.com", "--site", "blog",
+                stdin="short\n")
+    assert short.returncode == 2 and "at least 10" in short.stderr
+    none = run(cli_env, "moderator", "add", "other@example.com", "--site", "blog", stdin="")
+    assert none.returncode == 2 and "stdin" in none.stderr
+    removed = run(cli_env, "moderator", "remove", "mod@example.com", "--site", "blog")
+    assert removed.returncode == 0
+    gone = run(cli_env, "moderator", "remove", "mod@example.com")
+    assert gone.returncode == 0
+
+
+async def test_cli_changes_reach_a_running_server_within_5_seconds(
+        cli_env: dict[str, str]) -> None:
+    server = ServerProcess(cli_env).start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            url, params = "/api/v1/sites/late/thread", {"page": "p"}
+            assert (await http.get(url, params=params)).status_code == 404
+            await asyncio.to_thread(run, cli_env, "site", "add", "late", "--origin",
+                                    "https://late.test")
+            assert await _within(5.0, http, url, params, {}, 200)
+            headers = {"Origin": "https://new.late.test"}
+            assert (await http.get(url, params=params, headers=headers)).status_code == 403
+            await asyncio.to_thread(run, cli_env, "site", "update", "late", "--add-origin",
+                                    "https://new.late.test")
+            assert await _within(5.0, http, url, params, headers, 200)
+    finally:
+        server.terminate()
+
+
+async def _within(seconds: float, http: httpx.AsyncClient, url: str, params: dict[str, str],
+                  headers: dict[str, str], status: int) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (await http.get(url, params=params, headers=headers)).status_code == status:
+            return True
+        await asyncio.sleep(0.1)
+    return False

@@ -1,0 +1,51 @@
+"""Settings come from the environment, are all checked at once, and are all documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.settings import Settings, SettingsError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_need_nothing(tmp_path: Path) -> None:
+    s = Settings.from_env({"THREADLINE_DATA_DIR": str(tmp_path)})
+    assert s.database_url == "sqlite:///./data/threadline.db"
+    assert s.redis_url is None
+    assert (s.edit_window, s.page_size, s.reply_page_size) == (900, 20, 3)
+    assert len(s.secret_key) >= 32
+
+
+def test_generated_secret_is_persisted(tmp_path: Path) -> None:
+    first = Settings.from_env({"THREADLINE_DATA_DIR": str(tmp_path)}).secret_key
+    again = Settings.from_env({"THREADLINE_DATA_DIR": str(tmp_path)}).secret_key
+    assert first == again
+    assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
+
+
+def test_every_bad_variable_is_named_at_once() -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({"THREADLINE_PAGE_SIZE": "lots", "THREADLINE_EDIT_WINDOW": "-5",
+                           "THREADLINE_DATABASE_URL": "mysql://x", "PORT": "70000",
+                           "THREADLINE_TRUSTED_PROXIES": "10.0.0.0/8,not-an-ip"})
+    message = str(err.value)
+    for name in ("THREADLINE_PAGE_SIZE", "THREADLINE_EDIT_WINDOW", "THREADLINE_DATABASE_URL",
+                 "PORT", "THREADLINE_TRUSTED_PROXIES"):
+        assert name in message
+    assert "\n" not in message
+
+
+def test_production_requires_a_secret_key() -> None:
+    with pytest.raises(SettingsError, match="THREADLINE_SECRET_KEY"):
+        Settings.from_env({"THREADLINE_ENV": "production"})
+    with pytest.raises(SettingsError, match="at least 32"):
+        Settings.from_env({"THREADLINE_SECRET_KEY": "short"})
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name, _default, _help in Settings.documented():
+        assert f"`{name}`" in readme, f"{name} is missing from the README settings table"
