@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 
+from server import logfilters
 from server.broker import Broker, create_broker
 from server.core.authors import AuthorTokens
 from server.core.context import Limits, Services
@@ -56,6 +57,7 @@ class AppState:
                    node_id=node_id)
 
     async def start(self) -> None:
+        logfilters.install()
         await check_migrated(self.store)
         await self.hub.start()
         log.info("threadline node %s ready (%s, %s)", self.node_id, self.store.dialect,

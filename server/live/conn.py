@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections import deque
 from typing import Any
 
@@ -22,9 +23,9 @@ class Conn:
     """A subscribed socket. ``push`` never blocks: a reader that cannot keep up is dropped
     (close 1013) rather than slowing the fan-out to everyone else on the page."""
 
-    __slots__ = ("_handler", "_send", "_waiter", "author_hash", "close_code", "close_reason",
-                 "closed", "floor", "id", "ip", "limit", "queue", "queued", "room", "typing_at",
-                 "writer")
+    __slots__ = ("_force", "_handler", "_send", "_waiter", "author_hash", "close_code",
+                 "close_reason", "closed", "floor", "id", "ip", "last_seen", "limit", "queue",
+                 "queued", "room", "typing_at", "writer")
 
     def __init__(self, send: Send, *, node_id: str, ip: str, limit: int) -> None:
         self.id = f"{node_id}.{next(_ids)}"
@@ -40,6 +41,8 @@ class Conn:
         self.room: Any = None
         self.author_hash: str | None = None
         self.typing_at = 0.0
+        self.last_seen = time.monotonic()
+        self._force: asyncio.TimerHandle | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._handler = asyncio.current_task()
         self.writer = asyncio.create_task(self._write())
@@ -58,7 +61,8 @@ class Conn:
             waiter.set_result(None)
 
     def drop(self, code: int, reason: str) -> None:
-        """Close from the server side; the writer sends the close frame."""
+        """Close from the server side. The writer sends the close frame; if it is stuck in a
+        send to a peer that reads nothing, a timer stops it and the handler instead."""
         if self.closed:
             return
         self.closed = True
@@ -68,6 +72,15 @@ class Conn:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        self._force = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT * 2, self._stop_all)
+
+    def _stop_all(self) -> None:
+        # The peer reads nothing, so not even the close frame fits: ending the handler ends
+        # the ASGI call, which frees this socket's room, presence and queue.
+        if not self.writer.done():
+            self.writer.cancel()
+        if self._handler is not None and not self._handler.done():
+            self._handler.cancel("threadline: dropping a client that does not read")
 
     async def _write(self) -> None:
         send, queue = self._send, self.queue
@@ -94,13 +107,12 @@ class Conn:
                                                "reason": self.close_reason[:120]}),
                                    CLOSE_TIMEOUT)
         except Exception:  # noqa: BLE001 -- timeout, or already closed
-            # The peer reads nothing, so not even the close frame fits: stop its handler,
-            # which ends the ASGI call and lets the server release the socket.
-            if self._handler is not None and not self._handler.done():
-                self._handler.cancel("threadline: dropping a client that does not read")
+            self._stop_all()
 
     async def stop(self) -> None:
         self.closed = True
+        if self._force is not None:
+            self._force.cancel()
         if not self.writer.done():
             self.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

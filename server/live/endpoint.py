@@ -97,13 +97,13 @@ async def ws_endpoint(ws: WebSocket) -> None:
 async def _serve(ws: WebSocket, app: AppState, site_id: str, conn: Conn) -> None:
     bucket = Bucket()
     try:
-        first = await asyncio.wait_for(_next(ws, bucket), SUBSCRIBE_TIMEOUT)
+        first = await asyncio.wait_for(_next(ws, conn, bucket), SUBSCRIBE_TIMEOUT)
         if first is None:
             return
         if first.type != "subscribe":
             raise ProtocolError(Close.POLICY, "the first frame must be a subscribe")
         await _subscribe(app, site_id, conn, first)
-        while (msg := await _next(ws, bucket)) is not None:
+        while (msg := await _next(ws, conn, bucket)) is not None:
             if conn.closed:
                 return
             if msg.type == "typing":
@@ -133,10 +133,11 @@ async def _subscribe(app: AppState, site_id: str, conn: Conn, msg: ClientMessage
     await app.hub.join(conn, page, msg.seq)
 
 
-async def _next(ws: WebSocket, bucket: Bucket) -> ClientMessage | None:
+async def _next(ws: WebSocket, conn: Conn, bucket: Bucket) -> ClientMessage | None:
     message = await ws.receive()
     if message["type"] == "websocket.disconnect":
         return None
+    conn.last_seen = time.monotonic()
     text = message.get("text")
     if text is None:
         raise ProtocolError(Close.UNSUPPORTED_DATA, "binary frames are not supported")

@@ -18,7 +18,16 @@ from server.core.errors import RateLimited
 from server.core.models import Event, EventType, Page
 from server.core.ports import Store
 from server.live.conn import Conn
-from server.live.protocol import AUTHOR, EVENT, PRESENCE, event_frame, frame, pack, unpack
+from server.live.protocol import (
+    AUTHOR,
+    EVENT,
+    PRESENCE,
+    Close,
+    event_frame,
+    frame,
+    pack,
+    unpack,
+)
 from server.live.room import Room
 
 log = logging.getLogger("threadline.live")
@@ -26,6 +35,7 @@ log = logging.getLogger("threadline.live")
 SWEEP_SECONDS = 5.0  # rooms compare their seq with the database this often
 PRESENCE_DELAY = 0.2  # presence changes are coalesced for this long
 IDLE_SECONDS = 30.0  # a room without readers keeps its subscription this long
+IDLE_TIMEOUT = 75.0  # a socket that sends nothing (not even a ping) this long is dropped
 TYPING_EVERY = 2.0  # one socket's typing is relayed at most this often
 PAGE_TYPING_EVERY = 0.5  # and one page's at most this often
 
@@ -232,6 +242,11 @@ class Hub:
         rooms = list(self.rooms.values())
         if not rooms:
             return
+        for room in rooms:
+            for conn in [c for c in room.conns if now - c.last_seen > IDLE_TIMEOUT]:
+                # Browsers expose no ping API, so dead tabs and half-open TCP are found by
+                # the widget's own heartbeat going quiet.
+                conn.drop(Close.GOING_AWAY, "idle: no frame for too long, reconnect")
         async with self.store.read() as tx:
             seqs = await tx.page_seqs([r.page.id for r in rooms])
         for room in rooms:

@@ -36,12 +36,16 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         env = {**os.environ, **self.env}
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
-        # `threadline serve` itself, so the production uvicorn options are what we test.
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "1"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        out = open(self.log, "ab") if self.log else None  # noqa: SIM115
+        try:
+            # `threadline serve` itself, so the production uvicorn options are what we test.
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--workers", "1"],
+                cwd=ROOT, env=env, stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        finally:
+            if out is not None:
+                out.close()  # the child has its own descriptor
         wait_port(self.port, timeout=30, proc=self.proc)
         return self
 

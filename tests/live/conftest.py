@@ -1,0 +1,77 @@
+"""Two real server processes on PostgreSQL, fanning out through one real Redis."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from server.core.sites import add_site
+from server.store.database import SqlStore
+from tests.conftest import env_for
+from tests.support.api import ORIGIN
+from tests.support.db import Databases
+from tests.support.servers import ServerProcess
+from tests.support.services import RedisServer
+
+_sites = itertools.count(1)
+
+
+@dataclass
+class Pair:
+    a: ServerProcess
+    b: ServerProcess
+    store: SqlStore
+    http: httpx.AsyncClient
+
+    async def site(self) -> str:
+        site_id = f"live{next(_sites)}"
+        await add_site(self.store, site_id, origins=[ORIGIN])
+        return site_id
+
+    async def post(self, server: ServerProcess, site: str, page: str = "p",
+                   body: str = "hi", **extra: object) -> dict[str, object]:
+        r = await self.http.post(f"{server.url}/api/v1/sites/{site}/comments",
+                                 json={"page": page, "body": body, **extra})
+        assert r.status_code == 201, r.text
+        data: dict[str, object] = r.json()
+        return data
+
+
+def start_pair(db_url: str, redis_url: str, data_dir: Path, **env: str
+               ) -> tuple[ServerProcess, ServerProcess]:
+    settings = env_for(db_url, data_dir, THREADLINE_REDIS_URL=redis_url, **env)
+    a = ServerProcess(settings, log=data_dir / "a.log").start()
+    b = ServerProcess(settings, log=data_dir / "b.log").start()
+    return a, b
+
+
+@pytest.fixture(scope="module")
+async def live_db(databases: Databases) -> str:
+    url: str = await databases.create("postgresql")
+    return url
+
+
+@pytest.fixture(scope="module")
+def servers(live_db: str, redis_server: RedisServer,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess,
+                                                                         ServerProcess]]:
+    a, b = start_pair(live_db, redis_server.url, tmp_path_factory.mktemp("pair"))
+    try:
+        yield a, b
+    finally:
+        a.terminate()
+        b.terminate()
+
+
+@pytest.fixture
+async def pair(servers: tuple[ServerProcess, ServerProcess], live_db: str
+               ) -> AsyncIterator[Pair]:
+    store = SqlStore(live_db, pool_size=2)
+    async with httpx.AsyncClient(timeout=30) as http:
+        yield Pair(servers[0], servers[1], store, http)
+    await store.close()
