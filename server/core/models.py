@@ -138,6 +138,19 @@ def iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    site_id: str
+    moderator_id: int | None
+    action: str
+    comment_id: int | None
+    before_status: str | None
+    after_status: str | None
+    detail: str | None
+    created_at: int
+    id: int = 0
+
+
 class EventType(StrEnum):
     CREATED = "comment.created"
     APPROVED = "comment.approved"

@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from server.core.cursors import Cursor
-from server.core.models import Comment, Event, Moderator, Order, Page, Role, Site, Status
+from server.core.models import (
+    AuditEntry,
+    Comment,
+    Event,
+    Moderator,
+    Order,
+    Page,
+    Role,
+    Site,
+    Status,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,7 @@ class Tx(Protocol):
     async def delete_moderator(self, moderator_id: int) -> None: ...
 
     async def insert_event(self, event: Event, now: int) -> None: ...
+    async def insert_audit(self, entry: AuditEntry) -> None: ...
     async def events_after(self, page: Page, after: int, limit: int) -> list[Event]: ...
 
 

@@ -13,10 +13,28 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.core.cursors import Cursor
-from server.core.models import Comment, Event, Moderator, Order, Page, Role, Site, Status
+from server.core.models import (
+    AuditEntry,
+    Comment,
+    Event,
+    Moderator,
+    Order,
+    Page,
+    Role,
+    Site,
+    Status,
+)
 from server.core.ports import NewComment
 from server.store.rows import comment_from_row, page_from_row, site_from_row, site_values
-from server.store.schema import comments, events, moderator_sites, moderators, pages, sites
+from server.store.schema import (
+    audit_log,
+    comments,
+    events,
+    moderator_sites,
+    moderators,
+    pages,
+    sites,
+)
 
 c = comments.c
 
@@ -179,6 +197,11 @@ class SqlTx:
              .order_by(events.c.seq).limit(limit))
         return [Event(page.site_id, page.id, page.key, row.seq, row.type,
                       orjson.loads(row.payload)) for row in await self.conn.execute(q)]
+
+    async def insert_audit(self, entry: AuditEntry) -> None:
+        values = dataclasses.asdict(entry)
+        del values["id"]
+        await self.conn.execute(insert(audit_log).values(**values))
 
     # -- moderators ----------------------------------------------------------------------
     async def _moderator(self, where: Any) -> Moderator | None:

@@ -1,0 +1,98 @@
+"""Moderator decisions on a comment: approve, reject, spam, delete. One winner per item."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from enum import StrEnum
+
+from server.core.context import Services
+from server.core.errors import Conflict, NotFound
+from server.core.models import AuditEntry, Comment, Event, EventType, Site, Status
+from server.core.ports import Tx
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    SPAM = "spam"
+    DELETE = "delete"
+
+
+TARGET = {Action.APPROVE: Status.APPROVED, Action.REJECT: Status.REJECTED,
+          Action.SPAM: Status.SPAM, Action.DELETE: Status.DELETED}
+
+
+async def decide_comment(svc: Services, site: Site, comment_id: int, action: Action, *,
+                         moderator_id: int | None, expected: Status | None = None,
+                         detail: str | None = None) -> Comment:
+    """Apply one decision. ``expected`` is the status the moderator saw: if another
+    moderator changed it meanwhile, this answers 409 instead of deciding twice."""
+    target = TARGET[action]
+    events: list[Event] = []
+    async with svc.store.write() as tx:
+        before = await tx.find_comment(comment_id, for_update=True)
+        if before is None or before.site_id != site.id:
+            raise NotFound("comment_not_found", "no such comment on this site")
+        _check_transition(before, target, expected)
+        changes: dict[str, object] = {"status": target}
+        updated = await tx.update_comment(before.id, **changes)
+        event = await _public_change(tx, before, updated, svc.now_ms())
+        if event is not None:
+            events.append(event)
+        await tx.insert_audit(AuditEntry(
+            site_id=site.id, moderator_id=moderator_id, action=action.value,
+            comment_id=before.id, before_status=before.status.value,
+            after_status=target.value, detail=detail, created_at=svc.now_ms()))
+    await svc.publish(events)
+    if target in (Status.REJECTED, Status.SPAM) and before.status is Status.PENDING \
+            and before.author_hash:
+        await _tell_author(svc, updated)
+    return updated
+
+
+def _check_transition(before: Comment, target: Status, expected: Status | None) -> None:
+    if expected is not None and before.status is not expected:
+        raise Conflict("already_handled",
+                       f"another moderator already changed this comment to "
+                       f"{before.status.value}; reload to see it")
+    if before.status is target:
+        raise Conflict("already_handled", f"this comment is already {target.value}")
+    if before.status is Status.DELETED:
+        raise Conflict("comment_deleted", "this comment was deleted")
+
+
+async def _public_change(tx: Tx, before: Comment, after: Comment, now: int) -> Event | None:
+    """The durable event when a decision changes what readers see, else None."""
+    was, now_public = before.status is Status.APPROVED, after.status is Status.APPROVED
+    if was == now_public:
+        return None
+    if now_public and before.parent_id is not None:
+        parent = await tx.find_comment(before.parent_id)
+        if parent is None or parent.status is not Status.APPROVED:
+            raise Conflict("parent_hidden", "approve the comment this replies to first")
+    page = await tx.advance_page(after.page_id, +1 if now_public else -1)
+    if before.parent_id is not None:
+        await tx.add_reply_count(before.parent_id, +1 if now_public else -1)
+    if now_public:
+        kind, shown = EventType.APPROVED, after
+    else:
+        kind = EventType.DELETED
+        shown = replace(after, body="", author_name=None, status=Status.DELETED)
+    event = Event(page.site_id, page.id, page.key, page.seq, kind.value,
+                  {"comment": shown.public(), "count": page.count})
+    await tx.insert_event(event, now)
+    return event
+
+
+async def _tell_author(svc: Services, comment: Comment) -> None:
+    assert comment.author_hash is not None
+    async with svc.store.read() as tx:
+        page = await tx.find_page_by_id(comment.page_id)
+    if page is None:
+        return
+    event = Event(page.site_id, page.id, page.key, 0, EventType.REJECTED.value,
+                  {"comment": {"id": comment.id, "status": Status.REJECTED.value}})
+    try:
+        await svc.publisher.notify_author(page.site_id, comment.author_hash, event)
+    except Exception:  # noqa: BLE001 -- a notification, never worth failing a decision
+        return
