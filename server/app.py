@@ -19,7 +19,7 @@ from server.api.routes import routes as api_routes
 from server.live.endpoint import ws_endpoint
 from server.settings import Settings
 from server.state import AppState
-from server.web.pages import demo_page, healthz, http_error, readyz, server_error
+from server.web.pages import demo_css, demo_page, healthz, http_error, readyz, server_error
 from server.web.widget import WidgetAsset
 
 
@@ -38,7 +38,8 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
     app = Starlette(
         routes=[
             Route("/", demo_page, methods=["GET"]),
-            Route("/widget.js", WidgetAsset(), methods=["GET"]),
+            Route("/demo.css", demo_css, methods=["GET"]),
+            Route("/widget.js", WidgetAsset().serve, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             WebSocketRoute("/ws", ws_endpoint),

@@ -1,3 +1,586 @@
 // @ts-check
-// Placeholder until the widget lands: says so in the host page's console.
-console.info("[threadline] widget not built yet");
+/* Threadline widget: <div id="threadline"></div>
+   <script src="https://HOST/widget.js" data-site="SITE" async></script>
+   Plain JS, no build step. User text only ever reaches the DOM through textContent. */
+(() => {
+  "use strict";
+  const script = /** @type {HTMLScriptElement|null} */ (document.currentScript);
+  if (!script) return;
+  const mark = (/** @type {string} */ m) => { try { performance.mark("threadline:" + m); } catch { /* old browser */ } };
+  mark("start");
+  const log = (/** @type {string} */ m) => console.warn("[threadline] " + m);
+
+  /** @type {Record<string, Record<string, string>>} */
+  const STRINGS = {
+    en: {
+      loading: "Loading", active: "Active: {n}", count1: "{n} comment", countN: "{n} comments",
+      empty: "Be the first to leave a comment.", typing: "Someone is typing...",
+      noName: "No Name", name: "Name", set: "Set", as: "Posting as", comment: "Comment",
+      submit: "Submit", reply: "Reply", edit: "Edit", del: "Delete", save: "Save",
+      cancel: "Cancel", moderator: "Moderator", edited: "(Edited)", justNow: "just now",
+      pending: "Your comment will appear once approved by a moderator.",
+      thanks: "Thank you! Your submission has been received!",
+      oops: "Oops! Something went wrong while submitting the form.",
+      more: "Load More Comments", moreReplies: "Load More Replies",
+      new1: "{n} new comment", newN: "{n} new comments", deleted: "This comment was deleted.",
+      rejected: "Your comment was not approved.", replyTo: "Reply to {name}",
+      confirmDel: "Delete this comment?",
+      minute1: "1 minute ago", minuteN: "{n} minutes ago", hour1: "1 hour ago",
+      hourN: "{n} hours ago", day1: "1 day ago", dayN: "{n} days ago", month1: "1 month ago",
+      monthN: "{n} months ago", year1: "1 year ago", yearN: "{n} years ago",
+    },
+    de: {
+      loading: "Wird geladen", active: "Aktiv: {n}", count1: "{n} Kommentar",
+      countN: "{n} Kommentare", empty: "Schreib den ersten Kommentar.",
+      typing: "Jemand schreibt...", noName: "Kein Name", name: "Name", set: "Setzen",
+      as: "Du schreibst als", comment: "Kommentar", submit: "Senden", reply: "Antworten",
+      edit: "Bearbeiten", del: "Löschen", save: "Speichern", cancel: "Abbrechen",
+      moderator: "Moderator", edited: "(Bearbeitet)", justNow: "gerade eben",
+      pending: "Dein Kommentar erscheint, sobald ein Moderator ihn freigibt.",
+      thanks: "Danke! Dein Beitrag ist angekommen!",
+      oops: "Hoppla! Beim Senden ist etwas schiefgelaufen.",
+      more: "Weitere Kommentare laden", moreReplies: "Weitere Antworten laden",
+      new1: "{n} neuer Kommentar", newN: "{n} neue Kommentare",
+      deleted: "Dieser Kommentar wurde gelöscht.", rejected: "Dein Kommentar wurde abgelehnt.",
+      replyTo: "Antwort an {name}", confirmDel: "Diesen Kommentar löschen?",
+      minute1: "vor 1 Minute", minuteN: "vor {n} Minuten", hour1: "vor 1 Stunde",
+      hourN: "vor {n} Stunden", day1: "vor 1 Tag", dayN: "vor {n} Tagen", month1: "vor 1 Monat",
+      monthN: "vor {n} Monaten", year1: "vor 1 Jahr", yearN: "vor {n} Jahren",
+    },
+  };
+
+  const CSS = `
+:host{display:block!important;contain:content}
+.tl{--a:var(--tl-accent,#2563eb);--bg:var(--tl-bg,#fff);--fg:var(--tl-fg,#1f2937);
+--mu:var(--tl-muted,#6b7280);--bd:var(--tl-border,#e5e7eb);--r:var(--tl-radius,10px);--on:var(--tl-on-accent,#fff);
+all:initial;display:block;box-sizing:border-box;font:16px/1.5 var(--tl-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);
+color:var(--fg);background:var(--bg);padding:16px;border-radius:var(--r);text-align:left}
+.tl[data-theme=dark]{--a:var(--tl-accent,#60a5fa);--on:var(--tl-on-accent,#0b1220);--bg:var(--tl-bg,#111827);--fg:var(--tl-fg,#e5e7eb);--mu:var(--tl-muted,#9ca3af);--bd:var(--tl-border,#374151)}
+@media (prefers-color-scheme:dark){.tl[data-theme=auto]{--a:var(--tl-accent,#60a5fa);--on:var(--tl-on-accent,#0b1220);--bg:var(--tl-bg,#111827);--fg:var(--tl-fg,#e5e7eb);--mu:var(--tl-muted,#9ca3af);--bd:var(--tl-border,#374151)}}
+*,*::before,*::after{box-sizing:border-box}
+h2{font-size:1.15em;margin:0;font-weight:650}
+.top{display:flex;justify-content:space-between;align-items:baseline;gap:8px;margin-bottom:12px}
+.mu,time,.active{color:var(--mu);font-size:.85em}
+form{display:grid;gap:8px;margin:0 0 16px}
+.who{display:flex;flex-wrap:wrap;gap:8px;align-items:center;font-size:.9em}
+label{font-size:.85em;color:var(--mu);display:block}
+textarea,input{display:block;width:100%;font:inherit;color:inherit;background:transparent;border:1px solid var(--bd);border-radius:calc(var(--r)*.6);padding:8px 10px}
+textarea{min-height:5em;resize:vertical}
+.who input{width:14em;display:inline-block}
+textarea:focus,input:focus,button:focus-visible{outline:2px solid var(--a);outline-offset:1px}
+button{display:inline-block;font:inherit;font-size:.9em;cursor:pointer;border-radius:calc(var(--r)*.6);border:1px solid var(--bd);background:transparent;color:inherit;padding:4px 12px;margin:0}
+button.pri{background:var(--a);border-color:var(--a);color:var(--on);justify-self:start;padding:6px 18px}
+button:disabled{opacity:.55;cursor:wait}
+button.ln{border:0;padding:2px 4px;color:var(--a)}
+.st{min-height:1.2em;font-size:.9em}.st.err{color:#dc2626}
+.typing{min-height:1.3em;font-size:.85em;color:var(--mu);font-style:italic}
+ol{list-style:none;margin:0;padding:0}
+.c{padding:10px 0;border-top:1px solid var(--bd)}
+.replies .c{margin-left:clamp(12px,5%,40px);border-top:0;border-left:2px solid var(--bd);padding-left:12px}
+.hd{display:flex;flex-wrap:wrap;gap:6px;align-items:baseline}
+.nm{font-weight:600}.badge{background:var(--a);color:var(--on);border-radius:99px;font-size:.7em;padding:1px 8px}
+.body{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0}
+.body a{color:var(--a)}
+.pend,.gone{color:var(--mu);font-style:italic}
+.new,.more{display:block;width:100%;margin:8px 0}
+@media (prefers-reduced-motion:no-preference){.c{animation:in .25s ease-out}}
+@keyframes in{from{opacity:0;transform:translateY(-4px)}}
+@media (max-width:420px){.tl{padding:10px}.who input{width:100%}}
+[hidden]{display:none!important}`;
+
+  /** @param {string} tag @param {string=} cls @param {string=} text */
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  };
+  /** @param {string} text @param {(e: Event) => void} fn @param {string=} cls */
+  const btn = (text, fn, cls) => {
+    const b = /** @type {HTMLButtonElement} */ (el("button", cls, text));
+    b.type = "button";
+    b.addEventListener("click", fn);
+    return b;
+  };
+  const rnd = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
+    (b) => b.toString(16).padStart(2, "0")).join("");
+  const LINK = /https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
+
+  /** Body text with http(s) links as real anchors, built with DOM APIs only.
+   * @param {HTMLElement} p @param {string} text */
+  const fillBody = (p, text) => {
+    p.textContent = "";
+    let at = 0;
+    for (const m of text.matchAll(LINK)) {
+      let url;
+      try { url = new URL(m[0]); } catch { continue; }
+      if (url.protocol !== "http:" && url.protocol !== "https:") continue;
+      p.append(text.slice(at, m.index));
+      const a = /** @type {HTMLAnchorElement} */ (el("a", "", m[0]));
+      a.href = url.href;
+      a.rel = "nofollow ugc noopener noreferrer";
+      a.target = "_blank";
+      p.append(a);
+      at = /** @type {number} */ (m.index) + m[0].length;
+    }
+    p.append(text.slice(at));
+  };
+
+  class Widget {
+    /** @param {HTMLElement} host @param {DOMStringMap} d */
+    constructor(host, d) {
+      this.site = d.site || "";
+      const canon = /** @type {HTMLLinkElement|null} */ (document.querySelector("link[rel=canonical]"));
+      this.url = (canon && canon.href) || location.origin + location.pathname;
+      this.page = d.page || this.url;
+      const base = new URL(script.src);
+      this.api = `${base.origin}/api/v1/sites/${encodeURIComponent(this.site)}`;
+      this.key = "threadline:" + this.site;
+      /** @type {{t?: string, n?: string, m?: Record<string, number>}} */
+      this.me = this.load();
+      this.cursor = null;
+      this.pending = this.call(this.threadPath());  // first: in flight while we build the DOM
+      this.wsUrl = `${base.protocol === "https:" ? "wss" : "ws"}://${base.host}/ws?v=1&site=${encodeURIComponent(this.site)}`;
+      const lang = (d.lang || document.documentElement.lang || "en").slice(0, 2);
+      this.t = { ...STRINGS.en, ...(STRINGS[lang] || {}) };
+      /** @type {Map<number, {data: any, li: HTMLElement, replies?: HTMLElement, moreBtn?: HTMLElement, cursor?: string|null}>} */
+      this.items = new Map();
+      this.seq = 0;
+      /** @type {Map<number, any>} */
+      this.early = new Map();
+      /** @type {any[]} */
+      this.waiting = [];
+      this.editWindow = 900;
+      this.tries = 0;
+      /** @type {WebSocket|null} */
+      this.ws = null;
+      this.near = false;
+      this.build(host, d.theme || "auto");
+      this.fetchThread();
+    }
+
+    threadPath() {
+      const q = new URLSearchParams({ page: this.page });
+      if (this.cursor) q.set("cursor", this.cursor);
+      else { q.set("url", this.url); q.set("title", document.title.slice(0, 300)); }
+      return "/thread?" + q;
+    }
+
+    /** @param {string} k @param {number=} n */
+    s(k, n) { return (this.t[k] || k).replace("{n}", String(n)); }
+
+    load() {
+      try { return JSON.parse(localStorage.getItem(this.key) || "{}") || {}; } catch { return {}; }
+    }
+    save() {
+      try { localStorage.setItem(this.key, JSON.stringify(this.me)); } catch { /* storage blocked */ }
+    }
+
+    /** @param {HTMLElement} host @param {string} theme */
+    build(host, theme) {
+      const root = host.shadowRoot || host.attachShadow({ mode: "open" });
+      const style = el("style");
+      style.textContent = CSS;
+      const tl = this.tl = el("section", "tl");
+      tl.dataset.theme = theme;
+      const top = el("div", "top");
+      this.countEl = el("h2", "", this.s("loading"));
+      this.activeEl = el("span", "active");
+      this.activeEl.hidden = true;
+      top.append(this.countEl, this.activeEl);
+      this.status = el("div", "st");
+      this.status.setAttribute("role", "status");
+      this.status.setAttribute("aria-live", "polite");
+      this.form = this.composer(null);
+      this.typingEl = el("div", "typing");
+      this.typingEl.setAttribute("aria-live", "polite");
+      this.newBtn = btn("", () => this.showWaiting(), "new");
+      this.newBtn.hidden = true;
+      this.list = el("ol", "list");
+      this.emptyEl = el("p", "mu", this.s("empty"));
+      this.emptyEl.hidden = true;
+      this.moreBtn = btn(this.s("more"), () => this.fetchThread(), "more");
+      this.moreBtn.hidden = true;
+      tl.append(top, this.form, this.status, this.typingEl, this.newBtn, this.list, this.emptyEl,
+        this.moreBtn);
+      root.replaceChildren(style, tl);
+      setInterval(() => this.refreshTimes(), 30000);
+      // The exact date on hover, formatted only then: Intl formatters are slow to create.
+      this.list.addEventListener("pointerover", (e) => {
+        const t = /** @type {HTMLTimeElement} */ (e.target);
+        if (t.tagName === "TIME" && !t.title) t.title = new Date(t.dateTime).toLocaleString();
+      });
+    }
+
+    /** The comment form; with a parent it is an inline reply form.
+     * @param {any} parent */
+    composer(parent) {
+      const form = /** @type {HTMLFormElement} */ (el("form"));
+      const id = rnd().slice(0, 8);
+      if (!parent) {
+        const who = el("div", "who");
+        this.asEl = el("span", "", "");
+        const nameLabel = /** @type {HTMLLabelElement} */ (el("label", "", this.s("name")));
+        const name = /** @type {HTMLInputElement} */ (el("input"));
+        name.id = nameLabel.htmlFor = "n" + id;
+        name.maxLength = 50;
+        name.autocomplete = "nickname";
+        name.value = this.me.n || "";
+        const setName = () => { this.me.n = name.value.trim(); this.save(); this.showName(); };
+        name.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); setName(); } });
+        who.append(this.asEl, nameLabel, name, btn(this.s("set"), setName));
+        form.append(who);
+        this.showName();
+      }
+      const label = /** @type {HTMLLabelElement} */ (el("label", "", parent ? this.s("replyTo").replace("{name}", parent.name || this.s("noName")) : this.s("comment")));
+      const area = /** @type {HTMLTextAreaElement} */ (el("textarea"));
+      area.id = label.htmlFor = "c" + id;
+      area.maxLength = 5000;
+      area.required = true;
+      let typed = 0;
+      area.addEventListener("input", () => {
+        if (Date.now() - typed > 2500) { typed = Date.now(); this.send({ type: "typing" }); }
+      });
+      area.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) form.requestSubmit();
+      });
+      const submit = /** @type {HTMLButtonElement} */ (el("button", "pri", this.s("submit")));
+      submit.type = "submit";
+      form.append(label, area, submit);
+      if (parent) form.append(btn(this.s("cancel"), () => form.remove()));
+      form.addEventListener("submit", (e) => { e.preventDefault(); this.post(form, area, submit, parent); });
+      return form;
+    }
+
+    showName() {
+      if (this.asEl) this.asEl.textContent = `${this.s("as")} ${this.me.n || this.s("noName")}`;
+    }
+
+    /** @param {string} path @param {RequestInit=} init */
+    async call(path, init = {}) {
+      const headers = /** @type {Record<string,string>} */ ({ ...(init.headers || {}) });
+      if (init.body) headers["Content-Type"] = "application/json";
+      if (this.me.t) headers.Authorization = "Bearer " + this.me.t;
+      const r = await fetch(this.api + path, { ...init, headers });
+      const body = await r.json().catch(() => ({}));
+      if (!r.ok) {
+        const err = body.error || {};
+        if (r.status === 403 && err.code === "origin_not_allowed") log(`${location.origin} is not an allowed origin of site "${this.site}": add it with \`threadline site update ${this.site} --add-origin ${location.origin}\``);
+        throw new Error(err.message || String(r.status));
+      }
+      return body;
+    }
+
+    async fetchThread() {
+      const first = !this.cursor;
+      this.moreBtn.disabled = true;
+      try {
+        const early = this.pending;
+        this.pending = null;
+        const data = await (early || this.call(this.threadPath()));
+        if (first) mark("fetched");
+        if (first) {
+          this.seq = data.page.seq;
+          this.editWindow = data.config.edit_window;
+          this.setCount(data.page.count);
+          this.watch();
+        }
+        for (const c of data.comments) this.list.append(this.render(c, c.replies, c.replies_cursor));
+        if (first) mark("rendered");
+        this.cursor = data.cursor;
+        this.moreBtn.hidden = !data.has_more;
+        this.emptyEl.hidden = this.items.size > 0;
+      } catch (e) {
+        if (first) this.countEl.textContent = this.s("oops");
+        log("could not load comments: " + /** @type {Error} */ (e).message);
+      } finally {
+        this.moreBtn.disabled = false;
+      }
+    }
+
+    /** @param {number} n */
+    setCount(n) { this.count = n; this.countEl.textContent = this.s(n === 1 ? "count1" : "countN", n); }
+
+    /** One comment's element (and its replies); updates in place when already shown.
+     * @param {any} c @param {any[]=} replies @param {string|null=} cursor */
+    render(c, replies, cursor) {
+      const known = this.items.get(c.id);
+      const li = known ? known.li : el("li", "c");
+      const item = known || { data: c, li };
+      item.data = c;
+      this.items.set(c.id, item);
+      const art = el("article");
+      const head = el("div", "hd");
+      const gone = c.status === "deleted";
+      if (!gone) {
+        head.append(el("span", "nm", c.name || this.s("noName")));
+        if (c.moderator) head.append(el("span", "badge", this.s("moderator")));
+      }
+      const time = /** @type {HTMLTimeElement} */ (el("time", "", this.ago(c.created_at)));
+      time.dateTime = c.created_at;
+      head.append(time);
+      if (c.edited_at && !gone) head.append(el("span", "mu", this.s("edited")));
+      const body = el("p", gone ? "body gone" : "body");
+      if (gone) body.textContent = this.s("deleted"); else fillBody(body, c.body);
+      art.append(head, body);
+      if (c.status === "pending") art.append(el("p", "pend", this.s("pending")));
+      else if (!gone) art.append(this.actions(c, art));
+      li.replaceChildren(art);
+      if (!c.parent) {
+        item.replies = item.replies || el("ol", "replies");
+        item.moreBtn = item.moreBtn || btn(this.s("moreReplies"), () => this.moreReplies(c.id), "more");
+        li.append(item.replies, item.moreBtn);
+        for (const r of replies || []) item.replies.append(this.render(r));
+        if (cursor !== undefined) item.cursor = cursor;
+        item.moreBtn.hidden = !item.cursor;
+      }
+      return li;
+    }
+
+    /** @param {any} c @param {HTMLElement} art */
+    actions(c, art) {
+      const box = el("div", "acts");
+      box.append(btn(this.s("reply"), () => {
+        const open = art.querySelector("form");
+        if (open) return open.querySelector("textarea")?.focus();
+        const form = this.composer(c);
+        art.append(form);
+        form.querySelector("textarea")?.focus();
+      }, "ln"));
+      const mine = this.me.m && this.me.m[c.id];
+      if (mine && Date.now() - mine < this.editWindow * 1000) {
+        box.append(btn(this.s("edit"), () => this.edit(c, art), "ln"),
+          btn(this.s("del"), () => this.remove(c), "ln"));
+      }
+      return box;
+    }
+
+    /** @param {any} c @param {HTMLElement} art */
+    edit(c, art) {
+      const body = /** @type {HTMLElement} */ (art.querySelector(".body"));
+      const area = /** @type {HTMLTextAreaElement} */ (el("textarea"));
+      area.value = c.body;
+      area.setAttribute("aria-label", this.s("edit"));
+      const save = btn(this.s("save"), async () => {
+        save.disabled = true;
+        try {
+          const data = await this.call(`/comments/${c.id}`, { method: "PATCH", body: JSON.stringify({ body: area.value }) });
+          this.render(data.comment);
+        } catch { this.say(this.s("oops"), true); save.disabled = false; }
+      }, "pri");
+      const box = el("div");
+      box.append(area, save, btn(this.s("cancel"), () => this.render(c)));
+      body.replaceWith(box);
+      area.focus();
+    }
+
+    /** @param {any} c */
+    async remove(c) {
+      if (!confirm(this.s("confirmDel"))) return;
+      try {
+        const data = await this.call(`/comments/${c.id}`, { method: "DELETE" });
+        this.drop(data.comment);
+      } catch { this.say(this.s("oops"), true); }
+    }
+
+    /** @param {HTMLFormElement} form @param {HTMLTextAreaElement} area @param {HTMLButtonElement} submit @param {any} parent */
+    async post(form, area, submit, parent) {
+      if (!area.value.trim()) return;
+      submit.disabled = true;
+      form.dataset.key = form.dataset.key || rnd();  // same key on a retry: never two comments
+      try {
+        const data = await this.call("/comments", {
+          method: "POST", headers: { "Idempotency-Key": form.dataset.key },
+          body: JSON.stringify({ page: this.page, body: area.value, name: this.me.n || null, parent: parent ? parent.id : null }),
+        });
+        if (data.author_token) this.me.t = data.author_token;
+        this.me.m = this.me.m || {};
+        const now = Date.now();
+        for (const [id, at] of Object.entries(this.me.m)) if (now - at > 864e5) delete this.me.m[id];
+        this.me.m[data.comment.id] = now;
+        this.save();
+        area.value = "";
+        delete form.dataset.key;
+        this.say(this.s("thanks") + (data.status === "pending" ? " " + this.s("pending") : ""));
+        this.add(data.comment, true);
+        if (parent) form.remove();
+      } catch {
+        this.say(this.s("oops"), true);
+      } finally {
+        submit.disabled = false;
+      }
+    }
+
+    /** @param {string} text @param {boolean=} err */
+    say(text, err) {
+      this.status.textContent = text;
+      this.status.classList.toggle("err", !!err);
+    }
+
+    /** Place a comment that arrived (posted here, or live). @param {any} c @param {boolean=} own */
+    add(c, own) {
+      if (this.items.has(c.id)) return this.render(c);
+      this.emptyEl.hidden = true;
+      if (c.parent) {
+        const parent = this.items.get(c.parent);
+        if (!parent || !parent.replies) return;
+        if (parent.cursor && !own) return;  // not all replies shown: "Load More Replies" will bring it
+        parent.replies.append(this.render(c));
+        return;
+      }
+      const top = this.list.getBoundingClientRect().top;
+      if (!own && top < 0) {  // the reader is further down: do not move what they are reading
+        this.waiting.push(c);
+        const n = this.waiting.length;
+        this.newBtn.textContent = this.s(n === 1 ? "new1" : "newN", n);
+        this.newBtn.hidden = false;
+        return;
+      }
+      this.list.prepend(this.render(c));
+    }
+
+    showWaiting() {
+      for (const c of this.waiting.splice(0)) if (!this.items.has(c.id)) this.list.prepend(this.render(c));
+      this.newBtn.hidden = true;
+    }
+
+    /** @param {any} c */
+    drop(c) {
+      const item = this.items.get(c.id);
+      if (!item) return;
+      if (item.replies && item.replies.children.length) this.render(c);
+      else { item.li.remove(); this.items.delete(c.id); }
+      this.emptyEl.hidden = this.items.size > 0;
+    }
+
+    /** @param {number} id */
+    async moreReplies(id) {
+      const item = this.items.get(id);
+      if (!item || !item.cursor || !item.moreBtn) return;
+      item.moreBtn.setAttribute("disabled", "");
+      try {
+        const data = await this.call(`/comments/${id}/replies?cursor=${encodeURIComponent(item.cursor)}`);
+        for (const r of data.replies) if (!this.items.has(r.id)) item.replies?.append(this.render(r));
+        item.cursor = data.cursor;
+        item.moreBtn.hidden = !data.has_more;
+      } catch (e) { log("could not load replies: " + /** @type {Error} */ (e).message); }
+      item.moreBtn.removeAttribute("disabled");
+    }
+
+    /** "just now", "5 minutes ago", "4 years ago" (Intl.RelativeTimeFormat costs ~25 ms
+     * to create on first use, more than the rest of the first paint).
+     * @param {string} iso */
+    ago(iso) {
+      const s = (Date.now() - Date.parse(iso)) / 1000;
+      if (s < 45) return this.s("justNow");
+      /** @type {[string, number][]} */
+      const units = [["year", 31536e3], ["month", 2592e3], ["day", 864e2], ["hour", 3600], ["minute", 60]];
+      for (const [unit, size] of units) {
+        const n = Math.floor(s / size);
+        if (n >= 1) return this.s(unit + (n === 1 ? "1" : "N"), n);
+      }
+      return this.s("minute1");
+    }
+
+    refreshTimes() {
+      for (const t of this.tl.querySelectorAll("time")) t.textContent = this.ago(/** @type {HTMLTimeElement} */ (t).dateTime);
+    }
+
+    // ---- live --------------------------------------------------------------------------
+    /** Connect while the widget is near the viewport and the tab is visible. */
+    watch() {
+      new IntersectionObserver((entries) => {
+        this.near = entries.some((e) => e.isIntersecting);
+        this.wake();
+      }, { rootMargin: "800px" }).observe(this.tl);
+      document.addEventListener("visibilitychange", () => {
+        clearTimeout(this.hideTimer);
+        if (document.hidden) this.hideTimer = setTimeout(() => this.close(), 60000);
+        else this.wake();
+      });
+      addEventListener("online", () => { this.tries = 0; this.wake(); });
+      setInterval(() => this.send({ type: "ping" }), 25000);
+    }
+
+    wake() {
+      if (this.ws || !this.near || document.hidden) return;
+      clearTimeout(this.retry);
+      const ws = this.ws = new WebSocket(this.wsUrl);
+      ws.onopen = () => this.send({ type: "subscribe", page: this.page, seq: this.seq, token: this.me.t });
+      ws.onmessage = (m) => { try { this.frame(JSON.parse(m.data)); } catch (e) { log("bad frame: " + e); } };
+      ws.onclose = (e) => {
+        if (this.ws !== ws) return;
+        this.ws = null;
+        this.typingEl.textContent = "";
+        if ([1003, 1007, 1008, 1009].includes(e.code)) return log(`live updates stopped (${e.code} ${e.reason})`);
+        // Full jitter: a server restart must not bring every reader back at once.
+        const cap = Math.min(30000, 500 * 2 ** this.tries++);
+        this.retry = setTimeout(() => this.wake(), Math.random() * cap + (e.code === 1012 ? Math.random() * 5000 : 0));
+      };
+    }
+
+    close() {
+      const ws = this.ws;
+      this.ws = null;
+      if (ws) ws.close(1000);
+    }
+
+    /** @param {object} m */
+    send(m) {
+      if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(m));
+    }
+
+    /** @param {any} f */
+    frame(f) {
+      if (f.type.startsWith("comment.") && f.seq) {
+        if (f.seq <= this.seq) return;
+        if (f.seq > this.seq + 1) {  // a gap: keep it, ask for what is missing
+          this.early.set(f.seq, f);
+          return this.send({ type: "sync", seq: this.seq });
+        }
+        this.apply(f);
+        for (let next; (next = this.early.get(this.seq + 1));) { this.early.delete(next.seq); this.apply(next); }
+        return;
+      }
+      if (f.type === "sync") { this.tries = 0; return; }
+      if (f.type === "presence") {
+        this.activeEl.textContent = this.s("active", f.data.count);
+        this.activeEl.hidden = false;
+      } else if (f.type === "typing") {
+        this.typingEl.textContent = this.s("typing");
+        clearTimeout(this.typingTimer);
+        this.typingTimer = setTimeout(() => { this.typingEl.textContent = ""; }, 5000);
+      } else if (f.type === "comment.rejected") {
+        const item = this.items.get(f.data.comment.id);
+        if (item) { item.li.remove(); this.items.delete(f.data.comment.id); this.say(this.s("rejected")); }
+      } else if (f.type === "reset") {
+        this.list.replaceChildren();
+        this.items.clear();
+        this.cursor = null;
+        this.close();
+        this.fetchThread();
+      }
+    }
+
+    /** @param {any} f */
+    apply(f) {
+      this.seq = f.seq;
+      const c = f.data.comment;
+      if (f.type === "comment.deleted") this.drop(c);
+      else if (f.type === "comment.edited") { if (this.items.has(c.id)) this.render(c); }
+      else this.add(c);
+      this.setCount(f.data.count);
+      if (f.type === "comment.created" || f.type === "comment.approved") this.typingEl.textContent = "";
+    }
+  }
+
+  const d = script.dataset;
+  if (!d.site) return log('add data-site="YOUR_SITE_ID" to the <script> tag');
+  let host = /** @type {HTMLElement|null} */ (document.querySelector(d.target || "#threadline"));
+  if (d.target && !host) return log(`no element matches data-target="${d.target}"`);
+  if (!host || host.shadowRoot) {  // none, or already taken by another widget on this page
+    host = el("div");
+    script.after(host);
+  }
+  try { new Widget(host, d); } catch (e) { log("could not start: " + e); }
+})();

@@ -11,7 +11,9 @@ from starlette.responses import HTMLResponse, Response
 from server.api.responses import JSON, error
 from server.state import AppState
 
-DEMO = Path(__file__).resolve().parent.parent.parent / "widget" / "demo.html"
+WIDGET_DIR = Path(__file__).resolve().parent.parent.parent / "widget"
+DEMO = WIDGET_DIR / "demo.html"
+DEMO_CSS = WIDGET_DIR / "demo.css"
 
 
 def state(request: Request) -> AppState:
@@ -22,6 +24,11 @@ def state(request: Request) -> AppState:
 async def demo_page(request: Request) -> Response:
     html = DEMO.read_text() if DEMO.exists() else "<!doctype html><p>Threadline</p>"
     return HTMLResponse(html)
+
+
+async def demo_css(request: Request) -> Response:
+    return Response(DEMO_CSS.read_text() if DEMO_CSS.exists() else "", media_type="text/css",
+                    headers={"Cache-Control": "public, max-age=300"})
 
 
 async def healthz(request: Request) -> Response:

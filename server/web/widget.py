@@ -20,7 +20,7 @@ class WidgetAsset:
         self.gzipped = gzip.compress(self.body, compresslevel=9, mtime=0)
         self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
 
-    async def __call__(self, request: Request) -> Response:
+    async def serve(self, request: Request) -> Response:
         headers = {
             "ETag": self.etag,
             # Short: the URL is not versioned, so a new release must reach pages soon.

@@ -1,0 +1,92 @@
+"""Two real browsers on one article: comments, typing and presence arrive live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.conftest import Comments, open_page
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_comment_typed_in_a_appears_in_b_without_reload(comments: Comments,
+                                                             new_context: Any) -> None:
+    site = await comments.site()
+    url = comments.article(site, "live")
+    a = await open_page(await new_context(), url)
+    b = await open_page(await new_context(), url)
+    await expect(a.get_by_text("Active: 2")).to_be_visible()
+    await expect(b.get_by_text("Active: 2")).to_be_visible()
+    await a.get_by_label("Comment").fill("Hello from A")
+    await a.get_by_role("button", name="Submit").click()
+    await expect(b.get_by_text("Hello from A")).to_be_visible()
+    await expect(b.get_by_role("heading", name="1 comment", exact=True)).to_be_visible()
+    await expect(b.get_by_text("Be the first to leave a comment.")).to_be_hidden()
+
+
+async def test_typing_in_a_shows_in_b_and_clears(comments: Comments, new_context: Any) -> None:
+    site = await comments.site()
+    url = comments.article(site, "typing")
+    a = await open_page(await new_context(), url)
+    b = await open_page(await new_context(), url)
+    await expect(b.get_by_text("Active: 2")).to_be_visible()
+    await a.get_by_label("Comment").press_sequentially("I am writing", delay=20)
+    await expect(b.get_by_text("Someone is typing...")).to_be_visible()
+    await expect(a.get_by_text("Someone is typing...")).to_be_hidden()
+    await expect(b.get_by_text("Someone is typing...")).to_be_hidden(timeout=10000)
+
+
+async def test_active_count_follows_readers_coming_and_going(comments: Comments,
+                                                            new_context: Any) -> None:
+    site = await comments.site()
+    url = comments.article(site, "presence")
+    a = await open_page(await new_context(), url)
+    await expect(a.get_by_text("Active: 1")).to_be_visible()
+    b_ctx = await new_context()
+    await open_page(b_ctx, url)
+    await expect(a.get_by_text("Active: 2")).to_be_visible()
+    await b_ctx.close()
+    await expect(a.get_by_text("Active: 1")).to_be_visible()
+
+
+async def test_new_comments_wait_behind_a_button_while_reading_below(
+        comments: Comments, new_context: Any) -> None:
+    site = await comments.site()
+    for i in range(20):
+        await comments.post(site, "scroll", f"Long comment {i}. " + "Lorem ipsum. " * 30)
+    url = comments.article(site, "scroll")
+    page = await open_page(await new_context(viewport={"width": 800, "height": 600}), url)
+    await expect(page.locator("ol.list > li.c")).to_have_count(20)
+    reading = page.locator("li.c", has_text="Long comment 5.")
+    await reading.scroll_into_view_if_needed()
+    before = (await reading.bounding_box() or {})["y"]
+    await comments.post(site, "scroll", "Fresh one")
+    await comments.post(site, "scroll", "Fresher one")
+    button = page.get_by_role("button", name="2 new comments")
+    await expect(button).to_be_visible()
+    moved = (await reading.bounding_box() or {})["y"] - before
+    assert abs(moved) < 2  # nothing moved under the reader (subpixel rounding aside)
+    await expect(page.get_by_text("Fresh one")).to_have_count(0)
+    await button.click()
+    await expect(page.get_by_text("Fresher one")).to_be_visible()
+    await expect(button).to_be_hidden()
+
+
+async def test_comments_missed_while_offline_arrive_on_reconnect(comments: Comments,
+                                                                new_context: Any) -> None:
+    site = await comments.site()
+    url = comments.article(site, "offline-live")
+    ctx = await new_context()
+    page = await open_page(ctx, url)
+    await expect(page.get_by_text("Active: 1")).to_be_visible()
+    await ctx.set_offline(True)
+    await page.evaluate("window.dispatchEvent(new Event('offline'))")
+    for i in range(3):
+        await comments.post(site, "offline-live", f"Missed {i}")
+    await ctx.set_offline(False)
+    for i in range(3):
+        await expect(page.get_by_text(f"Missed {i}")).to_be_visible(timeout=40000)
+    await expect(page.get_by_role("heading", name="3 comments")).to_be_visible()

@@ -1,0 +1,57 @@
+"""Reports (never asserts) how fast the widget paints; asserts only its size budget."""
+
+from __future__ import annotations
+
+import gzip
+import statistics
+from typing import Any
+
+import httpx
+import pytest
+from playwright.async_api import expect
+
+from tests.browser.conftest import Comments, open_page
+
+pytestmark = pytest.mark.e2e
+BUDGET = 12 * 1024
+
+
+async def widget_size(comments: Comments) -> int:
+    async with httpx.AsyncClient() as http:
+        r = await http.get(f"{comments.server.url}/widget.js",
+                           headers={"Accept-Encoding": "gzip"})
+    return len(gzip.compress(r.content, 9))
+
+
+async def first_comment_ms(comments: Comments, new_context: Any, site: str, runs: int = 5
+                           ) -> list[float]:
+    """Script start -> 50 comments in the shadow DOM, from the widget's performance marks."""
+    times = []
+    for i in range(runs):
+        ctx = await new_context()
+        page = await open_page(ctx, comments.article(site, "fifty", f"fifty-{i}.html"))
+        await expect(page.locator("ol.list > li.c")).to_have_count(20)
+        times.append(await page.evaluate("""() => {
+            const s = performance.getEntriesByName('threadline:start')[0].startTime;
+            const r = performance.getEntriesByName('threadline:rendered')[0].startTime;
+            return r - s; }"""))
+        await ctx.close()  # an idle page left open still costs the next one CPU
+    return times
+
+
+async def test_widget_size_and_time_to_first_comment(comments: Comments, new_context: Any,
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    site = await comments.site()
+    for i in range(50):
+        await comments.post(site, "fifty", f"Comment {i}: " + "some words " * 8,
+                            name=f"Reader {i}")
+    size = await widget_size(comments)
+    times = await first_comment_ms(comments, new_context, site, runs=7)
+    with capsys.disabled():
+        print(f"\n[widget] /widget.js gzipped: {size} bytes ({size / 1024:.1f} KiB, budget "
+              f"12 KiB); script start -> first comments painted (50-comment thread, "
+              f"{len(times)} loads): median {statistics.median(times):.1f} ms, "
+              f"min {min(times):.1f} ms, max {max(times):.1f} ms")
+    assert size < BUDGET
+
