@@ -90,3 +90,22 @@ async def test_comments_missed_while_offline_arrive_on_reconnect(comments: Comme
     for i in range(3):
         await expect(page.get_by_text(f"Missed {i}")).to_be_visible(timeout=40000)
     await expect(page.get_by_role("heading", name="3 comments")).to_be_visible()
+
+
+async def test_socket_opens_only_when_the_widget_comes_near_the_viewport(
+        comments: Comments, new_context: Any) -> None:
+    site = await comments.site()
+    body = ('<div style="height:6000px">A very long article</div><div id="threadline"></div>'
+            + comments.embed(site, "lazy"))
+    ctx = await new_context(viewport={"width": 800, "height": 600})
+    page = await ctx.new_page()
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    await page.goto(comments.host.page("lazy.html", body))
+    await expect(page.locator("#threadline").get_by_text("Be the first to leave a comment.")
+                 ).to_be_attached()
+    await page.wait_for_timeout(1000)
+    assert sockets == []  # far below the fold: no live connection yet
+    await page.locator("#threadline").scroll_into_view_if_needed()
+    await expect(page.get_by_text("Active: 1")).to_be_visible()
+    assert len(sockets) == 1

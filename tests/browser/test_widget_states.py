@@ -111,12 +111,12 @@ async def test_set_name_is_used_and_remembered(comments: Comments, new_context: 
 async def test_relative_times_badge_and_counts(comments: Comments, new_context: Any) -> None:
     site = await comments.site()
     await seed(comments, site, "times", "Old news", ago=4 * 365 * 86400 + 86400)
-    for i in range(10):
+    for i in range(9):
         await seed(comments, site, "times", f"filler {i}", ago=3600)
     await seed(comments, site, "times", "Recent", ago=5 * 60 + 5)
     await seed(comments, site, "times", "Official word", moderator=True, name="Mod Squad")
     page = await open_page(await new_context(), comments.article(site, "times"))
-    await expect(page.get_by_role("heading", name="13 comments")).to_be_visible()
+    await expect(page.get_by_role("heading", name="12 comments")).to_be_visible()
     await expect(page.get_by_text("4 years ago")).to_be_visible()
     await expect(page.get_by_text("5 minutes ago")).to_be_visible()
     mod = page.locator("li.c", has_text="Official word")
