@@ -17,6 +17,8 @@ from starlette.types import Receive, Scope, Send
 from server.api.middleware import BodyLimit, SiteOrigins
 from server.api.routes import routes as api_routes
 from server.live.endpoint import ws_endpoint
+from server.moderation.headers import SecurityHeaders
+from server.moderation.routes import routes as moderation_routes
 from server.settings import Settings
 from server.state import AppState
 from server.web.pages import demo_css, demo_page, healthz, http_error, readyz, server_error
@@ -44,8 +46,10 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
             Route("/readyz", readyz, methods=["GET"]),
             WebSocketRoute("/ws", ws_endpoint),
             *api_routes(),
+            *moderation_routes(),
         ],
         middleware=[
+            Middleware(SecurityHeaders, production=settings.production),
             Middleware(BodyLimit),
             Middleware(SiteOrigins, sites=state.sites),
         ],

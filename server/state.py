@@ -14,11 +14,13 @@ from argon2 import PasswordHasher
 
 from server import logfilters
 from server.broker import Broker, create_broker
+from server.broker.channels import MODERATION_PREFIX
 from server.core.authors import AuthorTokens
 from server.core.context import Limits, Services
 from server.core.passwords import hasher
 from server.core.sites import SiteDirectory
 from server.live.hub import Hub
+from server.moderation.live import ModHub
 from server.settings import Settings
 from server.store.database import SqlStore
 from server.store.migrate import check_migrated
@@ -36,6 +38,7 @@ class AppState:
     sites: SiteDirectory
     passwords: PasswordHasher
     node_id: str
+    modhub: ModHub
     started_at: float = field(default_factory=time.time)
     shutting_down: bool = False
 
@@ -52,9 +55,12 @@ class AppState:
             limits=Limits(edit_window=settings.edit_window, page_size=settings.page_size,
                           reply_page_size=settings.reply_page_size,
                           rate_limit=settings.rate_limit))
+        modhub = ModHub(broker, services, node_id)
+        hub.route(MODERATION_PREFIX, modhub.on_message)
+        services.observers.append(modhub)
         return cls(settings=settings, store=store, broker=broker, hub=hub, services=services,
                    sites=SiteDirectory(store), passwords=hasher(settings.password_profile),
-                   node_id=node_id)
+                   node_id=node_id, modhub=modhub)
 
     async def start(self) -> None:
         logfilters.install()

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from server.api.inputs import bearer_token, idempotency_key, json_object, query, query_int
 from server.api.responses import JSON, domain_error
 from server.clientip import client_ip
-from server.core import comments, threads
+from server.core import comments, flags, threads
 from server.core.errors import DomainError, Invalid
 from server.core.models import Site
 from server.state import AppState
@@ -110,6 +110,16 @@ async def comments_delete(request: Request) -> Response:
 
 
 @api
+async def comments_flag(request: Request) -> Response:
+    site = await site_of(request)
+    app = state(request)
+    count = await flags.flag_comment(
+        app.services, site, comment_id(request), token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies))
+    return JSON({"flagged": True, "flags": count})
+
+
+@api
 async def counts_get(request: Request) -> Response:
     site = await site_of(request)
     pages = request.query_params.getlist("page")
@@ -146,6 +156,7 @@ def routes() -> list[BaseRoute]:
         Route(base + "/comments", comments_create, methods=["POST"]),
         Route(one, comments_update, methods=["PATCH"]),
         Route(one, comments_delete, methods=["DELETE"]),
+        Route(one + "/flag", comments_flag, methods=["POST"]),
         Route(base + "/counts", counts_get, methods=["GET"]),
         Route(base + "/counts", counts_post, methods=["POST"]),
         Route(base + "/events", events_get, methods=["GET"]),

@@ -7,6 +7,13 @@ def page_channel(site_id: str, page_id: int) -> str:
     return f"tl:p:{site_id}:{page_id}"
 
 
+MODERATION_PREFIX = "tl:mod:"
+
+
+def moderation_channel(site_id: str) -> str:
+    return MODERATION_PREFIX + site_id
+
+
 def heartbeat_channel(node_id: str) -> str:
     return f"tl:hb:{node_id}"
 

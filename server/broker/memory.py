@@ -61,6 +61,13 @@ class MemoryBroker:
             self._expire(now)
         return 0.0
 
+    async def peek(self, key: str) -> int:
+        start, count, window = self._windows.get(key, (0.0, 0, 0.0))
+        return count if self._clock() - start < window else 0
+
+    async def reset(self, key: str) -> None:
+        self._windows.pop(key, None)
+
     def _expire(self, now: float) -> None:
         for key, (start, _, window) in list(self._windows.items()):
             if now - start >= window:

@@ -196,6 +196,23 @@ class RedisBroker:
                 self._trip(exc)
         return await self._fallback.hit(key, limit, window)
 
+    async def peek(self, key: str) -> int:
+        if self._available():
+            try:
+                value = await self._redis.get(limit_key(key))
+                return int(value or 0)
+            except (RedisError, OSError) as exc:
+                self._trip(exc)
+        return await self._fallback.peek(key)
+
+    async def reset(self, key: str) -> None:
+        await self._fallback.reset(key)
+        if self._available():
+            try:
+                await self._redis.delete(limit_key(key))
+            except (RedisError, OSError) as exc:
+                self._trip(exc)
+
     async def ping(self) -> None:
         await self._redis.ping()
 

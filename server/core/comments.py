@@ -15,8 +15,8 @@ from server.core.errors import (
     NotFound,
     Unauthorized,
 )
-from server.core.models import Comment, Event, EventType, Page, Site, Status
-from server.core.moderation import decide
+from server.core.models import Comment, Event, EventType, Page, QueueChange, Site, Status
+from server.core.moderation import Decision, decide
 from server.core.origins import origin_allowed, origin_of_url
 from server.core.ports import NewComment, Tx
 from server.core.privacy import ip_hash
@@ -85,6 +85,7 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
     if token is None:
         token = issued = svc.tokens.issue(site.id, idempotency_key)
     author_hash = AuthorTokens.hash(site.id, AuthorTokens.check_format(token))
+    client = ip_hash(svc.secret, client_ip)
     now = svc.now_ms()
     events: list[Event] = []
     async with svc.store.write() as tx:
@@ -92,17 +93,21 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
             earlier = await tx.find_comment_by_key(site.id, idempotency_key)
             if earlier is not None:
                 return await _replay(tx, earlier, author_hash, issued)
+        ban = None if moderator else await tx.find_ban(site.id, author_hash, client)
+        if ban is not None and ban.mode == "reject":
+            raise Forbidden("author_banned", "you can no longer comment on this site")
         page = await tx.ensure_page(site.id, key, url, title, now)
         parent = await _attach_point(tx, page, parent_id)
         approved_before = 0 if moderator else await tx.author_approved_count(site.id, author_hash)
         decision = decide(site, body, name, author_approved=approved_before, moderator=moderator)
+        if ban is not None and decision.status is Status.APPROVED:
+            decision = Decision(Status.PENDING, "author is banned (held for review)")
         comment = await tx.insert_comment(NewComment(
             site_id=site.id, page_id=page.id,
             parent_id=parent.id if parent else None,
             reply_to_id=parent_id, author_name=name, author_hash=author_hash, body=body,
             status=decision.status, moderator=moderator, created_at=now,
-            ip_hash=ip_hash(svc.secret, client_ip), idempotency_key=idempotency_key,
-            held_reason=decision.reason))
+            ip_hash=client, idempotency_key=idempotency_key, held_reason=decision.reason))
         if decision.status is Status.APPROVED:
             page = await tx.advance_page(page.id, +1)
             if parent is not None:
@@ -110,6 +115,7 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
             events.append(_event(page, EventType.CREATED, comment))
             await tx.insert_event(events[-1], now)
     await svc.publish(events)
+    await svc.queue_changed(QueueChange(site.id, comment, page, None))
     return PostResult(comment, page, issued)
 
 
@@ -183,7 +189,10 @@ async def edit_comment(svc: Services, site: Site, comment_id: int, body: object,
                                           status=status, held_reason=held.reason)
         if comment.status is Status.APPROVED:
             events.append(await _visible_change(tx, updated, comment, status, svc.now_ms()))
+        page = await tx.find_page_by_id(comment.page_id)
     await svc.publish(events)
+    if page is not None and status is not comment.status:
+        await svc.queue_changed(QueueChange(site.id, updated, page, comment.status))
     return updated
 
 
@@ -198,7 +207,10 @@ async def delete_comment(svc: Services, site: Site, comment_id: int, *,
         if comment.status is Status.APPROVED:
             events.append(await _visible_change(tx, updated, comment, Status.DELETED,
                                                 svc.now_ms()))
+        page = await tx.find_page_by_id(comment.page_id)
     await svc.publish(events)
+    if page is not None:
+        await svc.queue_changed(QueueChange(site.id, updated, page, comment.status))
     return updated
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from server.core.authors import AuthorTokens
 from server.core.errors import RateLimited
-from server.core.models import Event
-from server.core.ports import Limiter, Publisher, Store
+from server.core.models import Event, QueueChange
+from server.core.ports import Limiter, Publisher, QueueObserver, Store
 
 log = logging.getLogger("threadline.core")
 
@@ -32,6 +32,7 @@ class Services:
     secret: str
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], float] = time.time
+    observers: list[QueueObserver] = field(default_factory=list)
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -55,3 +56,12 @@ class Services:
             log.exception("publish failed for %d event(s) on page %s (seq %d..%d); "
                           "clients will catch up from the event table",
                           len(events), events[0].page_key, events[0].seq, events[-1].seq)
+
+    async def queue_changed(self, change: QueueChange) -> None:
+        """Tell the live queue, webhooks and e-mail; their failures never fail the write."""
+        for observer in self.observers:
+            try:
+                await observer.queue_changed(change)
+            except Exception:
+                log.exception("moderation observer %r failed for comment %d",
+                              observer, change.comment.id)

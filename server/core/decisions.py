@@ -7,7 +7,16 @@ from enum import StrEnum
 
 from server.core.context import Services
 from server.core.errors import Conflict, NotFound
-from server.core.models import AuditEntry, Comment, Event, EventType, Site, Status
+from server.core.models import (
+    AuditEntry,
+    Comment,
+    Event,
+    EventType,
+    Moderator,
+    QueueChange,
+    Site,
+    Status,
+)
 from server.core.ports import Tx
 
 
@@ -23,7 +32,7 @@ TARGET = {Action.APPROVE: Status.APPROVED, Action.REJECT: Status.REJECTED,
 
 
 async def decide_comment(svc: Services, site: Site, comment_id: int, action: Action, *,
-                         moderator_id: int | None, expected: Status | None = None,
+                         moderator: Moderator | None, expected: Status | None = None,
                          detail: str | None = None) -> Comment:
     """Apply one decision. ``expected`` is the status the moderator saw: if another
     moderator changed it meanwhile, this answers 409 instead of deciding twice."""
@@ -34,16 +43,22 @@ async def decide_comment(svc: Services, site: Site, comment_id: int, action: Act
         if before is None or before.site_id != site.id:
             raise NotFound("comment_not_found", "no such comment on this site")
         _check_transition(before, target, expected)
-        changes: dict[str, object] = {"status": target}
-        updated = await tx.update_comment(before.id, **changes)
+        updated = await tx.update_comment(before.id, status=target)
+        if target is Status.APPROVED and before.flags:
+            await tx.clear_flags(before.id)  # reviewed: readers' flags are answered
+            updated = replace(updated, flags=0)
         event = await _public_change(tx, before, updated, svc.now_ms())
         if event is not None:
             events.append(event)
         await tx.insert_audit(AuditEntry(
-            site_id=site.id, moderator_id=moderator_id, action=action.value,
-            comment_id=before.id, before_status=before.status.value,
+            site_id=site.id, moderator_id=moderator.id if moderator else None,
+            action=action.value, comment_id=before.id, before_status=before.status.value,
             after_status=target.value, detail=detail, created_at=svc.now_ms()))
+        page = await tx.find_page_by_id(before.page_id)
     await svc.publish(events)
+    if page is not None:
+        await svc.queue_changed(QueueChange(site.id, updated, page, before.status,
+                                            moderator.email if moderator else None))
     if target in (Status.REJECTED, Status.SPAM) and before.status is Status.PENDING \
             and before.author_hash:
         await _tell_author(svc, updated)
@@ -55,10 +70,11 @@ def _check_transition(before: Comment, target: Status, expected: Status | None) 
         raise Conflict("already_handled",
                        f"another moderator already changed this comment to "
                        f"{before.status.value}; reload to see it")
-    if before.status is target:
-        raise Conflict("already_handled", f"this comment is already {target.value}")
     if before.status is Status.DELETED:
         raise Conflict("comment_deleted", "this comment was deleted")
+    # Approving a published comment that readers flagged dismisses the flags.
+    if before.status is target and not (target is Status.APPROVED and before.flags):
+        raise Conflict("already_handled", f"this comment is already {target.value}")
 
 
 async def _public_change(tx: Tx, before: Comment, after: Comment, now: int) -> Event | None:
@@ -96,3 +112,32 @@ async def _tell_author(svc: Services, comment: Comment) -> None:
         await svc.publisher.notify_author(page.site_id, comment.author_hash, event)
     except Exception:  # noqa: BLE001 -- a notification, never worth failing a decision
         return
+
+
+async def moderator_edit(svc: Services, site: Site, comment_id: int, body: object, *,
+                         moderator: Moderator) -> Comment:
+    """A moderator corrects any comment; readers see it live, marked `(Edited)`."""
+    from server.core.text import clean_body
+
+    text = clean_body(body)
+    events: list[Event] = []
+    async with svc.store.write() as tx:
+        before = await tx.find_comment(comment_id, for_update=True)
+        if before is None or before.site_id != site.id:
+            raise NotFound("comment_not_found", "no such comment on this site")
+        if before.status is Status.DELETED:
+            raise Conflict("comment_deleted", "this comment was deleted")
+        now = svc.now_ms()
+        updated = await tx.update_comment(before.id, body=text, edited_at=now)
+        if before.status is Status.APPROVED:
+            page = await tx.advance_page(before.page_id, 0)
+            event = Event(page.site_id, page.id, page.key, page.seq, EventType.EDITED.value,
+                          {"comment": updated.public(), "count": page.count})
+            await tx.insert_event(event, now)
+            events.append(event)
+        await tx.insert_audit(AuditEntry(
+            site_id=site.id, moderator_id=moderator.id, action="edit", comment_id=before.id,
+            before_status=before.status.value, after_status=before.status.value,
+            detail=f"{len(before.body)} -> {len(text)} characters", created_at=now))
+    await svc.publish(events)
+    return updated

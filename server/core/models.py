@@ -44,6 +44,19 @@ class Filters:
 
 
 @dataclass(frozen=True, slots=True)
+class Notify:
+    """Where a site's new held comments are announced."""
+
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    emails: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"webhook_url": self.webhook_url, "webhook_secret": self.webhook_secret,
+                "emails": list(self.emails)}
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     id: str
     name: str
@@ -51,6 +64,7 @@ class Site:
     moderation: Mode = Mode.NONE
     filters: Filters = field(default_factory=Filters)
     created_at: int = 0
+    notify: Notify = field(default_factory=Notify)
 
 
 class Role(StrEnum):
@@ -64,6 +78,12 @@ class Moderator:
     email: str
     password_hash: str
     sites: dict[str, Role] = field(default_factory=dict)
+    display_name: str | None = None
+
+    @property
+    def shown_name(self) -> str:
+        """The name on moderator replies: chosen, or the e-mail's local part."""
+        return self.display_name or self.email.split("@")[0]
 
     def can_moderate(self, site_id: str) -> bool:
         return site_id in self.sites
@@ -100,6 +120,7 @@ class Comment:
     reply_count: int = 0
     held_reason: str | None = None
     flags: int = 0
+    ip_hash: str | None = None
 
     def public(self) -> dict[str, Any]:
         """What readers may see: never the author hash, IP hash or hold reason."""
@@ -149,6 +170,28 @@ class AuditEntry:
     detail: str | None
     created_at: int
     id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Ban:
+    id: int
+    site_id: str
+    author_hash: str | None
+    ip_hash: str | None
+    mode: str  # "reject" or "hold"
+    reason: str | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueChange:
+    """A comment moved between moderation states (or appeared in one)."""
+
+    site_id: str
+    comment: Comment
+    page: Page
+    before: Status | None
+    by: str | None = None
 
 
 class EventType(StrEnum):

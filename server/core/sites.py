@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from server.core.errors import Conflict, Invalid, NotFound
-from server.core.models import Filters, Mode, Site
+from server.core.models import Filters, Mode, Notify, Site
 from server.core.origins import normalize_origin
 from server.core.ports import Store
 
@@ -51,7 +51,8 @@ async def add_site(store: Store, site_id: str, *, origins: Iterable[str], mode: 
 
 async def update_site(store: Store, site_id: str, *, origins: Iterable[str] | None = None,
                       add_origins: Iterable[str] = (), mode: str | None = None,
-                      name: str | None = None, filters: Filters | None = None) -> Site:
+                      name: str | None = None, filters: Filters | None = None,
+                      notify: Notify | None = None) -> Site:
     async with store.write() as tx:
         site = await tx.find_site(site_id)
         if site is None:
@@ -61,7 +62,8 @@ async def update_site(store: Store, site_id: str, *, origins: Iterable[str] | No
             id=site.id, name=name or site.name,
             origins=clean_origins([*new_origins, *add_origins]),
             moderation=parse_mode(mode) if mode else site.moderation,
-            filters=filters or site.filters, created_at=site.created_at)
+            filters=filters or site.filters, created_at=site.created_at,
+            notify=notify or site.notify)
         await tx.update_site(updated)
     return updated
 

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from server.broker.base import Broker
+from server.broker.base import Broker, MessageHandler
 from server.broker.channels import page_channel
 from server.core.errors import RateLimited
 from server.core.models import Event, EventType, Page
@@ -51,7 +51,12 @@ class Hub:
         self._presence_stale: set[Room] = set()
         self._presence_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._routes: list[tuple[str, MessageHandler]] = []
         self.closing = False
+
+    def route(self, prefix: str, handler: MessageHandler) -> None:
+        """Send broker messages on channels starting with ``prefix`` to ``handler``."""
+        self._routes.append((prefix, handler))
 
     async def start(self) -> None:
         await self.broker.start(self._on_message, self._on_reconnect)
@@ -86,6 +91,9 @@ class Hub:
     def _on_message(self, channel: str, message: bytes) -> None:
         room = self.rooms.get(channel)
         if room is None:
+            for prefix, handler in self._routes:
+                if channel.startswith(prefix):
+                    handler(channel, message)
             return
         kind, seq, target, text = unpack(message)
         if kind == EVENT:

@@ -7,13 +7,14 @@ from typing import Any
 import orjson
 from sqlalchemy import Row
 
-from server.core.models import Comment, Filters, Mode, Page, Site, Status
+from server.core.models import Comment, Filters, Mode, Notify, Page, Site, Status
 
 DEFAULT_FILTERS = Filters()
 
 
 def site_from_row(row: Row[Any]) -> Site:
     filters = orjson.loads(row.filters or "{}")
+    notify = orjson.loads(row.notify or "{}")
     return Site(
         id=row.id, name=row.name, origins=tuple(orjson.loads(row.origins)),
         moderation=Mode(row.moderation),
@@ -24,6 +25,9 @@ def site_from_row(row: Row[Any]) -> Site:
             flag_threshold=int(filters.get("flag_threshold", DEFAULT_FILTERS.flag_threshold)),
         ),
         created_at=row.created_at,
+        notify=Notify(webhook_url=notify.get("webhook_url"),
+                      webhook_secret=notify.get("webhook_secret"),
+                      emails=tuple(notify.get("emails", ()))),
     )
 
 
@@ -31,6 +35,7 @@ def site_values(site: Site) -> dict[str, Any]:
     return {"id": site.id, "name": site.name, "origins": orjson.dumps(list(site.origins)).decode(),
             "moderation": site.moderation.value,
             "filters": orjson.dumps(site.filters.as_dict()).decode(),
+            "notify": orjson.dumps(site.notify.as_dict()).decode(),
             "created_at": site.created_at}
 
 
@@ -45,5 +50,5 @@ def comment_from_row(row: Row[Any]) -> Comment:
         reply_to_id=row.reply_to_id, author_name=row.author_name, author_hash=row.author_hash,
         body=row.body, status=Status(row.status), moderator=bool(row.moderator),
         created_at=row.created_at, edited_at=row.edited_at, reply_count=row.reply_count,
-        held_reason=row.held_reason, flags=row.flags,
+        held_reason=row.held_reason, flags=row.flags, ip_hash=row.ip_hash,
     )

@@ -35,6 +35,7 @@ sites = Table(
     Column("moderation", String(16), nullable=False, server_default="none"),
     Column("filters", Text, nullable=False, server_default="{}"),  # JSON object
     Column("created_at", BigInteger, nullable=False),
+    Column("notify", Text, nullable=False, server_default="{}"),  # JSON: webhook, e-mails
 )
 
 pages = Table(
@@ -92,6 +93,7 @@ moderators = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(200), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column("display_name", String(50)),
 )
 
 moderator_sites = Table(
@@ -114,4 +116,35 @@ audit_log = Table(
     Column("detail", Text),
     Column("created_at", BigInteger, nullable=False),
     Index(None, "site_id", "created_at"),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),  # the cookie holds the token itself
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("seen_at", BigInteger, nullable=False),
+    Index(None, "moderator_id"),
+)
+
+comment_flags = Table(
+    "comment_flags", metadata,
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True),
+    Column("reporter", String(64), primary_key=True),  # author-token hash or IP hash
+    Column("created_at", BigInteger, nullable=False),
+)
+
+bans = Table(
+    "bans", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("author_hash", String(64)),
+    Column("ip_hash", String(32)),
+    Column("mode", String(16), nullable=False),  # reject | hold
+    Column("reason", String(200)),
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="SET NULL")),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "site_id", "author_hash"),
+    Index(None, "site_id", "ip_hash"),
 )

@@ -8,38 +8,33 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.core.cursors import Cursor
 from server.core.models import (
-    AuditEntry,
     Comment,
     Event,
-    Moderator,
     Order,
     Page,
-    Role,
     Site,
     Status,
 )
 from server.core.ports import NewComment
 from server.store.rows import comment_from_row, page_from_row, site_from_row, site_values
 from server.store.schema import (
-    audit_log,
     comments,
     events,
-    moderator_sites,
-    moderators,
     pages,
     sites,
 )
+from server.store.tx_admin import AdminQueries
 
 c = comments.c
 
 
-class SqlTx:
+class SqlTx(AdminQueries):
     """Queries run inside one transaction on one connection."""
 
     def __init__(self, conn: AsyncConnection, dialect: str) -> None:
@@ -197,47 +192,3 @@ class SqlTx:
              .order_by(events.c.seq).limit(limit))
         return [Event(page.site_id, page.id, page.key, row.seq, row.type,
                       orjson.loads(row.payload)) for row in await self.conn.execute(q)]
-
-    async def insert_audit(self, entry: AuditEntry) -> None:
-        values = dataclasses.asdict(entry)
-        del values["id"]
-        await self.conn.execute(insert(audit_log).values(**values))
-
-    # -- moderators ----------------------------------------------------------------------
-    async def _moderator(self, where: Any) -> Moderator | None:
-        row = (await self.conn.execute(select(moderators).where(where))).first()
-        if row is None:
-            return None
-        grants = await self.conn.execute(
-            select(moderator_sites.c.site_id, moderator_sites.c.role)
-            .where(moderator_sites.c.moderator_id == row.id))
-        return Moderator(id=row.id, email=row.email, password_hash=row.password_hash,
-                         sites={g.site_id: Role(g.role) for g in grants})
-
-    async def find_moderator(self, email: str) -> Moderator | None:
-        return await self._moderator(moderators.c.email == email)
-
-    async def find_moderator_by_id(self, moderator_id: int) -> Moderator | None:
-        return await self._moderator(moderators.c.id == moderator_id)
-
-    async def insert_moderator(self, email: str, password_hash: str, now: int) -> Moderator:
-        row = (await self.conn.execute(insert(moderators).values(
-            email=email, password_hash=password_hash, created_at=now
-        ).returning(moderators.c.id))).one()
-        return Moderator(id=row.id, email=email, password_hash=password_hash)
-
-    async def set_password(self, moderator_id: int, password_hash: str) -> None:
-        await self.conn.execute(update(moderators).where(moderators.c.id == moderator_id)
-                                .values(password_hash=password_hash))
-
-    async def grant(self, moderator_id: int, site_id: str, role: Role) -> None:
-        await self.revoke(moderator_id, site_id)
-        await self.conn.execute(insert(moderator_sites).values(
-            moderator_id=moderator_id, site_id=site_id, role=role.value))
-
-    async def revoke(self, moderator_id: int, site_id: str) -> None:
-        await self.conn.execute(delete(moderator_sites).where(
-            moderator_sites.c.moderator_id == moderator_id, moderator_sites.c.site_id == site_id))
-
-    async def delete_moderator(self, moderator_id: int) -> None:
-        await self.conn.execute(delete(moderators).where(moderators.c.id == moderator_id))

@@ -33,6 +33,12 @@ class _Quiet:
     async def hit(self, *args: Any) -> float:
         return 0.0
 
+    async def peek(self, *args: Any) -> int:
+        return 0
+
+    async def reset(self, *args: Any) -> None:
+        return None
+
 
 async def seed(comments: Comments, site: str, page: str, body: str, *, ago: float = 0,
                moderator: bool = False, name: str | None = None, parent: int | None = None
@@ -254,7 +260,7 @@ async def test_pending_comment_then_approved_reaches_everyone(comments: Comments
     svc = Services(store=comments.store, publisher=quiet, limiter=quiet,
                    tokens=AuthorTokens(SECRET), secret=SECRET)
     await decide_comment(svc, await SiteDirectory(comments.store).get(site), cid,
-                         Action.APPROVE, moderator_id=None)
+                         Action.APPROVE, moderator=None)
     await expect(reader.get_by_text("Please approve me")).to_be_visible(timeout=15000)
     await expect(author.locator("li.c").get_by_text(pending)).to_have_count(0, timeout=15000)
     await expect(author.locator("li.c", has_text="Please approve me")).to_be_visible()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
+from server.broker.memory import MemoryBroker
 from server.core.authors import AuthorTokens
 from server.core.comments import Draft, post_comment
 from server.core.context import Limits, Services
@@ -35,11 +36,6 @@ class Recorder:
         self.to_authors.append((author_hash, event))
 
 
-class NoLimit:
-    async def hit(self, key: str, limit: int, window: float) -> float:
-        return 0.0
-
-
 @dataclass
 class World:
     svc: Services
@@ -52,7 +48,7 @@ async def world(request: pytest.FixtureRequest, databases: Databases) -> AsyncIt
     store = SqlStore(await databases.create(request.param))
     await add_site(store, "mod", origins=["https://blog.test"], mode="all")
     recorder = Recorder()
-    svc = Services(store=store, publisher=recorder, limiter=NoLimit(),
+    svc = Services(store=store, publisher=recorder, limiter=MemoryBroker("test"),
                    tokens=AuthorTokens(SECRET), secret=SECRET, limits=Limits(rate_limit=0))
     yield World(svc, recorder, await SiteDirectory(store).get("mod"))
     await store.close()
@@ -74,7 +70,7 @@ async def test_pending_comment_is_never_published(world: World) -> None:
 
 async def test_approval_publishes_comment_approved_with_the_count(world: World) -> None:
     cid, _ = await _held(world, "worth reading")
-    await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator_id=None,
+    await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator=None,
                          expected=Status.PENDING)
     [event] = world.recorder.events
     assert (event.type, event.seq) == ("comment.approved", 1)
@@ -84,7 +80,7 @@ async def test_approval_publishes_comment_approved_with_the_count(world: World) 
 
 async def test_rejection_tells_only_the_author(world: World) -> None:
     cid, token = await _held(world)
-    await decide_comment(world.svc, world.site, cid, Action.REJECT, moderator_id=None)
+    await decide_comment(world.svc, world.site, cid, Action.REJECT, moderator=None)
     assert world.recorder.events == []
     [(author, event)] = world.recorder.to_authors
     assert author == AuthorTokens.hash("mod", token)
@@ -94,10 +90,10 @@ async def test_rejection_tells_only_the_author(world: World) -> None:
 
 async def test_second_decision_on_a_handled_item_is_a_conflict(world: World) -> None:
     cid, _ = await _held(world)
-    await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator_id=None,
+    await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator=None,
                          expected=Status.PENDING)
     with pytest.raises(Conflict) as err:
-        await decide_comment(world.svc, world.site, cid, Action.REJECT, moderator_id=None,
+        await decide_comment(world.svc, world.site, cid, Action.REJECT, moderator=None,
                              expected=Status.PENDING)
     assert err.value.code == "already_handled"
     async with world.svc.store.read() as tx:
@@ -108,8 +104,8 @@ async def test_second_decision_on_a_handled_item_is_a_conflict(world: World) -> 
 
 async def test_hiding_a_published_comment_emits_deleted_and_lowers_count(world: World) -> None:
     cid, _ = await _held(world)
-    await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator_id=None)
-    await decide_comment(world.svc, world.site, cid, Action.SPAM, moderator_id=None)
+    await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator=None)
+    await decide_comment(world.svc, world.site, cid, Action.SPAM, moderator=None)
     assert [(e.type, e.seq, e.data["count"]) for e in world.recorder.events] == [
         ("comment.approved", 1, 1), ("comment.deleted", 2, 0)]
     assert world.recorder.events[-1].data["comment"]["body"] == ""
@@ -117,8 +113,8 @@ async def test_hiding_a_published_comment_emits_deleted_and_lowers_count(world: 
 
 async def test_reply_under_a_hidden_parent_cannot_be_approved(world: World) -> None:
     parent, _ = await _held(world, "parent")
-    await decide_comment(world.svc, world.site, parent, Action.APPROVE, moderator_id=None)
+    await decide_comment(world.svc, world.site, parent, Action.APPROVE, moderator=None)
     reply, _ = await _held(world, "reply", parent=parent)
-    await decide_comment(world.svc, world.site, parent, Action.REJECT, moderator_id=None)
+    await decide_comment(world.svc, world.site, parent, Action.REJECT, moderator=None)
     with pytest.raises(Conflict, match="approve the comment this replies to"):
-        await decide_comment(world.svc, world.site, reply, Action.APPROVE, moderator_id=None)
+        await decide_comment(world.svc, world.site, reply, Action.APPROVE, moderator=None)

@@ -1,0 +1,113 @@
+"""Moderator login: argon2id verification, throttled failures, server-side sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+
+from server.core.context import Services
+from server.core.errors import RateLimited, Unauthorized
+from server.core.models import Moderator
+from server.core.moderators import clean_email
+from server.core.passwords import verify
+from server.core.privacy import ip_hash
+
+FAILURES = 5  # failed logins per account in a window
+NETWORK_FAILURES = 20  # per client network: an office NAT may hold several moderators
+WINDOW = 15 * 60
+IDLE = 30 * 60  # a session unused this long ends
+LIFETIME = 8 * 3600  # and every session ends after this
+_TOUCH = 60  # seen_at is written at most this often per session
+# Each argon2 verification takes 64 MiB and ~0.2 s of CPU: at most two at a time.
+_hashing = asyncio.Semaphore(2)
+
+
+@dataclass(frozen=True)
+class Session:
+    moderator: Moderator
+    csrf: str
+    token_hash: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def login(svc: Services, ph: PasswordHasher, email: str, password: str, client_ip: str
+                ) -> tuple[str, Session]:
+    """Check a password; returns the new session token (for the cookie) and the session.
+    Unknown accounts take the same time and count failures the same way, so neither the
+    answer nor the lockout says whether an account exists."""
+    try:
+        email = clean_email(email)
+    except Exception:  # noqa: BLE001 -- treat like any wrong login
+        email = email.strip().lower()[:254]
+    limits = {f"login:acct:{email}": FAILURES,
+              f"login:ip:{ip_hash(svc.secret, client_ip)}": NETWORK_FAILURES}
+    if any([await svc.limiter.peek(k) >= n for k, n in limits.items()]):
+        raise RateLimited("login_locked",
+                          "too many failed logins; try again in 15 minutes", WINDOW)
+    async with svc.store.read() as tx:
+        moderator = await tx.find_moderator(email)
+    stored = moderator.password_hash if moderator else _dummy(ph)
+    async with _hashing:
+        ok = await asyncio.to_thread(verify, ph, stored, password)
+    if moderator is None or not ok:
+        for key, n in limits.items():
+            await svc.limiter.hit(key, n * 2, WINDOW)
+        raise Unauthorized("invalid_login", "that e-mail and password do not match")
+    for key in limits:
+        await svc.limiter.reset(key)
+    if ph.check_needs_rehash(stored):
+        async with _hashing:
+            fresh = await asyncio.to_thread(ph.hash, password)
+        async with svc.store.write() as tx:
+            await tx.set_password(moderator.id, fresh)
+    return await start_session(svc, moderator)
+
+
+_DUMMY: dict[int, str] = {}
+
+
+def _dummy(ph: PasswordHasher) -> str:
+    """A real hash to verify against when the account does not exist (same cost)."""
+    key = id(ph)
+    if key not in _DUMMY:
+        _DUMMY[key] = ph.hash(secrets.token_urlsafe(16))
+    return _DUMMY[key]
+
+
+async def start_session(svc: Services, moderator: Moderator) -> tuple[str, Session]:
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = svc.now_ms()
+    async with svc.store.write() as tx:
+        await tx.insert_session(_hash(token), moderator.id, csrf, now)
+    return token, Session(moderator, csrf, _hash(token))
+
+
+async def find_session(svc: Services, token: str) -> Session | None:
+    """The live session behind a cookie, or None (unknown, idle too long, too old)."""
+    now = svc.now_ms()
+    token_hash = _hash(token)
+    async with svc.store.read() as tx:
+        row = await tx.find_session(token_hash)
+        if row is None:
+            return None
+        moderator_id, csrf, created_at, seen_at = row
+        moderator = await tx.find_moderator_by_id(moderator_id)
+    if moderator is None or now - seen_at > IDLE * 1000 or now - created_at > LIFETIME * 1000:
+        await end_session(svc, token)
+        return None
+    if now - seen_at > _TOUCH * 1000:
+        async with svc.store.write() as tx:
+            await tx.touch_session(token_hash, now)
+    return Session(moderator, csrf, token_hash)
+
+
+async def end_session(svc: Services, token: str) -> None:
+    async with svc.store.write() as tx:
+        await tx.delete_session(_hash(token))

@@ -1,0 +1,90 @@
+"""The moderation queue: tabs, counts, search, paging, and each item's context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server.core.context import Services
+from server.core.errors import Forbidden, Invalid
+from server.core.models import Comment, Moderator, Page, iso
+
+TABS = ("pending", "flagged", "approved", "rejected", "spam")
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    comment: Comment
+    page: Page
+    parent: Comment | None
+
+    def view(self) -> dict[str, Any]:
+        """The item as the moderation page shows it (and the live queue sends it)."""
+        c = self.comment
+        return {
+            "id": c.id, "site": c.site_id, "status": c.status.value, "name": c.author_name,
+            "body": c.body, "created_at": iso(c.created_at), "moderator": c.moderator,
+            "edited": c.edited_at is not None, "held_reason": c.held_reason, "flags": c.flags,
+            "page": {"key": self.page.key, "url": self.page.url, "title": self.page.title},
+            "parent": None if self.parent is None else {
+                "id": self.parent.id, "name": self.parent.author_name,
+                "body": self.parent.body[:200]},
+        }
+
+
+@dataclass(frozen=True)
+class QueueView:
+    tab: str
+    site: str | None
+    search: str
+    page: int
+    items: list[QueueItem]
+    counts: dict[str, int]
+    has_next: bool
+
+
+def tab_of(comment: Comment) -> list[str]:
+    """The tabs a comment shows under (flagged ones show under their status too)."""
+    tabs: list[str] = [comment.status.value] if comment.status.value in TABS else []
+    if comment.flags and comment.status.value in ("approved", "pending"):
+        tabs.append("flagged")
+    return tabs
+
+
+def sites_for(moderator: Moderator, site_id: str | None) -> list[str]:
+    if site_id:
+        if not moderator.can_moderate(site_id):
+            raise Forbidden("not_your_site", "you do not moderate that site")
+        return [site_id]
+    return sorted(moderator.sites)
+
+
+async def view_queue(svc: Services, moderator: Moderator, *, tab: str = "pending",
+                     site_id: str | None = None, search: str = "", page: int = 1) -> QueueView:
+    if tab not in TABS:
+        raise Invalid("invalid_tab", "tab must be one of " + ", ".join(TABS))
+    page = max(1, min(page, 10_000))
+    sites = sites_for(moderator, site_id)
+    search = " ".join(search.split())[:100]
+    if not sites:
+        return QueueView(tab, site_id, search, page, [], dict.fromkeys(TABS, 0), False)
+    async with svc.store.read() as tx:
+        rows = await tx.queue_items(sites, tab, search or None, PAGE_SIZE + 1,
+                                    (page - 1) * PAGE_SIZE)
+        counts = await tx.queue_counts(sites)
+        parents = await tx.find_comments(
+            [ref for c, _ in rows if (ref := c.reply_to_id or c.parent_id)])
+    items = [QueueItem(c, p, parents.get(c.reply_to_id or c.parent_id or 0))
+             for c, p in rows[:PAGE_SIZE]]
+    return QueueView(tab, site_id, search, page, items, counts, len(rows) > PAGE_SIZE)
+
+
+async def queue_item(svc: Services, comment: Comment, page: Page) -> QueueItem:
+    parent_id = comment.reply_to_id or comment.parent_id
+    parent = None
+    if parent_id:
+        async with svc.store.read() as tx:
+            parent = await tx.find_comment(parent_id)
+    return QueueItem(comment, page, parent)
+

@@ -1,0 +1,1 @@
+"""The moderators' pages: login, the live queue, site settings, audit log."""

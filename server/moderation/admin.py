@@ -1,0 +1,184 @@
+"""Owners manage a site (origins, mode, word lists, notifications, moderators, bans);
+everyone reads the audit log."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode, urlsplit
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.core.accounts import Session
+from server.core.bans import lift_ban
+from server.core.errors import DomainError, Forbidden, Invalid
+from server.core.models import AuditEntry, Filters, Notify, Site
+from server.core.moderators import add_moderator, clean_email
+from server.core.queue import sites_for
+from server.core.sites import update_site
+from server.moderation.render import done, failure, page
+from server.moderation.security import app_state, moderator_action, moderator_page
+
+if TYPE_CHECKING:  # the app state imports this module
+    from server.state import AppState
+
+AUDIT_PAGE = 50
+AUDIT_ACTIONS = ("approve", "reject", "spam", "delete", "edit", "ban", "unban", "settings")
+
+
+async def _owned(request: Request, session: Session) -> Site:
+    site_id = request.path_params["site"]
+    if not session.moderator.owns(site_id):
+        raise Forbidden("not_owner", "only the site's owners can change its settings")
+    return await app_state(request).sites.get(site_id)
+
+
+@moderator_page
+async def site_page(request: Request, session: Session) -> Response:
+    try:
+        site = await _owned(request, session)
+    except DomainError as exc:
+        return failure(request, session, exc)
+    state = app_state(request)
+    async with state.store.read() as tx:
+        moderators = await tx.site_moderators(site.id)
+        bans = await tx.list_bans([site.id])
+    return page(request, "site.html", session, section=f"site:{site.id}", site=site,
+                moderators=moderators, bans=bans)
+
+
+def _lines(form: FormData, name: str, limit: int = 200) -> list[str]:
+    raw = str(form.get(name, ""))
+    return [line.strip() for line in raw.splitlines() if line.strip()][:limit]
+
+
+def _int(form: FormData, name: str, low: int, high: int) -> int:
+    try:
+        value = int(str(form.get(name, "")))
+    except ValueError:
+        raise Invalid(f"invalid_{name}", f"{name.replace('_', ' ')} must be a number") from None
+    if not low <= value <= high:
+        raise Invalid(f"invalid_{name}", f"{name.replace('_', ' ')} must be {low}-{high}")
+    return value
+
+
+def _notify(form: FormData, current: Notify) -> Notify:
+    url = str(form.get("webhook_url", "")).strip() or None
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname or len(url) > 500:
+            raise Invalid("invalid_webhook", "the webhook must be an http(s) URL")
+    emails = tuple(clean_email(e) for e in _lines(form, "emails", 10))
+    secret = current.webhook_secret if url and url == current.webhook_url else \
+        (secrets.token_urlsafe(32) if url else None)
+    return Notify(webhook_url=url, webhook_secret=secret, emails=emails)
+
+
+@moderator_action
+async def site_update(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    form = await request.form()
+    back_to = request.url.path
+    try:
+        site = await _owned(request, session)
+        filters = Filters(banned_words=tuple(_lines(form, "banned_words")),
+                          suspect_words=tuple(_lines(form, "suspect_words")),
+                          max_links=_int(form, "max_links", 0, 100),
+                          flag_threshold=_int(form, "flag_threshold", 1, 1000))
+        updated = await update_site(state.store, site.id, origins=_lines(form, "origins", 50),
+                                    mode=str(form.get("moderation", "")) or None,
+                                    filters=filters, notify=_notify(form, site.notify))
+        await _audit(state, session, site.id, "settings",
+                     f"mode {updated.moderation.value}, {len(updated.origins)} origins")
+        state.sites.forget(site.id)
+    except DomainError as exc:
+        return failure(request, session, exc, back_to)
+    return done(request, {"site": updated.id}, "Settings saved.", back_to)
+
+
+@moderator_action
+async def site_add_moderator(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    form = await request.form()
+    back_to = f"/moderate/sites/{request.path_params['site']}"
+    try:
+        site = await _owned(request, session)
+        password = str(form.get("password", "")) or None
+        moderator, created = await add_moderator(
+            state.store, state.passwords, str(form.get("email", "")), site.id,
+            password=password, owner=form.get("owner") == "1",
+            now=int(time.time() * 1000))
+        await _audit(state, session, site.id, "settings", f"added moderator {moderator.email}")
+    except DomainError as exc:
+        return failure(request, session, exc, back_to)
+    text = f"{'Created' if created else 'Added'} {moderator.email}."
+    return done(request, {"moderator": moderator.email}, text, back_to)
+
+
+@moderator_action
+async def site_remove_moderator(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    back_to = f"/moderate/sites/{request.path_params['site']}"
+    try:
+        site = await _owned(request, session)
+        target = int(request.path_params["moderator_id"])
+        if target == session.moderator.id:
+            raise Invalid("cannot_remove_self", "you cannot remove yourself")
+        async with state.store.write() as tx:
+            await tx.revoke(target, site.id)
+        await _audit(state, session, site.id, "settings", f"removed moderator {target}")
+    except DomainError as exc:
+        return failure(request, session, exc, back_to)
+    return done(request, {"removed": target}, "Moderator removed.", back_to)
+
+
+@moderator_action
+async def site_lift_ban(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    back_to = f"/moderate/sites/{request.path_params['site']}"
+    try:
+        site = await _owned(request, session)
+        await lift_ban(state.services, site, int(request.path_params["ban_id"]),
+                       moderator=session.moderator)
+    except DomainError as exc:
+        return failure(request, session, exc, back_to)
+    return done(request, {"lifted": True}, "Ban lifted.", back_to)
+
+
+async def _audit(state: AppState, session: Session, site_id: str, action: str, detail: str
+                 ) -> None:
+    async with state.store.write() as tx:
+        await tx.insert_audit(AuditEntry(
+            site_id=site_id, moderator_id=session.moderator.id, action=action,
+            comment_id=None, before_status=None, after_status=None, detail=detail[:500],
+            created_at=state.services.now_ms()))
+
+
+@moderator_page
+async def audit_page(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    q = request.query_params
+    action = q.get("action") if q.get("action") in AUDIT_ACTIONS else None
+    moderator = (q.get("moderator") or "").strip().lower() or None
+    comment = q.get("comment", "")
+    comment_id = int(comment) if comment.isdigit() and len(comment) < 18 else None
+    page_no = int(q["page"]) if q.get("page", "").isdigit() and len(q["page"]) < 6 else 1
+    sites = sites_for(session.moderator, None)
+    async with state.store.read() as tx:
+        entries = await tx.audit_entries(sites, action=action, moderator=moderator,
+                                         comment_id=comment_id, limit=AUDIT_PAGE + 1,
+                                         offset=(max(page_no, 1) - 1) * AUDIT_PAGE) \
+            if sites else []
+
+    def page_link(n: int) -> str:
+        params = {"action": action or "", "moderator": moderator or "",
+                  "comment": comment_id or "", "page": n}
+        return "/moderate/audit?" + urlencode({k: v for k, v in params.items() if v})
+
+    return page(request, "audit.html", session, section="audit", entries=entries[:AUDIT_PAGE],
+                has_next=len(entries) > AUDIT_PAGE, page=page_no, page_link=page_link,
+                audit_actions=AUDIT_ACTIONS,
+                filters={"action": action, "moderator": moderator, "comment": comment_id})

@@ -1,0 +1,165 @@
+"""The queue page and every action on an item: decide, bulk decide, reply, edit, ban."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.clientip import client_ip
+from server.core.accounts import Session
+from server.core.bans import ban_author
+from server.core.comments import Draft, post_comment
+from server.core.decisions import Action, decide_comment, moderator_edit
+from server.core.errors import DomainError, Forbidden, Invalid, NotFound
+from server.core.models import Comment, Site, Status
+from server.core.queue import TABS, view_queue
+from server.moderation.render import done, failure, page
+from server.moderation.security import app_state, moderator_action, moderator_page
+from server.state import AppState
+
+ACTIONS = [a.value for a in Action]
+MAX_BULK = 200
+
+
+@moderator_page
+async def queue_page(request: Request, session: Session) -> Response:
+    q = request.query_params
+    tab = q.get("tab", "pending")
+    try:
+        page_no = int(q.get("page", "1"))
+    except ValueError:
+        page_no = 1
+    try:
+        view = await view_queue(app_state(request).services, session.moderator,
+                                tab=tab if tab in TABS else "pending",
+                                site_id=q.get("site") or None, search=q.get("q", ""),
+                                page=page_no)
+    except DomainError as exc:
+        return failure(request, session, exc)
+
+    def page_link(n: int) -> str:
+        params = {"tab": view.tab, "page": n, "q": view.search, "site": view.site or ""}
+        return "/moderate?" + urlencode({k: v for k, v in params.items() if v})
+
+    return_to = request.url.path + ("?" + request.url.query if request.url.query else "")
+    return page(request, "queue.html", session, section="queue", view=view, tabs=TABS,
+                actions=ACTIONS, page_link=page_link, return_to=return_to)
+
+
+async def _comment_site(state: AppState, session: Session, comment_id: int
+                        ) -> tuple[Comment, Site]:
+    async with state.store.read() as tx:
+        comment = await tx.find_comment(comment_id)
+    if comment is None:
+        raise NotFound("comment_not_found", "no such comment")
+    if not session.moderator.can_moderate(comment.site_id):
+        raise Forbidden("not_your_site", "you do not moderate the site of that comment")
+    return comment, await state.sites.get(comment.site_id)
+
+
+def _status(value: object) -> Status | None:
+    try:
+        return Status(str(value)) if value else None
+    except ValueError:
+        raise Invalid("invalid_status", "unknown expected status") from None
+
+
+@moderator_action
+async def queue_action(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    form = await request.form()
+    return_to = str(form.get("return_to", ""))
+    try:
+        action = Action(request.path_params["action"])
+        comment, site = await _comment_site(state, session, request.path_params["comment_id"])
+        updated = await decide_comment(state.services, site, comment.id, action,
+                                       moderator=session.moderator,
+                                       expected=_status(form.get("expected")))
+    except ValueError:
+        return failure(request, session, Invalid("invalid_action", "unknown action"), return_to)
+    except DomainError as exc:
+        return failure(request, session, exc, return_to)
+    return done(request, {"id": updated.id, "status": updated.status.value},
+                f"Comment {updated.id}: {action.value} done.", return_to)
+
+
+@moderator_action
+async def queue_bulk(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    form = await request.form()
+    return_to = str(form.get("return_to", ""))
+    try:
+        action = Action(str(form.get("action", "")))
+        ids = [int(str(v)) for v in form.getlist("ids")][:MAX_BULK]
+    except ValueError:
+        return failure(request, session, Invalid("invalid_bulk", "choose an action and items"),
+                       return_to)
+    decided: list[int] = []
+    refused: list[dict[str, Any]] = []
+    for comment_id in ids:
+        try:
+            comment, site = await _comment_site(state, session, comment_id)
+            await decide_comment(state.services, site, comment.id, action,
+                                 moderator=session.moderator,
+                                 expected=_status(form.get(f"s{comment_id}")))
+            decided.append(comment_id)
+        except DomainError as exc:
+            refused.append({"id": comment_id, "code": exc.code, "message": exc.message})
+    text = f"{action.value}: {len(decided)} done"
+    if refused:
+        text += f", {len(refused)} already handled or not yours"
+    return done(request, {"decided": decided, "refused": refused}, text + ".", return_to)
+
+
+@moderator_action
+async def queue_reply(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    form = await request.form()
+    return_to = str(form.get("return_to", ""))
+    try:
+        comment, site = await _comment_site(state, session, request.path_params["comment_id"])
+        async with state.store.read() as tx:
+            page_row = await tx.find_page_by_id(comment.page_id)
+        assert page_row is not None
+        result = await post_comment(
+            state.services, site,
+            Draft(page=page_row.key, body=form.get("body"), parent=comment.id),
+            token=None, client_ip=client_ip(request.scope, state.settings.trusted_proxies),
+            moderator=True, name_override=session.moderator.shown_name)
+    except DomainError as exc:
+        return failure(request, session, exc, return_to)
+    return done(request, {"id": result.comment.id, "comment": result.comment.public()},
+                "Reply posted.", return_to)
+
+
+@moderator_action
+async def queue_edit(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    form = await request.form()
+    return_to = str(form.get("return_to", ""))
+    try:
+        comment, site = await _comment_site(state, session, request.path_params["comment_id"])
+        updated = await moderator_edit(state.services, site, comment.id, form.get("body"),
+                                       moderator=session.moderator)
+    except DomainError as exc:
+        return failure(request, session, exc, return_to)
+    return done(request, {"id": updated.id, "body": updated.body}, "Edit saved.", return_to)
+
+
+@moderator_action
+async def queue_ban(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    form = await request.form()
+    return_to = str(form.get("return_to", ""))
+    try:
+        comment, site = await _comment_site(state, session, request.path_params["comment_id"])
+        ban = await ban_author(state.services, site, comment.id, moderator=session.moderator,
+                               mode=str(form.get("mode", "reject")),
+                               include_ip=form.get("include_ip") == "1",
+                               reason=str(form.get("reason", "")))
+    except DomainError as exc:
+        return failure(request, session, exc, return_to)
+    return done(request, {"ban": ban.id}, "Author banned.", return_to)

@@ -1,0 +1,77 @@
+"""Rendering moderation pages: Jinja2 with autoescaping, flash messages, errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from server.api.responses import JSON, domain_error, status_of
+from server.core.accounts import Session
+from server.core.errors import DomainError
+from server.core.models import iso
+from server.moderation.security import app_state, safe_next, set_cookie, signer, wants_json
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# User text is only ever autoescaped here; nothing from a reader is marked safe.
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                  trim_blocks=True, lstrip_blocks=True)
+FLASH = "tl_flash"
+
+
+def when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+env.globals.update(iso=iso, when=when)
+
+
+def page(request: Request, template: str, session: Session | None, status: int = 200,
+         **context: Any) -> Response:
+    flash = _read_flash(request)
+    html = env.get_template(f"moderate/{template}").render(
+        moderator=session.moderator if session else None, csrf=session.csrf if session else "",
+        flash=flash, **context)
+    response = HTMLResponse(html, status_code=status)
+    if flash:
+        response.delete_cookie(FLASH, path="/moderate")
+    return response
+
+
+def back(request: Request, text: str, kind: str = "ok", return_to: str | None = None
+         ) -> Response:
+    """After a form post: redirect (303) to where the moderator was, with a message."""
+    response = RedirectResponse(safe_next(return_to), status_code=303)
+    value = signer(app_state(request), "flash").sign(f"{kind}|{text}"[:300]).decode()
+    set_cookie(response, app_state(request), FLASH, value, path="/moderate", max_age=60)
+    return response
+
+
+def _read_flash(request: Request) -> dict[str, str] | None:
+    raw = request.cookies.get(FLASH)
+    if not raw:
+        return None
+    try:
+        kind, _, text = signer(app_state(request), "flash").unsign(raw).decode().partition("|")
+    except BadSignature:
+        return None
+    return {"kind": kind, "text": text}
+
+
+def failure(request: Request, session: Session | None, exc: DomainError,
+            return_to: str | None = None) -> Response:
+    """A refused action: JSON for the page's script, an HTML page with the reason otherwise."""
+    if wants_json(request):
+        return domain_error(exc)
+    return page(request, "error.html", session, status=status_of(exc),
+                title="Already handled" if exc.code == "already_handled" else "Not done",
+                message=exc.message, back=safe_next(return_to))
+
+
+def done(request: Request, body: dict[str, Any], text: str, return_to: str | None) -> Response:
+    return JSON(body) if wants_json(request) else back(request, text, return_to=return_to)

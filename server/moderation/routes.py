@@ -1,0 +1,48 @@
+"""The /moderate routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from server.moderation import admin, auth, queue
+from server.moderation.live import moderation_ws
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+_TYPES = {"moderate.js": "text/javascript; charset=utf-8", "moderate.css": "text/css"}
+
+
+async def static(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in _TYPES:
+        return Response("not found", status_code=404, media_type="text/plain")
+    return Response((STATIC / name).read_bytes(), media_type=_TYPES[name],
+                    headers={"Cache-Control": "no-cache"})
+
+
+def routes() -> list[BaseRoute]:
+    one = "/moderate/comments/{comment_id:int}"
+    site = "/moderate/sites/{site}"
+    return [
+        Route("/moderate", queue.queue_page, methods=["GET"]),
+        Route("/moderate/login", auth.login_page, methods=["GET"]),
+        Route("/moderate/login", auth.login_submit, methods=["POST"]),
+        Route("/moderate/logout", auth.logout, methods=["POST"]),
+        Route(one + "/reply", queue.queue_reply, methods=["POST"]),
+        Route(one + "/edit", queue.queue_edit, methods=["POST"]),
+        Route(one + "/ban", queue.queue_ban, methods=["POST"]),
+        Route(one + "/{action}", queue.queue_action, methods=["POST"]),
+        Route("/moderate/bulk", queue.queue_bulk, methods=["POST"]),
+        Route("/moderate/audit", admin.audit_page, methods=["GET"]),
+        Route(site, admin.site_page, methods=["GET"]),
+        Route(site, admin.site_update, methods=["POST"]),
+        Route(site + "/moderators", admin.site_add_moderator, methods=["POST"]),
+        Route(site + "/moderators/{moderator_id:int}/remove", admin.site_remove_moderator,
+              methods=["POST"]),
+        Route(site + "/bans/{ban_id:int}/remove", admin.site_lift_ban, methods=["POST"]),
+        Route("/moderate/static/{name}", static, methods=["GET"]),
+        WebSocketRoute("/moderate/ws", moderation_ws),
+    ]

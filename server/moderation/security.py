@@ -1,0 +1,129 @@
+"""Moderator sessions over signed cookies, CSRF tokens, same-origin checks."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit
+
+from itsdangerous import BadSignature, Signer
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import RedirectResponse, Response
+
+from server.api.responses import error
+from server.core.accounts import Session, find_session
+
+if TYPE_CHECKING:  # the app state imports this module
+    from server.state import AppState
+
+SessionHandler = Callable[[Request, Session], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def app_state(conn: HTTPConnection) -> AppState:
+    state: AppState = conn.app.state.tl
+    return state
+
+
+def cookie_name(state: AppState) -> str:
+    # __Host- makes browsers refuse the cookie unless Secure, Path=/ and no Domain.
+    return "__Host-tl_session" if state.settings.production else "tl_session"
+
+
+def signer(state: AppState, purpose: str) -> Signer:
+    return Signer(state.settings.secret_key, salt=f"threadline.{purpose}")
+
+
+def set_cookie(response: Response, state: AppState, name: str, value: str, *,
+               path: str = "/", max_age: int | None = None) -> None:
+    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True,
+                        samesite="strict", secure=state.settings.production)
+
+
+async def current_session(conn: HTTPConnection) -> Session | None:
+    state = app_state(conn)
+    raw = conn.cookies.get(cookie_name(state))
+    if not raw:
+        return None
+    try:
+        token = signer(state, "session").unsign(raw).decode()
+    except BadSignature:
+        return None
+    return await find_session(state.services, token)
+
+
+def session_token(conn: HTTPConnection) -> str | None:
+    state = app_state(conn)
+    raw = conn.cookies.get(cookie_name(state))
+    if not raw:
+        return None
+    try:
+        return signer(state, "session").unsign(raw).decode()
+    except BadSignature:
+        return None
+
+
+def same_origin(conn: HTTPConnection) -> bool:
+    """Origin (or Sec-Fetch-Site) must say the request came from our own pages."""
+    fetch_site = conn.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True  # old browsers and non-browser clients; the CSRF token still applies
+    host = conn.headers.get("host", "")
+    parts = urlsplit(origin)
+    return parts.netloc == host and parts.scheme in ("http", "https")
+
+
+def wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def safe_next(value: str | None, default: str = "/moderate") -> str:
+    """Only our own relative paths: never //evil, /\\evil or a scheme."""
+    if not value or not value.startswith("/moderate") or value.startswith("//") \
+            or "\\" in value or any(ord(ch) < 32 for ch in value):
+        return default
+    return value
+
+
+def moderator_page(handler: SessionHandler) -> Handler:
+    """A page for logged-in moderators; others go to the login page."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        session = await current_session(request)
+        if session is None:
+            target = quote(request.url.path + ("?" + request.url.query if request.url.query
+                                               else ""))
+            return RedirectResponse(f"/moderate/login?next={target}", status_code=303)
+        return await handler(request, session)
+
+    return wrapper
+
+
+def moderator_action(handler: SessionHandler) -> Handler:
+    """A state-changing request: needs a session (401), our origin and the CSRF token (403)."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        session = await current_session(request)
+        if session is None:
+            if wants_json(request):
+                return error(401, "login_required", "log in as a moderator first")
+            return RedirectResponse("/moderate/login", status_code=303)
+        if not same_origin(request):
+            return error(403, "cross_origin", "moderation requests must come from this site")
+        sent = request.headers.get("x-csrf-token")
+        if sent is None and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            sent = str((await request.form()).get("csrf", ""))
+        if not sent or not hmac.compare_digest(sent, session.csrf):
+            return error(403, "csrf_failed", "the form expired or did not come from this site; "
+                                             "reload the page and try again")
+        return await handler(request, session)
+
+    return wrapper

@@ -1,0 +1,196 @@
+// @ts-check
+// Live updates for the moderation queue. The page works without this script; with it,
+// actions do not reload the page and the queue follows every other moderator live.
+// Text from readers only ever goes through textContent.
+(() => {
+  "use strict";
+  const csrf = /** @type {HTMLMetaElement} */ (document.querySelector("meta[name=csrf-token]")).content;
+  const list = /** @type {HTMLElement|null} */ (document.getElementById("queue"));
+  const empty = document.getElementById("empty");
+  const live = document.createElement("p");
+  live.className = "flash ok";
+  live.setAttribute("role", "status");
+  live.hidden = true;
+  document.querySelector("main")?.prepend(live);
+
+  /** @param {string} text @param {boolean=} bad */
+  const say = (text, bad) => {
+    live.textContent = text;
+    live.className = "flash " + (bad ? "error" : "ok");
+    live.hidden = false;
+  };
+  const syncEmpty = () => { if (empty && list) empty.hidden = list.children.length > 0; };
+
+  /** Post a form with fetch; the server answers JSON when asked for it.
+   * @param {HTMLFormElement} form @param {HTMLElement=} submitter */
+  const send = async (form, submitter) => {
+    const data = new FormData(form, submitter);
+    const r = await fetch(form.action, {
+      method: "POST", body: new URLSearchParams(/** @type {any} */ (data)),
+      headers: { Accept: "application/json", "X-CSRF-Token": csrf },
+    });
+    return { ok: r.ok, status: r.status, body: await r.json().catch(() => ({})) };
+  };
+
+  document.addEventListener("submit", async (e) => {
+    const form = /** @type {HTMLFormElement} */ (e.target);
+    if (form.method !== "post" || form.closest("header")) return;
+    e.preventDefault();
+    const submitter = /** @type {HTMLElement} */ (/** @type {SubmitEvent} */ (e).submitter);
+    const item = form.closest("li.item");
+    const res = await send(form, submitter);
+    if (res.ok) {
+      if (form.classList.contains("act") && item) item.remove();
+      if (form.id === "bulk") {
+        for (const id of res.body.decided || []) document.getElementById("item-" + id)?.remove();
+        say(`Done: ${(res.body.decided || []).length}; refused: ${(res.body.refused || []).length}.`);
+      } else if (!form.classList.contains("act")) {
+        say("Saved.");
+        if (form.querySelector("textarea[name=body]") && !form.action.endsWith("/edit")) form.reset();
+      }
+      syncEmpty();
+    } else {
+      const err = res.body.error || {};
+      say(err.message || "That did not work.", true);
+      if (res.status === 409 && item && form.classList.contains("act")) item.remove();
+      syncEmpty();
+    }
+  });
+
+  if (!list) return;
+  const tab = list.dataset.tab || "pending";
+  const search = (list.dataset.search || "").toLowerCase();
+  const actions = ["approve", "reject", "spam", "delete"];
+
+  /** @param {string} tag @param {string=} cls @param {string=} text */
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  };
+  /** @param {HTMLElement} parent @param {string} name @param {string} value */
+  const hidden = (parent, name, value) => {
+    const i = /** @type {HTMLInputElement} */ (el("input"));
+    i.type = "hidden"; i.name = name; i.value = value;
+    parent.append(i);
+    return i;
+  };
+
+  /** An item as item.html renders it (the main actions; reload for reply/edit/ban). */
+  const render = (/** @type {any} */ it) => {
+    const li = el("li", "item");
+    li.id = "item-" + it.id;
+    li.dataset.id = String(it.id);
+    li.dataset.status = it.status;
+    li.dataset.site = it.site;
+    const meta = el("div", "meta");
+    const box = /** @type {HTMLInputElement} */ (el("input"));
+    box.type = "checkbox"; box.name = "ids"; box.value = String(it.id);
+    box.setAttribute("form", "bulk");
+    box.setAttribute("aria-label", "Select comment " + it.id);
+    meta.append(box);
+    hidden(meta, "s" + it.id, it.status).setAttribute("form", "bulk");
+    meta.append(el("strong", "author", it.name || "No Name"));
+    if (it.moderator) meta.append(el("span", "badge", "Moderator"));
+    meta.append(" ", el("span", "muted", "on"), " ");
+    if (it.page.url) {
+      const a = /** @type {HTMLAnchorElement} */ (el("a", "page", it.page.title || it.page.key));
+      if (/^https?:/.test(it.page.url)) a.href = it.page.url;
+      a.rel = "noopener noreferrer"; a.target = "_blank";
+      meta.append(a);
+    } else meta.append(el("span", "page", it.page.title || it.page.key));
+    meta.append(" ", el("span", "muted", `(${it.site})`), " ");
+    const t = /** @type {HTMLTimeElement} */ (el("time", "", it.created_at.replace("T", " ").slice(0, 16) + " UTC"));
+    t.dateTime = it.created_at;
+    meta.append(t, " ", el("span", "status", it.status), el("span", "reviewing"));
+    /** @type {HTMLElement} */ (meta.lastChild).hidden = true;
+    li.append(meta);
+    if (it.parent) {
+      const p = el("p", "parent", "In reply to ");
+      p.append(el("strong", "", it.parent.name || "No Name"), ": " + it.parent.body);
+      li.append(p);
+    }
+    li.append(el("p", "body", it.body));
+    if (it.held_reason || it.flags) {
+      li.append(el("p", "why", "Held: " + (it.held_reason || "") + (it.flags ? ` · flagged by ${it.flags} reader${it.flags === 1 ? "" : "s"}` : "")));
+    }
+    const acts = el("div", "actions");
+    for (const action of actions) {
+      const f = /** @type {HTMLFormElement} */ (el("form", "inline act"));
+      f.method = "post";
+      f.action = `/moderate/comments/${it.id}/${action}`;
+      hidden(f, "csrf", csrf);
+      hidden(f, "expected", it.status);
+      const b = el("button", action === "approve" ? "primary" : "", action[0].toUpperCase() + action.slice(1));
+      f.append(b);
+      acts.append(f);
+    }
+    const more = /** @type {HTMLAnchorElement} */ (el("a", "muted", "Reply, edit or ban"));
+    more.href = location.href;
+    acts.append(more);
+    li.append(acts);
+    return li;
+  };
+
+  const matches = (/** @type {any} */ it) => !search ||
+    [it.body, it.name || "", it.page.key, it.page.title || ""].some((s) => s.toLowerCase().includes(search));
+
+  /** @param {any} f */
+  const onFrame = (f) => {
+    if (f.type === "queue.changed") {
+      const it = f.data.item;
+      const shown = document.getElementById("item-" + it.id);
+      const belongs = f.data.tabs.includes(tab) && matches(it) && (!list.dataset.site || list.dataset.site === it.site);
+      if (shown && !belongs) {
+        shown.remove();
+        if (f.data.by) say(`Comment ${it.id} was handled by ${f.data.by}: ${it.status}.`);
+      } else if (!shown && belongs) {
+        const li = render(it);
+        if (list.dataset.order === "oldest") list.append(li); else list.prepend(li);
+      } else if (shown && belongs) {
+        shown.replaceWith(render(it));
+      }
+      syncEmpty();
+    } else if (f.type === "counts") {
+      for (const [name, n] of Object.entries(f.data)) {
+        const c = document.querySelector(`[data-count="${name}"]`);
+        if (c) c.textContent = String(n);
+      }
+    } else if (f.type === "reviewing") {
+      for (const old of document.querySelectorAll(`.reviewing[data-conn="${f.data.conn}"]`)) {
+        /** @type {HTMLElement} */ (old).hidden = true;
+        old.removeAttribute("data-conn");
+      }
+      const note = /** @type {HTMLElement|null} */ (document.querySelector(`#item-${f.data.id} .reviewing`));
+      if (f.data.id && note) {
+        note.textContent = ` ${f.data.by} is reviewing`;
+        note.dataset.conn = f.data.conn;
+        note.hidden = false;
+      }
+    }
+  };
+
+  let tries = 0;
+  /** @type {WebSocket|null} */
+  let ws = null;
+  const connect = () => {
+    const site = list.dataset.site ? "?site=" + encodeURIComponent(list.dataset.site) : "";
+    ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/moderate/ws${site}`);
+    ws.onopen = () => { tries = 0; };
+    ws.onmessage = (m) => { try { onFrame(JSON.parse(m.data)); } catch (err) { console.warn("[threadline] " + err); } };
+    ws.onclose = () => { ws = null; setTimeout(connect, Math.random() * Math.min(30000, 500 * 2 ** tries++)); };
+  };
+  connect();
+
+  let current = 0;
+  /** @param {number} id */
+  const reviewing = (id) => {
+    if (id === current || !ws || ws.readyState !== 1) return;
+    current = id;
+    ws.send(JSON.stringify({ type: "reviewing", id: id || null }));
+  };
+  list.addEventListener("focusin", (e) => reviewing(Number(/** @type {HTMLElement} */ (e.target).closest("li.item")?.getAttribute("data-id") || 0)));
+  list.addEventListener("pointerover", (e) => reviewing(Number(/** @type {HTMLElement} */ (e.target).closest("li.item")?.getAttribute("data-id") || 0)));
+  list.addEventListener("pointerleave", () => reviewing(0));
+})();

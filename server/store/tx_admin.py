@@ -1,0 +1,233 @@
+"""Queries for moderation: moderators, sessions, audit log, bans, flags, the queue."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from server.core.models import AuditEntry, Ban, Comment, Moderator, Page, Role, Status
+from server.store.rows import comment_from_row
+from server.store.schema import (
+    audit_log,
+    bans,
+    comment_flags,
+    comments,
+    moderator_sites,
+    moderators,
+    pages,
+    sessions,
+)
+
+# The moderation tabs, as conditions on comments.
+TABS: dict[str, ColumnElement[bool]] = {
+    "pending": comments.c.status == Status.PENDING.value,
+    "flagged": (comments.c.flags > 0) & comments.c.status.in_(
+        [Status.APPROVED.value, Status.PENDING.value]),
+    "approved": comments.c.status == Status.APPROVED.value,
+    "rejected": comments.c.status == Status.REJECTED.value,
+    "spam": comments.c.status == Status.SPAM.value,
+}
+OLDEST_FIRST = ("pending", "flagged")  # a queue is worked from its oldest item
+
+c = comments.c
+
+
+class AdminQueries:
+    conn: AsyncConnection
+    dialect: str
+
+    async def insert_audit(self, entry: AuditEntry) -> None:
+        values = dataclasses.asdict(entry)
+        del values["id"]
+        await self.conn.execute(insert(audit_log).values(**values))
+
+    # -- moderators ----------------------------------------------------------------------
+    async def _moderator(self, where: Any) -> Moderator | None:
+        row = (await self.conn.execute(select(moderators).where(where))).first()
+        if row is None:
+            return None
+        grants = await self.conn.execute(
+            select(moderator_sites.c.site_id, moderator_sites.c.role)
+            .where(moderator_sites.c.moderator_id == row.id))
+        return Moderator(id=row.id, email=row.email, password_hash=row.password_hash,
+                         sites={g.site_id: Role(g.role) for g in grants},
+                         display_name=row.display_name)
+
+    async def find_moderator(self, email: str) -> Moderator | None:
+        return await self._moderator(moderators.c.email == email)
+
+    async def find_moderator_by_id(self, moderator_id: int) -> Moderator | None:
+        return await self._moderator(moderators.c.id == moderator_id)
+
+    async def insert_moderator(self, email: str, password_hash: str, now: int) -> Moderator:
+        row = (await self.conn.execute(insert(moderators).values(
+            email=email, password_hash=password_hash, created_at=now
+        ).returning(moderators.c.id))).one()
+        return Moderator(id=row.id, email=email, password_hash=password_hash)
+
+    async def set_password(self, moderator_id: int, password_hash: str) -> None:
+        await self.conn.execute(update(moderators).where(moderators.c.id == moderator_id)
+                                .values(password_hash=password_hash))
+
+    async def grant(self, moderator_id: int, site_id: str, role: Role) -> None:
+        await self.revoke(moderator_id, site_id)
+        await self.conn.execute(insert(moderator_sites).values(
+            moderator_id=moderator_id, site_id=site_id, role=role.value))
+
+    async def revoke(self, moderator_id: int, site_id: str) -> None:
+        await self.conn.execute(delete(moderator_sites).where(
+            moderator_sites.c.moderator_id == moderator_id, moderator_sites.c.site_id == site_id))
+
+    async def insert_session(self, token_hash: str, moderator_id: int, csrf: str, now: int
+                             ) -> None:
+        await self.conn.execute(insert(sessions).values(
+            token_hash=token_hash, moderator_id=moderator_id, csrf=csrf, created_at=now,
+            seen_at=now))
+
+    async def find_session(self, token_hash: str) -> tuple[int, str, int, int] | None:
+        row = (await self.conn.execute(select(sessions).where(
+            sessions.c.token_hash == token_hash))).first()
+        return (row.moderator_id, row.csrf, row.created_at, row.seen_at) if row else None
+
+    async def touch_session(self, token_hash: str, now: int) -> None:
+        await self.conn.execute(update(sessions).where(sessions.c.token_hash == token_hash)
+                                .values(seen_at=now))
+
+    async def delete_session(self, token_hash: str) -> None:
+        await self.conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
+
+    async def delete_moderator(self, moderator_id: int) -> None:
+        await self.conn.execute(delete(moderators).where(moderators.c.id == moderator_id))
+
+    async def set_display_name(self, moderator_id: int, name: str | None) -> None:
+        await self.conn.execute(update(moderators).where(moderators.c.id == moderator_id)
+                                .values(display_name=name))
+
+    async def site_moderators(self, site_id: str) -> list[tuple[int, str, Role]]:
+        q = (select(moderators.c.id, moderators.c.email, moderator_sites.c.role)
+             .join(moderator_sites, moderator_sites.c.moderator_id == moderators.c.id)
+             .where(moderator_sites.c.site_id == site_id).order_by(moderators.c.email))
+        return [(r.id, r.email, Role(r.role)) for r in await self.conn.execute(q)]
+
+    # -- the queue -----------------------------------------------------------------------
+    async def queue_items(self, site_ids: Sequence[str], tab: str, search: str | None,
+                          limit: int, offset: int) -> list[tuple[Comment, Page]]:
+        q = (select(comments, *[col.label(f"p_{col.name}") for col in pages.c])
+             .join(pages, pages.c.id == comments.c.page_id)
+             .where(comments.c.site_id.in_(list(site_ids)), TABS[tab]))
+        if search:
+            like = "%" + _escape_like(search) + "%"
+            q = q.where(or_(comments.c.body.ilike(like, escape="\\"),
+                            comments.c.author_name.ilike(like, escape="\\"),
+                            pages.c.key.ilike(like, escape="\\"),
+                            pages.c.title.ilike(like, escape="\\")))
+        key = (comments.c.created_at, comments.c.id)
+        q = q.order_by(*key) if tab in OLDEST_FIRST else q.order_by(*(k.desc() for k in key))
+        out = []
+        for row in await self.conn.execute(q.limit(limit).offset(offset)):
+            page = Page(id=row.p_id, site_id=row.p_site_id, key=row.p_key, url=row.p_url,
+                        title=row.p_title, seq=row.p_seq, count=row.p_comment_count)
+            out.append((comment_from_row(row), page))
+        return out
+
+    async def queue_counts(self, site_ids: Sequence[str]) -> dict[str, int]:
+        where = comments.c.site_id.in_(list(site_ids))
+        counts = {tab: 0 for tab in TABS}
+        q = select(comments.c.status, func.count()).where(where).group_by(comments.c.status)
+        for status, n in await self.conn.execute(q):
+            if status in counts:
+                counts[status] = n
+        flagged = select(func.count()).select_from(comments).where(where, TABS["flagged"])
+        counts["flagged"] = (await self.conn.execute(flagged)).scalar_one()
+        return counts
+
+    async def find_comments(self, ids: Sequence[int]) -> dict[int, Comment]:
+        if not ids:
+            return {}
+        rows = await self.conn.execute(select(comments).where(comments.c.id.in_(list(ids))))
+        return {r.id: comment_from_row(r) for r in rows}
+
+    # -- flags ---------------------------------------------------------------------------
+    async def add_flag(self, comment_id: int, reporter: str, now: int) -> int:
+        """Record one reader's flag (once per reader); returns the comment's flag count."""
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        await self.conn.execute(dialect_insert(comment_flags).values(
+            comment_id=comment_id, reporter=reporter, created_at=now
+        ).on_conflict_do_nothing())
+        n = (await self.conn.execute(select(func.count()).select_from(comment_flags).where(
+            comment_flags.c.comment_id == comment_id))).scalar_one()
+        await self.conn.execute(update(comments).where(comments.c.id == comment_id)
+                                .values(flags=n))
+        return int(n)
+
+    async def clear_flags(self, comment_id: int) -> None:
+        await self.conn.execute(delete(comment_flags).where(
+            comment_flags.c.comment_id == comment_id))
+        await self.conn.execute(update(comments).where(comments.c.id == comment_id)
+                                .values(flags=0))
+
+    # -- bans ----------------------------------------------------------------------------
+    async def insert_ban(self, ban: Ban, moderator_id: int | None) -> int:
+        values = dataclasses.asdict(ban)
+        del values["id"]
+        row = (await self.conn.execute(insert(bans).values(moderator_id=moderator_id, **values)
+                                       .returning(bans.c.id))).one()
+        return int(row.id)
+
+    async def find_ban(self, site_id: str, author_hash: str | None, ip_hash: str | None
+                       ) -> Ban | None:
+        match = [bans.c.author_hash == author_hash] if author_hash else []
+        if ip_hash:
+            match.append(bans.c.ip_hash == ip_hash)
+        if not match:
+            return None
+        q = select(bans).where(bans.c.site_id == site_id, or_(*match)).order_by(
+            bans.c.mode.desc()).limit(1)  # "reject" sorts before "hold"
+        row = (await self.conn.execute(q)).first()
+        return _ban(row) if row else None
+
+    async def list_bans(self, site_ids: Sequence[str]) -> list[Ban]:
+        q = select(bans).where(bans.c.site_id.in_(list(site_ids))).order_by(bans.c.id.desc())
+        return [_ban(r) for r in await self.conn.execute(q)]
+
+    async def delete_ban(self, ban_id: int, site_ids: Sequence[str]) -> bool:
+        result = await self.conn.execute(delete(bans).where(
+            bans.c.id == ban_id, bans.c.site_id.in_(list(site_ids))))
+        return bool(getattr(result, "rowcount", 0))
+
+    # -- audit ---------------------------------------------------------------------------
+    async def audit_entries(self, site_ids: Sequence[str], *, action: str | None,
+                            moderator: str | None, comment_id: int | None, limit: int,
+                            offset: int) -> list[tuple[AuditEntry, str | None]]:
+        q = (select(audit_log, moderators.c.email)
+             .join(moderators, moderators.c.id == audit_log.c.moderator_id, isouter=True)
+             .where(audit_log.c.site_id.in_(list(site_ids))))
+        if action:
+            q = q.where(audit_log.c.action == action)
+        if moderator:
+            q = q.where(moderators.c.email == moderator)
+        if comment_id:
+            q = q.where(audit_log.c.comment_id == comment_id)
+        q = q.order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
+        out = []
+        for r in await self.conn.execute(q):
+            out.append((AuditEntry(site_id=r.site_id, moderator_id=r.moderator_id,
+                                   action=r.action, comment_id=r.comment_id,
+                                   before_status=r.before_status,
+                                   after_status=r.after_status, detail=r.detail,
+                                   created_at=r.created_at, id=r.id), r.email))
+        return out
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _ban(row: Any) -> Ban:
+    return Ban(id=row.id, site_id=row.site_id, author_hash=row.author_hash, ip_hash=row.ip_hash,
+               mode=row.mode, reason=row.reason, created_at=row.created_at)

@@ -1,0 +1,133 @@
+"""Moderation modes and filters decide each comment's fate, on both databases."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from server.core.models import Filters
+from server.core.sites import update_site
+from tests.support.api import Api
+
+if TYPE_CHECKING:
+    from server.core.context import Services
+
+
+async def _site(api: Api, mode: str = "none", **filters: object) -> str:
+    site = await api.new_site(moderation=mode)
+    if filters:
+        await update_site(api.store, site, filters=Filters(**filters))  # type: ignore[arg-type]
+    return site
+
+
+async def test_mode_none_publishes_at_once(api: Api) -> None:
+    site = await _site(api, "none")
+    posted = await api.post(site, body="straight in")
+    assert posted["status"] == "approved"
+    assert [c["body"] for c in (await api.thread(site))["comments"]] == ["straight in"]
+
+
+async def test_mode_all_holds_everything_and_publishes_nothing(api: Api) -> None:
+    site = await _site(api, "all")
+    first = await api.post(site, body="held")
+    again = await api.post(site, body="held too", token=first["author_token"])
+    assert (first["status"], again["status"]) == ("pending", "pending")
+    thread = await api.thread(site)
+    assert thread["comments"] == []
+    assert thread["page"]["count"] == 0
+    assert thread["page"]["seq"] == 0  # nothing public happened: no event either
+
+
+async def test_mode_first_time_holds_until_one_is_approved(api: Api) -> None:
+    from server.core.decisions import Action, decide_comment
+    from server.core.sites import SiteDirectory
+
+    site = await _site(api, "first-time")
+    first = await api.post(site, body="my first")
+    assert first["status"] == "pending"
+    token = first["author_token"]
+    second = await api.post(site, body="still waiting", token=token)
+    assert second["status"] == "pending"
+    stranger = await api.post(site, body="a stranger")
+    assert stranger["status"] == "pending"
+    svc = _svc(api)
+    await decide_comment(svc, await SiteDirectory(api.store).get(site), first["comment"]["id"],
+                         Action.APPROVE, moderator=None)
+    third = await api.post(site, body="now trusted", token=token)
+    assert third["status"] == "approved"
+    assert (await api.post(site, body="still a stranger"))["status"] == "pending"
+
+
+async def test_banned_words_are_refused(api: Api) -> None:
+    site = await _site(api, banned_words=("casino", "free money"))
+    before = await api.rows(site)
+    for body in ("Best CASINO in town", "get free money now"):
+        r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p",
+                                                                        "body": body})
+        assert r.status_code == 422
+        assert r.json()["error"]["code"] == "comment_rejected"
+    assert await api.rows(site) == before
+    assert (await api.post(site, body="casinos are a whole word away"))["status"] == "approved"
+
+
+async def test_banned_word_in_the_name_is_refused(api: Api) -> None:
+    site = await _site(api, banned_words=("casino",))
+    r = await api.http.post(f"/api/v1/sites/{site}/comments",
+                            json={"page": "p", "body": "hello", "name": "Casino King"})
+    assert r.status_code == 422
+
+
+async def test_suspect_words_hold_for_review_with_the_reason(api: Api) -> None:
+    site = await _site(api, suspect_words=("crypto",))
+    held = await api.post(site, body="Invest in crypto today")
+    assert held["status"] == "pending"
+    assert (await api.post(site, body="nothing odd here"))["status"] == "approved"
+    async with api.store.read() as tx:
+        comment = await tx.find_comment(held["comment"]["id"])
+    assert comment is not None
+    assert comment.held_reason == "suspect word: crypto"
+
+
+async def test_more_links_than_allowed_are_held(api: Api) -> None:
+    site = await _site(api, max_links=1)
+    one = await api.post(site, body="see https://a.test")
+    two = await api.post(site, body="see https://a.test and http://b.test/x")
+    assert (one["status"], two["status"]) == ("approved", "pending")
+    async with api.store.read() as tx:
+        comment = await tx.find_comment(two["comment"]["id"])
+    assert comment is not None
+    assert comment.held_reason == "2 links (more than 1)"
+
+
+async def test_enough_flags_hold_a_published_comment(api: Api) -> None:
+    site = await _site(api, flag_threshold=2)
+    target = (await api.post(site, body="questionable"))["comment"]["id"]
+    readers = [(await api.post(site, "other", f"reader {i}"))["author_token"] for i in range(3)]
+    url = f"/api/v1/sites/{site}/comments/{target}/flag"
+    auth = {"Authorization": f"Bearer {readers[0]}"}
+    assert (await api.http.post(url, headers=auth)).json()["flags"] == 1
+    assert (await api.http.post(url, headers=auth)).json()["flags"] == 1  # once per reader
+    assert [c["id"] for c in (await api.thread(site))["comments"]] == [target]
+    r = await api.http.post(url, headers={"Authorization": f"Bearer {readers[1]}"})
+    assert r.json()["flags"] == 2
+    thread = await api.thread(site)
+    assert thread["comments"] == []
+    assert thread["page"]["count"] == 0
+    events = (await api.http.get(f"/api/v1/sites/{site}/events", params={"page": "p"})).json()
+    assert events["events"][-1]["type"] == "comment.deleted"
+
+
+async def test_flagging_a_missing_comment_is_404(api: Api) -> None:
+    site = await _site(api)
+    r = await api.http.post(f"/api/v1/sites/{site}/comments/999999999/flag")
+    assert r.status_code == 404
+
+
+def _svc(api: Api) -> Services:
+    from server.broker.memory import MemoryBroker
+    from server.core.authors import AuthorTokens
+    from server.core.context import Services
+    from tests.conftest import SECRET
+    from tests.core.test_decisions import Recorder
+
+    return Services(store=api.store, publisher=Recorder(), limiter=MemoryBroker("t"),
+                    tokens=AuthorTokens(SECRET), secret=SECRET)

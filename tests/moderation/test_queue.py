@@ -1,0 +1,190 @@
+"""Working the queue: tabs, decisions, conflicts, bulk, search, replies, edits, bans, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from server.store.schema import audit_log, comments
+from tests.support.api import Api
+
+
+async def test_held_comment_is_in_pending_with_its_reason(api: Api, make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    parent = (await api.post(site, "post-1", "The parent"))["comment"]["id"]
+    async with make_mod(site) as mod:
+        await mod.act(parent, "approve")
+        held = (await api.post(site, "post-1", "A held reply", name="Reader",
+                               parent=parent, url="http://blog.test:8080/post-1",
+                               title="Post one"))["comment"]["id"]
+        html = await mod.queue()
+        item = html[html.index(f'id="item-{held}"'):]
+        item = item[:item.index("</li>")]
+        assert "A held reply" in item
+        assert "Reader" in item
+        assert "Held: moderation mode: all" in item
+        assert "In reply to" in item and "The parent" in item
+        assert 'href="http://blog.test:8080/post-1"' in item and "Post one" in item
+        assert re.search(r'data-count="pending">1<', html)
+
+
+async def test_approve_publishes_and_audits(api: Api, make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    cid = (await api.post(site, body="worth it"))["comment"]["id"]
+    async with make_mod(site) as mod:
+        r = await mod.act(cid, "approve")
+        assert r.status_code == 200
+        assert r.json() == {"id": cid, "status": "approved"}
+        assert [c["body"] for c in (await api.thread(site))["comments"]] == ["worth it"]
+        audit = (await mod.http.get("/moderate/audit")).text
+        assert mod.email in audit and "approve" in audit
+
+
+async def test_acting_on_a_handled_item_is_a_clear_409(api: Api, make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    cid = (await api.post(site))["comment"]["id"]
+    async with make_mod(site) as one, make_mod(site) as two:
+        assert (await one.act(cid, "reject")).status_code == 200
+        late = await two.act(cid, "approve")
+        assert late.status_code == 409
+        assert late.json()["error"]["code"] == "already_handled"
+        assert "already changed this comment to rejected" in late.json()["error"]["message"]
+        form = await two.http.post(f"/moderate/comments/{cid}/approve",
+                                   data={"csrf": two.csrf, "expected": "pending"})
+        assert form.status_code == 409
+        assert "Already handled" in form.text
+    assert (await api.thread(site))["comments"] == []
+
+
+async def test_two_moderators_on_the_same_100_items_decide_each_once(api: Api,
+                                                                    make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    ids = [(await api.post(site, body=f"item {i}"))["comment"]["id"] for i in range(100)]
+    async with make_mod(site) as alice, make_mod(site) as bob:
+        results = await asyncio.gather(
+            *(alice.act(i, "approve") for i in ids), *(bob.act(i, "reject") for i in ids))
+    statuses = [r.status_code for r in results]
+    assert statuses.count(200) == 100
+    assert statuses.count(409) == 100
+    for i in ids:  # exactly one of the two won each item
+        assert sorted([results[ids.index(i)].status_code,
+                       results[100 + ids.index(i)].status_code]) == [200, 409]
+    async with api.store.read() as tx:
+        decided = (await tx.conn.execute(select(func.count()).select_from(comments).where(
+            comments.c.site_id == site, comments.c.status.in_(["approved", "rejected"])))
+        ).scalar_one()
+        audits = (await tx.conn.execute(select(func.count()).select_from(audit_log).where(
+            audit_log.c.site_id == site))).scalar_one()
+    assert (decided, audits) == (100, 100)
+    approved = sum(1 for r in results[:100] if r.status_code == 200)
+    assert (await api.thread(site))["page"]["count"] == approved
+
+
+async def test_bulk_decides_the_selection(api: Api, make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    ids = [(await api.post(site, body=f"spammy {i}"))["comment"]["id"] for i in range(5)]
+    async with make_mod(site) as mod:
+        await mod.act(ids[0], "approve")  # handled before the bulk arrives
+        data = {"csrf": mod.csrf, "action": "spam", "ids": [str(i) for i in ids],
+                **{f"s{i}": "pending" for i in ids}}
+        r = await mod.http.post("/moderate/bulk", data=data,
+                                headers={"Accept": "application/json"})
+        assert r.status_code == 200
+        assert r.json()["decided"] == ids[1:]
+        assert [x["id"] for x in r.json()["refused"]] == [ids[0]]
+        spam_tab = await mod.queue(tab="spam")
+        assert all(f"item-{i}" in spam_tab for i in ids[1:])
+        form = await mod.http.post("/moderate/bulk", data={**data, "action": "delete"})
+        assert form.status_code == 303  # plain form: back to the queue with a message
+
+
+async def test_search_by_text_author_and_page_and_paging(api: Api, make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    await api.post(site, "recipes/soup", "Too much salt", name="Chef")
+    await api.post(site, "news/today", "Great 100%_scoop", name="Reporter")
+    for i in range(30):
+        await api.post(site, "bulk", f"filler {i}")
+    async with make_mod(site) as mod:
+        assert "Too much salt" in await mod.queue(q="salt")
+        only_chef = await mod.queue(q="chef")
+        assert "Too much salt" in only_chef and "Great 100%" not in only_chef
+        assert "Great 100%_scoop" in await mod.queue(q="news/today")
+        assert "Too much salt" not in await mod.queue(q="100%_")  # LIKE wildcards are literal
+        first = await mod.queue()
+        assert first.count('class="item"') == 25 and "Next page" in first
+        second = await mod.queue(page="2")
+        assert second.count('class="item"') == 7
+
+
+async def test_moderator_reply_carries_the_badge(api: Api, make_mod: Any) -> None:
+    site = await api.new_site()
+    cid = (await api.post(site, body="A question?"))["comment"]["id"]
+    async with make_mod(site) as mod:
+        r = await mod.act(cid, "reply", expected=None, body="An official answer.")
+        assert r.status_code == 200, r.text
+    reply = (await api.thread(site))["comments"][0]["replies"][0]
+    assert reply["body"] == "An official answer."
+    assert reply["moderator"] is True
+    assert reply["name"] == mod.email.split("@")[0]
+
+
+async def test_moderator_edits_any_comment_and_it_shows_edited(api: Api,
+                                                              make_mod: Any) -> None:
+    site = await api.new_site()
+    cid = (await api.post(site, body="Contact me at 555-0100"))["comment"]["id"]
+    async with make_mod(site) as mod:
+        r = await mod.act(cid, "edit", expected=None, body="Contact me [removed]")
+        assert r.status_code == 200
+    listed = (await api.thread(site))["comments"][0]
+    assert listed["body"] == "Contact me [removed]"
+    assert listed["edited_at"] is not None
+
+
+async def test_banned_author_is_refused_or_held(api: Api, make_mod: Any) -> None:
+    site = await api.new_site()
+    troll = await api.post(site, body="trolling")
+    other = await api.post(site, body="meh")
+    async with make_mod(site) as mod:
+        assert (await mod.act(troll["comment"]["id"], "ban", expected=None,
+                              mode="reject")).status_code == 200
+        assert (await mod.act(other["comment"]["id"], "ban", expected=None,
+                              mode="hold")).status_code == 200
+    r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p", "body": "x"},
+                            headers={"Authorization": f"Bearer {troll['author_token']}"})
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "author_banned"
+    held = await api.post(site, body="again", token=other["author_token"])
+    assert held["status"] == "pending"
+
+
+async def test_owner_changes_settings_and_others_cannot(api: Api, make_mod: Any) -> None:
+    site = await api.new_site()
+    form = {"origins": "https://blog.test\nhttps://www.blog.test", "moderation": "all",
+            "banned_words": "casino", "suspect_words": "", "max_links": "3",
+            "flag_threshold": "2", "webhook_url": "", "emails": ""}
+    async with make_mod(site) as plain:
+        r = await plain.http.post(f"/moderate/sites/{site}", data={"csrf": plain.csrf, **form})
+        assert r.status_code == 403
+    async with make_mod(site, owner=True) as owner:
+        r = await owner.http.post(f"/moderate/sites/{site}", data={"csrf": owner.csrf, **form},
+                                  headers={"Accept": "application/json"})
+        assert r.status_code == 200, r.text
+        page = (await owner.http.get(f"/moderate/sites/{site}")).text
+        assert "https://www.blog.test" in page and 'value="all" selected' in page
+    assert (await api.post(site, body="hi"))["status"] == "pending"
+
+
+async def test_audit_log_filters(api: Api, make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    a = (await api.post(site, body="a"))["comment"]["id"]
+    b = (await api.post(site, body="b"))["comment"]["id"]
+    async with make_mod(site) as mod:
+        await mod.act(a, "approve")
+        await mod.act(b, "spam")
+        spam_only = (await mod.http.get("/moderate/audit", params={"action": "spam"})).text
+        assert "<td>spam</td>" in spam_only and "<td>approve</td>" not in spam_only
+        by_comment = (await mod.http.get("/moderate/audit", params={"comment": str(a)})).text
+        assert f"<td>{a}</td>" in by_comment and f"<td>{b}</td>" not in by_comment
