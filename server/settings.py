@@ -59,6 +59,19 @@ class Settings:
     ws_queue_bytes: int = _setting(262144, "THREADLINE_WS_QUEUE_BYTES",
                                    "Bytes queued for one slow websocket before it is dropped.",
                                    min=4096)
+    public_url: str | None = _setting(None, "THREADLINE_PUBLIC_URL",
+                                      "This server's address as readers reach it, e.g. "
+                                      "`https://comments.example.com`; used for links in "
+                                      "notifications.")
+    smtp_url: str | None = _setting(None, "THREADLINE_SMTP_URL",
+                                    "`smtp://USER:PASS@HOST:587` (STARTTLS) or "
+                                    "`smtps://...:465`, for e-mail about held comments. "
+                                    "Unset: no e-mail.")
+    smtp_from: str = _setting("threadline@localhost", "THREADLINE_SMTP_FROM",
+                              "Sender address of notification e-mails.")
+    webhook_private: bool = _setting(False, "THREADLINE_WEBHOOK_PRIVATE",
+                                     "`1` lets site webhooks target private and loopback "
+                                     "addresses (off: an owner cannot probe your network).")
     log_level: str = _setting("info", "THREADLINE_LOG_LEVEL",
                               "`debug`, `info`, `warning` or `error`.",
                               choices=("debug", "info", "warning", "error"))
@@ -102,6 +115,10 @@ class Settings:
                             "postgresql://USER@HOST/DB")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             problems.append("THREADLINE_REDIS_URL: expected redis://HOST:PORT/DB")
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            problems.append("THREADLINE_SMTP_URL: expected smtp://HOST:PORT or smtps://...")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            problems.append("THREADLINE_PUBLIC_URL: expected http(s)://HOST")
         if self.secret_key and len(self.secret_key) < 32:
             problems.append("THREADLINE_SECRET_KEY: expected at least 32 characters")
         if self.production and not self.secret_key:
@@ -138,6 +155,12 @@ def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
         return _parse_networks(raw)
     if kind == "str | None":
         return raw or None
+    if kind == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError("expected 1 or 0")
     choices = f.metadata.get("choices")
     if choices and raw not in choices:
         raise ValueError("expected one of " + ", ".join(choices))

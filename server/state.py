@@ -21,6 +21,7 @@ from server.core.passwords import hasher
 from server.core.sites import SiteDirectory
 from server.live.hub import Hub
 from server.moderation.live import ModHub
+from server.notify import Notifier
 from server.settings import Settings
 from server.store.database import SqlStore
 from server.store.migrate import check_migrated
@@ -39,6 +40,7 @@ class AppState:
     passwords: PasswordHasher
     node_id: str
     modhub: ModHub
+    notifier: Notifier
     started_at: float = field(default_factory=time.time)
     shutting_down: bool = False
 
@@ -57,19 +59,23 @@ class AppState:
                           rate_limit=settings.rate_limit))
         modhub = ModHub(broker, services, node_id)
         hub.route(MODERATION_PREFIX, modhub.on_message)
-        services.observers.append(modhub)
+        sites = SiteDirectory(store)
+        notifier = Notifier(settings, sites)
+        services.observers.extend([modhub, notifier])
         return cls(settings=settings, store=store, broker=broker, hub=hub, services=services,
-                   sites=SiteDirectory(store), passwords=hasher(settings.password_profile),
-                   node_id=node_id, modhub=modhub)
+                   sites=sites, passwords=hasher(settings.password_profile),
+                   node_id=node_id, modhub=modhub, notifier=notifier)
 
     async def start(self) -> None:
         logfilters.install()
         await check_migrated(self.store)
         await self.hub.start()
+        await self.notifier.start()
         log.info("threadline node %s ready (%s, %s)", self.node_id, self.store.dialect,
                  "redis" if self.settings.redis_url else "in-process broker")
 
     async def close(self) -> None:
         self.shutting_down = True
+        await self.notifier.close()
         await self.hub.close()
         await self.store.close()

@@ -24,7 +24,7 @@
       more: "Load More Comments", moreReplies: "Load More Replies",
       new1: "{n} new comment", newN: "{n} new comments", deleted: "This comment was deleted.",
       rejected: "Your comment was not approved.", replyTo: "Reply to {name}",
-      confirmDel: "Delete this comment?",
+      confirmDel: "Delete this comment?", flag: "Flag", flagged: "Flagged",
       minute1: "1 minute ago", minuteN: "{n} minutes ago", hour1: "1 hour ago",
       hourN: "{n} hours ago", day1: "1 day ago", dayN: "{n} days ago", month1: "1 month ago",
       monthN: "{n} months ago", year1: "1 year ago", yearN: "{n} years ago",
@@ -42,7 +42,8 @@
       more: "Weitere Kommentare laden", moreReplies: "Weitere Antworten laden",
       new1: "{n} neuer Kommentar", newN: "{n} neue Kommentare",
       deleted: "Dieser Kommentar wurde gelöscht.", rejected: "Dein Kommentar wurde abgelehnt.",
-      replyTo: "Antwort an {name}", confirmDel: "Diesen Kommentar löschen?",
+      replyTo: "Antwort an {name}", confirmDel: "Diesen Kommentar löschen?", flag: "Melden",
+      flagged: "Gemeldet",
       minute1: "vor 1 Minute", minuteN: "vor {n} Minuten", hour1: "vor 1 Stunde",
       hourN: "vor {n} Stunden", day1: "vor 1 Tag", dayN: "vor {n} Tagen", month1: "vor 1 Monat",
       monthN: "vor {n} Monaten", year1: "vor 1 Jahr", yearN: "vor {n} Jahren",
@@ -351,6 +352,15 @@ ol{list-style:none;margin:0;padding:0}
       if (mine && Date.now() - mine < this.editWindow * 1000) {
         box.append(btn(this.s("edit"), () => this.edit(c, art), "ln"),
           btn(this.s("del"), () => this.remove(c), "ln"));
+      } else if (!mine) {
+        const flag = btn(this.s("flag"), async () => {
+          flag.disabled = true;
+          try {
+            await this.call(`/comments/${c.id}/flag`, { method: "POST" });
+            flag.textContent = this.s("flagged");
+          } catch { flag.disabled = false; this.say(this.s("oops"), true); }
+        }, "ln");
+        box.append(flag);
       }
       return box;
     }
@@ -393,7 +403,11 @@ ol{list-style:none;margin:0;padding:0}
           method: "POST", headers: { "Idempotency-Key": form.dataset.key },
           body: JSON.stringify({ page: this.page, body: area.value, name: this.me.n || null, parent: parent ? parent.id : null }),
         });
-        if (data.author_token) this.me.t = data.author_token;
+        if (data.author_token) {
+          this.me.t = data.author_token;
+          // Resubscribe with the token so news meant for this author (a rejection) arrives.
+          if (this.ws) { this.close(); this.wake(); }
+        }
         this.me.m = this.me.m || {};
         const now = Date.now();
         for (const [id, at] of Object.entries(this.me.m)) if (now - at > 864e5) delete this.me.m[id];

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 
 from server.core.errors import Conflict, Invalid, NotFound
@@ -23,6 +24,13 @@ def check_site_id(value: object) -> str:
     return value
 
 
+def clean_site_name(value: str | None, default: str) -> str:
+    name = " ".join((value or "").split())[:200]
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise Invalid("invalid_site_name", "site names must not contain control characters")
+    return name or default
+
+
 def parse_mode(value: str) -> Mode:
     try:
         return Mode(value)
@@ -40,7 +48,7 @@ def clean_origins(values: Iterable[str]) -> tuple[str, ...]:
 
 async def add_site(store: Store, site_id: str, *, origins: Iterable[str], mode: str = "none",
                    name: str | None = None, now: int = 0) -> Site:
-    site = Site(id=check_site_id(site_id), name=name or site_id,
+    site = Site(id=check_site_id(site_id), name=clean_site_name(name, site_id),
                 origins=clean_origins(origins), moderation=parse_mode(mode), created_at=now)
     async with store.write() as tx:
         if await tx.find_site(site.id) is not None:
@@ -59,7 +67,7 @@ async def update_site(store: Store, site_id: str, *, origins: Iterable[str] | No
             raise NotFound("unknown_site", f"no site {site_id!r}")
         new_origins = tuple(origins) if origins is not None else site.origins
         updated = Site(
-            id=site.id, name=name or site.name,
+            id=site.id, name=clean_site_name(name, site.name),
             origins=clean_origins([*new_origins, *add_origins]),
             moderation=parse_mode(mode) if mode else site.moderation,
             filters=filters or site.filters, created_at=site.created_at,

@@ -1,0 +1,182 @@
+"""Announcing new held comments: signed webhooks and e-mail, delivered with retries.
+
+Delivery is best effort from the process that took the comment: the comment itself is safe
+in the database and the queue shows it either way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import logging
+import smtplib
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+import orjson
+
+from server.core.errors import Invalid
+from server.core.models import QueueChange, Site, Status, iso
+from server.core.sites import SiteDirectory
+from server.settings import Settings
+
+log = logging.getLogger("threadline.notify")
+QUEUE_MAX = 1000
+
+
+@dataclass
+class Delivery:
+    kind: str  # "webhook" or "email"
+    site: Site
+    payload: dict[str, Any]
+    attempt: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """``Threadline-Signature: t=TIMESTAMP,v1=HEX``: HMAC-SHA256 of ``TIMESTAMP.BODY``.
+    Receivers recompute it and reject stale timestamps (replays)."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+async def check_target(url: str, allow_private: bool) -> None:
+    """Refuse webhook targets inside our own network unless the operator allows it."""
+    host = urlsplit(url).hostname or ""
+    if allow_private:
+        return
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
+        if not address.is_global:
+            raise Invalid("webhook_private", f"webhook host {host} resolves to {address}, a "
+                          "private address (set THREADLINE_WEBHOOK_PRIVATE=1 to allow)")
+
+
+def send_email(smtp_url: str, sender: str, to: list[str], subject: str, text: str) -> None:
+    """Blocking SMTP send (run in a thread). Headers are built by the email package, which
+    refuses CR/LF in them: a commenter cannot inject Bcc: through a name."""
+    parts = urlsplit(smtp_url)
+    secure = parts.scheme == "smtps"
+    port = parts.port or (465 if secure else 587)
+    msg = EmailMessage()
+    msg["Subject"] = " ".join(subject.split())[:200]
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    msg.set_content(text)
+    cls = smtplib.SMTP_SSL if secure else smtplib.SMTP
+    with cls(parts.hostname or "localhost", port, timeout=15) as smtp:
+        if not secure and smtp.has_extn("starttls"):
+            smtp.starttls()
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        smtp.send_message(msg)
+
+
+class Notifier:
+    """A ``QueueObserver`` that announces comments entering the Pending tab."""
+
+    def __init__(self, settings: Settings, sites: SiteDirectory,
+                 retries: tuple[float, ...] = (1.0, 5.0, 30.0)) -> None:
+        self.settings = settings
+        self.sites = sites
+        self.retries = retries
+        self._queue: asyncio.Queue[Delivery] = asyncio.Queue(QUEUE_MAX)
+        self._task: asyncio.Task[None] | None = None
+        self._http: httpx.AsyncClient | None = None
+        self.delivered = 0
+
+    async def queue_changed(self, change: QueueChange) -> None:
+        if change.before is not None or change.comment.status is not Status.PENDING:
+            return
+        site = await self.sites.get(change.site_id)
+        if not site.notify.webhook_url and not (site.notify.emails and self.settings.smtp_url):
+            return
+        c, page = change.comment, change.page
+        base = (self.settings.public_url or "").rstrip("/")
+        payload = {
+            "type": "comment.pending", "site": site.id,
+            "comment": {"id": c.id, "name": c.author_name, "body": c.body,
+                        "held_reason": c.held_reason, "created_at": iso(c.created_at),
+                        "page": {"key": page.key, "url": page.url, "title": page.title}},
+            "moderate_url": f"{base}/moderate?tab=pending&site={site.id}" if base else None,
+        }
+        for kind, wanted in (("webhook", site.notify.webhook_url),
+                             ("email", site.notify.emails and self.settings.smtp_url)):
+            if wanted:
+                self._enqueue(Delivery(kind, site, payload))
+
+    def _enqueue(self, delivery: Delivery) -> None:
+        try:
+            self._queue.put_nowait(delivery)
+        except asyncio.QueueFull:
+            log.error("notification queue full; dropped a %s for site %s", delivery.kind,
+                      delivery.site.id)
+
+    async def start(self) -> None:
+        self._http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        self._task = asyncio.create_task(self._work(), name="threadline-notify")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def _work(self) -> None:
+        while True:
+            delivery = await self._queue.get()
+            try:
+                if delivery.kind == "webhook":
+                    await self._webhook(delivery)
+                else:
+                    await self._email(delivery)
+                self.delivered += 1
+            except Exception as exc:  # noqa: BLE001 -- every failure is retried or logged
+                self._retry(delivery, exc)
+
+    def _retry(self, delivery: Delivery, exc: Exception) -> None:
+        delivery.errors.append(str(exc))
+        if delivery.attempt >= len(self.retries):
+            log.error("giving up on a %s for site %s after %d attempts: %s", delivery.kind,
+                      delivery.site.id, delivery.attempt + 1, "; ".join(delivery.errors))
+            return
+        delay = self.retries[delivery.attempt]
+        delivery.attempt += 1
+        asyncio.get_running_loop().call_later(delay, self._enqueue, delivery)
+
+    async def _webhook(self, delivery: Delivery) -> None:
+        url, secret = delivery.site.notify.webhook_url, delivery.site.notify.webhook_secret
+        assert url is not None
+        assert self._http is not None
+        await check_target(url, self.settings.webhook_private)
+        body = orjson.dumps(delivery.payload)
+        r = await self._http.post(url, content=body, headers={
+            "Content-Type": "application/json", "User-Agent": "Threadline-Webhook/1",
+            "Threadline-Signature": signature(secret or "", int(time.time()), body)})
+        if r.status_code >= 300:
+            raise RuntimeError(f"webhook answered {r.status_code}")
+
+    async def _email(self, delivery: Delivery) -> None:
+        assert self.settings.smtp_url is not None
+        c = delivery.payload["comment"]
+        lines = [f"A comment on {delivery.site.name} is waiting for a moderator.", "",
+                 f"From: {c['name'] or 'No Name'}", f"Page: {c['page']['url'] or c['page']['key']}",
+                 f"Held because: {c['held_reason'] or '-'}", "", c["body"], ""]
+        if delivery.payload["moderate_url"]:
+            lines.append(f"Moderate it: {delivery.payload['moderate_url']}")
+        await asyncio.to_thread(send_email, self.settings.smtp_url, self.settings.smtp_from,
+                                list(delivery.site.notify.emails),
+                                f"New comment awaiting moderation on {delivery.site.name}",
+                                "\n".join(lines))

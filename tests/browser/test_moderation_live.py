@@ -1,0 +1,121 @@
+"""Moderators in real Chromium: the queue follows the widget and other moderators live."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from server.core.moderators import add_moderator
+from server.core.passwords import hasher
+from tests.browser.conftest import Comments, open_page
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "a long moderator password"
+_people = itertools.count(1)
+
+
+async def moderator(comments: Comments, new_context: Any, site: str) -> Page:
+    email = f"m{next(_people)}@blog.test"
+    await add_moderator(comments.store, hasher("test"), email, site, password=PASSWORD)
+    page = await open_page(await new_context(), f"{comments.base}/moderate/login")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("link", name="Queue")).to_be_visible()
+    return page
+
+
+async def test_held_comment_appears_live_and_approval_reaches_readers(
+        comments: Comments, new_context: Any) -> None:
+    site = await comments.site(moderation="all")
+    url = comments.article(site, "mod-live")
+    mod = await moderator(comments, new_context, site)
+    author = await open_page(await new_context(), url)
+    reader = await open_page(await new_context(), url)
+    await expect(reader.get_by_text("Active: 2")).to_be_visible()
+    await expect(mod.locator('[data-count="pending"]')).to_have_text("0")
+    await author.get_by_label("Comment").fill("Held until a human says yes")
+    await author.get_by_role("button", name="Submit").click()
+    pending_text = "Your comment will appear once approved by a moderator."
+    await expect(author.locator("li.c").get_by_text(pending_text)).to_be_visible()
+    item = mod.locator("li.item", has_text="Held until a human says yes")
+    await expect(item).to_be_visible()  # no reload
+    await expect(item.get_by_text("moderation mode: all")).to_be_visible()
+    await expect(mod.locator('[data-count="pending"]')).to_have_text("1")
+    await item.get_by_role("button", name="Approve").click()
+    await expect(item).to_have_count(0)
+    await expect(reader.get_by_text("Held until a human says yes")).to_be_visible()
+    await expect(author.locator("li.c").get_by_text(pending_text)).to_have_count(0)
+    await expect(author.get_by_text("Held until a human says yes")).to_be_visible()
+    await expect(mod.locator('[data-count="pending"]')).to_have_text("0")
+    await expect(mod.locator('[data-count="approved"]')).to_have_text("1")
+    assert mod.errors == []  # type: ignore[attr-defined]
+
+
+async def test_rejection_by_one_moderator_vanishes_from_the_other(
+        comments: Comments, new_context: Any) -> None:
+    site = await comments.site(moderation="all")
+    for body in ("First held", "Second held"):
+        await comments.post(site, "two-mods", body)
+    alice = await moderator(comments, new_context, site)
+    bob = await moderator(comments, new_context, site)
+    for page in (alice, bob):
+        await page.reload()
+        await expect(page.locator("li.item")).to_have_count(2)
+    await bob.wait_for_timeout(300)  # both sockets subscribed
+    target = alice.locator("li.item", has_text="First held")
+    await target.hover()
+    await expect(bob.locator("li.item", has_text="First held").locator(".reviewing")
+                 ).to_contain_text("is reviewing")
+    await target.get_by_role("button", name="Reject").click()
+    await expect(bob.locator("li.item", has_text="First held")).to_have_count(0)
+    await expect(bob.get_by_role("status").first).to_contain_text("handled by")
+    await expect(bob.locator("li.item", has_text="Second held")).to_be_visible()
+    await expect(bob.locator('[data-count="rejected"]')).to_have_text("1")
+
+
+async def test_moderator_reply_shows_the_moderator_badge(comments: Comments,
+                                                        new_context: Any) -> None:
+    site = await comments.site()
+    await comments.post(site, "answered", "Is this open source?", name="Curious")
+    reader = await open_page(await new_context(), comments.article(site, "answered"))
+    mod = await moderator(comments, new_context, site)
+    await mod.goto(f"{comments.base}/moderate?tab=approved")
+    item = mod.locator("li.item", has_text="Is this open source?")
+    await item.get_by_text("Reply, edit or ban").click()
+    await item.get_by_label("Moderator reply").fill("Yes, MIT licensed.")
+    await item.get_by_role("button", name="Post reply").click()
+    reply = reader.locator("ol.replies li.c", has_text="Yes, MIT licensed.")
+    await expect(reply).to_be_visible()
+    await expect(reply.get_by_text("Moderator", exact=True)).to_be_visible()
+
+
+async def test_readers_flag_a_comment_into_the_queue(comments: Comments,
+                                                     new_context: Any) -> None:
+    site = await comments.site()
+    await comments.post(site, "flags", "Something dubious")
+    mod = await moderator(comments, new_context, site)
+    await mod.goto(f"{comments.base}/moderate?tab=flagged")
+    reader = await open_page(await new_context(), comments.article(site, "flags"))
+    await reader.get_by_role("button", name="Flag").click()
+    await expect(reader.get_by_role("button", name="Flagged")).to_be_disabled()
+    item = mod.locator("li.item", has_text="Something dubious")
+    await expect(item).to_be_visible()
+    await expect(item.get_by_text("flagged by 1 reader")).to_be_visible()
+
+
+async def test_rejection_tells_the_author_widget(comments: Comments, new_context: Any) -> None:
+    site = await comments.site(moderation="all")
+    author = await open_page(await new_context(), comments.article(site, "rejected"))
+    await expect(author.get_by_text("Active: 1")).to_be_visible()
+    await author.get_by_label("Comment").fill("This will not survive")
+    await author.get_by_role("button", name="Submit").click()
+    await expect(author.locator("li.c", has_text="This will not survive")).to_be_visible()
+    mod = await moderator(comments, new_context, site)
+    item = mod.locator("li.item", has_text="This will not survive")
+    await item.get_by_role("button", name="Reject").click()
+    await expect(author.locator("li.c", has_text="This will not survive")).to_have_count(0)
+    await expect(author.get_by_text("Your comment was not approved.")).to_be_visible()
