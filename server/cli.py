@@ -136,6 +136,21 @@ def cmd_site_update(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
+def cmd_site_export(settings: Settings, args: argparse.Namespace) -> int:
+    import orjson
+
+    from server.core.erasure import export_site
+    from server.core.sites import SiteDirectory
+
+    async def work(store: Any) -> int:
+        site = await SiteDirectory(store).get(args.site_id)
+        data = await export_site(store, site)
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+
+    return _run(settings, work)
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("Password: ")
@@ -249,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     upd.add_argument("--flag-threshold", type=int,
                      help="hold a comment once this many readers flag it")
     upd.set_defaults(func=cmd_site_update)
+    exp = site_sub.add_parser("export", help="export a site's pages and comments as JSON",
+                              description="Print the site's pages and comments as JSON "
+                                          "(no IP hashes, no secrets).")
+    exp.add_argument("site_id")
+    exp.set_defaults(func=cmd_site_export)
 
     mod = sub.add_parser("moderator", help="manage moderator accounts",
                          description="Moderators log in at /moderate.")

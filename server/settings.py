@@ -51,6 +51,12 @@ class Settings:
     rate_limit: int = _setting(10, "THREADLINE_RATE_LIMIT",
                                "Comments per minute per client IP; `0` turns the limit off.",
                                min=0)
+    page_rate_limit: int = _setting(60, "THREADLINE_PAGE_RATE_LIMIT",
+                                    "Comments per minute on one page from everyone together; "
+                                    "`0` turns it off.", min=0)
+    min_submit_ms: int = _setting(3000, "THREADLINE_MIN_SUBMIT_MS",
+                                  "A comment sent sooner than this after its form loaded is "
+                                  "held for review (bots are fast); `0` turns it off.", min=0)
     trusted_proxies: tuple[str, ...] = _setting((), "THREADLINE_TRUSTED_PROXIES",
                                                 "Comma-separated IPs or CIDR ranges of proxies "
                                                 "whose `X-Forwarded-For` is honoured.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -17,6 +19,7 @@ from server.broker import Broker, create_broker
 from server.broker.channels import MODERATION_PREFIX
 from server.core.authors import AuthorTokens
 from server.core.context import Limits, Services
+from server.core.erasure import forget_old_data
 from server.core.passwords import hasher
 from server.core.sites import SiteDirectory
 from server.live.hub import Hub
@@ -43,6 +46,19 @@ class AppState:
     notifier: Notifier
     started_at: float = field(default_factory=time.time)
     shutting_down: bool = False
+    _maintenance: asyncio.Task[None] | None = None
+
+    async def _maintain(self) -> None:
+        """Hourly, in every process (it is idempotent): forget IP hashes after 30 days and
+        drop expired sessions."""
+        while True:
+            try:
+                hashes, sessions = await forget_old_data(self.services)
+                if hashes or sessions:
+                    log.info("forgot %d IP hashes and %d expired sessions", hashes, sessions)
+            except Exception:
+                log.exception("maintenance failed; retrying in an hour")
+            await asyncio.sleep(3600)
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], float] = time.time) -> AppState:
@@ -56,7 +72,9 @@ class AppState:
             secret=settings.secret_key, clock=clock,
             limits=Limits(edit_window=settings.edit_window, page_size=settings.page_size,
                           reply_page_size=settings.reply_page_size,
-                          rate_limit=settings.rate_limit))
+                          rate_limit=settings.rate_limit,
+                          page_rate_limit=settings.page_rate_limit,
+                          min_submit_ms=settings.min_submit_ms))
         modhub = ModHub(broker, services, node_id)
         hub.route(MODERATION_PREFIX, modhub.on_message)
         sites = SiteDirectory(store)
@@ -71,11 +89,16 @@ class AppState:
         await check_migrated(self.store)
         await self.hub.start()
         await self.notifier.start()
+        self._maintenance = asyncio.create_task(self._maintain(), name="threadline-maintain")
         log.info("threadline node %s ready (%s, %s)", self.node_id, self.store.dialect,
                  "redis" if self.settings.redis_url else "in-process broker")
 
     async def close(self) -> None:
         self.shutting_down = True
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintenance
         await self.notifier.close()
         await self.hub.close()
         await self.store.close()

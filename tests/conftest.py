@@ -78,7 +78,7 @@ class _LazyDatabases(Databases):
 def settings_for(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"env": "test", "database_url": db_url, "secret_key": SECRET,
                               "data_dir": str(data_dir), "password_profile": "test",
-                              "rate_limit": 0}
+                              "rate_limit": 0, "page_rate_limit": 0, "min_submit_ms": 0}
     values.update(overrides)
     return Settings(**values)
 
@@ -86,7 +86,8 @@ def settings_for(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
 def env_for(db_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
     env = {"THREADLINE_ENV": "test", "THREADLINE_DATABASE_URL": db_url,
            "THREADLINE_SECRET_KEY": SECRET, "THREADLINE_DATA_DIR": str(data_dir),
-           "THREADLINE_LOG_LEVEL": "warning", "THREADLINE_RATE_LIMIT": "0"}
+           "THREADLINE_LOG_LEVEL": "warning", "THREADLINE_RATE_LIMIT": "0",
+           "THREADLINE_PAGE_RATE_LIMIT": "0", "THREADLINE_MIN_SUBMIT_MS": "0"}
     env.update(overrides)
     return env
 

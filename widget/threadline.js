@@ -87,7 +87,7 @@ ol{list-style:none;margin:0;padding:0}
 @media (prefers-reduced-motion:no-preference){.c{animation:in .25s ease-out}}
 @keyframes in{from{opacity:0;transform:translateY(-4px)}}
 @media (max-width:420px){.tl{padding:10px}.who input{width:100%}}
-[hidden]{display:none!important}`;
+[hidden]{display:none!important}.hp{position:absolute!important;left:-9999px;width:1px;height:1px;opacity:0}`;
 
   /** @param {string} tag @param {string=} cls @param {string=} text */
   const el = (tag, cls, text) => {
@@ -247,7 +247,13 @@ ol{list-style:none;margin:0;padding:0}
       });
       const submit = /** @type {HTMLButtonElement} */ (el("button", "pri", this.s("submit")));
       submit.type = "submit";
-      form.append(label, area, submit);
+      // A honeypot: hidden from people and assistive tech; form-filling bots fill it in.
+      const hp = /** @type {HTMLInputElement} */ (el("input", "hp"));
+      hp.name = "website";
+      hp.tabIndex = -1;
+      hp.autocomplete = "off";
+      hp.setAttribute("aria-hidden", "true");
+      form.append(label, area, hp, submit);
       if (parent) form.append(btn(this.s("cancel"), () => form.remove()));
       form.addEventListener("submit", (e) => { e.preventDefault(); this.post(form, area, submit, parent); });
       return form;
@@ -281,6 +287,7 @@ ol{list-style:none;margin:0;padding:0}
         const data = await (early || this.call(this.threadPath()));
         if (first) mark("fetched");
         if (first) {
+          this.formToken = data.form_token;
           this.seq = data.page.seq;
           this.editWindow = data.config.edit_window;
           this.setCount(data.page.count);
@@ -401,7 +408,10 @@ ol{list-style:none;margin:0;padding:0}
       try {
         const data = await this.call("/comments", {
           method: "POST", headers: { "Idempotency-Key": form.dataset.key },
-          body: JSON.stringify({ page: this.page, body: area.value, name: this.me.n || null, parent: parent ? parent.id : null }),
+          body: JSON.stringify({
+            page: this.page, body: area.value, name: this.me.n || null, parent: parent ? parent.id : null,
+            form_token: this.formToken, hp: /** @type {HTMLInputElement} */ (form.querySelector(".hp")).value,
+          }),
         });
         if (data.author_token) {
           this.me.t = data.author_token;

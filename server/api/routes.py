@@ -13,9 +13,9 @@ from starlette.routing import BaseRoute, Route
 from server.api.inputs import bearer_token, idempotency_key, json_object, query, query_int
 from server.api.responses import JSON, domain_error
 from server.clientip import client_ip
-from server.core import comments, flags, threads
+from server.core import comments, erasure, flags, threads
 from server.core.errors import DomainError, Invalid
-from server.core.models import Site
+from server.core.models import Site, Status
 from server.state import AppState
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -68,7 +68,7 @@ async def replies_get(request: Request) -> Response:
     return JSON(body)
 
 
-POST_FIELDS = ("page", "url", "title", "parent", "name", "body")
+POST_FIELDS = ("page", "url", "title", "parent", "name", "body", "form_token", "hp")
 
 
 @api
@@ -81,9 +81,12 @@ async def comments_create(request: Request) -> Response:
         token=bearer_token(request),
         client_ip=client_ip(request.scope, app.settings.trusted_proxies),
         idempotency_key=idempotency_key(request))
+    comment = result.comment.public()
+    if result.comment.status is Status.SPAM:
+        comment["status"] = "pending"  # a bot that filled the honeypot learns nothing
     body: dict[str, Any] = {
-        "comment": result.comment.public(),
-        "status": result.comment.status.value,
+        "comment": comment,
+        "status": comment["status"],
         "page": threads.page_info(result.page),
     }
     if result.author_token is not None:
@@ -117,6 +120,20 @@ async def comments_flag(request: Request) -> Response:
         app.services, site, comment_id(request), token=bearer_token(request),
         client_ip=client_ip(request.scope, app.settings.trusted_proxies))
     return JSON({"flagged": True, "flags": count})
+
+
+@api
+async def authors_me_get(request: Request) -> Response:
+    site = await site_of(request)
+    mine = await erasure.my_comments(state(request).services, site, bearer_token(request))
+    return JSON({"comments": mine})
+
+
+@api
+async def authors_me_delete(request: Request) -> Response:
+    site = await site_of(request)
+    erased = await erasure.erase_mine(state(request).services, site, bearer_token(request))
+    return JSON({"erased": erased})
 
 
 @api
@@ -157,6 +174,8 @@ def routes() -> list[BaseRoute]:
         Route(one, comments_update, methods=["PATCH"]),
         Route(one, comments_delete, methods=["DELETE"]),
         Route(one + "/flag", comments_flag, methods=["POST"]),
+        Route(base + "/authors/me", authors_me_get, methods=["GET"]),
+        Route(base + "/authors/me", authors_me_delete, methods=["DELETE"]),
         Route(base + "/counts", counts_get, methods=["GET"]),
         Route(base + "/counts", counts_post, methods=["POST"]),
         Route(base + "/events", events_get, methods=["GET"]),

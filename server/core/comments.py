@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -15,6 +16,7 @@ from server.core.errors import (
     NotFound,
     Unauthorized,
 )
+from server.core.guards import DUPLICATE_WINDOW, form_age_ms, honeypot_filled
 from server.core.models import Comment, Event, EventType, Page, QueueChange, Site, Status
 from server.core.moderation import Decision, decide
 from server.core.origins import origin_allowed, origin_of_url
@@ -33,6 +35,8 @@ class Draft:
     parent: object = None
     url: object = None
     title: object = None
+    form_token: object = None  # from the thread listing: times the submission
+    hp: object = None  # the honeypot: filled only by bots
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,9 @@ async def post_comment(svc: Services, site: Site, draft: Draft, *, token: str | 
     if not moderator:
         await svc.check_rate(f"post:{site.id}:{ip_hash(svc.secret, client_ip)}",
                              svc.limits.rate_limit, 60, "comments")
+        page_key = hashlib.sha256(str(draft.page).encode()).hexdigest()[:24]
+        await svc.check_rate(f"page:{site.id}:{page_key}", svc.limits.page_rate_limit, 60,
+                             "comments on this page")
     try:
         return await _post_once(*args)
     except DuplicateKey:
@@ -98,10 +105,13 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
             raise Forbidden("author_banned", "you can no longer comment on this site")
         page = await tx.ensure_page(site.id, key, url, title, now)
         parent = await _attach_point(tx, page, parent_id)
+        if not moderator and await tx.recent_duplicate(
+                page.id, author_hash, client, body, now - DUPLICATE_WINDOW):
+            raise Conflict("duplicate_comment", "you just posted this comment")
         approved_before = 0 if moderator else await tx.author_approved_count(site.id, author_hash)
         decision = decide(site, body, name, author_approved=approved_before, moderator=moderator)
-        if ban is not None and decision.status is Status.APPROVED:
-            decision = Decision(Status.PENDING, "author is banned (held for review)")
+        if not moderator:
+            decision = _guarded(svc, site, draft, decision, ban is not None, now)
         comment = await tx.insert_comment(NewComment(
             site_id=site.id, page_id=page.id,
             parent_id=parent.id if parent else None,
@@ -117,6 +127,21 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
     await svc.publish(events)
     await svc.queue_changed(QueueChange(site.id, comment, page, None))
     return PostResult(comment, page, issued)
+
+
+def _guarded(svc: Services, site: Site, draft: Draft, decision: Decision, banned: bool,
+             now: int) -> Decision:
+    """Bots and banned authors: stored for review instead of published."""
+    if honeypot_filled(draft.hp):
+        return Decision(Status.SPAM, "honeypot field filled in")
+    if decision.status is not Status.APPROVED:
+        return decision
+    if banned:
+        return Decision(Status.PENDING, "author is banned (held for review)")
+    age = form_age_ms(svc.secret, site.id, draft.form_token, now)
+    if age is not None and age < svc.limits.min_submit_ms:
+        return Decision(Status.PENDING, f"submitted {age / 1000:.1f}s after loading the form")
+    return decision
 
 
 def _parent_id(value: object) -> int | None:

@@ -21,6 +21,8 @@ class Limits:
     page_size: int = 20
     reply_page_size: int = 3
     rate_limit: int = 10  # comments per minute per client network; 0 = off
+    page_rate_limit: int = 60  # comments per minute per page, everyone together; 0 = off
+    min_submit_ms: int = 3000  # a form sent faster than this after loading is held
 
 
 @dataclass

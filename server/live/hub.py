@@ -38,6 +38,7 @@ IDLE_SECONDS = 30.0  # a room without readers keeps its subscription this long
 IDLE_TIMEOUT = 75.0  # a socket that sends nothing (not even a ping) this long is dropped
 TYPING_EVERY = 2.0  # one socket's typing is relayed at most this often
 PAGE_TYPING_EVERY = 0.5  # and one page's at most this often
+TYPING_PER_IP = 60  # typing notices per minute from one client IP, across its sockets
 
 
 class Hub:
@@ -191,6 +192,8 @@ class Hub:
         if now - conn.typing_at < TYPING_EVERY or now - room.typing_at < PAGE_TYPING_EVERY:
             return
         conn.typing_at = room.typing_at = now
+        if await self.broker.hit(f"typing:{conn.ip}", TYPING_PER_IP, 60):
+            return  # one client with many sockets: still a trickle
         text = frame(EventType.TYPING.value, room.key)
         await self.broker.publish(room.channel, pack(EVENT, 0, conn.id, text))
 

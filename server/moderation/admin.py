@@ -12,8 +12,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.api.responses import JSON
 from server.core.accounts import Session
 from server.core.bans import lift_ban
+from server.core.erasure import erase_author_of, export_site
 from server.core.errors import DomainError, Forbidden, Invalid
 from server.core.models import AuditEntry, Filters, Notify, Site
 from server.core.moderators import add_moderator, clean_email
@@ -26,7 +28,8 @@ if TYPE_CHECKING:  # the app state imports this module
     from server.state import AppState
 
 AUDIT_PAGE = 50
-AUDIT_ACTIONS = ("approve", "reject", "spam", "delete", "edit", "ban", "unban", "settings")
+AUDIT_ACTIONS = ("approve", "reject", "spam", "delete", "edit", "ban", "unban", "settings",
+                 "erase")
 
 
 async def _owned(request: Request, session: Session) -> Site:
@@ -155,6 +158,35 @@ async def _audit(state: AppState, session: Session, site_id: str, action: str, d
             site_id=site_id, moderator_id=session.moderator.id, action=action,
             comment_id=None, before_status=None, after_status=None, detail=detail[:500],
             created_at=state.services.now_ms()))
+
+
+@moderator_page
+async def site_export(request: Request, session: Session) -> Response:
+    try:
+        site = await _owned(request, session)
+    except DomainError as exc:
+        return failure(request, session, exc)
+    data = await export_site(app_state(request).store, site)
+    return JSON(data, headers={
+        "Content-Disposition": f'attachment; filename="threadline-{site.id}.json"'})
+
+
+@moderator_action
+async def erase_author_data(request: Request, session: Session) -> Response:
+    state = app_state(request)
+    form = await request.form()
+    return_to = str(form.get("return_to", ""))
+    try:
+        async with state.store.read() as tx:
+            comment = await tx.find_comment(request.path_params["comment_id"])
+        if comment is None or not session.moderator.owns(comment.site_id):
+            raise Forbidden("not_owner", "only the site's owners can erase an author's data")
+        site = await state.sites.get(comment.site_id)
+        erased = await erase_author_of(state.services, site, comment.id, by=session.moderator)
+    except DomainError as exc:
+        return failure(request, session, exc, return_to)
+    return done(request, {"erased": erased}, f"Erased {erased} comments by that author.",
+                return_to)
 
 
 @moderator_page

@@ -32,6 +32,7 @@ from server.store.schema import (
 from server.store.tx_admin import AdminQueries
 
 c = comments.c
+DUPLICATE_NETWORK_CHARS = 30
 
 
 class SqlTx(AdminQueries):
@@ -139,6 +140,17 @@ class SqlTx(AdminQueries):
         q = select(c.id).where(c.site_id == site_id, c.author_hash == author_hash,
                                c.status == Status.APPROVED.value).limit(1)
         return len((await self.conn.execute(q)).all())
+
+    async def recent_duplicate(self, page_id: int, author_hash: str, ip_hash: str, body: str,
+                               since: int) -> bool:
+        # Another author on the same network may well say "Thanks!" too: the network only
+        # counts for text long enough that a coincidence is unlikely.
+        same = c.author_hash == author_hash
+        if len(body) >= DUPLICATE_NETWORK_CHARS:
+            same = or_(same, c.ip_hash == ip_hash)
+        q = select(c.id).where(c.page_id == page_id, c.created_at >= since, c.body == body,
+                               same, c.status != Status.DELETED.value).limit(1)
+        return (await self.conn.execute(q)).first() is not None
 
     async def top_level(self, page_id: int, order: Order, after: Cursor | None,
                         limit: int) -> list[Comment]:

@@ -223,6 +223,35 @@ class AdminQueries:
                                    created_at=r.created_at, id=r.id), r.email))
         return out
 
+    # -- privacy -------------------------------------------------------------------------
+    async def author_comments(self, site_id: str, author_hash: str
+                              ) -> list[tuple[Comment, str]]:
+        q = (select(comments, pages.c.key.label("p_key"))
+             .join(pages, pages.c.id == comments.c.page_id)
+             .where(comments.c.site_id == site_id, comments.c.author_hash == author_hash)
+             .order_by(comments.c.id))
+        return [(comment_from_row(r), r.p_key) for r in await self.conn.execute(q)]
+
+    async def site_pages(self, site_id: str) -> list[Page]:
+        rows = await self.conn.execute(select(pages).where(pages.c.site_id == site_id)
+                                       .order_by(pages.c.id))
+        return [Page(id=r.id, site_id=r.site_id, key=r.key, url=r.url, title=r.title,
+                     seq=r.seq, count=r.comment_count) for r in rows]
+
+    async def site_comments(self, site_id: str) -> list[Comment]:
+        rows = await self.conn.execute(select(comments).where(comments.c.site_id == site_id)
+                                       .order_by(comments.c.id))
+        return [comment_from_row(r) for r in rows]
+
+    async def purge_ip_hashes(self, before: int) -> int:
+        result = await self.conn.execute(update(comments).where(
+            comments.c.ip_hash.is_not(None), comments.c.created_at < before).values(ip_hash=None))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def purge_sessions(self, before: int) -> int:
+        result = await self.conn.execute(delete(sessions).where(sessions.c.created_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
+
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,107 @@
+"""Privacy operations: an author erases their comments; owners export a site or erase one
+author; old IP hashes are forgotten."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from server.core.authors import AuthorTokens
+from server.core.context import Services
+from server.core.errors import NotFound, Unauthorized
+from server.core.models import AuditEntry, Event, EventType, Moderator, QueueChange, Site, Status
+from server.core.ports import Store
+
+IP_HASH_DAYS = 30
+
+
+async def my_comments(svc: Services, site: Site, token: str | None) -> list[dict[str, Any]]:
+    """Everything this author token wrote on the site, including held comments."""
+    author = _author(site, token)
+    async with svc.store.read() as tx:
+        found = await tx.author_comments(site.id, author)
+    return [{**c.public(), "status": c.status.value, "page": page_key}
+            for c, page_key in found if c.status is not Status.DELETED]
+
+
+async def erase_mine(svc: Services, site: Site, token: str | None) -> int:
+    """The author deletes every comment they wrote here, outside any edit window."""
+    return await erase_author(svc, site, _author(site, token), by=None)
+
+
+def _author(site: Site, token: str | None) -> str:
+    if token is None:
+        raise Unauthorized("token_required", "send your author token as 'Authorization: Bearer'")
+    return AuthorTokens.hash(site.id, AuthorTokens.check_format(token))
+
+
+async def erase_author(svc: Services, site: Site, author_hash: str, *,
+                       by: Moderator | None) -> int:
+    """Blank the text, name and hashes of every comment by ``author_hash``; published ones
+    leave every open page live. Replies by others stay, under a tombstone."""
+    events: list[Event] = []
+    changes: list[QueueChange] = []
+    now = svc.now_ms()
+    async with svc.store.write() as tx:
+        found = await tx.author_comments(site.id, author_hash)
+        for comment, _ in found:
+            if comment.status is Status.DELETED and comment.author_hash is None:
+                continue
+            erased = await tx.update_comment(comment.id, status=Status.DELETED, body="",
+                                             author_name=None, author_hash=None, ip_hash=None)
+            page = await tx.find_page_by_id(comment.page_id)
+            assert page is not None
+            if comment.status is Status.APPROVED:
+                page = await tx.advance_page(comment.page_id, -1)
+                if comment.parent_id is not None:
+                    await tx.add_reply_count(comment.parent_id, -1)
+                events.append(Event(page.site_id, page.id, page.key, page.seq,
+                                    EventType.DELETED.value,
+                                    {"comment": erased.public(), "count": page.count}))
+                await tx.insert_event(events[-1], now)
+            changes.append(QueueChange(site.id, replace(erased), page, comment.status))
+        await tx.insert_audit(AuditEntry(
+            site_id=site.id, moderator_id=by.id if by else None, action="erase",
+            comment_id=None, before_status=None, after_status=None,
+            detail=f"{len(changes)} comments erased ({'owner' if by else 'by the author'})",
+            created_at=now))
+    await svc.publish(events)
+    for change in changes:
+        await svc.queue_changed(change)
+    return len(changes)
+
+
+async def erase_author_of(svc: Services, site: Site, comment_id: int, *,
+                          by: Moderator) -> int:
+    async with svc.store.read() as tx:
+        comment = await tx.find_comment(comment_id)
+    if comment is None or comment.site_id != site.id:
+        raise NotFound("comment_not_found", "no such comment on this site")
+    if comment.author_hash is None:
+        return 0
+    return await erase_author(svc, site, comment.author_hash, by=by)
+
+
+async def export_site(store: Store, site: Site) -> dict[str, Any]:
+    """The site's pages and comments as JSON (no secrets, no IP hashes)."""
+    async with store.read() as tx:
+        pages = await tx.site_pages(site.id)
+        comments = await tx.site_comments(site.id)
+    return {
+        "site": {"id": site.id, "name": site.name, "origins": list(site.origins),
+                 "moderation": site.moderation.value, "filters": site.filters.as_dict()},
+        "pages": [{"id": p.id, "key": p.key, "url": p.url, "title": p.title,
+                   "count": p.count} for p in pages],
+        "comments": [{**c.public(), "page_id": c.page_id, "status": c.status.value,
+                      "author": c.author_hash, "held_reason": c.held_reason, "flags": c.flags}
+                     for c in comments],
+    }
+
+
+async def forget_old_data(svc: Services) -> tuple[int, int]:
+    """Drop IP hashes older than 30 days and expired sessions. Returns (hashes, sessions)."""
+    now = svc.now_ms()
+    async with svc.store.write() as tx:
+        hashes = await tx.purge_ip_hashes(now - IP_HASH_DAYS * 86_400_000)
+        sessions = await tx.purge_sessions(now - 8 * 3_600_000)
+    return hashes, sessions

@@ -1,0 +1,137 @@
+"""Spam guards: honeypot, submission timing, duplicates, per-page limits, proxies."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from server.app import create_app
+from server.clientip import client_ip
+from server.core.sites import add_site
+from server.store.database import SqlStore
+from tests.conftest import settings_for
+from tests.support.api import Api, Clock
+from tests.support.db import Databases
+
+
+async def test_honeypot_is_stored_as_spam_and_answered_as_pending(api: Api) -> None:
+    site = await api.new_site()
+    r = await api.post(site, body="Buy now", hp="http://spam.test")
+    assert r["status"] == "pending"
+    assert r["comment"]["status"] == "pending"
+    thread = await api.thread(site)
+    assert thread["comments"] == []
+    assert thread["page"]["seq"] == 0
+    async with api.store.read() as tx:
+        stored = await tx.find_comment(r["comment"]["id"])
+    assert stored is not None
+    assert (stored.status.value, stored.held_reason) == ("spam", "honeypot field filled in")
+
+
+async def test_duplicate_comment_is_409(api: Api) -> None:
+    site = await api.new_site()
+    first = await api.post(site, body="Same words")
+    r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p",
+                                                                    "body": "Same words"},
+                            headers={"Authorization": f"Bearer {first['author_token']}"})
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "duplicate_comment"
+    other_page = await api.post(site, "elsewhere", "Same words", token=first["author_token"])
+    assert other_page["status"] == "approved"
+
+
+async def test_duplicate_window_ends(asgi_api: Api, time_travel: Clock) -> None:
+    site = await asgi_api.new_site()
+    first = await asgi_api.post(site, body="Again later")
+    time_travel.offset = 11 * 60
+    again = await asgi_api.post(site, body="Again later", token=first["author_token"])
+    assert again["status"] == "approved"
+
+
+@pytest.fixture
+async def strict(databases: Databases, tmp_path: Path) -> Any:
+    """An app with the production guards switched on."""
+    url = await databases.create("sqlite")
+    store = SqlStore(url)
+    await add_site(store, "g", origins=["https://blog.test"])
+    clock = Clock()
+    settings = settings_for(url, tmp_path, min_submit_ms=3000, page_rate_limit=3)
+    app = create_app(settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        yield app, clock
+    await store.close()
+
+
+def client(app: Any, ip: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 1)),
+                             base_url="http://t")
+
+
+async def test_form_sent_too_soon_after_loading_is_held(strict: Any) -> None:
+    app, clock = strict
+    async with client(app, "198.51.100.1") as http:
+        token = (await http.get("/api/v1/sites/g/thread?page=p")).json()["form_token"]
+        fast = await http.post("/api/v1/sites/g/comments",
+                               json={"page": "p", "body": "instant", "form_token": token})
+        assert fast.json()["status"] == "pending"
+        clock.offset = 4
+        slow = await http.post("/api/v1/sites/g/comments",
+                               json={"page": "p", "body": "considered", "form_token": token})
+        assert slow.json()["status"] == "approved"
+        forged = await http.post("/api/v1/sites/g/comments", json={
+            "page": "p", "body": "forged", "form_token": "1.deadbeef"})
+        assert forged.json()["status"] == "approved"  # an unsigned token is just ignored
+
+
+async def test_page_rate_limit_counts_everyone_together(strict: Any) -> None:
+    app, _ = strict
+    statuses = []
+    for i in range(5):
+        async with client(app, f"198.51.{i}.9") as http:
+            r = await http.post("/api/v1/sites/g/comments", json={"page": "hot",
+                                                                  "body": f"c{i}"})
+            statuses.append(r.status_code)
+    assert statuses == [201, 201, 201, 429, 429]
+    async with client(app, "198.51.50.9") as http:
+        r = await http.post("/api/v1/sites/g/comments", json={"page": "calm", "body": "ok"})
+        assert r.status_code == 201
+
+
+def scope(peer: str, forwarded: str | None) -> dict[str, Any]:
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    return {"client": (peer, 1234), "headers": headers}
+
+
+@pytest.mark.parametrize(("peer", "forwarded", "trusted", "expected"), [
+    ("203.0.113.9", "1.2.3.4", (), "203.0.113.9"),  # no proxy trusted: header ignored
+    ("10.0.0.2", "1.2.3.4", ("10.0.0.0/8",), "1.2.3.4"),
+    ("203.0.113.9", "1.2.3.4", ("10.0.0.0/8",), "203.0.113.9"),  # untrusted peer
+    ("10.0.0.2", "6.6.6.6, 1.2.3.4, 10.0.0.3", ("10.0.0.0/8",), "1.2.3.4"),  # spoof on left
+    ("10.0.0.2", "10.0.0.7", ("10.0.0.0/8",), "10.0.0.7"),
+])
+def test_forwarded_for_is_honoured_only_from_trusted_proxies(
+        peer: str, forwarded: str, trusted: tuple[str, ...], expected: str) -> None:
+    assert client_ip(scope(peer, forwarded), trusted) == expected
+
+
+def test_settings_replace_keeps_guards_on_by_default() -> None:
+    from server.settings import Settings
+
+    defaults = Settings()
+    assert (defaults.rate_limit, defaults.page_rate_limit, defaults.min_submit_ms) == \
+        (10, 60, 3000)
+    assert dataclasses.replace(defaults, rate_limit=0).rate_limit == 0
+
+
+async def test_short_identical_texts_from_one_network_are_fine(api: Api) -> None:
+    site = await api.new_site()
+    assert (await api.post(site, body="Thanks!"))["status"] == "approved"
+    assert (await api.post(site, body="Thanks!"))["status"] == "approved"  # another author
+    long = "This exact sentence is long enough to count as copy-paste spam."
+    await api.post(site, body=long)
+    r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p", "body": long})
+    assert r.status_code == 409
