@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.api.inputs import bearer_token, idempotency_key, json_object, query, query_int
+from server.api.openapi import openapi_json
 from server.api.responses import JSON, domain_error
 from server.clientip import client_ip
 from server.core import comments, erasure, flags, threads
@@ -168,6 +169,7 @@ def routes() -> list[BaseRoute]:
     base = "/api/v1/sites/{site}"
     one = base + "/comments/{comment_id:int}"
     return [
+        Route("/api/v1/openapi.json", openapi_json, methods=["GET"]),
         Route(base + "/thread", thread_get, methods=["GET"]),
         Route(one + "/replies", replies_get, methods=["GET"]),
         Route(base + "/comments", comments_create, methods=["POST"]),
