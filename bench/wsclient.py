@@ -62,8 +62,7 @@ class Reader(asyncio.Protocol):
     _open: bool = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
         key = base64.b64encode(os.urandom(16)).decode()
         peer_host, peer_port = transport.get_extra_info("peername")[:2]
         host = f"{peer_host}:{peer_port}"

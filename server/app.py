@@ -14,7 +14,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
-from server.api.middleware import BodyLimit, SiteOrigins
+from server.api.middleware import BodyLimit, RawSend, SiteOrigins
 from server.api.routes import routes as api_routes
 from server.live.endpoint import ws_endpoint
 from server.moderation.headers import SecurityHeaders
@@ -49,6 +49,7 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
             *moderation_routes(),
         ],
         middleware=[
+            Middleware(RawSend),
             Middleware(SecurityHeaders, production=settings.production),
             Middleware(BodyLimit),
             Middleware(SiteOrigins, sites=state.sites),

@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.api.responses import error
 from server.core.origins import origin_allowed
 from server.core.sites import SiteDirectory
+from server.live.conn import RAW_SEND
 
 SITE_PREFIX = "/api/v1/sites/"
 MAX_BODY = 64 * 1024
@@ -106,3 +107,16 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class RawSend:
+    """Outermost: remembers the server's own ``send`` for websockets, before any wrapper,
+    so the live layer can write shared frames straight to uvicorn's transport."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[RAW_SEND] = send
+        await self.app(scope, receive, send)

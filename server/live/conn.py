@@ -1,4 +1,10 @@
-"""One reader's websocket: a byte-bounded send queue drained by its own writer task."""
+"""One reader's websocket, and the frame it is sent.
+
+A ``Frame`` is built once per event and shared by every socket of every page in this
+process. Under uvicorn's websockets-sansio protocol a socket writes that frame's wire bytes
+straight to its transport (server frames are never masked, and compression is off, so the
+bytes are the same for everyone); the transport's own buffer is the bounded send queue. Under
+any other ASGI server a socket falls back to an ASGI writer task with a byte-bounded queue."""
 
 from __future__ import annotations
 
@@ -10,9 +16,9 @@ import time
 from collections import deque
 from typing import Any
 
-from starlette.types import Send
+from starlette.types import Scope, Send
 
-from server.live.protocol import Close
+from server.live.protocol import Close, Frame
 
 log = logging.getLogger("threadline.live")
 _ids = itertools.count(1)
@@ -23,17 +29,15 @@ class Conn:
     """A subscribed socket. ``push`` never blocks: a reader that cannot keep up is dropped
     (close 1013) rather than slowing the fan-out to everyone else on the page."""
 
-    __slots__ = ("_force", "_handler", "_send", "_waiter", "author_hash", "close_code",
-                 "close_reason", "closed", "floor", "id", "ip", "last_seen", "limit", "queue",
-                 "queued", "room", "typing_at", "writer")
+    __slots__ = ("_closing", "_force", "_handler", "_send", "author_hash", "close_code",
+                 "close_reason", "closed", "floor", "id", "ip", "last_seen", "limit", "room",
+                 "typing_at")
 
     def __init__(self, send: Send, *, node_id: str, ip: str, limit: int) -> None:
         self.id = f"{node_id}.{next(_ids)}"
         self.ip = ip
         self.limit = limit
         self._send = send
-        self.queue: deque[str] = deque()
-        self.queued = 0
         self.closed = False
         self.close_code = 0
         self.close_reason = ""
@@ -43,44 +47,104 @@ class Conn:
         self.typing_at = 0.0
         self.last_seen = time.monotonic()
         self._force: asyncio.TimerHandle | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
         self._handler = asyncio.current_task()
-        self.writer = asyncio.create_task(self._write())
 
-    def push(self, text: str) -> None:
+    def push(self, frame: Frame) -> None:
+        raise NotImplementedError
+
+    def drop(self, code: int, reason: str) -> None:
+        """Close from the server side. If the close frame cannot be written (the peer reads
+        nothing), a timer stops the socket and its handler instead."""
         if self.closed:
             return
-        size = len(text)
+        self.closed = True
+        self.close_code, self.close_reason = code, reason
+        self._dropped()
+        self._force = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT * 2, self._stop_all)
+
+    def _dropped(self) -> None:
+        self._closing = asyncio.create_task(self._close())
+
+    async def _close(self) -> None:
+        try:
+            await asyncio.wait_for(self._send({"type": "websocket.close", "code": self.close_code,
+                                               "reason": self.close_reason[:120]}),
+                                   CLOSE_TIMEOUT)
+        except Exception:  # noqa: BLE001 -- timeout, or already closed
+            self._stop_all()
+
+    def _stop_all(self) -> None:
+        # Ending the handler ends the ASGI call, which frees this socket's room, presence
+        # and queue.
+        if self._handler is not None and not self._handler.done():
+            self._handler.cancel("threadline: dropping a client that does not read")
+
+    async def stop(self) -> None:
+        self.closed = True
+        if self._force is not None:
+            self._force.cancel()
+
+
+class DirectConn(Conn):
+    """Writes shared wire frames straight to uvicorn's transport: no task, no queue."""
+
+    __slots__ = ("_proto", "_transport")
+
+    def __init__(self, send: Send, proto: Any, **kwargs: Any) -> None:
+        super().__init__(send, **kwargs)
+        self._proto = proto
+        self._transport = proto.transport
+
+    def push(self, frame: Frame) -> None:
+        if self.closed:
+            return
+        transport = self._transport
+        if transport.is_closing() or self._proto.close_sent:
+            self.closed = True
+            return
+        if transport.get_write_buffer_size() > self.limit:
+            self.drop(Close.TRY_AGAIN, "too slow: send queue full, reconnect and resume")
+            return
+        transport.write(frame.wire)
+
+    def _stop_all(self) -> None:
+        # The peer does not read: waiting to flush its buffer would wait forever.
+        self._transport.abort()
+        super()._stop_all()
+
+
+class AsgiConn(Conn):
+    """The portable path: a byte-bounded queue drained by a writer task through ASGI."""
+
+    __slots__ = ("_waiter", "queue", "queued", "writer")
+
+    def __init__(self, send: Send, **kwargs: Any) -> None:
+        super().__init__(send, **kwargs)
+        self.queue: deque[Frame] = deque()
+        self.queued = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self.writer = asyncio.create_task(self._write())
+
+    def push(self, frame: Frame) -> None:
+        if self.closed:
+            return
+        size = len(frame)
         if self.queued + size > self.limit:
             self.drop(Close.TRY_AGAIN, "too slow: send queue full, reconnect and resume")
             return
-        self.queue.append(text)
+        self.queue.append(frame)
         self.queued += size
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def drop(self, code: int, reason: str) -> None:
-        """Close from the server side. The writer sends the close frame; if it is stuck in a
-        send to a peer that reads nothing, a timer stops it and the handler instead."""
-        if self.closed:
-            return
-        self.closed = True
-        self.close_code, self.close_reason = code, reason
+    def _dropped(self) -> None:
         self.queue.clear()
         self.queued = 0
         waiter = self._waiter
         if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        self._force = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT * 2, self._stop_all)
-
-    def _stop_all(self) -> None:
-        # The peer reads nothing, so not even the close frame fits: ending the handler ends
-        # the ASGI call, which frees this socket's room, presence and queue.
-        if not self.writer.done():
-            self.writer.cancel()
-        if self._handler is not None and not self._handler.done():
-            self._handler.cancel("threadline: dropping a client that does not read")
+            waiter.set_result(None)  # the writer wakes, sees closed, sends the close frame
 
     async def _write(self) -> None:
         send, queue = self._send, self.queue
@@ -92,28 +156,36 @@ class Conn:
                     await self._waiter
                     self._waiter = None
                     continue
-                text = queue.popleft()
-                self.queued -= len(text)
-                await send({"type": "websocket.send", "text": text})
+                frame = queue.popleft()
+                self.queued -= len(frame)  # bytes, as counted in push
+                await send({"type": "websocket.send", "text": frame.text})
         except Exception:  # noqa: BLE001 -- the client went away; its handler sees that too
             self.closed = True
             return
         if self.close_code:
             await self._close()
 
-    async def _close(self) -> None:
-        try:
-            await asyncio.wait_for(self._send({"type": "websocket.close", "code": self.close_code,
-                                               "reason": self.close_reason[:120]}),
-                                   CLOSE_TIMEOUT)
-        except Exception:  # noqa: BLE001 -- timeout, or already closed
-            self._stop_all()
+    def _stop_all(self) -> None:
+        if not self.writer.done():
+            self.writer.cancel()
+        super()._stop_all()
 
     async def stop(self) -> None:
-        self.closed = True
-        if self._force is not None:
-            self._force.cancel()
+        await super().stop()
         if not self.writer.done():
             self.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.writer
+
+
+RAW_SEND = "threadline.raw_send"
+
+
+def open_conn(scope: Scope, send: Send, **kwargs: Any) -> Conn:
+    """The fastest connection the server allows."""
+    raw = scope.get(RAW_SEND)
+    proto = getattr(raw, "__self__", None)
+    if proto is not None and hasattr(proto, "transport") and hasattr(proto, "close_sent") \
+            and type(proto).__name__ == "WebSocketsSansIOProtocol":
+        return DirectConn(send, proto, **kwargs)
+    return AsgiConn(send, **kwargs)

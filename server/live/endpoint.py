@@ -15,7 +15,7 @@ from server.core.authors import AuthorTokens
 from server.core.errors import DomainError
 from server.core.origins import origin_allowed
 from server.core.threads import page_for_view
-from server.live.conn import Conn
+from server.live.conn import Conn, open_conn
 from server.live.protocol import VERSION, ClientMessage, Close, ProtocolError, frame, parse_client
 from server.state import AppState
 
@@ -77,7 +77,8 @@ async def ws_endpoint(ws: WebSocket) -> None:
         return
     try:
         await ws.accept()
-        conn = Conn(ws.send, node_id=app.node_id, ip=ip, limit=app.settings.ws_queue_bytes)
+        conn = open_conn(ws.scope, ws.send, node_id=app.node_id, ip=ip,
+                         limit=app.settings.ws_queue_bytes)
         try:
             await _serve(ws, app, site.id, conn)
         except asyncio.CancelledError:

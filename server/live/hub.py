@@ -23,6 +23,7 @@ from server.live.protocol import (
     EVENT,
     PRESENCE,
     Close,
+    Frame,
     event_frame,
     frame,
     pack,
@@ -78,15 +79,15 @@ class Hub:
     async def publish(self, events: Sequence[Event]) -> None:
         for event in events:
             channel = page_channel(event.site_id, event.page_id)
-            text = event_frame(event)  # serialised once for every reader in every process
+            out = event_frame(event)  # serialised once for every reader in every process
             room = self.rooms.get(channel)
             if room is not None:
-                room.on_event(event.seq, text)
-            await self.broker.publish(channel, pack(EVENT, event.seq, "", text))
+                room.on_event(event.seq, out)
+            await self.broker.publish(channel, pack(EVENT, event.seq, "", out.data))
 
     async def notify_author(self, site_id: str, author_hash: str, event: Event) -> None:
         channel = page_channel(site_id, event.page_id)
-        await self.broker.publish(channel, pack(AUTHOR, 0, author_hash, event_frame(event)))
+        await self.broker.publish(channel, pack(AUTHOR, 0, author_hash, event_frame(event).data))
 
     # -- broker callbacks ----------------------------------------------------------------
     def _on_message(self, channel: str, message: bytes) -> None:
@@ -96,14 +97,14 @@ class Hub:
                 if channel.startswith(prefix):
                     handler(channel, message)
             return
-        kind, seq, target, text = unpack(message)
+        kind, seq, target, data = unpack(message)
         if kind == EVENT:
             if seq:
-                room.on_event(seq, text)
+                room.on_event(seq, Frame(data))
             else:
-                room.broadcast(text, skip=target)
+                room.broadcast(Frame(data), skip=target)
         elif kind == AUTHOR:
-            room.to_author(target, text)
+            room.to_author(target, Frame(data))
         elif kind == PRESENCE:
             self._presence_stale.add(room)
             self._presence_wake.set()
@@ -169,8 +170,8 @@ class Hub:
         if conn.room is not None:
             await conn.room.resync(conn, after)
 
-    async def _load(self, page: Page, after: int, upto: int | None) -> list[tuple[int, str]]:
-        out: list[tuple[int, str]] = []
+    async def _load(self, page: Page, after: int, upto: int | None) -> list[tuple[int, Frame]]:
+        out: list[tuple[int, Frame]] = []
         while True:
             async with self.store.read() as tx:
                 events = await tx.events_after(page, after, 500)
@@ -194,8 +195,8 @@ class Hub:
         conn.typing_at = room.typing_at = now
         if await self.broker.hit(f"typing:{conn.ip}", TYPING_PER_IP, 60):
             return  # one client with many sockets: still a trickle
-        text = frame(EventType.TYPING.value, room.key)
-        await self.broker.publish(room.channel, pack(EVENT, 0, conn.id, text))
+        out = frame(EventType.TYPING.value, room.key)
+        await self.broker.publish(room.channel, pack(EVENT, 0, conn.id, out.data))
 
     # -- presence ------------------------------------------------------------------------
     async def _presence_loop(self) -> None:
@@ -212,7 +213,7 @@ class Hub:
         dirty, self._presence_dirty = self._presence_dirty, set()
         for room in dirty:
             await self.broker.set_presence(room.channel, room.local_count)
-            await self.broker.publish(room.channel, pack(PRESENCE, 0, "", ""))
+            await self.broker.publish(room.channel, pack(PRESENCE, 0, "", b""))
         stale, self._presence_stale = self._presence_stale | dirty, set()
         await self._push_presence([r for r in stale if r.local_count])
 

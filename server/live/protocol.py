@@ -4,6 +4,7 @@ Documented for clients in docs/protocol.md; keep the two in step."""
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -66,12 +67,52 @@ def parse_client(text: str) -> ClientMessage:
     return ClientMessage(kind, data.get("page"), seq, data.get("url"), data.get("title"), token)
 
 
-def frame(type_: str, page: str, seq: int = 0, data: Any = None) -> str:
-    return orjson.dumps({"type": type_, "page": page, "seq": seq, "data": data}).decode()
+class Frame:
+    """A text message for readers: its UTF-8 bytes, and on demand its str and wire form."""
+
+    __slots__ = ("_text", "_wire", "data")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._text: str | None = None
+        self._wire: bytes | None = None
+
+    @classmethod
+    def of(cls, text: str) -> Frame:
+        frame = cls(text.encode())
+        frame._text = text
+        return frame
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.data.decode()
+        return self._text
+
+    @property
+    def wire(self) -> bytes:
+        """The complete RFC 6455 server frame: FIN + text opcode, length, payload."""
+        if self._wire is None:
+            n = len(self.data)
+            if n < 126:
+                head = struct.pack("!BB", 0x81, n)
+            elif n < 65536:
+                head = struct.pack("!BBH", 0x81, 126, n)
+            else:
+                head = struct.pack("!BBQ", 0x81, 127, n)
+            self._wire = head + self.data
+        return self._wire
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
-def event_frame(event: Event) -> str:
-    return orjson.dumps(event.envelope()).decode()
+def frame(type_: str, page: str, seq: int = 0, data: Any = None) -> Frame:
+    return Frame(orjson.dumps({"type": type_, "page": page, "seq": seq, "data": data}))
+
+
+def event_frame(event: Event) -> Frame:
+    return Frame(orjson.dumps(event.envelope()))
 
 
 # Between processes every message is "<kind>|<seq>|<target>|<frame>":
@@ -81,10 +122,10 @@ def event_frame(event: Event) -> str:
 EVENT, AUTHOR, PRESENCE = b"e", b"a", b"p"
 
 
-def pack(kind: bytes, seq: int, target: str, text: str) -> bytes:
-    return b"%s|%d|%s|%s" % (kind, seq, target.encode(), text.encode())
+def pack(kind: bytes, seq: int, target: str, data: bytes) -> bytes:
+    return b"%s|%d|%s|%s" % (kind, seq, target.encode(), data)
 
 
-def unpack(message: bytes) -> tuple[bytes, int, str, str]:
-    kind, seq, target, text = message.split(b"|", 3)
-    return kind, int(seq), target.decode(), text.decode()
+def unpack(message: bytes) -> tuple[bytes, int, str, bytes]:
+    kind, seq, target, data = message.split(b"|", 3)
+    return kind, int(seq), target.decode(), data

@@ -9,15 +9,15 @@ from collections.abc import Awaitable, Callable
 
 from server.core.models import Page
 from server.live.conn import Conn
-from server.live.protocol import frame
+from server.live.protocol import Frame, frame
 
 log = logging.getLogger("threadline.live")
 
 RECENT = 256  # durable frames kept for replays without a database read
 MAX_REPLAY = 2000  # further behind than this, the client reloads over HTTP instead
 
-# Reads durable frames (seq, text) with after < seq <= upto (upto None: to the end).
-Loader = Callable[[Page, int, int | None], Awaitable[list[tuple[int, str]]]]
+# Reads durable frames (seq, frame) with after < seq <= upto (upto None: to the end).
+Loader = Callable[[Page, int, int | None], Awaitable[list[tuple[int, Frame]]]]
 
 
 class Room:
@@ -30,11 +30,11 @@ class Room:
         self.key = page.key
         self._load = load
         self.conns: set[Conn] = set()
-        self.joining: dict[Conn, list[tuple[int, str]]] = {}
+        self.joining: dict[Conn, list[tuple[int, Frame]]] = {}
         self.ahead: set[Conn] = set()  # conns whose floor is above last_seq
         self.last_seq = page.seq
-        self.recent: deque[tuple[int, str]] = deque(maxlen=RECENT)
-        self.pending: dict[int, str] = {}
+        self.recent: deque[tuple[int, Frame]] = deque(maxlen=RECENT)
+        self.pending: dict[int, Frame] = {}
         self._filling: asyncio.Task[None] | None = None
         self._refill = False
         self.presence_total = -1
@@ -47,29 +47,29 @@ class Room:
         return len(self.conns) + len(self.joining)
 
     # -- durable events ------------------------------------------------------------------
-    def on_event(self, seq: int, text: str) -> None:
+    def on_event(self, seq: int, out: Frame) -> None:
         if seq <= self.last_seq:
             return  # already delivered (our own local fast path, or a replay)
         if seq == self.last_seq + 1 and self._filling is None:
-            self._accept(seq, text)
+            self._accept(seq, out)
             self._drain()
             return
-        self.pending[seq] = text
+        self.pending[seq] = out
         self.catch_up()
 
-    def _accept(self, seq: int, text: str) -> None:
+    def _accept(self, seq: int, out: Frame) -> None:
         self.last_seq = seq
-        self.recent.append((seq, text))
+        self.recent.append((seq, out))
         if self.ahead:
             for conn in self.conns:
                 if conn.floor < seq:
-                    conn.push(text)
+                    conn.push(out)
             self.ahead = {c for c in self.ahead if c.floor > seq}
         else:
             for conn in self.conns:
-                conn.push(text)
+                conn.push(out)
         for buffer in self.joining.values():
-            buffer.append((seq, text))
+            buffer.append((seq, out))
 
     def _drain(self) -> None:
         while self.pending:
@@ -98,9 +98,9 @@ class Room:
                     await asyncio.sleep(1.0)
                     self._refill = True
                     rows = []
-                for seq, text in rows:
+                for seq, out in rows:
                     if seq == self.last_seq + 1:
-                        self._accept(seq, text)
+                        self._accept(seq, out)
                 self._drain()
                 if not self._refill and not self.pending:
                     return
@@ -126,12 +126,12 @@ class Room:
             floor = upto
         else:
             floor = after if after is not None else upto
-            for _, text in replay:
-                conn.push(text)
+            for _, out in replay:
+                conn.push(out)
             floor = max(floor, upto)
-        for seq, text in buffered:
+        for seq, out in buffered:
             if seq > floor:
-                conn.push(text)
+                conn.push(out)
                 floor = seq
         conn.floor = floor
         if floor > self.last_seq:
@@ -140,7 +140,7 @@ class Room:
         self.conns.add(conn)
         conn.push(frame("sync", self.key, max(floor, self.last_seq)))
 
-    async def _replay(self, after: int | None, upto: int) -> list[tuple[int, str]] | None:
+    async def _replay(self, after: int | None, upto: int) -> list[tuple[int, Frame]] | None:
         if after is None or after >= upto:
             return []
         if upto - after > MAX_REPLAY:
@@ -156,15 +156,15 @@ class Room:
         self.presence_new.discard(conn)
 
     # -- ephemeral -----------------------------------------------------------------------
-    def broadcast(self, text: str, skip: str = "") -> None:
+    def broadcast(self, out: Frame, skip: str = "") -> None:
         for conn in self.conns:
             if conn.id != skip:
-                conn.push(text)
+                conn.push(out)
 
-    def to_author(self, author_hash: str, text: str) -> None:
+    def to_author(self, author_hash: str, out: Frame) -> None:
         for conn in self.conns:
             if conn.author_hash == author_hash:
-                conn.push(text)
+                conn.push(out)
 
     def close(self) -> None:
         if self._filling is not None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 import orjson
 from starlette.websockets import WebSocket
@@ -17,19 +18,29 @@ from server.core.context import Services
 from server.core.errors import DomainError
 from server.core.models import Moderator, QueueChange
 from server.core.queue import queue_item, sites_for, tab_of
-from server.live.conn import Conn
-from server.live.protocol import EVENT, pack, unpack
+from server.live.conn import Conn, open_conn
+from server.live.protocol import EVENT, Frame, pack, unpack
 from server.moderation.security import app_state, current_session, same_origin
 
 log = logging.getLogger("threadline.moderation")
 REVIEW_EVERY = 1.0  # a moderator's "reviewing" note is relayed at most this often
 
 
-class ModConn(Conn):
-    __slots__ = ("moderator", "reviewing", "sites")
+@dataclass(eq=False)
+class ModConn:
+    """A moderator's socket: the connection, who they are, what they see."""
+
+    conn: Conn
     moderator: Moderator
-    reviewing: int | None
     sites: list[str]
+    reviewing: int | None = None
+
+    @property
+    def id(self) -> str:
+        return self.conn.id
+
+    def push(self, text: str) -> None:
+        self.conn.push(Frame.of(text))
 
 
 class ModHub:
@@ -45,22 +56,23 @@ class ModHub:
 
     async def queue_changed(self, change: QueueChange) -> None:
         item = await queue_item(self.svc, change.comment, change.page)
-        text = orjson.dumps({"type": "queue.changed", "site": change.site_id, "data": {
+        data = orjson.dumps({"type": "queue.changed", "site": change.site_id, "data": {
             "item": item.view(), "tabs": tab_of(change.comment),
             "before": change.before.value if change.before else None, "by": change.by,
-        }}).decode()
-        await self.broker.publish(moderation_channel(change.site_id), pack(EVENT, 0, "", text))
+        }})
+        await self.broker.publish(moderation_channel(change.site_id), pack(EVENT, 0, "", data))
 
     def on_message(self, channel: str, message: bytes) -> None:
         site = channel.rsplit(":", 1)[1]
         conns = self.by_site.get(site)
         if not conns:
             return
-        _kind, _seq, skip, text = unpack(message)
-        for conn in conns:
-            if conn.id != skip:
-                conn.push(text)
-        if '"type":"queue.changed"' in text[:40] and site not in self._counts:
+        _kind, _seq, skip, data = unpack(message)
+        out = Frame(data)
+        for member in conns:
+            if member.id != skip:
+                member.conn.push(out)
+        if data.startswith(b'{"type":"queue.changed"') and site not in self._counts:
             # Coalesced: one count query per site per burst, not one per change.
             self._counts[site] = asyncio.create_task(self._send_counts(site))
 
@@ -103,9 +115,9 @@ class ModHub:
     async def reviewing(self, conn: ModConn, comment_id: int | None) -> None:
         conn.reviewing = comment_id
         for site in conn.sites:
-            text = orjson.dumps({"type": "reviewing", "site": site, "data": {
-                "id": comment_id, "by": conn.moderator.shown_name, "conn": conn.id}}).decode()
-            await self.broker.publish(moderation_channel(site), pack(EVENT, 0, conn.id, text))
+            data = orjson.dumps({"type": "reviewing", "site": site, "data": {
+                "id": comment_id, "by": conn.moderator.shown_name, "conn": conn.id}})
+            await self.broker.publish(moderation_channel(site), pack(EVENT, 0, conn.id, data))
 
 
 async def moderation_ws(ws: WebSocket) -> None:
@@ -124,8 +136,8 @@ async def moderation_ws(ws: WebSocket) -> None:
         return
     await ws.accept()
     hub: ModHub = state.modhub
-    conn = ModConn(ws.send, node_id=state.node_id, ip="", limit=state.settings.ws_queue_bytes)
-    conn.moderator, conn.sites, conn.reviewing = session.moderator, sites, None
+    conn = ModConn(open_conn(ws.scope, ws.send, node_id=state.node_id, ip="",
+                             limit=state.settings.ws_queue_bytes), session.moderator, sites)
     await hub.join(conn)
     last = 0.0
     try:
@@ -146,5 +158,5 @@ async def moderation_ws(ws: WebSocket) -> None:
                 await hub.reviewing(conn, target if type(target) is int else None)
     finally:
         await hub.leave(conn)
-        await conn.stop()
+        await conn.conn.stop()
 

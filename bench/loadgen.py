@@ -1,0 +1,242 @@
+"""The lean load generator: many websocket readers per process, several processes.
+
+Each child is `python -m bench.loadgen CONFIG.json`. It opens its readers
+(raw RFC 6455 on uvloop, no client library), prints ``ready`` once every reader joined its
+page, waits for ``collect SECONDS COUNT`` on stdin, records until it has COUNT messages per
+reader or time runs out, and prints one JSON line of results. Messages carry
+``@t<scheduled monotonic ns>@i<index>@``: latency is measured from the publisher's schedule,
+so a slow publisher cannot hide behind it (no coordinated omission)."""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import resource
+import struct
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.wsclient import mask_frame
+
+T_MARK = b"@t"
+I_MARK = b"@i"
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """How one kind of server speaks: where to connect, how to join, when it is ready."""
+
+    name: str
+    path: str  # may contain {page}
+    join: str | None  # first frame to send, may contain {page}
+    ready: bytes  # a text frame starting with this means "joined"
+    origin: str = "http://bench.test"
+
+
+ADAPTERS = {
+    "threadline": Adapter("threadline", "/ws?site=bench",
+                          '{{"type":"subscribe","page":"{page}","seq":null}}', b'{"type":"sync"'),
+    "bare": Adapter("bare", "/?page={page}", None, b"ready"),
+    "null": Adapter("null", "/?page={page}", None, b"ready"),
+    "broadcaster": Adapter("broadcaster", "/ws?page={page}", None, b"ready"),
+    "channels": Adapter("channels", "/ws?page={page}", None, b"ready"),
+    "socketio": Adapter("socketio", "/socket.io/?EIO=4&transport=websocket&page={page}",
+                        None, b'42["ready"'),
+    "asgi": Adapter("asgi", "/ws?page={page}", None, b"ready"),
+}
+
+
+@dataclass
+class Stats:
+    """What one child saw. Latencies in microseconds from the scheduled publish time."""
+
+    latencies: array.array = field(default_factory=lambda: array.array("l"))  # type: ignore[type-arg]
+    per_message: dict[int, list[int]] = field(default_factory=dict)  # index -> [count, max us]
+    other_frames: int = 0
+    errors: int = 0
+    closed: int = 0
+
+
+class Conn(asyncio.Protocol):
+    __slots__ = ("adapter", "buf", "is_open", "joined", "on_joined", "page", "stats",
+                 "transport")
+
+    def __init__(self, adapter: Adapter, page: str, stats: Stats,
+                 on_joined: Callable[[], None]) -> None:
+        self.adapter, self.page, self.stats, self.on_joined = adapter, page, stats, on_joined
+        self.buf = bytearray()
+        self.is_open = False
+        self.joined = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        key = base64.b64encode(os.urandom(16)).decode()
+        path = self.adapter.path.format(page=self.page)
+        transport.write((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                         f"Sec-WebSocket-Version: 13\r\nOrigin: {self.adapter.origin}\r\n\r\n"
+                         ).encode())
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        if not self.is_open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self.stats.errors += 1
+                assert self.transport is not None
+                self.transport.close()
+                return
+            del buf[:end + 4]
+            self.is_open = True
+            if self.adapter.join is not None:
+                self.send(self.adapter.join.format(page=self.page).encode())
+        while len(buf) >= 2:
+            opcode, n = buf[0] & 0x0F, buf[1] & 0x7F
+            start = 2
+            if n == 126:
+                if len(buf) < 4:
+                    return
+                n, start = struct.unpack_from("!H", buf, 2)[0], 4
+            elif n == 127:
+                if len(buf) < 10:
+                    return
+                n, start = struct.unpack_from("!Q", buf, 2)[0], 10
+            if len(buf) < start + n:
+                return
+            payload = bytes(buf[start:start + n])
+            del buf[:start + n]
+            if opcode == 1:
+                self.text(payload)
+            elif opcode == 9:
+                assert self.transport is not None
+                self.transport.write(mask_frame(10, payload))
+            elif opcode == 8:
+                self.stats.closed += 1
+                assert self.transport is not None
+                self.transport.close()
+                return
+
+    def text(self, payload: bytes) -> None:
+        t = payload.find(T_MARK)
+        if t >= 0:
+            now = time.monotonic_ns()
+            end = payload.find(b"@", t + 2)
+            i = payload.find(I_MARK, end)
+            index = int(payload[i + 2:payload.find(b"@", i + 2)])
+            latency = (now - int(payload[t + 2:end])) // 1000
+            self.stats.latencies.append(latency)
+            seen = self.stats.per_message.get(index)
+            if seen is None:
+                self.stats.per_message[index] = [1, latency]
+            else:
+                seen[0] += 1
+                if latency > seen[1]:
+                    seen[1] = latency
+            return
+        if payload == b"2":  # Engine.IO ping
+            self.send(b"3")
+            return
+        if payload.startswith(b"0{"):  # Engine.IO open: join the default namespace
+            self.send(b"40")
+            return
+        self.stats.other_frames += 1
+        if not self.joined and payload.startswith(self.adapter.ready):
+            self.joined = True
+            self.on_joined()
+
+    def send(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(mask_frame(1, data))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.is_open:
+            self.stats.closed += 1
+
+
+async def child(config: dict[str, Any]) -> None:
+    loop = asyncio.get_running_loop()
+    adapter = ADAPTERS[config["adapter"]]
+    stats = Stats()
+    joined = 0
+    all_joined = loop.create_future()
+    total = len(config["pages"])
+
+    def on_joined() -> None:
+        nonlocal joined
+        joined += 1
+        if joined == total and not all_joined.done():
+            all_joined.set_result(None)
+
+    conns: list[Conn] = []
+    gate = asyncio.Semaphore(config.get("concurrency", 64))
+
+    async def open_one(page: str) -> None:
+        async with gate:
+            for _ in range(5):
+                try:
+                    conn = Conn(adapter, page, stats, on_joined)
+                    await loop.create_connection(lambda c=conn: c, config["host"],  # type: ignore[misc]
+                                                 config["port"])
+                    conns.append(conn)
+                    return
+                except OSError:
+                    stats.errors += 1
+                    await asyncio.sleep(0.2)
+
+    await asyncio.gather(*(open_one(p) for p in config["pages"]))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(all_joined), config.get("join_timeout", 60))
+    print(json.dumps({"ready": joined, "errors": stats.errors}), flush=True)
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while True:
+        line = (await reader.readline()).decode().split()
+        if not line or line[0] == "quit":
+            break
+        if line[0] == "collect":
+            seconds, expected = float(line[1]), int(line[2])
+            stats.latencies = array.array("l")
+            stats.per_message.clear()
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            started = time.monotonic()
+            want = expected * len(conns)
+            while time.monotonic() - started < seconds and len(stats.latencies) < want:
+                await asyncio.sleep(0.02)
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            elapsed = time.monotonic() - started
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            print(json.dumps({
+                "latencies": base64.b64encode(stats.latencies.tobytes()).decode(),
+                "per_message": stats.per_message, "connections": len(conns),
+                "cpu": cpu / max(elapsed, 1e-6), "closed": stats.closed,
+                "errors": stats.errors, "other": stats.other_frames}), flush=True)
+    for conn in conns:
+        if conn.transport is not None:
+            conn.transport.close()
+
+
+def main() -> None:
+    # The config comes in a file: stdin carries only commands, read by the event loop.
+    with open(sys.argv[1]) as fh:
+        config = json.load(fh)
+    try:
+        import uvloop
+
+        uvloop.run(child(config))
+    except ImportError:  # pragma: no cover -- uvloop comes with uvicorn[standard]
+        asyncio.run(child(config))
+
+
+if __name__ == "__main__":
+    main()

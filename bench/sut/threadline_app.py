@@ -1,0 +1,44 @@
+"""Threadline as a system under test: the real app, plus /_bench/start, which posts comments
+through core on a fixed schedule, so the measured path includes validation, the database
+commit and the publish, exactly as a reader's POST would."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from bench.sut.common import open_loop, spawn, start_params
+from server.app import create_app
+from server.core.comments import Draft, post_comment
+from server.settings import Settings
+
+SITE = "bench"
+
+
+class App:
+    def __init__(self) -> None:
+        self.real: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.real is None:
+            self.real = create_app(Settings.from_env(os.environ))
+        if scope["type"] == "http" and scope["path"] == "/_bench/start":
+            await self.start(scope, send)
+            return
+        await self.real(scope, receive, send)
+
+    async def start(self, scope: Any, send: Any) -> None:
+        rate, count, page, size = start_params(scope["query_string"].decode())
+        state = self.real.state.tl
+        site = await state.sites.get(SITE)
+
+        async def post(text: str, _i: int) -> None:
+            await post_comment(state.services, site, Draft(page=page, body=text), token=None,
+                               client_ip="127.0.0.1")
+
+        spawn(open_loop(rate, count, size, post))
+        await send({"type": "http.response.start", "status": 202, "headers": []})
+        await send({"type": "http.response.body", "body": b"started"})
+
+
+app = App()
