@@ -128,6 +128,7 @@ class Generator:
             adapter, port, pages, procs, cpu
         self.children: list[asyncio.subprocess.Process] = []
         self.ready = 0
+        self.typing_every: float | None = None
 
     async def start(self, join_timeout: float = 60) -> int:
         shares = [self.pages[i::self.procs] for i in range(self.procs)]
@@ -137,7 +138,8 @@ class Generator:
             fd, path = tempfile.mkstemp(suffix=".json")
             with os.fdopen(fd, "w") as fh:
                 json.dump({"adapter": self.adapter, "host": "127.0.0.1", "port": self.port,
-                           "pages": share, "join_timeout": join_timeout}, fh)
+                           "pages": share, "join_timeout": join_timeout,
+                           "typing_every": self.typing_every}, fh)
             child = await asyncio.create_subprocess_exec(
                 *pinned(self.cpu, [sys.executable, "-m", "bench.loadgen", path]), cwd=ROOT,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**27)
@@ -149,11 +151,22 @@ class Generator:
             self.ready += json.loads(line)["ready"]
         return self.ready
 
-    async def collect(self, seconds: float, expected: int) -> Measurement:
+    async def begin(self, seconds: float, expected: int) -> None:
+        """Start recording (before the publisher starts, so nothing early is missed)."""
+        self._expected = expected
+        self._seconds = seconds
         for child in self.children:
             assert child.stdin is not None
             child.stdin.write(f"collect {seconds} {expected}\n".encode())
             await child.stdin.drain()
+        await asyncio.sleep(0.05)
+
+    async def collect(self, seconds: float, expected: int) -> Measurement:
+        await self.begin(seconds, expected)
+        return await self.results()
+
+    async def results(self) -> Measurement:
+        seconds, expected = self._seconds, self._expected
         merged = array.array("l")
         per_message: dict[int, list[int]] = {}
         cpus, closed, errors, conns = [], 0, 0, 0
@@ -184,8 +197,11 @@ class Generator:
         self.children = []
 
 
-async def trigger(a_url: str, *, rate: float, count: int, page: str, size: int = 200) -> None:
+async def trigger(a_url: str, *, rate: float, count: int, page: str, size: int = 200,
+                  pages: int = 1) -> None:
+    params: dict[str, object] = {"rate": rate, "count": count, "page": page, "size": size}
+    if pages > 1:
+        params["pages"] = pages
     async with httpx.AsyncClient(timeout=10) as http:
-        r = await http.post(f"{a_url}/_bench/start", params={
-            "rate": rate, "count": count, "page": page, "size": size})
+        r = await http.post(f"{a_url}/_bench/start", params=params)
         r.raise_for_status()

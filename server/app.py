@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from server.api.middleware import BodyLimit, RawSend, SiteOrigins
+from server.api.middleware import BodyLimit, SiteOrigins, Sockets
 from server.api.routes import routes as api_routes
 from server.live.endpoint import ws_endpoint
 from server.moderation.headers import SecurityHeaders
+from server.moderation.live import moderation_ws
 from server.moderation.routes import routes as moderation_routes
 from server.settings import Settings
 from server.state import AppState
@@ -44,12 +45,11 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
             Route("/widget.js", WidgetAsset().serve, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            WebSocketRoute("/ws", ws_endpoint),
             *api_routes(),
             *moderation_routes(),
         ],
         middleware=[
-            Middleware(RawSend),
+            Middleware(Sockets, routes={"/ws": ws_endpoint, "/moderate/ws": moderation_ws}),
             Middleware(SecurityHeaders, production=settings.production),
             Middleware(BodyLimit),
             Middleware(SiteOrigins, sites=state.sites),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import parse_qs
 
 from bench.sut.common import open_loop, spawn, start_params
 from server.app import create_app
@@ -28,12 +29,15 @@ class App:
         await self.real(scope, receive, send)
 
     async def start(self, scope: Any, send: Any) -> None:
-        rate, count, page, size = start_params(scope["query_string"].decode())
+        query = scope["query_string"].decode()
+        rate, count, page, size = start_params(query)
+        pages = int(parse_qs(query).get("pages", ["1"])[0])
         state = self.real.state.tl
         site = await state.sites.get(SITE)
 
-        async def post(text: str, _i: int) -> None:
-            await post_comment(state.services, site, Draft(page=page, body=text), token=None,
+        async def post(text: str, i: int) -> None:
+            key = f"{page}{i % pages}" if pages > 1 else page
+            await post_comment(state.services, site, Draft(page=key, body=text), token=None,
                                client_ip="127.0.0.1")
 
         spawn(open_loop(rate, count, size, post))

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 
+from starlette.types import Message
 from starlette.websockets import WebSocket
 
 from server.api.responses import JSON, domain_error, error
@@ -96,15 +97,18 @@ async def ws_endpoint(ws: WebSocket) -> None:
 
 
 async def _serve(ws: WebSocket, app: AppState, site_id: str, conn: Conn) -> None:
+    # The raw ASGI receive, awaited right here: no extra coroutine frame stays suspended on
+    # every idle reader's stack.
+    receive = ws._receive
     bucket = Bucket()
     try:
-        first = await asyncio.wait_for(_next(ws, conn, bucket), SUBSCRIBE_TIMEOUT)
+        first = _parse(await asyncio.wait_for(receive(), SUBSCRIBE_TIMEOUT), conn, bucket)
         if first is None:
             return
         if first.type != "subscribe":
             raise ProtocolError(Close.POLICY, "the first frame must be a subscribe")
         await _subscribe(app, site_id, conn, first)
-        while (msg := await _next(ws, conn, bucket)) is not None:
+        while (msg := _parse(await receive(), conn, bucket)) is not None:
             if conn.closed:
                 return
             if msg.type == "typing":
@@ -134,8 +138,7 @@ async def _subscribe(app: AppState, site_id: str, conn: Conn, msg: ClientMessage
     await app.hub.join(conn, page, msg.seq)
 
 
-async def _next(ws: WebSocket, conn: Conn, bucket: Bucket) -> ClientMessage | None:
-    message = await ws.receive()
+def _parse(message: Message, conn: Conn, bucket: Bucket) -> ClientMessage | None:
     if message["type"] == "websocket.disconnect":
         return None
     conn.last_seen = time.monotonic()

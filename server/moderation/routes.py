@@ -6,10 +6,9 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route
 
 from server.moderation import admin, auth, queue
-from server.moderation.live import moderation_ws
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 _TYPES = {"moderate.js": "text/javascript; charset=utf-8", "moderate.css": "text/css"}
@@ -46,5 +45,4 @@ def routes() -> list[BaseRoute]:
               methods=["POST"]),
         Route(site + "/bans/{ban_id:int}/remove", admin.site_lift_ban, methods=["POST"]),
         Route("/moderate/static/{name}", static, methods=["GET"]),
-        WebSocketRoute("/moderate/ws", moderation_ws),
     ]
