@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 
 from server import logfilters
+from server.api.cache import ThreadCache
 from server.broker import Broker, create_broker
 from server.broker.channels import MODERATION_PREFIX
 from server.core.authors import AuthorTokens
@@ -44,6 +45,7 @@ class AppState:
     node_id: str
     modhub: ModHub
     notifier: Notifier
+    thread_cache: ThreadCache = field(default_factory=ThreadCache)
     started_at: float = field(default_factory=time.time)
     shutting_down: bool = False
     _maintenance: asyncio.Task[None] | None = None
@@ -87,6 +89,7 @@ class AppState:
     async def start(self) -> None:
         logfilters.install()
         await check_migrated(self.store)
+        self.hub.page_changed.append(self.thread_cache.forget)
         await self.hub.start()
         await self.notifier.start()
         self._maintenance = asyncio.create_task(self._maintain(), name="threadline-maintain")
@@ -102,3 +105,7 @@ class AppState:
         await self.notifier.close()
         await self.hub.close()
         await self.store.close()
+
+    @property
+    def secret(self) -> str:
+        return self.settings.secret_key

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -16,7 +17,9 @@ from server.api.responses import JSON, domain_error
 from server.clientip import client_ip
 from server.core import comments, erasure, flags, threads
 from server.core.errors import DomainError, Invalid
+from server.core.guards import form_token
 from server.core.models import Site, Status
+from server.core.text import clean_page_key
 from server.state import AppState
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -54,11 +57,21 @@ def comment_id(request: Request) -> int:
 @api
 async def thread_get(request: Request) -> Response:
     site = await site_of(request)
-    body = await threads.list_thread(
-        state(request).services, site, query(request, "page", required=True),
-        url=query(request, "url"), title=query(request, "title"),
-        order=threads.parse_order(query(request, "order")), cursor=query(request, "cursor"))
-    return JSON(body)
+    app = state(request)
+    page = clean_page_key(query(request, "page", required=True))
+    order = threads.parse_order(query(request, "order"))
+    cursor = query(request, "cursor")
+    token = b'{"form_token":"' + form_token(app.secret, site.id, app.services.now_ms()).encode()
+
+    async def compute() -> bytes:
+        return orjson.dumps(await threads.list_thread(
+            app.services, site, page, url=query(request, "url"), title=query(request, "title"),
+            order=order, cursor=cursor))
+
+    cached = await compute() if cursor else \
+        await app.thread_cache.fetch(site.id, page, order.value, compute)
+    # The form token is per request; everything else may come from the cache.
+    return Response(token + b'",' + cached[1:], media_type="application/json")
 
 
 @api

@@ -17,7 +17,16 @@ from server.core.errors import (
     Unauthorized,
 )
 from server.core.guards import DUPLICATE_WINDOW, form_age_ms, honeypot_filled
-from server.core.models import Comment, Event, EventType, Page, QueueChange, Site, Status
+from server.core.models import (
+    Comment,
+    Event,
+    EventType,
+    Mode,
+    Page,
+    QueueChange,
+    Site,
+    Status,
+)
 from server.core.moderation import Decision, decide
 from server.core.origins import origin_allowed, origin_of_url
 from server.core.ports import NewComment, Tx
@@ -100,16 +109,19 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
             earlier = await tx.find_comment_by_key(site.id, idempotency_key)
             if earlier is not None:
                 return await _replay(tx, earlier, author_hash, issued)
-        ban = None if moderator else await tx.find_ban(site.id, author_hash, client)
-        if ban is not None and ban.mode == "reject":
-            raise Forbidden("author_banned", "you can no longer comment on this site")
         page = await tx.ensure_page(site.id, key, url, title, now)
         parent = await _attach_point(tx, page, parent_id)
-        if not moderator and await tx.recent_duplicate(
-                page.id, author_hash, client, body, now - DUPLICATE_WINDOW):
-            raise Conflict("duplicate_comment", "you just posted this comment")
-        approved_before = 0 if moderator else await tx.author_approved_count(site.id, author_hash)
-        decision = decide(site, body, name, author_approved=approved_before, moderator=moderator)
+        ban, approved_before = None, False
+        if not moderator:
+            ban, duplicate, approved_before = await tx.author_checks(
+                site.id, page.id, author_hash, client, body, now - DUPLICATE_WINDOW,
+                need_approved=site.moderation is Mode.FIRST_TIME)
+            if ban == "reject":
+                raise Forbidden("author_banned", "you can no longer comment on this site")
+            if duplicate:
+                raise Conflict("duplicate_comment", "you just posted this comment")
+        decision = decide(site, body, name, author_approved=int(approved_before),
+                          moderator=moderator)
         if not moderator:
             decision = _guarded(svc, site, draft, decision, ban is not None, now)
         comment = await tx.insert_comment(NewComment(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import unicodedata
@@ -82,7 +83,9 @@ async def list_sites(store: Store) -> list[Site]:
 
 
 class SiteDirectory:
-    """Sites by id, cached briefly so a request costs no query, yet CLI changes land fast."""
+    """Sites by id, cached briefly so a request costs no query, yet CLI changes land fast.
+    An expired entry is still served while one background read refreshes it: under load,
+    every request expiring together would otherwise all query the database at once."""
 
     def __init__(self, store: Store, clock: Callable[[], float] = time.monotonic,
                  ttl: float = SITE_CACHE_SECONDS) -> None:
@@ -90,20 +93,42 @@ class SiteDirectory:
         self._clock = clock
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Site | None]] = {}
+        self._reading: dict[str, asyncio.Future[Site | None]] = {}
 
     async def find(self, site_id: str) -> Site | None:
-        now = self._clock()
         hit = self._cache.get(site_id)
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
+        if hit is not None:
+            age = self._clock() - hit[0]
+            if age < self._ttl:
+                return hit[1]
+            if age < self._ttl * 2:
+                if site_id not in self._reading:
+                    self._refresh = asyncio.ensure_future(self._read(site_id))
+                return hit[1]
         if not _SITE_ID.fullmatch(site_id):
             return None
-        async with self._store.read() as tx:
-            site = await tx.find_site(site_id)
-        if len(self._cache) > 10_000:  # unknown ids are cached too; bound the memory
-            self._cache.clear()
-        self._cache[site_id] = (now, site)
-        return site
+        reading = self._reading.get(site_id)
+        if reading is not None:
+            return await asyncio.shield(reading)
+        return await self._read(site_id)
+
+    async def _read(self, site_id: str) -> Site | None:
+        future: asyncio.Future[Site | None] = asyncio.get_running_loop().create_future()
+        self._reading[site_id] = future
+        try:
+            async with self._store.read() as tx:
+                site = await tx.find_site(site_id)
+            if len(self._cache) > 10_000:  # unknown ids are cached too; bound the memory
+                self._cache.clear()
+            self._cache[site_id] = (self._clock(), site)
+            future.set_result(site)
+            return site
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it
+            raise
+        finally:
+            del self._reading[site_id]
 
     async def get(self, site_id: str) -> Site:
         site = await self.find(site_id)

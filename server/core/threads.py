@@ -9,7 +9,6 @@ from server.core.comments import page_ref
 from server.core.context import Services
 from server.core.cursors import Cursor
 from server.core.errors import Invalid, NotFound
-from server.core.guards import form_token
 from server.core.models import Comment, Event, Order, Page, Site, Status
 
 MAX_COUNT_PAGES = 100
@@ -83,7 +82,6 @@ async def list_thread(svc: Services, site: Site, page: object, *, url: object = 
         "cursor": next_cursor,
         "has_more": next_cursor is not None,
         "config": {"edit_window": svc.limits.edit_window, "moderation": site.moderation.value},
-        "form_token": form_token(svc.secret, site.id, svc.now_ms()),
     }
 
 

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from server.broker.base import Broker, MessageHandler
 from server.broker.channels import page_channel
@@ -54,6 +54,8 @@ class Hub:
         self._presence_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._routes: list[tuple[str, MessageHandler]] = []
+        # Told (site id, page key) of every durable event seen here: caches forget the page.
+        self.page_changed: list[Callable[[str, str], None]] = []
         self.closing = False
 
     def route(self, prefix: str, handler: MessageHandler) -> None:
@@ -80,6 +82,8 @@ class Hub:
         for event in events:
             channel = page_channel(event.site_id, event.page_id)
             out = event_frame(event)  # serialised once for every reader in every process
+            for listener in self.page_changed:
+                listener(event.site_id, event.page_key)
             room = self.rooms.get(channel)
             if room is not None:
                 room.on_event(event.seq, out)
@@ -100,6 +104,8 @@ class Hub:
         kind, seq, target, data = unpack(message)
         if kind == EVENT:
             if seq:
+                for listener in self.page_changed:
+                    listener(room.page.site_id, room.key)
                 room.on_event(seq, Frame(data))
             else:
                 room.broadcast(Frame(data), skip=target)

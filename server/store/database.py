@@ -118,7 +118,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # Let SQLAlchemy's begin event issue BEGIN itself, so writes can be IMMEDIATE.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "busy_timeout=5000", "synchronous=FULL",
+        # busy_timeout: several processes on one file take turns through SQLite's busy
+        # handler, which polls; a writer can wait out another process's whole burst.
+        for pragma in ("journal_mode=WAL", "busy_timeout=15000", "synchronous=FULL",
                        "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +24,7 @@ from server.core.models import (
 from server.core.ports import NewComment
 from server.store.rows import comment_from_row, page_from_row, site_from_row, site_values
 from server.store.schema import (
+    bans,
     comments,
     events,
     pages,
@@ -136,21 +137,26 @@ class SqlTx(AdminQueries):
         await self.conn.execute(update(comments).where(c.id == comment_id)
                                 .values(reply_count=c.reply_count + delta))
 
-    async def author_approved_count(self, site_id: str, author_hash: str) -> int:
-        q = select(c.id).where(c.site_id == site_id, c.author_hash == author_hash,
-                               c.status == Status.APPROVED.value).limit(1)
-        return len((await self.conn.execute(q)).all())
-
-    async def recent_duplicate(self, page_id: int, author_hash: str, ip_hash: str, body: str,
-                               since: int) -> bool:
+    async def author_checks(self, site_id: str, page_id: int, author_hash: str, ip_hash: str,
+                            body: str, since: int, *, need_approved: bool
+                            ) -> tuple[str | None, bool, bool]:
+        ban = (select(bans.c.mode)
+               .where(bans.c.site_id == site_id,
+                      or_(bans.c.author_hash == author_hash, bans.c.ip_hash == ip_hash))
+               .order_by(bans.c.mode.desc())  # "reject" sorts before "hold"
+               .limit(1).scalar_subquery())
         # Another author on the same network may well say "Thanks!" too: the network only
         # counts for text long enough that a coincidence is unlikely.
         same = c.author_hash == author_hash
         if len(body) >= DUPLICATE_NETWORK_CHARS:
             same = or_(same, c.ip_hash == ip_hash)
-        q = select(c.id).where(c.page_id == page_id, c.created_at >= since, c.body == body,
-                               same, c.status != Status.DELETED.value).limit(1)
-        return (await self.conn.execute(q)).first() is not None
+        duplicate = exists().where(c.page_id == page_id, c.created_at >= since, c.body == body,
+                                   same, c.status != Status.DELETED.value)
+        approved = exists().where(c.site_id == site_id, c.author_hash == author_hash,
+                                  c.status == Status.APPROVED.value) if need_approved \
+            else literal(False)
+        row = (await self.conn.execute(select(ban, duplicate, approved))).one()
+        return row[0], bool(row[1]), bool(row[2])
 
     async def top_level(self, page_id: int, order: Order, after: Cursor | None,
                         limit: int) -> list[Comment]:

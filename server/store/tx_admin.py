@@ -179,18 +179,6 @@ class AdminQueries:
                                        .returning(bans.c.id))).one()
         return int(row.id)
 
-    async def find_ban(self, site_id: str, author_hash: str | None, ip_hash: str | None
-                       ) -> Ban | None:
-        match = [bans.c.author_hash == author_hash] if author_hash else []
-        if ip_hash:
-            match.append(bans.c.ip_hash == ip_hash)
-        if not match:
-            return None
-        q = select(bans).where(bans.c.site_id == site_id, or_(*match)).order_by(
-            bans.c.mode.desc()).limit(1)  # "reject" sorts before "hold"
-        row = (await self.conn.execute(q)).first()
-        return _ban(row) if row else None
-
     async def list_bans(self, site_ids: Sequence[str]) -> list[Ban]:
         q = select(bans).where(bans.c.site_id.in_(list(site_ids))).order_by(bans.c.id.desc())
         return [_ban(r) for r in await self.conn.execute(q)]

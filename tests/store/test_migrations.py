@@ -45,6 +45,7 @@ async def test_sqlite_connections_use_wal_and_a_busy_timeout(databases: Database
             mode = (await tx.conn.exec_driver_sql("PRAGMA journal_mode")).scalar_one()
             timeout = (await tx.conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
             fks = (await tx.conn.exec_driver_sql("PRAGMA foreign_keys")).scalar_one()
-        assert (mode, timeout, fks) == ("wal", 5000, 1)
+        assert (mode, fks) == ("wal", 1)
+        assert timeout >= 5000
     finally:
         await store.close()
