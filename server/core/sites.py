@@ -128,7 +128,9 @@ class SiteDirectory:
             future.exception()  # retrieved: waiters re-raise it
             raise
         finally:
-            del self._reading[site_id]
+            # A background refresh scheduled just before this read may have replaced it.
+            if self._reading.get(site_id) is future:
+                del self._reading[site_id]
 
     async def get(self, site_id: str) -> Site:
         site = await self.find(site_id)

@@ -1,30 +1,36 @@
-"""Engines and transactions for SQLite (WAL, busy timeout, BEGIN IMMEDIATE) and PostgreSQL."""
+"""Engines and transactions: SQLite (WAL, on the event loop, BEGIN IMMEDIATE retried without
+blocking) and PostgreSQL (asyncpg, snapshot reads)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from server.core.errors import Conflict, DuplicateKey, Unavailable
+from server.store.conn import SyncConn
 from server.store.tx import SqlTx
 
 log = logging.getLogger("threadline.store")
+T = TypeVar("T")
+
+# How long a SQLite transaction waits for another process's write lock before the request
+# gets a 503; it waits in asyncio.sleep, so the event loop keeps serving meanwhile.
+SQLITE_LOCK_WAIT = 15.0
 
 
 def async_url(url: str) -> str:
-    """``sqlite:///x`` and ``postgresql://...`` as SQLAlchemy async driver URLs."""
-    if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    """``postgresql://...`` as SQLAlchemy's asyncpg URL."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url.removeprefix(prefix)
@@ -32,7 +38,7 @@ def async_url(url: str) -> str:
 
 
 def sqlite_path(url: str) -> Path | None:
-    if url.startswith("sqlite:///"):
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         return Path(url.removeprefix("sqlite:///").split("?")[0])
     return None
 
@@ -43,53 +49,80 @@ class SqlStore:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
-        kwargs: dict[str, Any] = {"echo": echo}
-        path = sqlite_path(url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            kwargs["pool_size"] = pool_size
-        else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size // 2, pool_timeout=5,
-                          pool_recycle=1800, connect_args={"timeout": 5,
-                                                           "command_timeout": 15})
-        if url.endswith(":memory:"):
-            kwargs = {"poolclass": NullPool}
-        self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
-        # One write transaction at a time per process on SQLite: its file lock would make
-        # concurrent writers sleep in the busy handler instead of queueing fairly here.
-        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._sqlite: Engine | None = None
+        self._pg: AsyncEngine | None = None
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
+            self._sqlite = _sqlite_engine(url, pool_size, echo)
+        else:
+            self._pg = create_async_engine(
+                async_url(url), echo=echo, pool_size=pool_size, max_overflow=pool_size // 2,
+                pool_timeout=5, pool_recycle=1800,
+                connect_args={"timeout": 5, "command_timeout": 15})
+        # One write transaction at a time per process on SQLite: the file has one writer, and
+        # queueing here is fair where SQLite's lock is first-come-whoever-polls-first.
+        self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTx]:
-        async with _translate_errors(), self.engine.connect() as conn:
-            if self.dialect == "postgresql":
+        async with _translate_errors():
+            if self._sqlite is not None:
+                with self._sqlite.connect() as conn:
+                    await _sqlite_begin(conn, write=False)
+                    yield SqlTx(SyncConn(conn), self.dialect)
+                    conn.rollback()
+                return
+            assert self._pg is not None
+            async with self._pg.connect() as aconn:
                 # One snapshot for the whole read, like SQLite's deferred transaction.
-                conn = await conn.execution_options(isolation_level="REPEATABLE READ")
-            async with conn.begin():
-                yield SqlTx(conn, self.dialect)
+                aconn = await aconn.execution_options(isolation_level="REPEATABLE READ")
+                async with aconn.begin():
+                    yield SqlTx(aconn, self.dialect)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[SqlTx]:
-        lock = self._write_lock or contextlib.nullcontext()
-        async with _translate_errors(), lock, self.engine.connect() as conn:
-            conn = await conn.execution_options(threadline_write=True)
-            async with conn.begin():
-                yield SqlTx(conn, self.dialect)
+        async with _translate_errors():
+            if self._sqlite is not None:
+                assert self._write_lock is not None
+                async with self._write_lock:
+                    with self._sqlite.connect() as conn:
+                        await _sqlite_begin(conn, write=True)
+                        try:
+                            yield SqlTx(SyncConn(conn), self.dialect)
+                        except BaseException:
+                            conn.rollback()
+                            raise
+                        # The commit is where SQLite writes and fsyncs (and now and then
+                        # checkpoints): a slow disk stalls this writer, not the event loop.
+                        await asyncio.to_thread(conn.commit)
+                return
+            assert self._pg is not None
+            async with self._pg.connect() as aconn, aconn.begin():
+                yield SqlTx(aconn, self.dialect)
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
+        """``fn(sync_connection, *args)`` inside a transaction: migrations and schema checks."""
+        async with _translate_errors():
+            if self._sqlite is not None:
+                lock = self._write_lock if write else None
+                async with lock or contextlib.nullcontext():
+                    with self._sqlite.connect() as conn:
+                        await _sqlite_begin(conn, write=write)
+                        result = fn(conn, *args)
+                        conn.commit()
+                        return result
+            assert self._pg is not None
+            async with self._pg.connect() as aconn, aconn.begin():
+                return await aconn.run_sync(fn, *args)
 
     async def ping(self) -> None:
-        async with _translate_errors(), self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with self.read() as tx:
+            await tx.conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
-        await self.engine.dispose()
-
-    @contextlib.asynccontextmanager
-    async def raw(self) -> AsyncIterator[AsyncConnection]:
-        """A plain connection for migrations and tests."""
-        async with self.engine.connect() as conn:
-            yield conn
+        if self._sqlite is not None:
+            self._sqlite.dispose()
+        if self._pg is not None:
+            await self._pg.dispose()
 
 
 @contextlib.asynccontextmanager
@@ -112,22 +145,63 @@ async def _translate_errors() -> AsyncIterator[None]:
         raise
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _sqlite_engine(url: str, pool_size: int, echo: bool) -> Engine:
+    path = sqlite_path(url)
+    kwargs: dict[str, Any] = {"echo": echo,
+                              # busy_timeout 0: a locked file must never block the event loop;
+                              # _sqlite_begin waits for the lock in asyncio.sleep instead.
+                              "connect_args": {"check_same_thread": False, "timeout": 0}}
+    if path is None:
+        kwargs["poolclass"] = StaticPool  # one in-memory database, shared
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's begin event issue BEGIN itself, so writes can be IMMEDIATE.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        # busy_timeout: several processes on one file take turns through SQLite's busy
-        # handler, which polls; a writer can wait out another process's whole burst.
-        for pragma in ("journal_mode=WAL", "busy_timeout=15000", "synchronous=FULL",
+        # synchronous=FULL: a comment acknowledged to its author survives a power cut, not
+        # only a crash; an fsync per commit is well under a millisecond on an SSD.
+        for pragma in ("journal_mode=WAL", "busy_timeout=0", "synchronous=FULL",
                        "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # In WAL a deferred read-then-write transaction can fail with SQLITE_BUSY despite
-        # the busy timeout; taking the write lock up front makes it wait instead.
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A deferred read-then-write transaction in WAL can fail with SQLITE_BUSY at its
+        # first write; taking the write lock up front makes the wait happen at BEGIN.
         write = conn.get_execution_options().get("threadline_write")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if not write:
+            # The read snapshot starts at the first read: take it now, where a busy file
+            # (a checkpoint restarting the WAL, recovery) can still be waited out.
+            conn.exec_driver_sql("SELECT 1 FROM sqlite_schema LIMIT 1").close()
+
+    return engine
+
+
+async def _sqlite_begin(conn: Connection, *, write: bool) -> None:
+    """BEGIN (IMMEDIATE for writes), waiting out other processes' locks without blocking."""
+    if write:
+        conn.execution_options(threadline_write=True)
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT
+    pause = 0.001
+    while True:
+        try:
+            conn.begin()
+            return
+        except OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() > deadline:
+                raise
+            conn.rollback()
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    message = str(exc.orig).lower()
+    return "locked" in message or "busy" in message

@@ -30,25 +30,21 @@ def head_revision() -> str:
 
 async def migrate(store: SqlStore, revision: str = "head") -> None:
     """Upgrade the schema; safe to run from several processes at once on PostgreSQL."""
-    async with store.engine.connect() as conn:
-        conn = await conn.execution_options(threadline_write=True)
-        async with conn.begin():
-            if store.dialect == "postgresql":
-                # Two release commands racing would otherwise both try to create tables.
-                await conn.execute(text("SELECT pg_advisory_xact_lock(7219431)"))
-            await conn.run_sync(_upgrade, revision)
+    await store.run_sync(_upgrade, revision, write=True)
 
 
 def _upgrade(sync_conn: Any, revision: str) -> None:
+    if sync_conn.dialect.name == "postgresql":
+        # Two release commands racing would otherwise both try to create tables.
+        sync_conn.execute(text("SELECT pg_advisory_xact_lock(7219431)"))
     cfg = alembic_config()
     cfg.attributes["connection"] = sync_conn
     command.upgrade(cfg, revision)
 
 
 async def current_revision(store: SqlStore) -> str | None:
-    async with store.engine.connect() as conn:
-        return await conn.run_sync(
-            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision())
+    return await store.run_sync(
+        lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision())
 
 
 async def check_migrated(store: SqlStore) -> None:

@@ -74,6 +74,7 @@ comments = Table(
     Index(None, "page_id", "parent_id", "created_at", "id"),
     Index(None, "site_id", "status", "created_at"),
     Index(None, "site_id", "author_hash"),
+    Index(None, "site_id", "ip_hash", "created_at"),
 )
 
 events = Table(

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import insert, select, update
 
 from server.core.cursors import Cursor
 from server.core.models import (
@@ -22,11 +20,11 @@ from server.core.models import (
     Status,
 )
 from server.core.ports import NewComment
+from server.store import statements as st
+from server.store.conn import Conn
 from server.store.rows import comment_from_row, page_from_row, site_from_row, site_values
 from server.store.schema import (
-    bans,
     comments,
-    events,
     pages,
     sites,
 )
@@ -39,7 +37,7 @@ DUPLICATE_NETWORK_CHARS = 30
 class SqlTx(AdminQueries):
     """Queries run inside one transaction on one connection."""
 
-    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+    def __init__(self, conn: Conn, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect
 
@@ -62,12 +60,11 @@ class SqlTx(AdminQueries):
 
     # -- pages ---------------------------------------------------------------------------
     async def find_page(self, site_id: str, key: str) -> Page | None:
-        q = select(pages).where(pages.c.site_id == site_id, pages.c.key == key)
-        row = (await self.conn.execute(q)).first()
+        row = (await self.conn.execute(st.FIND_PAGE, {"b_site": site_id, "b_key": key})).first()
         return page_from_row(row) if row else None
 
     async def find_page_by_id(self, page_id: int) -> Page | None:
-        row = (await self.conn.execute(select(pages).where(pages.c.id == page_id))).first()
+        row = (await self.conn.execute(st.FIND_PAGE_BY_ID, {"b_id": page_id})).first()
         return page_from_row(row) if row else None
 
     async def ensure_page(self, site_id: str, key: str, url: str | None, title: str | None,
@@ -80,22 +77,15 @@ class SqlTx(AdminQueries):
                 found = dataclasses.replace(found, url=found.url or url,
                                             title=found.title or title)
             return found
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        await self.conn.execute(
-            dialect_insert(pages)
-            .values(site_id=site_id, key=key, url=url, title=title, created_at=now)
-            .on_conflict_do_nothing(index_elements=["site_id", "key"]))
+        await self.conn.execute(st.INSERT_PAGE[self.dialect], {
+            "site_id": site_id, "key": key, "url": url, "title": title, "created_at": now})
         page = await self.find_page(site_id, key)
         assert page is not None
         return page
 
     async def advance_page(self, page_id: int, count_delta: int) -> Page:
-        # The UPDATE takes the page's row lock until commit: concurrent writers to one page
-        # queue here, which is what keeps seq gap-free and in commit order.
-        q = (update(pages).where(pages.c.id == page_id)
-             .values(seq=pages.c.seq + 1, comment_count=pages.c.comment_count + count_delta)
-             .returning(*pages.c))
-        return page_from_row((await self.conn.execute(q)).one())
+        rows = await self.conn.execute(st.ADVANCE_PAGE, {"b_id": page_id, "b_delta": count_delta})
+        return page_from_row(rows.one())
 
     async def page_counts(self, site_id: str, keys: Sequence[str]) -> dict[str, int]:
         q = select(pages.c.key, pages.c.comment_count).where(
@@ -109,10 +99,9 @@ class SqlTx(AdminQueries):
     # -- comments ------------------------------------------------------------------------
     async def find_comment(self, comment_id: int, *, for_update: bool = False
                            ) -> Comment | None:
-        q = select(comments).where(c.id == comment_id)
-        if for_update and self.dialect == "postgresql":
-            q = q.with_for_update()
-        row = (await self.conn.execute(q)).first()
+        q = st.FIND_COMMENT_FOR_UPDATE if for_update and self.dialect == "postgresql" \
+            else st.FIND_COMMENT
+        row = (await self.conn.execute(q, {"b_id": comment_id})).first()
         return comment_from_row(row) if row else None
 
     async def find_comment_by_key(self, site_id: str, key: str) -> Comment | None:
@@ -123,9 +112,7 @@ class SqlTx(AdminQueries):
     async def insert_comment(self, new: NewComment) -> Comment:
         values = dataclasses.asdict(new)
         values["status"] = new.status.value
-        row = (await self.conn.execute(insert(comments).values(**values).returning(*comments.c)
-                                       )).one()
-        return comment_from_row(row)
+        return comment_from_row((await self.conn.execute(st.INSERT_COMMENT, values)).one())
 
     async def update_comment(self, comment_id: int, **changes: Any) -> Comment:
         if isinstance(changes.get("status"), Status):
@@ -134,79 +121,53 @@ class SqlTx(AdminQueries):
         return comment_from_row((await self.conn.execute(q)).one())
 
     async def add_reply_count(self, comment_id: int, delta: int) -> None:
-        await self.conn.execute(update(comments).where(c.id == comment_id)
-                                .values(reply_count=c.reply_count + delta))
+        await self.conn.execute(st.ADD_REPLY_COUNT, {"b_id": comment_id, "b_delta": delta})
 
     async def author_checks(self, site_id: str, page_id: int, author_hash: str, ip_hash: str,
                             body: str, since: int, *, need_approved: bool
                             ) -> tuple[str | None, bool, bool]:
-        ban = (select(bans.c.mode)
-               .where(bans.c.site_id == site_id,
-                      or_(bans.c.author_hash == author_hash, bans.c.ip_hash == ip_hash))
-               .order_by(bans.c.mode.desc())  # "reject" sorts before "hold"
-               .limit(1).scalar_subquery())
         # Another author on the same network may well say "Thanks!" too: the network only
         # counts for text long enough that a coincidence is unlikely.
-        same = c.author_hash == author_hash
-        if len(body) >= DUPLICATE_NETWORK_CHARS:
-            same = or_(same, c.ip_hash == ip_hash)
-        duplicate = exists().where(c.page_id == page_id, c.created_at >= since, c.body == body,
-                                   same, c.status != Status.DELETED.value)
-        approved = exists().where(c.site_id == site_id, c.author_hash == author_hash,
-                                  c.status == Status.APPROVED.value) if need_approved \
-            else literal(False)
-        row = (await self.conn.execute(select(ban, duplicate, approved))).one()
+        q = st.AUTHOR_CHECKS[len(body) >= DUPLICATE_NETWORK_CHARS, need_approved]
+        row = (await self.conn.execute(q, {
+            "b_site": site_id, "b_author": author_hash, "b_ip": ip_hash, "b_page": page_id,
+            "b_since": since, "b_body": body})).one()
         return row[0], bool(row[1]), bool(row[2])
 
     async def top_level(self, page_id: int, order: Order, after: Cursor | None,
                         limit: int) -> list[Comment]:
-        visible = or_(c.status == Status.APPROVED.value,
-                      and_(c.status == Status.DELETED.value, c.reply_count > 0))
-        q = select(comments).where(c.page_id == page_id, c.parent_id.is_(None), visible)
-        key = tuple_(c.created_at, c.id)
-        if order is Order.NEWEST:
-            q = q.order_by(c.created_at.desc(), c.id.desc())
-            if after is not None:
-                q = q.where(key < tuple_(after.created_at, after.id))
-        else:
-            q = q.order_by(c.created_at, c.id)
-            if after is not None:
-                q = q.where(key > tuple_(after.created_at, after.id))
-        return [comment_from_row(r) for r in await self.conn.execute(q.limit(limit))]
+        params: dict[str, Any] = {"b_page": page_id, "b_limit": limit}
+        if after is not None:
+            params.update(b_at=after.created_at, b_id=after.id)
+        rows = await self.conn.execute(st.TOP_LEVEL[order, after is not None], params)
+        return [comment_from_row(r) for r in rows]
 
     async def first_replies(self, page_id: int, parent_ids: Sequence[int], limit_each: int
                             ) -> dict[int, list[Comment]]:
         if not parent_ids:
             return {}
-        rank = func.row_number().over(partition_by=c.parent_id,
-                                      order_by=(c.created_at, c.id)).label("rank")
-        ranked = select(comments, rank).where(
-            c.page_id == page_id, c.parent_id.in_(list(parent_ids)),
-            c.status == Status.APPROVED.value).subquery()
-        q = select(ranked).where(ranked.c.rank <= limit_each).order_by(
-            ranked.c.parent_id, ranked.c.created_at, ranked.c.id)
         grouped: dict[int, list[Comment]] = defaultdict(list)
-        for row in await self.conn.execute(q):
+        for row in await self.conn.execute(st.FIRST_REPLIES, {
+                "b_page": page_id, "b_parents": list(parent_ids), "b_limit": limit_each}):
             grouped[row.parent_id].append(comment_from_row(row))
         return grouped
 
     async def replies(self, parent: Comment, after: Cursor | None, limit: int) -> list[Comment]:
-        q = select(comments).where(c.page_id == parent.page_id, c.parent_id == parent.id,
-                                   c.status == Status.APPROVED.value)
+        params: dict[str, Any] = {"b_page": parent.page_id, "b_parent": parent.id,
+                                  "b_limit": limit}
         if after is not None:
-            q = q.where(tuple_(c.created_at, c.id) > tuple_(after.created_at, after.id))
-        q = q.order_by(c.created_at, c.id).limit(limit)
-        return [comment_from_row(r) for r in await self.conn.execute(q)]
+            params.update(b_at=after.created_at, b_id=after.id)
+        rows = await self.conn.execute(st.REPLIES[after is not None], params)
+        return [comment_from_row(r) for r in rows]
 
     # -- events --------------------------------------------------------------------------
     async def insert_event(self, event: Event, now: int) -> None:
-        await self.conn.execute(insert(events).values(
-            page_id=event.page_id, seq=event.seq, type=event.type,
-            payload=orjson.dumps(event.data).decode(), created_at=now))
+        await self.conn.execute(st.INSERT_EVENT, {
+            "page_id": event.page_id, "seq": event.seq, "type": event.type,
+            "payload": orjson.dumps(event.data).decode(), "created_at": now})
 
     async def events_after(self, page: Page, after: int, limit: int) -> list[Event]:
-        q = (select(events.c.seq, events.c.type, events.c.payload)
-             .where(events.c.page_id == page.id, events.c.seq > after)
-             .order_by(events.c.seq).limit(limit))
+        rows = await self.conn.execute(st.EVENTS_AFTER, {"b_page": page.id, "b_after": after,
+                                                         "b_limit": limit})
         return [Event(page.site_id, page.id, page.key, row.seq, row.type,
-                      orjson.loads(row.payload)) for row in await self.conn.execute(q)]
+                      orjson.loads(row.payload)) for row in rows]

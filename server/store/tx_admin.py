@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.core.models import AuditEntry, Ban, Comment, Moderator, Page, Role, Status
+from server.store.conn import Conn
 from server.store.rows import comment_from_row
 from server.store.schema import (
     audit_log,
@@ -38,7 +38,7 @@ c = comments.c
 
 
 class AdminQueries:
-    conn: AsyncConnection
+    conn: Conn
     dialect: str
 
     async def insert_audit(self, entry: AuditEntry) -> None:

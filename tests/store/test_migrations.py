@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from server.store.database import SqlStore
 from server.store.migrate import check_migrated, current_revision, head_revision, migrate
@@ -18,9 +19,8 @@ async def test_migrated_database_matches_the_declared_schema(backend: str,
                                                              databases: Databases) -> None:
     store = SqlStore(await databases.create(backend))
     try:
-        async with store.raw() as conn:
-            diff = await conn.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
+        diff = await store.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
         assert diff == []
         assert await current_revision(store) == head_revision()
         await migrate(store)  # idempotent
@@ -38,14 +38,17 @@ async def test_unmigrated_database_is_refused_with_the_fix(tmp_path: object) -> 
         await store.close()
 
 
-async def test_sqlite_connections_use_wal_and_a_busy_timeout(databases: Databases) -> None:
+async def test_sqlite_connections_use_wal_full_sync_and_never_block_in_sqlite(
+        databases: Databases) -> None:
     store = SqlStore(await databases.create("sqlite"))
     try:
         async with store.read() as tx:
-            mode = (await tx.conn.exec_driver_sql("PRAGMA journal_mode")).scalar_one()
-            timeout = (await tx.conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
-            fks = (await tx.conn.exec_driver_sql("PRAGMA foreign_keys")).scalar_one()
-        assert (mode, fks) == ("wal", 1)
-        assert timeout >= 5000
+            mode = (await tx.conn.execute(text("PRAGMA journal_mode"))).scalar_one()
+            sync = (await tx.conn.execute(text("PRAGMA synchronous"))).scalar_one()
+            timeout = (await tx.conn.execute(text("PRAGMA busy_timeout"))).scalar_one()
+            fks = (await tx.conn.execute(text("PRAGMA foreign_keys"))).scalar_one()
+        # FULL (2): an acknowledged comment survives a power cut. busy_timeout 0: waiting
+        # for another process's lock happens in asyncio.sleep, never inside SQLite.
+        assert (mode, sync, timeout, fks) == ("wal", 2, 0, 1)
     finally:
         await store.close()
