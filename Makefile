@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export THREADLINE_DATA_DIR ?= ./data
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench bench-deps system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/threadline migrate
 	$(BIN)/threadline site add demo --name "Threadline demo" \
 		--origin http://127.0.0.1:$(PORT) --origin http://localhost:$(PORT) --exist-ok
-	$(BIN)/threadline serve --host $(HOST) --port $(PORT)
+	THREADLINE_LOG_FORMAT=text $(BIN)/threadline serve --host $(HOST) --port $(PORT)
 
 # Chromium and redis-server come from Debian; PostgreSQL binaries are on the machine.
 system-deps:
@@ -46,8 +46,24 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check server tests bench
 	$(BIN)/mypy
 
-bench: $(VENV)/.installed-test system-deps
+# The peers (python-socketio, Channels, broadcaster, Isso) live in their own virtualenv so
+# that their pins never meet ours; wrk drives the HTTP scenarios.
+PEERS := bench/.venv-peers
+$(PEERS)/.installed: bench/peers-requirements.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet --upgrade pip
+	$(PEERS)/bin/pip install --quiet -r bench/peers-requirements.txt
+	touch $@
+
+bench-deps: system-deps
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "installing from Debian: wrk"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+
+bench: $(VENV)/.installed-test bench-deps $(PEERS)/.installed
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) data .pytest_cache .mypy_cache .ruff_cache

@@ -10,19 +10,73 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import report
+from bench import plots, report
 from bench.harness import QUICK, ROOT, Services, machine
+from bench.scenarios_fanout import (
+    capacity,
+    latency,
+    memory,
+    null_ceiling,
+    python_pubsub_reader,
+    redis_benchmark,
+    throughput,
+)
 from bench.scenarios_faults import flood_one_ip, load_and_faults
+from bench.scenarios_http import http_bench
+from bench.scenarios_widget import widget
+
+
+async def references(services: Services) -> dict[str, Any]:
+    """The physical limits every Threadline figure is divided by."""
+    return {"redis_benchmark": await asyncio.to_thread(redis_benchmark, services),
+            "python_pubsub_reader": await asyncio.to_thread(python_pubsub_reader, services),
+            "null_ceiling": await null_ceiling(services)}
+
 
 Scenario = Callable[[Services], Awaitable[dict[str, Any]]]
 SCENARIOS: list[tuple[str, Scenario]] = [
+    ("references", references),
+    ("latency", latency),
+    ("throughput", throughput),
+    ("memory", memory),
+    ("capacity", capacity),
+    ("http", http_bench),
+    ("widget", widget),
     ("load_and_faults", load_and_faults),
     ("flood", flood_one_ip),
 ]
 
 
 def main(argv: list[str]) -> int:
-    only = set(argv)
+    """`python -m bench [SCENARIO ...]`: all scenarios, or only those named (their results
+    replace the same scenarios in latest.json); `--report` only redraws the docs."""
+    out = ROOT / "bench" / "results"
+    latest = out / ("quick.json" if QUICK else "latest.json")
+    if argv == ["--report"]:
+        results = json.loads(latest.read_text())
+    else:
+        only = set(argv)
+        unknown = only - {name for name, _ in SCENARIOS}
+        if unknown:
+            print(f"unknown scenarios: {sorted(unknown)}; known: {[n for n, _ in SCENARIOS]}")
+            return 2
+        results = run(only)
+        if only and latest.exists():
+            merged = json.loads(latest.read_text())
+            merged["scenarios"].update(results["scenarios"])
+            results = {**results, "scenarios": merged["scenarios"]}
+        out.mkdir(parents=True, exist_ok=True)
+        latest.write_text(json.dumps(results, indent=2, default=str))
+    print(report.summary(results))
+    if not QUICK:
+        docs = ROOT / "docs"
+        images = plots.draw(results, docs / "bench")
+        report.write_markdown(results, docs / "benchmarks.md", images)
+    return 0 if all(s.get("ok", True) for s in results["scenarios"].values()
+                    if isinstance(s, dict)) else 1
+
+
+def run(only: set[str]) -> dict[str, Any]:
     services = Services()
     services.start()
     results: dict[str, Any] = {"machine": machine(), "started": time.time(), "scenarios": {}}
@@ -37,17 +91,12 @@ def main(argv: list[str]) -> int:
             except Exception as exc:  # noqa: BLE001 -- one broken scenario must not hide others
                 traceback.print_exc()
                 results["scenarios"][name] = {"ok": False, "error": repr(exc)}
-            results["scenarios"][name]["seconds"] = round(time.monotonic() - began, 1)
+            took = round(time.monotonic() - began, 1)
+            results["scenarios"][name]["seconds"] = took
+            print(f"[bench] {name} done in {took} s", flush=True)
     finally:
         services.stop()
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / ("quick.json" if QUICK else "latest.json")).write_text(
-        json.dumps(results, indent=2, default=str))
-    print(report.summary(results))
-    if not QUICK and not only:
-        report.write_markdown(results, ROOT / "docs" / "benchmarks.md")
-    return 0 if all(s.get("ok", True) for s in results["scenarios"].values()) else 1
+    return results
 
 
 if __name__ == "__main__":

@@ -29,18 +29,23 @@ _dbs = itertools.count(1)
 class Services:
     """Started once for a whole `make bench` run."""
 
-    def __init__(self) -> None:
-        self.work = Path(tempfile.mkdtemp(prefix="tl-bench-"))
-        self.pg = PostgresCluster()
-        self.redis = RedisServer(self.work)
+    def __init__(self, pg: PostgresCluster | None = None, redis: RedisServer | None = None,
+                 work: Path | None = None) -> None:
+        # Given services (the test suite's, for the harness smoke test) are used, not owned.
+        self.owned = pg is None and redis is None
+        self.work = work or Path(tempfile.mkdtemp(prefix="tl-bench-"))
+        self.pg = pg or PostgresCluster()
+        self.redis = redis or RedisServer(self.work)
 
     def start(self) -> None:
-        self.pg.start()
-        self.redis.start()
+        if self.owned:
+            self.pg.start()
+            self.redis.start()
 
     def stop(self) -> None:
-        self.redis.stop()
-        self.pg.stop()
+        if self.owned:
+            self.redis.stop()
+            self.pg.stop()
 
     async def database(self, backend: str = "postgresql") -> str:
         n = next(_dbs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -14,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from server import logs
 from server.api.middleware import BodyLimit, SiteOrigins, Sockets
 from server.api.routes import routes as api_routes
 from server.live.endpoint import ws_endpoint
@@ -22,8 +22,9 @@ from server.moderation.live import moderation_ws
 from server.moderation.routes import routes as moderation_routes
 from server.settings import Settings
 from server.state import AppState
+from server.web.metrics import metrics
 from server.web.pages import demo_css, demo_page, healthz, http_error, readyz, server_error
-from server.web.widget import WidgetAsset
+from server.web.widget import COUNT, WidgetAsset
 
 
 def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> Starlette:
@@ -43,13 +44,16 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
             Route("/", demo_page, methods=["GET"]),
             Route("/demo.css", demo_css, methods=["GET"]),
             Route("/widget.js", WidgetAsset().serve, methods=["GET", "HEAD"]),
+            Route("/count.js", WidgetAsset(COUNT).serve, methods=["GET", "HEAD"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             *api_routes(),
             *moderation_routes(),
         ],
         middleware=[
             Middleware(Sockets, routes={"/ws": ws_endpoint, "/moderate/ws": moderation_ws}),
+            Middleware(logs.RequestContext, stats=state.http_stats),
             Middleware(SecurityHeaders, production=settings.production),
             Middleware(BodyLimit),
             Middleware(SiteOrigins, sites=state.sites),
@@ -71,8 +75,7 @@ class _AppFromEnvironment:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
             settings = Settings.from_env(os.environ)
-            logging.basicConfig(level=settings.log_level.upper(),
-                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+            logs.configure(settings.log_format, settings.log_level, settings.access_log)
             self._app = create_app(settings)
         await self._app(scope, receive, send)
 

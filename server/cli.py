@@ -54,6 +54,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     options = uvicorn_options(settings, host=args.host, port=args.port, workers=args.workers,
                               reload=args.reload)
+    from server import logs
+
+    logs.configure(settings.log_format, settings.log_level, settings.access_log)
     if args.migrate:
         cmd_migrate(settings, args)
     uvicorn.run(**options)
@@ -207,6 +210,32 @@ def cmd_settings(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_copy(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from server.store.copy import copy_database
+
+    def say(line: str) -> None:
+        if not args.quiet or not line.startswith("  "):
+            print(line, flush=True)
+
+    try:
+        reports = asyncio.run(copy_database(args.source, args.target, say))
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from None
+    width = max(len(r.name) for r in reports)
+    for r in reports:
+        print(f"{r.name:<{width}}  {r.source_rows:>9} rows -> {r.target_rows:>9}  "
+              f"sha256 {r.source_sum[:16]} {'=' if r.ok else '!='} {r.target_sum[:16]}  "
+              f"{'ok' if r.ok else 'MISMATCH'}")
+    if all(r.ok for r in reports):
+        print("verified: every table has the same rows and checksums")
+        return 0
+    print("threadline: error: the copy differs from the source; run the command again to "
+          "resume", file=sys.stderr)
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="threadline",
@@ -287,6 +316,22 @@ def build_parser() -> argparse.ArgumentParser:
     mrem.add_argument("email")
     mrem.add_argument("--site", help="revoke only this site")
     mrem.set_defaults(func=cmd_moderator_remove)
+
+    db = sub.add_parser("db", help="database tools",
+                        description="Move a database, e.g. from SQLite to PostgreSQL.")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    cp = db_sub.add_parser(
+        "copy", help="copy every row to another database, then verify",
+        description="Copy every table from one database into another (migrated first), in "
+                    "batches; rows already there are skipped, so an interrupted copy is "
+                    "resumed by running it again. Ends by comparing row counts and SHA-256 "
+                    "checksums of every table. Stop the servers writing to the source first.")
+    cp.add_argument("--from", dest="source", required=True, metavar="URL",
+                    help="source, e.g. sqlite:///./data/threadline.db")
+    cp.add_argument("--to", dest="target", required=True, metavar="URL",
+                    help="target, e.g. postgresql://threadline@db/threadline")
+    cp.add_argument("--quiet", action="store_true", help="no per-batch progress lines")
+    cp.set_defaults(func=cmd_db_copy)
 
     st = sub.add_parser("settings", help="list the environment settings",
                         description="Every THREADLINE_* setting with its default.")

@@ -35,6 +35,9 @@ def uvicorn_options(settings: Settings, *, host: str | None = None, port: int | 
         "timeout_keep_alive": 5,
         "timeout_graceful_shutdown": 10,
         "server_header": False,
-        "access_log": settings.log_level == "debug",
+        # Threadline's own access records (THREADLINE_ACCESS_LOG) carry the request id.
+        "access_log": False,
         "log_level": settings.log_level,
+        # Logging is set up by server.logs (JSON or text), not by uvicorn's dictConfig.
+        "log_config": None,
     }

@@ -81,6 +81,14 @@ class Settings:
     log_level: str = _setting("info", "THREADLINE_LOG_LEVEL",
                               "`debug`, `info`, `warning` or `error`.",
                               choices=("debug", "info", "warning", "error"))
+    log_format: str = _setting("json", "THREADLINE_LOG_FORMAT",
+                               "`json` (one object per line, with `request_id`) or `text` "
+                               "(human-readable, for a terminal).", choices=("json", "text"))
+    access_log: bool = _setting(False, "THREADLINE_ACCESS_LOG",
+                                "`1` logs every HTTP request (method, route, status, ms).")
+    metrics_token: str | None = _setting(None, "THREADLINE_METRICS_TOKEN",
+                                         "Bearer token that `/metrics` (Prometheus) requires; "
+                                         "at least 16 characters. Unset: `/metrics` is off.")
     host: str = _setting("127.0.0.1", "HOST", "Address `threadline serve` binds.")
     port: int = _setting(8000, "PORT", "Port `threadline serve` binds.", min=1, max=65535)
     workers: int = _setting(1, "WEB_CONCURRENCY", "Server processes `threadline serve` starts.",
@@ -127,6 +135,8 @@ class Settings:
             problems.append("THREADLINE_PUBLIC_URL: expected http(s)://HOST")
         if self.secret_key and len(self.secret_key) < 32:
             problems.append("THREADLINE_SECRET_KEY: expected at least 32 characters")
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            problems.append("THREADLINE_METRICS_TOKEN: expected at least 16 characters")
         if self.production and not self.secret_key:
             problems.append("THREADLINE_SECRET_KEY: required when THREADLINE_ENV=production")
         return problems

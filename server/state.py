@@ -24,6 +24,7 @@ from server.core.erasure import forget_old_data
 from server.core.passwords import hasher
 from server.core.sites import SiteDirectory
 from server.live.hub import Hub
+from server.metrics import HttpStats
 from server.moderation.live import ModHub
 from server.notify import Notifier
 from server.settings import Settings
@@ -46,6 +47,7 @@ class AppState:
     modhub: ModHub
     notifier: Notifier
     thread_cache: ThreadCache = field(default_factory=ThreadCache)
+    http_stats: HttpStats = field(default_factory=HttpStats)
     started_at: float = field(default_factory=time.time)
     shutting_down: bool = False
     _maintenance: asyncio.Task[None] | None = None

@@ -4,7 +4,10 @@ commit and the publish, exactly as a reader's POST would."""
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -14,6 +17,22 @@ from server.core.comments import Draft, post_comment
 from server.settings import Settings
 
 SITE = "bench"
+_gc_began = 0.0
+
+
+def _gc_pauses(phase: str, info: dict[str, int]) -> None:
+    """Full collections long enough to show in a p99 go to the log, for the report."""
+    global _gc_began
+    if phase == "start":
+        _gc_began = time.perf_counter()
+    elif info["generation"] == 2:
+        ms = (time.perf_counter() - _gc_began) * 1000
+        if ms >= 10:
+            print(f"[gc] generation 2 collection: {ms:.0f} ms, {info['collected']} collected",
+                  file=sys.stderr, flush=True)
+
+
+gc.callbacks.append(_gc_pauses)
 
 
 class App:

@@ -220,6 +220,11 @@ def openapi_document() -> dict[str, Any]:
                         {"name": "limit", "in": "query",
                          "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
                 op_id="events_get")},
+            base + "/feed.atom": {"get": _op(
+                "Atom feed of the 50 newest approved comments of the site, or of one page",
+                {"200": {"description": "An Atom 1.0 feed (RFC 4287)",
+                         "content": {"application/atom+xml": {"schema": {"type": "string"}}}}},
+                params=[{**PAGE, "required": False}], op_id="feed_get")},
         },
         "components": {
             "schemas": _schemas(),

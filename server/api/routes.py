@@ -21,6 +21,7 @@ from server.core.guards import form_token
 from server.core.models import Site, Status
 from server.core.text import clean_page_key
 from server.state import AppState
+from server.web import feeds
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -168,6 +169,16 @@ async def counts_post(request: Request) -> Response:
 
 
 @api
+async def feed_get(request: Request) -> Response:
+    site = await site_of(request)
+    page, items = await threads.newest_comments(state(request).services, site,
+                                                query(request, "page"))
+    return Response(feeds.render(request, site, page, items),
+                    media_type="application/atom+xml; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=60"})
+
+
+@api
 async def events_get(request: Request) -> Response:
     site = await site_of(request)
     after = query_int(request, "after", 0)
@@ -194,4 +205,5 @@ def routes() -> list[BaseRoute]:
         Route(base + "/counts", counts_get, methods=["GET"]),
         Route(base + "/counts", counts_post, methods=["POST"]),
         Route(base + "/events", events_get, methods=["GET"]),
+        Route(base + "/feed.atom", feed_get, methods=["GET"]),
     ]

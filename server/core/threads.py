@@ -129,3 +129,21 @@ async def events_after(svc: Services, site: Site, page: object, after: int,
         assert fresh is not None
         events = await tx.events_after(fresh, after, min(limit, MAX_EVENTS))
     return fresh, events
+
+
+FEED_SIZE = 50
+
+
+async def newest_comments(svc: Services, site: Site, page: object | None
+                          ) -> tuple[Page | None, list[tuple[Comment, Page]]]:
+    """The newest approved comments of the site, or of one page (which is never created
+    here: a feed reader polling an unknown page gets an empty feed)."""
+    if page is None:
+        async with svc.store.read() as tx:
+            return None, await tx.newest_approved(site.id, None, FEED_SIZE)
+    key = page_ref(site, page, None, None)[0]
+    async with svc.store.read() as tx:
+        found = await tx.find_page(site.id, key)
+        if found is None:
+            return None, []
+        return found, await tx.newest_approved(site.id, found.id, FEED_SIZE)

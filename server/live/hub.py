@@ -30,6 +30,7 @@ from server.live.protocol import (
     unpack,
 )
 from server.live.room import Room
+from server.metrics import LiveStats
 
 log = logging.getLogger("threadline.live")
 
@@ -57,6 +58,11 @@ class Hub:
         # Told (site id, page key) of every durable event seen here: caches forget the page.
         self.page_changed: list[Callable[[str, str], None]] = []
         self.closing = False
+        self.stats = LiveStats()
+
+    @property
+    def connections(self) -> int:
+        return sum(self.per_ip.values())
 
     def route(self, prefix: str, handler: MessageHandler) -> None:
         """Send broker messages on channels starting with ``prefix`` to ``handler``."""
@@ -86,8 +92,15 @@ class Hub:
                 listener(event.site_id, event.page_key)
             room = self.rooms.get(channel)
             if room is not None:
-                room.on_event(event.seq, out)
+                self._deliver(room, event.seq, out)
             await self.broker.publish(channel, pack(EVENT, event.seq, "", out.data))
+            self.stats.published += 1
+
+    def _deliver(self, room: Room, seq: int, out: Frame) -> None:
+        began, before = time.perf_counter(), room.last_seq
+        room.on_event(seq, out)
+        if room.last_seq != before:  # the copy that arrives second costs nothing: not timed
+            self.stats.fanout.observe(time.perf_counter() - began)
 
     async def notify_author(self, site_id: str, author_hash: str, event: Event) -> None:
         channel = page_channel(site_id, event.page_id)
@@ -106,7 +119,7 @@ class Hub:
             if seq:
                 for listener in self.page_changed:
                     listener(room.page.site_id, room.key)
-                room.on_event(seq, Frame(data))
+                self._deliver(room, seq, Frame(data))
             else:
                 room.broadcast(Frame(data), skip=target)
         elif kind == AUTHOR:
@@ -148,7 +161,7 @@ class Hub:
             await self.broker.subscribe(channel)
             async with self.store.read() as tx:
                 fresh = await tx.find_page_by_id(page.id)
-            room = Room(channel, fresh or page, self._load)
+            room = Room(channel, fresh or page, self._load, self.stats)
             self.rooms[channel] = room
             future.set_result(room)
             return room
@@ -167,6 +180,8 @@ class Hub:
             return
         room.remove(conn)
         conn.room = None
+        if conn.close_code == Close.TRY_AGAIN:
+            self.stats.dropped_slow += 1
         self._presence_dirty.add(room)
         self._presence_wake.set()
         if room.local_count == 0:

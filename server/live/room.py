@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from server.core.models import Page
 from server.live.conn import Conn
 from server.live.protocol import Frame, frame
+from server.metrics import LiveStats
 
 log = logging.getLogger("threadline.live")
 
@@ -24,8 +25,10 @@ class Room:
     """Delivers each durable event exactly once and in ``seq`` order to every local reader,
     filling any gap (a lost broker message, a Redis outage) from the event table."""
 
-    def __init__(self, channel: str, page: Page, load: Loader) -> None:
+    def __init__(self, channel: str, page: Page, load: Loader,
+                 stats: LiveStats | None = None) -> None:
         self.channel = channel
+        self.stats = stats or LiveStats()
         self.page = page
         self.key = page.key
         self._load = load
@@ -68,6 +71,7 @@ class Room:
         else:
             for conn in self.conns:
                 conn.push(out)
+        self.stats.delivered += len(self.conns)
         for buffer in self.joining.values():
             buffer.append((seq, out))
 
@@ -160,6 +164,7 @@ class Room:
         for conn in self.conns:
             if conn.id != skip:
                 conn.push(out)
+        self.stats.delivered += len(self.conns)
 
     def to_author(self, author_hash: str, out: Frame) -> None:
         for conn in self.conns:

@@ -142,6 +142,20 @@ class SqlTx(AdminQueries):
         rows = await self.conn.execute(st.TOP_LEVEL[order, after is not None], params)
         return [comment_from_row(r) for r in rows]
 
+    async def newest_approved(self, site_id: str, page_id: int | None, limit: int
+                              ) -> list[tuple[Comment, Page]]:
+        q = (select(comments, pages.c.key.label("page_key"), pages.c.url.label("page_url"),
+                    pages.c.title.label("page_title"), pages.c.seq.label("page_seq"),
+                    pages.c.comment_count.label("page_count"))
+             .join(pages, pages.c.id == c.page_id)
+             .where(c.site_id == site_id, c.status == Status.APPROVED.value)
+             .order_by(c.created_at.desc(), c.id.desc()).limit(limit))
+        if page_id is not None:
+            q = q.where(c.page_id == page_id)
+        return [(comment_from_row(r), Page(r.page_id, r.site_id, r.page_key, r.page_url,
+                                           r.page_title, r.page_seq, r.page_count))
+                for r in await self.conn.execute(q)]
+
     async def first_replies(self, page_id: int, parent_ids: Sequence[int], limit_each: int
                             ) -> dict[int, list[Comment]]:
         if not parent_ids:

@@ -146,6 +146,15 @@ class AdminQueries:
         counts["flagged"] = (await self.conn.execute(flagged)).scalar_one()
         return counts
 
+    async def status_counts(self) -> list[tuple[str, str, int]]:
+        by_status = (select(c.site_id, c.status, func.count())
+                     .group_by(c.site_id, c.status))
+        flagged = (select(c.site_id, func.count()).where(TABS["flagged"])
+                   .group_by(c.site_id))
+        out = [(site, status, n) for site, status, n in await self.conn.execute(by_status)]
+        out += [(site, "flagged", n) for site, n in await self.conn.execute(flagged)]
+        return out
+
     async def find_comments(self, ids: Sequence[int]) -> dict[int, Comment]:
         if not ids:
             return {}

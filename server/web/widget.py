@@ -1,4 +1,4 @@
-"""Serving /widget.js: read once, gzipped once, ETag and conditional requests."""
+"""Serving /widget.js and /count.js: read once, gzipped once, ETag and conditional requests."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 WIDGET = Path(__file__).resolve().parent.parent.parent / "widget" / "threadline.js"
+COUNT = WIDGET.with_name("count.js")
 
 
 class WidgetAsset:
     def __init__(self, path: Path = WIDGET) -> None:
         self.path = path
         self.body = path.read_bytes() if path.exists() else \
-            b"console.error('[threadline] widget/threadline.js is missing from this install');"
+            f"console.error('[threadline] widget/{path.name} is missing from this install');"\
+            .encode()
         self.gzipped = gzip.compress(self.body, compresslevel=9, mtime=0)
         self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
 

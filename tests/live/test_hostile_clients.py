@@ -17,6 +17,7 @@ from server.store.database import SqlStore
 from tests.conftest import env_for
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.metrics import TOKEN, scrape
 from tests.support.servers import ServerProcess
 from tests.support.ws import RawClient, Reader
 
@@ -38,7 +39,8 @@ def server(hostile_db: str, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("hostile")
     proc = ServerProcess(env_for(hostile_db, data, THREADLINE_WS_MAX_PER_IP="6",
-                                 THREADLINE_WS_QUEUE_BYTES="16384"), log=data / "server.log")
+                                 THREADLINE_WS_QUEUE_BYTES="16384",
+                                 THREADLINE_METRICS_TOKEN=TOKEN), log=data / "server.log")
     proc.start()
     try:
         yield proc
@@ -160,6 +162,7 @@ async def test_client_that_never_reads_is_dropped_and_others_get_everything(
         if good.presence() == 1:
             break
     await good.wait(lambda: good.presence() == 1, timeout=15)  # the stuck reader is gone
+    assert (await scrape(http, server.url))["threadline_slow_clients_dropped_total"] == 1
     for i in range(5):  # and the page goes on
         last = await post(http, server, "stuck", f"after the drop {i}")
     await good.until_seq(last, timeout=30)

@@ -1,0 +1,32 @@
+"""(f) The widget: gzipped size and script start -> first comments painted in Chromium.
+
+The measurement lives in tests/browser/test_widget_report.py (real Chromium against a real
+server, both started by that suite's fixtures); here it runs with more page loads and hands
+its figures back through a JSON file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from typing import Any
+
+from bench.harness import QUICK, ROOT, Services
+
+TEST = "tests/browser/test_widget_report.py"
+
+
+async def widget(services: Services) -> dict[str, Any]:
+    out = services.work / "widget.json"
+    env = {**os.environ, "THREADLINE_BENCH_OUT": str(out),
+           "THREADLINE_BENCH_LOADS": "5" if QUICK else "15"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", TEST, cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    stdout, _ = await asyncio.wait_for(proc.communicate(), 300)
+    if proc.returncode != 0 or not out.exists():
+        tail = stdout.decode(errors="replace").strip().splitlines()[-5:]
+        return {"ok": False, "error": "widget measurement failed: " + " | ".join(tail)}
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
