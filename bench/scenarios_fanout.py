@@ -15,6 +15,8 @@ from bench.procs import Generator, Measurement, Proc, pinned, trigger
 from bench.suts import BARE, NULL, PEERS, RAW_ASGI, THREADLINE, Sut
 
 BOTTLENECK = 0.85  # a generator or Redis above this share of a core: the point is flagged
+RIG_CPU = "0"  # A, Redis, PostgreSQL and the generator share it; B is alone on the other
+RIG_SATURATED = BOTTLENECK
 PAYLOAD = 200
 
 
@@ -28,11 +30,24 @@ def redis_cpu(services: Services) -> float:
     return times.user + times.system
 
 
+def rig_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds so far of the core the publisher, Redis, PostgreSQL and the
+    generator share."""
+    t = psutil.cpu_times(percpu=True)[int(RIG_CPU)]
+    idle = t.idle + getattr(t, "iowait", 0.0)
+    total = sum(t)
+    return total - idle, total
+
+
 def figures(m: Measurement, b_cpu: float, seconds: float, redis: float,
-            a_cpu: float = 0.0) -> dict[str, Any]:
+            a_cpu: float = 0.0, rig: float = 0.0) -> dict[str, Any]:
     flags = []
     if a_cpu / seconds > BOTTLENECK:
         flags.append("publisher")
+    # Together they can saturate their core though none alone does: then the publisher runs
+    # late and the lateness is measured as delivery latency.
+    if rig > RIG_SATURATED:
+        flags.append("rig core")
     # The generator's processes share one core: their sum is what saturates.
     if sum(m.generator_cpu) > BOTTLENECK:
         flags.append("generator")
@@ -47,7 +62,7 @@ def figures(m: Measurement, b_cpu: float, seconds: float, redis: float,
         "delivery": round(m.delivery_ratio, 5), "delivered": m.delivered,
         "b_cpu_us_per_frame": round(b_cpu / max(m.delivered, 1) * 1e6, 2),
         "generator_cpu": [round(c, 2) for c in m.generator_cpu],
-        "redis_cpu": round(redis / seconds, 2), "bottleneck": flags,
+        "redis_cpu": round(redis / seconds, 2), "rig_cpu": round(rig, 2), "bottleneck": flags,
     }
 
 
@@ -58,11 +73,14 @@ async def run_rate(gen: Generator, a: Proc | None, b: Proc, services: Services, 
     seconds = count / rate
     cpu0, r0 = b.cpu_seconds(), redis_cpu(services)
     a0 = a.cpu_seconds() if a is not None else 0.0
+    busy0, total0 = rig_busy()
     await gen.begin(seconds + 4, count if pages == 1 else max(1, count // pages))
     await trigger(target.url, rate=rate, count=count, page=page, size=PAYLOAD, pages=pages)
     m = await gen.results()
+    busy1, total1 = rig_busy()
     a_used = a.cpu_seconds() - a0 if a is not None else 0.0
-    return figures(m, b.cpu_seconds() - cpu0, seconds, redis_cpu(services) - r0, a_used)
+    return figures(m, b.cpu_seconds() - cpu0, seconds, redis_cpu(services) - r0, a_used,
+                   (busy1 - busy0) / max(total1 - total0, 1e-9))
 
 
 async def median_round(gen: Generator, a: Proc | None, b: Proc, services: Services, *,
@@ -152,8 +170,10 @@ async def null_ceiling(services: Services) -> dict[str, Any]:
 
 
 def _max_rate(points: Any) -> float | None:
+    """The highest rate held. A flagged point still counts when it passed (the bottleneck
+    could only have made it look worse); a flagged failure is the rig's, not the server's."""
     good = [p["rate"] for p in points if isinstance(p, dict) and "p99_ms" in p
-            and p["p99_ms"] <= 100 and p["delivery"] >= 0.999 and not p["bottleneck"]]
+            and p["p99_ms"] <= 100 and p["delivery"] >= 0.999]
     return max(good) if good else None
 
 
@@ -182,8 +202,8 @@ async def throughput(services: Services) -> dict[str, Any]:
     readers = 1000
     out: dict[str, Any] = {}
     plans: list[tuple[Sut, list[float]]] = [
-        (THREADLINE, [25, 50] if QUICK else [10, 25, 50, 60, 75, 100, 150]),
-        (BARE, [25, 50] if QUICK else [10, 25, 50, 60, 75, 100]),
+        (THREADLINE, [25, 50] if QUICK else [10, 25, 35, 45, 55, 65, 75, 100]),
+        (BARE, [25, 50] if QUICK else [10, 25, 35, 45, 55, 65, 75, 100]),
     ]
     if not QUICK:
         plans += [(PEERS[0], [5, 10, 25, 50]), (PEERS[1], [2, 5, 10]), (PEERS[2], [1, 2]),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 
-from server import logfilters
+from server import gctune, logfilters
 from server.api.cache import ThreadCache
 from server.broker import Broker, create_broker
 from server.broker.channels import MODERATION_PREFIX
@@ -95,6 +95,7 @@ class AppState:
         await self.hub.start()
         await self.notifier.start()
         self._maintenance = asyncio.create_task(self._maintain(), name="threadline-maintain")
+        gctune.tune()
         log.info("threadline node %s ready (%s, %s)", self.node_id, self.store.dialect,
                  "redis" if self.settings.redis_url else "in-process broker")
 
