@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -56,16 +57,23 @@ async def live_db(databases: Databases) -> str:
     return url
 
 
-@pytest.fixture(scope="module")
-def servers(live_db: str, redis_server: RedisServer,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess,
-                                                                         ServerProcess]]:
-    a, b = start_pair(live_db, redis_server.url, tmp_path_factory.mktemp("pair"))
+@contextlib.contextmanager
+def running_pair(db_url: str, redis_url: str, data_dir: Path, **env: str
+                 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    a, b = start_pair(db_url, redis_url, data_dir, **env)
     try:
         yield a, b
     finally:
         a.terminate()
         b.terminate()
+
+
+@pytest.fixture(scope="module")
+def servers(live_db: str, redis_server: RedisServer,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess,
+                                                                         ServerProcess]]:
+    with running_pair(live_db, redis_server.url, tmp_path_factory.mktemp("pair")) as both:
+        yield both
 
 
 @pytest.fixture

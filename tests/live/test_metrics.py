@@ -11,7 +11,7 @@ import pytest
 
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.live.conftest import start_pair
+from tests.live.conftest import running_pair
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
 from tests.support.metrics import TOKEN, scrape
@@ -36,13 +36,9 @@ async def metrics_db(databases: Databases) -> str:
 @pytest.fixture(scope="module")
 def pair(metrics_db: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    a, b = start_pair(metrics_db, redis_server.url, tmp_path_factory.mktemp("metrics"),
-                      THREADLINE_METRICS_TOKEN=TOKEN)
-    try:
-        yield a, b
-    finally:
-        a.terminate()
-        b.terminate()
+    with running_pair(metrics_db, redis_server.url, tmp_path_factory.mktemp("metrics"),
+                      THREADLINE_METRICS_TOKEN=TOKEN) as both:
+        yield both
 
 
 @pytest.fixture
