@@ -105,7 +105,7 @@ async def with_readers(services: Services, sut: Sut, pages: list[str], body: Any
         target = a or b
         # Warm-up: subscriptions settle, lazy paths get taken, nothing here is measured.
         await trigger(target.url, rate=20, count=5, page=pages[0], size=PAYLOAD)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.5 if QUICK else 1.0)
         return await body(gen, a, b)
     finally:
         await gen.stop()
@@ -120,7 +120,7 @@ def redis_benchmark(services: Services) -> dict[str, Any]:
     payload = "x" * PAYLOAD
     out = {}
     for label, extra in (("publish_per_s", []), ("publish_pipelined_per_s", ["-P", "16"])):
-        n = "100000" if QUICK else "300000"
+        n = "50000" if QUICK else "300000"
         result = subprocess.run(pinned("1", ["redis-benchmark", "-p", str(services.redis.port),
                                              "-n", n, "-c", "50", "-q", *extra, "PUBLISH",
                                              "bench:ref", payload]),
@@ -132,7 +132,7 @@ def redis_benchmark(services: Services) -> dict[str, Any]:
 
 def python_pubsub_reader(services: Services) -> dict[str, Any]:
     """L1: messages per second one Python process can take off a Redis subscription."""
-    total = 200_000 if QUICK else 500_000
+    total = 100_000 if QUICK else 500_000
     reader = subprocess.Popen(pinned("1", [sys.executable, "-m", "bench.sut.pubsub_reader",
                                            str(services.redis.port), str(total)]),
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -152,7 +152,7 @@ async def null_ceiling(services: Services) -> dict[str, Any]:
     """L2: python-websockets broadcasting in one process, no Redis: the fan-out ceiling,
     and the generator's calibration (its CPU is reported with every point)."""
     readers = 1000
-    rates = [25, 40] if QUICK else [10, 25, 40, 50, 75, 100]
+    rates = [25] if QUICK else [10, 25, 40, 50, 75, 100]
 
     async def body(gen: Generator, a: Proc | None, b: Proc) -> Any:
         points = []
@@ -180,7 +180,7 @@ def _max_rate(points: Any) -> float | None:
 # -- (a) latency ----------------------------------------------------------------------------
 async def latency(services: Services) -> dict[str, Any]:
     sizes = [100] if QUICK else [1, 100, 1000]
-    count, rounds = (20, 1) if QUICK else (30, 3)
+    count, rounds = (10, 1) if QUICK else (30, 3)
 
     def measure(gen: Generator, a: Proc | None, b: Proc) -> Any:
         return median_round(gen, a, b, services, rate=10, count=count, rounds=rounds)
@@ -190,7 +190,7 @@ async def latency(services: Services) -> dict[str, Any]:
         for n in sizes:
             out.setdefault(sut.name, {})[str(n)] = await with_readers(
                 services, sut, ["p"] * n, measure)
-    for sut in PEERS[:1] if QUICK else PEERS:
+    for sut in [] if QUICK else PEERS:  # the quick run keeps the references, not the peers
         n = 100 if QUICK else 1000
         out.setdefault(sut.name, {})[str(n)] = await with_readers(services, sut, ["p"] * n,
                                                                   measure)
@@ -202,8 +202,8 @@ async def throughput(services: Services) -> dict[str, Any]:
     readers = 1000
     out: dict[str, Any] = {}
     plans: list[tuple[Sut, list[float]]] = [
-        (THREADLINE, [25, 50] if QUICK else [10, 25, 35, 45, 55, 65, 75, 100]),
-        (BARE, [25, 50] if QUICK else [10, 25, 35, 45, 55, 65, 75, 100]),
+        (THREADLINE, [25] if QUICK else [10, 25, 35, 45, 55, 65, 75, 100]),
+        (BARE, [25] if QUICK else [10, 25, 35, 45, 55, 65, 75, 100]),
     ]
     if not QUICK:
         plans += [(PEERS[0], [5, 10, 25, 50]), (PEERS[1], [2, 5, 10]), (PEERS[2], [1, 2]),
@@ -246,7 +246,7 @@ async def memory(services: Services) -> dict[str, Any]:
                 gens.append(gen)
                 ready = await gen.start(join_timeout=120)
                 total = step
-                await asyncio.sleep(3.0)  # let joins, presence and GC settle
+                await asyncio.sleep(1.5 if QUICK else 3.0)  # joins, presence and GC settle
                 rss = b.rss_kib()
                 rows.append({"connections": total, "joined": ready, "rss_kib": rss,
                              "kib_per_connection": round((rss - base) / total, 2)})
@@ -264,7 +264,7 @@ async def memory(services: Services) -> dict[str, Any]:
 async def capacity(services: Services) -> dict[str, Any]:
     """Pages of 50 readers, 1 event/s per page plus typing: readers one process holds before
     p99 passes 100 ms."""
-    steps = [2000] if QUICK else [2000, 5000, 10000]
+    steps = [1000] if QUICK else [2000, 5000, 10000]
     points = []
     for n in steps:
         pages = [f"c{i // 50}" for i in range(n)]
@@ -277,7 +277,7 @@ async def capacity(services: Services) -> dict[str, Any]:
             await trigger(a.url if a else b.url, rate=50, count=page_count, page="c",
                           pages=page_count, size=PAYLOAD)
             await asyncio.sleep(2.0)
-            seconds = 5 if QUICK else 8
+            seconds = 4 if QUICK else 8
             rate = float(page_count)  # one event per second per page
             point = await run_rate(gen, a, b, services, rate=rate, count=int(rate * seconds),
                                    page="c", pages=page_count)

@@ -9,7 +9,7 @@ from bench.harness import ORIGIN, QUICK, Services
 
 
 async def load_and_faults(services: Services) -> dict[str, Any]:
-    readers, total = (50, 600) if QUICK else (200, 3000)
+    readers, total = (30, 300) if QUICK else (200, 3000)
     db = await services.database("postgresql")
     store = await services.site(db, "faults")
     a = services.server(db).start()
@@ -46,7 +46,7 @@ async def flood_one_ip(services: Services) -> dict[str, Any]:
                              THREADLINE_TRUSTED_PROXIES="127.0.0.1").start()
     try:
         outcome = await flood.run(server.url, server.port, "flood", origin=ORIGIN,
-                                  floods=500 if QUICK else 1000, seconds=5 if QUICK else 10,
+                                  floods=300 if QUICK else 1000, seconds=3 if QUICK else 10,
                                   readers=50, legit=20)
     finally:
         server.terminate()

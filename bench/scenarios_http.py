@@ -15,7 +15,7 @@ import httpx
 from bench.harness import ORIGIN, QUICK, ROOT, Services
 from bench.procs import Proc, pinned
 
-SECONDS = 2 if QUICK else 6
+SECONDS = 1 if QUICK else 6
 CONNECTIONS = 50
 
 POST_LUA = """

@@ -20,7 +20,7 @@ TEST = "tests/browser/test_widget_report.py"
 async def widget(services: Services) -> dict[str, Any]:
     out = services.work / "widget.json"
     env = {**os.environ, "THREADLINE_BENCH_OUT": str(out),
-           "THREADLINE_BENCH_LOADS": "5" if QUICK else "15"}
+           "THREADLINE_BENCH_LOADS": "3" if QUICK else "15"}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", TEST, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
