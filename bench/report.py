@@ -108,7 +108,7 @@ def _x(r: float | None) -> str:
 def _flags(point: dict[str, Any]) -> list[str]:
     flags = list(point.get("bottleneck") or [])
     if point.get("rig_cpu", 0) > RIG_SATURATED and "rig core" not in flags:
-        flags.append("rig core")  # results from before the flag existed
+        flags.append("rig core")  # points recorded under an older, higher threshold
     return flags
 
 

@@ -77,6 +77,15 @@ def configure(fmt: str, level: str, access_log: bool = False) -> None:
     access.setLevel(logging.INFO if access_log else logging.WARNING)
 
 
+def _given_id(headers: list[tuple[bytes, bytes]]) -> str | None:
+    # On the listing's hot path: a scan of the raw headers, no dict built per request.
+    for name, value in headers:
+        if name == b"x-request-id":
+            given = value.decode("latin-1")
+            return given if _GOOD_ID.match(given) else None
+    return None
+
+
 class RequestContext:
     """ASGI middleware: a request id for every HTTP request (echoed in `X-Request-ID`), an
     access-log record when enabled, and the latency metric by route template (never the raw
@@ -92,8 +101,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _GOOD_ID.match(given) else uuid.uuid4().hex
+        rid = _given_id(scope["headers"]) or uuid.uuid4().hex
         token = request_id.set(rid)
         began = time.perf_counter()
         status = 500

@@ -49,7 +49,7 @@ class Histogram:
 
 
 class LiveStats:
-    """The fan-out's own counters, bumped inline by the hub, its rooms and sockets."""
+    """The fan-out's own counters, bumped inline by the hub and its rooms."""
 
     __slots__ = ("delivered", "dropped_slow", "fanout", "published")
 

@@ -37,7 +37,8 @@ async def test_the_harness_measures_threadline_and_the_bare_reference(
         assert "error" not in fig, fig
         # Every reader got every event, and the generator reported its own CPU.
         assert fig["delivered"] == READERS * COUNT and fig["delivery"] == 1.0
-        assert len(fig["generator_cpu"]) == 1 and fig["b_cpu_us_per_frame"] > 0
+        # CPU times tick in 10 ms steps: a run this short may cost B less than one tick.
+        assert len(fig["generator_cpu"]) == 1 and fig["b_cpu_us_per_frame"] >= 0
         assert 0 < fig["p50_ms"] <= fig["p99_ms"] <= fig["max_ms"]
         latency[sut.name] = {str(READERS): fig}
         throughput[sut.name] = {"max_rate": RATE, "points": [
