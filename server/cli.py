@@ -154,6 +154,58 @@ def cmd_site_export(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from server.core.imports import PageKey, dry_run, import_batch
+    from server.imports import read
+
+    try:
+        batch = read(args.format, Path(args.file))
+    except DomainError as exc:
+        raise CliError(exc.message) from None
+    keys = PageKey(args.page_key or ("id" if args.format == "json" else "url"))
+
+    async def work(store: Any) -> int:
+        now = int(time.time() * 1000)
+        site, create = await _import_site(store, batch, args.site, now)
+        run = dry_run if args.dry_run else import_batch
+        report = await run(store, site, batch, keys=keys, base_url=args.base_url, now=now,
+                           create_site=create)
+        statuses = ", ".join(f"{n} {status}" for status, n in sorted(report.new.items()))
+        skipped = "".join(f", {n} {why}s skipped" for why, n in sorted(batch.skipped.items()))
+        if create:
+            print(f"{'would create' if args.dry_run else 'created'} site {site.id}: origins "
+                  f"{' '.join(site.origins)}, moderation {site.moderation.value}")
+        print(f"{'would import' if args.dry_run else 'imported'} {report.written} comments"
+              f"{f' ({statuses})' if statuses else ''} on {report.pages} pages of site "
+              f"{site.id}; {report.existing} already imported{skipped}")
+        return 0
+
+    return _run(settings, work)
+
+
+async def _import_site(store: Any, batch: Any, site_id: str | None, now: int
+                       ) -> tuple[Any, bool]:
+    """The target site, and whether the import must create it: a Threadline export brings
+    its own site's settings."""
+    from server.core.errors import NotFound
+    from server.core.imports import site_from_export
+    from server.core.sites import SiteDirectory
+
+    site_id = site_id or (batch.site or {}).get("id")
+    if not isinstance(site_id, str):
+        raise CliError("name the site to import into with --site")
+    try:
+        return await SiteDirectory(store).get(site_id), False
+    except NotFound:
+        if batch.site is None:
+            raise CliError(f"site {site_id} does not exist: add it first with "
+                           f"`threadline site add {site_id} --origin ...`") from None
+    return site_from_export(site_id, batch.site, now), True
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("Password: ")
@@ -332,6 +384,30 @@ def build_parser() -> argparse.ArgumentParser:
                     help="target, e.g. postgresql://threadline@db/threadline")
     cp.add_argument("--quiet", action="store_true", help="no per-batch progress lines")
     cp.set_defaults(func=cmd_db_copy)
+
+    imp = sub.add_parser(
+        "import", help="import comments from Disqus, WordPress, Isso or a Threadline export",
+        description="Import threads and comments, with replies, authors' names, dates and "
+                    "statuses, in one transaction: a bad or cut-short file names the line "
+                    "or row at fault and imports nothing. Running the same import again "
+                    "adds only what is new. Imported comments reach open pages on their "
+                    "next load.")
+    imp.add_argument("format", choices=("disqus", "wxr", "isso", "json"),
+                     help="disqus: Disqus XML export; wxr: WordPress export; isso: Isso's "
+                          "SQLite file; json: `threadline site export` output")
+    imp.add_argument("file", help="the export file (or Isso database)")
+    imp.add_argument("--site", help="site to import into (json: default the exported site, "
+                                    "created when missing)")
+    imp.add_argument("--page-key", choices=("url", "path", "id"),
+                     help="key threads by their URL without query (what the widget uses "
+                          "unless data-page is set; the default), their path, or the "
+                          "source's id (Disqus identifier, WordPress post id, Isso uri; the "
+                          "default for json)")
+    imp.add_argument("--base-url", metavar="URL",
+                     help="completes relative page URLs, e.g. Isso's: https://blog.example")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="check the file and count what would be imported; write nothing")
+    imp.set_defaults(func=cmd_import)
 
     st = sub.add_parser("settings", help="list the environment settings",
                         description="Every THREADLINE_* setting with its default.")

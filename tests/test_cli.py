@@ -32,7 +32,8 @@ async def cli_env(databases: Databases, tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("args", [[], ["serve"], ["migrate"], ["site"], ["site", "add"],
                                   ["site", "list"], ["site", "update"], ["moderator"],
-                                  ["moderator", "add"], ["moderator", "remove"], ["settings"]])
+                                  ["moderator", "add"], ["moderator", "remove"], ["settings"],
+                                  ["import"], ["db", "copy"], ["site", "export"]])
 def test_every_command_describes_itself(args: list[str], tmp_path: Path) -> None:
     result = run({"THREADLINE_DATA_DIR": str(tmp_path)}, *args, "--help")
     assert result.returncode == 0

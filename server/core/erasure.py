@@ -88,6 +88,8 @@ async def export_site(store: Store, site: Site) -> dict[str, Any]:
         pages = await tx.site_pages(site.id)
         comments = await tx.site_comments(site.id)
     return {
+        "format": "threadline-export",
+        "version": 1,
         "site": {"id": site.id, "name": site.name, "origins": list(site.origins),
                  "moderation": site.moderation.value, "filters": site.filters.as_dict()},
         "pages": [{"id": p.id, "key": p.key, "url": p.url, "title": p.title,

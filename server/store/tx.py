@@ -29,12 +29,13 @@ from server.store.schema import (
     sites,
 )
 from server.store.tx_admin import AdminQueries
+from server.store.tx_import import ImportQueries
 
 c = comments.c
 DUPLICATE_NETWORK_CHARS = 30
 
 
-class SqlTx(AdminQueries):
+class SqlTx(AdminQueries, ImportQueries):
     """Queries run inside one transaction on one connection."""
 
     def __init__(self, conn: Conn, dialect: str) -> None:

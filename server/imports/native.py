@@ -1,0 +1,83 @@
+"""Threadline's own JSON export (`threadline site export`), read back: a restore or a move
+to another server or site. Author hashes only mean something on the site that made them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from server.core.imports import Batch, ImportedComment, ImportedPage, bad_file, plain
+from server.core.models import Status
+
+EXPORT_FORMAT = "threadline-export"
+
+
+def read_export(path: Path) -> Batch:
+    try:
+        data = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise bad_file(str(path), f"cannot read it ({exc.strerror or exc})") from None
+    except orjson.JSONDecodeError as exc:
+        raise bad_file(f"{path}:{exc.lineno}:{exc.colno}",
+                       f"the JSON is malformed or cut short ({exc.msg})") from None
+    if not isinstance(data, dict) or data.get("format", EXPORT_FORMAT) != EXPORT_FORMAT \
+            or not isinstance(data.get("site"), dict):
+        raise bad_file(str(path), "not a Threadline export (made by `threadline site export`)")
+    batch = Batch("threadline", site=data["site"])
+    for i, page in enumerate(_list(data, "pages", path)):
+        where = f"{path}: pages[{i}]"
+        batch.add_page(ImportedPage(
+            source_id=str(_field(page, "id", int, where)), url=_opt(page, "url", where),
+            ident=_field(page, "key", str, where), title=_opt(page, "title", where),
+            where=where))
+    for i, item in enumerate(_list(data, "comments", path)):
+        where = f"{path}: comments[{i}]"
+        status = _field(item, "status", str, where)
+        try:
+            parsed = Status(status)
+        except ValueError:
+            raise bad_file(where, f"unknown status {status!r}") from None
+        parent = item.get("reply_to") or item.get("parent")
+        edited = _opt(item, "edited_at", where)
+        batch.comments.append(ImportedComment(
+            source_id=str(_field(item, "id", int, where)),
+            page=str(_field(item, "page_id", int, where)),
+            parent=str(parent) if isinstance(parent, int) else None,
+            name=_opt(item, "name", where), body=plain(_field(item, "body", str, where)),
+            status=parsed, created_at=_ms(_field(item, "created_at", str, where), where),
+            edited_at=_ms(edited, where) if edited else None,
+            moderator=_field(item, "moderator", bool, where),
+            author_hash=_opt(item, "author", where), held_reason=_opt(item, "held_reason", where),
+            flags=_field(item, "flags", int, where), where=where))
+    return batch
+
+
+def _list(data: dict[str, Any], name: str, path: Path) -> list[dict[str, Any]]:
+    value = data.get(name)
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise bad_file(str(path), f"{name!r} must be a list of objects")
+    return value
+
+
+def _field(item: dict[str, Any], name: str, kind: type, where: str) -> Any:
+    value = item.get(name)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise bad_file(where, f"{name!r} must be {kind.__name__}, not {value!r}")
+    return value
+
+
+def _opt(item: dict[str, Any], name: str, where: str) -> str | None:
+    value = item.get(name)
+    if value is not None and not isinstance(value, str):
+        raise bad_file(where, f"{name!r} must be a string or null, not {value!r}")
+    return value
+
+
+def _ms(value: str, where: str) -> int:
+    try:
+        return round(datetime.fromisoformat(value).timestamp() * 1000)
+    except ValueError:
+        raise bad_file(where, f"{value!r} is not a date and time") from None
