@@ -22,6 +22,7 @@ from server.moderation.live import moderation_ws
 from server.moderation.routes import routes as moderation_routes
 from server.settings import Settings
 from server.state import AppState
+from server.web.i18n import widget_messages
 from server.web.metrics import metrics
 from server.web.pages import demo_css, demo_page, healthz, http_error, readyz, server_error
 from server.web.widget import COUNT, WidgetAsset
@@ -45,6 +46,7 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
             Route("/demo.css", demo_css, methods=["GET"]),
             Route("/widget.js", WidgetAsset().serve, methods=["GET", "HEAD"]),
             Route("/count.js", WidgetAsset(COUNT).serve, methods=["GET", "HEAD"]),
+            Route("/i18n", widget_messages, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),

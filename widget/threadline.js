@@ -10,45 +10,26 @@
   mark("start");
   const log = (/** @type {string} */ m) => console.warn("[threadline] " + m);
 
-  /** @type {Record<string, Record<string, string>>} */
-  const STRINGS = {
-    en: {
-      loading: "Loading", active: "Active: {n}", count1: "{n} comment", countN: "{n} comments",
-      empty: "Be the first to leave a comment.", typing: "Someone is typing...",
-      noName: "No Name", name: "Name", set: "Set", as: "Posting as", comment: "Comment",
-      submit: "Submit", reply: "Reply", edit: "Edit", del: "Delete", save: "Save",
-      cancel: "Cancel", moderator: "Moderator", edited: "(Edited)", justNow: "just now",
-      pending: "Your comment will appear once approved by a moderator.",
-      thanks: "Thank you! Your submission has been received!",
-      oops: "Oops! Something went wrong while submitting the form.",
-      more: "Load More Comments", moreReplies: "Load More Replies",
-      new1: "{n} new comment", newN: "{n} new comments", deleted: "This comment was deleted.",
-      rejected: "Your comment was not approved.", replyTo: "Reply to {name}",
-      confirmDel: "Delete this comment?", flag: "Flag", flagged: "Flagged",
-      minute1: "1 minute ago", minuteN: "{n} minutes ago", hour1: "1 hour ago",
-      hourN: "{n} hours ago", day1: "1 day ago", dayN: "{n} days ago", month1: "1 month ago",
-      monthN: "{n} months ago", year1: "1 year ago", yearN: "{n} years ago",
-    },
-    de: {
-      loading: "Wird geladen", active: "Aktiv: {n}", count1: "{n} Kommentar",
-      countN: "{n} Kommentare", empty: "Schreib den ersten Kommentar.",
-      typing: "Jemand schreibt...", noName: "Kein Name", name: "Name", set: "Setzen",
-      as: "Du schreibst als", comment: "Kommentar", submit: "Senden", reply: "Antworten",
-      edit: "Bearbeiten", del: "Löschen", save: "Speichern", cancel: "Abbrechen",
-      moderator: "Moderator", edited: "(Bearbeitet)", justNow: "gerade eben",
-      pending: "Dein Kommentar erscheint, sobald ein Moderator ihn freigibt.",
-      thanks: "Danke! Dein Beitrag ist angekommen!",
-      oops: "Hoppla! Beim Senden ist etwas schiefgelaufen.",
-      more: "Weitere Kommentare laden", moreReplies: "Weitere Antworten laden",
-      new1: "{n} neuer Kommentar", newN: "{n} neue Kommentare",
-      deleted: "Dieser Kommentar wurde gelöscht.", rejected: "Dein Kommentar wurde abgelehnt.",
-      replyTo: "Antwort an {name}", confirmDel: "Diesen Kommentar löschen?", flag: "Melden",
-      flagged: "Gemeldet",
-      minute1: "vor 1 Minute", minuteN: "vor {n} Minuten", hour1: "vor 1 Stunde",
-      hourN: "vor {n} Stunden", day1: "vor 1 Tag", dayN: "vor {n} Tagen", month1: "vor 1 Monat",
-      monthN: "vor {n} Monaten", year1: "vor 1 Jahr", yearN: "vor {n} Jahren",
-    },
-  };
+  /* English, the source language. Other languages come from the server's catalogue
+     (/i18n?lang=...) with the same keys; a text with plural forms is keyed by CLDR category.
+     @type {Record<string, string|Record<string, string>>} */
+  const EN = /*catalogue*/{
+    "loading": "Loading", "active": "Active: {n}",
+    "count": {"one": "{n} comment", "other": "{n} comments"},
+    "empty": "Be the first to leave a comment.", "typing": "Someone is typing...",
+    "noName": "No Name", "name": "Name", "set": "Set", "as": "Posting as",
+    "comment": "Comment", "submit": "Submit", "reply": "Reply", "edit": "Edit",
+    "del": "Delete", "save": "Save", "cancel": "Cancel", "moderator": "Moderator",
+    "edited": "(Edited)", "justNow": "just now",
+    "pending": "Your comment will appear once approved by a moderator.",
+    "thanks": "Thank you! Your submission has been received!",
+    "oops": "Oops! Something went wrong while submitting the form.",
+    "more": "Load More Comments", "moreReplies": "Load More Replies",
+    "new": {"one": "{n} new comment", "other": "{n} new comments"},
+    "deleted": "This comment was deleted.", "rejected": "Your comment was not approved.",
+    "replyTo": "Reply to {name}", "confirmDel": "Delete this comment?",
+    "flag": "Flag", "flagged": "Flagged"
+  }/*end*/;
 
   const CSS = `
 :host{display:block!important;contain:content}
@@ -142,8 +123,13 @@ ol{list-style:none;margin:0;padding:0}
       this.cursor = null;
       this.pending = this.call(this.threadPath());  // first: in flight while we build the DOM
       this.wsUrl = `${base.protocol === "https:" ? "wss" : "ws"}://${base.host}/ws?v=1&site=${encodeURIComponent(this.site)}`;
-      const lang = (d.lang || document.documentElement.lang || "en").slice(0, 2);
-      this.t = { ...STRINGS.en, ...(STRINGS[lang] || {}) };
+      const want = d.lang ? [d.lang] : [...(navigator.languages || [navigator.language || "en"])];
+      // English is built in; anything else is one cached request, in flight with the thread's.
+      const texts = /^en\b/i.test(want[0] || "en") ? null
+        : fetch(`${base.origin}/i18n?lang=${encodeURIComponent(want.slice(0, 6).join(","))}`)
+          .then((r) => (r.ok ? r.json() : null)).catch(() => null);
+      this.lang = "en";
+      this.t = EN;
       /** @type {Map<number, {data: any, li: HTMLElement, replies?: HTMLElement, moreBtn?: HTMLElement, cursor?: string|null}>} */
       this.items = new Map();
       this.seq = 0;
@@ -156,6 +142,14 @@ ol{list-style:none;margin:0;padding:0}
       /** @type {WebSocket|null} */
       this.ws = null;
       this.near = false;
+      if (!texts) this.start(host, d);
+      else texts.then((m) => { if (m && m.messages) { this.lang = m.lang; this.t = { ...EN, ...m.messages }; } this.start(host, d); });
+    }
+
+    /** @param {HTMLElement} host @param {DOMStringMap} d */
+    start(host, d) {
+      this.rtf = new Intl.RelativeTimeFormat(this.lang);
+      this.plurals = new Intl.PluralRules(this.lang);
       this.build(host, d.theme || "auto");
       this.fetchThread();
     }
@@ -167,8 +161,13 @@ ol{list-style:none;margin:0;padding:0}
       return "/thread?" + q;
     }
 
-    /** @param {string} k @param {number=} n */
-    s(k, n) { return (this.t[k] || k).replace("{n}", String(n)); }
+    /** A text in the reader's language, with its plural form for ``n``.
+     * @param {string} k @param {number=} n @param {string=} name */
+    s(k, n, name) {
+      let v = this.t[k] || EN[k] || k;
+      if (typeof v !== "string") v = v[this.plurals.select(n || 0)] || v.other;
+      return v.replace("{n}", String(n)).replace("{name}", name || "");
+    }
 
     load() {
       try { return JSON.parse(localStorage.getItem(this.key) || "{}") || {}; } catch { return {}; }
@@ -184,6 +183,7 @@ ol{list-style:none;margin:0;padding:0}
       style.textContent = CSS;
       const tl = this.tl = el("section", "tl");
       tl.dataset.theme = theme;
+      tl.lang = this.lang;
       const top = el("div", "top");
       this.countEl = el("h2", "", this.s("loading"));
       this.activeEl = el("span", "active");
@@ -209,7 +209,7 @@ ol{list-style:none;margin:0;padding:0}
       // The exact date on hover, formatted only then: Intl formatters are slow to create.
       this.list.addEventListener("pointerover", (e) => {
         const t = /** @type {HTMLTimeElement} */ (e.target);
-        if (t.tagName === "TIME" && !t.title) t.title = new Date(t.dateTime).toLocaleString();
+        if (t.tagName === "TIME" && !t.title) t.title = new Date(t.dateTime).toLocaleString(this.lang);
       });
     }
 
@@ -233,7 +233,7 @@ ol{list-style:none;margin:0;padding:0}
         form.append(who);
         this.showName();
       }
-      const label = /** @type {HTMLLabelElement} */ (el("label", "", parent ? this.s("replyTo").replace("{name}", parent.name || this.s("noName")) : this.s("comment")));
+      const label = /** @type {HTMLLabelElement} */ (el("label", "", parent ? this.s("replyTo", 0, parent.name || this.s("noName")) : this.s("comment")));
       const area = /** @type {HTMLTextAreaElement} */ (el("textarea"));
       area.id = label.htmlFor = "c" + id;
       area.maxLength = 5000;
@@ -307,7 +307,7 @@ ol{list-style:none;margin:0;padding:0}
     }
 
     /** @param {number} n */
-    setCount(n) { this.count = n; this.countEl.textContent = this.s(n === 1 ? "count1" : "countN", n); }
+    setCount(n) { this.count = n; this.countEl.textContent = this.s("count", n); }
 
     /** One comment's element (and its replies); updates in place when already shown.
      * @param {any} c @param {any[]=} replies @param {string|null=} cursor */
@@ -456,7 +456,7 @@ ol{list-style:none;margin:0;padding:0}
       if (!own && top < 0) {  // the reader is further down: do not move what they are reading
         this.waiting.push(c);
         const n = this.waiting.length;
-        this.newBtn.textContent = this.s(n === 1 ? "new1" : "newN", n);
+        this.newBtn.textContent = this.s("new", n);
         this.newBtn.hidden = false;
         return;
       }
@@ -491,19 +491,18 @@ ol{list-style:none;margin:0;padding:0}
       item.moreBtn.removeAttribute("disabled");
     }
 
-    /** "just now", "5 minutes ago", "4 years ago" (Intl.RelativeTimeFormat costs ~25 ms
-     * to create on first use, more than the rest of the first paint).
+    /** "just now", "5 minutes ago", "4 years ago", in the reader's language.
      * @param {string} iso */
     ago(iso) {
       const s = (Date.now() - Date.parse(iso)) / 1000;
       if (s < 45) return this.s("justNow");
-      /** @type {[string, number][]} */
+      /** @type {[Intl.RelativeTimeFormatUnit, number][]} */
       const units = [["year", 31536e3], ["month", 2592e3], ["day", 864e2], ["hour", 3600], ["minute", 60]];
       for (const [unit, size] of units) {
         const n = Math.floor(s / size);
-        if (n >= 1) return this.s(unit + (n === 1 ? "1" : "N"), n);
+        if (n >= 1) return this.rtf.format(-n, unit);
       }
-      return this.s("minute1");
+      return this.rtf.format(-1, "minute");
     }
 
     refreshTimes() {

@@ -21,6 +21,7 @@ from server.core.models import AuditEntry, Filters, Notify, Site
 from server.core.moderators import add_moderator, clean_email
 from server.core.queue import sites_for
 from server.core.sites import update_site
+from server.i18n import N_
 from server.moderation.render import done, failure, page
 from server.moderation.security import app_state, moderator_action, moderator_page
 
@@ -99,7 +100,7 @@ async def site_update(request: Request, session: Session) -> Response:
         state.sites.forget(site.id)
     except DomainError as exc:
         return failure(request, session, exc, back_to)
-    return done(request, {"site": updated.id}, "Settings saved.", back_to)
+    return done(request, {"site": updated.id}, N_("Settings saved."), back_to)
 
 
 @moderator_action
@@ -117,8 +118,8 @@ async def site_add_moderator(request: Request, session: Session) -> Response:
         await _audit(state, session, site.id, "settings", f"added moderator {moderator.email}")
     except DomainError as exc:
         return failure(request, session, exc, back_to)
-    text = f"{'Created' if created else 'Added'} {moderator.email}."
-    return done(request, {"moderator": moderator.email}, text, back_to)
+    text = N_("Created {email}.") if created else N_("Added {email}.")
+    return done(request, {"moderator": moderator.email}, text, back_to, email=moderator.email)
 
 
 @moderator_action
@@ -135,7 +136,7 @@ async def site_remove_moderator(request: Request, session: Session) -> Response:
         await _audit(state, session, site.id, "settings", f"removed moderator {target}")
     except DomainError as exc:
         return failure(request, session, exc, back_to)
-    return done(request, {"removed": target}, "Moderator removed.", back_to)
+    return done(request, {"removed": target}, N_("Moderator removed."), back_to)
 
 
 @moderator_action
@@ -148,7 +149,7 @@ async def site_lift_ban(request: Request, session: Session) -> Response:
                        moderator=session.moderator)
     except DomainError as exc:
         return failure(request, session, exc, back_to)
-    return done(request, {"lifted": True}, "Ban lifted.", back_to)
+    return done(request, {"lifted": True}, N_("Ban lifted."), back_to)
 
 
 async def _audit(state: AppState, session: Session, site_id: str, action: str, detail: str
@@ -185,8 +186,8 @@ async def erase_author_data(request: Request, session: Session) -> Response:
         erased = await erase_author_of(state.services, site, comment.id, by=session.moderator)
     except DomainError as exc:
         return failure(request, session, exc, return_to)
-    return done(request, {"erased": erased}, f"Erased {erased} comments by that author.",
-                return_to)
+    return done(request, {"erased": erased}, N_("Comments by that author erased: {n}."),
+                return_to, n=erased)
 
 
 @moderator_page

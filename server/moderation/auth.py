@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from server.clientip import client_ip
 from server.core.accounts import Session, end_session, login
 from server.core.errors import DomainError, RateLimited
+from server.i18n import N_
 from server.moderation.render import page
 from server.moderation.security import (
     app_state,
@@ -49,7 +50,7 @@ async def login_submit(request: Request) -> Response:
         expected = ""
     sent = str(form.get("csrf", ""))
     if not same_origin(request) or not expected or not hmac.compare_digest(sent, expected):
-        return await login_page(request, "The form expired; please try again.", 403, email)
+        return await login_page(request, N_("The form expired; please try again."), 403, email)
     try:
         token, _ = await login(state.services, state.passwords, email, password,
                                client_ip(request.scope, state.settings.trusted_proxies))
@@ -58,7 +59,7 @@ async def login_submit(request: Request) -> Response:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     except DomainError:
-        return await login_page(request, "That e-mail and password do not match.", 401, email)
+        return await login_page(request, N_("That e-mail and password do not match."), 401, email)
     old = session_token(request)
     if old:
         await end_session(state.services, old)  # a new session id at every login

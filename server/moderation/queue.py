@@ -16,7 +16,8 @@ from server.core.decisions import Action, decide_comment, moderator_edit
 from server.core.errors import DomainError, Forbidden, Invalid, NotFound
 from server.core.models import Comment, Site, Status
 from server.core.queue import TABS, view_queue
-from server.moderation.render import done, failure, page
+from server.i18n import N_
+from server.moderation.render import done, failure, page, translator
 from server.moderation.security import app_state, moderator_action, moderator_page
 from server.state import AppState
 
@@ -83,7 +84,8 @@ async def queue_action(request: Request, session: Session) -> Response:
     except DomainError as exc:
         return failure(request, session, exc, return_to)
     return done(request, {"id": updated.id, "status": updated.status.value},
-                f"Comment {updated.id}: {action.value} done.", return_to)
+                N_("Comment {id}: {action} done."), return_to, id=updated.id,
+                action=translator(request)(action.value.capitalize()))
 
 
 @moderator_action
@@ -108,10 +110,11 @@ async def queue_bulk(request: Request, session: Session) -> Response:
             decided.append(comment_id)
         except DomainError as exc:
             refused.append({"id": comment_id, "code": exc.code, "message": exc.message})
-    text = f"{action.value}: {len(decided)} done"
-    if refused:
-        text += f", {len(refused)} already handled or not yours"
-    return done(request, {"decided": decided, "refused": refused}, text + ".", return_to)
+    text = N_("{action}: {done} done.") if not refused else \
+        N_("{action}: {done} done, {refused} already handled or not yours.")
+    return done(request, {"decided": decided, "refused": refused}, text, return_to,
+                action=translator(request)(action.value.capitalize()), done=len(decided),
+                refused=len(refused))
 
 
 @moderator_action
@@ -132,7 +135,7 @@ async def queue_reply(request: Request, session: Session) -> Response:
     except DomainError as exc:
         return failure(request, session, exc, return_to)
     return done(request, {"id": result.comment.id, "comment": result.comment.public()},
-                "Reply posted.", return_to)
+                N_("Reply posted."), return_to)
 
 
 @moderator_action
@@ -146,7 +149,7 @@ async def queue_edit(request: Request, session: Session) -> Response:
                                        moderator=session.moderator)
     except DomainError as exc:
         return failure(request, session, exc, return_to)
-    return done(request, {"id": updated.id, "body": updated.body}, "Edit saved.", return_to)
+    return done(request, {"id": updated.id, "body": updated.body}, N_("Edit saved."), return_to)
 
 
 @moderator_action
@@ -162,4 +165,4 @@ async def queue_ban(request: Request, session: Session) -> Response:
                                reason=str(form.get("reason", "")))
     except DomainError as exc:
         return failure(request, session, exc, return_to)
-    return done(request, {"ban": ban.id}, "Author banned.", return_to)
+    return done(request, {"ban": ban.id}, N_("Author banned."), return_to)

@@ -15,6 +15,7 @@ from server.api.responses import JSON, domain_error, status_of
 from server.core.accounts import Session
 from server.core.errors import DomainError
 from server.core.models import iso
+from server.i18n import N_, Translator, accept_language, negotiate
 from server.moderation.security import app_state, safe_next, set_cookie, signer, wants_json
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -31,23 +32,31 @@ def when(ms: int) -> str:
 env.globals.update(iso=iso, when=when)
 
 
+def translator(request: Request) -> Translator:
+    """The moderator's language, from what their browser asks for."""
+    return Translator(negotiate(accept_language(request.headers.get("accept-language"))))
+
+
 def page(request: Request, template: str, session: Session | None, status: int = 200,
          **context: Any) -> Response:
     flash = _read_flash(request)
+    tr = translator(request)
     html = env.get_template(f"moderate/{template}").render(
         moderator=session.moderator if session else None, csrf=session.csrf if session else "",
-        flash=flash, **context)
+        flash=flash, _=tr, _n=tr.n, lang=tr.lang, messages=tr.messages, **context)
     response = HTMLResponse(html, status_code=status)
     if flash:
         response.delete_cookie(FLASH, path="/moderate")
     return response
 
 
-def back(request: Request, text: str, kind: str = "ok", return_to: str | None = None
-         ) -> Response:
-    """After a form post: redirect (303) to where the moderator was, with a message."""
+def back(request: Request, text: str, kind: str = "ok", return_to: str | None = None,
+         **values: Any) -> Response:
+    """After a form post: redirect (303) to where the moderator was, with a message (a
+    catalogue message id, filled with ``values``)."""
     response = RedirectResponse(safe_next(return_to), status_code=303)
-    value = signer(app_state(request), "flash").sign(f"{kind}|{text}"[:300]).decode()
+    shown = translator(request)(text, **values)
+    value = signer(app_state(request), "flash").sign(f"{kind}|{shown}"[:300]).decode()
     set_cookie(response, app_state(request), FLASH, value, path="/moderate", max_age=60)
     return response
 
@@ -69,9 +78,12 @@ def failure(request: Request, session: Session | None, exc: DomainError,
     if wants_json(request):
         return domain_error(exc)
     return page(request, "error.html", session, status=status_of(exc),
-                title="Already handled" if exc.code == "already_handled" else "Not done",
+                title=N_("Already handled") if exc.code == "already_handled" else N_("Not done"),
                 message=exc.message, back=safe_next(return_to))
 
 
-def done(request: Request, body: dict[str, Any], text: str, return_to: str | None) -> Response:
-    return JSON(body) if wants_json(request) else back(request, text, return_to=return_to)
+def done(request: Request, body: dict[str, Any], text: str, return_to: str | None,
+         **values: Any) -> Response:
+    if wants_json(request):
+        return JSON(body)
+    return back(request, text, return_to=return_to, **values)

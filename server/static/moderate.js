@@ -7,6 +7,16 @@
   const csrf = /** @type {HTMLMetaElement} */ (document.querySelector("meta[name=csrf-token]")).content;
   const list = /** @type {HTMLElement|null} */ (document.getElementById("queue"));
   const empty = document.getElementById("empty");
+  /** The page's catalogue (server-rendered JSON, not script): message id -> text.
+   * @type {Record<string, string|Record<string, string>>} */
+  const T = JSON.parse(document.getElementById("tl-messages")?.textContent || "{}");
+  const rules = new Intl.PluralRules(document.documentElement.lang || "en");
+  /** @param {string} id @param {Record<string, string|number>=} values @param {string=} plural */
+  const _ = (id, values = {}, plural) => {
+    let v = T[id] || (plural && values.n !== 1 ? plural : id);
+    if (typeof v !== "string") v = v[rules.select(Number(values.n))] || v.other;
+    return v.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
+  };
   const live = document.createElement("p");
   live.className = "flash ok";
   live.setAttribute("role", "status");
@@ -43,15 +53,15 @@
       if (form.classList.contains("act") && item) item.remove();
       if (form.id === "bulk") {
         for (const id of res.body.decided || []) document.getElementById("item-" + id)?.remove();
-        say(`Done: ${(res.body.decided || []).length}; refused: ${(res.body.refused || []).length}.`);
+        say(_("Done: {done}; refused: {refused}.", { done: (res.body.decided || []).length, refused: (res.body.refused || []).length }));
       } else if (!form.classList.contains("act")) {
-        say("Saved.");
+        say(_("Saved."));
         if (form.querySelector("textarea[name=body]") && !form.action.endsWith("/edit")) form.reset();
       }
       syncEmpty();
     } else {
       const err = res.body.error || {};
-      say(err.message || "That did not work.", true);
+      say(err.message || _("That did not work."), true);
       if (res.status === 409 && item && form.classList.contains("act")) item.remove();
       syncEmpty();
     }
@@ -88,12 +98,12 @@
     const box = /** @type {HTMLInputElement} */ (el("input"));
     box.type = "checkbox"; box.name = "ids"; box.value = String(it.id);
     box.setAttribute("form", "bulk");
-    box.setAttribute("aria-label", "Select comment " + it.id);
+    box.setAttribute("aria-label", _("Select comment {id}", { id: it.id }));
     meta.append(box);
     hidden(meta, "s" + it.id, it.status).setAttribute("form", "bulk");
-    meta.append(el("strong", "author", it.name || "No Name"));
-    if (it.moderator) meta.append(el("span", "badge", "Moderator"));
-    meta.append(" ", el("span", "muted", "on"), " ");
+    meta.append(el("strong", "author", it.name || _("No Name")));
+    if (it.moderator) meta.append(el("span", "badge", _("Moderator")));
+    meta.append(" ", el("span", "muted", _("on")), " ");
     if (it.page.url) {
       const a = /** @type {HTMLAnchorElement} */ (el("a", "page", it.page.title || it.page.key));
       if (/^https?:/.test(it.page.url)) a.href = it.page.url;
@@ -103,17 +113,17 @@
     meta.append(" ", el("span", "muted", `(${it.site})`), " ");
     const t = /** @type {HTMLTimeElement} */ (el("time", "", it.created_at.replace("T", " ").slice(0, 16) + " UTC"));
     t.dateTime = it.created_at;
-    meta.append(t, " ", el("span", "status", it.status), el("span", "reviewing"));
+    meta.append(t, " ", el("span", "status", _(it.status)), el("span", "reviewing"));
     /** @type {HTMLElement} */ (meta.lastChild).hidden = true;
     li.append(meta);
     if (it.parent) {
-      const p = el("p", "parent", "In reply to ");
-      p.append(el("strong", "", it.parent.name || "No Name"), ": " + it.parent.body);
+      const p = el("p", "parent", _("In reply to") + " ");
+      p.append(el("strong", "", it.parent.name || _("No Name")), ": " + it.parent.body);
       li.append(p);
     }
     li.append(el("p", "body", it.body));
     if (it.held_reason || it.flags) {
-      li.append(el("p", "why", "Held: " + (it.held_reason || "") + (it.flags ? ` · flagged by ${it.flags} reader${it.flags === 1 ? "" : "s"}` : "")));
+      li.append(el("p", "why", _("Held:") + " " + (it.held_reason || "") + (it.flags ? " · " + _("flagged by {n} reader", { n: it.flags }, "flagged by {n} readers") : "")));
     }
     const acts = el("div", "actions");
     for (const action of actions) {
@@ -122,11 +132,11 @@
       f.action = `/moderate/comments/${it.id}/${action}`;
       hidden(f, "csrf", csrf);
       hidden(f, "expected", it.status);
-      const b = el("button", action === "approve" ? "primary" : "", action[0].toUpperCase() + action.slice(1));
+      const b = el("button", action === "approve" ? "primary" : "", _(action[0].toUpperCase() + action.slice(1)));
       f.append(b);
       acts.append(f);
     }
-    const more = /** @type {HTMLAnchorElement} */ (el("a", "muted", "Reply, edit or ban"));
+    const more = /** @type {HTMLAnchorElement} */ (el("a", "muted", _("Reply, edit or ban")));
     more.href = location.href;
     acts.append(more);
     li.append(acts);
@@ -144,7 +154,7 @@
       const belongs = f.data.tabs.includes(tab) && matches(it) && (!list.dataset.site || list.dataset.site === it.site);
       if (shown && !belongs) {
         shown.remove();
-        if (f.data.by) say(`Comment ${it.id} was handled by ${f.data.by}: ${it.status}.`);
+        if (f.data.by) say(_("Comment {id} was handled by {by}: {status}.", { id: it.id, by: f.data.by, status: _(it.status) }));
       } else if (!shown && belongs) {
         const li = render(it);
         if (list.dataset.order === "oldest") list.append(li); else list.prepend(li);
@@ -164,7 +174,7 @@
       }
       const note = /** @type {HTMLElement|null} */ (document.querySelector(`#item-${f.data.id} .reviewing`));
       if (f.data.id && note) {
-        note.textContent = ` ${f.data.by} is reviewing`;
+        note.textContent = " " + _("{by} is reviewing", { by: f.data.by });
         note.dataset.conn = f.data.conn;
         note.hidden = false;
       }

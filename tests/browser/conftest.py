@@ -143,7 +143,8 @@ async def new_context(browser: Browser) -> AsyncIterator[Callable[..., Any]]:
     contexts: list[BrowserContext] = []
 
     async def make(**kwargs: Any) -> BrowserContext:
-        ctx = await browser.new_context(**kwargs)
+        # English unless a test asks otherwise: the widget follows the browser's language.
+        ctx = await browser.new_context(**{"locale": "en-US", **kwargs})
         contexts.append(ctx)
         return ctx
 
