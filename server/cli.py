@@ -158,7 +158,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from server.core.imports import PageKey, dry_run, import_batch
+    from server.core.import_write import dry_run, import_batch
+    from server.core.imports import PageKey
     from server.imports import read
 
     try:
@@ -191,7 +192,7 @@ async def _import_site(store: Any, batch: Any, site_id: str | None, now: int
     """The target site, and whether the import must create it: a Threadline export brings
     its own site's settings."""
     from server.core.errors import NotFound
-    from server.core.imports import site_from_export
+    from server.core.import_write import site_from_export
     from server.core.sites import SiteDirectory
 
     site_id = site_id or (batch.site or {}).get("id")

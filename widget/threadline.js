@@ -143,15 +143,28 @@ ol{list-style:none;margin:0;padding:0}
       this.ws = null;
       this.near = false;
       if (!texts) this.start(host, d);
-      else texts.then((m) => { if (m && m.messages) { this.lang = m.lang; this.t = { ...EN, ...m.messages }; } this.start(host, d); });
+      else texts.then((m) => this.start(host, d, m));
     }
 
-    /** @param {HTMLElement} host @param {DOMStringMap} d */
-    start(host, d) {
-      this.rtf = new Intl.RelativeTimeFormat(this.lang);
-      this.plurals = new Intl.PluralRules(this.lang);
-      this.build(host, d.theme || "auto");
-      this.fetchThread();
+    /** Build and load, in the catalogue's language, or in English when it is unusable.
+     * @param {HTMLElement} host @param {DOMStringMap} d @param {any=} m */
+    start(host, d, m) {
+      try {
+        if (m && typeof m.messages === "object" && m.messages) {
+          this.rtf = new Intl.RelativeTimeFormat(m.lang);
+          this.plurals = new Intl.PluralRules(m.lang);
+          this.lang = m.lang;
+          this.t = { ...EN, ...m.messages };
+        }
+      } catch { log(`no texts for language "${m.lang}": showing English`); }
+      if (this.lang === "en") {
+        this.rtf = new Intl.RelativeTimeFormat("en");
+        this.plurals = new Intl.PluralRules("en");
+      }
+      try {
+        this.build(host, d.theme || "auto");
+        this.fetchThread();
+      } catch (e) { log("could not start: " + e); }
     }
 
     threadPath() {
@@ -165,8 +178,8 @@ ol{list-style:none;margin:0;padding:0}
      * @param {string} k @param {number=} n @param {string=} name */
     s(k, n, name) {
       let v = this.t[k] || EN[k] || k;
-      if (typeof v !== "string") v = v[this.plurals.select(n || 0)] || v.other;
-      return v.replace("{n}", String(n)).replace("{name}", name || "");
+      if (typeof v !== "string") v = v[this.plurals.select(n || 0)] || v.other || k;
+      return String(v).replace("{n}", String(n)).replace("{name}", () => name || "");
     }
 
     load() {

@@ -74,4 +74,7 @@ def idempotency_key(request: Request) -> str | None:
     if not _IDEMPOTENCY_KEY.fullmatch(key):
         raise Invalid("invalid_idempotency_key",
                       "Idempotency-Key must be 8-100 letters, digits or '-_.:'")
+    if key.lower().startswith("import:"):
+        # Imports key their rows this way; a reader must not claim one in advance.
+        raise Invalid("invalid_idempotency_key", "Idempotency-Key must not start with 'import:'")
     return key

@@ -1,22 +1,26 @@
-"""Comments from another system, written in one transaction: the neutral shape every file
-reader produces, its checks (every reference resolves, no cycles), and the write that skips
-what an earlier run of the same import already stored."""
+"""Comments from another system: the neutral shape every file reader produces, the text
+rules imported text follows, page keys, and the checks a file must pass before anything is
+written (every reference resolves, no cycles, sane dates)."""
 
 from __future__ import annotations
 
-import hashlib
+import re
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from server.core.errors import Invalid
-from server.core.models import AuditEntry, Filters, Site, Status
-from server.core.ports import NewComment, Store, Tx
-from server.core.sites import check_site_id, clean_origins, clean_site_name, parse_mode
+from server.core.models import Status
 from server.core.text import NAME_MAX, PAGE_KEY_MAX, TITLE_MAX, URL_MAX
+
+EARLIEST = 631_152_000_000  # 1990-01-01: older dates are damage, not comments
+LATEST = 4_102_444_800_000  # 2100-01-01
+# Query parameters that only say how a reader arrived: the same page without them.
+TRACKING = re.compile(r"utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|"
+                      r"ref_src|_ga|_gl", re.IGNORECASE)
 
 
 def bad_file(where: str, problem: str) -> Invalid:
@@ -126,9 +130,12 @@ def page_key(page: ImportedPage, mode: PageKey, base_url: str | None) -> tuple[s
         if absolute is None:
             raise bad_file(page.where, f"the page URL {url!r} is not absolute: pass "
                                        "--base-url https://your.site, or --page-key path|id")
-        # The widget's default key: the page's origin and path, without query or fragment.
+        # What the widget keys by: the canonical URL, never with a fragment or the tracking
+        # parameters exports collect; a query that picks the page (WordPress's ?p=12) stays.
         parts = urlsplit(absolute)
-        key = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", "", ""))
+        kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if not TRACKING.fullmatch(k)]
+        key = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(kept), ""))
     key = plain(key, keep_newlines=False)
     if not key or len(key) > PAGE_KEY_MAX:
         raise bad_file(page.where, f"the page key must be 1 to {PAGE_KEY_MAX} characters")
@@ -139,6 +146,9 @@ def in_write_order(batch: Batch) -> list[ImportedComment]:
     """Parents before their replies, oldest first; every reference checked."""
     by_id: dict[str, ImportedComment] = {}
     for comment in batch.comments:
+        for when in (comment.created_at, comment.edited_at):
+            if when is not None and not EARLIEST <= when < LATEST:
+                raise bad_file(comment.where, "its date is before 1990 or after 2099")
         if comment.source_id in by_id:
             raise bad_file(comment.where, f"comment {comment.source_id!r} appears twice")
         if comment.page not in batch.pages:
@@ -171,118 +181,3 @@ def _age(comment: ImportedComment) -> tuple[int, str]:
     return comment.created_at, comment.source_id
 
 
-def site_from_export(site_id: str, exported: dict[str, Any], now: int) -> Site:
-    """A site as a Threadline export describes it, checked like `threadline site add`."""
-    raw = exported.get("filters") if isinstance(exported.get("filters"), dict) else {}
-    assert isinstance(raw, dict)
-    default = Filters()
-    try:
-        filters = Filters(
-            banned_words=tuple(str(w) for w in raw.get("banned_words", ())),
-            suspect_words=tuple(str(w) for w in raw.get("suspect_words", ())),
-            max_links=int(raw.get("max_links", default.max_links)),
-            flag_threshold=int(raw.get("flag_threshold", default.flag_threshold)))
-    except (TypeError, ValueError):
-        raise bad_file("site.filters", "malformed word lists or thresholds") from None
-    origins, name = exported.get("origins"), exported.get("name")
-    return Site(id=check_site_id(site_id),
-                name=clean_site_name(name if isinstance(name, str) else None, site_id),
-                origins=clean_origins(origins if isinstance(origins, list) else []),
-                moderation=parse_mode(str(exported.get("moderation") or "none")),
-                filters=filters, created_at=now)
-
-
-def import_key(source: str, comment: ImportedComment, page_key_: str) -> str:
-    """Stable across runs of the same file, distinct across files: the source's id plus a
-    digest of what never changes about the comment (its page and time)."""
-    digest = hashlib.sha256(f"{page_key_}\x00{comment.created_at}".encode()).hexdigest()[:16]
-    return f"import:{source}:{comment.source_id[:60]}:{digest}"
-
-
-async def import_batch(store: Store, site: Site, batch: Batch, *, keys: PageKey,
-                       base_url: str | None, now: int, create_site: bool = False,
-                       dry_run: bool = False) -> ImportReport:
-    """Write ``batch`` into ``site`` (created first when ``create_site``) in one
-    transaction: all of it, or nothing."""
-    ordered = in_write_order(batch)
-    used = {c.page for c in ordered}
-    resolved = {sid: (*page_key(p, keys, base_url), p.title)
-                for sid, p in batch.pages.items() if sid in used}
-    report = ImportReport()
-    async with store.write() as tx:
-        if create_site:
-            await tx.insert_site(site)
-        await _write(tx, site, batch.source, (batch.site or {}).get("id"), ordered, resolved,
-                     report, now)
-        await tx.insert_audit(AuditEntry(
-            site_id=site.id, moderator_id=None, action="import", comment_id=None,
-            before_status=None, after_status=None,
-            detail=f"{batch.source}: {report.written} comments imported, "
-                   f"{report.existing} already there", created_at=now))
-        if dry_run:
-            raise _DryRun(report)
-    return report
-
-
-class _DryRun(Exception):
-    def __init__(self, report: ImportReport) -> None:
-        self.report = report
-
-
-async def dry_run(store: Store, site: Site, batch: Batch, *, keys: PageKey,
-                  base_url: str | None, now: int, create_site: bool = False) -> ImportReport:
-    """What ``import_batch`` would write, rolled back."""
-    try:
-        await import_batch(store, site, batch, keys=keys, base_url=base_url, now=now,
-                           create_site=create_site, dry_run=True)
-    except _DryRun as done:
-        return done.report
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _write(tx: Tx, site: Site, source: str, batch_site: str | None,
-                 ordered: list[ImportedComment],
-                 resolved: dict[str, tuple[str, str | None, str | None]], report: ImportReport,
-                 now: int) -> None:
-    done = await tx.imported_comments(site.id)  # idempotency key -> (id, parent id)
-    same_site = batch_site == site.id
-    pages: dict[str, int] = {}
-    ids: dict[str, tuple[int, int | None]] = {}  # source id -> (id, top-level ancestor id)
-    shown: Counter[int] = Counter()
-    replies: Counter[int] = Counter()
-    for comment in ordered:
-        key, url, title = resolved[comment.page]
-        ikey = import_key(source, comment, key)
-        if ikey in done:
-            row_id, row_parent = done[ikey]
-            ids[comment.source_id] = (row_id, row_parent or row_id)
-            report.existing += 1
-            continue
-        if comment.page not in pages:
-            page = await tx.ensure_page(site.id, key, url, title, now)
-            pages[comment.page] = page.id
-            report.pages += 1
-        root: int | None = None
-        reply_to: int | None = None
-        if comment.parent is not None:
-            reply_to, root = ids[comment.parent]
-        deleted = comment.status is Status.DELETED
-        row = await tx.insert_comment(NewComment(
-            site_id=site.id, page_id=pages[comment.page], parent_id=root, reply_to_id=reply_to,
-            author_name=None if deleted else comment.name,
-            author_hash=comment.author_hash if same_site else None,
-            body="" if deleted else comment.body, status=comment.status,
-            moderator=comment.moderator, created_at=comment.created_at, ip_hash=None,
-            idempotency_key=ikey, held_reason=comment.held_reason))
-        if comment.edited_at is not None or comment.flags:
-            await tx.update_comment(row.id, edited_at=comment.edited_at, flags=comment.flags)
-        ids[comment.source_id] = (row.id, root or row.id)
-        report.new[comment.status.value] += 1
-        if comment.status is Status.APPROVED:
-            shown[pages[comment.page]] += 1
-            if root is not None:
-                replies[root] += 1
-    for page_id, delta in shown.items():
-        await tx.add_page_count(page_id, delta)
-    for comment_id, delta in replies.items():
-        await tx.add_reply_count(comment_id, delta)

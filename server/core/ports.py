@@ -68,8 +68,10 @@ class Tx(Protocol):
         """Change a page's comment count without taking a ``seq`` (imports publish no
         events)."""
         ...
-    async def imported_comments(self, site_id: str) -> dict[str, tuple[int, int | None]]:
-        """Every comment an import wrote on the site: its key -> (id, parent id)."""
+    async def imported_comments(self, site_id: str
+                                ) -> dict[str, tuple[int, int | None, int, Status]]:
+        """Every comment an import wrote on the site: its key -> (id, parent id, page id,
+        status)."""
         ...
     async def author_checks(self, site_id: str, page_id: int, author_hash: str, ip_hash: str,
                             body: str, since: int, *, need_approved: bool

@@ -11,11 +11,11 @@ def iso_ms(value: str, where: str, what: str = "createdAt") -> int:
     """RFC 3339 (``2012-01-31T08:00:00Z``); a time without a zone is taken as UTC."""
     try:
         when = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return round(when.timestamp() * 1000)
+    except (ValueError, OverflowError):
         raise bad_file(where, f"{what} {value!r} is not a date and time") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return round(when.timestamp() * 1000)
 
 
 def sql_ms(value: str, where: str, what: str) -> int | None:

@@ -53,11 +53,14 @@ def _read(db: sqlite3.Connection, path: Path) -> Batch:
                       "FROM comments ORDER BY id")
     for cid, tid, parent, created, modified, mode, author, text in rows:
         where = f"{path}: comments row id={cid}"
-        status = MODES.get(mode)
+        status = MODES.get(mode) if isinstance(mode, int) else None
         if status is None:
             raise bad_file(where, f"unknown mode {mode!r} (Isso uses 1, 2 and 4)")
-        if not isinstance(created, int | float):
-            raise bad_file(where, f"created {created!r} is not a timestamp")
+        if not _timestamp(created) or (modified is not None and not _timestamp(modified)):
+            raise bad_file(where, f"created {created!r} or modified {modified!r} is not a "
+                                  "timestamp")
+        if not all(v is None or isinstance(v, str) for v in (author, text)):
+            raise bad_file(where, "its author and text must be text")
         batch.comments.append(ImportedComment(
             source_id=str(cid), page=str(tid),
             parent=str(parent) if parent is not None else None,
@@ -66,3 +69,8 @@ def _read(db: sqlite3.Connection, path: Path) -> Batch:
             edited_at=round(modified * 1000) if isinstance(modified, int | float) else None,
             where=where))
     return batch
+
+
+def _timestamp(value: object) -> bool:
+    """Seconds since the epoch, between 1990 and 2100."""
+    return isinstance(value, int | float) and 631_152_000 <= value < 4_102_444_800

@@ -9,7 +9,15 @@ from typing import Any
 
 import orjson
 
-from server.core.imports import Batch, ImportedComment, ImportedPage, bad_file, plain
+from server.core.imports import (
+    Batch,
+    ImportedComment,
+    ImportedPage,
+    bad_file,
+    plain,
+    short_name,
+    short_title,
+)
 from server.core.models import Status
 
 EXPORT_FORMAT = "threadline-export"
@@ -31,7 +39,7 @@ def read_export(path: Path) -> Batch:
         where = f"{path}: pages[{i}]"
         batch.add_page(ImportedPage(
             source_id=str(_field(page, "id", int, where)), url=_opt(page, "url", where),
-            ident=_field(page, "key", str, where), title=_opt(page, "title", where),
+            ident=_field(page, "key", str, where), title=short_title(_opt(page, "title", where)),
             where=where))
     for i, item in enumerate(_list(data, "comments", path)):
         where = f"{path}: comments[{i}]"
@@ -46,7 +54,8 @@ def read_export(path: Path) -> Batch:
             source_id=str(_field(item, "id", int, where)),
             page=str(_field(item, "page_id", int, where)),
             parent=str(parent) if isinstance(parent, int) else None,
-            name=_opt(item, "name", where), body=plain(_field(item, "body", str, where)),
+            name=short_name(_opt(item, "name", where)),
+            body=plain(_field(item, "body", str, where)),
             status=parsed, created_at=_ms(_field(item, "created_at", str, where), where),
             edited_at=_ms(edited, where) if edited else None,
             moderator=_field(item, "moderator", bool, where),
@@ -79,5 +88,5 @@ def _opt(item: dict[str, Any], name: str, where: str) -> str | None:
 def _ms(value: str, where: str) -> int:
     try:
         return round(datetime.fromisoformat(value).timestamp() * 1000)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise bad_file(where, f"{value!r} is not a date and time") from None

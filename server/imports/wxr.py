@@ -10,6 +10,7 @@ from server.core.imports import (
     ImportedComment,
     ImportedPage,
     bad_file,
+    plain,
     short_name,
     short_title,
 )
@@ -20,7 +21,10 @@ from server.imports.xmlrecords import Node, read_records
 
 WP_NAMESPACE = "http://wordpress.org/export/"  # followed by the WXR version: 1.0, 1.1, 1.2
 STATUSES = {"1": Status.APPROVED, "approve": Status.APPROVED, "0": Status.PENDING,
-            "hold": Status.PENDING, "spam": Status.SPAM, "trash": Status.REJECTED}
+            "hold": Status.PENDING, "spam": Status.SPAM, "trash": Status.REJECTED,
+            "post-trashed": Status.REJECTED}
+COMMENT_TYPES = ("", "comment")  # not pingbacks, trackbacks, order notes or other plugins'
+
 
 
 def read_wxr(path: Path) -> Batch:
@@ -60,7 +64,7 @@ def _item(batch: Batch, node: Node, path: Path) -> None:
 
 def _comment(batch: Batch, post_id: str, node: Node, where: str) -> None:
     kind = _wp(node, "comment_type")
-    if kind in ("pingback", "trackback"):
+    if kind not in COMMENT_TYPES:
         batch.skipped[kind] += 1
         return
     comment_id = _wp(node, "comment_id")
@@ -70,6 +74,7 @@ def _comment(batch: Batch, post_id: str, node: Node, where: str) -> None:
     status = STATUSES.get(approved)
     if status is None:
         raise bad_file(where, f"comment {comment_id}: unknown wp:comment_approved {approved!r}")
+    # Without the UTC date, the blog's local time is the best there is (off by its zone).
     created = sql_ms(_wp(node, "comment_date_gmt"), where, "wp:comment_date_gmt") \
         or sql_ms(_wp(node, "comment_date"), where, "wp:comment_date")
     if created is None:
@@ -78,5 +83,6 @@ def _comment(batch: Batch, post_id: str, node: Node, where: str) -> None:
     batch.comments.append(ImportedComment(
         source_id=comment_id, page=post_id, parent=parent if parent not in ("", "0") else None,
         name=short_name(_wp(node, "comment_author")),
-        body=html_to_text(_wp(node, "comment_content")), status=status, created_at=created,
+        body=plain(html_to_text(_wp(node, "comment_content"))), status=status,
+        created_at=created,
         where=where))

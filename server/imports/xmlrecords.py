@@ -86,7 +86,9 @@ def read_records(path: Path, depth: int, on_record: Callable[[Node], None]) -> s
     parser.setFeature(feature_namespaces, True)
     parser.setContentHandler(handler)
     try:
-        parser.parse(str(path))
+        # An open file, never a name: given a string, SAX would also fetch URLs.
+        with path.open("rb") as stream:
+            parser.parse(stream)
     except SAXParseException as exc:
         where = f"{path}:{exc.getLineNumber()}:{exc.getColumnNumber()}"
         raise bad_file(where, f"the XML is malformed or cut short ({exc.getMessage()})") \
@@ -96,4 +98,7 @@ def read_records(path: Path, depth: int, on_record: Callable[[Node], None]) -> s
                                   f"never needs ({type(exc).__name__})") from None
     except OSError as exc:
         raise bad_file(str(path), f"cannot read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise bad_file(str(path), f"its text is not in the encoding it declares ({exc.reason})"
+                       ) from None
     return handler.root

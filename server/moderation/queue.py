@@ -17,11 +17,22 @@ from server.core.errors import DomainError, Forbidden, Invalid, NotFound
 from server.core.models import Comment, Site, Status
 from server.core.queue import TABS, view_queue
 from server.i18n import N_
-from server.moderation.render import done, failure, page, translator
+from server.moderation.render import done, failure, page
 from server.moderation.security import app_state, moderator_action, moderator_page
 from server.state import AppState
 
 ACTIONS = [a.value for a in Action]
+DONE = {Action.APPROVE: N_("Comment {id} approved."), Action.REJECT: N_("Comment {id} rejected."),
+        Action.SPAM: N_("Comment {id} marked as spam."),
+        Action.DELETE: N_("Comment {id} deleted.")}
+BULK_DONE = {Action.APPROVE: N_("Approved: {done}."), Action.REJECT: N_("Rejected: {done}."),
+             Action.SPAM: N_("Marked as spam: {done}."), Action.DELETE: N_("Deleted: {done}.")}
+BULK_PARTLY = {
+    Action.APPROVE: N_("Approved: {done}. Already handled or not yours: {refused}."),
+    Action.REJECT: N_("Rejected: {done}. Already handled or not yours: {refused}."),
+    Action.SPAM: N_("Marked as spam: {done}. Already handled or not yours: {refused}."),
+    Action.DELETE: N_("Deleted: {done}. Already handled or not yours: {refused}."),
+}
 MAX_BULK = 200
 
 
@@ -83,9 +94,8 @@ async def queue_action(request: Request, session: Session) -> Response:
         return failure(request, session, Invalid("invalid_action", "unknown action"), return_to)
     except DomainError as exc:
         return failure(request, session, exc, return_to)
-    return done(request, {"id": updated.id, "status": updated.status.value},
-                N_("Comment {id}: {action} done."), return_to, id=updated.id,
-                action=translator(request)(action.value.capitalize()))
+    return done(request, {"id": updated.id, "status": updated.status.value}, DONE[action],
+                return_to, id=updated.id)
 
 
 @moderator_action
@@ -110,11 +120,9 @@ async def queue_bulk(request: Request, session: Session) -> Response:
             decided.append(comment_id)
         except DomainError as exc:
             refused.append({"id": comment_id, "code": exc.code, "message": exc.message})
-    text = N_("{action}: {done} done.") if not refused else \
-        N_("{action}: {done} done, {refused} already handled or not yours.")
+    text = (BULK_PARTLY if refused else BULK_DONE)[action]
     return done(request, {"decided": decided, "refused": refused}, text, return_to,
-                action=translator(request)(action.value.capitalize()), done=len(decided),
-                refused=len(refused))
+                done=len(decided), refused=len(refused))
 
 
 @moderator_action

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from itsdangerous import BadSignature
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -55,8 +58,10 @@ def back(request: Request, text: str, kind: str = "ok", return_to: str | None = 
     """After a form post: redirect (303) to where the moderator was, with a message (a
     catalogue message id, filled with ``values``)."""
     response = RedirectResponse(safe_next(return_to), status_code=303)
-    shown = translator(request)(text, **values)
-    value = signer(app_state(request), "flash").sign(f"{kind}|{shown}"[:300]).decode()
+    # The message id and its values, translated when shown: a cookie holds Latin-1 only,
+    # and the moderator's language is the one of the page that shows it.
+    packed = base64.urlsafe_b64encode(orjson.dumps([kind, text, values])[:600])
+    value = signer(app_state(request), "flash").sign(packed).decode()
     set_cookie(response, app_state(request), FLASH, value, path="/moderate", max_age=60)
     return response
 
@@ -66,10 +71,12 @@ def _read_flash(request: Request) -> dict[str, str] | None:
     if not raw:
         return None
     try:
-        kind, _, text = signer(app_state(request), "flash").unsign(raw).decode().partition("|")
-    except BadSignature:
+        packed = signer(app_state(request), "flash").unsign(raw)
+        kind, text, values = orjson.loads(base64.urlsafe_b64decode(packed))
+        return {"kind": str(kind), "text": translator(request)(str(text), **dict(values))}
+    except (BadSignature, binascii.Error, orjson.JSONDecodeError, ValueError, TypeError,
+            KeyError, IndexError):
         return None
-    return {"kind": kind, "text": text}
 
 
 def failure(request: Request, session: Session | None, exc: DomainError,

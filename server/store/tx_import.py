@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from server.core.models import Status
 from server.store.conn import Conn
 from server.store.schema import comments, pages
 
@@ -13,11 +14,12 @@ IMPORT_PREFIX = "import:"
 class ImportQueries:
     conn: Conn
 
-    async def imported_comments(self, site_id: str) -> dict[str, tuple[int, int | None]]:
+    async def imported_comments(self, site_id: str
+                                ) -> dict[str, tuple[int, int | None, int, Status]]:
         c = comments.c
-        q = select(c.idempotency_key, c.id, c.parent_id).where(
+        q = select(c.idempotency_key, c.id, c.parent_id, c.page_id, c.status).where(
             c.site_id == site_id, c.idempotency_key.startswith(IMPORT_PREFIX, autoescape=True))
-        return {row.idempotency_key: (row.id, row.parent_id)
+        return {row.idempotency_key: (row.id, row.parent_id, row.page_id, Status(row.status))
                 for row in await self.conn.execute(q)}
 
     async def add_page_count(self, page_id: int, delta: int) -> None:

@@ -64,6 +64,16 @@ async def test_idempotency_key_replays_the_original_post(api: Api) -> None:
     assert (await api.rows(site))["comments"] == 1
 
 
+async def test_idempotency_keys_of_imports_are_refused(api: Api) -> None:
+    site = await api.new_site()
+    # Imports key their rows "import:...": a reader who took such a key first could make an
+    # import skip a real comment and hang its replies under the reader's own.
+    refused = await api.post(site, headers={"Idempotency-Key": "import:disqus:7:0123abcd"},
+                             expect=422)
+    assert refused["error"]["code"] == "invalid_idempotency_key"
+    assert (await api.rows(site))["comments"] == 0
+
+
 BAD_BODIES: list[tuple[str, Any, int, str]] = [
     ("empty body", {"page": "p", "body": "   "}, 422, "body_empty"),
     ("body too long", {"page": "p", "body": "x" * 5001}, 422, "body_too_long"),

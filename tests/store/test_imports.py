@@ -145,8 +145,9 @@ async def test_wordpress_export_imports_comments_not_pingbacks(databases: Databa
     want, pingbacks = wxr_export(path)
     out = ok(env, "import", "wxr", str(path), "--site", "wp")
     assert f"imported {want.count()} comments" in out
-    assert f"{pingbacks} pingbacks skipped" in out
+    assert f"{pingbacks} pingbacks skipped" in out and "5 order_notes skipped" in out
     data = export(env, "wp")
+    assert "https://wp.test/?page_id=15" in {p["key"] for p in data["pages"]}
     assert trees(data).shapes() == want.shapes()
     assert {p["title"] for p in data["pages"]} == {f"Hello & welcome {n}" for n in range(1, 6)}
     assert "0 comments" in ok(env, "import", "wxr", str(path), "--site", "wp").split(";")[0]
@@ -202,8 +203,14 @@ async def test_threadline_export_round_trips(databases: Databases, tmp_path: Pat
         return page_rows, rows
 
     assert comparable(second) == comparable(first)  # authors' hashes too: same site id
-    ok(target, "import", "json", str(dump))
+    again = ok(target, "import", "json", str(dump))
+    assert f"{len(first['comments'])} already imported" in again
     assert len(export(target, "blog")["comments"]) == len(first["comments"])
+
+    # A restore into the very site it was exported from finds every row still there.
+    restored = ok(source, "import", "json", str(dump))
+    assert "imported 0 comments" in restored
+    assert comparable(export(source, "blog")) == comparable(first)
 
     # Into another site: author hashes are that site's secret and do not travel.
     ok(target, "import", "json", str(dump), "--site", "copy")
@@ -274,6 +281,28 @@ async def test_a_broken_reference_names_its_element_and_writes_nothing(
     done = cli(env, "import", "disqus", str(path), "--site", "blog")
     assert done.returncode == 2
     assert f"{path}:{victim + 1}: <post>" in done.stderr and "not in the file" in done.stderr
+    assert await snapshot(env["THREADLINE_DATABASE_URL"]) == before
+
+
+async def test_unreadable_or_absurd_input_is_one_clear_line(databases: Databases,
+                                                           tmp_path: Path) -> None:
+    env = env_for(await databases.create("sqlite"), tmp_path)
+    ok(env, "site", "add", "blog", "--origin", "https://blog.test")
+    for fmt in ("disqus", "wxr", "isso", "json"):
+        for target in (tmp_path / "missing.xml", tmp_path):
+            done = cli(env, "import", fmt, str(target), "--site", "blog")
+            assert done.returncode == 2, (fmt, target, done.stderr)
+            assert done.stderr.startswith("threadline: error:") and "Traceback" not in \
+                done.stderr
+    path = tmp_path / "old.xml"
+    disqus_export(path, posts=20)
+    text = path.read_text()
+    first = text.index("<createdAt>", text.index("<post "))
+    path.write_text(text[:first] + "<createdAt>0001-01-01T00:00:00+01:00" +
+                    text[text.index("</createdAt>", first):])
+    before = await snapshot(env["THREADLINE_DATABASE_URL"])
+    done = cli(env, "import", "disqus", str(path), "--site", "blog")
+    assert done.returncode == 2 and "before 1990" in done.stderr, done.stderr
     assert await snapshot(env["THREADLINE_DATABASE_URL"]) == before
 
 
