@@ -19,7 +19,7 @@ def uvicorn_options(settings: Settings, *, host: str | None = None, port: int | 
         "workers": 1 if reload else (workers or settings.workers),
         "reload": reload,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": "server.httpdeadline:DeadlineHttpToolsProtocol",  # httptools, with deadlines
         "ws": "websockets-sansio",
         "ws_max_size": MAX_FRAME,
         # Per-message deflate costs ~35 KiB per idle socket and a decompression-bomb surface

@@ -89,6 +89,10 @@ class Settings:
     metrics_token: str | None = _setting(None, "THREADLINE_METRICS_TOKEN",
                                          "Bearer token that `/metrics` (Prometheus) requires; "
                                          "at least 16 characters. Unset: `/metrics` is off.")
+    request_timeout: int = _setting(30, "THREADLINE_REQUEST_TIMEOUT",
+                                    "Seconds a client may take to send one request, headers "
+                                    "and body; slower ones (slowloris) are disconnected.",
+                                    min=1, max=3600)
     host: str = _setting("127.0.0.1", "HOST", "Address `threadline serve` binds.")
     port: int = _setting(8000, "PORT", "Port `threadline serve` binds.", min=1, max=65535)
     workers: int = _setting(1, "WEB_CONCURRENCY", "Server processes `threadline serve` starts.",

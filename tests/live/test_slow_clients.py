@@ -1,0 +1,112 @@
+"""Slow HTTP clients (slowloris) are cut off after THREADLINE_REQUEST_TIMEOUT; honest ones,
+keep-alive connections and websockets are not."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from websockets.asyncio.client import connect
+
+from server.core.sites import add_site
+from server.store.database import SqlStore
+from tests.conftest import env_for
+from tests.support.api import ORIGIN
+from tests.support.db import Databases
+from tests.support.servers import ServerProcess
+
+pytestmark = pytest.mark.slow
+SITE = "slow"
+LIMIT = 15.0  # far past the 1 s deadline: only a server without one keeps the socket
+
+
+@pytest.fixture(scope="module")
+async def slow_db(databases: Databases) -> str:
+    url: str = await databases.create("sqlite")
+    store = SqlStore(url)
+    await add_site(store, SITE, origins=[ORIGIN])
+    await store.close()
+    return url
+
+
+@pytest.fixture(scope="module")
+def server(slow_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    data = tmp_path_factory.mktemp("slow")
+    proc = ServerProcess(env_for(slow_db, data, THREADLINE_REQUEST_TIMEOUT="1"),
+                         log=data / "server.log").start()
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+
+
+@contextlib.asynccontextmanager
+async def tcp(server: ServerProcess) -> AsyncIterator[tuple[asyncio.StreamReader,
+                                                          asyncio.StreamWriter]]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        yield reader, writer
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def trickle_until_closed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                               drip: bytes) -> bytes:
+    """Send ``drip`` a byte at a time until the server hangs up; what it said first."""
+    async def drip_feed() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                for byte in drip:
+                    writer.write(bytes([byte]))
+                    await writer.drain()
+                    await asyncio.sleep(0.2)
+    feeder = asyncio.create_task(drip_feed())
+    try:
+        return await asyncio.wait_for(reader.read(), LIMIT)  # read() returns at EOF
+    finally:
+        feeder.cancel()
+
+
+async def test_headers_sent_a_byte_at_a_time_are_cut_off(server: ServerProcess) -> None:
+    async with tcp(server) as (reader, writer):
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        said = await trickle_until_closed(reader, writer, b"X-Slow: aaaaaaaaaaaaaaaaaaaa\r\n")
+        assert said == b""  # closed without an answer
+
+
+async def test_a_connection_that_never_speaks_is_closed(server: ServerProcess) -> None:
+    async with tcp(server) as (reader, _):
+        assert await asyncio.wait_for(reader.read(), LIMIT) == b""
+
+
+async def test_a_body_sent_a_byte_at_a_time_is_cut_off(server: ServerProcess) -> None:
+    async with tcp(server) as (reader, writer):
+        writer.write(f"POST /api/v1/sites/{SITE}/comments HTTP/1.1\r\nHost: x\r\n"
+                     f"Origin: {ORIGIN}\r\nContent-Type: application/json\r\n"
+                     "Content-Length: 5000\r\n\r\n".encode())
+        await trickle_until_closed(reader, writer, b'{"page": "p", "body": "')
+
+
+async def test_honest_clients_keep_alive_and_websockets_outlive_the_deadline(
+        server: ServerProcess) -> None:
+    async with tcp(server) as (reader, writer):
+        for _ in range(3):  # one keep-alive connection, idle under uvicorn's 5 s between
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), LIMIT)
+            assert head.startswith(b"HTTP/1.1 200")
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            await reader.readexactly(length)
+            await asyncio.sleep(1.5)  # longer than the deadline, between requests
+    async with connect(f"{server.ws_url}?v=1&site={SITE}", origin=ORIGIN) as ws:  # type: ignore[arg-type]
+        await ws.send('{"type": "subscribe", "page": "p", "seq": 0}')
+        await asyncio.sleep(2.5)  # well past the deadline: a websocket has no such limit
+        await ws.send('{"type": "sync", "seq": 0}')
+        syncs = 0
+        while syncs < 2:  # one answering the subscribe, one the sync sent after the wait
+            frame = str(await asyncio.wait_for(ws.recv(), LIMIT))
+            syncs += '"type":"sync"' in frame.replace(" ", "")
