@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 import orjson
@@ -46,20 +46,43 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-async def check_target(url: str, allow_private: bool) -> None:
-    """Refuse webhook targets inside our own network unless the operator allows it."""
-    host = urlsplit(url).hostname or ""
-    if allow_private:
-        return
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a webhook goes: the URL with its host replaced by the address that was checked,
+    and the name it had, for the ``Host`` header and TLS (SNI and certificate)."""
+
+    url: str
+    host_header: str
+    tls_name: str | None
+
+
+async def check_target(url: str, allow_private: bool) -> Target:
+    """Resolve the webhook's host once and refuse addresses inside our own network unless
+    the operator allows them. The request then connects to that very address: a DNS answer
+    that changes after the check (rebinding) is never looked up."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    for address in addresses:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443)
+        found = dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos)
+        # IPv4 first (a receiver reachable both ways is more often reachable over v4), else
+        # in the resolver's order.
+        addresses = sorted(found, key=lambda a: a.version)
+    if not addresses:
+        raise Invalid("webhook_unresolved", f"webhook host {host} has no address")
+    for address in addresses if not allow_private else ():
         if not address.is_global:
             raise Invalid("webhook_private", f"webhook host {host} resolves to {address}, a "
                           "private address (set THREADLINE_WEBHOOK_PRIVATE=1 to allow)")
+    chosen = addresses[0]
+    port = f":{parts.port}" if parts.port else ""
+    netloc = (f"[{chosen}]" if chosen.version == 6 else str(chosen)) + port
+    named = host != str(chosen)
+    return Target(urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
+                  host_header=(f"[{host}]" if ":" in host else host) + port,
+                  tls_name=host if named and parts.scheme == "https" else None)
 
 
 def send_email(smtp_url: str, sender: str, to: list[str], subject: str, text: str) -> None:
@@ -123,7 +146,10 @@ class Notifier:
                       delivery.site.id)
 
     async def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        # No pooled connections: one kept open to an address for one site's name must not
+        # carry another site's webhook (each is verified for its own name).
+        self._http = httpx.AsyncClient(timeout=5.0, follow_redirects=False,
+                                       limits=httpx.Limits(max_keepalive_connections=0))
         self._task = asyncio.create_task(self._work(), name="threadline-notify")
 
     async def close(self) -> None:
@@ -160,11 +186,13 @@ class Notifier:
         url, secret = delivery.site.notify.webhook_url, delivery.site.notify.webhook_secret
         assert url is not None
         assert self._http is not None
-        await check_target(url, self.settings.webhook_private)
+        target = await check_target(url, self.settings.webhook_private)
         body = orjson.dumps(delivery.payload)
-        r = await self._http.post(url, content=body, headers={
-            "Content-Type": "application/json", "User-Agent": "Threadline-Webhook/1",
-            "Threadline-Signature": signature(secret or "", int(time.time()), body)})
+        r = await self._http.post(target.url, content=body, headers={
+            "Host": target.host_header, "Content-Type": "application/json",
+            "User-Agent": "Threadline-Webhook/1",
+            "Threadline-Signature": signature(secret or "", int(time.time()), body)},
+            extensions={"sni_hostname": target.tls_name} if target.tls_name else None)
         if r.status_code >= 300:
             raise RuntimeError(f"webhook answered {r.status_code}")
 

@@ -119,6 +119,43 @@ async def test_held_comment_fires_a_signed_webhook_and_retries(app_and_store: An
         "https://comments.blog.test/moderate?tab=pending&site=hooked"
 
 
+async def test_webhook_connects_to_the_address_it_checked(app_and_store: Any,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """The host is resolved once, checked, and connected to by address: a DNS answer that
+    changes after the check is never asked for. The receiver still sees its own name."""
+    app, store, _ = app_and_store
+    loop = asyncio.get_running_loop()
+    resolve = loop.getaddrinfo
+    asked: list[object] = []
+
+    async def watched(host: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(host)  # every lookup, ours and the HTTP client's, still really made
+        return await resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "getaddrinfo", watched)
+    receiver = Receiver(statuses=[])
+    server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    await add_site(store, "named", origins=["https://blog.test"], mode="all")
+    await update_site(store, "named", notify=Notify(
+        webhook_url=f"http://localhost:{port}/hook?k=1", webhook_secret="x"))
+    async with server:
+        await post(app, "named", "held")
+        async with asyncio.timeout(10):
+            await receiver.got.wait()
+    [(headers, _)] = receiver.requests
+    assert headers["host"] == f"localhost:{port}"
+    assert [h for h in asked if h in ("localhost", b"localhost")] == ["localhost"]
+
+    target = await check_target("https://localhost:8443/h?x=1", allow_private=True)
+    assert target.url == "https://127.0.0.1:8443/h?x=1"
+    assert (target.host_header, target.tls_name) == ("localhost:8443", "localhost")
+    literal = await check_target("https://[::1]/h", allow_private=True)
+    assert (literal.url, literal.host_header, literal.tls_name) == \
+        ("https://[::1]/h", "[::1]", None)
+
+
 async def test_published_comments_do_not_notify(app_and_store: Any) -> None:
     app, store, _ = app_and_store
     receiver = Receiver(statuses=[])
