@@ -7,10 +7,11 @@ the page at once; other processes' writes show within ``ttl`` (plus one refresh)
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+
+from server.core.singleflight import SingleFlight
 
 
 class ThreadCache:
@@ -18,11 +19,10 @@ class ThreadCache:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.stale = stale
-        self._refresh: asyncio.Future[bytes] | None = None
         self.size = size
         self.clock = clock
         self._entries: OrderedDict[tuple[str, str, str], tuple[float, bytes]] = OrderedDict()
-        self._inflight: dict[tuple[str, str, str], asyncio.Future[bytes]] = {}
+        self._flights: SingleFlight[tuple[str, str, str], bytes] = SingleFlight()
 
     async def fetch(self, site: str, page: str, order: str,
                     compute: Callable[[], Awaitable[bytes]]) -> bytes:
@@ -36,29 +36,15 @@ class ThreadCache:
             if age <= self.ttl:
                 return entry[1]
             if age <= self.stale:
-                if key not in self._inflight:
-                    self._refresh = asyncio.ensure_future(self._compute(key, compute))
+                self._flights.refresh(key, lambda: self._load(key, compute))
                 return entry[1]
-        running = self._inflight.get(key)
-        if running is not None:
-            return await asyncio.shield(running)
-        return await self._compute(key, compute)
+        return await self._flights.run(key, lambda: self._load(key, compute))
 
-    async def _compute(self, key: tuple[str, str, str],
-                       compute: Callable[[], Awaitable[bytes]]) -> bytes:
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = future
-        try:
-            body = await compute()
-            self.put(*key, body)
-            future.set_result(body)
-            return body
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it
-            raise
-        finally:
-            del self._inflight[key]
+    async def _load(self, key: tuple[str, str, str],
+                    compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        body = await compute()
+        self.put(*key, body)
+        return body
 
     def get(self, site: str, page: str, order: str) -> bytes | None:
         entry = self._entries.get((site, page, order))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 import unicodedata
@@ -12,6 +11,7 @@ from server.core.errors import Conflict, Invalid, NotFound
 from server.core.models import Filters, Mode, Notify, Site
 from server.core.origins import normalize_origin
 from server.core.ports import Store
+from server.core.singleflight import SingleFlight
 
 _SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 # A site changed by the CLI reaches running servers within this many seconds.
@@ -93,7 +93,7 @@ class SiteDirectory:
         self._clock = clock
         self._ttl = ttl
         self._cache: dict[str, tuple[float, Site | None]] = {}
-        self._reading: dict[str, asyncio.Future[Site | None]] = {}
+        self._flights: SingleFlight[str, Site | None] = SingleFlight()
 
     async def find(self, site_id: str) -> Site | None:
         hit = self._cache.get(site_id)
@@ -102,35 +102,19 @@ class SiteDirectory:
             if age < self._ttl:
                 return hit[1]
             if age < self._ttl * 2:
-                if site_id not in self._reading:
-                    self._refresh = asyncio.ensure_future(self._read(site_id))
+                self._flights.refresh(site_id, lambda: self._read(site_id))
                 return hit[1]
         if not _SITE_ID.fullmatch(site_id):
             return None
-        reading = self._reading.get(site_id)
-        if reading is not None:
-            return await asyncio.shield(reading)
-        return await self._read(site_id)
+        return await self._flights.run(site_id, lambda: self._read(site_id))
 
     async def _read(self, site_id: str) -> Site | None:
-        future: asyncio.Future[Site | None] = asyncio.get_running_loop().create_future()
-        self._reading[site_id] = future
-        try:
-            async with self._store.read() as tx:
-                site = await tx.find_site(site_id)
-            if len(self._cache) > 10_000:  # unknown ids are cached too; bound the memory
-                self._cache.clear()
-            self._cache[site_id] = (self._clock(), site)
-            future.set_result(site)
-            return site
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it
-            raise
-        finally:
-            # A background refresh scheduled just before this read may have replaced it.
-            if self._reading.get(site_id) is future:
-                del self._reading[site_id]
+        async with self._store.read() as tx:
+            site = await tx.find_site(site_id)
+        if len(self._cache) > 10_000:  # unknown ids are cached too; bound the memory
+            self._cache.clear()
+        self._cache[site_id] = (self._clock(), site)
+        return site
 
     async def get(self, site_id: str) -> Site:
         site = await self.find(site_id)
