@@ -33,6 +33,7 @@ from server.store.tx_import import ImportQueries
 
 c = comments.c
 DUPLICATE_NETWORK_CHARS = 30
+_NEW_COMMENT_FIELDS = dataclasses.fields(NewComment)
 
 
 class SqlTx(AdminQueries, ImportQueries):
@@ -111,7 +112,8 @@ class SqlTx(AdminQueries, ImportQueries):
         return comment_from_row(row) if row else None
 
     async def insert_comment(self, new: NewComment) -> Comment:
-        values = dataclasses.asdict(new)
+        # Not dataclasses.asdict: it deep-copies every field, a measurable share of a post.
+        values = {f.name: getattr(new, f.name) for f in _NEW_COMMENT_FIELDS}
         values["status"] = new.status.value
         return comment_from_row((await self.conn.execute(st.INSERT_COMMENT, values)).one())
 
