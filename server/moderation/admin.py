@@ -22,8 +22,9 @@ from server.core.moderators import add_moderator, clean_email
 from server.core.queue import sites_for
 from server.core.sites import update_site
 from server.i18n import N_
+from server.moderation.forms import Posted, form_action, settings_page
 from server.moderation.render import done, failure, page
-from server.moderation.security import app_state, moderator_action, moderator_page
+from server.moderation.security import app_state, moderator_page
 
 if TYPE_CHECKING:  # the app state imports this module
     from server.state import AppState
@@ -81,75 +82,59 @@ def _notify(form: FormData, current: Notify) -> Notify:
     return Notify(webhook_url=url, webhook_secret=secret, emails=emails)
 
 
-@moderator_action
-async def site_update(request: Request, session: Session) -> Response:
+@form_action(back=settings_page)
+async def site_update(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    form = await request.form()
-    back_to = request.url.path
-    try:
-        site = await _owned(request, session)
-        filters = Filters(banned_words=tuple(_lines(form, "banned_words")),
-                          suspect_words=tuple(_lines(form, "suspect_words")),
-                          max_links=_int(form, "max_links", 0, 100),
-                          flag_threshold=_int(form, "flag_threshold", 1, 1000))
-        updated = await update_site(state.store, site.id, origins=_lines(form, "origins", 50),
-                                    mode=str(form.get("moderation", "")) or None,
-                                    filters=filters, notify=_notify(form, site.notify))
-        await _audit(state, session, site.id, "settings",
-                     f"mode {updated.moderation.value}, {len(updated.origins)} origins")
-        state.sites.forget(site.id)
-    except DomainError as exc:
-        return failure(request, session, exc, back_to)
-    return done(request, {"site": updated.id}, N_("Settings saved."), back_to)
+    form = posted.form
+    site = await _owned(request, session)
+    filters = Filters(banned_words=tuple(_lines(form, "banned_words")),
+                      suspect_words=tuple(_lines(form, "suspect_words")),
+                      max_links=_int(form, "max_links", 0, 100),
+                      flag_threshold=_int(form, "flag_threshold", 1, 1000))
+    updated = await update_site(state.store, site.id, origins=_lines(form, "origins", 50),
+                                mode=str(form.get("moderation", "")) or None,
+                                filters=filters, notify=_notify(form, site.notify))
+    await _audit(state, session, site.id, "settings",
+                 f"mode {updated.moderation.value}, {len(updated.origins)} origins")
+    state.sites.forget(site.id)
+    return done(request, {"site": updated.id}, N_("Settings saved."), posted.back)
 
 
-@moderator_action
-async def site_add_moderator(request: Request, session: Session) -> Response:
+@form_action(back=settings_page)
+async def site_add_moderator(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    form = await request.form()
-    back_to = f"/moderate/sites/{request.path_params['site']}"
-    try:
-        site = await _owned(request, session)
-        password = str(form.get("password", "")) or None
-        moderator, created = await add_moderator(
-            state.store, state.passwords, str(form.get("email", "")), site.id,
-            password=password, owner=form.get("owner") == "1",
-            now=int(time.time() * 1000))
-        await _audit(state, session, site.id, "settings", f"added moderator {moderator.email}")
-    except DomainError as exc:
-        return failure(request, session, exc, back_to)
+    site = await _owned(request, session)
+    moderator, created = await add_moderator(
+        state.store, state.passwords, str(posted.form.get("email", "")), site.id,
+        password=str(posted.form.get("password", "")) or None,
+        owner=posted.form.get("owner") == "1", now=int(time.time() * 1000))
+    await _audit(state, session, site.id, "settings", f"added moderator {moderator.email}")
     text = N_("Created {email}.") if created else N_("Added {email}.")
-    return done(request, {"moderator": moderator.email}, text, back_to, email=moderator.email)
+    return done(request, {"moderator": moderator.email}, text, posted.back,
+                email=moderator.email)
 
 
-@moderator_action
-async def site_remove_moderator(request: Request, session: Session) -> Response:
+@form_action(back=settings_page)
+async def site_remove_moderator(request: Request, session: Session, posted: Posted
+                                ) -> Response:
     state = app_state(request)
-    back_to = f"/moderate/sites/{request.path_params['site']}"
-    try:
-        site = await _owned(request, session)
-        target = int(request.path_params["moderator_id"])
-        if target == session.moderator.id:
-            raise Invalid("cannot_remove_self", "you cannot remove yourself")
-        async with state.store.write() as tx:
-            await tx.revoke(target, site.id)
-        await _audit(state, session, site.id, "settings", f"removed moderator {target}")
-    except DomainError as exc:
-        return failure(request, session, exc, back_to)
-    return done(request, {"removed": target}, N_("Moderator removed."), back_to)
+    site = await _owned(request, session)
+    target = int(request.path_params["moderator_id"])
+    if target == session.moderator.id:
+        raise Invalid("cannot_remove_self", "you cannot remove yourself")
+    async with state.store.write() as tx:
+        await tx.revoke(target, site.id)
+    await _audit(state, session, site.id, "settings", f"removed moderator {target}")
+    return done(request, {"removed": target}, N_("Moderator removed."), posted.back)
 
 
-@moderator_action
-async def site_lift_ban(request: Request, session: Session) -> Response:
+@form_action(back=settings_page)
+async def site_lift_ban(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    back_to = f"/moderate/sites/{request.path_params['site']}"
-    try:
-        site = await _owned(request, session)
-        await lift_ban(state.services, site, int(request.path_params["ban_id"]),
-                       moderator=session.moderator)
-    except DomainError as exc:
-        return failure(request, session, exc, back_to)
-    return done(request, {"lifted": True}, N_("Ban lifted."), back_to)
+    site = await _owned(request, session)
+    await lift_ban(state.services, site, int(request.path_params["ban_id"]),
+                   moderator=session.moderator)
+    return done(request, {"lifted": True}, N_("Ban lifted."), posted.back)
 
 
 async def _audit(state: AppState, session: Session, site_id: str, action: str, detail: str
@@ -172,22 +157,17 @@ async def site_export(request: Request, session: Session) -> Response:
         "Content-Disposition": f'attachment; filename="threadline-{site.id}.json"'})
 
 
-@moderator_action
-async def erase_author_data(request: Request, session: Session) -> Response:
+@form_action()
+async def erase_author_data(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    form = await request.form()
-    return_to = str(form.get("return_to", ""))
-    try:
-        async with state.store.read() as tx:
-            comment = await tx.find_comment(request.path_params["comment_id"])
-        if comment is None or not session.moderator.owns(comment.site_id):
-            raise Forbidden("not_owner", "only the site's owners can erase an author's data")
-        site = await state.sites.get(comment.site_id)
-        erased = await erase_author_of(state.services, site, comment.id, by=session.moderator)
-    except DomainError as exc:
-        return failure(request, session, exc, return_to)
+    async with state.store.read() as tx:
+        comment = await tx.find_comment(request.path_params["comment_id"])
+    if comment is None or not session.moderator.owns(comment.site_id):
+        raise Forbidden("not_owner", "only the site's owners can erase an author's data")
+    site = await state.sites.get(comment.site_id)
+    erased = await erase_author_of(state.services, site, comment.id, by=session.moderator)
     return done(request, {"erased": erased}, N_("Comments by that author erased: {n}."),
-                return_to, n=erased)
+                posted.back, n=erased)
 
 
 @moderator_page

@@ -17,8 +17,9 @@ from server.core.errors import DomainError, Forbidden, Invalid, NotFound
 from server.core.models import Comment, Site, Status
 from server.core.queue import TABS, view_queue
 from server.i18n import N_
+from server.moderation.forms import Posted, form_action
 from server.moderation.render import done, failure, page
-from server.moderation.security import app_state, moderator_action, moderator_page
+from server.moderation.security import app_state, moderator_page
 from server.state import AppState
 
 ACTIONS = [a.value for a in Action]
@@ -79,36 +80,29 @@ def _status(value: object) -> Status | None:
         raise Invalid("invalid_status", "unknown expected status") from None
 
 
-@moderator_action
-async def queue_action(request: Request, session: Session) -> Response:
+@form_action()
+async def queue_action(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    form = await request.form()
-    return_to = str(form.get("return_to", ""))
     try:
         action = Action(request.path_params["action"])
-        comment, site = await _comment_site(state, session, request.path_params["comment_id"])
-        updated = await decide_comment(state.services, site, comment.id, action,
-                                       moderator=session.moderator,
-                                       expected=_status(form.get("expected")))
     except ValueError:
-        return failure(request, session, Invalid("invalid_action", "unknown action"), return_to)
-    except DomainError as exc:
-        return failure(request, session, exc, return_to)
+        raise Invalid("invalid_action", "unknown action") from None
+    comment, site = await _comment_site(state, session, request.path_params["comment_id"])
+    updated = await decide_comment(state.services, site, comment.id, action,
+                                   moderator=session.moderator,
+                                   expected=_status(posted.form.get("expected")))
     return done(request, {"id": updated.id, "status": updated.status.value}, DONE[action],
-                return_to, id=updated.id)
+                posted.back, id=updated.id)
 
 
-@moderator_action
-async def queue_bulk(request: Request, session: Session) -> Response:
+@form_action()
+async def queue_bulk(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    form = await request.form()
-    return_to = str(form.get("return_to", ""))
     try:
-        action = Action(str(form.get("action", "")))
-        ids = [int(str(v)) for v in form.getlist("ids")][:MAX_BULK]
+        action = Action(str(posted.form.get("action", "")))
+        ids = [int(str(v)) for v in posted.form.getlist("ids")][:MAX_BULK]
     except ValueError:
-        return failure(request, session, Invalid("invalid_bulk", "choose an action and items"),
-                       return_to)
+        raise Invalid("invalid_bulk", "choose an action and items") from None
     decided: list[int] = []
     refused: list[dict[str, Any]] = []
     for comment_id in ids:
@@ -116,61 +110,47 @@ async def queue_bulk(request: Request, session: Session) -> Response:
             comment, site = await _comment_site(state, session, comment_id)
             await decide_comment(state.services, site, comment.id, action,
                                  moderator=session.moderator,
-                                 expected=_status(form.get(f"s{comment_id}")))
+                                 expected=_status(posted.form.get(f"s{comment_id}")))
             decided.append(comment_id)
         except DomainError as exc:
             refused.append({"id": comment_id, "code": exc.code, "message": exc.message})
     text = (BULK_PARTLY if refused else BULK_DONE)[action]
-    return done(request, {"decided": decided, "refused": refused}, text, return_to,
+    return done(request, {"decided": decided, "refused": refused}, text, posted.back,
                 done=len(decided), refused=len(refused))
 
 
-@moderator_action
-async def queue_reply(request: Request, session: Session) -> Response:
+@form_action()
+async def queue_reply(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    form = await request.form()
-    return_to = str(form.get("return_to", ""))
-    try:
-        comment, site = await _comment_site(state, session, request.path_params["comment_id"])
-        async with state.store.read() as tx:
-            page_row = await tx.find_page_by_id(comment.page_id)
-        assert page_row is not None
-        result = await post_comment(
-            state.services, site,
-            Draft(page=page_row.key, body=form.get("body"), parent=comment.id),
-            token=None, client_ip=client_ip(request.scope, state.settings.trusted_proxies),
-            moderator=True, name_override=session.moderator.shown_name)
-    except DomainError as exc:
-        return failure(request, session, exc, return_to)
+    comment, site = await _comment_site(state, session, request.path_params["comment_id"])
+    async with state.store.read() as tx:
+        page_row = await tx.find_page_by_id(comment.page_id)
+    assert page_row is not None
+    result = await post_comment(
+        state.services, site,
+        Draft(page=page_row.key, body=posted.form.get("body"), parent=comment.id),
+        token=None, client_ip=client_ip(request.scope, state.settings.trusted_proxies),
+        moderator=True, name_override=session.moderator.shown_name)
     return done(request, {"id": result.comment.id, "comment": result.comment.public()},
-                N_("Reply posted."), return_to)
+                N_("Reply posted."), posted.back)
 
 
-@moderator_action
-async def queue_edit(request: Request, session: Session) -> Response:
+@form_action()
+async def queue_edit(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    form = await request.form()
-    return_to = str(form.get("return_to", ""))
-    try:
-        comment, site = await _comment_site(state, session, request.path_params["comment_id"])
-        updated = await moderator_edit(state.services, site, comment.id, form.get("body"),
-                                       moderator=session.moderator)
-    except DomainError as exc:
-        return failure(request, session, exc, return_to)
-    return done(request, {"id": updated.id, "body": updated.body}, N_("Edit saved."), return_to)
+    comment, site = await _comment_site(state, session, request.path_params["comment_id"])
+    updated = await moderator_edit(state.services, site, comment.id, posted.form.get("body"),
+                                   moderator=session.moderator)
+    return done(request, {"id": updated.id, "body": updated.body}, N_("Edit saved."),
+                posted.back)
 
 
-@moderator_action
-async def queue_ban(request: Request, session: Session) -> Response:
+@form_action()
+async def queue_ban(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    form = await request.form()
-    return_to = str(form.get("return_to", ""))
-    try:
-        comment, site = await _comment_site(state, session, request.path_params["comment_id"])
-        ban = await ban_author(state.services, site, comment.id, moderator=session.moderator,
-                               mode=str(form.get("mode", "reject")),
-                               include_ip=form.get("include_ip") == "1",
-                               reason=str(form.get("reason", "")))
-    except DomainError as exc:
-        return failure(request, session, exc, return_to)
-    return done(request, {"ban": ban.id}, N_("Author banned."), return_to)
+    comment, site = await _comment_site(state, session, request.path_params["comment_id"])
+    ban = await ban_author(state.services, site, comment.id, moderator=session.moderator,
+                           mode=str(posted.form.get("mode", "reject")),
+                           include_ip=posted.form.get("include_ip") == "1",
+                           reason=str(posted.form.get("reason", "")))
+    return done(request, {"ban": ban.id}, N_("Author banned."), posted.back)
