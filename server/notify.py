@@ -9,22 +9,21 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import logging
 import smtplib
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import orjson
 
-from server.core.errors import Invalid
 from server.core.models import QueueChange, Site, Status, iso
 from server.core.sites import SiteDirectory
 from server.settings import Settings
+from server.webtarget import check_target
 
 log = logging.getLogger("threadline.notify")
 QUEUE_MAX = 1000
@@ -44,45 +43,6 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     Receivers recompute it and reject stale timestamps (replays)."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where a webhook goes: the URL with its host replaced by the address that was checked,
-    and the name it had, for the ``Host`` header and TLS (SNI and certificate)."""
-
-    url: str
-    host_header: str
-    tls_name: str | None
-
-
-async def check_target(url: str, allow_private: bool) -> Target:
-    """Resolve the webhook's host once and refuse addresses inside our own network unless
-    the operator allows them. The request then connects to that very address: a DNS answer
-    that changes after the check (rebinding) is never looked up."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, parts.port or 443)
-        found = dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos)
-        # IPv4 first (a receiver reachable both ways is more often reachable over v4), else
-        # in the resolver's order.
-        addresses = sorted(found, key=lambda a: a.version)
-    if not addresses:
-        raise Invalid("webhook_unresolved", f"webhook host {host} has no address")
-    for address in addresses if not allow_private else ():
-        if not address.is_global:
-            raise Invalid("webhook_private", f"webhook host {host} resolves to {address}, a "
-                          "private address (set THREADLINE_WEBHOOK_PRIVATE=1 to allow)")
-    chosen = addresses[0]
-    port = f":{parts.port}" if parts.port else ""
-    netloc = (f"[{chosen}]" if chosen.version == 6 else str(chosen)) + port
-    named = host != str(chosen)
-    return Target(urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
-                  host_header=(f"[{host}]" if ":" in host else host) + port,
-                  tls_name=host if named and parts.scheme == "https" else None)
 
 
 def send_email(smtp_url: str, sender: str, to: list[str], subject: str, text: str) -> None:
@@ -188,11 +148,19 @@ class Notifier:
         assert self._http is not None
         target = await check_target(url, self.settings.webhook_private)
         body = orjson.dumps(delivery.payload)
-        r = await self._http.post(target.url, content=body, headers={
-            "Host": target.host_header, "Content-Type": "application/json",
-            "User-Agent": "Threadline-Webhook/1",
-            "Threadline-Signature": signature(secret or "", int(time.time()), body)},
-            extensions={"sni_hostname": target.tls_name} if target.tls_name else None)
+        headers = {"Content-Type": "application/json", "User-Agent": "Threadline-Webhook/1",
+                   "Threadline-Signature": signature(secret or "", int(time.time()), body)}
+        if target.host_header:
+            headers["Host"] = target.host_header
+        extensions = {"sni_hostname": target.tls_name} if target.tls_name else None
+        for i, address in enumerate(target.urls):
+            try:
+                r = await self._http.post(address, content=body, headers=headers,
+                                          extensions=extensions)
+                break
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if i == len(target.urls) - 1:
+                    raise
         if r.status_code >= 300:
             raise RuntimeError(f"webhook answered {r.status_code}")
 

@@ -19,8 +19,8 @@ def uvicorn_options(settings: Settings, *, host: str | None = None, port: int | 
         "workers": 1 if reload else (workers or settings.workers),
         "reload": reload,
         "loop": "uvloop",
-        "http": "server.httpdeadline:DeadlineHttpToolsProtocol",  # httptools, with deadlines
-        "ws": "websockets-sansio",
+        "http": "server.protocols:DeadlineHttpToolsProtocol",  # httptools, with deadlines
+        "ws": "server.protocols:WebSocketProtocol",  # websockets-sansio, bounded send buffer
         "ws_max_size": MAX_FRAME,
         # Per-message deflate costs ~35 KiB per idle socket and a decompression-bomb surface
         # for frames of a few hundred bytes.

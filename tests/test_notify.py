@@ -22,8 +22,8 @@ from server.app import create_app
 from server.core.errors import Invalid
 from server.core.models import Notify
 from server.core.sites import add_site, update_site
-from server.notify import check_target
 from server.store.database import SqlStore
+from server.webtarget import check_target
 from tests.conftest import settings_for
 from tests.support.db import Databases
 from tests.support.services import free_port
@@ -148,12 +148,25 @@ async def test_webhook_connects_to_the_address_it_checked(app_and_store: Any,
     assert headers["host"] == f"localhost:{port}"
     assert [h for h in asked if h in ("localhost", b"localhost")] == ["localhost"]
 
-    target = await check_target("https://localhost:8443/h?x=1", allow_private=True)
-    assert target.url == "https://127.0.0.1:8443/h?x=1"
+    target = await check_target("https://u:p@localhost:8443/h?x=1", allow_private=True)
+    assert target.urls[0] == "https://u:p@127.0.0.1:8443/h?x=1"  # then ::1, if it resolves
     assert (target.host_header, target.tls_name) == ("localhost:8443", "localhost")
     literal = await check_target("https://[::1]/h", allow_private=True)
-    assert (literal.url, literal.host_header, literal.tls_name) == \
-        ("https://[::1]/h", "[::1]", None)
+    assert (literal.urls, literal.host_header, literal.tls_name) == \
+        (("https://[::1]/h",), "[::1]", None)
+
+
+async def test_a_webhook_behind_an_environment_proxy_goes_through_it_by_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The proxy resolves and connects; pinning an address would break TLS through a tunnel.
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    target = await check_target("https://localhost:8443/h", allow_private=True)
+    assert (target.urls, target.host_header, target.tls_name) == \
+        (("https://localhost:8443/h",), None, None)
+    with pytest.raises(Invalid):  # and the private-address check still holds
+        await check_target("https://localhost:8443/h", allow_private=False)
 
 
 async def test_published_comments_do_not_notify(app_and_store: Any) -> None:

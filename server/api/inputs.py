@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from server.core.errors import DomainError, Invalid
 
@@ -27,7 +27,13 @@ async def json_object(request: Request, allowed: Iterable[str]) -> dict[str, Any
     ctype = request.headers.get("content-type", "")
     if ctype.split(";")[0].strip().lower() != "application/json":
         raise BadRequest("unsupported_media_type", "send the body as application/json", 415)
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:
+        # Gone mid-body (or cut off for sending it too slowly): nobody reads the answer, but
+        # it is an answer, not an application error with a traceback.
+        raise BadRequest("incomplete_body", "the connection closed before the body arrived"
+                         ) from None
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:

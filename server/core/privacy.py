@@ -5,11 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from functools import lru_cache
 
 
-# Bounded: every distinct address costs one entry at most, and a post hashes its sender twice.
-@lru_cache(maxsize=4096)
 def network_of(ip: str) -> str:
     """IPv4 to its /24, IPv6 to its /48 (Isso's anonymisation), as a string."""
     try:

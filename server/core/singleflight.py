@@ -4,50 +4,54 @@ under load costs one database read, not one per waiting request."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+log = logging.getLogger("threadline.cache")
 
 
 class SingleFlight(Generic[K, V]):
     def __init__(self) -> None:
-        self._running: dict[K, asyncio.Future[V]] = {}
-        self._background: set[asyncio.Task[V]] = set()
+        # Tasks, not the callers' own frames: a caller that gives up (its request was
+        # cancelled) leaves the computation to everyone else who waits for it.
+        self._running: dict[K, asyncio.Task[V]] = {}
 
     def running(self, key: K) -> bool:
         return key in self._running
 
     async def run(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
-        """``compute()``'s result, or that of the call already running for ``key``. A
-        caller that is cancelled leaves the shared computation running for the others."""
-        running = self._running.get(key)
-        if running is not None:
-            return await asyncio.shield(running)
-        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
-        self._running[key] = future
+        """``compute()``'s result, or that of the computation already running for ``key``."""
+        task = self._running.get(key) or self._start(key, compute)
+        return await asyncio.shield(task)
+
+    def refresh(self, key: K, compute: Callable[[], Awaitable[V]]) -> None:
+        """Start ``compute`` in the background, unless one is already running for ``key``;
+        a failure is logged, and the stale value stays until the next try."""
+        if key not in self._running:
+            self._start(key, compute).add_done_callback(self._log_failure)
+
+    def _start(self, key: K, compute: Callable[[], Awaitable[V]]) -> asyncio.Task[V]:
+        task = asyncio.ensure_future(self._compute(key, compute))
+        self._running[key] = task
+        task.add_done_callback(_retrieved)
+        return task
+
+    async def _compute(self, key: K, compute: Callable[[], Awaitable[V]]) -> V:
         try:
-            value = await compute()
-            future.set_result(value)
-            return value
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise it
-            raise
+            return await compute()
         finally:
             del self._running[key]
 
-    def refresh(self, key: K, compute: Callable[[], Awaitable[V]]) -> None:
-        """Start ``compute`` in the background, unless a computation for ``key`` is already
-        running; its failure is the next caller's to see, not an unretrieved error."""
-        if key in self._running:
-            return
-        task = asyncio.ensure_future(self.run(key, compute))
-        self._background.add(task)
-        task.add_done_callback(self._settled)
+    @staticmethod
+    def _log_failure(task: asyncio.Task[V]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background refresh failed: %r", task.exception())
 
-    def _settled(self, task: asyncio.Task[V]) -> None:
-        self._background.discard(task)
-        if not task.cancelled():
-            task.exception()
+
+def _retrieved(task: asyncio.Task[object]) -> None:
+    # Every waiter re-raises a failure; with none left, it must not be reported as lost.
+    if not task.cancelled():
+        task.exception()

@@ -186,6 +186,6 @@ def open_conn(scope: Scope, send: Send, **kwargs: Any) -> Conn:
     raw = scope.get(RAW_SEND)
     proto = getattr(raw, "__self__", None)
     if proto is not None and hasattr(proto, "transport") and hasattr(proto, "close_sent") \
-            and type(proto).__name__ == "WebSocketsSansIOProtocol":
+            and any(c.__name__ == "WebSocketsSansIOProtocol" for c in type(proto).__mro__):
         return DirectConn(send, proto, **kwargs)
     return AsgiConn(send, **kwargs)

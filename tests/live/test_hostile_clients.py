@@ -153,8 +153,8 @@ async def test_client_that_never_reads_is_dropped_and_others_get_everything(
     stuck = RawClient(server.port, SITE)
     stuck.send_text(json.dumps({"type": "subscribe", "page": "stuck", "seq": 0}))
     await good.wait(lambda: good.presence() == 2)
-    # 15 KB frames (3-byte characters): the kernel buffers ~3 MB on loopback before the
-    # server's own queue for this socket fills and it is dropped.
+    # 15 KB frames (3-byte characters): the socket's fixed kernel buffer takes a few before
+    # the server's own queue for it fills and it is dropped.
     body = "€" * 4990
     last = 0
     for i in range(600):

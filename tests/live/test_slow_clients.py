@@ -1,5 +1,6 @@
 """Slow HTTP clients (slowloris) are cut off after THREADLINE_REQUEST_TIMEOUT; honest ones,
-keep-alive connections and websockets are not."""
+keep-alive connections and websockets are not. A websocket dropped for not reading does not
+keep its socket's buffers once it is closed: it is reset."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
+import psutil
 import pytest
 from websockets.asyncio.client import connect
 
@@ -15,7 +18,9 @@ from server.store.database import SqlStore
 from tests.conftest import env_for
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.metrics import TOKEN, scrape
 from tests.support.servers import ServerProcess
+from tests.support.ws import RawClient
 
 pytestmark = pytest.mark.slow
 SITE = "slow"
@@ -34,7 +39,9 @@ async def slow_db(databases: Databases) -> str:
 @pytest.fixture(scope="module")
 def server(slow_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     data = tmp_path_factory.mktemp("slow")
-    proc = ServerProcess(env_for(slow_db, data, THREADLINE_REQUEST_TIMEOUT="1"),
+    proc = ServerProcess(env_for(slow_db, data, THREADLINE_REQUEST_TIMEOUT="1",
+                                 THREADLINE_WS_QUEUE_BYTES="16384",
+                                 THREADLINE_METRICS_TOKEN=TOKEN),
                          log=data / "server.log").start()
     try:
         yield proc
@@ -78,6 +85,17 @@ async def test_headers_sent_a_byte_at_a_time_are_cut_off(server: ServerProcess) 
         assert said == b""  # closed without an answer
 
 
+async def test_blank_lines_between_requests_do_not_keep_a_connection(
+        server: ServerProcess) -> None:
+    async with tcp(server) as (reader, writer):
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), LIMIT)
+        assert head.startswith(b"HTTP/1.1 200")
+        # A parser skips bare CRLFs without starting a request; each one would otherwise
+        # restart uvicorn's keep-alive timer, forever.
+        await trickle_until_closed(reader, writer, b"\r\n")
+
+
 async def test_a_connection_that_never_speaks_is_closed(server: ServerProcess) -> None:
     async with tcp(server) as (reader, _):
         assert await asyncio.wait_for(reader.read(), LIMIT) == b""
@@ -110,3 +128,35 @@ async def test_honest_clients_keep_alive_and_websockets_outlive_the_deadline(
         while syncs < 2:  # one answering the subscribe, one the sync sent after the wait
             frame = str(await asyncio.wait_for(ws.recv(), LIMIT))
             syncs += '"type":"sync"' in frame.replace(" ", "")
+
+
+def server_holds(server: ServerProcess, client_port: int) -> bool:
+    """Whether the server process still has a socket to this client port, in any state."""
+    return any(c.raddr and c.raddr.port == client_port
+               for c in psutil.Process(server.pid).net_connections(kind="tcp"))
+
+
+async def test_a_reader_that_never_reads_costs_little_and_is_reset(
+        server: ServerProcess) -> None:
+    stuck = RawClient(server.port, SITE)
+    port = stuck.sock.getsockname()[1]
+    stuck.send_text('{"type": "subscribe", "page": "never-reads", "seq": 0}')
+    body = "€" * 4990  # 15 KB frames
+    async with httpx.AsyncClient(timeout=30) as http:
+        for i in range(400):
+            r = await http.post(f"{server.url}/api/v1/sites/{SITE}/comments",
+                                json={"page": "never-reads", "body": f"{i:04} {body}"},
+                                headers={"Origin": ORIGIN})
+            assert r.status_code == 201, r.text
+            if (await scrape(http, server.url))["threadline_slow_clients_dropped_total"]:
+                break
+        else:
+            pytest.fail("the reader was never dropped")
+    # The socket's kernel buffer is bounded (left to autotune on loopback it takes ~270 of
+    # these frames, 4 MB, before the server's own queue even starts to fill).
+    assert i < 40, f"{i + 1} frames of 15 KB went out before the drop"
+    # Then it is reset rather than left flushing to a peer that never reads.
+    async with asyncio.timeout(30):
+        while server_holds(server, port):
+            await asyncio.sleep(0.5)
+    stuck.close()

@@ -141,11 +141,13 @@ class RawClient:
         self.sock.sendall(header + mask + masked)
 
     def drain_until_closed(self, timeout: float = 30.0) -> bytes:
-        """Read everything the server sent, until it closes the TCP connection."""
+        """Read everything the server sent, until it closes the TCP connection (or resets
+        it: this client never answers a close frame)."""
         self.sock.settimeout(timeout)
         data = bytearray()
-        while chunk := self.sock.recv(1 << 20):
-            data += chunk
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := self.sock.recv(1 << 20):
+                data += chunk
         return bytes(data)
 
     def close(self) -> None:
