@@ -28,7 +28,7 @@ EXPLAIN = {
     "a_peer": "Each Threadline event is validated and committed to PostgreSQL on process A "
               "before it is published, so that no reader ever sees an event the database "
               "could lose; the peers publish a payload straight to Redis. Across runs the "
-              "ratio has been 0.48x (met) and 0.56x.",
+              "ratio has been between 0.40x and 0.56x.",
     "b_bare": "B is not what stops Threadline: it spends less CPU per frame than the bare "
               "reference (see the next rows). Each Threadline event is a comment validated "
               "and committed to PostgreSQL on A, and A, PostgreSQL, Redis and the generator "
@@ -58,7 +58,7 @@ EXPLAIN = {
               "event row. PostgreSQL: ~4 ms per post, ~33 % of it SQLAlchemy's greenlet "
               "adapter around asyncpg, and ~7 statements each a network round trip inside "
               "one transaction. Isso writes one row and publishes nothing; its own figure is "
-              "fsync-bound on this disk and moved between 38/s and 396/s across runs, so the "
+              "fsync-bound on this disk and moved between 38/s and 403/s across runs, so the "
               "ratio moves with it.",
     "e_list": "Listing is served from the first-page cache (p50 ~13 ms at 50 connections); "
               "the SQLite tail comes from pauses on the event loop, which runs SQLite "
