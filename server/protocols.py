@@ -116,8 +116,10 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             self.close_timer = self.loop.call_later(self.close_timeout, self._reset)
 
     def keepalive_timeout(self) -> None:
+        closing = self.close_sent or self.transport.is_closing()  # then uvicorn does nothing
         super().keepalive_timeout()  # a close frame and a close: the same story
-        self._reset()
+        if not closing:
+            self._reset()
 
     def _reset(self) -> None:
         """Close with a reset (``SO_LINGER`` 0): nothing more is sent, and the kernel frees
