@@ -30,8 +30,9 @@ async def check_target(url: str, allow_private: bool) -> Target:
     except (UnicodeError, ValueError):
         raise Invalid("webhook_url", "the webhook URL's host or port is malformed") from None
     try:
-        addresses = [ipaddress.ip_address(host)]
+        addresses, named = [ipaddress.ip_address(host)], False
     except ValueError:
+        named = True
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port or 443)
         except OSError as exc:
@@ -57,7 +58,6 @@ async def check_target(url: str, allow_private: bool) -> Target:
         parts.scheme, (f"{userinfo}@" if userinfo else "")
         + (f"[{a}]" if a.version == 6 else str(a)) + at_port,
         parts.path or "/", parts.query, "")) for a in addresses)
-    named = not _is_address(host)
     return Target(urls, host_header=(f"[{host}]" if ":" in host else host) + at_port,
                   tls_name=host if named and parts.scheme == "https" else None)
 
@@ -67,10 +67,3 @@ def _proxied(scheme: str, host: str) -> bool:
     return bool(proxies.get(scheme) or proxies.get("all")) \
         and not urllib.request.proxy_bypass(host)
 
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True

@@ -157,7 +157,7 @@ ol{list-style:none;margin:0;padding:0}
           this.t = { ...EN, ...m.messages };
         }
       } catch { log(`no texts for language "${m.lang}": showing English`); }
-      if (this.lang === "en") {
+      if (!this.rtf || !this.plurals) {
         this.rtf = new Intl.RelativeTimeFormat("en");
         this.plurals = new Intl.PluralRules("en");
       }

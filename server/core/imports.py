@@ -5,7 +5,6 @@ written (every reference resolves, no cycles, sane dates)."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -14,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from server.core.errors import Invalid
 from server.core.models import Status
-from server.core.text import NAME_MAX, PAGE_KEY_MAX, TITLE_MAX, URL_MAX
+from server.core.text import NAME_MAX, PAGE_KEY_MAX, TITLE_MAX, URL_MAX, forbidden
 
 EARLIEST = 631_152_000_000  # 1990-01-01: older dates are damage, not comments
 LATEST = 4_102_444_800_000  # 2100-01-01
@@ -92,9 +91,7 @@ class ImportReport:
 def plain(text: str, *, keep_newlines: bool = True) -> str:
     """Text without control characters, which readers' posts may not carry either."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    kept = "".join(ch for ch in text if (keep_newlines and ch in "\n\t")
-                   or not (unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff"))
-    return kept.strip()
+    return "".join(ch for ch in text if not forbidden(ch, keep_newlines)).strip()
 
 
 def short_name(name: str | None) -> str | None:

@@ -17,15 +17,16 @@ URL_MAX = 2048
 _LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 
 
+def forbidden(ch: str, allow_newlines: bool) -> bool:
+    """A character no reader text may hold."""
+    if ch in "\n\t" and allow_newlines:
+        return False
+    # Cc: C0/C1 controls (NUL, ESC, BEL...). Cs: lone surrogates. Noncharacters U+FFFE/F.
+    return unicodedata.category(ch) in ("Cc", "Cs") or ch in "\ufffe\uffff"
+
+
 def _bad_char(text: str, allow_newlines: bool) -> str | None:
-    for ch in text:
-        if ch in "\n\t" and allow_newlines:
-            continue
-        cat = unicodedata.category(ch)
-        # Cc: C0/C1 controls (NUL, ESC, BEL...). Cs: lone surrogates. Noncharacters U+FFFE/F.
-        if cat in ("Cc", "Cs") or ch in "\ufffe\uffff":
-            return ch
-    return None
+    return next((ch for ch in text if forbidden(ch, allow_newlines)), None)
 
 
 def clean_body(value: object) -> str:

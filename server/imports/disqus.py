@@ -33,10 +33,7 @@ def read_disqus(path: Path) -> Batch:
         elif node.name == "post":
             _post(batch, node, where)
 
-    root = read_records(path, 2, record)
-    if root != "disqus":
-        raise bad_file(str(path), f"not a Disqus export: its root element is <{root}>, "
-                                  "not <disqus>")
+    read_records(path, 2, record, root="disqus", kind="a Disqus export")
     return batch
 
 

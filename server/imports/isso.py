@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from server.core.imports import (
+    EARLIEST,
+    LATEST,
     Batch,
     ImportedComment,
     ImportedPage,
@@ -72,5 +74,5 @@ def _read(db: sqlite3.Connection, path: Path) -> Batch:
 
 
 def _timestamp(value: object) -> bool:
-    """Seconds since the epoch, between 1990 and 2100."""
-    return isinstance(value, int | float) and 631_152_000 <= value < 4_102_444_800
+    """Seconds since the epoch, in the range imports accept."""
+    return isinstance(value, int | float) and EARLIEST / 1000 <= value < LATEST / 1000

@@ -3,7 +3,6 @@ to another server or site. Author hashes only mean something on the site that ma
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from server.core.imports import (
     short_title,
 )
 from server.core.models import Status
+from server.imports.dates import iso_ms
 
 EXPORT_FORMAT = "threadline-export"
 
@@ -56,8 +56,9 @@ def read_export(path: Path) -> Batch:
             parent=str(parent) if isinstance(parent, int) else None,
             name=short_name(_opt(item, "name", where)),
             body=plain(_field(item, "body", str, where)),
-            status=parsed, created_at=_ms(_field(item, "created_at", str, where), where),
-            edited_at=_ms(edited, where) if edited else None,
+            status=parsed,
+            created_at=iso_ms(_field(item, "created_at", str, where), where, "created_at"),
+            edited_at=iso_ms(edited, where, "edited_at") if edited else None,
             moderator=_field(item, "moderator", bool, where),
             author_hash=_opt(item, "author", where), held_reason=_opt(item, "held_reason", where),
             flags=_field(item, "flags", int, where), where=where))
@@ -84,9 +85,3 @@ def _opt(item: dict[str, Any], name: str, where: str) -> str | None:
         raise bad_file(where, f"{name!r} must be a string or null, not {value!r}")
     return value
 
-
-def _ms(value: str, where: str) -> int:
-    try:
-        return round(datetime.fromisoformat(value).timestamp() * 1000)
-    except (ValueError, OverflowError):
-        raise bad_file(where, f"{value!r} is not a date and time") from None

@@ -34,10 +34,7 @@ def read_wxr(path: Path) -> Batch:
         if node.name == "item":
             _item(batch, node, path)
 
-    root = read_records(path, 3, record)
-    if root != "rss":
-        raise bad_file(str(path), f"not a WordPress export: its root element is <{root}>, "
-                                  "not <rss>")
+    read_records(path, 3, record, root="rss", kind="a WordPress export")
     return batch
 
 

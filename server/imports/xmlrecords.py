@@ -78,9 +78,10 @@ class _Records(ContentHandler):
             self.stack[-1].parts.append(content)
 
 
-def read_records(path: Path, depth: int, on_record: Callable[[Node], None]) -> str | None:
-    """Call ``on_record`` with every element ``depth`` levels down (the root is 1); returns
-    the root element's name."""
+def read_records(path: Path, depth: int, on_record: Callable[[Node], None], *, root: str,
+                 kind: str) -> None:
+    """Call ``on_record`` with every element ``depth`` levels down (the root is 1), in a
+    document whose root element is ``root`` (``kind`` names such a document)."""
     handler = _Records(depth, on_record)
     parser = make_parser()
     parser.setFeature(feature_namespaces, True)
@@ -101,4 +102,6 @@ def read_records(path: Path, depth: int, on_record: Callable[[Node], None]) -> s
     except UnicodeDecodeError as exc:
         raise bad_file(str(path), f"its text is not in the encoding it declares ({exc.reason})"
                        ) from None
-    return handler.root
+    if handler.root != root:
+        raise bad_file(str(path), f"not {kind}: its root element is <{handler.root}>, not "
+                                  f"<{root}>")

@@ -42,8 +42,8 @@ def translator(request: Request) -> Translator:
 
 def page(request: Request, template: str, session: Session | None, status: int = 200,
          **context: Any) -> Response:
-    flash = _read_flash(request)
     tr = translator(request)
+    flash = _read_flash(request, tr)
     html = env.get_template(f"moderate/{template}").render(
         moderator=session.moderator if session else None, csrf=session.csrf if session else "",
         flash=flash, _=tr, _n=tr.n, lang=tr.lang, messages=tr.messages, **context)
@@ -66,14 +66,14 @@ def back(request: Request, text: str, kind: str = "ok", return_to: str | None = 
     return response
 
 
-def _read_flash(request: Request) -> dict[str, str] | None:
+def _read_flash(request: Request, tr: Translator) -> dict[str, str] | None:
     raw = request.cookies.get(FLASH)
     if not raw:
         return None
     try:
         packed = signer(app_state(request), "flash").unsign(raw)
         kind, text, values = orjson.loads(base64.urlsafe_b64decode(packed))
-        return {"kind": str(kind), "text": translator(request)(str(text), **dict(values))}
+        return {"kind": str(kind), "text": tr(str(text), **dict(values))}
     except (BadSignature, binascii.Error, orjson.JSONDecodeError, ValueError, TypeError,
             KeyError, IndexError):
         return None

@@ -57,6 +57,25 @@ async def live_db(databases: Databases) -> str:
     return url
 
 
+async def sqlite_with_site(databases: Databases, site: str) -> str:
+    """A new SQLite database with one site allowing ``ORIGIN``."""
+    url: str = await databases.create("sqlite")
+    store = SqlStore(url)
+    await add_site(store, site, origins=[ORIGIN])
+    await store.close()
+    return url
+
+
+@contextlib.contextmanager
+def running_one(db_url: str, data_dir: Path, **env: str) -> Iterator[ServerProcess]:
+    """One `threadline serve` process on ``db_url``, logging to ``data_dir``."""
+    proc = ServerProcess(env_for(db_url, data_dir, **env), log=data_dir / "server.log").start()
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+
+
 @contextlib.contextmanager
 def running_pair(db_url: str, redis_url: str, data_dir: Path, **env: str
                  ) -> Iterator[tuple[ServerProcess, ServerProcess]]:

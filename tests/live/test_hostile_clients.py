@@ -12,9 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from server.core.sites import add_site
-from server.store.database import SqlStore
-from tests.conftest import env_for
+from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
 from tests.support.metrics import TOKEN, scrape
@@ -27,25 +25,16 @@ SITE = "hostile"
 
 @pytest.fixture(scope="module")
 async def hostile_db(databases: Databases) -> str:
-    url: str = await databases.create("sqlite")
-    store = SqlStore(url)
-    await add_site(store, SITE, origins=[ORIGIN])
-    await store.close()
-    return url
+    return await sqlite_with_site(databases, SITE)
 
 
 @pytest.fixture(scope="module")
 def server(hostile_db: str, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("hostile")
-    proc = ServerProcess(env_for(hostile_db, data, THREADLINE_WS_MAX_PER_IP="6",
-                                 THREADLINE_WS_QUEUE_BYTES="16384",
-                                 THREADLINE_METRICS_TOKEN=TOKEN), log=data / "server.log")
-    proc.start()
-    try:
+    with running_one(hostile_db, tmp_path_factory.mktemp("hostile"),
+                     THREADLINE_WS_MAX_PER_IP="6", THREADLINE_WS_QUEUE_BYTES="16384",
+                     THREADLINE_METRICS_TOKEN=TOKEN) as proc:
         yield proc
-    finally:
-        proc.terminate()
 
 
 @pytest.fixture

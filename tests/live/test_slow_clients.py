@@ -13,9 +13,7 @@ import psutil
 import pytest
 from websockets.asyncio.client import connect
 
-from server.core.sites import add_site
-from server.store.database import SqlStore
-from tests.conftest import env_for
+from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
 from tests.support.metrics import TOKEN, scrape
@@ -29,24 +27,14 @@ LIMIT = 15.0  # far past the 1 s deadline: only a server without one keeps the s
 
 @pytest.fixture(scope="module")
 async def slow_db(databases: Databases) -> str:
-    url: str = await databases.create("sqlite")
-    store = SqlStore(url)
-    await add_site(store, SITE, origins=[ORIGIN])
-    await store.close()
-    return url
+    return await sqlite_with_site(databases, SITE)
 
 
 @pytest.fixture(scope="module")
 def server(slow_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("slow")
-    proc = ServerProcess(env_for(slow_db, data, THREADLINE_REQUEST_TIMEOUT="1",
-                                 THREADLINE_WS_QUEUE_BYTES="16384",
-                                 THREADLINE_METRICS_TOKEN=TOKEN),
-                         log=data / "server.log").start()
-    try:
+    with running_one(slow_db, tmp_path_factory.mktemp("slow"), THREADLINE_REQUEST_TIMEOUT="1",
+                     THREADLINE_WS_QUEUE_BYTES="16384", THREADLINE_METRICS_TOKEN=TOKEN) as proc:
         yield proc
-    finally:
-        proc.terminate()
 
 
 @contextlib.asynccontextmanager
