@@ -92,6 +92,7 @@ class AppState:
         logfilters.install()
         await check_migrated(self.store)
         self.hub.page_changed.append(self.thread_cache.forget)
+        self.hub.all_changed.append(self.thread_cache.clear)
         await self.hub.start()
         await self.notifier.start()
         self._maintenance = asyncio.create_task(self._maintain(), name="threadline-maintain")

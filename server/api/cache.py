@@ -62,3 +62,6 @@ class ThreadCache:
     def forget(self, site: str, page: str) -> None:
         for order in ("newest", "oldest"):
             self._entries.pop((site, page, order), None)
+
+    def clear(self) -> None:
+        self._entries.clear()

@@ -7,6 +7,20 @@ def page_channel(site_id: str, page_id: int) -> str:
     return f"tl:p:{site_id}:{page_id}"
 
 
+# Every process listens here: a page whose text left public view, to drop from caches.
+FORGET_CHANNEL = "tl:forget"
+
+
+def forget_message(site_id: str, page_key: str) -> bytes:
+    # Neither part can hold a newline: page keys and site ids refuse control characters.
+    return f"{site_id}\n{page_key}".encode()
+
+
+def read_forget_message(message: bytes) -> tuple[str, str]:
+    site_id, _, page_key = message.decode().partition("\n")
+    return site_id, page_key
+
+
 MODERATION_PREFIX = "tl:mod:"
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 from server.core.authors import AuthorTokens
 from server.core.context import Services
@@ -16,6 +15,7 @@ from server.core.errors import (
     NotFound,
     Unauthorized,
 )
+from server.core.events import edited, hidden, record
 from server.core.guards import DUPLICATE_WINDOW, form_age_ms, honeypot_filled
 from server.core.models import (
     Comment,
@@ -64,11 +64,6 @@ def page_ref(site: Site, page: object, url: object, title: object
     if clean is not None and not origin_allowed(origin_of_url(clean), site.origins):
         raise Invalid("url_not_allowed", "url is not on one of this site's allowed origins")
     return key, clean, clean_title(title)
-
-
-def _event(page: Page, kind: EventType, comment: Comment) -> Event:
-    data: dict[str, Any] = {"comment": comment.public(), "count": page.count}
-    return Event(page.site_id, page.id, page.key, page.seq, kind.value, data)
 
 
 async def post_comment(svc: Services, site: Site, draft: Draft, *, token: str | None,
@@ -134,8 +129,7 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
             page = await tx.advance_page(page.id, +1)
             if parent is not None:
                 await tx.add_reply_count(parent.id, +1)
-            events.append(_event(page, EventType.CREATED, comment))
-            await tx.insert_event(events[-1], now)
+            events.append(await record(tx, page, EventType.CREATED, comment, now))
     await svc.publish(events)
     await svc.queue_changed(QueueChange(site.id, comment, page, None))
     return PostResult(comment, page, issued)
@@ -225,7 +219,8 @@ async def edit_comment(svc: Services, site: Site, comment_id: int, body: object,
         updated = await tx.update_comment(comment.id, body=text, edited_at=svc.now_ms(),
                                           status=status, held_reason=held.reason)
         if comment.status is Status.APPROVED:
-            events.append(await _visible_change(tx, updated, comment, status, svc.now_ms()))
+            change = edited if status is Status.APPROVED else hidden
+            events.append(await change(tx, updated, svc.now_ms()))
         page = await tx.find_page_by_id(comment.page_id)
     await svc.publish(events)
     if page is not None and status is not comment.status:
@@ -242,26 +237,9 @@ async def delete_comment(svc: Services, site: Site, comment_id: int, *,
         updated = await tx.update_comment(comment.id, status=Status.DELETED, body="",
                                           author_name=None)
         if comment.status is Status.APPROVED:
-            events.append(await _visible_change(tx, updated, comment, Status.DELETED,
-                                                svc.now_ms()))
+            events.append(await hidden(tx, updated, svc.now_ms()))
         page = await tx.find_page_by_id(comment.page_id)
     await svc.publish(events)
     if page is not None:
         await svc.queue_changed(QueueChange(site.id, updated, page, comment.status))
     return updated
-
-
-async def _visible_change(tx: Tx, updated: Comment, before: Comment, status: Status,
-                          now: int) -> Event:
-    """The durable event for a change to a published comment: edited, or gone from view."""
-    if status is Status.APPROVED:
-        page = await tx.advance_page(updated.page_id, 0)
-        event = _event(page, EventType.EDITED, updated)
-    else:
-        page = await tx.advance_page(updated.page_id, -1)
-        if before.parent_id is not None:
-            await tx.add_reply_count(before.parent_id, -1)
-        shown = replace(updated, body="", author_name=None, status=Status.DELETED)
-        event = _event(page, EventType.DELETED, shown)
-    await tx.insert_event(event, now)
-    return event

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from server.core.context import Services
 from server.core.errors import Conflict, NotFound
+from server.core.events import edited, hidden, shown
 from server.core.models import (
     AuditEntry,
     Comment,
@@ -86,18 +87,7 @@ async def _public_change(tx: Tx, before: Comment, after: Comment, now: int) -> E
         parent = await tx.find_comment(before.parent_id)
         if parent is None or parent.status is not Status.APPROVED:
             raise Conflict("parent_hidden", "approve the comment this replies to first")
-    page = await tx.advance_page(after.page_id, +1 if now_public else -1)
-    if before.parent_id is not None:
-        await tx.add_reply_count(before.parent_id, +1 if now_public else -1)
-    if now_public:
-        kind, shown = EventType.APPROVED, after
-    else:
-        kind = EventType.DELETED
-        shown = replace(after, body="", author_name=None, status=Status.DELETED)
-    event = Event(page.site_id, page.id, page.key, page.seq, kind.value,
-                  {"comment": shown.public(), "count": page.count})
-    await tx.insert_event(event, now)
-    return event
+    return await (shown if now_public else hidden)(tx, after, now)
 
 
 async def _tell_author(svc: Services, comment: Comment) -> None:
@@ -130,11 +120,7 @@ async def moderator_edit(svc: Services, site: Site, comment_id: int, body: objec
         now = svc.now_ms()
         updated = await tx.update_comment(before.id, body=text, edited_at=now)
         if before.status is Status.APPROVED:
-            page = await tx.advance_page(before.page_id, 0)
-            event = Event(page.site_id, page.id, page.key, page.seq, EventType.EDITED.value,
-                          {"comment": updated.public(), "count": page.count})
-            await tx.insert_event(event, now)
-            events.append(event)
+            events.append(await edited(tx, updated, now))
         await tx.insert_audit(AuditEntry(
             site_id=site.id, moderator_id=moderator.id, action="edit", comment_id=before.id,
             before_status=before.status.value, after_status=before.status.value,

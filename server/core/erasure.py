@@ -9,7 +9,8 @@ from typing import Any
 from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.errors import NotFound, Unauthorized
-from server.core.models import AuditEntry, Event, EventType, Moderator, QueueChange, Site, Status
+from server.core.events import hidden
+from server.core.models import AuditEntry, Event, Moderator, QueueChange, Site, Status
 from server.core.ports import Store
 
 IP_HASH_DAYS = 30
@@ -49,16 +50,10 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *,
                 continue
             erased = await tx.update_comment(comment.id, status=Status.DELETED, body="",
                                              author_name=None, author_hash=None, ip_hash=None)
+            if comment.status is Status.APPROVED:
+                events.append(await hidden(tx, erased, now))
             page = await tx.find_page_by_id(comment.page_id)
             assert page is not None
-            if comment.status is Status.APPROVED:
-                page = await tx.advance_page(comment.page_id, -1)
-                if comment.parent_id is not None:
-                    await tx.add_reply_count(comment.parent_id, -1)
-                events.append(Event(page.site_id, page.id, page.key, page.seq,
-                                    EventType.DELETED.value,
-                                    {"comment": erased.public(), "count": page.count}))
-                await tx.insert_event(events[-1], now)
             changes.append(QueueChange(site.id, replace(erased), page, comment.status))
         await tx.insert_audit(AuditEntry(
             site_id=site.id, moderator_id=by.id if by else None, action="erase",

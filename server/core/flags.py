@@ -7,7 +7,8 @@ from dataclasses import replace
 from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.errors import NotFound
-from server.core.models import Event, EventType, QueueChange, Site, Status
+from server.core.events import hidden
+from server.core.models import Event, QueueChange, Site, Status
 from server.core.privacy import ip_hash
 
 FLAGS_PER_MINUTE = 10
@@ -34,14 +35,8 @@ async def flag_comment(svc: Services, site: Site, comment_id: int, *, token: str
         if comment.status is Status.APPROVED and count >= site.filters.flag_threshold:
             reason = f"flagged by {count} readers"
             held = await tx.update_comment(comment.id, status=Status.PENDING, held_reason=reason)
-            page = await tx.advance_page(comment.page_id, -1)
-            if comment.parent_id is not None:
-                await tx.add_reply_count(comment.parent_id, -1)
-            shown = replace(held, body="", author_name=None, status=Status.DELETED)
-            events.append(Event(page.site_id, page.id, page.key, page.seq,
-                                EventType.DELETED.value,
-                                {"comment": shown.public(), "count": page.count}))
-            await tx.insert_event(events[-1], svc.now_ms())
+            events.append(await hidden(tx, held, svc.now_ms()))
+            page = await tx.find_page_by_id(comment.page_id) or page
     await svc.publish(events)
     if held is not None:
         await svc.queue_changed(QueueChange(site.id, held, page, Status.APPROVED))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -138,6 +138,10 @@ class Comment:
             "reply_count": self.reply_count,
         }
 
+    def tombstone(self) -> Comment:
+        """What readers may still see of a comment gone from public view: where it stood."""
+        return replace(self, body="", author_name=None, status=Status.DELETED)
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -149,6 +153,9 @@ class Event:
     seq: int
     type: str
     data: dict[str, Any]
+    # The comment a durable event is about: the event table stores this reference, never
+    # the comment's text, so whatever leaves public view leaves every replay with it.
+    comment_id: int | None = None
 
     def envelope(self) -> dict[str, Any]:
         return {"type": self.type, "page": self.page_key, "seq": self.seq, "data": self.data}

@@ -13,8 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from server.broker.base import Broker, MessageHandler
-from server.broker.channels import page_channel
+from server.broker.channels import (
+    FORGET_CHANNEL,
+    forget_message,
+    page_channel,
+    read_forget_message,
+)
 from server.core.errors import RateLimited
+from server.core.events import REDACTING
 from server.core.models import Event, EventType, Page
 from server.core.ports import Store
 from server.live.conn import Conn
@@ -22,6 +28,7 @@ from server.live.protocol import (
     AUTHOR,
     EVENT,
     PRESENCE,
+    REDACTS,
     Close,
     Frame,
     event_frame,
@@ -55,8 +62,11 @@ class Hub:
         self._presence_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._routes: list[tuple[str, MessageHandler]] = []
-        # Told (site id, page key) of every durable event seen here: caches forget the page.
+        # Told (site id, page key) of every durable event seen here, and of every redacting
+        # one anywhere: caches forget the page. After a broker outage: forget everything.
         self.page_changed: list[Callable[[str, str], None]] = []
+        self.all_changed: list[Callable[[], None]] = []
+        self.route(FORGET_CHANNEL, self._on_forget)
         self.closing = False
         self.stats = LiveStats()
 
@@ -70,6 +80,7 @@ class Hub:
 
     async def start(self) -> None:
         await self.broker.start(self._on_message, self._on_reconnect)
+        await self.broker.subscribe(FORGET_CHANNEL)
         self._tasks = [asyncio.create_task(self._presence_loop(), name="threadline-presence"),
                        asyncio.create_task(self._sweep_loop(), name="threadline-sweeper")]
 
@@ -88,17 +99,30 @@ class Hub:
         for event in events:
             channel = page_channel(event.site_id, event.page_id)
             out = event_frame(event)  # serialised once for every reader in every process
-            for listener in self.page_changed:
-                listener(event.site_id, event.page_key)
+            self._page_changed(event.site_id, event.page_key)
+            redacts = event.type in REDACTING
             room = self.rooms.get(channel)
             if room is not None:
-                self._deliver(room, event.seq, out)
-            await self.broker.publish(channel, pack(EVENT, event.seq, "", out.data))
+                self._deliver(room, event.seq, out, redacts)
+            await self.broker.publish(channel, pack(EVENT, event.seq, REDACTS if redacts
+                                                    else "", out.data))
+            if redacts:
+                # Processes with no reader on this page hear nothing on its channel, yet
+                # may hold its first page in a cache: they forget it too.
+                await self.broker.publish(FORGET_CHANNEL, forget_message(event.site_id,
+                                                                         event.page_key))
             self.stats.published += 1
 
-    def _deliver(self, room: Room, seq: int, out: Frame) -> None:
+    def _page_changed(self, site_id: str, page_key: str) -> None:
+        for listener in self.page_changed:
+            listener(site_id, page_key)
+
+    def _on_forget(self, _channel: str, message: bytes) -> None:
+        self._page_changed(*read_forget_message(message))
+
+    def _deliver(self, room: Room, seq: int, out: Frame, redacts: bool) -> None:
         began, before = time.perf_counter(), room.last_seq
-        room.on_event(seq, out)
+        room.on_event(seq, out, redacts)
         if room.last_seq != before:  # the copy that arrives second costs nothing: not timed
             self.stats.fanout.observe(time.perf_counter() - began)
 
@@ -117,9 +141,8 @@ class Hub:
         kind, seq, target, data = unpack(message)
         if kind == EVENT:
             if seq:
-                for listener in self.page_changed:
-                    listener(room.page.site_id, room.key)
-                self._deliver(room, seq, Frame(data))
+                self._page_changed(room.page.site_id, room.key)
+                self._deliver(room, seq, Frame(data), target == REDACTS)
             else:
                 room.broadcast(Frame(data), skip=target)
         elif kind == AUTHOR:
@@ -129,6 +152,9 @@ class Hub:
             self._presence_wake.set()
 
     async def _on_reconnect(self) -> None:
+        # Messages in the gap are lost, forget doorbells included.
+        for listener in self.all_changed:
+            listener()
         for room in list(self.rooms.values()):
             room.catch_up()
             self._presence_dirty.add(room)
@@ -191,15 +217,16 @@ class Hub:
         if conn.room is not None:
             await conn.room.resync(conn, after)
 
-    async def _load(self, page: Page, after: int, upto: int | None) -> list[tuple[int, Frame]]:
-        out: list[tuple[int, Frame]] = []
+    async def _load(self, page: Page, after: int, upto: int | None
+                    ) -> list[tuple[int, Frame, bool]]:
+        out: list[tuple[int, Frame, bool]] = []
         while True:
             async with self.store.read() as tx:
                 events = await tx.events_after(page, after, 500)
             for event in events:
                 if upto is not None and event.seq > upto:
                     return out
-                out.append((event.seq, event_frame(event)))
+                out.append((event.seq, event_frame(event), event.type in REDACTING))
             if len(events) < 500:
                 return out
             after = events[-1].seq

@@ -116,10 +116,12 @@ def event_frame(event: Event) -> Frame:
 
 
 # Between processes every message is "<kind>|<seq>|<target>|<frame>":
-#   e  a frame for every reader of the page except the socket named by target (typing)
+#   e  a frame for every reader of the page except the socket named by target (typing);
+#      a durable one (seq > 0) has target REDACTS when it takes text out of public view
 #   a  a frame only for the sockets of the author whose token hash is target
 #   p  a doorbell: presence on this page changed somewhere; recount
 EVENT, AUTHOR, PRESENCE = b"e", b"a", b"p"
+REDACTS = "r"
 
 
 def pack(kind: bytes, seq: int, target: str, data: bytes) -> bytes:

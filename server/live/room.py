@@ -17,8 +17,8 @@ log = logging.getLogger("threadline.live")
 RECENT = 256  # durable frames kept for replays without a database read
 MAX_REPLAY = 2000  # further behind than this, the client reloads over HTTP instead
 
-# Reads durable frames (seq, frame) with after < seq <= upto (upto None: to the end).
-Loader = Callable[[Page, int, int | None], Awaitable[list[tuple[int, Frame]]]]
+# Reads durable frames (seq, frame, redacts) with after < seq <= upto (upto None: to the end).
+Loader = Callable[[Page, int, int | None], Awaitable[list[tuple[int, Frame, bool]]]]
 
 
 class Room:
@@ -37,7 +37,7 @@ class Room:
         self.ahead: set[Conn] = set()  # conns whose floor is above last_seq
         self.last_seq = page.seq
         self.recent: deque[tuple[int, Frame]] = deque(maxlen=RECENT)
-        self.pending: dict[int, Frame] = {}
+        self.pending: dict[int, tuple[Frame, bool]] = {}
         self._filling: asyncio.Task[None] | None = None
         self._refill = False
         self.presence_total = -1
@@ -50,18 +50,24 @@ class Room:
         return len(self.conns) + len(self.joining)
 
     # -- durable events ------------------------------------------------------------------
-    def on_event(self, seq: int, out: Frame) -> None:
+    def on_event(self, seq: int, out: Frame, redacts: bool = False) -> None:
+        """A durable event; ``redacts`` when it takes text out of public view (a deletion,
+        an edit), so earlier frames of it must not be replayed any more."""
         if seq <= self.last_seq:
             return  # already delivered (our own local fast path, or a replay)
         if seq == self.last_seq + 1 and self._filling is None:
-            self._accept(seq, out)
+            self._accept(seq, out, redacts)
             self._drain()
             return
-        self.pending[seq] = out
+        self.pending[seq] = (out, redacts)
         self.catch_up()
 
-    def _accept(self, seq: int, out: Frame) -> None:
+    def _accept(self, seq: int, out: Frame, redacts: bool) -> None:
         self.last_seq = seq
+        if redacts:
+            # Older frames may hold the text that just left view: replays before this point
+            # are read from the event table, which renders every comment as it is now.
+            self.recent.clear()
         self.recent.append((seq, out))
         if self.ahead:
             for conn in self.conns:
@@ -82,7 +88,7 @@ class Room:
                 for stale in [s for s in self.pending if s <= self.last_seq]:
                     del self.pending[stale]
                 return
-            self._accept(self.last_seq + 1, nxt)
+            self._accept(self.last_seq + 1, *nxt)
 
     def catch_up(self) -> None:
         """Read whatever this room missed from the database (once at a time)."""
@@ -102,9 +108,9 @@ class Room:
                     await asyncio.sleep(1.0)
                     self._refill = True
                     rows = []
-                for seq, out in rows:
+                for seq, out, redacts in rows:
                     if seq == self.last_seq + 1:
-                        self._accept(seq, out)
+                        self._accept(seq, out, redacts)
                 self._drain()
                 if not self._refill and not self.pending:
                     return
@@ -151,7 +157,7 @@ class Room:
             return None
         if self.recent and self.recent[0][0] <= after + 1 and self.recent[-1][0] >= upto:
             return [(s, t) for s, t in self.recent if after < s <= upto]
-        return await self._load(self.page, after, upto)
+        return [(s, t) for s, t, _ in await self._load(self.page, after, upto)]
 
     def remove(self, conn: Conn) -> None:
         self.conns.discard(conn)

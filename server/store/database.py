@@ -165,8 +165,10 @@ def _sqlite_engine(url: str, pool_size: int, echo: bool) -> Engine:
         cursor = dbapi_conn.cursor()
         # synchronous=FULL: a comment acknowledged to its author survives a power cut, not
         # only a crash; an fsync per commit is well under a millisecond on an SSD.
+        # secure_delete=FAST: erased text is zeroed in the pages it leaves, where that costs
+        # no extra I/O, instead of lingering in the file's free space.
         for pragma in ("journal_mode=WAL", "busy_timeout=0", "synchronous=FULL",
-                       "foreign_keys=ON"):
+                       "foreign_keys=ON", "secure_delete=FAST"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

@@ -83,7 +83,9 @@ events = Table(
     Column("page_id", Id, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("type", String(32), nullable=False),
-    Column("payload", Text, nullable=False),  # JSON: the event's data
+    # A reference, never a copy: replays render the comment as it is now (core/events.py).
+    Column("comment_id", Id),
+    Column("comment_count", Integer, nullable=False, server_default=text("0")),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("page_id", "seq"),
 )

@@ -51,7 +51,9 @@ INSERT_COMMENT = insert(comments).returning(*comments.c)
 ADD_REPLY_COUNT = (update(comments).where(c.id == bindparam("b_id"))
                    .values(reply_count=c.reply_count + bindparam("b_delta")))
 INSERT_EVENT = insert(events)
-EVENTS_AFTER = (select(events.c.seq, events.c.type, events.c.payload)
+EVENTS_AFTER = (select(events.c.seq, events.c.type, events.c.comment_count,
+                       events.c.comment_id, comments)
+                .select_from(events.outerjoin(comments, c.id == events.c.comment_id))
                 .where(events.c.page_id == bindparam("b_page"),
                        events.c.seq > bindparam("b_after"))
                 .order_by(events.c.seq).limit(LIMIT))

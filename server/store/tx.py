@@ -7,10 +7,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from sqlalchemy import insert, select, update
 
 from server.core.cursors import Cursor
+from server.core.events import replayed
 from server.core.models import (
     Comment,
     Event,
@@ -181,10 +181,12 @@ class SqlTx(AdminQueries, ImportQueries):
     async def insert_event(self, event: Event, now: int) -> None:
         await self.conn.execute(st.INSERT_EVENT, {
             "page_id": event.page_id, "seq": event.seq, "type": event.type,
-            "payload": orjson.dumps(event.data).decode(), "created_at": now})
+            "comment_id": event.comment_id, "comment_count": event.data.get("count", 0),
+            "created_at": now})
 
     async def events_after(self, page: Page, after: int, limit: int) -> list[Event]:
         rows = await self.conn.execute(st.EVENTS_AFTER, {"b_page": page.id, "b_after": after,
                                                          "b_limit": limit})
-        return [Event(page.site_id, page.id, page.key, row.seq, row.type,
-                      orjson.loads(row.payload)) for row in rows]
+        return [replayed(page, row.seq, row.type, row.comment_count, row.comment_id,
+                         comment_from_row(row) if row.id is not None else None)
+                for row in rows]
