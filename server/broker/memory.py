@@ -68,6 +68,11 @@ class MemoryBroker:
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
 
+    async def release(self, key: str) -> None:
+        start, count, window = self._windows.get(key, (0.0, 0, 0.0))
+        if count > 0 and self._clock() - start < window:
+            self._windows[key] = (start, count - 1, window)
+
     def _expire(self, now: float) -> None:
         for key, (start, _, window) in list(self._windows.items()):
             if now - start >= window:

@@ -62,6 +62,15 @@ return 0
 """
 
 
+# Only a live window is decremented: a key that expired must not come back without a TTL.
+_RELEASE = """
+if redis.call('PTTL', KEYS[1]) > 0 and tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
 class RedisBroker:
     def __init__(self, url: str, node_id: str) -> None:
         self.node_id = node_id
@@ -77,6 +86,7 @@ class RedisBroker:
         self._tasks: list[asyncio.Task[None]] = []
         self._presence_script = self._redis.register_script(_PRESENCE)
         self._hit_script = self._redis.register_script(_HIT)
+        self._release_script = self._redis.register_script(_RELEASE)
 
     @property
     def connected(self) -> bool:
@@ -210,6 +220,14 @@ class RedisBroker:
         if self._available():
             try:
                 await self._redis.delete(limit_key(key))
+            except (RedisError, OSError) as exc:
+                self._trip(exc)
+
+    async def release(self, key: str) -> None:
+        await self._fallback.release(key)
+        if self._available():
+            try:
+                await self._release_script(keys=[limit_key(key)])
             except (RedisError, OSError) as exc:
                 self._trip(exc)
 

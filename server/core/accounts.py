@@ -16,8 +16,11 @@ from server.core.moderators import clean_email
 from server.core.passwords import verify
 from server.core.privacy import ip_hash
 
-FAILURES = 5  # failed logins per account in a window
-NETWORK_FAILURES = 20  # per client network: an office NAT may hold several moderators
+# Attempts (not failures: each is reserved before its password is checked) on one account
+# from one network, and from one network on any account, in a window. Never per account
+# alone: five guesses from anywhere must not lock the owner out from their own network.
+ATTEMPTS = 5
+NETWORK_ATTEMPTS = 20  # an office NAT may hold several moderators
 WINDOW = 15 * 60
 IDLE = 30 * 60  # a session unused this long ends
 LIFETIME = 8 * 3600  # and every session ends after this
@@ -46,28 +49,40 @@ async def login(svc: Services, ph: PasswordHasher, email: str, password: str, cl
         email = clean_email(email)
     except Exception:  # noqa: BLE001 -- treat like any wrong login
         email = email.strip().lower()[:254]
-    limits = {f"login:acct:{email}": FAILURES,
-              f"login:ip:{ip_hash(svc.secret, client_ip)}": NETWORK_FAILURES}
-    if any([await svc.limiter.peek(k) >= n for k, n in limits.items()]):
-        raise RateLimited("login_locked",
-                          "too many failed logins; try again in 15 minutes", WINDOW)
+    network = ip_hash(svc.secret, client_ip)
+    own, shared = f"login:acct:{email}:{network}", f"login:net:{network}"
+    await _reserve(svc, [(own, ATTEMPTS), (shared, NETWORK_ATTEMPTS)])
     async with svc.store.read() as tx:
         moderator = await tx.find_moderator(email)
     stored = moderator.password_hash if moderator else _dummy(ph)
     async with _hashing:
         ok = await asyncio.to_thread(verify, ph, stored, password)
     if moderator is None or not ok:
-        for key, n in limits.items():
-            await svc.limiter.hit(key, n * 2, WINDOW)
         raise Unauthorized("invalid_login", "that e-mail and password do not match")
-    for key in limits:
-        await svc.limiter.reset(key)
+    # A success is not an attempt to hold against anyone: the account's count starts over
+    # and the network gets its slot back.
+    await svc.limiter.reset(own)
+    await svc.limiter.release(shared)
     if ph.check_needs_rehash(stored):
         async with _hashing:
             fresh = await asyncio.to_thread(ph.hash, password)
         async with svc.store.write() as tx:
             await tx.set_password(moderator.id, fresh)
     return await start_session(svc, moderator)
+
+
+async def _reserve(svc: Services, limits: list[tuple[str, int]]) -> None:
+    """Take one attempt from each limit, atomically in the limiter, before any password is
+    checked: concurrent guesses cannot all pass a check made before any of them counted."""
+    taken: list[str] = []
+    for key, limit in limits:
+        wait = await svc.limiter.hit(key, limit, WINDOW)
+        if wait:
+            for earlier in taken:
+                await svc.limiter.release(earlier)
+            raise RateLimited("login_locked", "too many failed logins; try again in "
+                              f"{max(1, round(wait / 60))} minutes", int(wait + 0.999))
+        taken.append(key)
 
 
 _DUMMY: dict[int, str] = {}

@@ -154,6 +154,10 @@ class Limiter(Protocol):
 
     async def reset(self, key: str) -> None: ...
 
+    async def release(self, key: str) -> None:
+        """Give back one hit counted in the key's current window."""
+        ...
+
 
 class QueueObserver(Protocol):
     """Hears of every comment entering or changing a moderation state (the live queue,

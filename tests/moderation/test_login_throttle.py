@@ -1,0 +1,133 @@
+"""Password guessing: attempts are reserved before a password is checked, per account and
+network, so concurrency cannot outrun the limit and failures elsewhere lock nobody out."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from argon2 import PasswordHasher
+
+from server.app import create_app
+from server.core.moderators import add_moderator
+from server.core.passwords import hasher
+from server.core.sites import add_site
+from server.store.database import SqlStore
+from tests.conftest import settings_for
+from tests.moderation.conftest import PASSWORD
+from tests.support.db import Databases
+
+
+class CountingHasher(PasswordHasher):
+    """The app's own hasher, counting how many passwords it was asked to check."""
+
+    def __init__(self, inner: PasswordHasher) -> None:
+        super().__init__(time_cost=inner.time_cost, memory_cost=inner.memory_cost,
+                         parallelism=inner.parallelism, hash_len=inner.hash_len,
+                         salt_len=inner.salt_len)
+        self.verified = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self.verified += 1
+        return super().verify(hash, password)
+
+
+@asynccontextmanager
+async def login_app(databases: Databases, tmp_path: Path) -> AsyncIterator[Any]:
+    url = await databases.create("sqlite")
+    store = SqlStore(url)
+    await add_site(store, "guarded", origins=["https://blog.test"])
+    await add_moderator(store, hasher("test"), "owner@example.com", "guarded",
+                        password=PASSWORD, owner=True)
+    await store.close()
+    app = create_app(settings_for(url, tmp_path))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+class Browser:
+    """A client on one network with the login form open, as a browser keeps it: each answer
+    renders the form again with a fresh token, which the next attempt sends."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.token = ""
+
+    def read_form(self, html: str) -> None:
+        found = re.search(r'name="csrf" value="([^"]+)"', html)
+        assert found is not None
+        self.token = found.group(1)
+
+    async def attempt(self, password: str, email: str = "owner@example.com") -> int:
+        r = await self.http.post("/moderate/login", data={"email": email, "password": password,
+                                                          "csrf": self.token})
+        if r.status_code != 303:
+            self.read_form(r.text)
+        return r.status_code
+
+
+@asynccontextmanager
+async def browser(app: Any, ip: str) -> AsyncIterator[Browser]:
+    transport = httpx.ASGITransport(app=app, client=(ip, 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        opened = Browser(http)
+        opened.read_form((await http.get("/moderate/login")).text)
+        yield opened
+
+
+async def test_fifty_simultaneous_logins_verify_at_most_five_passwords(
+        databases: Databases, tmp_path: Path) -> None:
+    async with login_app(databases, tmp_path) as app:
+        counting = CountingHasher(app.state.tl.passwords)
+        app.state.tl.passwords = counting
+        async with browser(app, "198.51.100.20") as form:
+            # Fifty guesses sent at once, all with the one form the attacker loaded.
+            cookies = dict(form.http.cookies)
+            transport = httpx.ASGITransport(app=app, client=("198.51.100.20", 5000))
+
+            async def guess(password: str) -> int:
+                async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                             cookies=cookies) as http:
+                    r = await http.post("/moderate/login", data={
+                        "email": "owner@example.com", "password": password,
+                        "csrf": form.token})
+                    return r.status_code
+
+            guesses = [f"guess number {i}" for i in range(49)] + [PASSWORD]
+            statuses = await asyncio.gather(*(guess(g) for g in guesses))
+        assert counting.verified <= 5
+        assert statuses.count(429) >= 45
+        assert set(statuses) <= {401, 429, 303}
+
+
+async def test_failures_from_elsewhere_do_not_lock_the_owner_out_of_their_network(
+        databases: Databases, tmp_path: Path) -> None:
+    async with login_app(databases, tmp_path) as app:
+        async with browser(app, "198.51.100.20") as attacker:
+            for i in range(5):
+                assert await attacker.attempt(f"wrong {i}") == 401
+            assert await attacker.attempt(PASSWORD) == 429  # that network is locked out
+        async with browser(app, "203.0.113.50") as owner:
+            assert await owner.attempt(PASSWORD) == 303
+
+
+async def test_a_network_is_limited_across_accounts(databases: Databases,
+                                                    tmp_path: Path) -> None:
+    async with login_app(databases, tmp_path) as app, \
+            browser(app, "198.51.100.20") as form:
+        for i in range(20):
+            assert await form.attempt("wrong", email=f"someone{i}@example.com") == 401
+        assert await form.attempt(PASSWORD) == 429
+
+
+async def test_a_successful_login_gives_the_network_its_attempt_back(
+        databases: Databases, tmp_path: Path) -> None:
+    async with login_app(databases, tmp_path) as app:
+        for _ in range(25):
+            async with browser(app, "198.51.100.20") as form:
+                assert await form.attempt(PASSWORD) == 303
