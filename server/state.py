@@ -95,6 +95,7 @@ class AppState:
         self.hub.all_changed.append(self.thread_cache.clear)
         await self.hub.start()
         await self.notifier.start()
+        await self.modhub.start()
         self._maintenance = asyncio.create_task(self._maintain(), name="threadline-maintain")
         gctune.tune()
         log.info("threadline node %s ready (%s, %s)", self.node_id, self.store.dialect,
@@ -106,6 +107,7 @@ class AppState:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        await self.modhub.close()
         await self.notifier.close()
         await self.hub.close()
         await self.store.close()

@@ -106,8 +106,13 @@ async def start_session(svc: Services, moderator: Moderator) -> tuple[str, Sessi
 
 async def find_session(svc: Services, token: str) -> Session | None:
     """The live session behind a cookie, or None (unknown, idle too long, too old)."""
+    return await session_by_hash(svc, _hash(token), touch=True)
+
+
+async def session_by_hash(svc: Services, token_hash: str, *, touch: bool) -> Session | None:
+    """The session stored as ``token_hash`` if it is still live; ``touch`` counts this as
+    the moderator's activity (it postpones the idle timeout)."""
     now = svc.now_ms()
-    token_hash = _hash(token)
     async with svc.store.read() as tx:
         row = await tx.find_session(token_hash)
         if row is None:
@@ -115,12 +120,23 @@ async def find_session(svc: Services, token: str) -> Session | None:
         moderator_id, csrf, created_at, seen_at = row
         moderator = await tx.find_moderator_by_id(moderator_id)
     if moderator is None or now - seen_at > IDLE * 1000 or now - created_at > LIFETIME * 1000:
-        await end_session(svc, token)
+        async with svc.store.write() as tx:
+            await tx.delete_session(token_hash)
         return None
-    if now - seen_at > _TOUCH * 1000:
+    if touch and now - seen_at > _TOUCH * 1000:
         async with svc.store.write() as tx:
             await tx.touch_session(token_hash, now)
     return Session(moderator, csrf, token_hash)
+
+
+def access_lost(session: Session | None, sites: list[str]) -> str | None:
+    """Why a moderator's open live queue must close now (None: it may stay open)."""
+    if session is None:
+        return "your session ended: log in again"
+    lost = [site for site in sites if not session.moderator.can_moderate(site)]
+    if lost:
+        return f"you no longer moderate {lost[0]}"
+    return None
 
 
 async def end_session(svc: Services, token: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -14,16 +15,21 @@ from starlette.websockets import WebSocket
 from server.api.responses import error
 from server.broker.base import Broker
 from server.broker.channels import moderation_channel
+from server.core.accounts import access_lost, session_by_hash
 from server.core.context import Services
 from server.core.errors import DomainError
 from server.core.models import Moderator, QueueChange
 from server.core.queue import queue_item, sites_for, tab_of
 from server.live.conn import Conn, open_conn
-from server.live.protocol import EVENT, Frame, pack, unpack
+from server.live.protocol import EVENT, Close, Frame, pack, unpack
 from server.moderation.security import app_state, current_session, same_origin
 
 log = logging.getLogger("threadline.moderation")
 REVIEW_EVERY = 1.0  # a moderator's "reviewing" note is relayed at most this often
+# Every socket's session and grants are read again this often, in every process: logout,
+# `moderator remove`, a deleted account or an expired session closes it within this time
+# (plus one read), whichever process or command caused it.
+ACCESS_EVERY = 2.0
 
 
 @dataclass(eq=False)
@@ -33,6 +39,7 @@ class ModConn:
     conn: Conn
     moderator: Moderator
     sites: list[str]
+    session: str  # the session's token hash: the socket lives only as long as it does
     reviewing: int | None = None
 
     @property
@@ -53,6 +60,33 @@ class ModHub:
         self.node_id = node_id
         self.by_site: dict[str, set[ModConn]] = defaultdict(set)
         self._counts: dict[str, asyncio.Task[None]] = {}
+        self._watch: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._watch = asyncio.create_task(self._watch_access(), name="threadline-mod-access")
+
+    async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+
+    async def _watch_access(self) -> None:
+        while True:
+            await asyncio.sleep(ACCESS_EVERY)
+            try:
+                await self.check_access()
+            except Exception:
+                log.exception("could not check moderators' access; retrying")
+
+    async def check_access(self) -> None:
+        """Close every socket whose moderator lost the session or a site it shows."""
+        conns = {conn for members in self.by_site.values() for conn in members}
+        for conn in conns:
+            session = await session_by_hash(self.svc, conn.session, touch=False)
+            reason = access_lost(session, conn.sites)
+            if reason is not None:
+                conn.conn.drop(Close.POLICY, reason)
 
     async def queue_changed(self, change: QueueChange) -> None:
         item = await queue_item(self.svc, change.comment, change.page)
@@ -137,7 +171,8 @@ async def moderation_ws(ws: WebSocket) -> None:
     await ws.accept()
     hub: ModHub = state.modhub
     conn = ModConn(open_conn(ws.scope, ws.send, node_id=state.node_id, ip="",
-                             limit=state.settings.ws_queue_bytes), session.moderator, sites)
+                             limit=state.settings.ws_queue_bytes), session.moderator, sites,
+                   session.token_hash)
     await hub.join(conn)
     last = 0.0
     try:
@@ -154,6 +189,8 @@ async def moderation_ws(ws: WebSocket) -> None:
                 continue
             if frame.get("type") == "reviewing" and time.monotonic() - last > REVIEW_EVERY:
                 last = time.monotonic()
+                # Working the queue is activity: the session's idle timeout starts over.
+                await session_by_hash(state.services, conn.session, touch=True)
                 target = frame.get("id")
                 await hub.reviewing(conn, target if type(target) is int else None)
     finally:

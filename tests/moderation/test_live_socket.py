@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from sqlalchemy import update
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server.core.moderators import add_moderator
+from server.core.moderators import add_moderator, remove_moderator
 from server.core.passwords import hasher
+from server.store.schema import sessions
+from tests.conftest import env_for
 from tests.moderation.conftest import PASSWORD, Mod
 from tests.support.api import Api
+from tests.support.servers import ServerProcess
 
 
 async def test_moderator_socket_needs_a_session_and_our_origin(live_server: Any,
@@ -44,3 +49,63 @@ async def test_moderator_socket_needs_a_session_and_our_origin(live_server: Any,
             assert frame["type"] == "queue.changed"
             assert frame["data"]["item"]["id"] == posted["comment"]["id"]
             assert frame["data"]["tabs"] == ["pending"]
+
+
+async def _open_queue(server: Any, http: httpx.AsyncClient, cookie: str) -> Any:
+    url = server.ws_url.replace("/ws", "/moderate/ws")
+    return await connect(url, origin=server.url,  # type: ignore[arg-type]
+                         additional_headers={"Cookie": cookie})
+
+
+async def _closed_with_reason(ws: Any) -> tuple[int | None, str]:
+    """Wait for the server to close the socket (frames before the close are skipped)."""
+    async with asyncio.timeout(10):
+        try:
+            while True:
+                await ws.recv()
+        except ConnectionClosed:
+            pass
+    return ws.close_code, ws.close_reason or ""
+
+
+ACCESS_ENDINGS = ["logout", "site revoked", "account deleted", "session expired"]
+
+
+@pytest.mark.parametrize("ending", ACCESS_ENDINGS)
+async def test_live_queue_closes_when_access_ends_in_any_process(
+        ending: str, backend_db: str, live_server: Any, backend_store: Any,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The moderator's socket lives on one process; access ends through another, or through
+    # the command line, which tells no running server anything.
+    other = ServerProcess(env_for(backend_db, tmp_path_factory.mktemp("other"))).start()
+    try:
+        async with httpx.AsyncClient(base_url=other.url) as http:
+            api = Api(http, backend_store, "uvicorn")
+            site = await api.new_site(moderation="all")
+            email = f"leaving-{site}@example.com"
+            await add_moderator(backend_store, hasher("test"), email, site, password=PASSWORD)
+            mod = Mod(http, email)
+            assert (await mod.login()).status_code == 303
+            cookie = f"tl_session={http.cookies.get('tl_session')}"
+            ws = await _open_queue(live_server, http, cookie)
+            async with httpx.AsyncClient(base_url=live_server.url) as local:
+                posted = await Api(local, backend_store, "uvicorn").post(site, body="watched")
+            async with asyncio.timeout(10):
+                assert json.loads(await ws.recv())["data"]["item"]["id"] == \
+                    posted["comment"]["id"]
+            if ending == "logout":
+                r = await http.post("/moderate/logout", data={"csrf": mod.csrf})
+                assert r.status_code == 303
+            elif ending == "site revoked":
+                await remove_moderator(backend_store, email, site)
+            elif ending == "account deleted":
+                await remove_moderator(backend_store, email)
+            else:
+                async with backend_store.write() as tx:
+                    await tx.conn.execute(update(sessions).values(
+                        seen_at=sessions.c.seen_at - 31 * 60 * 1000))
+            code, reason = await _closed_with_reason(ws)
+        assert code == 1008
+        assert reason in ("your session ended: log in again", f"you no longer moderate {site}")
+    finally:
+        other.terminate()
