@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
 from sqlalchemy import update
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.core.moderators import add_moderator, remove_moderator
