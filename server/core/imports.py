@@ -13,7 +13,16 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from server.core.errors import Invalid
 from server.core.models import Status
-from server.core.text import NAME_MAX, PAGE_KEY_MAX, TITLE_MAX, URL_MAX, forbidden
+from server.core.text import (
+    NAME_MAX,
+    PAGE_KEY_MAX,
+    TITLE_MAX,
+    URL_MAX,
+    forbidden,
+    unwanted_in_body,
+    unwanted_in_name,
+    without,
+)
 
 EARLIEST = 631_152_000_000  # 1990-01-01: older dates are damage, not comments
 LATEST = 4_102_444_800_000  # 2100-01-01
@@ -94,10 +103,21 @@ def plain(text: str, *, keep_newlines: bool = True) -> str:
     return "".join(ch for ch in text if not forbidden(ch, keep_newlines)).strip()
 
 
+def comment_text(text: str) -> str:
+    """A body under the rule readers' bodies follow. An archive years old is the owner's
+    record: the characters a reader could not post (controls, bidi controls, invisible junk)
+    are dropped, not the file refused, and nothing visible is lost."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
+    return without(text, unwanted_in_body(text)).strip()
+
+
 def short_name(name: str | None) -> str | None:
+    """A name under the rule readers' names follow (its invisible characters dropped),
+    shortened to fit."""
     if name is None:
         return None
-    text = " ".join(plain(name, keep_newlines=False).split())
+    text = " ".join(name.split())
+    text = " ".join(without(text, unwanted_in_name(text)).split())
     if len(text) > NAME_MAX:
         text = text[:NAME_MAX - 1] + "…"
     return text or None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+from pathlib import Path
+
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +16,7 @@ from server.core.models import Order
 from server.core.origins import normalize_origin, origin_allowed
 from server.core.privacy import ip_hash, network_of
 from server.core.text import clean_body, clean_name, count_links
+from server.imports.native import read_export
 
 
 def test_body_is_trimmed_and_newlines_normalised() -> None:
@@ -27,6 +32,89 @@ def test_body_control_characters_are_refused(bad: str) -> None:
 def test_body_keeps_emoji_and_rtl_text() -> None:
     text = "שלום 👋🏽 مرحبا 家族👨‍👩‍👧"
     assert clean_body(text) == text
+
+
+BIDI_CONTROLS = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
+                 "\u2068", "\u2069"]
+# Invisible characters with no use in prose: a byte-order mark inside text, the word joiner,
+# the invisible maths operators and the interlinear annotation marks.
+BODY_INVISIBLE = ["\ufeff", "\u2060", "\u2061", "\u2062", "\u2063", "\u2064", "\ufff9",
+                  "\ufffa", "\ufffb"]
+
+
+@pytest.mark.parametrize("control", BIDI_CONTROLS)
+def test_body_bidi_controls_are_refused_by_name(control: str) -> None:
+    # Trojan Source: "RLO" reorders what follows, so a moderator reads another text.
+    with pytest.raises(Invalid) as refused:
+        clean_body(f"approve me {control}txet neddih")
+    assert refused.value.code == "body_bidi_control"
+    assert f"U+{ord(control):04X} ({unicodedata.name(control)})" in str(refused.value)
+
+
+@pytest.mark.parametrize("invisible", BODY_INVISIBLE)
+def test_body_invisible_junk_is_refused_by_name(invisible: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        clean_body(f"free{invisible}money")
+    assert refused.value.code == "body_invisible_character"
+    assert f"U+{ord(invisible):04X}" in str(refused.value)
+
+
+@pytest.mark.parametrize("text", [
+    "ภาษาไทย\u200bไม่มีช่องว่าง",  # Thai marks word breaks with zero-width spaces
+    "می\u200cخواهم",  # Persian: ZWNJ keeps the letters apart
+    "क्\u200dष",  # Devanagari: ZWJ picks the half form
+    "👩\u200d💻 family 👨\u200d👩\u200d👧",  # emoji ZWJ sequences
+    "שלום \u200eWorld\u200f!",  # LRM and RLM place neutral characters in mixed text
+    "مرحبا \u061c123",  # Arabic letter mark
+    "Donau\u00addampf\u00adschiff",  # soft hyphens: where a long word may break
+])
+def test_body_keeps_the_invisible_characters_writing_needs(text: str) -> None:
+    assert clean_body(text) == text
+
+
+def test_body_drops_a_leading_byte_order_mark() -> None:
+    # What a pasted file starts with; inside text it is refused as a word joiner.
+    assert clean_body("\ufeffHello") == "Hello"
+
+
+NAME_FORMAT = [*BIDI_CONTROLS, "\u200e", "\u200f", "\u061c", "\u200b", "\u2060", "\ufeff",
+               "\u00ad", "\U000e0041", "\U000e0001", "\u180e", "\u2062", "\ufff9"]
+
+
+@pytest.mark.parametrize("invisible", NAME_FORMAT)
+def test_name_format_characters_are_refused_by_name(invisible: str) -> None:
+    # "Ann" and "Ann<ZWSP>" look alike; a bidi control makes "nnA" read "Ann".
+    for name in (f"Ann{invisible}", f"A{invisible}nn", f"{invisible}Ann"):
+        with pytest.raises(Invalid) as refused:
+            clean_name(name)
+        kind = "bidi_control" if invisible in BIDI_CONTROLS else "invisible_character"
+        assert refused.value.code == f"name_{kind}"
+        assert f"U+{ord(invisible):04X}" in str(refused.value)
+
+
+@pytest.mark.parametrize("name", ["علی\u200cرضا", "क्\u200dष", "👨\u200d👩\u200d👧",
+                                  "Ann 👩\u200d💻"])
+def test_name_keeps_joiners_between_non_ascii_characters(name: str) -> None:
+    assert clean_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["An\u200dn", "Ann\u200c", "\u200dعلی", "علی\u200d \u200dرضا",
+                                  "علی\u200c\u200cرضا", "Ann\u200d👩"])
+def test_name_refuses_joiners_anywhere_else(name: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        clean_name(name)
+    assert refused.value.code == "name_invisible_character"
+
+
+def test_imported_text_is_cleaned_not_refused(tmp_path: Path) -> None:
+    export = {"site": {"id": "blog"}, "pages": [{"id": 1, "key": "p"}], "comments": [{
+        "id": 7, "page_id": 1, "name": "An\u200bn\u202e", "body": "abc\u202edef\u2060 ok \u200b",
+        "status": "approved", "created_at": "2024-01-02T03:04:05+00:00", "moderator": False,
+        "flags": 0}]}
+    path = tmp_path / "export.json"
+    path.write_bytes(orjson.dumps(export))
+    [comment] = read_export(path).comments
+    assert (comment.name, comment.body) == ("Ann", "abcdef ok \u200b")
 
 
 def test_body_length_counts_characters_not_bytes() -> None:
