@@ -18,6 +18,7 @@ from server.core.text import (
     PAGE_KEY_MAX,
     TITLE_MAX,
     URL_MAX,
+    clean_url,
     forbidden,
     unwanted_in_body,
     unwanted_in_name,
@@ -135,6 +136,7 @@ def page_key(page: ImportedPage, mode: PageKey, base_url: str | None) -> tuple[s
         url = urljoin(base_url, url)
     absolute = url if url and urlsplit(url).scheme in ("http", "https") \
         and urlsplit(url).hostname and len(url) <= URL_MAX else None
+    link = _link(absolute)
     if mode is PageKey.ID:
         key = page.ident
         if not key:
@@ -156,7 +158,19 @@ def page_key(page: ImportedPage, mode: PageKey, base_url: str | None) -> tuple[s
     key = plain(key, keep_newlines=False)
     if not key or len(key) > PAGE_KEY_MAX:
         raise bad_file(page.where, f"the page key must be 1 to {PAGE_KEY_MAX} characters")
-    return key, absolute
+    return key, link
+
+
+def _link(url: str | None) -> str | None:
+    """The page's link as readers' page URLs are kept: the browser's serialisation, or none
+    where browsers would follow it to another host than the one the file names. The key
+    stays as earlier imports made it, so a second run finds its threads."""
+    if url is None:
+        return None
+    try:
+        return clean_url(url)
+    except Invalid:
+        return None
 
 
 def in_write_order(batch: Batch) -> list[ImportedComment]:

@@ -6,9 +6,9 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from enum import StrEnum
-from urllib.parse import urlsplit
 
 from server.core.errors import Invalid
+from server.core.urls import UrlAmbiguous, UrlMalformed, read_web_url
 
 BODY_MAX = 5000
 NAME_MAX = 50
@@ -152,21 +152,30 @@ def clean_title(value: object) -> str | None:
 
 
 def clean_url(value: object) -> str | None:
-    """A page URL as the embed reports it: http(s) only; the caller checks its origin."""
+    """A page URL as the embed reports it: http(s), read as browsers read it and kept in
+    their serialisation, so the moderation page, the feed and any later reader follow it
+    to the host the origin check saw. The caller checks that origin."""
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > URL_MAX:
         raise Invalid("invalid_url", f"url must be a string of at most {URL_MAX} characters")
+    # Browsers drop tabs, newlines and surrounding controls and spaces that other readers
+    # keep: no URL a browser reports has them.
     if _bad_char(value, allow_newlines=False) is not None or any(c.isspace() for c in value):
         raise Invalid("invalid_url", "url must not contain spaces or control characters")
     try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 -- raises ValueError on a malformed port
-    except ValueError:
-        raise Invalid("invalid_url", "url is malformed") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Invalid("invalid_url", "url must be an absolute http or https URL")
-    return value
+        url = read_web_url(value)
+    except UrlAmbiguous:
+        raise Invalid("url_ambiguous", "url names another host to browsers than to other "
+                      "software (a backslash, a missing //, an encoded or shortened host): "
+                      "send it as the browser's location shows it") from None
+    except UrlMalformed as exc:
+        raise Invalid("invalid_url", f"url {exc}") from None
+    if url.credentials:
+        raise Invalid("url_credentials", "url must not carry a user name or password")
+    if len(url.href) > URL_MAX:
+        raise Invalid("invalid_url", f"url must be at most {URL_MAX} characters once encoded")
+    return url.href
 
 
 def count_links(body: str) -> int:
