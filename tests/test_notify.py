@@ -216,3 +216,55 @@ async def test_webhooks_may_not_target_private_addresses(url: str) -> None:
     with pytest.raises((Invalid, OSError)):
         await check_target(url, allow_private=False)
     await check_target(url, allow_private=True)
+
+
+# Addresses Python's ipaddress calls global (or did before 3.11.10) that are not: multicast,
+# tunnels that carry another address (6to4, Teredo), NAT64 to a private IPv4 address, the
+# IPv4-mapped and -compatible forms of private addresses, and special-purpose ranges.
+NOT_PUBLIC = [
+    "224.0.0.1",  # IPv4 multicast (all hosts)
+    "239.255.255.250",  # IPv4 multicast (SSDP)
+    "[ff02::1]",  # IPv6 link-local multicast
+    "[ff0e::1]",  # IPv6 global-scope multicast
+    "[2002:7f00:1::1]",  # 6to4 carrying 127.0.0.1
+    "[2002:808:808::1]",  # 6to4 carrying a public address: relays are deprecated (RFC 7526)
+    "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",  # Teredo
+    "[64:ff9b::a00:1]",  # NAT64 (well-known prefix) to 10.0.0.1
+    "[64:ff9b::7f00:1]",  # NAT64 to 127.0.0.1
+    "[64:ff9b::a9fe:a9fe]",  # NAT64 to 169.254.169.254 (cloud metadata)
+    "[64:ff9b:1::a00:1]",  # NAT64 local-use prefix (RFC 8215)
+    "[::ffff:127.0.0.1]",  # IPv4-mapped loopback
+    "[::ffff:a9fe:a9fe]",  # IPv4-mapped metadata address
+    "[::127.0.0.1]",  # IPv4-compatible (deprecated) loopback
+    "[::808:808]",  # IPv4-compatible form of a public address: not routable either
+    "[fec0::1]",  # site-local (deprecated)
+    "[3fff::1]",  # documentation (RFC 9637)
+    "[5f00::1]",  # SRv6 segment identifiers (RFC 9602)
+    "192.0.0.8",  # IETF protocol assignments
+    "100.64.0.1",  # carrier-grade NAT
+    "0.0.0.0",
+    "[::]",
+]
+
+
+@pytest.mark.parametrize("host", NOT_PUBLIC)
+async def test_webhooks_may_not_target_multicast_tunnelled_or_special_addresses(host: str
+                                                                                ) -> None:
+    with pytest.raises(Invalid) as refused:
+        await check_target(f"https://{host}:8443/hook", allow_private=False)
+    assert refused.value.code == "webhook_private"
+    target = await check_target(f"https://{host}:8443/hook", allow_private=True)
+    assert len(target.urls) == 1  # allowed when the operator says so
+
+
+@pytest.mark.parametrize(("host", "pinned"), [
+    ("93.184.215.14", "93.184.215.14"),
+    ("[2606:2800:21f:cb07:6820:80da:af6b:8b2c]", "[2606:2800:21f:cb07:6820:80da:af6b:8b2c]"),
+    # A public address behind NAT64 (what DNS64 answers on an IPv6-only network) or written
+    # IPv4-mapped is the public address it carries.
+    ("[64:ff9b::5db8:d70e]", "[64:ff9b::5db8:d70e]"),
+    ("[::ffff:93.184.215.14]", "[::ffff:5db8:d70e]"),
+])
+async def test_webhooks_may_target_public_addresses_in_any_form(host: str, pinned: str) -> None:
+    target = await check_target(f"https://{host}/hook", allow_private=False)
+    assert target.urls == (f"https://{pinned}/hook",)

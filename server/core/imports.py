@@ -13,7 +13,17 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from server.core.errors import Invalid
 from server.core.models import Status
-from server.core.text import NAME_MAX, PAGE_KEY_MAX, TITLE_MAX, URL_MAX, forbidden
+from server.core.text import (
+    NAME_MAX,
+    PAGE_KEY_MAX,
+    TITLE_MAX,
+    URL_MAX,
+    clean_url,
+    forbidden,
+    unwanted_in_body,
+    unwanted_in_name,
+    without,
+)
 
 EARLIEST = 631_152_000_000  # 1990-01-01: older dates are damage, not comments
 LATEST = 4_102_444_800_000  # 2100-01-01
@@ -94,10 +104,21 @@ def plain(text: str, *, keep_newlines: bool = True) -> str:
     return "".join(ch for ch in text if not forbidden(ch, keep_newlines)).strip()
 
 
+def comment_text(text: str) -> str:
+    """A body under the rule readers' bodies follow. An archive years old is the owner's
+    record: the characters a reader could not post (controls, bidi controls, invisible junk)
+    are dropped, not the file refused, and nothing visible is lost."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
+    return without(text, unwanted_in_body(text)).strip()
+
+
 def short_name(name: str | None) -> str | None:
+    """A name under the rule readers' names follow (its invisible characters dropped),
+    shortened to fit."""
     if name is None:
         return None
-    text = " ".join(plain(name, keep_newlines=False).split())
+    text = " ".join(name.split())
+    text = " ".join(without(text, unwanted_in_name(text)).split())
     if len(text) > NAME_MAX:
         text = text[:NAME_MAX - 1] + "…"
     return text or None
@@ -115,6 +136,7 @@ def page_key(page: ImportedPage, mode: PageKey, base_url: str | None) -> tuple[s
         url = urljoin(base_url, url)
     absolute = url if url and urlsplit(url).scheme in ("http", "https") \
         and urlsplit(url).hostname and len(url) <= URL_MAX else None
+    link = _link(absolute)
     if mode is PageKey.ID:
         key = page.ident
         if not key:
@@ -136,7 +158,19 @@ def page_key(page: ImportedPage, mode: PageKey, base_url: str | None) -> tuple[s
     key = plain(key, keep_newlines=False)
     if not key or len(key) > PAGE_KEY_MAX:
         raise bad_file(page.where, f"the page key must be 1 to {PAGE_KEY_MAX} characters")
-    return key, absolute
+    return key, link
+
+
+def _link(url: str | None) -> str | None:
+    """The page's link as readers' page URLs are kept: the browser's serialisation, or none
+    where browsers would follow it to another host than the one the file names. The key
+    stays as earlier imports made it, so a second run finds its threads."""
+    if url is None:
+        return None
+    try:
+        return clean_url(url)
+    except Invalid:
+        return None
 
 
 def in_write_order(batch: Batch) -> list[ImportedComment]:

@@ -9,6 +9,7 @@ from functools import lru_cache
 from server.core.errors import Invalid
 from server.core.models import Filters, Mode, Site, Status
 from server.core.text import count_links
+from server.core.wordfold import folds, word_chars
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,28 +18,53 @@ class Decision:
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _WordList:
+    pattern: re.Pattern[str]  # the words, each followed by no word character
+    word_char: re.Pattern[str]  # what may not come before one either
+    configured: dict[str, str]  # each reading of a word -> the word as the owner wrote it
+
+
 @lru_cache(maxsize=256)
-def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not words:
+def _word_list(words: tuple[str, ...]) -> _WordList | None:
+    """A site's list, compiled once: every reading of every word, read as text is read."""
+    configured: dict[str, str] = {}
+    for word in words:
+        for reading in folds(word.strip()) if word.strip() else ():
+            configured.setdefault(reading, word.strip())
+    if not configured:
         return None
-    alternatives = "|".join(re.escape(w.casefold()) for w in words if w.strip())
-    return re.compile(rf"(?<!\w)({alternatives})(?!\w)") if alternatives else None
+    # Whole words of the folded text: no letter, digit, `_` or combining mark either side.
+    # Invisible characters are gone by then, so they join a word and never split one. The
+    # check before a word is made in Python on each candidate: a look-behind in front of
+    # the alternation would cost the regex engine its fast scan for the words' first
+    # letters. Longest first, so "free money" wins over "free" where both start.
+    alternatives = "|".join(re.escape(w) for w in sorted(configured, key=len, reverse=True))
+    word_class = f"[{word_chars()}]"
+    return _WordList(re.compile(rf"({alternatives})(?!{word_class})"), re.compile(word_class),
+                     configured)
 
 
-def find_word(words: tuple[str, ...], text: str) -> str | None:
-    pattern = _word_pattern(words)
-    if pattern is None:
+def _find(words: tuple[str, ...], readings: tuple[str, ...]) -> str | None:
+    """The first of ``words`` a reading of the text holds as a whole word, however
+    disguised, as the owner wrote it."""
+    compiled = _word_list(words)
+    if compiled is None:
         return None
-    match = pattern.search(text.casefold())
-    return match.group(1) if match else None
+    for reading in readings:
+        position = 0
+        while match := compiled.pattern.search(reading, position):
+            start = match.start()
+            if start == 0 or not compiled.word_char.match(reading, start - 1):
+                return compiled.configured[match.group(1)]
+            position = start + 1
+    return None
 
 
-def check_banned(filters: Filters, body: str, name: str | None) -> None:
+def _check_banned(filters: Filters, body: tuple[str, ...], name: tuple[str, ...]) -> None:
     """Refuse text containing a banned word outright."""
-    for text in (body, name or ""):
-        if find_word(filters.banned_words, text):
-            raise Invalid("comment_rejected",
-                          "this comment contains words this site does not accept")
+    if _find(filters.banned_words, body) or _find(filters.banned_words, name):
+        raise Invalid("comment_rejected", "this comment contains words this site does not accept")
 
 
 def decide(site: Site, body: str, name: str | None, *, author_approved: int,
@@ -46,9 +72,10 @@ def decide(site: Site, body: str, name: str | None, *, author_approved: int,
     """Publish at once, or hold for review with the reason a moderator will see."""
     if moderator:
         return Decision(Status.APPROVED)
-    check_banned(site.filters, body, name)
-    word = find_word(site.filters.suspect_words, body) or \
-        find_word(site.filters.suspect_words, name or "")
+    body_read, name_read = folds(body), folds(name or "")  # once for both lists
+    _check_banned(site.filters, body_read, name_read)
+    word = _find(site.filters.suspect_words, body_read) or \
+        _find(site.filters.suspect_words, name_read)
     if word:
         return Decision(Status.PENDING, f"suspect word: {word}")
     links = count_links(body)

@@ -10,7 +10,7 @@ from server.core.imports import (
     ImportedComment,
     ImportedPage,
     bad_file,
-    plain,
+    comment_text,
     short_name,
     short_title,
 )
@@ -58,7 +58,7 @@ def _post(batch: Batch, node: Node, where: str) -> None:
     batch.comments.append(ImportedComment(
         source_id=post_id, page=thread.attrs["id"],
         parent=(parent.attrs.get("id") or None) if parent is not None else None,
-        name=short_name(name), body=plain(html_to_text(node.text_of("message"))),
+        name=short_name(name), body=comment_text(html_to_text(node.text_of("message"))),
         status=status, created_at=iso_ms(created, where), where=where))
 
 

@@ -13,7 +13,7 @@ from server.core.imports import (
     ImportedComment,
     ImportedPage,
     bad_file,
-    plain,
+    comment_text,
     short_name,
     short_title,
 )
@@ -66,7 +66,7 @@ def _read(db: sqlite3.Connection, path: Path) -> Batch:
         batch.comments.append(ImportedComment(
             source_id=str(cid), page=str(tid),
             parent=str(parent) if parent is not None else None,
-            name=short_name(author), body=plain(text or ""), status=status,
+            name=short_name(author), body=comment_text(text or ""), status=status,
             created_at=round(created * 1000),
             edited_at=round(modified * 1000) if isinstance(modified, int | float) else None,
             where=where))

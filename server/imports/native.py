@@ -13,7 +13,7 @@ from server.core.imports import (
     ImportedComment,
     ImportedPage,
     bad_file,
-    plain,
+    comment_text,
     short_name,
     short_title,
 )
@@ -55,7 +55,7 @@ def read_export(path: Path) -> Batch:
             page=str(_field(item, "page_id", int, where)),
             parent=str(parent) if isinstance(parent, int) else None,
             name=short_name(_opt(item, "name", where)),
-            body=plain(_field(item, "body", str, where)),
+            body=comment_text(_field(item, "body", str, where)),
             status=parsed,
             created_at=iso_ms(_field(item, "created_at", str, where), where, "created_at"),
             edited_at=iso_ms(edited, where, "edited_at") if edited else None,

@@ -10,7 +10,7 @@ from server.core.imports import (
     ImportedComment,
     ImportedPage,
     bad_file,
-    plain,
+    comment_text,
     short_name,
     short_title,
 )
@@ -80,6 +80,6 @@ def _comment(batch: Batch, post_id: str, node: Node, where: str) -> None:
     batch.comments.append(ImportedComment(
         source_id=comment_id, page=post_id, parent=parent if parent not in ("", "0") else None,
         name=short_name(_wp(node, "comment_author")),
-        body=plain(html_to_text(_wp(node, "comment_content"))), status=status,
+        body=comment_text(html_to_text(_wp(node, "comment_content"))), status=status,
         created_at=created,
         where=where))

@@ -69,6 +69,25 @@ async def test_banned_words_are_refused(api: Api) -> None:
     assert (await api.post(site, body="casinos are a whole word away"))["status"] == "approved"
 
 
+async def test_disguised_words_are_refused_or_held_as_configured(api: Api) -> None:
+    site = await _site(api, banned_words=("casino",), suspect_words=("Crypto",))
+    before = await api.rows(site)
+    # Fullwidth, a zero-width space inside, Cyrillic es and a, mathematical bold.
+    for body in ("\uff23\uff21\uff33\uff29\uff2e\uff2f night", "cas\u200bino night",
+                 "\u0441\u0430sino night",
+                 "\U0001d41c\U0001d41a\U0001d42c\U0001d422\U0001d427\U0001d428"):
+        r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p",
+                                                                        "body": body})
+        assert r.status_code == 422, body
+        assert r.json()["error"]["code"] == "comment_rejected"
+    assert await api.rows(site) == before
+    held = await api.post(site, body="buy cr\u00adypto \u0441h\u0435ap")
+    async with api.store.read() as tx:
+        comment = await tx.find_comment(held["comment"]["id"])
+    assert comment is not None
+    assert comment.held_reason == "suspect word: Crypto"  # as the owner wrote it
+
+
 async def test_banned_word_in_the_name_is_refused(api: Api) -> None:
     site = await _site(api, banned_words=("casino",))
     r = await api.http.post(f"/api/v1/sites/{site}/comments",

@@ -78,6 +78,13 @@ BAD_BODIES: list[tuple[str, Any, int, str]] = [
     ("empty body", {"page": "p", "body": "   "}, 422, "body_empty"),
     ("body too long", {"page": "p", "body": "x" * 5001}, 422, "body_too_long"),
     ("control character", {"page": "p", "body": "bell\x07"}, 422, "body_control_character"),
+    ("bidi override in body", {"page": "p", "body": "ok \u202etxet"}, 422, "body_bidi_control"),
+    ("word joiner in body", {"page": "p", "body": "fr\u2060ee"}, 422,
+     "body_invisible_character"),
+    ("bidi isolate in name", {"page": "p", "body": "hi", "name": "\u2067Ann\u2069"}, 422,
+     "name_bidi_control"),
+    ("zero-width space in name", {"page": "p", "body": "hi", "name": "An\u200bn"}, 422,
+     "name_invisible_character"),
     ("body not a string", {"page": "p", "body": 42}, 422, "invalid_body"),
     ("name too long", {"page": "p", "body": "hi", "name": "n" * 51}, 422, "name_too_long"),
     ("name not a string", {"page": "p", "body": "hi", "name": ["x"]}, 422, "invalid_name"),
@@ -91,6 +98,9 @@ BAD_BODIES: list[tuple[str, Any, int, str]] = [
     ("url off the site's origins", {"page": "p", "body": "hi",
                                     "url": "http://169.254.169.254/latest"}, 422,
      "url_not_allowed"),
+    ("backslash url read as another host", {"page": "p", "body": "hi",
+                                           "url": "http://evil.test\\@blog.test:8080/"}, 422,
+     "url_ambiguous"),
     ("url not http", {"page": "p", "body": "hi", "url": "javascript:alert(1)"}, 422,
      "invalid_url"),
     ("array body", [1, 2], 422, "invalid_body_type"),
@@ -108,6 +118,12 @@ async def test_bad_post_is_refused_and_writes_nothing(api: Api, case: str, paylo
     assert r.json()["error"]["code"] == code
     assert set(r.json()["error"]) == {"code", "message"}
     assert await api.rows(site) == before
+
+
+async def test_page_url_is_stored_as_browsers_serialise_it(api: Api) -> None:
+    site = await api.new_site()
+    data = await api.post(site, url="HTTP://Blog.Test:8080/a/../b?q=<x>#c")
+    assert data["page"]["url"] == "http://blog.test:8080/b?q=%3Cx%3E#c"
 
 
 async def test_malformed_json_is_400(api: Api) -> None:

@@ -49,7 +49,8 @@ PAYLOADS = [
     "${alert(1)}",
     "&lt;script&gt;alert(1)&lt;/script&gt;",
     f"<img src=x:alert(alt) onerror=eval(src) alt=0> {'A' * 70000}"[:5000],
-    "\u202egnp.exe <b>bold?</b>",
+    # Right-to-left text around markup (bidi overrides such as U+202E are refused at the API).
+    "שלום\u200cעולם <b>bold?</b> مرحبا",  # noqa: RUF001
     f"<style>@import 'javascript:{SET}';</style>",
 ]
 

@@ -1,0 +1,121 @@
+"""Word filters read text as people do: disguised words are caught, innocent words in
+other scripts are not, and the reason a moderator sees names the word as configured."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.core.errors import Invalid
+from server.core.models import Filters, Site, Status
+from server.core.moderation import Decision, decide
+
+
+def _site(*, banned: tuple[str, ...] = (), suspect: tuple[str, ...] = ()) -> Site:
+    return Site(id="s", name="s", origins=("https://blog.test",),
+                filters=Filters(banned_words=banned, suspect_words=suspect))
+
+
+# (what the disguise is, the list as the owner wrote it, the disguised text, the word the
+# moderator is shown)
+BYPASSES = [
+    ("fullwidth", ("bad",), "ｂａｄ", "bad"),
+    ("fullwidth capitals", ("bad",), "ＢＡＤ", "bad"),
+    ("mathematical bold", ("bad",), "𝐛𝐚𝐝", "bad"),
+    ("mathematical script capitals", ("bad",), "𝓑𝓐𝓓", "bad"),
+    ("zero-width space inside", ("bad",), "b\u200bad", "bad"),
+    ("zero-width joiner inside", ("bad",), "ba\u200dd", "bad"),
+    ("word joiner inside", ("bad",), "b\u2060ad", "bad"),
+    ("soft hyphen inside", ("bad",), "b\u00adad", "bad"),
+    ("byte-order mark inside", ("bad",), "b\ufeffad", "bad"),
+    ("variation selector inside", ("bad",), "b\ufe0fad", "bad"),
+    ("grapheme joiner inside", ("bad",), "b\u034fad", "bad"),
+    ("Cyrillic а", ("bad",), "bаd", "bad"),
+    ("Greek ο and Cyrillic е", ("nope",), "nοpе", "nope"),
+    ("Cyrillic capitals", ("hate",), "НАТЕ", "hate"),
+    ("Greek capitals", ("nazi",), "ΝΑΖΙ", "nazi"),
+    ("Cyrillic capital І", ("idiot",), "ІDIOT", "idiot"),
+    ("decomposed accent in the text", ("café",), "cafe\u0301", "café"),
+    ("decomposed accent in the list", ("cafe\u0301",), "café", "cafe\u0301"),
+    ("capitals and a look-alike in the list", ("Bad",), "bаd", "Bad"),
+    ("Serbian Cyrillic word in capitals", ("курац",), "КУРАЦ", "курац"),
+    ("Serbian Cyrillic word with Latin look-alikes", ("курац",), "куpaц", "курац"),
+    ("German ß as ss", ("scheiße",), "SCHEISSE", "scheiße"),
+]
+IDS = [case[0] for case in BYPASSES]
+
+
+@pytest.mark.parametrize(("case", "words", "text", "word"), BYPASSES, ids=IDS)
+def test_disguised_banned_words_are_refused(case: str, words: tuple[str, ...], text: str,
+                                            word: str) -> None:
+    site = _site(banned=words)
+    for body, name in ((f"this is {text}, really", None), ("hello", f"{text} guy")):
+        with pytest.raises(Invalid) as refused:
+            decide(site, body, name, author_approved=1)
+        assert refused.value.code == "comment_rejected"
+
+
+@pytest.mark.parametrize(("case", "words", "text", "word"), BYPASSES, ids=IDS)
+def test_disguised_suspect_words_are_held_naming_the_configured_word(
+        case: str, words: tuple[str, ...], text: str, word: str) -> None:
+    site = _site(suspect=words)
+    held = Decision(Status.PENDING, f"suspect word: {word}")
+    assert decide(site, f"this is {text}, really", None, author_approved=1) == held
+    assert decide(site, "hello", f"{text} guy", author_approved=1) == held
+
+
+@pytest.mark.parametrize("text", [
+    "ass", "ASS!", "(ass)", "kiss my ａｓｓ.", "a\u200bss", "«ass»", "3 ass 4",
+])
+def test_whole_words_match_after_folding(text: str) -> None:
+    assert decide(_site(suspect=("ass",)), text, None, author_approved=1).status \
+        is Status.PENDING
+
+
+@pytest.mark.parametrize("text", [
+    "class", "assassin", "ｃｌａｓｓ", "cl\u200bass",  # invisible characters join, never split
+    "bad\u200bass",
+    "ass\u0331",  # a mark on its last letter (s̱, no precomposed form) makes another word
+    "Das macht Spaß, die Klasse lacht.",  # German: ß folds to ss, inside a word
+    "mass_assignment", "ass1",
+])
+def test_words_inside_other_words_are_not_matched(text: str) -> None:
+    assert decide(_site(suspect=("ass",)), text, None, author_approved=1) == \
+        Decision(Status.APPROVED)
+
+
+def test_combining_marks_belong_to_their_word() -> None:
+    # Devanagari vowel signs are combining marks: "बसा" (settled) is not "बस" (enough).
+    site = _site(suspect=("बस",))
+    assert decide(site, "वह यहाँ बसा है", None, author_approved=1).status is Status.APPROVED
+    assert decide(site, "बस करो", None, author_approved=1).status is Status.PENDING
+
+
+@pytest.mark.parametrize(("words", "text"), [
+    # German: umlauts stay letters of their own ("schwül" is humid, "schwul" a slur).
+    (("schwul",), "Heute ist es schwül."),
+    (("fur", "mull"), "Grüße für dich, und bring den Müll raus."),
+    # Serbian Cyrillic: a transliteration is not a look-alike. п, и, з, к, м, н, в, т look
+    # like no Latin lowercase letter.
+    (("nazi",), "Пази, пас!"),
+    (("kurac",), "курац"),
+    (("nas", "vas", "hac", "bac"), "Код нас и код вас."),
+    (("kym", "kum"), "Кум је дошао."),
+    (("top", "tata"), "Он је био топ играч, а тата га је гледао."),
+    (("mama", "pizda"), "мама, пиздa"),  # one Latin a is not enough to make it Latin
+    # Greek: ν is not v, η is not n.
+    (("nai", "hta"), "ναι, ήταν"),
+])
+def test_innocent_words_in_other_scripts_are_not_caught(words: tuple[str, ...],
+                                                       text: str) -> None:
+    assert decide(_site(banned=words, suspect=words), text, None, author_approved=1) == \
+        Decision(Status.APPROVED)
+
+
+def test_word_lists_are_compiled_once_per_list() -> None:
+    from server.core.moderation import _word_list
+
+    words = ("casino", "ｆｒｅｅ money")
+    _word_list.cache_clear()
+    for _ in range(3):
+        decide(_site(banned=(), suspect=words), "free money", None, author_approved=1)
+    assert _word_list.cache_info().misses == 2  # the (empty) banned list and the suspect list
