@@ -21,6 +21,8 @@ from tests.support.services import PostgresCluster, RedisServer, unavailable
 
 BACKENDS = ["sqlite", "postgresql"]
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+# The test clients' own addresses: in-process (ASGI) and over loopback.
+TEST_PROXIES = ("203.0.113.7", "127.0.0.0/8")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -78,7 +80,9 @@ class _LazyDatabases(Databases):
 def settings_for(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"env": "test", "database_url": db_url, "secret_key": SECRET,
                               "data_dir": str(data_dir), "password_profile": "test",
-                              "rate_limit": 0, "page_rate_limit": 0, "min_submit_ms": 0}
+                              "rate_limit": 0, "page_rate_limit": 0, "min_submit_ms": 0,
+                              # Tests speak for readers on many networks through X-Forwarded-For.
+                              "trusted_proxies": TEST_PROXIES}
     values.update(overrides)
     return Settings(**values)
 
@@ -87,7 +91,8 @@ def env_for(db_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
     env = {"THREADLINE_ENV": "test", "THREADLINE_DATABASE_URL": db_url,
            "THREADLINE_SECRET_KEY": SECRET, "THREADLINE_DATA_DIR": str(data_dir),
            "THREADLINE_LOG_LEVEL": "warning", "THREADLINE_RATE_LIMIT": "0",
-           "THREADLINE_PAGE_RATE_LIMIT": "0", "THREADLINE_MIN_SUBMIT_MS": "0"}
+           "THREADLINE_PAGE_RATE_LIMIT": "0", "THREADLINE_MIN_SUBMIT_MS": "0",
+           "THREADLINE_TRUSTED_PROXIES": ",".join(TEST_PROXIES)}
     env.update(overrides)
     return env
 

@@ -94,7 +94,8 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
     parent_id = _parent_id(draft.parent)
     issued = None
     if token is None:
-        token = issued = svc.tokens.issue(site.id, idempotency_key)
+        request = "\0".join((key, body, name or "", str(parent_id or "")))
+        token = issued = svc.tokens.issue(site.id, idempotency_key, request)
     author_hash = AuthorTokens.hash(site.id, AuthorTokens.check_format(token))
     client = ip_hash(svc.secret, client_ip)
     now = svc.now_ms()
@@ -103,7 +104,8 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
         if idempotency_key is not None:
             earlier = await tx.find_comment_by_key(site.id, idempotency_key)
             if earlier is not None:
-                return await _replay(tx, earlier, author_hash, issued)
+                return await _replay(tx, earlier, author_hash, issued,
+                                     (key, body, parent_id))
         page = await tx.ensure_page(site.id, key, url, title, now)
         parent = await _attach_point(tx, page, parent_id)
         ban, approved_before = None, False
@@ -164,12 +166,13 @@ async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | 
     if parent_id is None:
         return None
     parent = await tx.find_comment(parent_id)
-    if parent is None or parent.site_id != page.site_id:
+    # A held or removed comment answers like a missing one: a different error would tell
+    # anyone who guesses ids that it exists.
+    if parent is None or parent.site_id != page.site_id or parent.status is not \
+            Status.APPROVED:
         raise NotFound("unknown_parent", "the comment you are replying to does not exist")
     if parent.page_id != page.id:
         raise Invalid("parent_on_other_page", "the comment you are replying to is on another page")
-    if parent.status is not Status.APPROVED:
-        raise Invalid("parent_not_visible", "you can only reply to a published comment")
     if parent.parent_id is None:
         return parent
     root = await tx.find_comment(parent.parent_id)
@@ -178,12 +181,20 @@ async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | 
     return root
 
 
-async def _replay(tx: Tx, earlier: Comment, author_hash: str, issued: str | None) -> PostResult:
-    """A retried post (same idempotency key) gets the original answer, not a second row."""
+async def _replay(tx: Tx, earlier: Comment, author_hash: str, issued: str | None,
+                  request: tuple[str, str, int | None]) -> PostResult:
+    """A retried post (same idempotency key) gets the original answer, not a second row.
+
+    Only the very same request by the same author is a retry. Without credentials the
+    token is derived from the key and the request, so another body under a known key
+    yields another author (and a 409), never the first author's token."""
     if earlier.author_hash != author_hash:
         raise Conflict("idempotency_key_reused", "this idempotency key was used by another post")
     page = await tx.find_page_by_id(earlier.page_id)
     assert page is not None
+    if (page.key, earlier.body, earlier.reply_to_id) != request:
+        raise Conflict("idempotency_key_reused",
+                       "this idempotency key was used for a different comment")
     return PostResult(earlier, page, issued, replayed=True)
 
 

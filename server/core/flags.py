@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from server.core.authors import AuthorTokens
 from server.core.context import Services
-from server.core.errors import NotFound
+from server.core.errors import NotFound, Unauthorized
 from server.core.events import hidden
 from server.core.models import Event, QueueChange, Site, Status
 from server.core.privacy import ip_hash
@@ -16,23 +16,28 @@ FLAGS_PER_MINUTE = 10
 
 async def flag_comment(svc: Services, site: Site, comment_id: int, *, token: str | None,
                        client_ip: str) -> int:
-    """Count one reader's flag (a reader flags a comment once); returns the flag count."""
+    """Count one reader's flag: once per network and once per author token, and only
+    tokens this server issued (or whose author it knows) count. Returns the flag count."""
     network = ip_hash(svc.secret, client_ip)
     await svc.check_rate(f"flag:{site.id}:{network}", FLAGS_PER_MINUTE, 60, "flags")
-    reporter = AuthorTokens.hash(site.id, AuthorTokens.check_format(token)) if token \
-        else "ip:" + network
+    author = AuthorTokens.hash(site.id, AuthorTokens.check_format(token)) if token else None
     events: list[Event] = []
     held = None
     async with svc.store.write() as tx:
+        if token is not None and author is not None and not svc.tokens.issued_here(
+                site.id, token) and not await tx.author_known(site.id, author):
+            raise Unauthorized("invalid_token", "this author token was not issued here")
         comment = await tx.find_comment(comment_id, for_update=True)
-        if comment is None or comment.site_id != site.id or comment.status not in (
-                Status.APPROVED, Status.PENDING):
+        # Held comments are nobody's to flag: answering for them would say they exist.
+        if comment is None or comment.site_id != site.id or comment.status is not \
+                Status.APPROVED:
             raise NotFound("comment_not_found", "no such comment on this site")
         before = comment.flags
-        count = await tx.add_flag(comment.id, reporter, svc.now_ms())
+        count = await tx.add_flag(comment.id, network, author, svc.now_ms())
         page = await tx.find_page_by_id(comment.page_id)
         assert page is not None
-        if comment.status is Status.APPROVED and count >= site.filters.flag_threshold:
+        # A moderator's own reply stays up: flags on it still reach the Flagged tab.
+        if not comment.moderator and count >= site.filters.flag_threshold:
             reason = f"flagged by {count} readers"
             held = await tx.update_comment(comment.id, status=Status.PENDING, held_reason=reason)
             events.append(await hidden(tx, held, svc.now_ms()))

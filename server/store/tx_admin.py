@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server.core.models import AuditEntry, Ban, Comment, Moderator, Page, Role, Status
 from server.store.conn import Conn
@@ -35,6 +34,8 @@ TABS: dict[str, ColumnElement[bool]] = {
 OLDEST_FIRST = ("pending", "flagged")  # a queue is worked from its oldest item
 
 c = comments.c
+# Flag rows name who flagged: a keyed hash of the network, and the author token's hash.
+NETWORK_FLAG, AUTHOR_FLAG = "ip:", "a:"
 
 
 class AdminQueries:
@@ -162,17 +163,29 @@ class AdminQueries:
         return {r.id: comment_from_row(r) for r in rows}
 
     # -- flags ---------------------------------------------------------------------------
-    async def add_flag(self, comment_id: int, reporter: str, now: int) -> int:
-        """Record one reader's flag (once per reader); returns the comment's flag count."""
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        await self.conn.execute(dialect_insert(comment_flags).values(
-            comment_id=comment_id, reporter=reporter, created_at=now
-        ).on_conflict_do_nothing())
+    async def add_flag(self, comment_id: int, network: str, author: str | None, now: int
+                       ) -> int:
+        """Count a flag once per network and once per author; returns the comment's flag
+        count (the networks that flagged it)."""
+        # The column holds 64 characters: 62 hex digits of an author hash are as unique.
+        reporters = [NETWORK_FLAG + network] + ([AUTHOR_FLAG + author[:62]] if author else [])
+        seen = (await self.conn.execute(select(func.count()).select_from(comment_flags).where(
+            comment_flags.c.comment_id == comment_id,
+            comment_flags.c.reporter.in_(reporters)))).scalar_one()
+        if not seen:
+            await self.conn.execute(insert(comment_flags), [
+                {"comment_id": comment_id, "reporter": r, "created_at": now} for r in reporters])
         n = (await self.conn.execute(select(func.count()).select_from(comment_flags).where(
-            comment_flags.c.comment_id == comment_id))).scalar_one()
+            comment_flags.c.comment_id == comment_id,
+            comment_flags.c.reporter.startswith(NETWORK_FLAG)))).scalar_one()
         await self.conn.execute(update(comments).where(comments.c.id == comment_id)
                                 .values(flags=n))
         return int(n)
+
+    async def author_known(self, site_id: str, author_hash: str) -> bool:
+        q = select(comments.c.id).where(comments.c.site_id == site_id,
+                                        comments.c.author_hash == author_hash).limit(1)
+        return (await self.conn.execute(q)).first() is not None
 
     async def clear_flags(self, comment_id: int) -> None:
         await self.conn.execute(delete(comment_flags).where(

@@ -122,17 +122,68 @@ async def test_enough_flags_hold_a_published_comment(api: Api) -> None:
     target = (await api.post(site, body="questionable"))["comment"]["id"]
     readers = [(await api.post(site, "other", f"reader {i}"))["author_token"] for i in range(3)]
     url = f"/api/v1/sites/{site}/comments/{target}/flag"
-    auth = {"Authorization": f"Bearer {readers[0]}"}
+    auth = {"Authorization": f"Bearer {readers[0]}", "X-Forwarded-For": "198.51.100.1"}
     assert (await api.http.post(url, headers=auth)).json()["flags"] == 1
     assert (await api.http.post(url, headers=auth)).json()["flags"] == 1  # once per reader
     assert [c["id"] for c in (await api.thread(site))["comments"]] == [target]
-    r = await api.http.post(url, headers={"Authorization": f"Bearer {readers[1]}"})
+    r = await api.http.post(url, headers={"Authorization": f"Bearer {readers[1]}",
+                                          "X-Forwarded-For": "198.51.101.1"})
     assert r.json()["flags"] == 2
     thread = await api.thread(site)
     assert thread["comments"] == []
     assert thread["page"]["count"] == 0
     events = (await api.http.get(f"/api/v1/sites/{site}/events", params={"page": "p"})).json()
     assert events["events"][-1]["type"] == "comment.deleted"
+
+
+async def test_made_up_tokens_and_one_network_cannot_hide_a_comment(api: Api) -> None:
+    site = await _site(api, flag_threshold=3)
+    target = (await api.post(site, body="an unpopular opinion"))["comment"]["id"]
+    url = f"/api/v1/sites/{site}/comments/{target}/flag"
+    for i in range(3):  # tokens the server never issued count for nothing
+        forged = f"{i:0>2}" + "A" * 41
+        r = await api.http.post(url, headers={"Authorization": f"Bearer {forged}",
+                                              "X-Forwarded-For": f"198.51.{i}.9"})
+        assert r.status_code == 401, r.text
+        assert r.json()["error"]["code"] == "invalid_token"
+    counts = []
+    for i in range(5):  # real readers, but all on one network: one flag
+        token = (await api.post(site, "other", f"neighbour {i}",
+                                headers={"X-Forwarded-For": "198.51.100.7"}))["author_token"]
+        r = await api.http.post(url, headers={"Authorization": f"Bearer {token}",
+                                              "X-Forwarded-For": "198.51.100.7"})
+        counts.append(r.json()["flags"])
+    assert counts == [1, 1, 1, 1, 1]
+    assert [c["id"] for c in (await api.thread(site))["comments"]] == [target]
+
+
+async def test_a_moderators_reply_is_not_held_by_reader_flags(api: Api) -> None:
+    site = await _site(api, flag_threshold=1)
+    question = await api.post(site, body="a question")
+    from server.core.comments import Draft, post_comment
+
+    async with api.store.read() as tx:
+        site_row = await tx.find_site(site)
+    assert site_row is not None
+    answer = await post_comment(_svc(api), site_row,
+                                Draft(page="p", body="the official answer",
+                                      parent=question["comment"]["id"]),
+                                token=None, client_ip="192.0.2.1", moderator=True,
+                                name_override="Mod")
+    r = await api.http.post(f"/api/v1/sites/{site}/comments/{answer.comment.id}/flag",
+                            headers={"X-Forwarded-For": "198.51.100.70"})
+    assert r.json()["flags"] == 1
+    replies = (await api.thread(site))["comments"][0]["replies"]
+    assert [x["body"] for x in replies] == ["the official answer"]
+
+
+async def test_flagging_a_held_comment_answers_as_if_it_did_not_exist(api: Api) -> None:
+    site = await _site(api, "all")
+    held = (await api.post(site, body="waiting for review"))["comment"]["id"]
+    r = await api.http.post(f"/api/v1/sites/{site}/comments/{held}/flag")
+    missing = await api.http.post(f"/api/v1/sites/{site}/comments/999999999/flag")
+    assert (r.status_code, r.json()) == (missing.status_code, missing.json()) == (
+        404, missing.json())
 
 
 async def test_flagging_a_missing_comment_is_404(api: Api) -> None:

@@ -64,6 +64,27 @@ async def test_idempotency_key_replays_the_original_post(api: Api) -> None:
     assert (await api.rows(site))["comments"] == 1
 
 
+async def test_a_known_idempotency_key_never_hands_out_the_authors_token(api: Api) -> None:
+    site = await api.new_site()
+    key = {"Idempotency-Key": "draft-0002-abcdef"}
+    first = await api.post(site, body="the original", headers=key)
+    # Another body under the same key, no credentials: not a retry, and no token.
+    other = await api.post(site, body="something else", headers=key, expect=409)
+    assert other["error"]["code"] == "idempotency_key_reused"
+    assert "author_token" not in other
+    elsewhere = await api.post(site, "other-page", body="the original", headers=key,
+                               expect=409)
+    assert "author_token" not in elsewhere
+    # The author themselves, with their token and another body: refused too.
+    mine = await api.post(site, body="something else", headers=key,
+                          token=first["author_token"], expect=409)
+    assert mine["error"]["code"] == "idempotency_key_reused"
+    # The very same request again is the retry it claims to be.
+    retry = await api.post(site, body="the original", headers=key, expect=200)
+    assert retry["author_token"] == first["author_token"]
+    assert (await api.rows(site))["comments"] == 1
+
+
 async def test_idempotency_keys_of_imports_are_refused(api: Api) -> None:
     site = await api.new_site()
     # Imports key their rows "import:...": a reader who took such a key first could make an
@@ -221,3 +242,12 @@ async def test_posting_is_rate_limited_per_client_network(
             r = await other.post("/api/v1/sites/rl/comments", json={"page": "p", "body": "y"})
             assert r.status_code == 201
     await store.close()
+
+
+async def test_replying_to_a_held_comment_answers_as_if_it_did_not_exist(api: Api) -> None:
+    site = await api.new_site(moderation="all")
+    held = (await api.post(site, body="waiting for review"))["comment"]["id"]
+    to_held = await api.post(site, body="a reply", parent=held, expect=404)
+    to_nothing = await api.post(site, body="a reply", parent=999999999, expect=404)
+    assert to_held == to_nothing
+    assert to_held["error"]["code"] == "unknown_parent"
