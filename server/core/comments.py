@@ -234,7 +234,7 @@ async def edit_comment(svc: Services, site: Site, comment_id: int, body: object,
             events.append(await change(tx, updated, svc.now_ms()))
         page = await tx.find_page_by_id(comment.page_id)
     await svc.publish(events)
-    if page is not None and status is not comment.status:
+    if page is not None:  # every edit: a moderator must review the text that is there now
         await svc.queue_changed(QueueChange(site.id, updated, page, comment.status))
     return updated
 

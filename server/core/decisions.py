@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import replace
 from enum import StrEnum
 
@@ -34,9 +35,10 @@ TARGET = {Action.APPROVE: Status.APPROVED, Action.REJECT: Status.REJECTED,
 
 async def decide_comment(svc: Services, site: Site, comment_id: int, action: Action, *,
                          moderator: Moderator | None, expected: Status | None = None,
-                         detail: str | None = None) -> Comment:
+                         version: str | None = None, detail: str | None = None) -> Comment:
     """Apply one decision. ``expected`` is the status the moderator saw: if another
-    moderator changed it meanwhile, this answers 409 instead of deciding twice."""
+    moderator changed it meanwhile, this answers 409 instead of deciding twice. ``version``
+    names the text they saw: if it was edited since (bait and switch), 409 as well."""
     target = TARGET[action]
     events: list[Event] = []
     async with svc.store.write() as tx:
@@ -44,6 +46,9 @@ async def decide_comment(svc: Services, site: Site, comment_id: int, action: Act
         if before is None or before.site_id != site.id:
             raise NotFound("comment_not_found", "no such comment on this site")
         _check_transition(before, target, expected)
+        if version is not None and not hmac.compare_digest(version, before.version):
+            raise Conflict("comment_changed", "this comment was edited after you loaded it; "
+                                              "review the new text")
         updated = await tx.update_comment(before.id, status=target)
         if target is Status.APPROVED and before.flags:
             await tx.clear_flags(before.id)  # reviewed: readers' flags are answered
@@ -125,5 +130,9 @@ async def moderator_edit(svc: Services, site: Site, comment_id: int, body: objec
             site_id=site.id, moderator_id=moderator.id, action="edit", comment_id=before.id,
             before_status=before.status.value, after_status=before.status.value,
             detail=f"{len(before.body)} -> {len(text)} characters", created_at=now))
+        page = await tx.find_page_by_id(before.page_id)
     await svc.publish(events)
+    if page is not None:  # other moderators review the corrected text, not the old one
+        await svc.queue_changed(QueueChange(site.id, updated, page, before.status,
+                                            moderator.email))
     return updated

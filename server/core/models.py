@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -137,6 +138,11 @@ class Comment:
             "edited_at": iso(self.edited_at) if self.edited_at else None,
             "reply_count": self.reply_count,
         }
+
+    @property
+    def version(self) -> str:
+        """Names the text a moderator saw: an approval of an older version is refused."""
+        return hashlib.sha256(self.body.encode()).hexdigest()[:16]
 
     def tombstone(self) -> Comment:
         """What readers may still see of a comment gone from public view: where it stood."""

@@ -23,7 +23,8 @@ class QueueItem:
         """The item as the moderation page shows it (and the live queue sends it)."""
         c = self.comment
         return {
-            "id": c.id, "site": c.site_id, "status": c.status.value, "name": c.author_name,
+            "id": c.id, "site": c.site_id, "status": c.status.value, "version": c.version,
+            "name": c.author_name,
             "body": c.body, "created_at": iso(c.created_at), "moderator": c.moderator,
             "edited": c.edited_at is not None, "held_reason": c.held_reason, "flags": c.flags,
             "page": {"key": self.page.key, "url": self.page.url, "title": self.page.title},

@@ -80,6 +80,10 @@ def _status(value: object) -> Status | None:
         raise Invalid("invalid_status", "unknown expected status") from None
 
 
+def _version(value: object) -> str | None:
+    return str(value)[:64] if value else None
+
+
 @form_action()
 async def queue_action(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
@@ -90,7 +94,8 @@ async def queue_action(request: Request, session: Session, posted: Posted) -> Re
     comment, site = await _comment_site(state, session, request.path_params["comment_id"])
     updated = await decide_comment(state.services, site, comment.id, action,
                                    moderator=session.moderator,
-                                   expected=_status(posted.form.get("expected")))
+                                   expected=_status(posted.form.get("expected")),
+                                   version=_version(posted.form.get("version")))
     return done(request, {"id": updated.id, "status": updated.status.value}, DONE[action],
                 posted.back, id=updated.id)
 
@@ -110,7 +115,8 @@ async def queue_bulk(request: Request, session: Session, posted: Posted) -> Resp
             comment, site = await _comment_site(state, session, comment_id)
             await decide_comment(state.services, site, comment.id, action,
                                  moderator=session.moderator,
-                                 expected=_status(posted.form.get(f"s{comment_id}")))
+                                 expected=_status(posted.form.get(f"s{comment_id}")),
+                                 version=_version(posted.form.get(f"v{comment_id}")))
             decided.append(comment_id)
         except DomainError as exc:
             refused.append({"id": comment_id, "code": exc.code, "message": exc.message})

@@ -62,7 +62,9 @@
     } else {
       const err = res.body.error || {};
       say(err.message || _("That did not work."), true);
-      if (res.status === 409 && item && form.classList.contains("act")) item.remove();
+      // Handled by someone else: gone from this tab. Edited meanwhile: it stays, and the
+      // live update already shows the new text to review.
+      if (res.status === 409 && err.code !== "comment_changed" && item && form.classList.contains("act")) item.remove();
       syncEmpty();
     }
   });
@@ -101,6 +103,7 @@
     box.setAttribute("aria-label", _("Select comment {id}", { id: it.id }));
     meta.append(box);
     hidden(meta, "s" + it.id, it.status).setAttribute("form", "bulk");
+    hidden(meta, "v" + it.id, it.version).setAttribute("form", "bulk");
     meta.append(el("strong", "author", it.name || _("No Name")));
     if (it.moderator) meta.append(el("span", "badge", _("Moderator")));
     meta.append(" ", el("span", "muted", _("on")), " ");
@@ -132,6 +135,7 @@
       f.action = `/moderate/comments/${it.id}/${action}`;
       hidden(f, "csrf", csrf);
       hidden(f, "expected", it.status);
+      hidden(f, "version", it.version);
       const b = el("button", action === "approve" ? "primary" : "", _(action[0].toUpperCase() + action.slice(1)));
       f.append(b);
       acts.append(f);

@@ -109,3 +109,31 @@ async def test_live_queue_closes_when_access_ends_in_any_process(
         assert reason in ("your session ended: log in again", f"you no longer moderate {site}")
     finally:
         other.terminate()
+
+
+async def test_an_authors_edit_reaches_the_live_queue(live_server: Any,
+                                                      backend_store: Any) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as http:
+        api = Api(http, backend_store, "uvicorn")
+        site = await api.new_site(moderation="all")
+        email = f"editwatch-{site}@example.com"
+        await add_moderator(backend_store, hasher("test"), email, site, password=PASSWORD)
+        mod = Mod(http, email)
+        assert (await mod.login()).status_code == 303
+        ws = await _open_queue(live_server, http, f"tl_session={http.cookies.get('tl_session')}")
+        posted = await api.post(site, body="the first version")
+        cid = posted["comment"]["id"]
+        async with asyncio.timeout(10):
+            first = json.loads(await ws.recv())
+            r = await http.patch(f"/api/v1/sites/{site}/comments/{cid}",
+                                 json={"body": "the switched version"},
+                                 headers={"Authorization": f"Bearer {posted['author_token']}"})
+            assert r.status_code == 200
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame["type"] == "queue.changed":
+                    break
+        assert frame["data"]["item"]["id"] == cid
+        assert frame["data"]["item"]["body"] == "the switched version"
+        assert frame["data"]["item"]["version"] != first["data"]["item"]["version"]
+        await ws.close()

@@ -188,3 +188,40 @@ async def test_audit_log_filters(api: Api, make_mod: Any) -> None:
         assert "<td>spam</td>" in spam_only and "<td>approve</td>" not in spam_only
         by_comment = (await mod.http.get("/moderate/audit", params={"comment": str(a)})).text
         assert f"<td>{a}</td>" in by_comment and f"<td>{b}</td>" not in by_comment
+
+
+def _versions(html: str, comment_id: int) -> tuple[str, str]:
+    """The version the item's own forms and the bulk form carry for ``comment_id``."""
+    item = html[html.index(f'id="item-{comment_id}"'):]
+    item = item[:item.index("</li>")]
+    own = re.search(r'name="version" value="([0-9a-f]+)"', item)
+    bulk = re.search(rf'name="v{comment_id}" value="([0-9a-f]+)"', item)
+    assert own is not None and bulk is not None
+    return own.group(1), bulk.group(1)
+
+
+async def test_approving_a_text_edited_since_it_was_shown_is_a_409(api: Api,
+                                                                  make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    posted = await api.post(site, body="A harmless remark.")
+    cid, token = posted["comment"]["id"], posted["author_token"]
+    async with make_mod(site) as mod:
+        seen, in_bulk = _versions(await mod.queue(), cid)
+        assert seen == in_bulk
+        switched = await api.http.patch(f"/api/v1/sites/{site}/comments/{cid}",
+                                        json={"body": "Buy cheap pills at spam.example"},
+                                        headers={"Authorization": f"Bearer {token}"})
+        assert switched.status_code == 200
+        stale = await mod.act(cid, "approve", version=seen)
+        assert stale.status_code == 409
+        assert stale.json()["error"]["code"] == "comment_changed"
+        bulk = await mod.http.post("/moderate/bulk", data={
+            "csrf": mod.csrf, "action": "approve", "ids": str(cid), f"s{cid}": "pending",
+            f"v{cid}": seen}, headers={"Accept": "application/json"})
+        assert bulk.json()["refused"][0]["code"] == "comment_changed"
+        assert (await api.thread(site))["comments"] == []
+        fresh, _ = _versions(await mod.queue(), cid)
+        assert fresh != seen
+        assert (await mod.act(cid, "approve", version=fresh)).status_code == 200
+    assert [c["body"] for c in (await api.thread(site))["comments"]] == [
+        "Buy cheap pills at spam.example"]
