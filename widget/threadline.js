@@ -170,7 +170,6 @@ ol{list-style:none;margin:0;padding:0}
     threadPath() {
       const q = new URLSearchParams({ page: this.page });
       if (this.cursor) q.set("cursor", this.cursor);
-      else { q.set("url", this.url); q.set("title", document.title.slice(0, 300)); }
       return "/thread?" + q;
     }
 
@@ -286,7 +285,7 @@ ol{list-style:none;margin:0;padding:0}
       if (!r.ok) {
         const err = body.error || {};
         if (r.status === 403 && err.code === "origin_not_allowed") log(`${location.origin} is not an allowed origin of site "${this.site}": add it with \`threadline site update ${this.site} --add-origin ${location.origin}\``);
-        throw new Error(err.message || String(r.status));
+        throw Object.assign(new Error(err.message || String(r.status)), { code: err.code });
       }
       return body;
     }
@@ -422,7 +421,8 @@ ol{list-style:none;margin:0;padding:0}
         const data = await this.call("/comments", {
           method: "POST", headers: { "Idempotency-Key": form.dataset.key },
           body: JSON.stringify({
-            page: this.page, body: area.value, name: this.me.n || null, parent: parent ? parent.id : null,
+            page: this.page, url: this.url, title: document.title.slice(0, 300),
+            body: area.value, name: this.me.n || null, parent: parent ? parent.id : null,
             form_token: this.formToken, hp: /** @type {HTMLInputElement} */ (form.querySelector(".hp")).value,
           }),
         });
@@ -441,7 +441,9 @@ ol{list-style:none;margin:0;padding:0}
         this.say(this.s("thanks") + (data.status === "pending" ? " " + this.s("pending") : ""));
         this.add(data.comment, true);
         if (parent) form.remove();
-      } catch {
+      } catch (e) {
+        // The text changed since the attempt that used this key: the next one is a new post.
+        if (/** @type {any} */ (e).code === "idempotency_key_reused") delete form.dataset.key;
         this.say(this.s("oops"), true);
       } finally {
         submit.disabled = false;

@@ -25,10 +25,12 @@ class ThreadCache:
         self._flights: SingleFlight[tuple[str, str, str], bytes] = SingleFlight()
 
     async def fetch(self, site: str, page: str, order: str,
-                    compute: Callable[[], Awaitable[bytes]]) -> bytes:
+                    compute: Callable[[], Awaitable[tuple[bytes, bool]]]) -> bytes:
         """The cached body. An expired one is still served (for up to ``stale`` seconds) while
         one background task refreshes it; only a cold page makes readers wait, and then for
-        one computation shared by every concurrent miss."""
+        one computation shared by every concurrent miss. ``compute`` says whether its body
+        is worth keeping: listings of pages that do not exist are not, or anyone could fill
+        the cache with made-up keys and evict the real ones."""
         key = (site, page, order)
         entry = self._entries.get(key)
         if entry is not None:
@@ -41,9 +43,10 @@ class ThreadCache:
         return await self._flights.run(key, lambda: self._load(key, compute))
 
     async def _load(self, key: tuple[str, str, str],
-                    compute: Callable[[], Awaitable[bytes]]) -> bytes:
-        body = await compute()
-        self.put(*key, body)
+                    compute: Callable[[], Awaitable[tuple[bytes, bool]]]) -> bytes:
+        body, keep = await compute()
+        if keep:
+            self.put(*key, body)
         return body
 
     def get(self, site: str, page: str, order: str) -> bytes | None:

@@ -166,9 +166,7 @@ def openapi_document() -> dict[str, Any]:
             base + "/thread": {"get": _op(
                 "A page's comments, newest first, with their first replies", {
                     "200": _json(_ref("Thread"), "One page of the thread")},
-                params=[PAGE, {"name": "url", "in": "query", "schema": {"type": "string"}},
-                        {"name": "title", "in": "query", "schema": {"type": "string"}},
-                        {"name": "order", "in": "query",
+                params=[PAGE, {"name": "order", "in": "query",
                          "schema": {"enum": ["newest", "oldest"]}}, CURSOR],
                 op_id="thread_get")},
             one + "/replies": {"get": _op(

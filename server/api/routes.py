@@ -64,12 +64,12 @@ async def thread_get(request: Request) -> Response:
     cursor = query(request, "cursor")
     token = b'{"form_token":"' + form_token(app.secret, site.id, app.services.now_ms()).encode()
 
-    async def compute() -> bytes:
-        return orjson.dumps(await threads.list_thread(
-            app.services, site, page, url=query(request, "url"), title=query(request, "title"),
-            order=order, cursor=cursor))
+    async def compute() -> tuple[bytes, bool]:
+        listing, exists = await threads.list_thread(app.services, site, page, order=order,
+                                                    cursor=cursor)
+        return orjson.dumps(listing), exists
 
-    cached = await compute() if cursor else \
+    cached = (await compute())[0] if cursor else \
         await app.thread_cache.fetch(site.id, page, order.value, compute)
     # The form token is per request; everything else may come from the cache.
     return Response(token + b'",' + cached[1:], media_type="application/json")

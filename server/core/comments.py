@@ -75,7 +75,8 @@ async def post_comment(svc: Services, site: Site, draft: Draft, *, token: str | 
     if not moderator:
         await svc.check_rate(f"post:{site.id}:{ip_hash(svc.secret, client_ip)}",
                              svc.limits.rate_limit, 60, "comments")
-        page_key = hashlib.sha256(str(draft.page).encode()).hexdigest()[:24]
+        # Keyed by the cleaned key, the one the comment lands under: " p" and "p\n" are p.
+        page_key = hashlib.sha256(clean_page_key(draft.page).encode()).hexdigest()[:24]
         await svc.check_rate(f"page:{site.id}:{page_key}", svc.limits.page_rate_limit, 60,
                              "comments on this page")
     try:
@@ -146,9 +147,15 @@ def _guarded(svc: Services, site: Site, draft: Draft, decision: Decision, banned
         return decision
     if banned:
         return Decision(Status.PENDING, "author is banned (held for review)")
-    age = form_age_ms(svc.secret, site.id, draft.form_token, now)
-    if age is not None and age < svc.limits.min_submit_ms:
-        return Decision(Status.PENDING, f"submitted {age / 1000:.1f}s after loading the form")
+    if svc.limits.min_submit_ms:
+        # A missing or forged token is no better than a fast one: skipping the guard must
+        # not be as easy as leaving the field out.
+        age = form_age_ms(svc.secret, site.id, draft.form_token, now)
+        if age is None:
+            return Decision(Status.PENDING, "sent without a valid form token")
+        if age < svc.limits.min_submit_ms:
+            return Decision(Status.PENDING,
+                            f"submitted {age / 1000:.1f}s after loading the form")
     return decision
 
 

@@ -10,9 +10,12 @@ from server.core.context import Services
 from server.core.cursors import Cursor
 from server.core.errors import Invalid, NotFound
 from server.core.models import Comment, Event, Order, Page, Site, Status
+from server.core.privacy import ip_hash
+from server.core.text import clean_page_key
 
 MAX_COUNT_PAGES = 100
 MAX_EVENTS = 500
+NEW_PAGES_PER_MINUTE = 60  # pages one network may bring into being by subscribing
 
 
 def parse_order(value: str | None) -> Order:
@@ -41,34 +44,54 @@ def _next(items: list[Comment], limit: int, order: Order) -> tuple[list[Comment]
     return items, Cursor(last.created_at, last.id, order).encode()
 
 
-async def page_for_view(svc: Services, site: Site, page: object, url: object = None,
-                        title: object = None) -> Page:
-    """The page a reader is looking at; created on first view."""
-    key, clean_url, clean_title = page_ref(site, page, url, title)
+async def find_viewed_page(svc: Services, site: Site, page: object) -> Page | None:
+    """The page a reader is looking at, if anyone ever commented or subscribed there.
+    Viewing writes nothing: a page row, its URL and title come from readers who do more
+    than look (who subscribe, who post), so anonymous GETs cannot fill the database."""
+    key = clean_page_key(page)
     async with svc.store.read() as tx:
-        found = await tx.find_page(site.id, key)
+        return await tx.find_page(site.id, key)
+
+
+async def page_for_subscriber(svc: Services, site: Site, page: object, client_ip: str
+                              ) -> Page:
+    """The page a live reader subscribes to, created if new: a socket needs the page's
+    channel before its first comment. New pages are limited per network."""
+    found = await find_viewed_page(svc, site, page)
     if found is not None:
         return found
+    network = ip_hash(svc.secret, client_ip)
+    await svc.check_rate(f"newpage:{site.id}:{network}", NEW_PAGES_PER_MINUTE, 60,
+                         "new pages")
     async with svc.store.write() as tx:
-        return await tx.ensure_page(site.id, key, clean_url, clean_title, svc.now_ms())
+        return await tx.ensure_page(site.id, clean_page_key(page), None, None, svc.now_ms())
 
 
-async def list_thread(svc: Services, site: Site, page: object, *, url: object = None,
-                      title: object = None, order: Order = Order.NEWEST,
-                      cursor: str | None = None) -> dict[str, Any]:
-    """One page of top-level comments, each with its first replies and a reply cursor."""
+def _unseen(site: Site, key: str) -> Page:
+    """A page nobody has subscribed to or commented on yet: empty, at seq 0."""
+    return Page(id=0, site_id=site.id, key=key, url=None, title=None, seq=0, count=0)
+
+
+async def list_thread(svc: Services, site: Site, page: object, *,
+                      order: Order = Order.NEWEST, cursor: str | None = None
+                      ) -> tuple[dict[str, Any], bool]:
+    """One page of top-level comments, each with its first replies and a reply cursor;
+    and whether the page exists (a listing of a page that does not is not worth caching)."""
     after = _cursor(cursor, order)
     limit = svc.limits.page_size
     each = svc.limits.reply_page_size
-    current = await page_for_view(svc, site, page, url, title)
+    key = clean_page_key(page)
     async with svc.store.read() as tx:
         # The page (its seq) is read before the comments: a comment newer than seq is then
         # only a duplicate the client drops by id, never a missed event.
-        fresh = await tx.find_page_by_id(current.id)
-        assert fresh is not None
-        tops, next_cursor = _next(await tx.top_level(fresh.id, order, after, limit + 1),
-                                  limit, order)
-        replies = await tx.first_replies(fresh.id, [c.id for c in tops], each + 1)
+        fresh = await tx.find_page(site.id, key)
+        tops: list[Comment] = []
+        next_cursor: str | None = None
+        replies: dict[int, list[Comment]] = {}
+        if fresh is not None:
+            tops, next_cursor = _next(await tx.top_level(fresh.id, order, after, limit + 1),
+                                      limit, order)
+            replies = await tx.first_replies(fresh.id, [c.id for c in tops], each + 1)
     comments = []
     for top in tops:
         shown, reply_cursor = _next(replies.get(top.id, []), each, Order.OLDEST)
@@ -77,12 +100,12 @@ async def list_thread(svc: Services, site: Site, page: object, *, url: object = 
         item["replies_cursor"] = reply_cursor
         comments.append(item)
     return {
-        "page": page_info(fresh),
+        "page": page_info(fresh or _unseen(site, key)),
         "comments": comments,
         "cursor": next_cursor,
         "has_more": next_cursor is not None,
         "config": {"edit_window": svc.limits.edit_window, "moderation": site.moderation.value},
-    }
+    }, fresh is not None
 
 
 def page_info(page: Page) -> dict[str, Any]:
@@ -123,12 +146,13 @@ async def events_after(svc: Services, site: Site, page: object, after: int,
     """Durable events of a page with ``seq`` > ``after``, oldest first: the replay."""
     if after < 0:
         raise Invalid("invalid_after", "after must be a seq >= 0")
-    current = await page_for_view(svc, site, page)
+    key = clean_page_key(page)
     async with svc.store.read() as tx:
-        fresh = await tx.find_page_by_id(current.id)
-        assert fresh is not None
-        events = await tx.events_after(fresh, after, min(limit, MAX_EVENTS))
-    return fresh, events
+        found = await tx.find_page(site.id, key)
+        if found is None:
+            return _unseen(site, key), []
+        events = await tx.events_after(found, after, min(limit, MAX_EVENTS))
+    return found, events
 
 
 FEED_SIZE = 50

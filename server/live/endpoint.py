@@ -13,9 +13,9 @@ from starlette.websockets import WebSocket
 from server.api.responses import JSON, domain_error, error
 from server.clientip import client_ip
 from server.core.authors import AuthorTokens
-from server.core.errors import DomainError
+from server.core.errors import DomainError, RateLimited
 from server.core.origins import origin_allowed
-from server.core.threads import page_for_view
+from server.core.threads import page_for_subscriber
 from server.live.conn import Conn, open_conn
 from server.live.protocol import VERSION, ClientMessage, Close, ProtocolError, frame, parse_client
 from server.state import AppState
@@ -130,9 +130,11 @@ async def _serve(ws: WebSocket, app: AppState, site_id: str, conn: Conn) -> None
 async def _subscribe(app: AppState, site_id: str, conn: Conn, msg: ClientMessage) -> None:
     site = await app.sites.get(site_id)
     try:
-        page = await page_for_view(app.services, site, msg.page, msg.url, msg.title)
+        page = await page_for_subscriber(app.services, site, msg.page, conn.ip)
         if msg.token is not None:
             conn.author_hash = AuthorTokens.hash(site.id, AuthorTokens.check_format(msg.token))
+    except RateLimited as exc:
+        raise ProtocolError(Close.TRY_AGAIN, f"{exc.code}: {exc.message}") from None
     except DomainError as exc:
         raise ProtocolError(Close.POLICY, f"{exc.code}: {exc.message}") from None
     await app.hub.join(conn, page, msg.seq)

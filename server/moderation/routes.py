@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.moderation import admin, auth, queue
+from server.web import ids  # noqa: F401 -- registers the {name:id} route parameter
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 _TYPES = {"moderate.js": "text/javascript; charset=utf-8", "moderate.css": "text/css"}
@@ -23,7 +24,7 @@ async def static(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    one = "/moderate/comments/{comment_id:int}"
+    one = "/moderate/comments/{comment_id:id}"
     site = "/moderate/sites/{site}"
     return [
         Route("/moderate", queue.queue_page, methods=["GET"]),
@@ -41,8 +42,8 @@ def routes() -> list[BaseRoute]:
         Route(site + "/export", admin.site_export, methods=["GET"]),
         Route(site, admin.site_update, methods=["POST"]),
         Route(site + "/moderators", admin.site_add_moderator, methods=["POST"]),
-        Route(site + "/moderators/{moderator_id:int}/remove", admin.site_remove_moderator,
+        Route(site + "/moderators/{moderator_id:id}/remove", admin.site_remove_moderator,
               methods=["POST"]),
-        Route(site + "/bans/{ban_id:int}/remove", admin.site_lift_ban, methods=["POST"]),
+        Route(site + "/bans/{ban_id:id}/remove", admin.site_lift_ban, methods=["POST"]),
         Route("/moderate/static/{name}", static, methods=["GET"]),
     ]

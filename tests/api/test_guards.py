@@ -84,7 +84,14 @@ async def test_form_sent_too_soon_after_loading_is_held(strict: Any) -> None:
         assert slow.json()["status"] == "approved"
         forged = await http.post("/api/v1/sites/g/comments", json={
             "page": "p", "body": "forged", "form_token": "1.deadbeef"})
-        assert forged.json()["status"] == "approved"  # an unsigned token is just ignored
+        assert forged.json()["status"] == "pending"  # no better than a fast one
+        missing = await http.post("/api/v1/sites/g/comments", json={
+            "page": "q", "body": "without a form token"})  # p took its 3 a minute
+        assert missing.json()["status"] == "pending"
+    async with app.state.tl.store.read() as tx:
+        reasons = {c.body: c.held_reason for c in await tx.site_comments("g")}
+    assert reasons["forged"] == reasons["without a form token"] == \
+        "sent without a valid form token"
 
 
 async def test_page_rate_limit_counts_everyone_together(strict: Any) -> None:
@@ -99,6 +106,33 @@ async def test_page_rate_limit_counts_everyone_together(strict: Any) -> None:
     async with client(app, "198.51.50.9") as http:
         r = await http.post("/api/v1/sites/g/comments", json={"page": "calm", "body": "ok"})
         assert r.status_code == 201
+
+
+async def test_page_rate_limit_counts_spellings_of_one_page_together(strict: Any) -> None:
+    app, _ = strict
+    statuses = []
+    for i, spelling in enumerate(["rl", " rl", "rl\n", "\u00a0rl", "rl "]):
+        async with client(app, f"198.51.{i}.9") as http:
+            r = await http.post("/api/v1/sites/g/comments",
+                                json={"page": spelling, "body": f"c{i}"})
+            statuses.append(r.status_code)
+    assert statuses == [201, 201, 201, 429, 429]
+
+
+async def test_viewing_pages_creates_nothing(strict: Any) -> None:
+    app, _ = strict
+    async with client(app, "198.51.100.40") as http:
+        for i in range(300):
+            r = await http.get("/api/v1/sites/g/thread", params={
+                "page": f"made-up-{i}", "url": "https://blog.test/x", "title": "Spoofed"})
+            assert r.status_code == 200
+            assert r.json()["page"] == {"key": f"made-up-{i}", "seq": 0, "count": 0,
+                                        "title": None, "url": None}
+            events = await http.get("/api/v1/sites/g/events", params={"page": f"made-up-{i}"})
+            assert events.json() == {"events": [], "seq": 0, "has_more": False}
+    async with app.state.tl.store.read() as tx:
+        assert [p.key for p in await tx.site_pages("g")] == []
+    assert app.state.tl.thread_cache._entries == {}  # nothing to evict the real pages with
 
 
 def scope(peer: str, forwarded: str | None) -> dict[str, Any]:

@@ -89,13 +89,16 @@ async def test_comment_without_more_replies_has_no_reply_cursor(api: Api) -> Non
     assert first["replies_cursor"] is None
 
 
-async def test_empty_thread_creates_the_page_on_first_view(api: Api) -> None:
+async def test_viewing_creates_nothing_and_the_first_post_names_the_page(api: Api) -> None:
     site = await api.new_site()
-    data = await api.thread(site, "fresh", title="Fresh article", url="http://blog.test:8080/f")
+    data = await api.thread(site, "fresh", title="Spoofed title", url="http://blog.test:8080/x")
     assert data["comments"] == []
-    assert data["page"] == {"key": "fresh", "seq": 0, "count": 0, "title": "Fresh article",
-                            "url": "http://blog.test:8080/f"}
-    assert (await api.rows(site))["pages"] == 1
+    assert data["page"] == {"key": "fresh", "seq": 0, "count": 0, "title": None, "url": None}
+    assert (await api.rows(site))["pages"] == 0
+    await api.post(site, "fresh", title="Fresh article", url="http://blog.test:8080/f")
+    data = await api.thread(site, "fresh")
+    assert (data["page"]["title"], data["page"]["url"]) == (
+        "Fresh article", "http://blog.test:8080/f")
 
 
 async def test_bad_cursor_and_order_are_422(api: Api) -> None:
@@ -124,8 +127,8 @@ async def test_missing_page_parameter_is_422(api: Api) -> None:
     assert r.json()["error"]["code"] == "missing_page"
 
 
-async def test_concurrent_first_views_create_one_page(api: Api) -> None:
+async def test_concurrent_first_posts_create_one_page(api: Api) -> None:
     site = await api.new_site()
-    results = await asyncio.gather(*(api.thread(site, "race") for _ in range(10)))
+    results = await asyncio.gather(*(api.post(site, "race", f"first {i}") for i in range(10)))
     assert all(r["page"]["key"] == "race" for r in results)
     assert (await api.rows(site))["pages"] == 1

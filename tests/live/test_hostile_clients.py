@@ -178,3 +178,25 @@ async def test_connections_per_ip_are_capped(server: ServerProcess) -> None:
 def test_server_log_has_no_tracebacks(server: ServerProcess, tmp_path: Path) -> None:
     assert server.log is not None
     assert "Traceback" not in server.log.read_text()
+
+
+async def test_one_network_brings_only_so_many_new_pages_into_being(
+        server: ServerProcess) -> None:
+    """Subscribing is how a page gets its row (viewing creates none): one network may
+    create 60 a minute; the next subscribe is closed with 1013, try again later."""
+    codes: list[tuple[int | None, str]] = []
+    for i in range(61):
+        async with connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN,  # type: ignore[arg-type]
+                           additional_headers={"X-Forwarded-For": "198.51.100.61"}) as ws:
+            await ws.send(json.dumps({"type": "subscribe", "page": f"new-page-{i}"}))
+            try:
+                first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                codes.append((None, first["type"]))
+            except Exception:  # noqa: BLE001 -- closed instead of answered
+                codes.append((ws.close_code, ws.close_reason or ""))
+    assert codes[:60] == [(None, "sync")] * 60
+    assert codes[60][0] == 1013 and "new pages" in codes[60][1]
+    async with connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN,  # type: ignore[arg-type]
+                       additional_headers={"X-Forwarded-For": "198.51.100.61"}) as ws:
+        await ws.send(json.dumps({"type": "subscribe", "page": "new-page-3"}))  # exists
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "sync"

@@ -18,9 +18,9 @@ ACTION_ROUTES = [r for r in create_app.__globals__["moderation_routes"]()
 
 
 def concrete(path: str) -> str:
-    return (path.replace("{comment_id:int}", "1").replace("{action}", "approve")
-            .replace("{site}", "x").replace("{moderator_id:int}", "1")
-            .replace("{ban_id:int}", "1"))
+    return (path.replace("{comment_id:id}", "1").replace("{action}", "approve")
+            .replace("{site}", "x").replace("{moderator_id:id}", "1")
+            .replace("{ban_id:id}", "1"))
 
 
 @pytest.mark.parametrize("route", ACTION_ROUTES, ids=lambda r: r.path)
@@ -52,6 +52,24 @@ async def test_actions_without_a_valid_csrf_token_are_403(api: Api, make_mod: An
             r = await mod.http.post(concrete(route.path), data=data)
             assert r.status_code == 403, (route.path, r.text[:200])
             assert r.json()["error"]["code"] == "csrf_failed"
+
+
+ID_ROUTES = [r for r in ACTION_ROUTES if ":id}" in r.path]
+
+
+@pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: r.path)
+@pytest.mark.parametrize("huge", [2**63, 2**64 + 7, 10**30])
+async def test_ids_beyond_the_database_are_a_plain_404(
+        api: Api, make_mod: Any, route: Route, huge: int,
+        caplog: pytest.LogCaptureFixture) -> None:
+    site = await api.new_site()
+    async with make_mod(site, owner=True) as mod:
+        path = concrete(route.path).replace("/x/", f"/{site}/")
+        path = re.sub(r"/1(/|$)", rf"/{huge}\1", path, count=1)
+        r = await mod.http.post(path, data={"csrf": mod.csrf, "body": "x"},
+                                headers={"Accept": "application/json"})
+        assert r.status_code == 404, (path, r.text[:200])
+    assert not [rec for rec in caplog.records if rec.levelname == "ERROR"]
 
 
 async def test_cross_origin_action_is_403_even_with_the_token(api: Api, make_mod: Any) -> None:
