@@ -85,7 +85,9 @@ class Settings:
                                "`json` (one object per line, with `request_id`) or `text` "
                                "(human-readable, for a terminal).", choices=("json", "text"))
     access_log: bool = _setting(False, "THREADLINE_ACCESS_LOG",
-                                "`1` logs every HTTP request (method, route, status, ms).")
+                                "`1` logs every HTTP request (method, route template, status, "
+                                "ms) and websocket handshake (route, status); never a client "
+                                "address or a query string.")
     metrics_token: str | None = _setting(None, "THREADLINE_METRICS_TOKEN",
                                          "Bearer token that `/metrics` (Prometheus) requires; "
                                          "at least 16 characters. Unset: `/metrics` is off.")
