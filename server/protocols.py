@@ -17,16 +17,25 @@ ping) is reset, not left open with full buffers.
 A request's head (request line and headers) is bounded, in bytes, in header fields and in
 the length of its target, and so are a chunked body's trailers: httptools buffers a header
 value until its end without a callback, so the bytes received while a head is incomplete
-are counted too. Over a limit the client gets 431 (or 414) and the connection closes."""
+are counted too. Over a limit the client gets 431 (or 414) and the connection closes.
+
+uvicorn's ``limit_concurrency`` is global: one client holding thousands of idle sockets
+would shut everyone else out. So one client address (an IPv6 /64, which one subscriber
+usually gets) may hold at most ``THREADLINE_HTTP_MAX_PER_IP`` HTTP connections in this
+process; the next is answered 429 before it is read. A connection that becomes a websocket
+hands its place over to the websocket's own per-IP limit (server.live.hub); trusted proxies,
+through which every reader comes, are not counted."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import socket
 import struct
+from collections import Counter
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -35,6 +44,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from server.clientip import is_trusted
 from server.settings import Settings
 
 ABORT_AFTER = 5.0
@@ -81,11 +91,41 @@ def target_too_long() -> Refusal:
     return Refusal(414, "url_too_long", f"the URL may be at most {MAX_TARGET} bytes")
 
 
+def too_many_connections(limit: int) -> Refusal:
+    return Refusal(429, "too_many_connections",
+                   f"at most {limit} open connections per client address",
+                   [(b"retry-after", b"10")])
+
+
 @cache
-def request_timeout() -> float:
+def settings() -> Settings:
     # Read the way server.app builds the app: this class is named in uvicorn's options and
     # instantiated by uvicorn in each worker process, with no way to pass it arguments.
-    return float(Settings.from_env(os.environ).request_timeout)
+    return Settings.from_env(os.environ)
+
+
+def request_timeout() -> float:
+    return float(settings().request_timeout)
+
+
+def connection_key(host: str, trusted: tuple[str, ...]) -> str | None:
+    """What a client's HTTP connections are counted by: its IPv4 address, or its IPv6 /64;
+    None for a trusted proxy or a peer without an IP address (a Unix socket)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if is_trusted(host, trusted):
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # a dual-stack socket's IPv4 client
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+# Open HTTP connections by connection_key, in this process (each worker counts its own).
+open_connections: Counter[str] = Counter()
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
@@ -96,9 +136,21 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     head_size = 0
     refused = False
     linger: asyncio.TimerHandle | None = None
+    slot: str | None = None  # the connection_key this connection is counted under
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        key = connection_key(self.client[0], settings().trusted_proxies) if self.client else None
+        if key is not None:
+            limit = settings().http_max_per_ip
+            if open_connections[key] >= limit:
+                # Refused ones linger a few seconds: they must not take places under
+                # uvicorn's global limit_concurrency either.
+                self.connections.discard(self)
+                self._refuse(too_many_connections(limit))
+                return
+            open_connections[key] += 1
+            self.slot = key
         self._arm()
 
     def data_received(self, data: bytes) -> None:
@@ -170,11 +222,23 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         super().on_message_complete()
 
+    def handle_websocket_upgrade(self) -> None:
+        self._release()  # a websocket now, counted by the hub's own per-IP limit
+        super().handle_websocket_upgrade()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._release()
         if self.linger is not None:
             self.linger.cancel()
         super().connection_lost(exc)
+
+    def _release(self) -> None:
+        if self.slot is not None:
+            open_connections[self.slot] -= 1
+            if open_connections[self.slot] <= 0:
+                del open_connections[self.slot]
+            self.slot = None
 
     def _count(self, size: int) -> None:
         # A whole head arriving at once is parsed before data_received can look at it.

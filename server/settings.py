@@ -62,6 +62,13 @@ class Settings:
                                                 "whose `X-Forwarded-For` is honoured.")
     ws_max_per_ip: int = _setting(20, "THREADLINE_WS_MAX_PER_IP",
                                   "Open websockets one client IP may hold per process.", min=1)
+    http_max_per_ip: int = _setting(256, "THREADLINE_HTTP_MAX_PER_IP",
+                                    "Open HTTP connections one client IP (IPv6: one /64) may "
+                                    "hold per process; more are answered 429 and closed. A "
+                                    "browser opens at most 6 per host, but many readers can "
+                                    "share one address (carrier-grade NAT, offices, schools), "
+                                    "so it is generous. Connections from "
+                                    "`THREADLINE_TRUSTED_PROXIES` are not counted.", min=1)
     ws_queue_bytes: int = _setting(262144, "THREADLINE_WS_QUEUE_BYTES",
                                    "Bytes queued for one slow websocket before it is dropped.",
                                    min=4096)
