@@ -51,15 +51,16 @@ def offences(line: str) -> list[str]:
     return found
 
 
-def scan(paths: Iterable[Path]) -> list[str]:
-    """``file:line: text`` for every offending line."""
-    report = []
+def scan(paths: Iterable[Path]) -> tuple[list[str], int]:
+    """``file:line: text`` for every offending line, and how many lines were read."""
+    report, lines = [], 0
     for path in paths:
         with path.open(encoding="utf-8", errors="replace") as fh:
             for number, line in enumerate(fh, 1):
+                lines += 1
                 if offences(line):
                     report.append(f"{path.name}:{number}: {line.rstrip()[:300]}")
-    return report
+    return report, lines
 
 
 def directory() -> Path | None:
@@ -108,20 +109,25 @@ def finish(session: pytest.Session) -> None:
     for i, path in enumerate(_adopted):
         if path.exists():
             shutil.copy(path, _directory / f"adopted-{i:03d}-{path.name}")
-    findings = scan(sorted(_directory.glob("*.log")))
+    files = sorted(_directory.glob("*.log"))
+    findings, lines = scan(files)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if not findings:
+        if reporter is not None:  # proof the check ran, and on what
+            reporter.write("\n")  # after the progress line
+            reporter.write_line(f"log check: {lines} lines in {len(files)} logs in "
+                                f"{_directory}, no client address")
         return
     if session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    lines = [f"the run fails: {len(findings)} log line(s) in {_directory} name a client "
-             "address (docs/privacy.md: no raw IP in any log)", *findings[:SHOWN]]
+    report = [f"the run fails: {len(findings)} of {lines} log lines in {_directory} name a "
+              "client address (docs/privacy.md: no raw IP in any log)", *findings[:SHOWN]]
     if len(findings) > SHOWN:
-        lines.append(f"... and {len(findings) - SHOWN} more")
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        report.append(f"... and {len(findings) - SHOWN} more")
     if reporter is None:
-        print("\n".join(lines), file=sys.stderr)
+        print("\n".join(report), file=sys.stderr)
         return
-    reporter.ensure_newline()
+    reporter.write("\n")
     reporter.write_sep("=", "client addresses in logs", red=True, bold=True)
-    for line in lines:
+    for line in report:
         reporter.write_line(line)
