@@ -125,9 +125,9 @@ async def test_a_url_too_long_is_414(server: ServerProcess) -> None:
 async def test_a_giant_trailer_is_cut_off(server: ServerProcess) -> None:
     async with tcp(server) as (reader, writer):
         await send(writer, ENDLESS_TRAILER, 4 * MiB)
-        # The app is already waiting for this request's end: no answer, a hang-up (a reset,
-        # as the client was still sending).
-        with contextlib.suppress(ConnectionResetError):
+        # The app is already waiting for this request's end: no answer, a hang-up (seen as
+        # a reset or a broken pipe when the client was still sending).
+        with contextlib.suppress(ConnectionError):
             assert await asyncio.wait_for(reader.read(), LIMIT) == b""
 
 
