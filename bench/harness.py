@@ -73,7 +73,9 @@ class Services:
                     "THREADLINE_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
                     "THREADLINE_DATA_DIR": str(self.work), "THREADLINE_LOG_LEVEL": "warning",
                     "THREADLINE_RATE_LIMIT": "0", "THREADLINE_PAGE_RATE_LIMIT": "0",
-                    "THREADLINE_MIN_SUBMIT_MS": "0", "THREADLINE_WS_MAX_PER_IP": "100000"}
+                    "THREADLINE_MIN_SUBMIT_MS": "0", "THREADLINE_WS_MAX_PER_IP": "100000",
+                    # Every load-generating client comes from 127.0.0.1.
+                    "THREADLINE_HTTP_MAX_PER_IP": "100000"}
         if redis:
             settings["THREADLINE_REDIS_URL"] = self.redis.url
         settings.update(env)

@@ -20,11 +20,13 @@ import httpx
 import psutil
 
 from bench.harness import ROOT
+from tests.support import logcheck
+from tests.support.servers import session_log
 from tests.support.services import free_port, stop, wait_port
 
 UVICORN = ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-           "--ws-per-message-deflate", "false", "--workers", "1", "--log-level", "warning",
-           "--no-access-log", "--ws-max-size", "65536"]
+           "--ws-per-message-deflate", "false", "--workers", "1", "--no-access-log",
+           "--ws-max-size", "65536"]
 
 
 def pinned(cpu: str | None, cmd: Sequence[str]) -> list[str]:
@@ -44,6 +46,8 @@ class Proc:
 
     def start(self, timeout: float = 30) -> Proc:
         cmd = [part.replace("{port}", str(self.port)) for part in self.cmd]
+        # Under pytest, in the session's log directory, which is checked for client addresses.
+        self.log = session_log(self.log, "proc")
         out = open(self.log, "ab") if self.log else None  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(pinned(self.cpu, cmd), cwd=ROOT,
@@ -82,8 +86,10 @@ class Proc:
 
 
 def uvicorn(python: str, app: str, **kwargs: Any) -> Proc:
+    # Quiet when measuring; at INFO under pytest, like every server the tests start.
+    level = "warning" if logcheck.directory() is None else "info"
     return Proc([python, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", "{port}",
-                 *UVICORN], **kwargs)
+                 *UVICORN, "--log-level", level], **kwargs)
 
 
 @dataclass

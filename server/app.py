@@ -13,8 +13,8 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from server import logs
-from server.api.middleware import BodyLimit, SiteOrigins, Sockets
+from server import logfilters, logs
+from server.api.middleware import BodyLimit, SiteOrigins, SocketHandler, Sockets
 from server.api.routes import routes as api_routes
 from server.live.endpoint import ws_endpoint
 from server.moderation.headers import SecurityHeaders
@@ -31,6 +31,8 @@ from server.web.widget import COUNT, WidgetAsset
 def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) -> Starlette:
     """Build the app. Nothing here does I/O; the lifespan opens and closes resources."""
     state = AppState.build(settings, clock=clock)
+    sockets: dict[str, SocketHandler] = {"/ws": ws_endpoint, "/moderate/ws": moderation_ws}
+    logfilters.install(socket_routes=sockets)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -54,7 +56,7 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
             *moderation_routes(),
         ],
         middleware=[
-            Middleware(Sockets, routes={"/ws": ws_endpoint, "/moderate/ws": moderation_ws}),
+            Middleware(Sockets, routes=sockets),
             Middleware(logs.RequestContext, stats=state.http_stats),
             Middleware(SecurityHeaders, production=settings.production),
             Middleware(BodyLimit),

@@ -24,6 +24,11 @@ def _trusted(ip: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6N
     return any(addr in net for net in networks)
 
 
+def is_trusted(ip: str, trusted: tuple[str, ...]) -> bool:
+    """Whether ``ip`` is one of the trusted proxies."""
+    return bool(trusted) and _trusted(ip, _networks(trusted))
+
+
 def client_ip(scope: Scope, trusted: tuple[str, ...]) -> str:
     """Walk X-Forwarded-For from the right, past trusted proxies only: a client cannot
     forge its address by sending the header itself."""

@@ -1,10 +1,27 @@
-"""Log hygiene for the servers we run under."""
+"""Log hygiene for the servers we run under: no client address and no query string reaches
+a log, and nothing logs an ERROR for a request that was answered correctly."""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable
 
 _DENIAL_NOISE = "ASGI callable returned without completing handshake."
+# uvicorn logs every websocket handshake (websockets-sansio, wsproto and legacy websockets
+# alike) at INFO on uvicorn.error, with the client's address and the raw path and query.
+_ACCEPTED = '%s - "WebSocket %s" [accepted]'
+_CLOSED = '%s - "WebSocket %s" 403'
+_ANSWERED = '%s - "WebSocket %s" %d'
+_HANDSHAKES = frozenset({_ACCEPTED, _CLOSED, _ANSWERED})
+# The websockets library, logging through uvicorn's logger, says the same once more per
+# socket, with no context at all.
+_CHATTER = frozenset({"connection open", "connection closed", "connection rejected (%d %s)"})
+# What uvicorn's get_client_addr() makes ("203.0.113.7:5000", "::1:5000") and its trace
+# lines' prefix ("203.0.113.7:5000 - ").
+_ADDRESS = re.compile(r"^\[?[0-9A-Fa-f.:]+\]?:\d+(?: - )?$")
+_access = logging.getLogger("threadline.access")
+_socket_routes: frozenset[str] = frozenset()
 
 
 class _DenialNoise(logging.Filter):
@@ -17,11 +34,63 @@ class _DenialNoise(logging.Filter):
         return record.getMessage() != _DENIAL_NOISE
 
 
+class ClientAddresses(logging.Filter):
+    """Drops or rewrites uvicorn's records that name a client (docs/privacy.md: no raw IP in
+    any log). HTTP requests have Threadline's own access record (route template, status, ms;
+    server.logs.RequestContext), so uvicorn's access lines are dropped. A websocket
+    handshake becomes an access record too, ``WebSocket /ws 101``, by route and outcome,
+    and only when access logging is on. The websockets library's wire traces at DEBUG
+    (request line, headers such as X-Forwarded-For and cookies, frames) are dropped. Any
+    other uvicorn record loses an argument shaped like a client address."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access":
+            return False
+        template = record.msg
+        if not isinstance(template, str):
+            return True
+        if template in _HANDSHAKES:
+            return _handshake_as_access(record)
+        if template in _CHATTER:
+            return False
+        if record.levelno <= logging.DEBUG and template.startswith(("< ", "> ")):
+            return False
+        if isinstance(record.args, tuple):
+            record.args = tuple(_ADDRESS.sub("", a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
+def _handshake_as_access(record: logging.LogRecord) -> bool:
+    if not _access.isEnabledFor(logging.INFO) or not isinstance(record.args, tuple):
+        return False
+    path = str(record.args[1]).split("?", 1)[0]
+    route = path if path in _socket_routes else "unmatched"  # never a path a client made up
+    if record.msg == _ACCEPTED:
+        status = 101
+    elif record.msg == _CLOSED:
+        status = 403
+    else:
+        status = int(str(record.args[2]))
+    record.name = _access.name
+    record.msg, record.args = "WebSocket %s %d", (route, status)
+    record.method, record.route, record.status = "WebSocket", route, status
+    return True
+
+
 _installed = False
 
 
-def install() -> None:
-    global _installed
-    if not _installed:
-        logging.getLogger("uvicorn.error").addFilter(_DenialNoise())
-        _installed = True
+def install(socket_routes: Iterable[str] = ()) -> None:
+    """Filter uvicorn's loggers (idempotent). The filters sit on the loggers uvicorn and the
+    websockets library write to, so every handler, ours or an operator's, sees clean records;
+    ``socket_routes`` are the websocket paths the app serves, the only ones logged as such."""
+    global _installed, _socket_routes
+    _socket_routes = _socket_routes | frozenset(socket_routes)
+    if _installed:
+        return
+    addresses = ClientAddresses()
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
+        logging.getLogger(name).addFilter(addresses)
+    logging.getLogger("uvicorn.error").addFilter(_DenialNoise())
+    _installed = True

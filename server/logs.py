@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server import logfilters
 from server.metrics import HttpStats
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
@@ -70,10 +71,17 @@ def configure(fmt: str, level: str, access_log: bool = False) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # uvicorn's access lines carry the client's address and the raw query string; with no
+    # handler anywhere uvicorn does not even format them (it asks hasHandlers()). Our own
+    # record (RequestContext) is the access log.
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.handlers.clear()
+    uvicorn_access.propagate = False
+    logfilters.install()
     access.setLevel(logging.INFO if access_log else logging.WARNING)
 
 

@@ -12,65 +12,259 @@ Websockets keep a fixed kernel send buffer (``WS_SNDBUF``). Left to autotune, Li
 socket whose peer stops reading buffer up to 4 MB (``tcp_wmem``) before the reader's own
 queue fills and it is dropped; comment events are small, and this is ample even for a
 reader far away. A reader that does not answer the close that drops it (or a keepalive
-ping) is reset, not left open with full buffers."""
+ping) is reset, not left open with full buffers.
+
+A request's head (request line and headers) is bounded, in bytes, in header fields and in
+the length of its target, and so are a chunked body's trailers: httptools buffers a header
+value until its end without a callback, so the bytes received while a head is incomplete
+are counted too. Over a limit the client gets 431 (or 414) and the connection closes.
+
+uvicorn's ``limit_concurrency`` is global: one client holding thousands of idle sockets
+would shut everyone else out. So one client address (an IPv6 /64, which one subscriber
+usually gets) may hold at most ``THREADLINE_HTTP_MAX_PER_IP`` HTTP connections in this
+process; the next is answered 429 before it is read. A connection that becomes a websocket
+hands its place over to the websocket's own per-IP limit (server.live.hub); trusted proxies,
+through which every reader comes, are not counted."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import json
 import os
 import socket
 import struct
+from collections import Counter
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from server.clientip import is_trusted
 from server.settings import Settings
 
 ABORT_AFTER = 5.0
 WS_SNDBUF = 64 * 1024  # the kernel doubles it for its bookkeeping
+# nginx's default ceiling for a whole head (large_client_header_buffers 4 x 8k); Node allows
+# 16 KiB, Go 1 MiB. Threadline's requests carry a few small headers, but a browser sends
+# every cookie of a parent domain the comments host shares with the blog.
+MAX_HEAD_BYTES = 32 * 1024
+MAX_HEADERS = 100  # Apache's and gunicorn's LimitRequestFields; browsers send ~20
+# nginx's and Apache's line limit (8k); count.js keeps its batched GETs under 6,000.
+MAX_TARGET = 8 * 1024
+
+
+class Refusal(Exception):
+    """A limit hit while parsing: answered with ``status`` and a JSON error, then closed."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+    def response(self, default_headers: Sequence[tuple[bytes, bytes]]) -> bytes:
+        body = json.dumps({"error": {"code": self.code, "message": self.message}}).encode()
+        head = [STATUS_LINE[self.status]]
+        for name, value in [*default_headers, *self.headers,
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]:
+            head += [name, b": ", value, b"\r\n"]
+        return b"".join([*head, b"\r\n", body])
+
+
+# A fresh exception each time: one raised again and again would grow its traceback.
+def head_too_large() -> Refusal:
+    return Refusal(431, "headers_too_large",
+                   f"the request line and headers may be at most {MAX_HEAD_BYTES} bytes")
+
+
+def too_many_headers() -> Refusal:
+    return Refusal(431, "too_many_headers", f"at most {MAX_HEADERS} header fields")
+
+
+def target_too_long() -> Refusal:
+    return Refusal(414, "url_too_long", f"the URL may be at most {MAX_TARGET} bytes")
+
+
+def too_many_connections(limit: int) -> Refusal:
+    return Refusal(429, "too_many_connections",
+                   f"at most {limit} open connections per client address",
+                   [(b"retry-after", b"10")])
 
 
 @cache
-def request_timeout() -> float:
+def settings() -> Settings:
     # Read the way server.app builds the app: this class is named in uvicorn's options and
     # instantiated by uvicorn in each worker process, with no way to pass it arguments.
-    return float(Settings.from_env(os.environ).request_timeout)
+    return Settings.from_env(os.environ)
+
+
+def request_timeout() -> float:
+    return float(settings().request_timeout)
+
+
+def connection_key(host: str, trusted: tuple[str, ...]) -> str | None:
+    """What a client's HTTP connections are counted by: its IPv4 address, or its IPv6 /64;
+    None for a trusted proxy or a peer without an IP address (a Unix socket)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if is_trusted(host, trusted):
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # a dual-stack socket's IPv4 client
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+# Open HTTP connections by connection_key, in this process (each worker counts its own).
+open_connections: Counter[str] = Counter()
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     deadline: asyncio.TimerHandle | None = None
+    # Bytes received in the header block being read (a head, or a chunked body's trailers),
+    # None while none is; and the bytes of the head's target and headers parsed so far.
+    block: int | None = 0
+    head_size = 0
+    refused = False
+    linger: asyncio.TimerHandle | None = None
+    slot: str | None = None  # the connection_key this connection is counted under
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        key = connection_key(self.client[0], settings().trusted_proxies) if self.client else None
+        if key is not None:
+            limit = settings().http_max_per_ip
+            if open_connections[key] >= limit:
+                # Refused ones linger a few seconds: they must not take places under
+                # uvicorn's global limit_concurrency either.
+                self.connections.discard(self)
+                self._refuse(too_many_connections(limit))
+                return
+            open_connections[key] += 1
+            self.slot = key
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return  # answered: what still comes is read and dropped until the client leaves
         # Between requests too: bytes that begin no request (a bare CRLF, which the parser
         # skips) would otherwise cancel uvicorn's keep-alive timer forever.
         if self.deadline is None and (self.cycle is None or self.cycle.response_complete):
             self._arm()
-        super().data_received(data)
+        if self.block is not None:
+            self.block += len(data)
+        try:
+            self._feed(data)
+            if self.block is not None and self.block > MAX_HEAD_BYTES:
+                raise head_too_large()  # an unfinished header: httptools holds it all
+        except Refusal as refusal:
+            self._refuse(refusal)
+
+    def _feed(self, data: bytes) -> None:
+        """uvicorn's ``data_received``, except that a limit hit in a parser callback is
+        answered as such, not as an invalid request (400) with a warning logged."""
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            if isinstance(exc.__context__, Refusal):
+                raise exc.__context__ from None
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.head_size = 0
         if self.deadline is None:
             self._arm()
 
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > MAX_TARGET:
+            raise target_too_long()
+        self._count(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(self.headers) >= MAX_HEADERS:
+            raise too_many_headers()
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
+        self.block = None
         if self.parser.should_upgrade() and self._should_upgrade():
             self._disarm()  # a websocket now: it has pings and its own limits
         super().on_headers_complete()
 
+    def on_chunk_header(self) -> None:
+        self.block = 0  # the last chunk's trailers may follow: a header block again
+
+    def on_body(self, body: bytes) -> None:
+        self.block = None  # a chunk with data, not the trailers
+        super().on_body(body)
+
     def on_message_complete(self) -> None:
+        self.block = 0  # the next request's head
         self._disarm()
         super().on_message_complete()
 
+    def handle_websocket_upgrade(self) -> None:
+        self._release()  # a websocket now, counted by the hub's own per-IP limit
+        super().handle_websocket_upgrade()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._release()
+        if self.linger is not None:
+            self.linger.cancel()
         super().connection_lost(exc)
+
+    def _release(self) -> None:
+        if self.slot is not None:
+            open_connections[self.slot] -= 1
+            if open_connections[self.slot] <= 0:
+                del open_connections[self.slot]
+            self.slot = None
+
+    def _count(self, size: int) -> None:
+        # A whole head arriving at once is parsed before data_received can look at it.
+        self.head_size += size
+        if self.head_size > MAX_HEAD_BYTES:
+            raise head_too_large()
+
+    def _refuse(self, refusal: Refusal) -> None:
+        """Answer, then close once the client has read it. Closing a socket with unread
+        input resets it, and a reset can destroy the answer before the client reads it; so
+        the rest of the input is read and dropped until the client closes (uvicorn's
+        eof_received then closes ours) or ``ABORT_AFTER`` seconds pass."""
+        self.refused = True
+        self._disarm()
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # The app is still answering an earlier request (pipelined) or this one (a
+            # trailer): an answer of ours would interleave with its; just hang up.
+            self.transport.close()
+            return
+        self.transport.write(refusal.response(self.server_state.default_headers))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.flow.resume_reading()
+        self.linger = self.loop.call_later(ABORT_AFTER, self.transport.abort)
 
     def _arm(self) -> None:
         self.deadline = self.loop.call_later(request_timeout(), self._expired)

@@ -62,6 +62,13 @@ class Settings:
                                                 "whose `X-Forwarded-For` is honoured.")
     ws_max_per_ip: int = _setting(20, "THREADLINE_WS_MAX_PER_IP",
                                   "Open websockets one client IP may hold per process.", min=1)
+    http_max_per_ip: int = _setting(256, "THREADLINE_HTTP_MAX_PER_IP",
+                                    "Open HTTP connections one client IP (IPv6: one /64) may "
+                                    "hold per process; more are answered 429 and closed. A "
+                                    "browser opens at most 6 per host, but many readers can "
+                                    "share one address (carrier-grade NAT, offices, schools), "
+                                    "so it is generous. Connections from "
+                                    "`THREADLINE_TRUSTED_PROXIES` are not counted.", min=1)
     ws_queue_bytes: int = _setting(262144, "THREADLINE_WS_QUEUE_BYTES",
                                    "Bytes queued for one slow websocket before it is dropped.",
                                    min=4096)
@@ -85,7 +92,9 @@ class Settings:
                                "`json` (one object per line, with `request_id`) or `text` "
                                "(human-readable, for a terminal).", choices=("json", "text"))
     access_log: bool = _setting(False, "THREADLINE_ACCESS_LOG",
-                                "`1` logs every HTTP request (method, route, status, ms).")
+                                "`1` logs every HTTP request (method, route template, status, "
+                                "ms) and websocket handshake (route, status); never a client "
+                                "address or a query string.")
     metrics_token: str | None = _setting(None, "THREADLINE_METRICS_TOKEN",
                                          "Bearer token that `/metrics` (Prometheus) requires; "
                                          "at least 16 characters. Unset: `/metrics` is off.")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 
-from server import gctune, logfilters
+from server import gctune
 from server.api.cache import ThreadCache
 from server.broker import Broker, create_broker
 from server.broker.channels import MODERATION_PREFIX
@@ -89,7 +89,6 @@ class AppState:
                    node_id=node_id, modhub=modhub, notifier=notifier)
 
     async def start(self) -> None:
-        logfilters.install()
         await check_migrated(self.store)
         self.hub.page_changed.append(self.thread_cache.forget)
         self.hub.all_changed.append(self.thread_cache.clear)

@@ -14,11 +14,14 @@ import pytest
 from server.app import create_app
 from server.settings import Settings
 from server.store.database import SqlStore
+from tests.support import logcheck
 from tests.support.api import Api, Clock
 from tests.support.db import Databases
+from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 from tests.support.services import PostgresCluster, RedisServer, unavailable
 
+pytest_plugins = ["pytester"]  # tests/test_log_check.py runs a session of its own
 BACKENDS = ["sqlite", "postgresql"]
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 # The test clients' own addresses: in-process (ASGI) and over loopback.
@@ -28,6 +31,18 @@ TEST_PROXIES = ("203.0.113.7", "127.0.0.0/8")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Browser tests last: they are the slowest and start Chromium once.
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every server process's log, and the in-process app's, in one directory."""
+    with logcheck.session(tmp_path_factory.mktemp("logs")) as directory:
+        yield directory
+
+
+@pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    logcheck.finish(session)
 
 
 @pytest.fixture(scope="session")
@@ -90,7 +105,7 @@ def settings_for(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
 def env_for(db_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
     env = {"THREADLINE_ENV": "test", "THREADLINE_DATABASE_URL": db_url,
            "THREADLINE_SECRET_KEY": SECRET, "THREADLINE_DATA_DIR": str(data_dir),
-           "THREADLINE_LOG_LEVEL": "warning", "THREADLINE_RATE_LIMIT": "0",
+           "THREADLINE_LOG_LEVEL": "info", "THREADLINE_RATE_LIMIT": "0",
            "THREADLINE_PAGE_RATE_LIMIT": "0", "THREADLINE_MIN_SUBMIT_MS": "0",
            "THREADLINE_TRUSTED_PROXIES": ",".join(TEST_PROXIES)}
     env.update(overrides)
@@ -154,7 +169,7 @@ async def api(api_target: tuple[str, Any], backend_store: SqlStore, clock: Clock
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield Api(http, backend_store, "asgi", clock)
     else:
-        async with httpx.AsyncClient(base_url=target.url, timeout=30) as http:
+        async with http_client(base_url=target.url, timeout=30) as http:
             yield Api(http, backend_store, "uvicorn")
 
 

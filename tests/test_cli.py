@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import env_for
 from tests.support.db import Databases
+from tests.support.net import http_client
 from tests.support.servers import ROOT, ServerProcess
 
 
@@ -117,7 +118,7 @@ async def test_cli_changes_reach_a_running_server_within_5_seconds(
         cli_env: dict[str, str]) -> None:
     server = ServerProcess(cli_env).start()
     try:
-        async with httpx.AsyncClient(base_url=server.url) as http:
+        async with http_client(base_url=server.url) as http:
             url, params = "/api/v1/sites/late/thread", {"page": "p"}
             assert (await http.get(url, params=params)).status_code == 404
             await asyncio.to_thread(run, cli_env, "site", "add", "late", "--origin",

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from server import logs
+from server import logfilters, logs
 from server.metrics import HttpStats
 
 
@@ -23,14 +23,21 @@ async def handler(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-@pytest.fixture
-def app() -> Iterator[Starlette]:
-    stats = HttpStats()
-    yield Starlette(routes=[Route("/things/{n:int}", handler)],
-                    middleware=[Middleware(logs.RequestContext, stats=stats)])
+@pytest.fixture(autouse=True)
+def _root_logger_restored() -> Iterator[None]:
     root = logging.getLogger()
+    level = root.level
+    yield
     for h in [h for h in root.handlers if h.get_name() == "threadline"]:
         root.removeHandler(h)
+    root.setLevel(level)
+
+
+@pytest.fixture
+def app() -> Starlette:
+    stats = HttpStats()
+    return Starlette(routes=[Route("/things/{n:int}", handler)],
+                     middleware=[Middleware(logs.RequestContext, stats=stats)])
 
 
 async def get(app: Starlette, path: str, **headers: str) -> httpx.Response:
@@ -62,3 +69,44 @@ async def test_text_format_for_a_terminal_and_access_log_off_by_default(
     err = capsys.readouterr().err
     assert f"WARNING threadline.test: inside the handler [{rid}]" in err
     assert "threadline.access" not in err
+
+
+def uvicorn_says(level: int = logging.INFO) -> None:
+    """What uvicorn 0.54 and websockets log about one client, in their own words."""
+    error = logging.getLogger("uvicorn.error")
+    client, path = "203.0.113.9:5123", "/ws?site=s&token=q-secret"
+    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', client, "GET",
+                                             "/healthz?q-secret", "1.1", 200)
+    error.info('%s - "WebSocket %s" [accepted]', client, path)
+    error.info('%s - "WebSocket %s" 403', client, "/nowhere/203.0.113.9?q-secret")
+    error.info('%s - "WebSocket %s" %d', client, path, 429)
+    error.info("connection open")
+    error.info("connection rejected (%d %s)", 429, "Too Many Requests")
+    error.debug("< GET %s HTTP/1.1", path)
+    error.debug("< %s: %s", "X-Forwarded-For", "203.0.113.9")
+    error.log(level, "%sHTTP connection made", "203.0.113.9:5123 - ")
+    error.log(level, "%sHTTP connection made", "[2001:db8::9]:5123 - ")
+
+
+@pytest.mark.parametrize("access_log", [False, True])
+def test_uvicorn_records_lose_client_addresses_and_queries(
+        capsys: pytest.CaptureFixture[str], access_log: bool) -> None:
+    logs.configure("json", "debug", access_log=access_log)
+    logfilters.install(socket_routes=["/ws"])
+    uvicorn_says()
+    records = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    text = json.dumps(records)
+    assert "203.0.113" not in text and "2001:db8" not in text and "q-secret" not in text
+    assert [r["msg"] for r in records if r["logger"] == "uvicorn.error"] == [
+        "HTTP connection made", "HTTP connection made"]
+    handshakes = [(r["msg"], r["route"], r["status"]) for r in records
+                  if r["logger"] == "threadline.access"]
+    assert handshakes == ([("WebSocket /ws 101", "/ws", 101),
+                           ("WebSocket unmatched 403", "unmatched", 403),
+                           ("WebSocket /ws 429", "/ws", 429)] if access_log else [])
+
+
+def test_uvicorn_does_not_even_format_its_access_lines() -> None:
+    logs.configure("json", "info", access_log=True)
+    # uvicorn's protocols read this once per connection, and skip the line when False.
+    assert not logging.getLogger("uvicorn.access").hasHandlers()

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from server.broker.memory import MemoryBroker
@@ -22,8 +21,10 @@ from server.core.context import Limits, Services
 from server.core.sites import SiteDirectory
 from server.store.database import SqlStore
 from tests.core.test_decisions import Recorder
+from tests.support import logcheck
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.net import http_client
 from tests.support.services import RedisServer, free_port
 from tests.support.ws import Reader
 
@@ -73,6 +74,8 @@ async def test_the_guide_ends_with_two_processes_serving_one_live_thread(
     first = "\n".join(steps[:2])
     rest = "\n".join(steps[2:])
     state = tmp_path / "state.env"
+    for name in ("a.log", "b.log"):  # where the guide's `nohup threadline serve` writes
+        logcheck.adopt(tmp_path / name)
     bash(first + f"\nexport -p > {state}\n", tmp_path, env)
     await seed_sqlite(f"sqlite:///{tmp_path}/threadline.db")
     group: int | None = None
@@ -81,7 +84,7 @@ async def test_the_guide_ends_with_two_processes_serving_one_live_thread(
         assert "verified: every table has the same rows and checksums" in out
         group = int(re.findall(r"GROUP (\d+)", out)[-1])
         a, b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
-        async with httpx.AsyncClient(timeout=15, headers={"Origin": ORIGIN}) as http:
+        async with http_client(timeout=15, headers={"Origin": ORIGIN}) as http:
             moved = (await http.get(f"{b}/api/v1/sites/myblog/thread",
                                     params={"page": "hello-world"})).json()
             assert moved["page"]["count"] == 30 and moved["page"]["seq"] == 30

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
+from server.cli import cmd_settings
 from server.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,3 +51,13 @@ def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     for name, _default, _help in Settings.documented():
         assert f"`{name}`" in readme, f"{name} is missing from the README settings table"
+
+
+def test_readme_settings_table_is_what_threadline_settings_prints(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    cmd_settings(Settings(), argparse.Namespace(markdown=True))
+    printed = capsys.readouterr().out
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("| Variable | Default | Meaning |")
+    table = readme[start:readme.index("\n\n", start)] + "\n"
+    assert table == printed, "paste `threadline settings --markdown` into README's Settings"

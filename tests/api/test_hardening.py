@@ -15,6 +15,7 @@ from server.store.database import SqlStore
 from tests.conftest import SECRET, settings_for
 from tests.support.api import Api
 from tests.support.db import Databases
+from tests.support.net import http_client
 from tests.support.services import free_port
 from tests.support.ws import Reader
 
@@ -73,7 +74,7 @@ async def test_author_tokens_and_hashes_never_leave_the_server(api: Api) -> None
 
 
 async def test_websocket_frames_carry_no_tokens(live_server: Any, backend_store: Any) -> None:
-    async with httpx.AsyncClient(base_url=live_server.url) as http:
+    async with http_client(base_url=live_server.url) as http:
         api = Api(http, backend_store, "uvicorn")
         site = await api.new_site()
         first = await api.post(site, body="before")

@@ -21,6 +21,7 @@ from server.core.sites import add_site
 from server.store.database import SqlStore
 from tests.conftest import env_for
 from tests.support.db import Databases
+from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 from tests.support.services import RedisServer, free_port, stop, unavailable, wait_port
 
@@ -126,11 +127,10 @@ async def comments(databases: Databases, redis_server: RedisServer, host_site: H
                    tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Comments]:
     db_url = await databases.create("sqlite")
     data = tmp_path_factory.mktemp("browser-server")
-    server = ServerProcess(env_for(db_url, data, THREADLINE_REDIS_URL=redis_server.url),
-                           log=data / "server.log").start()
+    server = ServerProcess(env_for(db_url, data, THREADLINE_REDIS_URL=redis_server.url)).start()
     store = SqlStore(db_url)
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with http_client(timeout=30) as http:
             yield Comments(server, store, host_site, http)
     finally:
         server.terminate()

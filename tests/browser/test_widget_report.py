@@ -9,18 +9,18 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import Comments, open_page
+from tests.support.net import http_client
 
 pytestmark = pytest.mark.e2e
 BUDGET = 12 * 1024
 
 
 async def widget_size(comments: Comments) -> int:
-    async with httpx.AsyncClient() as http:
+    async with http_client() as http:
         r = await http.get(f"{comments.server.url}/widget.js",
                            headers={"Accept-Encoding": "gzip"})
     return len(gzip.compress(r.content, 9))

@@ -16,6 +16,7 @@ from server.store.database import SqlStore
 from tests.conftest import env_for
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 from tests.support.services import RedisServer
 
@@ -46,8 +47,8 @@ class Pair:
 def start_pair(db_url: str, redis_url: str, data_dir: Path, **env: str
                ) -> tuple[ServerProcess, ServerProcess]:
     settings = env_for(db_url, data_dir, THREADLINE_REDIS_URL=redis_url, **env)
-    a = ServerProcess(settings, log=data_dir / "a.log").start()
-    b = ServerProcess(settings, log=data_dir / "b.log").start()
+    a = ServerProcess(settings, log=Path("a.log")).start()
+    b = ServerProcess(settings, log=Path("b.log")).start()
     return a, b
 
 
@@ -68,8 +69,8 @@ async def sqlite_with_site(databases: Databases, site: str) -> str:
 
 @contextlib.contextmanager
 def running_one(db_url: str, data_dir: Path, **env: str) -> Iterator[ServerProcess]:
-    """One `threadline serve` process on ``db_url``, logging to ``data_dir``."""
-    proc = ServerProcess(env_for(db_url, data_dir, **env), log=data_dir / "server.log").start()
+    """One `threadline serve` process on ``db_url``, with its data in ``data_dir``."""
+    proc = ServerProcess(env_for(db_url, data_dir, **env)).start()
     try:
         yield proc
     finally:
@@ -99,6 +100,6 @@ def servers(live_db: str, redis_server: RedisServer,
 async def pair(servers: tuple[ServerProcess, ServerProcess], live_db: str
                ) -> AsyncIterator[Pair]:
     store = SqlStore(live_db, pool_size=2)
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with http_client(timeout=30) as http:
         yield Pair(servers[0], servers[1], store, http)
     await store.close()

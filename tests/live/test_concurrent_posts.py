@@ -14,6 +14,7 @@ from server.store.database import SqlStore
 from server.store.schema import comments, events
 from tests.conftest import BACKENDS, env_for
 from tests.support.db import Databases
+from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -28,7 +29,7 @@ async def test_200_concurrent_posts_to_one_page_are_gap_free(
     servers = [ServerProcess(env_for(url, tmp_path)).start() for _ in range(2)]
     try:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        async with http_client(timeout=60, limits=limits) as http:
             responses = await asyncio.gather(*(
                 http.post(f"{servers[i % 2].url}/api/v1/sites/busy/comments",
                           json={"page": "hot", "body": f"comment {i}"})

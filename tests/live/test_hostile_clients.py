@@ -9,13 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
 from tests.support.metrics import TOKEN, scrape
+from tests.support.net import http_client, ws_connect
 from tests.support.servers import ServerProcess
 from tests.support.ws import RawClient, Reader
 
@@ -39,7 +39,7 @@ def server(hostile_db: str, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with http_client(timeout=30) as client:
         yield client
 
 
@@ -53,7 +53,7 @@ async def post(http: httpx.AsyncClient, server: ServerProcess, page: str, body: 
 
 async def refused(url: str, origin: str | None) -> tuple[int, dict[str, object]]:
     with pytest.raises(InvalidStatus) as err:
-        async with connect(url, origin=origin, open_timeout=5):  # type: ignore[arg-type]
+        async with ws_connect(url, origin=origin, open_timeout=5):  # type: ignore[arg-type]
             pass
     response = err.value.response
     return response.status_code, json.loads(response.body or b"{}")
@@ -109,7 +109,7 @@ async def test_no_subscribe_in_time_or_bad_first_frame_is_closed(server: ServerP
     bad = await Reader.open(server.ws_url, SITE, "p", wait_sync=False)
     await bad.send({"type": "ping"})  # subscribe was already sent; ping is fine
     await bad.next("pong")
-    first = await connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN)  # type: ignore[arg-type]
+    first = await ws_connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN)  # type: ignore[arg-type]
     await first.send(json.dumps({"type": "typing"}))
     await first.wait_closed()
     assert first.close_code == 1008
@@ -186,7 +186,7 @@ async def test_one_network_brings_only_so_many_new_pages_into_being(
     create 60 a minute; the next subscribe is closed with 1013, try again later."""
     codes: list[tuple[int | None, str]] = []
     for i in range(61):
-        async with connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN,  # type: ignore[arg-type]
+        async with ws_connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN,  # type: ignore[arg-type]
                            additional_headers={"X-Forwarded-For": "198.51.100.61"}) as ws:
             await ws.send(json.dumps({"type": "subscribe", "page": f"new-page-{i}"}))
             try:
@@ -196,7 +196,7 @@ async def test_one_network_brings_only_so_many_new_pages_into_being(
                 codes.append((ws.close_code, ws.close_reason or ""))
     assert codes[:60] == [(None, "sync")] * 60
     assert codes[60][0] == 1013 and "new pages" in codes[60][1]
-    async with connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN,  # type: ignore[arg-type]
+    async with ws_connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN,  # type: ignore[arg-type]
                        additional_headers={"X-Forwarded-For": "198.51.100.61"}) as ws:
         await ws.send(json.dumps({"type": "subscribe", "page": "new-page-3"}))  # exists
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "sync"

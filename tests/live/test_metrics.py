@@ -15,6 +15,7 @@ from tests.live.conftest import running_pair
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
 from tests.support.metrics import TOKEN, scrape
+from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 from tests.support.services import RedisServer
 from tests.support.ws import Reader
@@ -43,7 +44,7 @@ def pair(metrics_db: str, redis_server: RedisServer, tmp_path_factory: pytest.Te
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with http_client(timeout=30) as client:
         yield client
 
 
@@ -102,7 +103,7 @@ async def test_metrics_are_off_without_a_configured_token(
     from tests.conftest import env_for
 
     db = await databases.create("sqlite")
-    server = ServerProcess(env_for(db, tmp_path), log=tmp_path / "server.log").start()
+    server = ServerProcess(env_for(db, tmp_path)).start()
     try:
         r = await http.get(f"{server.url}/metrics",
                            headers={"Authorization": f"Bearer {TOKEN}"})

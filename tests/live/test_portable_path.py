@@ -9,7 +9,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from server.core.sites import add_site
@@ -17,6 +16,7 @@ from server.store.database import SqlStore
 from tests.conftest import env_for
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 from tests.support.ws import RawClient, Reader
 
@@ -24,20 +24,9 @@ pytestmark = pytest.mark.slow
 
 
 class WsprotoServer(ServerProcess):
-    def start(self) -> ServerProcess:
-        import os
-        import subprocess
-
-        from tests.support.servers import ROOT
-        from tests.support.services import wait_port
-
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "server.app:app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--ws", "wsproto", "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT)
-        wait_port(self.port, proc=self.proc)
-        return self
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "uvicorn", "server.app:app", "--host", "127.0.0.1",
+                "--port", str(self.port), "--ws", "wsproto", "--log-level", "info"]
 
 
 @pytest.fixture
@@ -52,7 +41,7 @@ async def server(databases: Databases, tmp_path: Path) -> Iterator[ServerProcess
 
 
 async def test_portable_path_delivers_replays_and_drops_the_stuck(server: ServerProcess) -> None:
-    async with httpx.AsyncClient(base_url=server.url) as http:
+    async with http_client(base_url=server.url) as http:
         async def post(body: str) -> int:
             r = await http.post("/api/v1/sites/portable/comments",
                                 json={"page": "p", "body": body})

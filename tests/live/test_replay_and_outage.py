@@ -6,7 +6,6 @@ import asyncio
 import signal
 from pathlib import Path
 
-import httpx
 import pytest
 
 from server.core.sites import add_site
@@ -14,6 +13,7 @@ from server.store.database import SqlStore
 from tests.live.conftest import Pair, start_pair
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.net import http_client
 from tests.support.services import RedisServer
 from tests.support.ws import Reader
 
@@ -68,7 +68,7 @@ async def test_redis_outage_loses_no_comment_and_readers_converge(
     try:
         readers = [await Reader.open(srv.ws_url, "outage", seq=0) for srv in (a, b, a, b)]
         statuses: list[int] = []
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with http_client(timeout=30) as http:
             async def post(i: int) -> None:
                 server = (a, b)[i % 2]
                 r = await http.post(f"{server.url}/api/v1/sites/outage/comments",
@@ -118,7 +118,7 @@ async def test_sigterm_closes_sockets_with_1012_so_clients_resume_elsewhere(
         log = a.log.read_text()
         assert "Traceback" not in log
         assert "ERROR" not in log
-        async with httpx.AsyncClient() as http:
+        async with http_client() as http:
             r = await http.post(f"{b.url}/api/v1/sites/restart/comments",
                                 json={"page": "p", "body": "after the restart"})
         resumed = await Reader.open(b.ws_url, "restart", seq=0)

@@ -8,15 +8,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import psutil
 import pytest
-from websockets.asyncio.client import connect
 
 from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
 from tests.support.metrics import TOKEN, scrape
+from tests.support.net import http_client, open_tcp, ws_connect
 from tests.support.servers import ServerProcess
 from tests.support.ws import RawClient
 
@@ -40,7 +39,7 @@ def server(slow_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 @contextlib.asynccontextmanager
 async def tcp(server: ServerProcess) -> AsyncIterator[tuple[asyncio.StreamReader,
                                                           asyncio.StreamWriter]]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    reader, writer = await open_tcp(server.port)
     try:
         yield reader, writer
     finally:
@@ -108,7 +107,7 @@ async def test_honest_clients_keep_alive_and_websockets_outlive_the_deadline(
                               if line.lower().startswith(b"content-length")))
             await reader.readexactly(length)
             await asyncio.sleep(1.5)  # longer than the deadline, between requests
-    async with connect(f"{server.ws_url}?v=1&site={SITE}", origin=ORIGIN) as ws:  # type: ignore[arg-type]
+    async with ws_connect(f"{server.ws_url}?v=1&site={SITE}", origin=ORIGIN) as ws:  # type: ignore[arg-type]
         await ws.send('{"type": "subscribe", "page": "p", "seq": 0}')
         await asyncio.sleep(2.5)  # well past the deadline: a websocket has no such limit
         await ws.send('{"type": "sync", "seq": 0}')
@@ -130,7 +129,7 @@ async def test_a_reader_that_never_reads_costs_little_and_is_reset(
     port = stuck.sock.getsockname()[1]
     stuck.send_text('{"type": "subscribe", "page": "never-reads", "seq": 0}')
     body = "€" * 4990  # 15 KB frames
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with http_client(timeout=30) as http:
         for i in range(400):
             r = await http.post(f"{server.url}/api/v1/sites/{SITE}/comments",
                                 json={"page": "never-reads", "body": f"{i:04} {body}"},

@@ -15,6 +15,7 @@ import pytest
 from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from tests.support.api import Api
+from tests.support.net import CLIENT_IP
 
 PASSWORD = "correct horse battery staple"
 _people = itertools.count(1)
@@ -61,7 +62,8 @@ async def client_for(api: Api) -> AsyncIterator[httpx.AsyncClient]:
     shared = api.http._transport
     # Its own transport: closing this client must not close the API client's pool.
     transport = httpx.ASGITransport(app=shared.app, client=("203.0.113.7", 5000)) \
-        if isinstance(shared, httpx.ASGITransport) else None
+        if isinstance(shared, httpx.ASGITransport) \
+        else httpx.AsyncHTTPTransport(local_address=CLIENT_IP)
     async with httpx.AsyncClient(transport=transport, base_url=str(api.http.base_url),
                                  follow_redirects=False, timeout=30) as http:
         yield http

@@ -6,10 +6,8 @@ import asyncio
 import json
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import update
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from server.core.moderators import add_moderator, remove_moderator
@@ -18,6 +16,7 @@ from server.store.schema import sessions
 from tests.conftest import env_for
 from tests.moderation.conftest import PASSWORD, Mod
 from tests.support.api import Api
+from tests.support.net import http_client, ws_connect
 from tests.support.servers import ServerProcess
 
 
@@ -26,10 +25,10 @@ async def test_moderator_socket_needs_a_session_and_our_origin(live_server: Any,
     url = live_server.ws_url.replace("/ws", "/moderate/ws")
     own_origin = live_server.url
     with pytest.raises(InvalidStatus) as err:
-        async with connect(url, origin=own_origin):  # type: ignore[arg-type]
+        async with ws_connect(url, origin=own_origin):  # type: ignore[arg-type]
             pass
     assert err.value.response.status_code == 401
-    async with httpx.AsyncClient(base_url=live_server.url) as http:
+    async with http_client(base_url=live_server.url) as http:
         api = Api(http, backend_store, "uvicorn")
         site = await api.new_site(moderation="all")
         await add_moderator(backend_store, hasher("test"), f"ws-{site}@example.com", site,
@@ -38,11 +37,11 @@ async def test_moderator_socket_needs_a_session_and_our_origin(live_server: Any,
         assert (await mod.login()).status_code == 303
         cookie = f"tl_session={http.cookies.get('tl_session')}"
         with pytest.raises(InvalidStatus) as err:
-            async with connect(url, origin="https://evil.test",  # type: ignore[arg-type]
+            async with ws_connect(url, origin="https://evil.test",  # type: ignore[arg-type]
                                additional_headers={"Cookie": cookie}):
                 pass
         assert err.value.response.status_code == 403
-        async with connect(url, origin=own_origin,  # type: ignore[arg-type]
+        async with ws_connect(url, origin=own_origin,  # type: ignore[arg-type]
                            additional_headers={"Cookie": cookie}) as ws:
             posted = await api.post(site, body="held for the live queue")
             frame = json.loads(await ws.recv())
@@ -51,9 +50,9 @@ async def test_moderator_socket_needs_a_session_and_our_origin(live_server: Any,
             assert frame["data"]["tabs"] == ["pending"]
 
 
-async def _open_queue(server: Any, http: httpx.AsyncClient, cookie: str) -> Any:
+async def _open_queue(server: Any, http: Any, cookie: str) -> Any:
     url = server.ws_url.replace("/ws", "/moderate/ws")
-    return await connect(url, origin=server.url,  # type: ignore[arg-type]
+    return await ws_connect(url, origin=server.url,  # type: ignore[arg-type]
                          additional_headers={"Cookie": cookie})
 
 
@@ -79,7 +78,7 @@ async def test_live_queue_closes_when_access_ends_in_any_process(
     # the command line, which tells no running server anything.
     other = ServerProcess(env_for(backend_db, tmp_path_factory.mktemp("other"))).start()
     try:
-        async with httpx.AsyncClient(base_url=other.url) as http:
+        async with http_client(base_url=other.url) as http:
             api = Api(http, backend_store, "uvicorn")
             site = await api.new_site(moderation="all")
             email = f"leaving-{site}@example.com"
@@ -88,7 +87,7 @@ async def test_live_queue_closes_when_access_ends_in_any_process(
             assert (await mod.login()).status_code == 303
             cookie = f"tl_session={http.cookies.get('tl_session')}"
             ws = await _open_queue(live_server, http, cookie)
-            async with httpx.AsyncClient(base_url=live_server.url) as local:
+            async with http_client(base_url=live_server.url) as local:
                 posted = await Api(local, backend_store, "uvicorn").post(site, body="watched")
             async with asyncio.timeout(10):
                 assert json.loads(await ws.recv())["data"]["item"]["id"] == \
@@ -113,7 +112,7 @@ async def test_live_queue_closes_when_access_ends_in_any_process(
 
 async def test_an_authors_edit_reaches_the_live_queue(live_server: Any,
                                                       backend_store: Any) -> None:
-    async with httpx.AsyncClient(base_url=live_server.url) as http:
+    async with http_client(base_url=live_server.url) as http:
         api = Api(http, backend_store, "uvicorn")
         site = await api.new_site(moderation="all")
         email = f"editwatch-{site}@example.com"

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import logcheck
 from tests.support.services import free_port, stop, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,6 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class ServerProcess:
+    """``log`` names the file the process writes; in a test session it always lies in the
+    session's log directory (``log``'s stem, if given, names it), which is checked for
+    client addresses at the end."""
+
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
@@ -34,15 +39,19 @@ class ServerProcess:
         assert self.proc is not None
         return self.proc.pid
 
+    def command(self) -> list[str]:
+        # `threadline serve` itself, so the production uvicorn options are what we test.
+        return [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1",
+                "--port", str(self.port), "--workers", "1"]
+
     def start(self) -> ServerProcess:
+        self.log = session_log(self.log, "server")
         env = {**os.environ, **self.env}
         out = open(self.log, "ab") if self.log else None  # noqa: SIM115
         try:
-            # `threadline serve` itself, so the production uvicorn options are what we test.
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--workers", "1"],
-                cwd=ROOT, env=env, stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                self.command(), cwd=ROOT, env=env, stdout=out or subprocess.DEVNULL,
+                stderr=subprocess.STDOUT)
         finally:
             if out is not None:
                 out.close()  # the child has its own descriptor
@@ -62,3 +71,11 @@ class ServerProcess:
     def restart(self) -> ServerProcess:
         self.kill()
         return self.start()
+
+
+def session_log(log: Path | None, stem: str) -> Path | None:
+    """``log`` moved into the session's log directory (once: a restart appends)."""
+    directory = logcheck.directory()
+    if directory is None or (log is not None and log.parent == directory):
+        return log
+    return logcheck.new_log(log.stem if log is not None else stem)

@@ -7,15 +7,15 @@ import base64
 import contextlib
 import json
 import os
-import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.api import ORIGIN
+from tests.support.net import tcp_socket, ws_connect
 
 
 @dataclass
@@ -33,8 +33,8 @@ class Reader:
     async def open(cls, ws_url: str, site: str, page: str = "p", *, seq: int | None = None,
                    origin: str = ORIGIN, token: str | None = None, wait_sync: bool = True
                    ) -> Reader:
-        ws = await connect(f"{ws_url}?site={site}", origin=origin,  # type: ignore[arg-type]
-                           open_timeout=10, max_size=2**20)
+        ws = await ws_connect(f"{ws_url}?site={site}", origin=origin,  # type: ignore[arg-type]
+                              open_timeout=10, max_size=2**20)
         reader = cls(ws)
         reader._task = asyncio.create_task(reader._read())
         msg: dict[str, Any] = {"type": "subscribe", "page": page}
@@ -113,9 +113,7 @@ class RawClient:
 
     def __init__(self, port: int, site: str, *, origin: str = ORIGIN, rcvbuf: int = 4096
                  ) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.connect(("127.0.0.1", port))
+        self.sock = tcp_socket(port, rcvbuf=rcvbuf)
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall((
             f"GET /ws?site={site} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
