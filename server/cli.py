@@ -147,7 +147,7 @@ def cmd_site_export(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(store: Any) -> int:
         site = await SiteDirectory(store).get(args.site_id)
-        data = await export_site(store, site)
+        data = await export_site(store, site, settings.secret_key)
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
 
@@ -166,6 +166,10 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         batch = read(args.format, Path(args.file))
     except DomainError as exc:
         raise CliError(exc.message) from None
+    if args.format == "json":
+        from server.core.erasure import open_export_authors
+
+        open_export_authors(batch, settings.secret_key)
     keys = PageKey(args.page_key or ("id" if args.format == "json" else "url"))
 
     async def work(store: Any) -> int:

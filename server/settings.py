@@ -29,9 +29,10 @@ class Settings:
                         "`development`, `production` or `test`. Production requires a secret "
                         "key and marks cookies `Secure`.",
                         choices=("development", "production", "test"))
-    database_url: str = _setting("sqlite:///./data/threadline.db", "THREADLINE_DATABASE_URL",
+    database_url: str = _setting("", "THREADLINE_DATABASE_URL",
                                  "`sqlite:///PATH` (embedded default) or "
-                                 "`postgresql://USER@HOST:PORT/DB` (scale-out).")
+                                 "`postgresql://USER@HOST:PORT/DB` (scale-out).",
+                                 shown="sqlite:///DATA_DIR/threadline.db")
     redis_url: str | None = _setting(None, "THREADLINE_REDIS_URL",
                                      "`redis://HOST:PORT/DB`. Unset: one process, in-memory "
                                      "broker. Set: events fan out across processes.")
@@ -40,7 +41,8 @@ class Settings:
                                "Unset outside production: generated once into the data "
                                "directory.")
     data_dir: str = _setting("./data", "THREADLINE_DATA_DIR",
-                             "Where the SQLite file and the generated secret key live.")
+                             "Where the generated secret key lives, and the SQLite file "
+                             "unless `THREADLINE_DATABASE_URL` names another.")
     edit_window: int = _setting(900, "THREADLINE_EDIT_WINDOW",
                                 "Seconds an author may edit or delete their own comment.", min=0)
     page_size: int = _setting(20, "THREADLINE_PAGE_SIZE",
@@ -56,7 +58,9 @@ class Settings:
                                     "`0` turns it off.", min=0)
     min_submit_ms: int = _setting(3000, "THREADLINE_MIN_SUBMIT_MS",
                                   "A comment sent sooner than this after its form loaded is "
-                                  "held for review (bots are fast); `0` turns it off.", min=0)
+                                  "held for review (bots are fast), as is one without a valid "
+                                  "`form_token` from the thread listing; `0` turns it off.",
+                                  min=0)
     trusted_proxies: tuple[str, ...] = _setting((), "THREADLINE_TRUSTED_PROXIES",
                                                 "Comma-separated IPs or CIDR ranges of proxies "
                                                 "whose `X-Forwarded-For` is honoured.")
@@ -108,6 +112,12 @@ class Settings:
                             min=1, max=64)
     # Not from the environment: tests shorten these (argon2 cost, clock) without monkeypatching.
     password_profile: str = field(default="default", metadata={"env": None})
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            # The embedded default follows the data directory.
+            path = self.data_dir.rstrip("/") or "/"
+            object.__setattr__(self, "database_url", f"sqlite:///{path}/threadline.db")
 
     @property
     def production(self) -> bool:
@@ -161,7 +171,7 @@ class Settings:
         for f in dataclasses.fields(cls):
             name = f.metadata.get("env")
             if name:
-                default = f.default
+                default = f.metadata.get("shown", f.default)
                 shown = ",".join(default) if isinstance(default, tuple) else default
                 rows.append((name, "" if shown is None else str(shown), f.metadata["help"]))
         return rows

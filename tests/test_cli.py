@@ -42,6 +42,13 @@ def test_every_command_describes_itself(args: list[str], tmp_path: Path) -> None
     assert len(result.stdout.splitlines()) > 3
 
 
+def test_migrate_puts_the_database_in_the_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "elsewhere"
+    result = run({"THREADLINE_DATA_DIR": str(data), "THREADLINE_ENV": "test"}, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert (data / "threadline.db").is_file()
+
+
 def test_site_add_list_update(cli_env: dict[str, str]) -> None:
     added = run(cli_env, "site", "add", "blog", "--origin", "https://Blog.Example",
                 "--moderation", "first-time")

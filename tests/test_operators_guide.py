@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from server.broker.memory import MemoryBroker
 from server.core.authors import AuthorTokens
 from server.core.comments import Draft, post_comment
 from server.core.context import Limits, Services
+from server.core.guards import form_token
 from server.core.sites import SiteDirectory
 from server.store.database import SqlStore
 from tests.core.test_decisions import Recorder
@@ -90,8 +92,12 @@ async def test_the_guide_ends_with_two_processes_serving_one_live_thread(
             assert moved["page"]["count"] == 30 and moved["page"]["seq"] == 30
             reader = await Reader.open(f"ws://127.0.0.1:{port_b}/ws", "myblog", "hello-world",
                                        seq=30)
+            # A reader who loaded the form a minute ago (the server holds faster posts).
+            secret = re.findall(r'THREADLINE_SECRET_KEY="([^"]+)"', state.read_text())[-1]
+            token = form_token(secret, "myblog", int(time.time() * 1000) - 60_000)
             r = await http.post(f"{a}/api/v1/sites/myblog/comments",
-                                json={"page": "hello-world", "body": "After the move, on A"})
+                                json={"page": "hello-world", "body": "After the move, on A",
+                                      "form_token": token})
             assert r.status_code == 201, r.text
             event = await reader.next("comment.created")
             assert event["seq"] == 31

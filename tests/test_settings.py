@@ -15,10 +15,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_defaults_need_nothing(tmp_path: Path) -> None:
     s = Settings.from_env({"THREADLINE_DATA_DIR": str(tmp_path)})
-    assert s.database_url == "sqlite:///./data/threadline.db"
+    assert s.database_url == f"sqlite:///{tmp_path}/threadline.db"  # follows the data dir
     assert s.redis_url is None
     assert (s.edit_window, s.page_size, s.reply_page_size) == (900, 20, 3)
     assert len(s.secret_key) >= 32
+
+
+def test_the_data_dir_holds_the_database_unless_a_url_names_another(tmp_path: Path) -> None:
+    assert Settings().database_url == "sqlite:///./data/threadline.db"
+    assert Settings(data_dir="/srv/tl/").database_url == "sqlite:////srv/tl/threadline.db"
+    named = Settings.from_env({"THREADLINE_DATA_DIR": str(tmp_path),
+                               "THREADLINE_DATABASE_URL": "postgresql://db/tl"})
+    assert named.database_url == "postgresql://db/tl"
 
 
 def test_generated_secret_is_persisted(tmp_path: Path) -> None:

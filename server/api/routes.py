@@ -173,7 +173,7 @@ async def feed_get(request: Request) -> Response:
     site = await site_of(request)
     page, items = await threads.newest_comments(state(request).services, site,
                                                 query(request, "page"))
-    return Response(feeds.render(request, site, page, items),
+    return Response(feeds.render(site, page, items, state(request).settings.public_url),
                     media_type="application/atom+xml; charset=utf-8",
                     headers={"Cache-Control": "public, max-age=60"})
 

@@ -10,8 +10,11 @@ from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.errors import NotFound, Unauthorized
 from server.core.events import hidden
+from server.core.imports import Batch
 from server.core.models import AuditEntry, Event, Moderator, QueueChange, Site, Status
 from server.core.ports import Store
+from server.core.sealing import PREFIX as SEALED
+from server.core.sealing import Sealer
 
 IP_HASH_DAYS = 30
 
@@ -77,8 +80,14 @@ async def erase_author_of(svc: Services, site: Site, comment_id: int, *,
     return await erase_author(svc, site, comment.author_hash, by=by)
 
 
-async def export_site(store: Store, site: Site) -> dict[str, Any]:
-    """The site's pages and comments as JSON (no secrets, no IP hashes)."""
+EXPORT_AUTHORS = "export authors"
+
+
+async def export_site(store: Store, site: Site, secret: str) -> dict[str, Any]:
+    """The site's pages and comments as JSON: no secrets, no IP hashes, and each author
+    hash sealed with this server's secret. Nobody reading the file can link comments by
+    author; a restore into this server opens them, so authors keep their comments."""
+    sealer = Sealer(secret, EXPORT_AUTHORS)
     async with store.read() as tx:
         pages = await tx.site_pages(site.id)
         comments = await tx.site_comments(site.id)
@@ -90,9 +99,20 @@ async def export_site(store: Store, site: Site) -> dict[str, Any]:
         "pages": [{"id": p.id, "key": p.key, "url": p.url, "title": p.title,
                    "count": p.count} for p in pages],
         "comments": [{**c.public(), "page_id": c.page_id, "status": c.status.value,
-                      "author": c.author_hash, "held_reason": c.held_reason, "flags": c.flags}
+                      "author": sealer.seal(c.author_hash) if c.author_hash else None,
+                      "held_reason": c.held_reason, "flags": c.flags}
                      for c in comments],
     }
+
+
+def open_export_authors(batch: Batch, secret: str) -> None:
+    """Open the author hashes a Threadline export sealed; those sealed by another server
+    (or tampered with) are dropped: their comments are restored without an author."""
+    sealer = Sealer(secret, EXPORT_AUTHORS)
+    batch.comments = [
+        replace(c, author_hash=sealer.open(c.author_hash))
+        if c.author_hash and c.author_hash.startswith(SEALED) else c
+        for c in batch.comments]
 
 
 async def forget_old_data(svc: Services) -> tuple[int, int]:

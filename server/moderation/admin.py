@@ -152,7 +152,7 @@ async def site_export(request: Request, session: Session) -> Response:
         site = await _owned(request, session)
     except DomainError as exc:
         return failure(request, session, exc)
-    data = await export_site(app_state(request).store, site)
+    data = await export_site(app_state(request).store, site, app_state(request).secret)
     return JSON(data, headers={
         "Content-Disposition": f'attachment; filename="threadline-{site.id}.json"'})
 

@@ -6,7 +6,7 @@ import functools
 import hmac
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from itsdangerous import BadSignature, Signer
 from starlette.requests import HTTPConnection, Request
@@ -14,6 +14,8 @@ from starlette.responses import RedirectResponse, Response
 
 from server.api.responses import error
 from server.core.accounts import Session, find_session
+from server.core.errors import DomainError
+from server.core.origins import normalize_origin, origin_of_url
 
 if TYPE_CHECKING:  # the app state imports this module
     from server.state import AppState
@@ -66,16 +68,33 @@ def session_token(conn: HTTPConnection) -> str | None:
 
 
 def same_origin(conn: HTTPConnection) -> bool:
-    """Origin (or Sec-Fetch-Site) must say the request came from our own pages."""
+    """Origin (or Sec-Fetch-Site) must say the request came from our own pages: the same
+    scheme, host and port (http://host is another origin than https://host)."""
     fetch_site = conn.headers.get("sec-fetch-site")
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         return False
     origin = conn.headers.get("origin")
     if origin is None:
         return True  # old browsers and non-browser clients; the CSRF token still applies
-    host = conn.headers.get("host", "")
-    parts = urlsplit(origin)
-    return parts.netloc == host and parts.scheme in ("http", "https")
+    try:
+        return normalize_origin(origin) == own_origin(conn)
+    except DomainError:
+        return False
+
+
+def own_origin(conn: HTTPConnection) -> str:
+    """Our origin as browsers see it: THREADLINE_PUBLIC_URL's when set; otherwise the Host
+    the request came to, over https in production (cookies there are Secure, so the pages
+    are served over TLS, perhaps by a proxy in front), else the request's own scheme."""
+    settings = app_state(conn).settings
+    if settings.public_url:
+        return origin_of_url(settings.public_url)
+    scheme = "https" if settings.production else \
+        ("https" if conn.url.scheme in ("https", "wss") else "http")
+    try:
+        return normalize_origin(f"{scheme}://{conn.headers.get('host', '')}")
+    except DomainError:
+        return ""
 
 
 def wants_json(request: Request) -> bool:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import quote, urlencode
 from xml.etree import ElementTree as ET
-
-from starlette.requests import Request
 
 from server.core.models import Comment, Page, Site, iso
 
@@ -38,8 +37,11 @@ def _entry(feed: ET.Element, site: Site, comment: Comment, page: Page) -> None:
     _sub(entry, "content", comment.body, type="text")
 
 
-def render(request: Request, site: Site, page: Page | None,
-           items: list[tuple[Comment, Page]]) -> bytes:
+def render(site: Site, page: Page | None, items: list[tuple[Comment, Page]],
+           public_url: str | None) -> bytes:
+    """The feed. Its ``self`` link is built from THREADLINE_PUBLIC_URL, never from the
+    request's Host header (a forged Host would otherwise be written into the feed, and
+    into any cache that keeps it); without it the feed has no ``self`` link."""
     feed = ET.Element("feed", {"xmlns": ATOM})
     scope = f"page:{page.key}" if page is not None else "site"
     _sub(feed, "id", f"urn:threadline:{site.id}:feed:" + hashlib.sha256(
@@ -49,7 +51,10 @@ def render(request: Request, site: Site, page: Page | None,
     newest = max((c.edited_at or c.created_at for c, _ in items), default=0)
     _sub(feed, "updated", iso(newest))
     _sub(feed, "generator", "Threadline")
-    _sub(feed, "link", rel="self", type="application/atom+xml", href=str(request.url))
+    if public_url:
+        query = "?" + urlencode({"page": page.key}) if page is not None else ""
+        _sub(feed, "link", rel="self", type="application/atom+xml",
+             href=f"{public_url.rstrip('/')}/api/v1/sites/{quote(site.id)}/feed.atom{query}")
     if page is not None and page.url:
         _sub(feed, "link", rel="alternate", type="text/html", href=page.url)
     for comment, of_page in items:

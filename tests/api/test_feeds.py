@@ -59,3 +59,26 @@ async def test_feed_of_an_unknown_site_is_a_json_404(api: Api) -> None:
     r = await api.http.get("/api/v1/sites/nope-nope/feed.atom")
     assert r.status_code == 404
     assert r.json()["error"]["code"]
+
+
+async def test_a_forged_host_header_never_reaches_the_feed(api: Api) -> None:
+    site = await api.new_site()
+    await api.post(site, "one", "first")
+    r = await api.http.get(f"/api/v1/sites/{site}/feed.atom",
+                           headers={"Host": "evil.test"})
+    assert r.status_code == 200
+    assert b"evil.test" not in r.content
+    assert ET.fromstring(r.content).find(f"{A}link[@rel='self']") is None  # no public URL set
+
+
+def test_the_self_link_comes_from_the_public_url() -> None:
+    from server.core.models import Page, Site
+    from server.web.feeds import render
+
+    site = Site("blog", "Blog", ("https://blog.test",))
+    page = Page(1, "blog", "a page/with?odd&chars", None, None, 0, 0)
+    root = ET.fromstring(render(site, page, [], "https://comments.example/"))
+    link = root.find(f"{A}link[@rel='self']")
+    assert link is not None
+    assert link.get("href") == ("https://comments.example/api/v1/sites/blog/feed.atom"
+                                "?page=a+page%2Fwith%3Fodd%26chars")

@@ -195,9 +195,10 @@ async def test_flagging_a_missing_comment_is_404(api: Api) -> None:
 def _svc(api: Api) -> Services:
     from server.broker.memory import MemoryBroker
     from server.core.authors import AuthorTokens
-    from server.core.context import Services
+    from server.core.context import Limits, Services
     from tests.conftest import SECRET
     from tests.core.test_decisions import Recorder
 
     return Services(store=api.store, publisher=Recorder(), limiter=MemoryBroker("t"),
-                    tokens=AuthorTokens(SECRET), secret=SECRET)
+                    tokens=AuthorTokens(SECRET), secret=SECRET,
+                    limits=Limits(min_submit_ms=0))

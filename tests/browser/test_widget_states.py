@@ -48,7 +48,8 @@ async def seed(comments: Comments, site: str, page: str, body: str, *, ago: floa
 
     quiet = _Quiet()
     svc = Services(store=comments.store, publisher=quiet, limiter=quiet,
-                   tokens=AuthorTokens(SECRET), secret=SECRET, limits=Limits(rate_limit=0),
+                   tokens=AuthorTokens(SECRET), secret=SECRET,
+                   limits=Limits(rate_limit=0, min_submit_ms=0),
                    clock=lambda: time.time() - ago)
     s = await SiteDirectory(comments.store).get(site)
     result = await post_comment(svc, s, Draft(page=page, body=body, name=name, parent=parent),

@@ -49,7 +49,8 @@ async def world(request: pytest.FixtureRequest, databases: Databases) -> AsyncIt
     await add_site(store, "mod", origins=["https://blog.test"], mode="all")
     recorder = Recorder()
     svc = Services(store=store, publisher=recorder, limiter=MemoryBroker("test"),
-                   tokens=AuthorTokens(SECRET), secret=SECRET, limits=Limits(rate_limit=0))
+                   tokens=AuthorTokens(SECRET), secret=SECRET,
+                   limits=Limits(rate_limit=0, min_submit_ms=0))
     yield World(svc, recorder, await SiteDirectory(store).get("mod"))
     await store.close()
 
