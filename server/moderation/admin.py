@@ -18,7 +18,7 @@ from server.core.bans import lift_ban
 from server.core.erasure import erase_author_of, export_site
 from server.core.errors import DomainError, Forbidden, Invalid
 from server.core.models import AuditEntry, Filters, Notify, Site
-from server.core.moderators import add_moderator, clean_email
+from server.core.moderators import answer_invitation, clean_email, invite_moderator
 from server.core.queue import sites_for
 from server.core.sites import update_site
 from server.i18n import N_
@@ -50,9 +50,10 @@ async def site_page(request: Request, session: Session) -> Response:
     state = app_state(request)
     async with state.store.read() as tx:
         moderators = await tx.site_moderators(site.id)
+        invited = await tx.site_invitations(site.id)
         bans = await tx.list_bans([site.id])
     return page(request, "site.html", session, section=f"site:{site.id}", site=site,
-                moderators=moderators, bans=bans)
+                moderators=moderators, invited=invited, bans=bans)
 
 
 def _lines(form: FormData, name: str, limit: int = 200) -> list[str]:
@@ -104,14 +105,41 @@ async def site_update(request: Request, session: Session, posted: Posted) -> Res
 async def site_add_moderator(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
     site = await _owned(request, session)
-    moderator, created = await add_moderator(
-        state.store, state.passwords, str(posted.form.get("email", "")), site.id,
-        password=str(posted.form.get("password", "")) or None,
-        owner=posted.form.get("owner") == "1", now=int(time.time() * 1000))
-    await _audit(state, session, site.id, "settings", f"added moderator {moderator.email}")
-    text = N_("Created {email}.") if created else N_("Added {email}.")
-    return done(request, {"moderator": moderator.email}, text, posted.back,
-                email=moderator.email)
+    email = await invite_moderator(
+        state.store, state.passwords, str(posted.form.get("email", "")), site,
+        password=str(posted.form.get("password", "")), owner=posted.form.get("owner") == "1",
+        by=session.moderator, now=int(time.time() * 1000))
+    await _audit(state, session, site.id, "settings", f"invited moderator {email}")
+    return done(request, {"invited": email},
+                N_("Invited {email}: they moderate the site once they accept."),
+                posted.back, email=email)
+
+
+@form_action(back=settings_page)
+async def site_withdraw_invitation(request: Request, session: Session, posted: Posted
+                                   ) -> Response:
+    state = app_state(request)
+    site = await _owned(request, session)
+    async with state.store.write() as tx:
+        await tx.delete_invitation(site.id, int(request.path_params["moderator_id"]))
+    await _audit(state, session, site.id, "settings",
+                 f"withdrew invitation {request.path_params['moderator_id']}")
+    return done(request, {"withdrawn": True}, N_("Invitation withdrawn."), posted.back)
+
+
+@form_action(back=lambda request: "/moderate")
+async def invitation_answer(request: Request, session: Session, posted: Posted) -> Response:
+    state = app_state(request)
+    answer = request.path_params["answer"]
+    if answer not in ("accept", "decline"):
+        raise Invalid("invalid_answer", "answer with accept or decline")
+    site_id = request.path_params["site"]
+    await answer_invitation(state.store, session.moderator, site_id,
+                            accept=answer == "accept")
+    await _audit(state, session, site_id, "settings",
+                 f"{session.moderator.email} {answer}ed the invitation")
+    text = N_("Invitation accepted.") if answer == "accept" else N_("Invitation declined.")
+    return done(request, {"site": site_id, "answer": answer}, text, posted.back)
 
 
 @form_action(back=settings_page)

@@ -45,5 +45,9 @@ def routes() -> list[BaseRoute]:
         Route(site + "/moderators/{moderator_id:id}/remove", admin.site_remove_moderator,
               methods=["POST"]),
         Route(site + "/bans/{ban_id:id}/remove", admin.site_lift_ban, methods=["POST"]),
+        Route(site + "/invitations/{moderator_id:id}/withdraw", admin.site_withdraw_invitation,
+              methods=["POST"]),
+        Route("/moderate/invitations/{site}/{answer}", admin.invitation_answer,
+              methods=["POST"]),
         Route("/moderate/static/{name}", static, methods=["GET"]),
     ]

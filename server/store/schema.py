@@ -151,3 +151,15 @@ bans = Table(
     Index(None, "site_id", "author_hash"),
     Index(None, "site_id", "ip_hash"),
 )
+
+# An owner's offer of a site to a moderator, granted only when the moderator accepts it.
+invitations = Table(
+    "invitations", metadata,
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("invited_by", Id, ForeignKey("moderators.id", ondelete="SET NULL")),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "moderator_id"),
+)

@@ -16,10 +16,12 @@ from server.store.schema import (
     bans,
     comment_flags,
     comments,
+    invitations,
     moderator_sites,
     moderators,
     pages,
     sessions,
+    sites,
 )
 
 # The moderation tabs, as conditions on comments.
@@ -114,6 +116,33 @@ class AdminQueries:
              .join(moderator_sites, moderator_sites.c.moderator_id == moderators.c.id)
              .where(moderator_sites.c.site_id == site_id).order_by(moderators.c.email))
         return [(r.id, r.email, Role(r.role)) for r in await self.conn.execute(q)]
+
+    # -- invitations ---------------------------------------------------------------------
+    async def insert_invitation(self, site_id: str, moderator_id: int, role: Role,
+                                invited_by: int | None, now: int) -> None:
+        await self.delete_invitation(site_id, moderator_id)
+        await self.conn.execute(insert(invitations).values(
+            site_id=site_id, moderator_id=moderator_id, role=role.value, invited_by=invited_by,
+            created_at=now))
+
+    async def delete_invitation(self, site_id: str, moderator_id: int) -> Role | None:
+        """Remove the invitation; returns the role it offered (None: there was none)."""
+        row = (await self.conn.execute(delete(invitations).where(
+            invitations.c.site_id == site_id, invitations.c.moderator_id == moderator_id,
+        ).returning(invitations.c.role))).first()
+        return Role(row.role) if row else None
+
+    async def site_invitations(self, site_id: str) -> list[tuple[int, str, Role]]:
+        q = (select(moderators.c.id, moderators.c.email, invitations.c.role)
+             .join(invitations, invitations.c.moderator_id == moderators.c.id)
+             .where(invitations.c.site_id == site_id).order_by(moderators.c.email))
+        return [(r.id, r.email, Role(r.role)) for r in await self.conn.execute(q)]
+
+    async def moderator_invitations(self, moderator_id: int) -> list[tuple[str, str, Role]]:
+        q = (select(sites.c.id, sites.c.name, invitations.c.role)
+             .join(invitations, invitations.c.site_id == sites.c.id)
+             .where(invitations.c.moderator_id == moderator_id).order_by(sites.c.id))
+        return [(r.id, r.name, Role(r.role)) for r in await self.conn.execute(q)]
 
     # -- the queue -----------------------------------------------------------------------
     async def queue_items(self, site_ids: Sequence[str], tab: str, search: str | None,
