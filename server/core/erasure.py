@@ -47,6 +47,7 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *,
     changes: list[QueueChange] = []
     now = svc.now_ms()
     async with svc.store.write() as tx:
+        await tx.forget_flagger(author_hash)
         found = await tx.author_comments(site.id, author_hash)
         for comment, _ in found:
             if comment.status is Status.DELETED and comment.author_hash is None:
@@ -120,5 +121,6 @@ async def forget_old_data(svc: Services) -> tuple[int, int]:
     now = svc.now_ms()
     async with svc.store.write() as tx:
         hashes = await tx.purge_ip_hashes(now - IP_HASH_DAYS * 86_400_000)
+        hashes += await tx.purge_flag_networks(now - IP_HASH_DAYS * 86_400_000)
         sessions = await tx.purge_sessions(now - 8 * 3_600_000)
     return hashes, sessions

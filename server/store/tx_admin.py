@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ OLDEST_FIRST = ("pending", "flagged")  # a queue is worked from its oldest item
 c = comments.c
 # Flag rows name who flagged: a keyed hash of the network, and the author token's hash.
 NETWORK_FLAG, AUTHOR_FLAG = "ip:", "a:"
+FORGOTTEN_FLAG = NETWORK_FLAG + "forgotten-"  # still a network's flag, no longer whose
 
 
 class AdminQueries:
@@ -210,6 +212,25 @@ class AdminQueries:
         await self.conn.execute(update(comments).where(comments.c.id == comment_id)
                                 .values(flags=n))
         return int(n)
+
+    async def forget_flagger(self, author_hash: str) -> None:
+        """Drop the rows naming this author as a flagger (counts come from networks)."""
+        await self.conn.execute(delete(comment_flags).where(
+            comment_flags.c.reporter == AUTHOR_FLAG + author_hash[:62]))
+
+    async def purge_flag_networks(self, before: int) -> int:
+        """Unlink flags older than ``before`` from the network that raised them: each keeps
+        counting, under a random name that no network hashes to."""
+        rows = (await self.conn.execute(select(
+            comment_flags.c.comment_id, comment_flags.c.reporter).where(
+            comment_flags.c.reporter.startswith(NETWORK_FLAG),
+            ~comment_flags.c.reporter.startswith(FORGOTTEN_FLAG),
+            comment_flags.c.created_at < before))).all()
+        for comment_id, reporter in rows:
+            await self.conn.execute(update(comment_flags).where(
+                comment_flags.c.comment_id == comment_id, comment_flags.c.reporter == reporter,
+            ).values(reporter=FORGOTTEN_FLAG + secrets.token_hex(8)))
+        return len(rows)
 
     async def author_known(self, site_id: str, author_hash: str) -> bool:
         q = select(comments.c.id).where(comments.c.site_id == site_id,

@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import select, text
 
 from server.app import create_app
+from server.core.authors import AuthorTokens
 from server.core.erasure import forget_old_data
+from server.core.privacy import ip_hash
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from server.store.schema import comments, metadata
-from tests.conftest import env_for, settings_for
+from server.store.schema import comment_flags, comments, metadata
+from tests.conftest import SECRET, env_for, settings_for
 from tests.support.api import Api, Clock
 from tests.support.db import Databases
 from tests.support.servers import ROOT
@@ -45,9 +47,18 @@ async def test_author_erases_everything_they_wrote(api: Api) -> None:
     token = mine["author_token"]
     await api.post(site, body="a reply by someone else", parent=mine["comment"]["id"])
     await api.post(site, "other-page", "mine elsewhere", token=token)
+    someone = await api.post(site, "third-page", "a comment the author flagged")
+    flag = await api.http.post(f"/api/v1/sites/{site}/comments/{someone['comment']['id']}/flag",
+                               headers={"Authorization": f"Bearer {token}"})
+    assert flag.status_code == 200
     r = await api.http.delete(f"/api/v1/sites/{site}/authors/me",
                               headers={"Authorization": f"Bearer {token}"})
     assert r.json() == {"erased": 2}
+    async with api.store.read() as tx:
+        reporters = (await tx.conn.execute(select(comment_flags.c.reporter).where(
+            comment_flags.c.comment_id == someone["comment"]["id"]))).scalars().all()
+    assert AuthorTokens.hash(site, token)[:62] not in "".join(reporters)
+    assert len(reporters) == 1  # the flag still counts, by its network
     thread = await api.thread(site)
     tomb = thread["comments"][0]
     assert (tomb["status"], tomb["body"], tomb["name"]) == ("deleted", "", None)
@@ -93,14 +104,22 @@ async def test_ip_hashes_are_forgotten_after_30_days(asgi_api: Api, time_travel:
                                                      asgi_app: Any) -> None:
     site = await asgi_api.new_site()
     old = (await asgi_api.post(site, body="long ago"))["comment"]["id"]
+    flagged = await asgi_api.http.post(f"/api/v1/sites/{site}/comments/{old}/flag")
+    assert flagged.json()["flags"] == 1
     time_travel.offset = 31 * 86400
     new = (await asgi_api.post(site, body="today"))["comment"]["id"]
     await forget_old_data(asgi_app.state.tl.services)
     async with asgi_api.store.read() as tx:
         hashes = dict((await tx.conn.execute(select(comments.c.id, comments.c.ip_hash).where(
             comments.c.id.in_([old, new])))).all())
+        reporters = (await tx.conn.execute(select(comment_flags.c.reporter).where(
+            comment_flags.c.comment_id == old))).scalars().all()
     assert hashes[old] is None
     assert hashes[new] is not None
+    network = "ip:" + ip_hash(SECRET, "203.0.113.7")
+    assert len(reporters) == 1 and reporters[0] != network  # the flag counts, from nowhere
+    again = await asgi_api.http.post(f"/api/v1/sites/{site}/comments/{old}/flag")
+    assert again.json()["flags"] == 2
 
 
 async def test_cli_exports_a_site(databases: Databases, tmp_path: Path) -> None:
