@@ -83,6 +83,10 @@ def configure(fmt: str, level: str, access_log: bool = False) -> None:
     uvicorn_access.propagate = False
     logfilters.install()
     access.setLevel(logging.INFO if access_log else logging.WARNING)
+    # httpx logs every request's full URL at INFO: a webhook URL often carries its
+    # receiver's secret (Slack, Discord). Its warnings and errors still come through.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _given_id(headers: list[tuple[bytes, bytes]]) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -110,3 +111,19 @@ def test_uvicorn_does_not_even_format_its_access_lines() -> None:
     logs.configure("json", "info", access_log=True)
     # uvicorn's protocols read this once per connection, and skip the line when False.
     assert not logging.getLogger("uvicorn.access").hasHandlers()
+
+
+async def test_outgoing_request_urls_never_reach_the_log(caplog: pytest.LogCaptureFixture
+                                                         ) -> None:
+    """Webhook URLs often carry their receiver's secret; httpx logs every URL at INFO."""
+    logs.configure("json", "info")
+    caplog.set_level(logging.DEBUG, logger="threadline")
+
+    async def receiver(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver)) as http:
+        r = await http.post("https://hooks.example/services/T000/B000/SECRETSECRET", json={})
+    assert r.status_code == 204
+    assert "SECRETSECRET" not in caplog.text
