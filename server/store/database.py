@@ -54,8 +54,11 @@ class SqlStore:
         if self.dialect == "sqlite":
             self._sqlite = _sqlite_engine(url, pool_size, echo)
         else:
+            # hide_parameters: a database error printed with its traceback would otherwise
+            # carry the comment text and names it was binding into the log.
             self._pg = create_async_engine(
-                async_url(url), echo=echo, pool_size=pool_size, max_overflow=pool_size // 2,
+                async_url(url), echo=echo, hide_parameters=True,
+                pool_size=pool_size, max_overflow=pool_size // 2,
                 pool_timeout=5, pool_recycle=1800,
                 connect_args={"timeout": 5, "command_timeout": 15})
         # One write transaction at a time per process on SQLite: the file has one writer, and
@@ -147,7 +150,7 @@ async def _translate_errors() -> AsyncIterator[None]:
 
 def _sqlite_engine(url: str, pool_size: int, echo: bool) -> Engine:
     path = sqlite_path(url)
-    kwargs: dict[str, Any] = {"echo": echo,
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True,  # as for PostgreSQL
                               # busy_timeout 0: a locked file must never block the event loop;
                               # _sqlite_begin waits for the lock in asyncio.sleep instead.
                               "connect_args": {"check_same_thread": False, "timeout": 0}}

@@ -97,3 +97,19 @@ async def test_events_lose_their_copies_of_comments_and_replay_by_reference(
             (1, "", 1), (2, "", 0)]
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_database_errors_never_carry_the_values_they_bound(backend: str,
+                                                                 databases: Databases) -> None:
+    """An error's text ends up in a log with its traceback: no comment text may be in it."""
+    store = SqlStore(await databases.create(backend))
+    try:
+        with pytest.raises(Exception) as raised:  # noqa: PT011 -- any driver's error
+            async with store.write() as tx:
+                await tx.conn.execute(text("INSERT INTO no_such_table VALUES (:body)"),
+                                      {"body": "a private sentence"})
+        assert "a private sentence" not in str(raised.value)
+        assert "a private sentence" not in repr(raised.value)
+    finally:
+        await store.close()
