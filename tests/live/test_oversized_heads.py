@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import psutil
 import pytest
@@ -16,7 +16,7 @@ from server.protocols import MAX_HEAD_BYTES, MAX_HEADERS, MAX_TARGET
 from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
-from tests.support.net import open_tcp
+from tests.support.net import tcp
 from tests.support.servers import ServerProcess
 from tests.support.ws import Reader
 
@@ -41,18 +41,6 @@ def server(heads_db: str, tmp_path_factory: pytest.TempPathFactory
     with running_one(heads_db, tmp_path_factory.mktemp("heads"),
                      THREADLINE_REQUEST_TIMEOUT="10") as proc:
         yield proc
-
-
-@contextlib.asynccontextmanager
-async def tcp(server: ServerProcess) -> AsyncIterator[tuple[asyncio.StreamReader,
-                                                          asyncio.StreamWriter]]:
-    reader, writer = await open_tcp(server.port)
-    try:
-        yield reader, writer
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
 
 
 async def send(writer: asyncio.StreamWriter, data: bytes, total: int = 0) -> int:
@@ -94,7 +82,7 @@ def chunked_post(*chunks: bytes, trailer: bytes = b"") -> bytes:
 
 
 async def refused_with(server: ServerProcess, data: bytes, more: int = 0) -> tuple[int, str]:
-    async with tcp(server) as (reader, writer):
+    async with tcp(server.port) as (reader, writer):
         await send(writer, data, more)
         status, headers, body = await answer(reader)
     assert headers["connection"] == "close"
@@ -123,7 +111,7 @@ async def test_a_url_too_long_is_414(server: ServerProcess) -> None:
 
 
 async def test_a_giant_trailer_is_cut_off(server: ServerProcess) -> None:
-    async with tcp(server) as (reader, writer):
+    async with tcp(server.port) as (reader, writer):
         await send(writer, ENDLESS_TRAILER, 4 * MiB)
         # The app is already waiting for this request's end: no answer, a hang-up (seen as
         # a reset or a broken pipe when the client was still sending).
@@ -138,7 +126,7 @@ async def test_honest_requests_near_the_limits_keep_alive(server: ServerProcess)
         request("/healthz", f"Cookie: c={'x' * (MAX_HEAD_BYTES - 1024)}"),
         chunked_post(b'{"page": "p", ', b'"body": "chunked"}', trailer=b"X-Trailer: fine"),
     ]
-    async with tcp(server) as (reader, writer):  # one keep-alive connection for them all
+    async with tcp(server.port) as (reader, writer):  # one keep-alive connection for them all
         for data in big_but_fine:
             writer.write(data)
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), LIMIT)
@@ -169,7 +157,7 @@ async def test_megabytes_of_header_bytes_do_not_grow_the_server(
                 await asyncio.wait_for(done.wait(), 0.02)
 
     async def attack() -> None:
-        async with tcp(server) as (reader, writer):
+        async with tcp(server.port) as (reader, writer):
             await send(writer, start, 16 * MiB)
             with contextlib.suppress(OSError, TimeoutError):
                 await asyncio.wait_for(reader.read(), LIMIT)  # until the server hangs up

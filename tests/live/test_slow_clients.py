@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import psutil
 import pytest
@@ -15,7 +15,7 @@ from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
 from tests.support.metrics import TOKEN, scrape
-from tests.support.net import http_client, open_tcp, ws_connect
+from tests.support.net import http_client, tcp, ws_connect
 from tests.support.servers import ServerProcess
 from tests.support.ws import RawClient
 
@@ -36,18 +36,6 @@ def server(slow_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         yield proc
 
 
-@contextlib.asynccontextmanager
-async def tcp(server: ServerProcess) -> AsyncIterator[tuple[asyncio.StreamReader,
-                                                          asyncio.StreamWriter]]:
-    reader, writer = await open_tcp(server.port)
-    try:
-        yield reader, writer
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-
-
 async def trickle_until_closed(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                                drip: bytes) -> bytes:
     """Send ``drip`` a byte at a time until the server hangs up; what it said first."""
@@ -66,7 +54,7 @@ async def trickle_until_closed(reader: asyncio.StreamReader, writer: asyncio.Str
 
 
 async def test_headers_sent_a_byte_at_a_time_are_cut_off(server: ServerProcess) -> None:
-    async with tcp(server) as (reader, writer):
+    async with tcp(server.port) as (reader, writer):
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         said = await trickle_until_closed(reader, writer, b"X-Slow: aaaaaaaaaaaaaaaaaaaa\r\n")
         assert said == b""  # closed without an answer
@@ -74,7 +62,7 @@ async def test_headers_sent_a_byte_at_a_time_are_cut_off(server: ServerProcess) 
 
 async def test_blank_lines_between_requests_do_not_keep_a_connection(
         server: ServerProcess) -> None:
-    async with tcp(server) as (reader, writer):
+    async with tcp(server.port) as (reader, writer):
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), LIMIT)
         assert head.startswith(b"HTTP/1.1 200")
@@ -84,12 +72,12 @@ async def test_blank_lines_between_requests_do_not_keep_a_connection(
 
 
 async def test_a_connection_that_never_speaks_is_closed(server: ServerProcess) -> None:
-    async with tcp(server) as (reader, _):
+    async with tcp(server.port) as (reader, _):
         assert await asyncio.wait_for(reader.read(), LIMIT) == b""
 
 
 async def test_a_body_sent_a_byte_at_a_time_is_cut_off(server: ServerProcess) -> None:
-    async with tcp(server) as (reader, writer):
+    async with tcp(server.port) as (reader, writer):
         writer.write(f"POST /api/v1/sites/{SITE}/comments HTTP/1.1\r\nHost: x\r\n"
                      f"Origin: {ORIGIN}\r\nContent-Type: application/json\r\n"
                      "Content-Length: 5000\r\n\r\n".encode())
@@ -98,7 +86,7 @@ async def test_a_body_sent_a_byte_at_a_time_is_cut_off(server: ServerProcess) ->
 
 async def test_honest_clients_keep_alive_and_websockets_outlive_the_deadline(
         server: ServerProcess) -> None:
-    async with tcp(server) as (reader, writer):
+    async with tcp(server.port) as (reader, writer):
         for _ in range(3):  # one keep-alive connection, idle under uvicorn's 5 s between
             writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), LIMIT)

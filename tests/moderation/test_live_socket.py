@@ -50,10 +50,22 @@ async def test_moderator_socket_needs_a_session_and_our_origin(live_server: Any,
             assert frame["data"]["tabs"] == ["pending"]
 
 
-async def _open_queue(server: Any, http: Any, cookie: str) -> Any:
+async def _moderator_of_a_new_site(http: Any, store: Any, who: str) -> tuple[Api, str, Mod]:
+    """A site holding every comment, and its moderator logged in through ``http``."""
+    api = Api(http, store, "uvicorn")
+    site = await api.new_site(moderation="all")
+    mod = Mod(http, f"{who}-{site}@example.com")
+    await add_moderator(store, hasher("test"), mod.email, site, password=PASSWORD)
+    assert (await mod.login()).status_code == 303
+    return api, site, mod
+
+
+async def _open_queue(server: Any, http: Any) -> Any:
+    """The live queue on ``server``, opened with the session ``http`` logged in with."""
     url = server.ws_url.replace("/ws", "/moderate/ws")
+    cookie = f"tl_session={http.cookies.get('tl_session')}"
     return await ws_connect(url, origin=server.url,  # type: ignore[arg-type]
-                         additional_headers={"Cookie": cookie})
+                            additional_headers={"Cookie": cookie})
 
 
 async def _closed_with_reason(ws: Any) -> tuple[int | None, str]:
@@ -79,14 +91,8 @@ async def test_live_queue_closes_when_access_ends_in_any_process(
     other = ServerProcess(env_for(backend_db, tmp_path_factory.mktemp("other"))).start()
     try:
         async with http_client(base_url=other.url) as http:
-            api = Api(http, backend_store, "uvicorn")
-            site = await api.new_site(moderation="all")
-            email = f"leaving-{site}@example.com"
-            await add_moderator(backend_store, hasher("test"), email, site, password=PASSWORD)
-            mod = Mod(http, email)
-            assert (await mod.login()).status_code == 303
-            cookie = f"tl_session={http.cookies.get('tl_session')}"
-            ws = await _open_queue(live_server, http, cookie)
+            _, site, mod = await _moderator_of_a_new_site(http, backend_store, "leaving")
+            ws = await _open_queue(live_server, http)
             async with http_client(base_url=live_server.url) as local:
                 posted = await Api(local, backend_store, "uvicorn").post(site, body="watched")
             async with asyncio.timeout(10):
@@ -96,9 +102,9 @@ async def test_live_queue_closes_when_access_ends_in_any_process(
                 r = await http.post("/moderate/logout", data={"csrf": mod.csrf})
                 assert r.status_code == 303
             elif ending == "site revoked":
-                await remove_moderator(backend_store, email, site)
+                await remove_moderator(backend_store, mod.email, site)
             elif ending == "account deleted":
-                await remove_moderator(backend_store, email)
+                await remove_moderator(backend_store, mod.email)
             else:
                 async with backend_store.write() as tx:
                     await tx.conn.execute(update(sessions).values(
@@ -113,13 +119,8 @@ async def test_live_queue_closes_when_access_ends_in_any_process(
 async def test_an_authors_edit_reaches_the_live_queue(live_server: Any,
                                                       backend_store: Any) -> None:
     async with http_client(base_url=live_server.url) as http:
-        api = Api(http, backend_store, "uvicorn")
-        site = await api.new_site(moderation="all")
-        email = f"editwatch-{site}@example.com"
-        await add_moderator(backend_store, hasher("test"), email, site, password=PASSWORD)
-        mod = Mod(http, email)
-        assert (await mod.login()).status_code == 303
-        ws = await _open_queue(live_server, http, f"tl_session={http.cookies.get('tl_session')}")
+        api, site, _ = await _moderator_of_a_new_site(http, backend_store, "editwatch")
+        ws = await _open_queue(live_server, http)
         posted = await api.post(site, body="the first version")
         cid = posted["comment"]["id"]
         async with asyncio.timeout(10):

@@ -5,7 +5,9 @@ servers bind 127.0.0.1, which their logs may name). Linux routes all of 127.0.0.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -29,6 +31,19 @@ def ws_connect(url: str, *, source: str = CLIENT_IP, **kwargs: Any) -> connect:
 async def open_tcp(port: int, *, source: str = CLIENT_IP
                    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+
+
+@contextlib.asynccontextmanager
+async def tcp(port: int, *, source: str = CLIENT_IP
+              ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A raw connection from ``source``, closed on the way out whatever the server did."""
+    reader, writer = await open_tcp(port, source=source)
+    try:
+        yield reader, writer
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
 
 
 def tcp_socket(port: int, *, source: str = CLIENT_IP, rcvbuf: int | None = None
