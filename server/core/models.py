@@ -94,6 +94,19 @@ class Moderator:
 
 
 @dataclass(frozen=True, slots=True)
+class Invitation:
+    """A site offered to an e-mail address until it is accepted, declined or expires."""
+
+    id: int
+    site_id: str
+    email: str
+    role: Role
+    invited_by: int
+    created_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     id: int
     site_id: str

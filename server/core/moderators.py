@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from argon2 import PasswordHasher
 
 from server.core.errors import Invalid, NotFound
-from server.core.models import Moderator, Role, Site
+from server.core.models import Moderator, Role
 from server.core.passwords import check_password
 from server.core.ports import Store
 
@@ -47,38 +46,6 @@ async def add_moderator(store: Store, ph: PasswordHasher, email: str, site_id: s
         moderator = await tx.find_moderator_by_id(existing.id)
     assert moderator is not None
     return moderator, created
-
-
-async def invite_moderator(store: Store, ph: PasswordHasher, email: str, site: Site, *,
-                           password: str, owner: bool, by: Moderator, now: int) -> str:
-    """An owner offers ``site`` to ``email``; returns the address as stored.
-
-    Nobody gets a site without consent, and the owner learns nothing about other sites'
-    accounts: an address without an account gets one (with this password), an existing
-    account keeps its own password, and either way the site is only offered. The answer,
-    and its cost (the password is hashed every time), are the same in both cases."""
-    email = clean_email(email)
-    hashed = await asyncio.to_thread(ph.hash, check_password(password))
-    role = Role.OWNER if owner else Role.MODERATOR
-    async with store.write() as tx:
-        invited = await tx.find_moderator(email)
-        if invited is None:
-            invited = await tx.insert_moderator(email, hashed, now)
-        if site.id not in invited.sites:
-            await tx.insert_invitation(site.id, invited.id, role, by.id, now)
-    return email
-
-
-async def answer_invitation(store: Store, moderator: Moderator, site_id: str, *,
-                            accept: bool) -> Role:
-    """The invited moderator accepts (the site is granted) or declines the offer."""
-    async with store.write() as tx:
-        role = await tx.delete_invitation(site_id, moderator.id)
-        if role is None:
-            raise NotFound("no_invitation", "there is no invitation to that site")
-        if accept:
-            await tx.grant(moderator.id, site_id, role)
-    return role
 
 
 async def remove_moderator(store: Store, email: str, site_id: str | None = None) -> None:

@@ -3,8 +3,8 @@ everyone reads the audit log."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
@@ -13,18 +13,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.api.responses import JSON
+from server.core import invitations
 from server.core.accounts import Session
 from server.core.bans import lift_ban
 from server.core.erasure import erase_author_of, export_site
-from server.core.errors import DomainError, Forbidden, Invalid
+from server.core.errors import DomainError, Forbidden, Invalid, Unavailable
 from server.core.models import AuditEntry, Filters, Notify, Site
-from server.core.moderators import answer_invitation, clean_email, invite_moderator
+from server.core.moderators import clean_email
 from server.core.queue import sites_for
 from server.core.sites import update_site
 from server.i18n import N_
 from server.moderation.forms import Posted, form_action, settings_page
+from server.moderation.invitations import join_link
 from server.moderation.render import done, failure, page
-from server.moderation.security import app_state, moderator_page
+from server.moderation.security import app_state, moderator_page, own_origin
+from server.notify import send_email
 
 if TYPE_CHECKING:  # the app state imports this module
     from server.state import AppState
@@ -53,7 +56,8 @@ async def site_page(request: Request, session: Session) -> Response:
         invited = await tx.site_invitations(site.id)
         bans = await tx.list_bans([site.id])
     return page(request, "site.html", session, section=f"site:{site.id}", site=site,
-                moderators=moderators, invited=invited, bans=bans)
+                moderators=moderators, invited=invited, bans=bans,
+                smtp=bool(state.settings.smtp_url))
 
 
 def _lines(form: FormData, name: str, limit: int = 200) -> list[str]:
@@ -102,17 +106,37 @@ async def site_update(request: Request, session: Session, posted: Posted) -> Res
 
 
 @form_action(back=settings_page)
-async def site_add_moderator(request: Request, session: Session, posted: Posted) -> Response:
+async def site_invite_moderator(request: Request, session: Session, posted: Posted
+                                ) -> Response:
+    """Send an invitation link to an address: the same answer whether it has an account."""
     state = app_state(request)
     site = await _owned(request, session)
-    email = await invite_moderator(
-        state.store, state.passwords, str(posted.form.get("email", "")), site,
-        password=str(posted.form.get("password", "")), owner=posted.form.get("owner") == "1",
-        by=session.moderator, now=int(time.time() * 1000))
+    smtp_url = state.settings.smtp_url
+    if not smtp_url:
+        raise Invalid("invitations_need_email",
+                      "inviting a moderator sends them a link by e-mail: set "
+                      "THREADLINE_SMTP_URL, or have the operator run `threadline moderator add`")
+    email, token = await invitations.invite(state.store, str(posted.form.get("email", "")),
+                                            site, owner=posted.form.get("owner") == "1",
+                                            by=session.moderator, now=state.services.now_ms())
+    link = join_link(own_origin(request), token)
+    text = (f"{session.moderator.shown_name} invites you to moderate comments on {site.name} "
+            f"({site.id}).\n\nAccept (or decline) within {invitations.VALID_DAYS} days: "
+            f"{link}\n\nIf you did not expect this, ignore it: nothing happens unless you "
+            "accept.\n")
+    try:
+        await asyncio.to_thread(send_email, smtp_url, state.settings.smtp_from, [email],
+                                f"Moderate comments on {site.name}", text)
+    except Exception as exc:
+        async with state.store.write() as tx:
+            for pending in await tx.site_invitations(site.id):
+                if pending.email == email:
+                    await tx.delete_invitation(pending.id, site.id)
+        raise Unavailable("invitation_not_sent",
+                          "the invitation e-mail could not be sent; try again later") from exc
     await _audit(state, session, site.id, "settings", f"invited moderator {email}")
-    return done(request, {"invited": email},
-                N_("Invited {email}: they moderate the site once they accept."),
-                posted.back, email=email)
+    return done(request, {"invited": email}, N_("Invitation sent to {email}."), posted.back,
+                email=email)
 
 
 @form_action(back=settings_page)
@@ -121,25 +145,11 @@ async def site_withdraw_invitation(request: Request, session: Session, posted: P
     state = app_state(request)
     site = await _owned(request, session)
     async with state.store.write() as tx:
-        await tx.delete_invitation(site.id, int(request.path_params["moderator_id"]))
-    await _audit(state, session, site.id, "settings",
-                 f"withdrew invitation {request.path_params['moderator_id']}")
-    return done(request, {"withdrawn": True}, N_("Invitation withdrawn."), posted.back)
-
-
-@form_action(back=lambda request: "/moderate")
-async def invitation_answer(request: Request, session: Session, posted: Posted) -> Response:
-    state = app_state(request)
-    answer = request.path_params["answer"]
-    if answer not in ("accept", "decline"):
-        raise Invalid("invalid_answer", "answer with accept or decline")
-    site_id = request.path_params["site"]
-    await answer_invitation(state.store, session.moderator, site_id,
-                            accept=answer == "accept")
-    await _audit(state, session, site_id, "settings",
-                 f"{session.moderator.email} {answer}ed the invitation")
-    text = N_("Invitation accepted.") if answer == "accept" else N_("Invitation declined.")
-    return done(request, {"site": site_id, "answer": answer}, text, posted.back)
+        withdrawn = await tx.delete_invitation(int(request.path_params["invitation_id"]),
+                                               site.id)
+    if withdrawn:
+        await _audit(state, session, site.id, "settings", "withdrew an invitation")
+    return done(request, {"withdrawn": withdrawn}, N_("Invitation withdrawn."), posted.back)
 
 
 @form_action(back=settings_page)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -27,29 +29,51 @@ from server.moderation.security import (
 LOGIN_CSRF = "tl_login"
 
 
+def form_page(request: Request, template: str, status: int = 200, **context: Any
+              ) -> Response:
+    """A page with a form posted before there is a session (log in, join by invitation):
+    its CSRF token travels in the form and, signed, in a cookie."""
+    token = secrets.token_urlsafe(24)
+    response = page(request, template, None, status=status, login_csrf=token, **context)
+    signed = signer(app_state(request), "login").sign(token).decode()
+    set_cookie(response, app_state(request), LOGIN_CSRF, signed, path="/moderate", max_age=3600)
+    return response
+
+
+def form_posted_here(request: Request, form: FormData) -> bool:
+    """The pre-session form came from our own page: origin, and token matching the cookie."""
+    cookie = request.cookies.get(LOGIN_CSRF, "")
+    try:
+        expected = signer(app_state(request), "login").unsign(cookie).decode() if cookie else ""
+    except Exception:  # noqa: BLE001 -- a forged or stale cookie
+        expected = ""
+    sent = str(form.get("csrf", ""))
+    return same_origin(request) and bool(expected) and hmac.compare_digest(sent, expected)
+
+
+def logged_in(request: Request, token: str, to: str) -> Response:
+    """Redirect with the new session's cookie (a new session id at every login)."""
+    state = app_state(request)
+    response = RedirectResponse(safe_next(to), status_code=303)
+    set_cookie(response, state, cookie_name(state),
+               signer(state, "session").sign(token).decode(), max_age=8 * 3600)
+    response.delete_cookie(LOGIN_CSRF, path="/moderate")
+    return response
+
+
 async def login_page(request: Request, message: str | None = None, status: int = 200,
                      email: str | None = None) -> Response:
     # Shown even to a logged-in moderator: logging in again (perhaps as someone else)
     # replaces the session.
-    token = secrets.token_urlsafe(24)
-    response = page(request, "login.html", None, status=status, message=message, email=email,
-                    login_csrf=token, next=safe_next(request.query_params.get("next")))
-    signed = signer(app_state(request), "login").sign(token).decode()
-    set_cookie(response, app_state(request), LOGIN_CSRF, signed, path="/moderate", max_age=3600)
-    return response
+    return form_page(request, "login.html", status, message=message, email=email,
+                     next=safe_next(request.query_params.get("next")))
 
 
 async def login_submit(request: Request) -> Response:
     state = app_state(request)
     form = await request.form()
     email, password = str(form.get("email", ""))[:254], str(form.get("password", ""))[:1024]
-    cookie = request.cookies.get(LOGIN_CSRF, "")
-    try:
-        expected = signer(state, "login").unsign(cookie).decode() if cookie else ""
-    except Exception:  # noqa: BLE001 -- a forged or stale cookie
-        expected = ""
-    sent = str(form.get("csrf", ""))
-    if not same_origin(request) or not expected or not hmac.compare_digest(sent, expected):
+    if not form_posted_here(request, form):
         return await login_page(request, N_("The form expired; please try again."), 403, email)
     try:
         token, _ = await login(state.services, state.passwords, email, password,
@@ -63,11 +87,7 @@ async def login_submit(request: Request) -> Response:
     old = session_token(request)
     if old:
         await end_session(state.services, old)  # a new session id at every login
-    response = RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
-    set_cookie(response, state, cookie_name(state),
-               signer(state, "session").sign(token).decode(), max_age=8 * 3600)
-    response.delete_cookie(LOGIN_CSRF, path="/moderate")
-    return response
+    return logged_in(request, token, str(form.get("next", "")))
 
 
 @moderator_action

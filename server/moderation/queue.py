@@ -58,11 +58,8 @@ async def queue_page(request: Request, session: Session) -> Response:
         return "/moderate?" + urlencode({k: v for k, v in params.items() if v})
 
     return_to = request.url.path + ("?" + request.url.query if request.url.query else "")
-    async with app_state(request).store.read() as tx:
-        invitations = await tx.moderator_invitations(session.moderator.id)
     return page(request, "queue.html", session, section="queue", view=view, tabs=TABS,
-                actions=ACTIONS, page_link=page_link, return_to=return_to,
-                invitations=invitations)
+                actions=ACTIONS, page_link=page_link, return_to=return_to)
 
 
 async def _comment_site(state: AppState, session: Session, comment_id: int

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.moderation import admin, auth, queue
+from server.moderation import admin, auth, invitations, queue
 from server.web import ids  # noqa: F401 -- registers the {name:id} route parameter
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -41,13 +41,15 @@ def routes() -> list[BaseRoute]:
         Route(site, admin.site_page, methods=["GET"]),
         Route(site + "/export", admin.site_export, methods=["GET"]),
         Route(site, admin.site_update, methods=["POST"]),
-        Route(site + "/moderators", admin.site_add_moderator, methods=["POST"]),
+        Route(site + "/moderators", admin.site_invite_moderator, methods=["POST"]),
         Route(site + "/moderators/{moderator_id:id}/remove", admin.site_remove_moderator,
               methods=["POST"]),
         Route(site + "/bans/{ban_id:id}/remove", admin.site_lift_ban, methods=["POST"]),
-        Route(site + "/invitations/{moderator_id:id}/withdraw", admin.site_withdraw_invitation,
-              methods=["POST"]),
-        Route("/moderate/invitations/{site}/{answer}", admin.invitation_answer,
-              methods=["POST"]),
+        Route(site + "/invitations/{invitation_id:id}/withdraw",
+              admin.site_withdraw_invitation, methods=["POST"]),
+        Route("/moderate/join/{token}", invitations.join_page, methods=["GET"]),
+        Route("/moderate/join/{token}", invitations.join_create, methods=["POST"]),
+        Route("/moderate/join/{token}/accept", invitations.join_accept, methods=["POST"]),
+        Route("/moderate/join/{token}/decline", invitations.join_decline, methods=["POST"]),
         Route("/moderate/static/{name}", static, methods=["GET"]),
     ]

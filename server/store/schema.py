@@ -152,14 +152,17 @@ bans = Table(
     Index(None, "site_id", "ip_hash"),
 )
 
-# An owner's offer of a site to a moderator, granted only when the moderator accepts it.
+# An owner's offer of a site to an e-mail address, sent to it as a link holding a secret
+# token (only its hash is stored): whoever can read that mailbox may accept it.
 invitations = Table(
     "invitations", metadata,
-    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
-    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"),
-           primary_key=True),
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(254), nullable=False),
     Column("role", String(16), nullable=False),
-    Column("invited_by", Id, ForeignKey("moderators.id", ondelete="SET NULL")),
+    Column("invited_by", Id, ForeignKey("moderators.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
-    Index(None, "moderator_id"),
+    Column("expires_at", BigInteger, nullable=False),
+    UniqueConstraint("site_id", "email"),
 )

@@ -9,7 +9,16 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 
-from server.core.models import AuditEntry, Ban, Comment, Moderator, Page, Role, Status
+from server.core.models import (
+    AuditEntry,
+    Ban,
+    Comment,
+    Invitation,
+    Moderator,
+    Page,
+    Role,
+    Status,
+)
 from server.store.conn import Conn
 from server.store.rows import comment_from_row
 from server.store.schema import (
@@ -22,7 +31,6 @@ from server.store.schema import (
     moderators,
     pages,
     sessions,
-    sites,
 )
 
 # The moderation tabs, as conditions on comments.
@@ -80,13 +88,15 @@ class AdminQueries:
                                 .values(password_hash=password_hash))
 
     async def grant(self, moderator_id: int, site_id: str, role: Role) -> None:
-        await self.revoke(moderator_id, site_id)
+        await self.conn.execute(delete(moderator_sites).where(
+            moderator_sites.c.moderator_id == moderator_id, moderator_sites.c.site_id == site_id))
         await self.conn.execute(insert(moderator_sites).values(
             moderator_id=moderator_id, site_id=site_id, role=role.value))
 
     async def revoke(self, moderator_id: int, site_id: str) -> None:
         await self.conn.execute(delete(moderator_sites).where(
             moderator_sites.c.moderator_id == moderator_id, moderator_sites.c.site_id == site_id))
+        await self.drop_invitations_by(moderator_id, site_id)
 
     async def insert_session(self, token_hash: str, moderator_id: int, csrf: str, now: int
                              ) -> None:
@@ -120,31 +130,34 @@ class AdminQueries:
         return [(r.id, r.email, Role(r.role)) for r in await self.conn.execute(q)]
 
     # -- invitations ---------------------------------------------------------------------
-    async def insert_invitation(self, site_id: str, moderator_id: int, role: Role,
-                                invited_by: int | None, now: int) -> None:
-        await self.delete_invitation(site_id, moderator_id)
+    async def insert_invitation(self, token_hash: str, site_id: str, email: str, role: Role,
+                                invited_by: int, now: int, expires_at: int) -> None:
+        # One open invitation per address and site: inviting again replaces the link.
+        await self.conn.execute(delete(invitations).where(
+            invitations.c.site_id == site_id, invitations.c.email == email))
         await self.conn.execute(insert(invitations).values(
-            site_id=site_id, moderator_id=moderator_id, role=role.value, invited_by=invited_by,
-            created_at=now))
+            token_hash=token_hash, site_id=site_id, email=email, role=role.value,
+            invited_by=invited_by, created_at=now, expires_at=expires_at))
 
-    async def delete_invitation(self, site_id: str, moderator_id: int) -> Role | None:
-        """Remove the invitation; returns the role it offered (None: there was none)."""
-        row = (await self.conn.execute(delete(invitations).where(
-            invitations.c.site_id == site_id, invitations.c.moderator_id == moderator_id,
-        ).returning(invitations.c.role))).first()
-        return Role(row.role) if row else None
+    async def find_invitation(self, token_hash: str) -> Invitation | None:
+        row = (await self.conn.execute(select(invitations).where(
+            invitations.c.token_hash == token_hash))).first()
+        return _invitation(row) if row else None
 
-    async def site_invitations(self, site_id: str) -> list[tuple[int, str, Role]]:
-        q = (select(moderators.c.id, moderators.c.email, invitations.c.role)
-             .join(invitations, invitations.c.moderator_id == moderators.c.id)
-             .where(invitations.c.site_id == site_id).order_by(moderators.c.email))
-        return [(r.id, r.email, Role(r.role)) for r in await self.conn.execute(q)]
+    async def delete_invitation(self, invitation_id: int, site_id: str) -> bool:
+        result = await self.conn.execute(delete(invitations).where(
+            invitations.c.id == invitation_id, invitations.c.site_id == site_id))
+        return bool(getattr(result, "rowcount", 0))
 
-    async def moderator_invitations(self, moderator_id: int) -> list[tuple[str, str, Role]]:
-        q = (select(sites.c.id, sites.c.name, invitations.c.role)
-             .join(invitations, invitations.c.site_id == sites.c.id)
-             .where(invitations.c.moderator_id == moderator_id).order_by(sites.c.id))
-        return [(r.id, r.name, Role(r.role)) for r in await self.conn.execute(q)]
+    async def site_invitations(self, site_id: str) -> list[Invitation]:
+        rows = await self.conn.execute(select(invitations).where(
+            invitations.c.site_id == site_id).order_by(invitations.c.email))
+        return [_invitation(r) for r in rows]
+
+    async def drop_invitations_by(self, moderator_id: int, site_id: str) -> None:
+        """An owner who loses a site takes back the invitations they sent for it."""
+        await self.conn.execute(delete(invitations).where(
+            invitations.c.invited_by == moderator_id, invitations.c.site_id == site_id))
 
     # -- the queue -----------------------------------------------------------------------
     async def queue_items(self, site_ids: Sequence[str], tab: str, search: str | None,
@@ -315,6 +328,12 @@ class AdminQueries:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _invitation(row: Any) -> Invitation:
+    return Invitation(id=row.id, site_id=row.site_id, email=row.email, role=Role(row.role),
+                      invited_by=row.invited_by, created_at=row.created_at,
+                      expires_at=row.expires_at)
 
 
 def _ban(row: Any) -> Ban:

@@ -1,91 +1,243 @@
-"""Owners invite moderators: nobody gets a site without accepting it, and an owner learns
-nothing about accounts on other sites."""
+"""Owners invite moderators by an e-mailed link: nobody gets a site without accepting it,
+nobody but the reader of that mailbox can accept it, and an owner never chooses a password
+or learns whether an address has an account."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from tests.moderation.conftest import Mod, client_for
-from tests.support.api import Api
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
 
-NEW_PASSWORD = "a brand new password for a brand new account"
+from server.app import create_app
+from server.core.moderators import add_moderator, remove_moderator
+from server.core.passwords import hasher
+from server.core.sites import add_site
+from server.store.database import SqlStore
+from server.store.schema import moderators
+from tests.conftest import settings_for
+from tests.moderation.conftest import PASSWORD, Mod
+from tests.support.api import Api, Clock
+from tests.support.db import Databases
+from tests.support.services import free_port
+from tests.test_notify import Mailbox
 
-
-async def invite(owner: Mod, site: str, email: str, password: str = NEW_PASSWORD) -> Any:
-    return await owner.http.post(f"/moderate/sites/{site}/moderators", data={
-        "csrf": owner.csrf, "email": email, "password": password},
-        headers={"Accept": "application/json"})
-
-
-async def test_inviting_an_existing_account_looks_like_inviting_a_new_address(
-        api: Api, make_mod: Any) -> None:
-    mine, theirs = await api.new_site(), await api.new_site()
-    async with make_mod(theirs) as elsewhere, make_mod(mine, owner=True) as owner:
-        existing = await invite(owner, mine, elsewhere.email)
-        fresh = await invite(owner, mine, f"newcomer-{mine}@example.com")
-        assert (existing.status_code, fresh.status_code) == (200, 200)
-        assert existing.json().keys() == fresh.json().keys() == {"invited"}
-        weak = [await invite(owner, mine, email, "short")
-                for email in (elsewhere.email, f"other-{mine}@example.com")]
-        assert [r.json()["error"]["code"] for r in weak] == ["password_too_short"] * 2
-        # Nobody got the site: both are only invited.
-        denied = await elsewhere.http.get("/moderate", params={"site": mine})
-        assert denied.status_code == 403
-        settings = (await owner.http.get(f"/moderate/sites/{mine}")).text
-        assert settings.count("invited, not accepted yet") == 2
-        # The owner's password does not open the existing account.
-        async with client_for(api) as http:
-            intruder = Mod(http, elsewhere.email)
-            assert (await intruder.login(NEW_PASSWORD)).status_code == 401
+THEIR_OWN = "a password the invitee chose for themselves"
 
 
-async def test_an_invited_moderator_accepts_or_declines(api: Api, make_mod: Any) -> None:
-    mine, theirs = await api.new_site(moderation="all"), await api.new_site()
-    held = (await api.post(mine, body="waiting for a moderator"))["comment"]["id"]
-    async with make_mod(theirs) as invited, make_mod(mine, owner=True) as owner:
-        assert (await invite(owner, mine, invited.email)).status_code == 200
-        refused = await invited.act(held, "approve")
-        assert refused.status_code == 403  # not theirs until they accept
-        queue = await invited.queue()
-        assert "You are invited to moderate" in queue and f"({mine})" in queue
-        r = await invited.http.post(f"/moderate/invitations/{mine}/accept",
-                                    data={"csrf": invited.csrf},
+@dataclass
+class World:
+    app: Any
+    store: SqlStore
+    mailbox: Mailbox
+    clock: Clock
+
+    def browser(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, client=("203.0.113.7", 5000))
+        return httpx.AsyncClient(transport=transport, base_url="http://test",
+                                 follow_redirects=False)
+
+    async def moderator(self, email: str, *sites: str, owner: bool = False) -> Mod:
+        for site in sites:
+            await add_moderator(self.store, hasher("test"), email, site, password=PASSWORD,
+                                owner=owner)
+        mod = Mod(self.browser(), email)
+        assert (await mod.login()).status_code == 303
+        return mod
+
+    async def link_sent_to(self, email: str) -> str:
+        await self.mailbox.got.wait()
+        self.mailbox.got.clear()
+        message = self.mailbox.messages[-1]
+        assert message["To"] == email
+        found = re.search(r"http://test(/moderate/join/[A-Za-z0-9_-]+)",
+                          message.get_content())
+        assert found is not None, message.get_content()
+        return found.group(1)
+
+    async def accounts(self) -> int:
+        async with self.store.read() as tx:
+            return int((await tx.conn.execute(select(func.count()).select_from(moderators))
+                        ).scalar_one())
+
+
+@pytest.fixture
+async def world(databases: Databases, tmp_path: Path) -> AsyncIterator[World]:
+    url = await databases.create("sqlite")
+    store = SqlStore(url)
+    for site in ("mine", "theirs"):
+        await add_site(store, site, origins=["https://blog.test"])
+    port = free_port()
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    clock = Clock()
+    app = create_app(settings_for(url, tmp_path, smtp_url=f"smtp://127.0.0.1:{port}",
+                                  smtp_from="comments@blog.test"), clock=clock)
+    try:
+        async with app.router.lifespan_context(app):
+            yield World(app, store, mailbox, clock)
+    finally:
+        smtp.stop()
+        await store.close()
+
+
+async def invite(by: Mod, email: str, site: str = "mine", *, as_owner: bool = False
+                 ) -> httpx.Response:
+    form = {"csrf": by.csrf, "email": email, **({"owner": "1"} if as_owner else {})}
+    return await by.http.post(f"/moderate/sites/{site}/moderators", data=form,
+                              headers={"Accept": "application/json"})
+
+
+async def form_token(http: httpx.AsyncClient, link: str) -> str:
+    page = await http.get(link)
+    assert page.status_code == 200, page.text[:300]
+    found = re.search(r'action="[^"]*/decline"[^>]*>\s*<input type="hidden" name="csrf" '
+                      r'value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_an_invitation_answers_the_same_whatever_the_address(world: World) -> None:
+    owner = await world.moderator("owner@example.com", "mine", owner=True)
+    elsewhere = await world.moderator("elsewhere@example.com", "theirs")
+    before = await world.accounts()
+    existing = await invite(owner, "elsewhere@example.com")
+    await world.link_sent_to("elsewhere@example.com")
+    fresh = await invite(owner, "newcomer@example.com")
+    await world.link_sent_to("newcomer@example.com")
+    assert (existing.status_code, fresh.status_code) == (200, 200)
+    assert existing.json() == {"invited": "elsewhere@example.com"}
+    assert fresh.json() == {"invited": "newcomer@example.com"}
+    assert await world.accounts() == before  # an invitation creates no account
+    settings = (await owner.http.get("/moderate/sites/mine")).text
+    assert settings.count("invited, not accepted yet") == 2
+    assert "password" not in settings.split("Invite a moderator")[1].split("</form>")[0]
+    denied = await elsewhere.http.get("/moderate", params={"site": "mine"})
+    assert denied.status_code == 403  # offered, not granted
+
+
+async def test_the_invited_account_accepts_by_logging_in(world: World) -> None:
+    owner = await world.moderator("owner@example.com", "mine", owner=True)
+    await invite(owner, "elsewhere@example.com", as_owner=True)
+    link = await world.link_sent_to("elsewhere@example.com")
+    async with world.browser() as http:  # not logged in: log in, then accept
+        page = (await http.get(link)).text
+        assert "Log in as elsewhere@example.com to accept" in page
+    invited = await world.moderator("elsewhere@example.com", "theirs")
+    assert "Create my account" not in (await invited.http.get(link)).text
+    r = await invited.http.post(link + "/accept", data={"csrf": invited.csrf},
+                                headers={"Accept": "application/json"})
+    assert r.json() == {"site": "mine", "role": "owner"}
+    assert (await invited.http.get("/moderate/sites/mine")).status_code == 200
+    again = await invited.http.post(link + "/accept", data={"csrf": invited.csrf},
                                     headers={"Accept": "application/json"})
-        assert r.json() == {"site": mine, "answer": "accept"}
-        assert (await invited.act(held, "approve")).status_code == 200
-        again = await invited.http.post(f"/moderate/invitations/{mine}/accept",
-                                        data={"csrf": invited.csrf},
-                                        headers={"Accept": "application/json"})
-        assert again.status_code == 404
+    assert again.status_code == 404  # used once
 
 
-async def test_a_new_account_logs_in_with_the_owners_password_and_may_decline(
-        api: Api, make_mod: Any) -> None:
-    mine = await api.new_site()
-    email = f"newcomer-{mine}@example.com"
-    async with make_mod(mine, owner=True) as owner:
-        assert (await invite(owner, mine, email)).status_code == 200
-    async with client_for(api) as http:
-        newcomer = Mod(http, email)
-        assert (await newcomer.login(NEW_PASSWORD)).status_code == 303
-        r = await newcomer.http.post(f"/moderate/invitations/{mine}/decline",
-                                     data={"csrf": newcomer.csrf},
-                                     headers={"Accept": "application/json"})
-        assert r.json()["answer"] == "decline"
-        assert "You are invited" not in await newcomer.queue()
-        assert (await newcomer.http.get(f"/moderate/sites/{mine}")).status_code == 403
+async def test_a_new_address_creates_its_own_account_from_the_link(world: World) -> None:
+    owner = await world.moderator("owner@example.com", "mine", owner=True)
+    await invite(owner, "newcomer@example.com")
+    link = await world.link_sent_to("newcomer@example.com")
+    async with world.browser() as http:
+        r = await http.post(link, data={"csrf": await form_token(http, link),
+                                        "password": THEIR_OWN})
+        assert r.status_code == 303 and r.headers["location"] == "/moderate"
+        assert (await http.get("/moderate", params={"site": "mine"})).status_code == 200
+    async with world.browser() as http:
+        newcomer = Mod(http, "newcomer@example.com")
+        assert (await newcomer.login(THEIR_OWN)).status_code == 303
 
 
-async def test_an_owner_withdraws_an_invitation(api: Api, make_mod: Any) -> None:
-    mine, theirs = await api.new_site(), await api.new_site()
-    async with make_mod(theirs) as invited, make_mod(mine, owner=True) as owner:
-        await invite(owner, mine, invited.email)
-        settings = (await owner.http.get(f"/moderate/sites/{mine}")).text
-        target = settings.split("/invitations/")[1].split("/withdraw")[0]
-        r = await owner.http.post(f"/moderate/sites/{mine}/invitations/{target}/withdraw",
-                                  data={"csrf": owner.csrf},
-                                  headers={"Accept": "application/json"})
-        assert r.status_code == 200
-        assert "You are invited" not in await invited.queue()
-        assert "invited, not accepted yet" not in (
-            await owner.http.get(f"/moderate/sites/{mine}")).text
+async def test_an_existing_address_must_log_in_and_keeps_its_password(world: World) -> None:
+    owner = await world.moderator("owner@example.com", "mine", owner=True)
+    await world.moderator("elsewhere@example.com", "theirs")
+    await invite(owner, "elsewhere@example.com")
+    link = await world.link_sent_to("elsewhere@example.com")
+    async with world.browser() as http:
+        r = await http.post(link, data={"csrf": await form_token(http, link),
+                                        "password": "an attacker's new password"})
+        assert r.status_code == 409
+        assert "already has an account: log in to accept" in r.text
+    async with world.browser() as http:
+        assert (await Mod(http, "elsewhere@example.com").login(PASSWORD)).status_code == 303
+        assert (await Mod(http, "elsewhere@example.com").login(
+            "an attacker's new password")).status_code == 401
+
+
+async def test_the_link_s_forms_need_the_page_s_own_token(world: World) -> None:
+    owner = await world.moderator("owner@example.com", "mine", owner=True)
+    await invite(owner, "newcomer@example.com")
+    link = await world.link_sent_to("newcomer@example.com")
+    async with world.browser() as http:
+        for action in ("", "/decline"):
+            r = await http.post(link + action, data={"csrf": "forged", "password": THEIR_OWN})
+            assert r.status_code == 403 and "The form expired" in r.text
+        assert (await http.get(link)).status_code == 200  # still standing
+    assert await world.accounts() == 1
+
+
+async def test_only_the_invited_address_may_accept(world: World) -> None:
+    owner = await world.moderator("owner@example.com", "mine", owner=True)
+    await invite(owner, "elsewhere@example.com")
+    link = await world.link_sent_to("elsewhere@example.com")
+    other = await world.moderator("someone.else@example.com", "theirs")
+    r = await other.http.post(link + "/accept", data={"csrf": other.csrf},
+                              headers={"Accept": "application/json"})
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "invitation_for_another_address"
+
+
+async def test_an_invitation_ends_with_its_senders_ownership_and_after_a_week(
+        world: World) -> None:
+    owner = await world.moderator("owner@example.com", "mine", owner=True)
+    await invite(owner, "first@example.com")
+    first = await world.link_sent_to("first@example.com")
+    await remove_moderator(world.store, "owner@example.com", "mine")  # the sender loses it
+    async with world.browser() as http:
+        assert (await http.get(first)).status_code == 404
+    owner = await world.moderator("owner2@example.com", "mine", owner=True)
+    await invite(owner, "second@example.com")
+    second = await world.link_sent_to("second@example.com")
+    world.clock.offset = 8 * 86400
+    try:
+        async with world.browser() as http:
+            assert (await http.get(second)).status_code == 404
+    finally:
+        world.clock.offset = 0
+
+
+async def test_an_invitation_is_declined_or_withdrawn(world: World) -> None:
+    owner = await world.moderator("owner@example.com", "mine", owner=True)
+    await invite(owner, "first@example.com")
+    first = await world.link_sent_to("first@example.com")
+    async with world.browser() as http:
+        r = await http.post(first + "/decline", data={"csrf": await form_token(http, first)})
+        assert r.status_code == 303
+        assert (await http.get(first)).status_code == 404
+    await invite(owner, "second@example.com")
+    second = await world.link_sent_to("second@example.com")
+    settings = (await owner.http.get("/moderate/sites/mine")).text
+    withdraw = re.search(r'action="(/moderate/sites/mine/invitations/\d+/withdraw)"', settings)
+    assert withdraw is not None
+    r = await owner.http.post(withdraw.group(1), data={"csrf": owner.csrf},
+                              headers={"Accept": "application/json"})
+    assert r.json() == {"withdrawn": True}
+    async with world.browser() as http:
+        assert (await http.get(second)).status_code == 404
+
+
+async def test_without_e_mail_owners_are_sent_to_the_operator(api: Api, make_mod: Any) -> None:
+    site = await api.new_site()
+    async with make_mod(site, owner=True) as owner:
+        r = await invite(owner, "someone@example.com", site)
+        assert r.status_code == 422
+        assert r.json()["error"]["code"] == "invitations_need_email"
+        assert "threadline moderator add" in (await owner.http.get(
+            f"/moderate/sites/{site}")).text

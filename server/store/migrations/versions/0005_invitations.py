@@ -1,4 +1,4 @@
-"""Invitations: an owner offers a site to a moderator, who accepts or declines it.
+"""Invitations: an owner offers a site to an e-mail address, by a link sent to it.
 
 Revision ID: 0005
 Revises: 0004
@@ -19,24 +19,24 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 def upgrade() -> None:
     op.create_table(
         "invitations",
+        sa.Column("id", Id, nullable=False, autoincrement=True),
+        sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("site_id", sa.String(64), nullable=False),
-        sa.Column("moderator_id", Id, nullable=False),
+        sa.Column("email", sa.String(254), nullable=False),
         sa.Column("role", sa.String(16), nullable=False),
-        sa.Column("invited_by", Id),
+        sa.Column("invited_by", Id, nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("expires_at", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name="fk_invitations_site_id_sites",
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["moderator_id"], ["moderators.id"],
-                                name="fk_invitations_moderator_id_moderators",
                                 ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["invited_by"], ["moderators.id"],
                                 name="fk_invitations_invited_by_moderators",
-                                ondelete="SET NULL"),
-        sa.PrimaryKeyConstraint("site_id", "moderator_id", name="pk_invitations"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name="pk_invitations"),
+        sa.UniqueConstraint("token_hash", name="uq_invitations_token_hash"),
+        sa.UniqueConstraint("site_id", "email", name="uq_invitations_site_id_email"),
     )
-    op.create_index("ix_invitations_moderator_id", "invitations", ["moderator_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_invitations_moderator_id", "invitations")
     op.drop_table("invitations")
