@@ -16,11 +16,14 @@ from server.core.moderators import clean_email
 from server.core.passwords import verify
 from server.core.privacy import ip_hash
 
-# Attempts (not failures: each is reserved before its password is checked) on one account
-# from one network, and from one network on any account, in a window. Never per account
-# alone: five guesses from anywhere must not lock the owner out from their own network.
+# Attempts (not failures: each is reserved before its password is checked) in a window: on
+# one account from one network, from one network on any account, and on one account from
+# everywhere. The last one bounds guessing spread over many networks; a browser that logged
+# in to the account before (a known device) is exempt from it, so an attacker spending it
+# cannot lock the owner out either.
 ATTEMPTS = 5
 NETWORK_ATTEMPTS = 20  # an office NAT may hold several moderators
+ACCOUNT_ATTEMPTS = 50
 WINDOW = 15 * 60
 IDLE = 30 * 60  # a session unused this long ends
 LIFETIME = 8 * 3600  # and every session ends after this
@@ -40,8 +43,8 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def login(svc: Services, ph: PasswordHasher, email: str, password: str, client_ip: str
-                ) -> tuple[str, Session]:
+async def login(svc: Services, ph: PasswordHasher, email: str, password: str, client_ip: str,
+                *, known_device: bool = False) -> tuple[str, Session]:
     """Check a password; returns the new session token (for the cookie) and the session.
     Unknown accounts take the same time and count failures the same way, so neither the
     answer nor the lockout says whether an account exists."""
@@ -51,7 +54,11 @@ async def login(svc: Services, ph: PasswordHasher, email: str, password: str, cl
         email = email.strip().lower()[:254]
     network = ip_hash(svc.secret, client_ip)
     own, shared = f"login:acct:{email}:{network}", f"login:net:{network}"
-    await _reserve(svc, [(own, ATTEMPTS), (shared, NETWORK_ATTEMPTS)])
+    everywhere = f"login:acct:{email}"
+    limits = [(own, ATTEMPTS), (shared, NETWORK_ATTEMPTS)]
+    if not known_device:
+        limits.append((everywhere, ACCOUNT_ATTEMPTS))
+    await _reserve(svc, limits)
     async with svc.store.read() as tx:
         moderator = await tx.find_moderator(email)
     stored = moderator.password_hash if moderator else _dummy(ph)
@@ -63,6 +70,8 @@ async def login(svc: Services, ph: PasswordHasher, email: str, password: str, cl
     # and the network gets its slot back.
     await svc.limiter.reset(own)
     await svc.limiter.release(shared)
+    if not known_device:
+        await svc.limiter.release(everywhere)
     if ph.check_needs_rehash(stored):
         async with _hashing:
             fresh = await asyncio.to_thread(ph.hash, password)

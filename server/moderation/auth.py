@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from typing import Any
 
+from itsdangerous import BadSignature
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -77,7 +79,8 @@ async def login_submit(request: Request) -> Response:
         return await login_page(request, N_("The form expired; please try again."), 403, email)
     try:
         token, _ = await login(state.services, state.passwords, email, password,
-                               client_ip(request.scope, state.settings.trusted_proxies))
+                               client_ip(request.scope, state.settings.trusted_proxies),
+                               known_device=account_key(email) in known_accounts(request))
     except RateLimited as exc:
         response = await login_page(request, exc.message, 429, email)
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -87,7 +90,38 @@ async def login_submit(request: Request) -> Response:
     old = session_token(request)
     if old:
         await end_session(state.services, old)  # a new session id at every login
-    return logged_in(request, token, str(form.get("next", "")))
+    response = logged_in(request, token, str(form.get("next", "")))
+    remember_device(request, response, email)
+    return response
+
+
+# A browser that logged in to an account before is a known device for it: the guesses
+# counted against the account from everywhere do not lock it out. The cookie names up to
+# five accounts by a hash (never an address in clear), signed so it cannot be made up.
+DEVICE = "tl_device"
+DEVICE_ACCOUNTS = 5
+DEVICE_DAYS = 365
+
+
+def account_key(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+
+
+def known_accounts(request: Request) -> list[str]:
+    raw = request.cookies.get(DEVICE, "")
+    try:
+        keys = signer(app_state(request), "device").unsign(raw).decode() if raw else ""
+    except BadSignature:
+        return []
+    return [k for k in keys.split(".") if k][:DEVICE_ACCOUNTS]
+
+
+def remember_device(request: Request, response: Response, email: str) -> None:
+    key = account_key(email)
+    keys = [key, *(k for k in known_accounts(request) if k != key)][:DEVICE_ACCOUNTS]
+    value = signer(app_state(request), "device").sign(".".join(keys)).decode()
+    set_cookie(response, app_state(request), DEVICE, value, path="/moderate",
+               max_age=DEVICE_DAYS * 86400)
 
 
 @moderator_action

@@ -131,3 +131,25 @@ async def test_a_successful_login_gives_the_network_its_attempt_back(
         for _ in range(25):
             async with browser(app, "198.51.100.20") as form:
                 assert await form.attempt(PASSWORD) == 303
+
+
+async def test_guesses_spread_over_many_networks_are_bounded_but_spare_known_devices(
+        databases: Databases, tmp_path: Path) -> None:
+    async with login_app(databases, tmp_path) as app:
+        # The owner logged in from this browser before the attack: a known device.
+        async with browser(app, "203.0.113.50") as owner:
+            assert await owner.attempt(PASSWORD) == 303
+            device = dict(owner.http.cookies)
+        counting = CountingHasher(app.state.tl.passwords)
+        app.state.tl.passwords = counting
+        statuses = []
+        for i in range(51):  # one guess from each of 51 networks
+            async with browser(app, f"198.51.{i}.20") as attacker:
+                statuses.append(await attacker.attempt(f"guess {i}"))
+        assert statuses[:50] == [401] * 50 and statuses[50] == 429
+        assert counting.verified == 50
+        async with browser(app, "192.0.2.77") as stranger:  # right password, unknown browser
+            assert await stranger.attempt(PASSWORD) == 429
+        async with browser(app, "203.0.113.51") as known:
+            known.http.cookies.update({"tl_device": device["tl_device"]})
+            assert await known.attempt(PASSWORD) == 303
