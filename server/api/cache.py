@@ -23,6 +23,10 @@ class ThreadCache:
         self.clock = clock
         self._entries: OrderedDict[tuple[str, str, str], tuple[float, bytes]] = OrderedDict()
         self._flights: SingleFlight[tuple[str, str, str], bytes] = SingleFlight()
+        # Computations under way, and those of them whose page was forgotten meanwhile: what
+        # they read may predate the change (an erasure), so it is served once, never kept.
+        self._loading: set[tuple[str, str, str]] = set()
+        self._overtaken: set[tuple[str, str, str]] = set()
 
     async def fetch(self, site: str, page: str, order: str,
                     compute: Callable[[], Awaitable[tuple[bytes, bool]]]) -> bytes:
@@ -44,8 +48,14 @@ class ThreadCache:
 
     async def _load(self, key: tuple[str, str, str],
                     compute: Callable[[], Awaitable[tuple[bytes, bool]]]) -> bytes:
-        body, keep = await compute()
-        if keep:
+        self._loading.add(key)
+        try:
+            body, keep = await compute()
+        finally:
+            self._loading.discard(key)
+            overtaken = key in self._overtaken
+            self._overtaken.discard(key)
+        if keep and not overtaken:
             self.put(*key, body)
         return body
 
@@ -64,7 +74,11 @@ class ThreadCache:
 
     def forget(self, site: str, page: str) -> None:
         for order in ("newest", "oldest"):
-            self._entries.pop((site, page, order), None)
+            key = (site, page, order)
+            self._entries.pop(key, None)
+            if key in self._loading:
+                self._overtaken.add(key)
 
     def clear(self) -> None:
         self._entries.clear()
+        self._overtaken |= self._loading

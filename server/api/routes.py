@@ -175,7 +175,8 @@ async def feed_get(request: Request) -> Response:
                                                 query(request, "page"))
     return Response(feeds.render(site, page, items, state(request).settings.public_url),
                     media_type="application/atom+xml; charset=utf-8",
-                    headers={"Cache-Control": "public, max-age=60"})
+                    # Not kept by shared caches: a comment erased now leaves the feed now.
+                    headers={"Cache-Control": "no-cache"})
 
 
 @api
