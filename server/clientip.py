@@ -47,3 +47,17 @@ def client_ip(scope: Scope, trusted: tuple[str, ...]) -> str:
         if not _trusted(hop, networks):
             return hop
     return forwarded[0] if forwarded else peer
+
+
+def client_key(ip: str) -> str:
+    """What one client's connections are counted by: its IPv4 address, or its IPv6 /64 (one
+    subscriber's LAN; counting full IPv6 addresses would let a /64 hold unlimited sockets)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # a dual-stack socket's IPv4 client
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

@@ -11,7 +11,7 @@ from starlette.types import Message
 from starlette.websockets import WebSocket
 
 from server.api.responses import JSON, domain_error, error
-from server.clientip import client_ip
+from server.clientip import client_ip, client_key
 from server.core.authors import AuthorTokens
 from server.core.errors import DomainError, RateLimited
 from server.core.origins import origin_allowed
@@ -71,8 +71,9 @@ async def ws_endpoint(ws: WebSocket) -> None:
         await _refuse(ws, error(403, "origin_not_allowed",
                                 f"origin {str(origin)[:100]} is not allowed for this site"))
         return
+    counted = client_key(ip)
     try:
-        app.hub.admit(ip, app.settings.ws_max_per_ip)
+        app.hub.admit(counted, app.settings.ws_max_per_ip)
     except DomainError as exc:
         await _refuse(ws, domain_error(exc))
         return
@@ -93,7 +94,7 @@ async def ws_endpoint(ws: WebSocket) -> None:
             app.hub.leave(conn)
             await conn.stop()
     finally:
-        app.hub.release(ip)
+        app.hub.release(counted)
 
 
 async def _serve(ws: WebSocket, app: AppState, site_id: str, conn: Conn) -> None:

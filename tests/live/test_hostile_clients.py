@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -200,3 +201,20 @@ async def test_one_network_brings_only_so_many_new_pages_into_being(
                        additional_headers={"X-Forwarded-For": "198.51.100.61"}) as ws:
         await ws.send(json.dumps({"type": "subscribe", "page": "new-page-3"}))  # exists
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "sync"
+
+
+async def test_one_ipv6_64_is_one_client_for_the_socket_cap(server: ServerProcess) -> None:
+    """An IPv6 subscriber holds a whole /64: its addresses share one cap (6 here)."""
+    url = f"{server.ws_url}?site={SITE}"
+
+    async def from_address(address: str) -> Any:
+        return await ws_connect(url, origin=ORIGIN,  # type: ignore[arg-type]
+                                additional_headers={"X-Forwarded-For": address})
+
+    held = [await from_address(f"2001:db8:1:2::{i + 1:x}") for i in range(6)]
+    with pytest.raises(InvalidStatus) as err:
+        await from_address("2001:db8:1:2:ffff::99")
+    assert err.value.response.status_code == 429
+    neighbour = await from_address("2001:db8:1:3::1")  # another /64: another subscriber
+    for ws in [*held, neighbour]:
+        await ws.close()
