@@ -114,16 +114,20 @@ async def comments_create(request: Request) -> Response:
 async def comments_update(request: Request) -> Response:
     site = await site_of(request)
     data = await json_object(request, ("body",))
-    comment = await comments.edit_comment(state(request).services, site, comment_id(request),
-                                          data.get("body"), token=bearer_token(request))
+    app = state(request)
+    comment = await comments.edit_comment(
+        app.services, site, comment_id(request), data.get("body"), token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies))
     return JSON({"comment": comment.public()})
 
 
 @api
 async def comments_delete(request: Request) -> Response:
     site = await site_of(request)
-    comment = await comments.delete_comment(state(request).services, site, comment_id(request),
-                                            token=bearer_token(request))
+    app = state(request)
+    comment = await comments.delete_comment(
+        app.services, site, comment_id(request), token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies))
     return JSON({"comment": comment.public()})
 
 

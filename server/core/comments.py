@@ -33,6 +33,8 @@ from server.core.ports import NewComment, Tx
 from server.core.privacy import ip_hash
 from server.core.text import clean_body, clean_name, clean_page_key, clean_title, clean_url
 
+CHANGES_PER_MINUTE = 20  # edits and deletions from one network
+
 
 @dataclass(frozen=True, slots=True)
 class Draft:
@@ -58,12 +60,25 @@ class PostResult:
 
 def page_ref(site: Site, page: object, url: object, title: object
              ) -> tuple[str, str | None, str | None]:
-    """Validate a page key with its optional URL (which must be on the site's origins)."""
+    """Validate a page key with its optional URL (which must be on the site's origins). A
+    key that is itself a URL of the site (the widget's default) is the page's URL: a post
+    cannot claim another one for it."""
     key = clean_page_key(page)
     clean = clean_url(url)
     if clean is not None and not origin_allowed(origin_of_url(clean), site.origins):
         raise Invalid("url_not_allowed", "url is not on one of this site's allowed origins")
-    return key, clean, clean_title(title)
+    return key, _url_of_key(site, key) or clean, clean_title(title)
+
+
+def _url_of_key(site: Site, key: str) -> str | None:
+    if not key.startswith(("http://", "https://")):
+        return None
+    try:
+        url = clean_url(key)
+    except Invalid:
+        return None
+    return url if url is not None and origin_allowed(origin_of_url(url), site.origins) \
+        else None
 
 
 async def post_comment(svc: Services, site: Site, draft: Draft, *, token: str | None,
@@ -107,7 +122,7 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
             if earlier is not None:
                 return await _replay(tx, earlier, author_hash, issued,
                                      (key, body, parent_id))
-        page = await tx.ensure_page(site.id, key, url, title, now)
+        page = await tx.ensure_page(site.id, key, None, None, now)
         parent = await _attach_point(tx, page, parent_id)
         ban, approved_before = None, False
         if not moderator:
@@ -122,6 +137,11 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
                           moderator=moderator)
         if not moderator:
             decision = _guarded(svc, site, draft, decision, ban is not None, now)
+        if decision.status is not Status.SPAM and ((url and not page.url)
+                                                   or (title and not page.title)):
+            # The first post that is not spam names a page it is the first to name; a
+            # viewer never does, and a bot caught by the honeypot never does either.
+            page = await tx.ensure_page(site.id, key, url, title, now)
         comment = await tx.insert_comment(NewComment(
             site_id=site.id, page_id=page.id,
             parent_id=parent.id if parent else None,
@@ -214,6 +234,8 @@ async def _owned(tx: Tx, svc: Services, site: Site, comment_id: int, token: str 
     if comment is None or comment.site_id != site.id:
         raise NotFound("comment_not_found", "no such comment on this site")
     if not AuthorTokens.matches(comment.author_hash, site.id, token):
+        if comment.status is not Status.APPROVED:  # another's held comment: not there
+            raise NotFound("comment_not_found", "no such comment on this site")
         raise Forbidden("not_author", "this author token did not write that comment")
     if comment.status not in (Status.APPROVED, Status.PENDING):
         raise Conflict("comment_not_editable", f"this comment is {comment.status.value}")
@@ -223,9 +245,17 @@ async def _owned(tx: Tx, svc: Services, site: Site, comment_id: int, token: str 
     return comment
 
 
+async def _check_changes(svc: Services, site: Site, client_ip: str) -> None:
+    # Each change of a published comment reaches every reader, cache and moderator: an
+    # author editing in a loop must not make that traffic at will.
+    await svc.check_rate(f"change:{site.id}:{ip_hash(svc.secret, client_ip)}",
+                         CHANGES_PER_MINUTE, 60, "edits")
+
+
 async def edit_comment(svc: Services, site: Site, comment_id: int, body: object, *,
-                       token: str | None) -> Comment:
+                       token: str | None, client_ip: str) -> Comment:
     """An author edits their own comment inside the edit window; readers see `(Edited)`."""
+    await _check_changes(svc, site, client_ip)
     text = clean_body(body)
     events: list[Event] = []
     async with svc.store.write() as tx:
@@ -247,8 +277,9 @@ async def edit_comment(svc: Services, site: Site, comment_id: int, body: object,
 
 
 async def delete_comment(svc: Services, site: Site, comment_id: int, *,
-                         token: str | None) -> Comment:
+                         token: str | None, client_ip: str) -> Comment:
     """An author deletes their own comment; its text and name are erased at once."""
+    await _check_changes(svc, site, client_ip)
     events: list[Event] = []
     async with svc.store.write() as tx:
         comment = await _owned(tx, svc, site, comment_id, token)

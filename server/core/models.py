@@ -154,8 +154,9 @@ class Comment:
 
     @property
     def version(self) -> str:
-        """Names the text a moderator saw: an approval of an older version is refused."""
-        return hashlib.sha256(self.body.encode()).hexdigest()[:16]
+        """Names the text a moderator saw: an approval of an older version is refused. The
+        whole digest: two texts sharing a shortened one could be made to order."""
+        return hashlib.sha256(self.body.encode()).hexdigest()
 
     def tombstone(self) -> Comment:
         """What readers may still see of a comment gone from public view: where it stood."""

@@ -81,7 +81,7 @@ def _status(value: object) -> Status | None:
 
 
 def _version(value: object) -> str | None:
-    return str(value)[:64] if value else None
+    return str(value)[:128] if value else None
 
 
 @form_action()

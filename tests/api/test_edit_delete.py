@@ -135,3 +135,29 @@ async def test_deleted_comment_cannot_be_edited(api: Api) -> None:
     r = await api.http.patch(url, json={"body": "back"}, headers=auth)
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "comment_not_editable"
+
+
+async def test_anothers_held_comment_answers_like_a_missing_one(api: Api) -> None:
+    site = await api.new_site(moderation="all")
+    held = await api.post(site, body="waiting for review")
+    stranger = (await api.post(site, "elsewhere", "mine"))["author_token"]
+    auth = {"Authorization": f"Bearer {stranger}"}
+    for method in ("PATCH", "DELETE"):
+        on_held = await api.http.request(
+            method, f"/api/v1/sites/{site}/comments/{held['comment']['id']}", headers=auth,
+            json={"body": "x"} if method == "PATCH" else None)
+        on_nothing = await api.http.request(
+            method, f"/api/v1/sites/{site}/comments/999999999", headers=auth,
+            json={"body": "x"} if method == "PATCH" else None)
+        assert (on_held.status_code, on_held.json()) == (404, on_nothing.json())
+
+
+async def test_edits_are_rate_limited_per_network(api: Api) -> None:
+    site = await api.new_site()
+    mine = await api.post(site, body="version 0")
+    auth = {"Authorization": f"Bearer {mine['author_token']}",
+            "X-Forwarded-For": "198.51.100.123"}
+    url = f"/api/v1/sites/{site}/comments/{mine['comment']['id']}"
+    statuses = [(await api.http.patch(url, headers=auth, json={"body": f"version {i}"})
+                 ).status_code for i in range(1, 22)]
+    assert statuses == [200] * 20 + [429]

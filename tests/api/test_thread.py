@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.support.api import Api
+from tests.support.api import ORIGIN, Api
 
 
 async def _post_many(api: Api, site: str, page: str, n: int, parent: int | None = None
@@ -132,3 +132,17 @@ async def test_concurrent_first_posts_create_one_page(api: Api) -> None:
     results = await asyncio.gather(*(api.post(site, "race", f"first {i}") for i in range(10)))
     assert all(r["page"]["key"] == "race" for r in results)
     assert (await api.rows(site))["pages"] == 1
+
+
+async def test_spam_never_names_a_page_and_a_url_key_names_itself(api: Api) -> None:
+    site = await api.new_site()
+    await api.post(site, "custom-key", "buy now", url=f"{ORIGIN}/logout?next=//evil.test",
+                   title="URGENT: log in again at evil.test", hp="http://spam.example")
+    assert (await api.thread(site, "custom-key"))["page"]["title"] is None  # the honeypot
+    await api.post(site, "custom-key", "a real reader", url=f"{ORIGIN}/post", title="Post")
+    page = (await api.thread(site, "custom-key"))["page"]
+    assert (page["url"], page["title"]) == (f"{ORIGIN}/post", "Post")
+    keyed = f"{ORIGIN}/articles/42"
+    await api.post(site, keyed, "first!", url=f"{ORIGIN}/somewhere-else", title="Article 42")
+    page = (await api.thread(site, keyed))["page"]
+    assert (page["url"], page["title"]) == (keyed, "Article 42")
