@@ -163,7 +163,10 @@
         const li = render(it);
         if (list.dataset.order === "oldest") list.append(li); else list.prepend(li);
       } else if (shown && belongs) {
-        shown.replaceWith(render(it));
+        const fresh = render(it);
+        // Its text changed under the moderator's eyes: mark it, so nobody approves it unread.
+        if (shown.querySelector(".body")?.textContent !== it.body) fresh.classList.add("changed");
+        shown.replaceWith(fresh);
       }
       syncEmpty();
     } else if (f.type === "counts") {

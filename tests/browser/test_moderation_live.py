@@ -119,3 +119,23 @@ async def test_rejection_tells_the_author_widget(comments: Comments, new_context
     await item.get_by_role("button", name="Reject").click()
     await expect(author.locator("li.c", has_text="This will not survive")).to_have_count(0)
     await expect(author.get_by_text("Your comment was not approved.")).to_be_visible()
+
+
+async def test_a_text_edited_under_the_moderators_eyes_is_shown_and_marked(
+        comments: Comments, new_context: Any) -> None:
+    site = await comments.site(moderation="all")
+    posted = await comments.post(site, "bait", "A harmless remark")
+    mod = await moderator(comments, new_context, site)
+    item = mod.locator(f"#item-{posted['comment']['id']}")
+    await expect(item).to_contain_text("A harmless remark")
+    await mod.wait_for_timeout(300)  # the live queue's socket is subscribed
+    r = await comments.http.patch(
+        f"{comments.server.url}/api/v1/sites/{site}/comments/{posted['comment']['id']}",
+        json={"body": "Buy pills at spam.example"},
+        headers={"Authorization": f"Bearer {posted['author_token']}"})
+    assert r.status_code == 200
+    await expect(item).to_contain_text("Buy pills at spam.example")
+    await expect(item).to_have_class("item changed")
+    await item.get_by_role("button", name="Approve").click()  # what it shows is what it approves
+    await expect(item).to_have_count(0)
+    assert mod.errors == []  # type: ignore[attr-defined]
