@@ -123,4 +123,5 @@ async def forget_old_data(svc: Services) -> tuple[int, int]:
         hashes = await tx.purge_ip_hashes(now - IP_HASH_DAYS * 86_400_000)
         hashes += await tx.purge_flag_networks(now - IP_HASH_DAYS * 86_400_000)
         sessions = await tx.purge_sessions(now - 8 * 3_600_000)
+        await tx.purge_invitations(now)  # the invited addresses go with them
     return hashes, sessions

@@ -154,6 +154,11 @@ class AdminQueries:
             invitations.c.site_id == site_id).order_by(invitations.c.email))
         return [_invitation(r) for r in rows]
 
+    async def purge_invitations(self, now: int) -> int:
+        result = await self.conn.execute(delete(invitations).where(
+            invitations.c.expires_at <= now))
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def drop_invitations_by(self, moderator_id: int, site_id: str) -> None:
         """An owner who loses a site takes back the invitations they sent for it."""
         await self.conn.execute(delete(invitations).where(

@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from server.app import create_app
+from server.core.erasure import forget_old_data
 from server.core.moderators import add_moderator, remove_moderator
 from server.core.passwords import hasher
 from server.core.sites import add_site
@@ -209,6 +210,9 @@ async def test_an_invitation_ends_with_its_senders_ownership_and_after_a_week(
     try:
         async with world.browser() as http:
             assert (await http.get(second)).status_code == 404
+        await forget_old_data(world.app.state.tl.services)  # the hourly clean-up
+        async with world.store.read() as tx:
+            assert await tx.site_invitations("mine") == []  # the address is forgotten
     finally:
         world.clock.offset = 0
 
