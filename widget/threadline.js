@@ -606,7 +606,8 @@ ol{list-style:none;margin:0;padding:0}
       const c = f.data.comment;
       if (f.type === "comment.deleted") this.drop(c);
       else if (f.type === "comment.edited") { if (this.items.has(c.id)) this.render(c); }
-      else this.add(c);
+      // A replay shows a comment as it is now: one gone since comes as a tombstone.
+      else if (c.status !== "deleted" || c.reply_count) this.add(c);
       this.setCount(f.data.count);
       if (f.type === "comment.created" || f.type === "comment.approved") this.typingEl.textContent = "";
     }
