@@ -1,7 +1,8 @@
 """Text as word filters compare it: compatibility forms (fullwidth, mathematical letters),
 case, invisible characters and look-alike letters of other scripts folded away, so a
 fullwidth `bad`, a `b<ZWSP>ad` and a `bad` with a Cyrillic a all read `bad`, while Serbian
-words in Cyrillic stay Cyrillic.
+words in Cyrillic stay Cyrillic. Characters that draw as a blank without being white space
+(a Hangul filler) read as a space, so they part words as they seem to.
 
 Look-alikes come from Unicode's confusables (UTS #39, through confusable-homoglyphs): each
 character maps to the prototype of its class, as UTS #39's skeleton does, with two
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from typing import Any
+
+from server.core.invisible import BLANKS, IGNORABLE, IGNORABLE_CODES
 
 # Planes 0 and 1 hold every cased, confusable or combining character; plane 14 holds the
 # tag characters and the supplementary variation selectors.
@@ -73,8 +76,8 @@ def _tables() -> _Tables:
         category = unicodedata.category(ch)
         if category in _SKIPPED:
             continue
-        if _invisible(ch, category):
-            by_case[code] = by_look[code] = ""
+        if category == "Cf" or code in IGNORABLE_CODES:
+            by_case[code] = by_look[code] = ""  # inside a word they change nothing seen
             continue
         if category[0] == "M":
             _extend(marks, code)
@@ -82,6 +85,10 @@ def _tables() -> _Tables:
             continue  # neither reading changes it
         by_case[code] = _case_first(ch, prototypes)
         by_look[code] = _look_first(ch, prototypes)
+    for code in chain(*IGNORABLE):  # the unassigned ones too: renderers hide them already
+        by_case[code] = by_look[code] = ""
+    for ch in BLANKS:
+        by_case[ord(ch)] = by_look[ord(ch)] = " "
     differ = "".join(re.escape(chr(code)) for code, looks in by_look.items()
                      if looks != by_case[code])
     looks_latin = re.compile(f"[{differ}]" if differ else "(?!)")  # "(?!)": never
@@ -90,18 +97,6 @@ def _tables() -> _Tables:
 
 def _ranges(ranges: list[tuple[int, int]]) -> str:
     return "".join(f"\\U{first:08x}-\\U{last:08x}" for first, last in ranges)
-
-
-def _invisible(ch: str, category: str) -> bool:
-    """Format characters (Cf: ZWSP, soft hyphen, joiners, bidi controls, tags) and the
-    invisible marks Unicode names variation selectors or the grapheme joiner: inside a
-    word they change nothing a reader sees."""
-    if category == "Cf":
-        return True
-    if category != "Mn":
-        return False
-    name = unicodedata.name(ch, "")
-    return "VARIATION SELECTOR" in name or name == "COMBINING GRAPHEME JOINER"
 
 
 def _extend(ranges: list[tuple[int, int]], code: int) -> None:

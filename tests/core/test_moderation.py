@@ -40,6 +40,17 @@ BYPASSES = [
     ("Serbian Cyrillic word in capitals", ("курац",), "КУРАЦ", "курац"),
     ("Serbian Cyrillic word with Latin look-alikes", ("курац",), "куpaц", "курац"),
     ("German ß as ss", ("scheiße",), "SCHEISSE", "scheiße"),
+    # Blanks that are not white space part words as the spaces they look like.
+    ("Hangul filler for a space", ("viagra",), "buy\u3164viagra\u3164now", "viagra"),
+    ("halfwidth Hangul filler for a space", ("viagra",), "buy\uffa0viagra\uffa0now",
+     "viagra"),
+    ("Hangul jamo fillers for spaces", ("viagra",), "buy\u115fviagra\u1160now", "viagra"),
+    ("Braille blank for a space", ("viagra",), "buy\u2800viagra\u2800now", "viagra"),
+    # Default-ignorable characters that are not format characters join like them.
+    ("Khmer inherent vowel after the word", ("viagra",), "viagra\u17b5", "viagra"),
+    ("Khmer inherent vowel inside", ("viagra",), "via\u17b4gra", "viagra"),
+    ("Mongolian variation selector inside", ("bad",), "b\u180bad", "bad"),
+    ("reserved default-ignorable inside", ("bad",), "b\u2065a\U000e0100d", "bad"),
 ]
 IDS = [case[0] for case in BYPASSES]
 
