@@ -4,6 +4,9 @@ fullwidth `bad`, a `b<ZWSP>ad` and a `bad` with a Cyrillic a all read `bad`, whi
 words in Cyrillic stay Cyrillic. Characters that draw as a blank without being white space
 (a Hangul filler) read as a space, so they part words as they seem to.
 
+Latin small capitals (`ᴠɪᴀɢʀᴀ`: phonetic letters, which "small caps" text generators use)
+read as the letters Unicode names them after.
+
 Look-alikes come from Unicode's confusables (UTS #39, through confusable-homoglyphs): each
 character maps to the prototype of its class, as UTS #39's skeleton does, with two
 differences. ASCII is only lowercased (`rn`, `1` and `0` stay apart from `m`, `l` and `o`,
@@ -14,6 +17,7 @@ its look (a Cyrillic capital EN is an H: all-capital look-alikes read as Latin).
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -68,6 +72,7 @@ def _tables() -> _Tables:
     """Both readings' translation tables and the word-character class: built once per
     process (about 50 ms), after which a fold is a few C-level passes."""
     prototypes = _prototypes()
+    small_capitals = _small_capitals()
     by_case: dict[int, str] = {}
     by_look: dict[int, str] = {}
     marks: list[tuple[int, int]] = []
@@ -81,7 +86,11 @@ def _tables() -> _Tables:
             continue
         if category[0] == "M":
             _extend(marks, code)
-        if ch.casefold() == ch and ch not in prototypes and not ch.isascii():
+        lower = ch.casefold()
+        if lower in small_capitals:  # or lowercases to one (U+A7AE, a capital small capital)
+            by_case[code] = by_look[code] = small_capitals[lower]
+            continue
+        if lower == ch and ch not in prototypes and not ch.isascii():
             continue  # neither reading changes it
         by_case[code] = _case_first(ch, prototypes)
         by_look[code] = _look_first(ch, prototypes)
@@ -128,6 +137,19 @@ def _look_first(ch: str, prototypes: dict[str, str]) -> str:
 
 def _look(text: str, prototypes: dict[str, str]) -> str:
     return "".join(prototypes.get(ch, ch) for ch in text)
+
+
+def _small_capitals() -> dict[str, str]:
+    """Each Latin small capital and its letter, as Unicode names them ("LATIN LETTER SMALL
+    CAPITAL R": ʀ, r). Only these characters read so: those UTS #39 files under a small
+    capital (a Cyrillic в under ʙ) keep their own reading, or Serbian вас would read bac."""
+    capitals: dict[str, str] = {}
+    for letter in string.ascii_uppercase:
+        try:
+            capitals[unicodedata.lookup(f"LATIN LETTER SMALL CAPITAL {letter}")] = letter.lower()
+        except KeyError:
+            continue  # there is none for X
+    return capitals
 
 
 def _prototypes() -> dict[str, str]:

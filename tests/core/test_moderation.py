@@ -40,6 +40,12 @@ BYPASSES = [
     ("Serbian Cyrillic word in capitals", ("курац",), "КУРАЦ", "курац"),
     ("Serbian Cyrillic word with Latin look-alikes", ("курац",), "куpaц", "курац"),
     ("German ß as ss", ("scheiße",), "SCHEISSE", "scheiße"),
+    ("small capitals", ("viagra",), "\u1d20\u026a\u1d00\u0262\u0280\u1d00", "viagra"),
+    ("small capitals and an s", ("casino",), "\u1d04\u1d00s\u026a\u0274\u1d0f", "casino"),
+    ("small capitals of every letter", ("the quick brown fox jumps over a lazy dog",),
+     "\u1d1b\u029c\u1d07 \ua7af\u1d1c\u026a\u1d04\u1d0b \u0299\u0280\u1d0f\u1d21\u0274 "
+     "\ua730\u1d0fx \u1d0a\u1d1c\u1d0d\u1d18\ua731 \u1d0f\u1d20\u1d07\u0280 \u1d00 "
+     "\u029f\u1d00\u1d22\u028f \u1d05\u1d0f\u0262", "the quick brown fox jumps over a lazy dog"),
     # Blanks that are not white space part words as the spaces they look like.
     ("Hangul filler for a space", ("viagra",), "buy\u3164viagra\u3164now", "viagra"),
     ("halfwidth Hangul filler for a space", ("viagra",), "buy\uffa0viagra\uffa0now",
