@@ -7,6 +7,15 @@ words in Cyrillic stay Cyrillic. Characters that draw as a blank without being w
 Latin small capitals (`ᴠɪᴀɢʀᴀ`: phonetic letters, which "small caps" text generators use)
 read as the letters Unicode names them after.
 
+Marks stay part of their letter: `schwül` is not `schwul`, `año` is not `ano`, and a letter
+with an accent is a letter of its own in the languages that write it, which the text alone
+cannot tell from a disguise. What no language writes is also read without its marks: a
+struck-through, underlined or enclosed letter (`c̶a̶s̶i̶n̶o̶`); a plain Latin letter under two or
+more marks (zalgo), or under a mark no Latin letter carries; and a plain letter with an
+accent written apart though a precomposed letter exists for the pair, as tools that
+decorate text write it, where keyboards send the precomposed letter. So `via` + U+0308 +
+`gra` holds `viagra`; `viägra` typed on a keyboard, like `schwül`, does not.
+
 Look-alikes come from Unicode's confusables (UTS #39, through confusable-homoglyphs): each
 character maps to the prototype of its class, as UTS #39's skeleton does, with two
 differences. ASCII is only lowercased (`rn`, `1` and `0` stay apart from `m`, `l` and `o`,
@@ -30,14 +39,27 @@ from server.core.invisible import BLANKS, IGNORABLE, IGNORABLE_CODES
 # tag characters and the supplementary variation selectors.
 _CODE_POINTS = (range(0x20000), range(0xE0000, 0xE1000))
 _SKIPPED = ("Cn", "Cs", "Co")  # unassigned, surrogates, private use: nothing to fold
+_ASCII_LETTERS = frozenset(string.ascii_letters)
+_ODD_MARK = "\u0352"  # COMBINING FERMATA: no letter carries it
 
 
-def folds(text: str) -> tuple[str, ...]:
+def folds(text: str, *, undisguise: bool = True) -> tuple[str, ...]:
     """The readings of ``text`` a filter looks for words in: one for ASCII text; otherwise
-    the reading by lowercase and, when it differs, the reading by look."""
+    the reading by lowercase and, when it differs, the reading by look; and unless told
+    not to (a word as its owner wrote it), the readings without marks that disguise."""
     if text.isascii():
         return (text.lower(),)
     tables = _tables()
+    readings = _readings(text, tables)
+    if undisguise and tables.marks.search(text):
+        plain = text.translate(tables.plain)
+        bare = tables.decorative.sub("", tables.marked.sub(_undisguised, plain))
+        if bare != plain:
+            readings += tuple(r for r in _readings(bare, tables) if r not in readings)
+    return readings
+
+
+def _readings(text: str, tables: _Tables) -> tuple[str, ...]:
     # Decomposed, so that an accent written apart and a precomposed letter agree and the
     # letter under an accent meets the tables; composed again afterwards.
     decomposed = unicodedata.normalize("NFKD", text)
@@ -59,12 +81,34 @@ def _fold(decomposed: str, table: dict[int, str]) -> str:
     return unicodedata.normalize("NFC", decomposed.translate(table))
 
 
+def _undisguised(match: re.Match[str]) -> str:
+    """A plain letter and the marks after it: the letter alone, unless it carries one of the
+    marks Latin letters carry, and no precomposed letter has the two (s + U+0331, s̱:
+    transliterations, Tlingit): a letter of its own."""
+    letters = match[0]
+    if len(letters) == 2 and letters[1] in _tables().latin_marks and \
+            len(unicodedata.normalize("NFC", letters)) == 2:
+        return letters
+    return letters[0]
+
+
 @dataclass(frozen=True, slots=True)
 class _Tables:
     by_case: dict[int, str]  # str.translate tables of both readings
     by_look: dict[int, str]
     looks_latin: re.Pattern[str]  # the characters the two readings differ on
     word_chars: str
+    # What finds and removes the marks that disguise, all of it in the Basic Multilingual
+    # Plane: a class with ranges beyond it costs the regex engine each range at each
+    # character, ten times the fold. Text with a combining mark, or any character beyond
+    # the BMP, is looked at; it is made plain (compatibility letters in ASCII, invisibles
+    # dropped, blanks spaced, marks beyond the BMP as U+0352, a mark no letter carries),
+    # and its marks on ASCII letters and its decorations removed.
+    marks: re.Pattern[str]
+    plain: dict[int, str]
+    marked: re.Pattern[str]
+    decorative: re.Pattern[str]
+    latin_marks: frozenset[str]  # the marks in Latin letters' canonical decompositions
 
 
 @lru_cache(maxsize=1)
@@ -75,17 +119,29 @@ def _tables() -> _Tables:
     small_capitals = _small_capitals()
     by_case: dict[int, str] = {}
     by_look: dict[int, str] = {}
+    plain: dict[int, str] = {}
     marks: list[tuple[int, int]] = []
+    combining: list[tuple[int, int]] = []  # in the BMP
+    decorative: list[tuple[int, int]] = []
+    latin_marks: set[str] = set()
     for code in chain(*_CODE_POINTS):
         ch = chr(code)
         category = unicodedata.category(ch)
         if category in _SKIPPED:
             continue
         if category == "Cf" or code in IGNORABLE_CODES:
-            by_case[code] = by_look[code] = ""  # inside a word they change nothing seen
+            by_case[code] = by_look[code] = plain[code] = ""  # in a word they change nothing
             continue
         if category[0] == "M":
             _extend(marks, code)
+            if category != "Mc" and code > 0xFFFF:
+                plain[code] = _ODD_MARK
+            elif category != "Mc":
+                _extend(combining, code)
+            if _decorative(ch, category):
+                _extend(decorative, code)
+        else:
+            _read_decomposition(ch, category, plain, latin_marks)
         lower = ch.casefold()
         if lower in small_capitals:  # or lowercases to one (U+A7AE, a capital small capital)
             by_case[code] = by_look[code] = small_capitals[lower]
@@ -95,13 +151,40 @@ def _tables() -> _Tables:
         by_case[code] = _case_first(ch, prototypes)
         by_look[code] = _look_first(ch, prototypes)
     for code in chain(*IGNORABLE):  # the unassigned ones too: renderers hide them already
-        by_case[code] = by_look[code] = ""
+        by_case[code] = by_look[code] = plain[code] = ""
     for ch in BLANKS:
-        by_case[ord(ch)] = by_look[ord(ch)] = " "
+        by_case[ord(ch)] = by_look[ord(ch)] = plain[ord(ch)] = " "
     differ = "".join(re.escape(chr(code)) for code, looks in by_look.items()
                      if looks != by_case[code])
     looks_latin = re.compile(f"[{differ}]" if differ else "(?!)")  # "(?!)": never
-    return _Tables(by_case, by_look, looks_latin, f"\\w{_ranges(marks)}")
+    return _Tables(by_case, by_look, looks_latin, f"\\w{_ranges(marks)}",
+                   marks=re.compile(f"[{_ranges(combining)}\\U00010000-\\U0010ffff]"),
+                   plain=plain, marked=re.compile(f"[A-Za-z][{_ranges(combining)}]+"),
+                   decorative=re.compile(f"[{_ranges(decorative)}]"),
+                   latin_marks=frozenset(latin_marks))
+
+
+def _read_decomposition(ch: str, category: str, plain: dict[int, str],
+                        latin_marks: set[str]) -> None:
+    """Note a compatibility form of an ASCII letter (fullwidth, mathematical, circled), or
+    the marks of a precomposed Latin letter."""
+    decomposition = unicodedata.decomposition(ch)
+    if decomposition.startswith("<"):
+        compatible = unicodedata.normalize("NFKD", ch)
+        if compatible in _ASCII_LETTERS:
+            plain[ord(ch)] = compatible
+    elif decomposition and category[0] == "L" and unicodedata.name(ch).startswith("LATIN "):
+        latin_marks.update(chr(int(part, 16)) for part in decomposition.split()[1:])
+
+
+def _decorative(ch: str, category: str) -> bool:
+    """A mark that strikes a letter through, underlines, overlines or encloses it: what
+    text decorators add, which no alphabet's letters carry."""
+    if category == "Me":
+        return True
+    name = unicodedata.name(ch, "")
+    return name.startswith("COMBINING ") and (
+        name.endswith(" OVERLAY") or name.endswith("LOW LINE") or name.endswith("OVERLINE"))
 
 
 def _ranges(ranges: list[tuple[int, int]]) -> str:
