@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -41,6 +42,7 @@ _CODE_POINTS = (range(0x20000), range(0xE0000, 0xE1000))
 _SKIPPED = ("Cn", "Cs", "Co")  # unassigned, surrogates, private use: nothing to fold
 _ASCII_LETTERS = frozenset(string.ascii_letters)
 _ODD_MARK = "\u0352"  # COMBINING FERMATA: no letter carries it
+_BEYOND_BMP = re.compile("[\U00010000-\U0010ffff]")
 
 
 def warm() -> None:
@@ -57,12 +59,20 @@ def folds(text: str, *, undisguise: bool = True) -> tuple[str, ...]:
         return (text.lower(),)
     tables = _tables()
     readings = _readings(text, tables)
-    if undisguise and tables.marks.search(text):
+    if undisguise and _may_disguise(text, tables):
         plain = text.translate(tables.plain)
         bare = tables.decorative.sub("", tables.marked.sub(_undisguised, plain))
         if bare != plain:
             readings += tuple(r for r in _readings(bare, tables) if r not in readings)
     return readings
+
+
+def _may_disguise(text: str, tables: _Tables) -> bool:
+    """Whether ``text`` has a decoration or a mark on a Latin letter, or beyond the BMP
+    (where a regular-expression class would be slow) a mark or a letter that might."""
+    if tables.marks.search(text) and tables.suspect.search(text):  # the first is quick
+        return True
+    return not tables.beyond.isdisjoint(_BEYOND_BMP.findall(text))
 
 
 def _readings(text: str, tables: _Tables) -> tuple[str, ...]:
@@ -104,13 +114,15 @@ class _Tables:
     by_look: dict[int, str]
     looks_latin: re.Pattern[str]  # the characters the two readings differ on
     word_chars: str
-    # What finds and removes the marks that disguise, all of it in the Basic Multilingual
-    # Plane: a class with ranges beyond it costs the regex engine each range at each
-    # character, ten times the fold. Text with a combining mark, or any character beyond
-    # the BMP, is looked at; it is made plain (compatibility letters in ASCII, invisibles
-    # dropped, blanks spaced, marks beyond the BMP as U+0352, a mark no letter carries),
-    # and its marks on ASCII letters and its decorations removed.
+    # What finds and removes the marks that disguise. The classes stay in the Basic
+    # Multilingual Plane: one with ranges beyond it costs the regex engine each range at
+    # each character, several times the fold. Text with a decoration or a mark on a Latin
+    # letter (``suspect``, ``beyond``) is made plain (compatibility letters in ASCII,
+    # invisibles dropped, blanks spaced, marks beyond the BMP as U+0352, which no letter
+    # carries); then its marks on ASCII letters and its decorations are removed.
     marks: re.Pattern[str]
+    suspect: re.Pattern[str]
+    beyond: frozenset[str]  # characters beyond the BMP that ``plain`` changes
     plain: dict[int, str]
     marked: re.Pattern[str]
     decorative: re.Pattern[str]
@@ -163,11 +175,23 @@ def _tables() -> _Tables:
     differ = "".join(re.escape(chr(code)) for code, looks in by_look.items()
                      if looks != by_case[code])
     looks_latin = re.compile(f"[{differ}]" if differ else "(?!)")  # "(?!)": never
+    letters = _class(code for code, to in plain.items() if code <= 0xFFFF and to.isalpha())
+    hidden = _class(code for code, to in plain.items() if code <= 0xFFFF and not to)
     return _Tables(by_case, by_look, looks_latin, f"\\w{_ranges(marks)}",
-                   marks=re.compile(f"[{_ranges(combining)}\\U00010000-\\U0010ffff]"),
+                   marks=re.compile(f"[{_ranges(combining)}]"),
+                   suspect=re.compile(f"[{_ranges(decorative)}]|"
+                                      f"[A-Za-z{letters}][{hidden}]*[{_ranges(combining)}]"),
+                   beyond=frozenset(chr(code) for code in plain if code > 0xFFFF),
                    plain=plain, marked=re.compile(f"[A-Za-z][{_ranges(combining)}]+"),
                    decorative=re.compile(f"[{_ranges(decorative)}]"),
                    latin_marks=frozenset(latin_marks))
+
+
+def _class(codes: Iterable[int]) -> str:
+    ranges: list[tuple[int, int]] = []
+    for code in sorted(codes):
+        _extend(ranges, code)
+    return _ranges(ranges)
 
 
 def _read_decomposition(ch: str, category: str, plain: dict[int, str],
