@@ -17,7 +17,9 @@ ping) is reset, not left open with full buffers.
 A request's head (request line and headers) is bounded, in bytes, in header fields and in
 the length of its target, and so are a chunked body's trailers: httptools buffers a header
 value until its end without a callback, so the bytes received while a head is incomplete
-are counted too. Over a limit the client gets 431 (or 414) and the connection closes.
+are counted too, from where in its read the head began (a pipelining client sends the start
+of the next head in the read that ends the last request). Over a limit the client gets 431
+(or 414) and the connection closes.
 
 uvicorn's ``limit_concurrency`` is global: one client holding thousands of idle sockets
 would shut everyone else out. So one client address (an IPv6 /64, which one subscriber
@@ -130,10 +132,16 @@ open_connections: Counter[str] = Counter()
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     deadline: asyncio.TimerHandle | None = None
-    # Bytes received in the header block being read (a head, or a chunked body's trailers),
-    # None while none is; and the bytes of the head's target and headers parsed so far.
-    block: int | None = 0
+    # Bytes received for the header block being read (a head, or a chunked body's trailers),
+    # never fewer than it has, None while none is open; and the bytes of the head's target
+    # and headers parsed so far, as the limit counts them and at the fewest they took.
+    block: int | None = None
     head_size = 0
+    head_least = 0
+    # In the read being parsed: how many of its bytes, at least, came before the parser's
+    # position, and before the block that opened in it (None while none has).
+    spent = 0
+    opened_at: int | None = None
     refused = False
     linger: asyncio.TimerHandle | None = None
     slot: str | None = None  # the connection_key this connection is counted under
@@ -160,12 +168,16 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         # skips) would otherwise cancel uvicorn's keep-alive timer forever.
         if self.deadline is None and (self.cycle is None or self.cycle.response_complete):
             self._arm()
-        if self.block is not None:
-            self.block += len(data)
+        earlier, self.spent, self.opened_at = self.block, 0, None
         try:
             self._feed(data)
-            if self.block is not None and self.block > MAX_HEAD_BYTES:
-                raise head_too_large()  # an unfinished header: httptools holds it all
+            if self.block is not None:
+                # An unfinished header: httptools holds it all. A block that opened in this
+                # read (behind a request it completed) holds the read from where it opened.
+                self.block = (len(data) - self.opened_at if self.opened_at is not None
+                              else (earlier or 0) + len(data))
+                if self.block > MAX_HEAD_BYTES:
+                    raise head_too_large()
         except Refusal as refusal:
             self._refuse(refusal)
 
@@ -188,7 +200,8 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.head_size = 0
+        self.head_size = self.head_least = 0
+        self._open()
         if self.deadline is None:
             self._arm()
 
@@ -196,29 +209,35 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         super().on_url(url)
         if len(self.url) > MAX_TARGET:
             raise target_too_long()
-        self._count(len(url))
+        self._count(len(url), len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if len(self.headers) >= MAX_HEADERS:
             raise too_many_headers()
-        self._count(len(name) + len(value) + 4)
+        # Counted as "name: value\r\n"; it took at least "name:value".
+        self._count(len(name) + len(value) + 4, len(name) + len(value) + 1)
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
+        # The head's bytes in this read, at least: all of it if it opened here, else what
+        # it has beyond the most it can have had in earlier reads.
+        before = 0 if self.opened_at is not None else (self.block or 0)
+        self.spent += max(0, self.head_least - before)
         self.block = None
         if self.parser.should_upgrade() and self._should_upgrade():
             self._disarm()  # a websocket now: it has pings and its own limits
         super().on_headers_complete()
 
     def on_chunk_header(self) -> None:
-        self.block = 0  # the last chunk's trailers may follow: a header block again
+        self._open()  # the last chunk's trailers may follow: a header block again
 
     def on_body(self, body: bytes) -> None:
         self.block = None  # a chunk with data, not the trailers
+        self.spent += len(body)
         super().on_body(body)
 
     def on_message_complete(self) -> None:
-        self.block = 0  # the next request's head
+        self.block = None  # until the next request's head begins
         self._disarm()
         super().on_message_complete()
 
@@ -240,9 +259,15 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
                 del open_connections[self.slot]
             self.slot = None
 
-    def _count(self, size: int) -> None:
+    def _open(self) -> None:
+        """A header block begins in the read being parsed, after at least ``spent`` of its
+        bytes (the framing of what came before is not counted: the block is counted long)."""
+        self.block, self.opened_at = 0, self.spent
+
+    def _count(self, size: int, least: int) -> None:
         # A whole head arriving at once is parsed before data_received can look at it.
         self.head_size += size
+        self.head_least += least
         if self.head_size > MAX_HEAD_BYTES:
             raise head_too_large()
 

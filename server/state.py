@@ -23,6 +23,7 @@ from server.core.context import Limits, Services
 from server.core.erasure import forget_old_data
 from server.core.passwords import hasher
 from server.core.sites import SiteDirectory
+from server.core.wordfold import warm as warm_word_filters
 from server.live.hub import Hub
 from server.metrics import HttpStats
 from server.moderation.live import ModHub
@@ -90,6 +91,7 @@ class AppState:
 
     async def start(self) -> None:
         await check_migrated(self.store)
+        warm_word_filters()  # before any request, rather than in the first one they read
         self.hub.page_changed.append(self.thread_cache.forget)
         self.hub.all_changed.append(self.thread_cache.clear)
         await self.hub.start()

@@ -30,7 +30,7 @@ def _word_list(words: tuple[str, ...]) -> _WordList | None:
     """A site's list, compiled once: every reading of every word, read as text is read."""
     configured: dict[str, str] = {}
     for word in words:
-        for reading in folds(word.strip()) if word.strip() else ():
+        for reading in folds(word.strip(), undisguise=False) if word.strip() else ():
             configured.setdefault(reading, word.strip())
     if not configured:
         return None

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from enum import StrEnum
 
 from server.core.errors import Invalid
+from server.core.invisible import BLANKS, invisible, variation_selector
 from server.core.urls import UrlAmbiguous, UrlMalformed, read_web_url
 
 BODY_MAX = 5000
@@ -28,6 +29,7 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 # scripts, emoji), LRM, RLM and ALM (mixed-direction text), soft hyphens.
 BODY_INVISIBLE = frozenset("\ufeff\u2060\u2061\u2062\u2063\u2064\ufff9\ufffa\ufffb")
 JOINERS = frozenset("\u200c\u200d")  # ZWNJ, ZWJ
+KEYCAP_BASES = frozenset("#*0123456789")  # "1" + VS16 + U+20E3 KEYCAP: 1️⃣
 
 
 class Unwanted(StrEnum):
@@ -36,6 +38,7 @@ class Unwanted(StrEnum):
     CONTROL = "control character"
     BIDI = "bidi control"
     INVISIBLE = "invisible character"
+    BLANK = "blank character"
 
 
 def forbidden(ch: str, allow_newlines: bool) -> bool:
@@ -58,15 +61,27 @@ def unwanted_in_body(text: str) -> Iterator[tuple[int, Unwanted]]:
 
 
 def unwanted_in_name(text: str) -> Iterator[tuple[int, Unwanted]]:
-    """Where a name holds characters it may not: every format character (Cf) makes a name
-    that looks like another, except ZWNJ and ZWJ where a script or an emoji needs them."""
+    """Where a name holds characters it may not: every character drawn as nothing (format
+    characters and Unicode's other default-ignorables) or as a blank that is not a space
+    (a Hangul filler: a name that looks empty, or like another) makes a name that looks
+    like another; except ZWNJ and ZWJ where a script or an emoji needs them, and a
+    variation selector on the character it selects a form of."""
     for index, ch in enumerate(text):
         if forbidden(ch, allow_newlines=False):
             yield index, Unwanted.CONTROL
         elif ch in BIDI_CONTROLS:
             yield index, Unwanted.BIDI
-        elif unicodedata.category(ch) == "Cf" and not (ch in JOINERS and _joins(text, index)):
+        elif ch in BLANKS:
+            yield index, Unwanted.BLANK
+        elif invisible(ch) and not _needed(text, index):
             yield index, Unwanted.INVISIBLE
+
+
+def _needed(text: str, index: int) -> bool:
+    ch = text[index]
+    if ch in JOINERS:
+        return _joins(text, index)
+    return variation_selector(ch) and _selects(text, index)
 
 
 def _joins(text: str, index: int) -> bool:
@@ -76,6 +91,17 @@ def _joins(text: str, index: int) -> bool:
         return False
     return all(not ch.isascii() and not ch.isspace() and unicodedata.category(ch) != "Cf"
                for ch in (text[index - 1], text[index + 1]))
+
+
+def _selects(text: str, index: int) -> bool:
+    """A variation selector after what it selects a form of: an emoji (❤️), an ideograph, a
+    Mongolian letter, a keycap's digit; after ASCII or nothing it only hides."""
+    if index == 0:
+        return False
+    before = text[index - 1]
+    if before in KEYCAP_BASES:
+        return text[index + 1:index + 2] == "\u20e3"
+    return not before.isascii() and not before.isspace() and not invisible(before)
 
 
 def without(text: str, unwanted: Iterator[tuple[int, Unwanted]]) -> str:

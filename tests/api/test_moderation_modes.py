@@ -72,10 +72,13 @@ async def test_banned_words_are_refused(api: Api) -> None:
 async def test_disguised_words_are_refused_or_held_as_configured(api: Api) -> None:
     site = await _site(api, banned_words=("casino",), suspect_words=("Crypto",))
     before = await api.rows(site)
-    # Fullwidth, a zero-width space inside, Cyrillic es and a, mathematical bold.
+    # Fullwidth, a zero-width space inside, Cyrillic es and a, mathematical bold, Hangul
+    # fillers for spaces, small capitals, struck through, an accent written apart.
     for body in ("\uff23\uff21\uff33\uff29\uff2e\uff2f night", "cas\u200bino night",
                  "\u0441\u0430sino night",
-                 "\U0001d41c\U0001d41a\U0001d42c\U0001d422\U0001d427\U0001d428"):
+                 "\U0001d41c\U0001d41a\U0001d42c\U0001d422\U0001d427\U0001d428",
+                 "best\u3164casino\u3164ever", "\u1d04\u1d00s\u026a\u0274\u1d0f night",
+                 "c\u0336a\u0336s\u0336i\u0336n\u0336o\u0336 night", "casino\u0308 night"):
         r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p",
                                                                         "body": body})
         assert r.status_code == 422, body

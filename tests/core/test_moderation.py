@@ -40,6 +40,42 @@ BYPASSES = [
     ("Serbian Cyrillic word in capitals", ("курац",), "КУРАЦ", "курац"),
     ("Serbian Cyrillic word with Latin look-alikes", ("курац",), "куpaц", "курац"),
     ("German ß as ss", ("scheiße",), "SCHEISSE", "scheiße"),
+    ("small capitals", ("viagra",), "\u1d20\u026a\u1d00\u0262\u0280\u1d00", "viagra"),
+    ("small capitals and an s", ("casino",), "\u1d04\u1d00s\u026a\u0274\u1d0f", "casino"),
+    ("small capitals of every letter", ("the quick brown fox jumps over a lazy dog",),
+     "\u1d1b\u029c\u1d07 \ua7af\u1d1c\u026a\u1d04\u1d0b \u0299\u0280\u1d0f\u1d21\u0274 "
+     "\ua730\u1d0fx \u1d0a\u1d1c\u1d0d\u1d18\ua731 \u1d0f\u1d20\u1d07\u0280 \u1d00 "
+     "\u029f\u1d00\u1d22\u028f \u1d05\u1d0f\u0262", "the quick brown fox jumps over a lazy dog"),
+    # Marks no alphabet writes: decorations, stacks, accents written apart from a plain
+    # letter that keyboards send precomposed.
+    ("underlined letters", ("viagra",), "v\u0332i\u0332a\u0332g\u0332r\u0332a\u0332", "viagra"),
+    ("struck-through letters", ("casino",), "c\u0336a\u0336s\u0336i\u0336n\u0336o\u0336",
+     "casino"),
+    ("one struck-through letter", ("casino",), "cas\u0338ino", "casino"),
+    ("enclosed letters", ("bad",), "b\u20dda\u20ddd\u20dd", "bad"),
+    ("diaeresis written apart", ("viagra",), "via\u0308gra", "viagra"),
+    ("diaeresis written apart on the last letter", ("casino",), "casino\u0308", "casino"),
+    ("acute written apart on the last letter", ("viagra",), "viagra\u0301", "viagra"),
+    ("marks stacked on letters", ("viagra",), "v\u0310\u0351i\u0352\u0357a\u0300\u0316gra",
+     "viagra"),
+    ("a mark no Latin letter carries, after the word", ("viagra",), "viagra\u0352", "viagra"),
+    ("a mark beyond the BMP, after the word", ("viagra",), "viagra\U0001d167", "viagra"),
+    ("an invisible between a letter and its mark", ("viagra",), "v\u200b\u0332iagra",
+     "viagra"),
+    ("fullwidth letters struck through", ("casino",), "\uff43\u0336\uff41\u0336sino",
+     "casino"),
+    ("Cyrillic struck through", ("курац",), "к\u0336урац", "курац"),
+    # Blanks that are not white space part words as the spaces they look like.
+    ("Hangul filler for a space", ("viagra",), "buy\u3164viagra\u3164now", "viagra"),
+    ("halfwidth Hangul filler for a space", ("viagra",), "buy\uffa0viagra\uffa0now",
+     "viagra"),
+    ("Hangul jamo fillers for spaces", ("viagra",), "buy\u115fviagra\u1160now", "viagra"),
+    ("Braille blank for a space", ("viagra",), "buy\u2800viagra\u2800now", "viagra"),
+    # Default-ignorable characters that are not format characters join like them.
+    ("Khmer inherent vowel after the word", ("viagra",), "viagra\u17b5", "viagra"),
+    ("Khmer inherent vowel inside", ("viagra",), "via\u17b4gra", "viagra"),
+    ("Mongolian variation selector inside", ("bad",), "b\u180bad", "bad"),
+    ("reserved default-ignorable inside", ("bad",), "b\u2065a\U000e0100d", "bad"),
 ]
 IDS = [case[0] for case in BYPASSES]
 
@@ -109,6 +145,28 @@ def test_innocent_words_in_other_scripts_are_not_caught(words: tuple[str, ...],
                                                        text: str) -> None:
     assert decide(_site(banned=words, suspect=words), text, None, author_approved=1) == \
         Decision(Status.APPROVED)
+
+
+@pytest.mark.parametrize(("words", "text"), [
+    # A letter with an accent is a letter of its own where it is written: typed as keyboards
+    # send it, it never reads as the plain letter.
+    (("schwul", "fur"), "Heute ist es schw\u00fcl, sch\u00f6n f\u00fcr dich."),  # humid, for
+    (("ano",), "Feliz a\u00f1o nuevo."),  # Spanish: year, not anus
+    (("sisa",), "\u0160i\u0161a se kod berberina."),  # Serbian: has his hair cut
+    (("pate", "cote"), "Une p\u00e2te sur la c\u00f4te."),  # French: dough, coast
+    (("sik",), "Ne \u015fik!"),  # Turkish: how chic
+    (("ass",), "ass\u0331"),  # one mark with no precomposed letter: s̱, a letter too
+])
+def test_letters_with_accents_are_not_their_plain_letters(words: tuple[str, ...],
+                                                          text: str) -> None:
+    assert decide(_site(banned=words, suspect=words), text, None, author_approved=1) == \
+        Decision(Status.APPROVED)
+
+
+def test_a_word_in_the_list_keeps_its_marks() -> None:
+    # The owner's words are taken as written: a banned "cafe" + U+0301 is café, not cafe.
+    site = _site(banned=("cafe\u0301",))
+    assert decide(site, "a cafe", None, author_approved=1) == Decision(Status.APPROVED)
 
 
 def test_word_lists_are_compiled_once_per_list() -> None:

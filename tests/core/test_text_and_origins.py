@@ -102,6 +102,44 @@ def test_name_keeps_joiners_between_non_ascii_characters(name: str) -> None:
     assert clean_name(name) == name
 
 
+# Blanks that are not white space: a name that looks empty, or like another name.
+NAME_BLANK = ["\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"]
+
+
+@pytest.mark.parametrize("blank", NAME_BLANK)
+def test_name_blank_characters_are_refused_by_name(blank: str) -> None:
+    for name in (blank, f"Ann{blank}", f"Ann{blank}Lee", f"{blank} Ann"):
+        with pytest.raises(Invalid) as refused:
+            clean_name(name)
+        assert refused.value.code == "name_blank_character"
+        assert f"U+{ord(blank):04X} ({unicodedata.name(blank)})" in str(refused.value)
+
+
+# Default-ignorable characters beyond the format characters: drawn as nothing.
+NAME_IGNORABLE = ["\u034f", "\u17b4", "\u17b5", "\u180b", "\ufe0f", "\U000e0100", "\u2065",
+                  "\ufff0", "\U000e0fff"]
+
+
+@pytest.mark.parametrize("invisible", NAME_IGNORABLE)
+def test_name_default_ignorable_characters_are_refused_by_name(invisible: str) -> None:
+    for name in (f"Ann{invisible}", f"A{invisible}nn", f"{invisible}Ann", f"Ann {invisible}"):
+        with pytest.raises(Invalid) as refused:
+            clean_name(name)
+        assert refused.value.code == "name_invisible_character"
+        assert f"U+{ord(invisible):04X}" in str(refused.value)
+
+
+@pytest.mark.parametrize("name", [
+    "Ann \u2764\ufe0f",  # an emoji's emoji presentation
+    "\U0001f3f3\ufe0f\u200d\U0001f308 Pride",  # the rainbow flag
+    "1\ufe0f\u20e3 fan",  # a keycap
+    "\u845b\U000e0100\u98fe",  # an ideograph's registered variant
+    "\u182e\u180b\u1823",  # a Mongolian letter's other form
+])
+def test_name_keeps_variation_selectors_on_what_they_vary(name: str) -> None:
+    assert clean_name(name) == name
+
+
 @pytest.mark.parametrize("name", ["An\u200dn", "Ann\u200c", "\u200dعلی", "علی\u200d \u200dرضا",
                                   "علی\u200c\u200cرضا", "Ann\u200d👩"])
 def test_name_refuses_joiners_anywhere_else(name: str) -> None:
@@ -112,7 +150,8 @@ def test_name_refuses_joiners_anywhere_else(name: str) -> None:
 
 def test_imported_text_is_cleaned_not_refused(tmp_path: Path) -> None:
     export = {"site": {"id": "blog"}, "pages": [{"id": 1, "key": "p"}], "comments": [{
-        "id": 7, "page_id": 1, "name": "An\u200bn\u202e", "body": "abc\u202edef\u2060 ok \u200b",
+        "id": 7, "page_id": 1, "name": "An\u200bn\u202e\u3164",
+        "body": "abc\u202edef\u2060 ok \u200b",
         "status": "approved", "created_at": "2024-01-02T03:04:05+00:00", "moderator": False,
         "flags": 0}]}
     path = tmp_path / "export.json"

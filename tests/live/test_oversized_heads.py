@@ -22,7 +22,8 @@ from tests.support.ws import Reader
 
 pytestmark = pytest.mark.slow
 SITE = "heads"
-LIMIT = 30.0  # seconds to wait for an answer; the server's own deadline is 10
+DEADLINE = 10.0  # the server's request timeout, in seconds
+LIMIT = 30.0  # seconds to wait for an answer
 MiB = 1024 * 1024
 ENDLESS_HEADER = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Endless: "
 ENDLESS_TRAILER = (f"POST /api/v1/sites/{SITE}/comments HTTP/1.1\r\nHost: x\r\n"
@@ -39,7 +40,7 @@ async def heads_db(databases: Databases) -> str:
 def server(heads_db: str, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[ServerProcess]:
     with running_one(heads_db, tmp_path_factory.mktemp("heads"),
-                     THREADLINE_REQUEST_TIMEOUT="10") as proc:
+                     THREADLINE_REQUEST_TIMEOUT=str(int(DEADLINE))) as proc:
         yield proc
 
 
@@ -67,6 +68,15 @@ async def answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], dic
     lines = head.decode("latin-1").split("\r\n")
     headers = dict(line.lower().split(": ", 1) for line in lines[1:])
     return int(lines[0].split()[1]), headers, json.loads(body)
+
+
+async def response(reader: asyncio.StreamReader) -> bytes:
+    """One response on a keep-alive connection: its head, its body read past."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), LIMIT)
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length")))
+    await asyncio.wait_for(reader.readexactly(length), LIMIT)
+    return head
 
 
 def request(target: str = "/healthz", *headers: str) -> bytes:
@@ -129,22 +139,61 @@ async def test_honest_requests_near_the_limits_keep_alive(server: ServerProcess)
     async with tcp(server.port) as (reader, writer):  # one keep-alive connection for them all
         for data in big_but_fine:
             writer.write(data)
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), LIMIT)
+            head = await response(reader)
             assert head.split()[1] in (b"200", b"201"), head[:200]
-            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length")))
-            await reader.readexactly(length)
     reader_ws = await Reader.open(server.ws_url, SITE, "p", seq=0)
     await reader_ws.until_seq(1)  # the chunked post, replayed to a websocket
     await reader_ws.close()
 
 
-@pytest.mark.parametrize("where", ["head", "trailer"])
+async def test_a_head_begun_behind_a_pipelined_request_counts_from_its_first_byte(
+        server: ServerProcess) -> None:
+    # One read holds a whole request and 24 KiB of the next one's header; further reads
+    # carry the header past the limit. The next request's bytes in the first read counted
+    # for nothing once the first request completed in it.
+    first_read = request() + ENDLESS_HEADER + b"a" * (24 * 1024)
+    async with tcp(server.port) as (reader, writer):
+        writer.write(first_read)
+        await writer.drain()
+        assert (await response(reader)).split()[1] == b"200"
+        writer.write(b"a" * (24 * 1024))
+        await writer.drain()
+        status, _, body = await answer(reader)
+    assert (status, body["error"]["code"]) == (431, "headers_too_large")  # type: ignore[index]
+
+
+async def test_a_trailer_begun_in_the_read_that_ends_the_body_counts_from_its_first_byte(
+        server: ServerProcess) -> None:
+    # The body ends and a 40 KiB trailer begins in one read: over the limit, cut off at
+    # once. Counted from the next read only, it would be held until the request deadline.
+    async with tcp(server.port) as (reader, writer):
+        writer.write(ENDLESS_TRAILER + b"a" * (40 * 1024))
+        await writer.drain()
+        # The app is waiting for this request's end: no answer, a hang-up, well before the
+        # deadline would have closed the connection anyway.
+        with contextlib.suppress(ConnectionError):
+            assert await asyncio.wait_for(reader.read(), DEADLINE / 2) == b""
+
+
+async def test_honest_pipelined_requests_near_the_limit_are_all_answered(
+        server: ServerProcess) -> None:
+    # Each head is near the limit and they arrive together: none counts the others' bytes.
+    near = request("/healthz", f"Cookie: c={'x' * (MAX_HEAD_BYTES - 1024)}")
+    async with tcp(server.port) as (reader, writer):
+        writer.write(near * 4)
+        await writer.drain()
+        for _ in range(4):
+            assert (await response(reader)).split()[1] == b"200"
+
+
+@pytest.mark.parametrize("where", ["head", "trailer", "pipelined head"])
 async def test_megabytes_of_header_bytes_do_not_grow_the_server(
         server: ServerProcess, where: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Eight clients each stream 16 MiB of one header value (in the head, or in a chunked
-    body's trailer). Unbounded, the server would hold all 128 MiB."""
-    start = {"head": ENDLESS_HEADER, "trailer": ENDLESS_TRAILER}[where]
+    """Eight clients each stream 16 MiB of one header value (in the head, in a chunked
+    body's trailer, or in a head behind a pipelined request). Unbounded, the server would
+    hold all 128 MiB."""
+    start = {"head": ENDLESS_HEADER, "trailer": ENDLESS_TRAILER,
+             "pipelined head": request() + ENDLESS_HEADER}[where]
     process = psutil.Process(server.pid)
     before = peak = process.memory_info().rss
     done = asyncio.Event()
