@@ -46,7 +46,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from server.clientip import is_trusted
+from server.clientip import client_key, is_trusted
 from server.settings import Settings
 
 ABORT_AFTER = 5.0
@@ -114,16 +114,10 @@ def connection_key(host: str, trusted: tuple[str, ...]) -> str | None:
     """What a client's HTTP connections are counted by: its IPv4 address, or its IPv6 /64;
     None for a trusted proxy or a peer without an IP address (a Unix socket)."""
     try:
-        address = ipaddress.ip_address(host)
+        ipaddress.ip_address(host)
     except ValueError:
         return None
-    if is_trusted(host, trusted):
-        return None
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:  # a dual-stack socket's IPv4 client
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
+    return None if is_trusted(host, trusted) else client_key(host)
 
 
 # Open HTTP connections by connection_key, in this process (each worker counts its own).
