@@ -52,14 +52,19 @@ async def test_duplicate_window_ends(asgi_api: Api, time_travel: Clock) -> None:
     assert again["status"] == "approved"
 
 
-@pytest.fixture
-async def strict(databases: Databases, tmp_path: Path) -> Any:
-    """An app with the production guards switched on."""
-    url = await databases.create("sqlite")
+@pytest.fixture(params=[("sqlite", "memory"), ("postgresql", "redis")], ids=lambda p: "-".join(p))
+async def strict(request: pytest.FixtureRequest, databases: Databases, tmp_path: Path) -> Any:
+    """An app with the production guards switched on: on SQLite with the in-process
+    limiter, and on PostgreSQL with the limits counted in a real Redis."""
+    backend, broker = request.param
+    url = await databases.create(backend)
     store = SqlStore(url)
     await add_site(store, "g", origins=["https://blog.test"])
     clock = Clock()
-    settings = settings_for(url, tmp_path, min_submit_ms=3000, page_rate_limit=3)
+    redis_url = request.getfixturevalue("redis_server").scratch_url() if broker == "redis" \
+        else None
+    settings = settings_for(url, tmp_path, min_submit_ms=3000, page_rate_limit=3,
+                            redis_url=redis_url)
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         yield app, clock

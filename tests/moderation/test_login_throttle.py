@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from argon2 import PasswordHasher
 
 from server.app import create_app
@@ -37,17 +38,28 @@ class CountingHasher(PasswordHasher):
         return super().verify(hash, password)
 
 
-@asynccontextmanager
-async def login_app(databases: Databases, tmp_path: Path) -> AsyncIterator[Any]:
-    url = await databases.create("sqlite")
-    store = SqlStore(url)
-    await add_site(store, "guarded", origins=["https://blog.test"])
-    await add_moderator(store, hasher("test"), "owner@example.com", "guarded",
-                        password=PASSWORD, owner=True)
-    await store.close()
-    app = create_app(settings_for(url, tmp_path))
-    async with app.router.lifespan_context(app):
-        yield app
+@pytest.fixture(params=[("sqlite", "memory"), ("postgresql", "redis")], ids=lambda p: "-".join(p))
+def login_app(request: pytest.FixtureRequest, databases: Databases, tmp_path: Path
+              ) -> Callable[[], AbstractAsyncContextManager[Any]]:
+    """An app with one owner, on SQLite with the in-process limiter, or on PostgreSQL with
+    the attempts counted in a real Redis (where concurrent reservations really race)."""
+    backend, broker = request.param
+    redis_url = request.getfixturevalue("redis_server").scratch_url() if broker == "redis" \
+        else None
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[Any]:
+        url = await databases.create(backend)
+        store = SqlStore(url)
+        await add_site(store, "guarded", origins=["https://blog.test"])
+        await add_moderator(store, hasher("test"), "owner@example.com", "guarded",
+                            password=PASSWORD, owner=True)
+        await store.close()
+        app = create_app(settings_for(url, tmp_path, redis_url=redis_url))
+        async with app.router.lifespan_context(app):
+            yield app
+
+    return running
 
 
 class Browser:
@@ -80,9 +92,8 @@ async def browser(app: Any, ip: str) -> AsyncIterator[Browser]:
         yield opened
 
 
-async def test_fifty_simultaneous_logins_verify_at_most_five_passwords(
-        databases: Databases, tmp_path: Path) -> None:
-    async with login_app(databases, tmp_path) as app:
+async def test_fifty_simultaneous_logins_verify_at_most_five_passwords(login_app: Any) -> None:
+    async with login_app() as app:
         counting = CountingHasher(app.state.tl.passwords)
         app.state.tl.passwords = counting
         async with browser(app, "198.51.100.20") as form:
@@ -106,8 +117,8 @@ async def test_fifty_simultaneous_logins_verify_at_most_five_passwords(
 
 
 async def test_failures_from_elsewhere_do_not_lock_the_owner_out_of_their_network(
-        databases: Databases, tmp_path: Path) -> None:
-    async with login_app(databases, tmp_path) as app:
+        login_app: Any) -> None:
+    async with login_app() as app:
         async with browser(app, "198.51.100.20") as attacker:
             for i in range(5):
                 assert await attacker.attempt(f"wrong {i}") == 401
@@ -116,26 +127,24 @@ async def test_failures_from_elsewhere_do_not_lock_the_owner_out_of_their_networ
             assert await owner.attempt(PASSWORD) == 303
 
 
-async def test_a_network_is_limited_across_accounts(databases: Databases,
-                                                    tmp_path: Path) -> None:
-    async with login_app(databases, tmp_path) as app, \
+async def test_a_network_is_limited_across_accounts(login_app: Any) -> None:
+    async with login_app() as app, \
             browser(app, "198.51.100.20") as form:
         for i in range(20):
             assert await form.attempt("wrong", email=f"someone{i}@example.com") == 401
         assert await form.attempt(PASSWORD) == 429
 
 
-async def test_a_successful_login_gives_the_network_its_attempt_back(
-        databases: Databases, tmp_path: Path) -> None:
-    async with login_app(databases, tmp_path) as app:
+async def test_a_successful_login_gives_the_network_its_attempt_back(login_app: Any) -> None:
+    async with login_app() as app:
         for _ in range(25):
             async with browser(app, "198.51.100.20") as form:
                 assert await form.attempt(PASSWORD) == 303
 
 
 async def test_guesses_spread_over_many_networks_are_bounded_but_spare_known_devices(
-        databases: Databases, tmp_path: Path) -> None:
-    async with login_app(databases, tmp_path) as app:
+        login_app: Any) -> None:
+    async with login_app() as app:
         # The owner logged in from this browser before the attack: a known device.
         async with browser(app, "203.0.113.50") as owner:
             assert await owner.attempt(PASSWORD) == 303

@@ -69,6 +69,19 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def scratch_url(self) -> str:
+        """An emptied database of its own (rate-limit counters left by other tests would
+        count here otherwise); pub/sub is shared by every database anyway."""
+        import redis
+
+        url = f"redis://127.0.0.1:{self.port}/9"
+        client = redis.Redis.from_url(url)
+        try:
+            client.flushdb()
+        finally:
+            client.close()
+        return url
+
     def start(self) -> None:
         assert self.exe is not None
         self.proc = subprocess.Popen(
