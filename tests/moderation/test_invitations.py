@@ -22,7 +22,7 @@ from server.core.passwords import hasher
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import moderators
-from tests.conftest import settings_for
+from tests.conftest import BACKENDS, settings_for
 from tests.moderation.conftest import PASSWORD, Mod
 from tests.support.api import Api, Clock
 from tests.support.db import Databases
@@ -68,9 +68,10 @@ class World:
                         ).scalar_one())
 
 
-@pytest.fixture
-async def world(databases: Databases, tmp_path: Path) -> AsyncIterator[World]:
-    url = await databases.create("sqlite")
+@pytest.fixture(params=BACKENDS)
+async def world(request: pytest.FixtureRequest, databases: Databases, tmp_path: Path
+                ) -> AsyncIterator[World]:
+    url = await databases.create(request.param)
     store = SqlStore(url)
     for site in ("mine", "theirs"):
         await add_site(store, site, origins=["https://blog.test"])
