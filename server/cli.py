@@ -14,6 +14,8 @@ from server.core.errors import DomainError
 from server.settings import Settings, SettingsError
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as a Unix tool whose reader went away
 
 
 class CliError(Exception):
@@ -427,13 +429,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ)
         result: int = args.func(settings, args)
+        sys.stdout.flush()  # here, where a closed pipe can still be answered quietly
         return result
-    except SettingsError as exc:
+    except (SettingsError, CliError) as exc:
         print(f"threadline: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except CliError as exc:
-        print(f"threadline: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except BrokenPipeError:
+        return _reader_went_away()
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _reader_went_away() -> int:
+    """The output's reader stopped reading (`threadline settings | head -1`): stop without a
+    traceback, and without a second one when Python flushes stdout on the way out."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_PIPE_CLOSED
 
 
 if __name__ == "__main__":

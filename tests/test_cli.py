@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,8 +23,6 @@ from tests.support.servers import ROOT, ServerProcess
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None
         ) -> subprocess.CompletedProcess[str]:
-    import os
-
     return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT,
                           env={**os.environ, **env}, input=stdin, capture_output=True,
                           text=True, timeout=60, check=False)
@@ -148,3 +150,64 @@ async def _within(seconds: float, http: httpx.AsyncClient, url: str, params: dic
             return True
         await asyncio.sleep(0.1)
     return False
+
+
+def run_into_closed_pipe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The command's reader is already gone, as `| head -1` is once it has its line."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT,
+                              env={**os.environ, **env}, stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=60, check=False)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("args", [["settings"], ["settings", "--markdown"], ["site", "list"],
+                                  ["site", "export", "blog"]])
+def test_output_into_a_closed_pipe_stops_quietly(cli_env: dict[str, str],
+                                                 args: list[str]) -> None:
+    assert run(cli_env, "site", "add", "blog", "--origin", "https://blog.test").returncode == 0
+    done = run_into_closed_pipe(cli_env, *args)
+    assert done.stderr == ""  # no BrokenPipeError, not even at exit
+    assert done.returncode == 141  # 128 + SIGPIPE, as `cat` would end
+
+
+def test_settings_piped_into_head_prints_its_first_line(cli_env: dict[str, str]) -> None:
+    done = subprocess.run(["bash", "-c", f"{sys.executable} -m server.cli settings | head -1"],
+                          cwd=ROOT, env={**os.environ, **cli_env}, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.stderr == ""
+    assert done.stdout.startswith("THREADLINE_ENV") and done.stdout.count("\n") == 1
+
+
+def test_ctrl_c_while_a_command_works_exits_130_without_a_traceback(
+        cli_env: dict[str, str]) -> None:
+    """`threadline migrate` waits for another process's write lock; Ctrl-C ends the wait."""
+    path = cli_env["THREADLINE_DATABASE_URL"].removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "migrate"], cwd=ROOT,
+                            env={**os.environ, **cli_env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until_open(proc.pid, Path(path))  # connected: it is waiting for the lock
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        holder.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+def _wait_until_open(pid: int, path: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} never opened {path}")
