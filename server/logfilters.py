@@ -21,6 +21,10 @@ _CHATTER = frozenset({"connection open", "connection closed", "connection reject
 # lines' prefix ("203.0.113.7:5000 - ").
 _ADDRESS = re.compile(r"^\[?[0-9A-Fa-f.:]+\]?:\d+(?: - )?$")
 _access = logging.getLogger("threadline.access")
+# uvicorn's lifespan steps, which say no more than "Started server process", Threadline's
+# "ready" line and "Uvicorn running on ..." already do: kept at DEBUG only.
+_LIFECYCLE = frozenset({"Waiting for application startup.", "Application startup complete.",
+                        "Waiting for application shutdown.", "Application shutdown complete."})
 _socket_routes: frozenset[str] = frozenset()
 
 
@@ -32,6 +36,15 @@ class _DenialNoise(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.getMessage() != _DENIAL_NOISE
+
+
+class _Lifecycle(logging.Filter):
+    """A start-up is a few lines: uvicorn's lifespan chatter only when debugging."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not isinstance(record.msg, str) or record.msg not in _LIFECYCLE:
+            return True
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 class ClientAddresses(logging.Filter):
@@ -93,4 +106,5 @@ def install(socket_routes: Iterable[str] = ()) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         logging.getLogger(name).addFilter(addresses)
     logging.getLogger("uvicorn.error").addFilter(_DenialNoise())
+    logging.getLogger("uvicorn.error").addFilter(_Lifecycle())
     _installed = True

@@ -22,7 +22,10 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 # An id from the proxy in front is kept so logs line up across hops; anything else is
 # replaced, so a client cannot write arbitrary text into our logs.
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+# Not copied into a JSON record: logging's own attributes, and uvicorn's `color_message`
+# (its message again, with ANSI colour codes for a terminal).
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id",
+                                                     "color_message"}
 access = logging.getLogger("threadline.access")
 
 
@@ -83,6 +86,10 @@ def configure(fmt: str, level: str, access_log: bool = False) -> None:
     uvicorn_access.propagate = False
     logfilters.install()
     access.setLevel(logging.INFO if access_log else logging.WARNING)
+    # Alembic announces its plugins and its dialect at INFO every time a process starts; a
+    # migration's own steps are reported by `threadline migrate`.
+    logging.getLogger("alembic").setLevel(
+        logging.NOTSET if level.lower() == "debug" else logging.WARNING)
     # httpx logs every request's full URL at INFO: a webhook URL often carries its
     # receiver's secret (Slack, Discord). Its warnings and errors still come through.
     for name in ("httpx", "httpcore"):

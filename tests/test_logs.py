@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import signal
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +21,9 @@ from starlette.routing import Route
 
 from server import logfilters, logs
 from server.metrics import HttpStats
+from tests.conftest import env_for
+from tests.support.db import Databases
+from tests.support.servers import ServerProcess
 
 
 async def handler(request: Request) -> PlainTextResponse:
@@ -127,3 +134,36 @@ async def test_outgoing_request_urls_never_reach_the_log(caplog: pytest.LogCaptu
         r = await http.post("https://hooks.example/services/T000/B000/SECRETSECRET", json={})
     assert r.status_code == 204
     assert "SECRETSECRET" not in caplog.text
+
+
+def test_json_records_carry_no_colour_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    """uvicorn hands its formatter the message again with ANSI colours, as an extra."""
+    logs.configure("json", "info")
+    logging.getLogger("uvicorn.error").info(
+        "Started server process [%d]", 42,
+        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"})
+    err = capsys.readouterr().err
+    assert json.loads(err)["msg"] == "Started server process [42]"
+    assert "\x1b" not in err and "\\u001b" not in err and "color_message" not in err
+
+
+async def test_a_server_starts_and_stops_in_a_few_lines_of_plain_json(
+        databases: Databases, tmp_path: Path) -> None:
+    server = ServerProcess(env_for(await databases.create("sqlite"), tmp_path)).start()
+    assert server.log is not None and server.proc is not None
+    deadline = time.monotonic() + 30
+    while "Uvicorn running on" not in server.log.read_text():
+        assert time.monotonic() < deadline, server.log.read_text()
+        await asyncio.sleep(0.05)
+    started = server.log.read_text().splitlines()
+    server.proc.send_signal(signal.SIGINT)  # Ctrl-C
+    assert await asyncio.to_thread(server.proc.wait, 30) == 0
+    text = server.log.read_text()
+    records = [json.loads(line) for line in text.splitlines()]
+    assert "\\u001b" not in text and "color_message" not in text
+    assert [r["msg"].split(" [")[0] for r in records[:len(started)]] == [
+        "Started server process", records[1]["msg"],
+        f"Uvicorn running on {server.url} (Press CTRL+C to quit)"]
+    assert records[1]["msg"].startswith("threadline node") and "ready" in records[1]["msg"]
+    assert [r["msg"].split(" [")[0] for r in records[len(started):]] == [
+        "Shutting down", "Finished server process"]
