@@ -51,17 +51,20 @@ async def render(state: AppState) -> str:
                   sorted(state.http_stats.latency.items()))
     async with state.store.read() as tx:
         counts = await tx.status_counts()
+        site_ids = [site.id for site in await tx.list_sites()]
     out.metric("threadline_comments", "gauge", "Comments by site and status (`flagged` "
                "counts flagged approved or pending comments).",
                [((("site", site), ("status", status)), n) for site, status, n in counts])
     out.metric("threadline_moderation_queue_depth", "gauge",
                "Comments waiting for a moderator (pending plus flagged), by site.",
-               [((("site", site),), n) for site, n in _queue(counts).items()])
+               [((("site", site),), n) for site, n in _queue(site_ids, counts).items()])
     return out.text()
 
 
-def _queue(counts: list[tuple[str, str, int]]) -> dict[str, int]:
-    depth: dict[str, int] = {}
+def _queue(site_ids: list[str], counts: list[tuple[str, str, int]]) -> dict[str, int]:
+    """Every site's queue, 0 when nothing waits: an absent series is not an empty queue
+    to an alert rule."""
+    depth = dict.fromkeys(site_ids, 0)
     for site, status, n in counts:
         if status in ("pending", "flagged"):
             depth[site] = depth.get(site, 0) + n

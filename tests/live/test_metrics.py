@@ -80,6 +80,7 @@ async def test_counters_move_with_a_live_thread(pair: tuple[ServerProcess, Serve
     assert after_a['threadline_comments{site="mx",status="approved"}'] == 4
     assert after_a['threadline_comments{site="mxq",status="pending"}'] == 1
     assert after_a['threadline_moderation_queue_depth{site="mxq"}'] == 1
+    assert after_a['threadline_moderation_queue_depth{site="mx"}'] == 0  # present, empty
     assert not any("/comments/" in key and "{comment_id" not in key for key in after_a)
     for reader in readers:
         await reader.close()
@@ -117,3 +118,19 @@ async def test_metrics_are_off_without_a_configured_token(
         assert len(r.headers["x-request-id"]) == 32
     finally:
         server.terminate()
+
+
+async def test_queue_depth_is_zero_not_absent_when_nothing_waits(
+        databases: Databases, tmp_path: Path) -> None:
+    from server.app import create_app
+    from tests.conftest import settings_for
+
+    db = await databases.create("sqlite")
+    store = SqlStore(db, pool_size=1)
+    await add_site(store, "quiet", origins=[ORIGIN], mode="all")
+    await store.close()
+    app = create_app(settings_for(db, tmp_path, metrics_token=TOKEN))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        samples = await scrape(http, "http://test")
+    assert samples['threadline_moderation_queue_depth{site="quiet"}'] == 0
