@@ -258,14 +258,16 @@ def cmd_moderator_remove(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_settings(settings: Settings, args: argparse.Namespace) -> int:
-    rows = Settings.documented()
     if args.markdown:
         print("| Variable | Default | Meaning |\n|---|---|---|")
-        for name, default, help_ in rows:
+        for name, default, help_ in Settings.documented():
             print(f"| `{name}` | {f'`{default}`' if default else 'unset'} | {help_} |")
         return 0
-    for name, default, help_ in rows:
-        print(f"{name:28} default {default or '(unset)'}\n    {help_}")
+    rows = settings.effective()
+    width = max(len(name) for name, _, _ in rows)
+    values = min(max(len(value) for _, value, _ in rows), 40)
+    for name, value, source in rows:
+        print(f"{name:<{width}}  {value:<{values}}  {source}")
     return 0
 
 
@@ -416,10 +418,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="check the file and count what would be imported; write nothing")
     imp.set_defaults(func=cmd_import)
 
-    st = sub.add_parser("settings", help="list the environment settings",
-                        description="Every THREADLINE_* setting with its default.")
-    st.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    st.set_defaults(func=cmd_settings)
+    st = sub.add_parser("settings", help="show the settings in effect",
+                        description="Every setting's value in effect and where it came "
+                                    "from: the environment, the default, or generated (the "
+                                    "secret key, kept in the data directory). Secrets are "
+                                    "hidden, and passwords in URLs. Writes nothing.")
+    st.add_argument("--markdown", action="store_true",
+                    help="print the documentation instead: every setting's default and "
+                         "meaning, as a Markdown table")
+    st.set_defaults(func=cmd_settings, generate_secret=False)
     return parser
 
 
@@ -427,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = Settings.from_env(os.environ)
+        settings = Settings.from_env(os.environ,
+                                     generate_secret=getattr(args, "generate_secret", True))
         result: int = args.func(settings, args)
         sys.stdout.flush()  # here, where a closed pipe can still be answered quietly
         return result

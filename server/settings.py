@@ -11,10 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 
 class SettingsError(ValueError):
     """One or more environment variables are wrong; the message names each of them."""
+
+
+# Where a setting's value came from, as `threadline settings` says it.
+ENVIRONMENT, DEFAULT, GENERATED = "environment", "default", "generated"
 
 
 def _setting(default: Any, env: str, help: str, **kw: Any) -> Any:
@@ -39,7 +44,7 @@ class Settings:
     secret_key: str = _setting("", "THREADLINE_SECRET_KEY",
                                "Signs sessions, CSRF tokens and cursors; at least 32 characters. "
                                "Unset outside production: generated once into the data "
-                               "directory.")
+                               "directory.", hidden=True)
     data_dir: str = _setting("./data", "THREADLINE_DATA_DIR",
                              "Where the generated secret key lives, and the SQLite file "
                              "unless `THREADLINE_DATABASE_URL` names another.")
@@ -101,7 +106,8 @@ class Settings:
                                 "address or a query string.")
     metrics_token: str | None = _setting(None, "THREADLINE_METRICS_TOKEN",
                                          "Bearer token that `/metrics` (Prometheus) requires; "
-                                         "at least 16 characters. Unset: `/metrics` is off.")
+                                         "at least 16 characters. Unset: `/metrics` is off.",
+                                         hidden=True)
     request_timeout: int = _setting(30, "THREADLINE_REQUEST_TIMEOUT",
                                     "Seconds a client may take to send one request, headers "
                                     "and body; slower ones (slowloris) are disconnected.",
@@ -112,6 +118,9 @@ class Settings:
                             min=1, max=64)
     # Not from the environment: tests shorten these (argon2 cost, clock) without monkeypatching.
     password_profile: str = field(default="default", metadata={"env": None})
+    # Each variable's origin (ENVIRONMENT, DEFAULT, GENERATED), filled by from_env.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False,
+                                       metadata={"env": None})
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -124,26 +133,52 @@ class Settings:
         return self.env == "production"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Read every setting, reporting all bad variables in one :class:`SettingsError`."""
+    def from_env(cls, environ: Mapping[str, str], *, generate_secret: bool = True
+                 ) -> Settings:
+        """Read every setting, reporting all bad variables in one :class:`SettingsError`.
+        Without a secret key, the data directory's is used, generated there if
+        ``generate_secret`` (else left empty)."""
         values: dict[str, Any] = {}
         problems: list[str] = []
+        sources: dict[str, str] = {}
         for f in dataclasses.fields(cls):
             name = f.metadata.get("env")
-            if not name or name not in environ:
+            if not name:
                 continue
+            if name not in environ:
+                sources[name] = DEFAULT
+                continue
+            sources[name] = ENVIRONMENT
             raw = environ[name].strip()
             try:
                 values[f.name] = _parse(f, raw)
             except ValueError as exc:
                 problems.append(f"{name}={raw!r}: {exc}")
-        settings = cls(**values)
+        settings = cls(**values, sources=sources)
         problems.extend(settings._problems(environ))
         if problems:
             raise SettingsError("; ".join(problems))
         if not settings.secret_key:
-            settings = dataclasses.replace(settings, secret_key=_local_secret(settings.data_dir))
+            sources["THREADLINE_SECRET_KEY"] = GENERATED
+            settings = dataclasses.replace(
+                settings, secret_key=_local_secret(settings.data_dir, create=generate_secret))
         return settings
+
+    def effective(self) -> list[tuple[str, str, str]]:
+        """(variable, value as shown, where it came from) for every environment setting;
+        secrets are hidden and URLs lose their passwords."""
+        rows = []
+        for f in dataclasses.fields(self):
+            name = f.metadata.get("env")
+            if not name:
+                continue
+            value, source = getattr(self, f.name), self.sources.get(name, DEFAULT)
+            if source == GENERATED:
+                where = secret_path(self.data_dir)
+                source = f"generated, kept in {where}" if value else \
+                    f"generated into {where} by the first command that needs it"
+            rows.append((name, _shown(value, hidden=f.metadata.get("hidden", False)), source))
+        return rows
 
     def _problems(self, environ: Mapping[str, str]) -> list[str]:
         problems = []
@@ -216,9 +251,34 @@ def _parse_networks(raw: str) -> tuple[str, ...]:
     return items
 
 
-def _local_secret(data_dir: str) -> str:
-    """Generate a secret once per data directory, so restarts keep sessions valid."""
-    path = Path(data_dir) / "secret.key"
+def _shown(value: object, *, hidden: bool) -> str:
+    if value is None or value == "":
+        return "(unset)"
+    if hidden:
+        return "(hidden)"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, tuple):
+        return ",".join(value) or "(unset)"
+    text = str(value)
+    parts = urlsplit(text)
+    if "://" in text and parts.password:
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    return text
+
+
+def secret_path(data_dir: str) -> Path:
+    return Path(data_dir) / "secret.key"
+
+
+def _local_secret(data_dir: str, *, create: bool = True) -> str:
+    """Generate a secret once per data directory, so restarts keep sessions valid; without
+    ``create``, only read one that is there ("" if none)."""
+    path = secret_path(data_dir)
+    if not create:
+        return path.read_text().strip() if path.is_file() else ""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -90,6 +90,21 @@ def test_duplicate_site_is_an_error_unless_exist_ok(cli_env: dict[str, str]) -> 
     assert ok.returncode == 0
 
 
+def test_settings_shows_each_value_in_effect_and_where_it_came_from(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    result = run({"THREADLINE_DATA_DIR": str(data), "THREADLINE_PAGE_SIZE": "50",
+                  "THREADLINE_REDIS_URL": "redis://:pw-sekrit@cache:6379/0"}, "settings")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split(None, 2)[1:] for line in result.stdout.splitlines()}
+    assert rows["THREADLINE_PAGE_SIZE"] == ["50", "environment"]
+    assert rows["THREADLINE_EDIT_WINDOW"] == ["900", "default"]
+    assert rows["THREADLINE_REDIS_URL"] == ["redis://:***@cache:6379/0", "environment"]
+    assert rows["THREADLINE_DATABASE_URL"] == [f"sqlite:///{data}/threadline.db", "default"]
+    assert rows["THREADLINE_SECRET_KEY"][1].startswith("generated into")
+    assert "sekrit" not in result.stdout
+    assert not data.exists()  # showing the settings writes nothing, not even a secret
+
+
 def test_bad_setting_fails_with_one_line_naming_it(tmp_path: Path) -> None:
     result = run({"THREADLINE_DATA_DIR": str(tmp_path), "THREADLINE_PAGE_SIZE": "many"},
                  "site", "list")

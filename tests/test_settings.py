@@ -36,6 +36,27 @@ def test_generated_secret_is_persisted(tmp_path: Path) -> None:
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
 
 
+def test_each_value_says_where_it_came_from(tmp_path: Path) -> None:
+    s = Settings.from_env({"THREADLINE_DATA_DIR": str(tmp_path), "THREADLINE_PAGE_SIZE": "50",
+                           "THREADLINE_DATABASE_URL": "postgresql://tl:pw-sekrit@db/tl",
+                           "THREADLINE_METRICS_TOKEN": "token-sekrit-0123456789"})
+    shown = {name: (value, source) for name, value, source in s.effective()}
+    assert shown["THREADLINE_PAGE_SIZE"] == ("50", "environment")
+    assert shown["THREADLINE_EDIT_WINDOW"] == ("900", "default")
+    assert shown["THREADLINE_DATABASE_URL"] == ("postgresql://tl:***@db/tl", "environment")
+    assert shown["THREADLINE_METRICS_TOKEN"] == ("(hidden)", "environment")
+    assert shown["THREADLINE_SECRET_KEY"] == (
+        "(hidden)", f"generated, kept in {tmp_path}/secret.key")
+    assert "sekrit" not in repr(s.effective())
+
+
+def test_a_secret_is_only_generated_when_asked_for(tmp_path: Path) -> None:
+    s = Settings.from_env({"THREADLINE_DATA_DIR": str(tmp_path / "new")}, generate_secret=False)
+    assert s.secret_key == "" and not (tmp_path / "new").exists()
+    assert dict((n, src) for n, _, src in s.effective())["THREADLINE_SECRET_KEY"].startswith(
+        "generated into")
+
+
 def test_every_bad_variable_is_named_at_once() -> None:
     with pytest.raises(SettingsError) as err:
         Settings.from_env({"THREADLINE_PAGE_SIZE": "lots", "THREADLINE_EDIT_WINDOW": "-5",
