@@ -14,6 +14,7 @@ from server.core.errors import DomainError
 from server.settings import Settings, SettingsError
 
 EXIT_USAGE = 2
+DATABASE_URL = "THREADLINE_DATABASE_URL"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as a Unix tool whose reader went away
 
@@ -30,22 +31,29 @@ def _store(settings: Settings) -> Any:
 
 def _run(settings: Settings, work: Callable[[Any], Awaitable[int]], *,
          migrated: bool = True) -> int:
+    """``work(store)`` on the configured database, checked first: one line naming the fix
+    if it cannot be used, or (unless this is the migration) is not migrated."""
     async def main() -> int:
         from server.store.migrate import check_migrated
+        from server.store.preflight import check_database
 
         store = _store(settings)
         try:
+            await check_database(store, DATABASE_URL, create=not migrated,
+                                 hint=", or create it with `threadline migrate`")
             if migrated:
                 await check_migrated(store)
             return await work(store)
         finally:
             await store.close()
 
+    from server.store.preflight import DatabaseProblem
+
     try:
         return asyncio.run(main())
     except DomainError as exc:
         raise CliError(exc.message) from None
-    except RuntimeError as exc:
+    except (RuntimeError, DatabaseProblem) as exc:
         raise CliError(str(exc)) from None
 
 
@@ -61,12 +69,27 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     logs.configure(settings.log_format, settings.log_level, settings.access_log)
     if args.migrate:
         cmd_migrate(settings, args)
+    else:
+        _run(settings, _nothing)  # one line now, rather than a traceback from each worker
     uvicorn.run(**options)
     return 0
 
 
+async def _nothing(store: Any) -> int:
+    return 0
+
+
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.store.database import sqlite_path
     from server.store.migrate import head_revision, migrate
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and path.parent.resolve() == Path(settings.data_dir).resolve():
+        # The data directory is Threadline's own to make; any other missing directory in a
+        # SQLite URL is taken for a typo.
+        path.parent.mkdir(parents=True, exist_ok=True)
 
     async def work(store: Any) -> int:
         await migrate(store)
@@ -280,10 +303,14 @@ def cmd_db_copy(settings: Settings, args: argparse.Namespace) -> int:
         if not args.quiet or not line.startswith("  "):
             print(line, flush=True)
 
+    from server.store.preflight import DatabaseProblem
+
     try:
         reports = asyncio.run(copy_database(args.source, args.target, say))
-    except RuntimeError as exc:
+    except (RuntimeError, DatabaseProblem) as exc:
         raise CliError(str(exc)) from None
+    except DomainError as exc:
+        raise CliError(exc.message) from None
     width = max(len(r.name) for r in reports)
     for r in reports:
         print(f"{r.name:<{width}}  {r.source_rows:>9} rows -> {r.target_rows:>9}  "

@@ -19,6 +19,7 @@ from tests.conftest import env_for
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ROOT, ServerProcess
+from tests.support.services import PostgresCluster, free_port
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None
@@ -119,6 +120,68 @@ def test_unmigrated_database_says_how_to_fix_it(tmp_path: Path) -> None:
     result = run(env, "site", "list")
     assert result.returncode == 2
     assert "threadline migrate" in result.stderr
+
+
+def _files(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*")}
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith("threadline: error: ") and result.stderr.count("\n") == 1, \
+        result.stderr
+    return result.stderr
+
+
+# (what the command is given) -> the arguments of `threadline`; `good` is a migrated SQLite
+# database, `missing_pg` a database that is not on the PostgreSQL server, `typo_dir` a SQLite
+# path whose directory does not exist, `typo_file` one whose file does not.
+DATABASE_MISTAKES = {
+    "migrate missing PostgreSQL database": (["migrate"], "missing_pg", "createdb"),
+    "migrate mistyped SQLite directory": (["migrate"], "typo_dir", "no directory"),
+    "serve missing PostgreSQL database": (["serve", "--port", "PORT"], "missing_pg", "createdb"),
+    "serve mistyped SQLite file": (["serve", "--port", "PORT"], "typo_file", "threadline migrate"),
+    "site list mistyped SQLite file": (["site", "list"], "typo_file", "no SQLite database"),
+    "copy to missing PostgreSQL database": (["db", "copy", "--from", "good", "--to", "missing_pg"],
+                                            None, "createdb"),
+    "copy from missing PostgreSQL database": (
+        ["db", "copy", "--from", "missing_pg", "--to", "new_sqlite"], None, "createdb"),
+    "copy from mistyped SQLite file": (["db", "copy", "--from", "typo_file", "--to", "new_sqlite"],
+                                       None, "fix --from"),
+    "copy to mistyped SQLite directory": (["db", "copy", "--from", "good", "--to", "typo_dir"],
+                                          None, "fix --to"),
+}
+
+
+@pytest.mark.parametrize("case", DATABASE_MISTAKES)
+def test_a_database_mistake_is_one_line_exit_2_and_creates_nothing(
+        case: str, cli_env: dict[str, str], pg_cluster: PostgresCluster,
+        tmp_path: Path) -> None:
+    args, configured, says = DATABASE_MISTAKES[case]
+    urls = {"good": cli_env["THREADLINE_DATABASE_URL"],
+            "missing_pg": pg_cluster.url("threadline_typo"),
+            "typo_dir": f"sqlite:///{tmp_path}/dta/threadline.db",
+            "typo_file": f"sqlite:///{tmp_path}/threadlin.db",
+            "new_sqlite": f"sqlite:///{tmp_path}/new.db", "PORT": str(free_port())}
+    env = {**cli_env, "THREADLINE_DATABASE_URL": urls[configured]} if configured else cli_env
+    before = _files(tmp_path)
+    stderr = _one_line_error(run(env, *[urls.get(a, a) for a in args]))
+    assert says in stderr
+    assert "Traceback" not in stderr
+    assert _files(tmp_path) == before  # no SQLite file, no directory
+
+
+async def test_a_wrong_postgresql_password_is_one_line_that_never_shows_it(
+        cli_env: dict[str, str], pg_cluster: PostgresCluster) -> None:
+    await pg_cluster.add_password_role("pwcheck", "the-right-one")
+    url = pg_cluster.url("postgres", user="pwcheck:not-the-right-one")
+    stderr = _one_line_error(run({**cli_env, "THREADLINE_DATABASE_URL": url}, "migrate"))
+    assert 'refused the password of user "pwcheck"' in stderr
+    assert "right-one" not in stderr
+    stderr = _one_line_error(run(cli_env, "db", "copy", "--from", cli_env[
+        "THREADLINE_DATABASE_URL"], "--to", pg_cluster.url("postgres", user="pwcheck")))
+    assert 'wants a password for user "pwcheck"' in stderr and "fix" not in stderr
 
 
 def test_moderator_password_comes_from_stdin_never_argv(cli_env: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from server.store.database import SqlStore
 from server.store.migrate import check_migrated, migrate
+from server.store.preflight import check_database
 from server.store.schema import metadata
 
 BATCH = 1000
@@ -105,11 +106,16 @@ async def _reset_sequences(target: SqlStore) -> None:
                         func.pg_get_serial_sequence(table.name, column.name), top, false())))
 
 
-async def copy_database(source_url: str, target_url: str, progress: Progress = print
-                        ) -> list[TableReport]:
+async def copy_database(source_url: str, target_url: str, progress: Progress = print, *,
+                        names: tuple[str, str] = ("--from", "--to")) -> list[TableReport]:
+    """Copy, then verify. Both databases are checked before anything is written: a source
+    that is not there or not migrated, or a target that cannot be reached or made, is a
+    :class:`DatabaseProblem` or ``RuntimeError`` naming the fix (``names`` say which URL)."""
     source, target = SqlStore(source_url, pool_size=2), SqlStore(target_url, pool_size=2)
     try:
+        await check_database(source, names[0])
         await check_migrated(source)
+        await check_database(target, names[1], create=True)
         await migrate(target)
         copied: dict[str, int] = {}
         for table in metadata.sorted_tables:  # parents before children

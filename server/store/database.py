@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -121,6 +123,25 @@ class SqlStore:
         async with self.read() as tx:
             await tx.conn.execute(text("SELECT 1"))
 
+    async def connect_once(self) -> None:
+        """Open one connection, read, and close it, raising the driver's own error (not
+        ``Unavailable``): for checks that explain what is wrong with the URL."""
+        if self._sqlite is not None:
+            with self._sqlite.connect() as conn:
+                conn.exec_driver_sql("SELECT 1 FROM sqlite_schema LIMIT 1").close()
+            return
+        assert self._pg is not None
+        async with self._pg.connect() as aconn:
+            await aconn.exec_driver_sql("SELECT 1")
+
+    def create_file(self) -> None:
+        """Create the SQLite file if it is missing, in a directory that must exist. Only
+        migrations call this: every other connection opens an existing file or fails, so a
+        mistyped path never leaves an empty database behind."""
+        path = sqlite_path(self.url)
+        if path is not None and not path.exists():
+            sqlite3.connect(path).close()
+
     async def close(self) -> None:
         if self._sqlite is not None:
             self._sqlite.dispose()
@@ -157,8 +178,13 @@ def _sqlite_engine(url: str, pool_size: int, echo: bool) -> Engine:
     if path is None:
         kwargs["poolclass"] = StaticPool  # one in-memory database, shared
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+        # mode=rw: a missing file is an error, never a new empty database (create_file).
+        uri = f"file:{quote(str(path))}?mode=rw"
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=0)
+
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, creator=connect)
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -29,7 +29,9 @@ def head_revision() -> str:
 
 
 async def migrate(store: SqlStore, revision: str = "head") -> None:
-    """Upgrade the schema; safe to run from several processes at once on PostgreSQL."""
+    """Upgrade the schema (creating a missing SQLite file first); safe to run from several
+    processes at once on PostgreSQL."""
+    store.create_file()
     await store.run_sync(_upgrade, revision, write=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 import subprocess
 import sys
 from typing import Any
@@ -153,6 +154,7 @@ async def test_sqlite_to_postgresql_copies_every_row_and_resumes(databases: Data
 async def test_copy_from_an_unmigrated_database_is_refused(databases: Databases,
                                                            tmp_path: Any) -> None:
     target = await databases.create("postgresql")
+    sqlite3.connect(tmp_path / "empty.db").close()  # a database, but with no tables
     done = _copy(f"sqlite:///{tmp_path}/empty.db", target)
     assert done.returncode == 2
     assert "run `threadline migrate`" in done.stderr

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+from server.core.errors import Unavailable
 from server.store.database import SqlStore
 from server.store.migrate import check_migrated, current_revision, head_revision, migrate
 from server.store.schema import metadata
@@ -29,11 +33,25 @@ async def test_migrated_database_matches_the_declared_schema(backend: str,
         await store.close()
 
 
-async def test_unmigrated_database_is_refused_with_the_fix(tmp_path: object) -> None:
+async def test_unmigrated_database_is_refused_with_the_fix(tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / "empty.db").close()
     store = SqlStore(f"sqlite:///{tmp_path}/empty.db")
     try:
         with pytest.raises(RuntimeError, match="run `threadline migrate`"):
             await check_migrated(store)
+    finally:
+        await store.close()
+
+
+async def test_only_a_migration_creates_a_sqlite_file(tmp_path: Path) -> None:
+    """A mistyped path is an error on every connection, never a new empty database."""
+    store = SqlStore(f"sqlite:///{tmp_path}/typo.db")
+    try:
+        with pytest.raises(Unavailable):
+            await store.ping()
+        assert list(tmp_path.iterdir()) == []
+        await migrate(store)
+        await check_migrated(store)
     finally:
         await store.close()
 

@@ -112,8 +112,21 @@ class PostgresCluster:
     def admin_url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
-    def url(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str, user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+
+    async def add_password_role(self, role: str, password: str) -> None:
+        """A role that must log in with its password (every other role is trusted)."""
+        import asyncpg
+
+        hba = Path(self.base) / "data" / "pg_hba.conf"
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+            await conn.execute("SELECT pg_reload_conf()")
+        finally:
+            await conn.close()
 
     def start(self) -> None:
         assert self.bindir is not None
