@@ -298,12 +298,11 @@ def cmd_db_copy(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
 
     from server.store.copy import copy_database
+    from server.store.preflight import DatabaseProblem
 
     def say(line: str) -> None:
-        if not args.quiet or not line.startswith("  "):
+        if not args.quiet:
             print(line, flush=True)
-
-    from server.store.preflight import DatabaseProblem
 
     try:
         reports = asyncio.run(copy_database(args.source, args.target, say))
@@ -313,11 +312,12 @@ def cmd_db_copy(settings: Settings, args: argparse.Namespace) -> int:
         raise CliError(exc.message) from None
     width = max(len(r.name) for r in reports)
     for r in reports:
-        print(f"{r.name:<{width}}  {r.source_rows:>9} rows -> {r.target_rows:>9}  "
-              f"sha256 {r.source_sum[:16]} {'=' if r.ok else '!='} {r.target_sum[:16]}  "
-              f"{'ok' if r.ok else 'MISMATCH'}")
+        if not args.quiet or not r.ok:  # --quiet: only what went wrong, on stderr
+            print(f"{r.name:<{width}}  {r.source_rows:>9} rows -> {r.target_rows:>9}  "
+                  f"sha256 {r.source_sum[:16]} {'=' if r.ok else '!='} {r.target_sum[:16]}  "
+                  f"{'ok' if r.ok else 'MISMATCH'}", file=sys.stderr if args.quiet else None)
     if all(r.ok for r in reports):
-        print("verified: every table has the same rows and checksums")
+        say("verified: every table has the same rows and checksums")
         return 0
     print("threadline: error: the copy differs from the source; run the command again to "
           "resume", file=sys.stderr)
@@ -418,7 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="source, e.g. sqlite:///./data/threadline.db")
     cp.add_argument("--to", dest="target", required=True, metavar="URL",
                     help="target, e.g. postgresql://threadline@db/threadline")
-    cp.add_argument("--quiet", action="store_true", help="no per-batch progress lines")
+    cp.add_argument("--quiet", action="store_true",
+                    help="print nothing unless something is wrong (then on stderr); the exit "
+                         "status says how it went")
     cp.set_defaults(func=cmd_db_copy)
 
     imp = sub.add_parser(

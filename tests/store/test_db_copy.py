@@ -89,9 +89,9 @@ def _fill(conn: Any) -> None:
                                  "created_at": T0}])
 
 
-def _copy(source: str, target: str) -> subprocess.CompletedProcess[str]:
+def _copy(source: str, target: str, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "server.cli", "db", "copy", "--from", source,
-                           "--to", target, "--quiet"], capture_output=True, text=True,
+                           "--to", target, *options], capture_output=True, text=True,
                           timeout=300, check=False)
 
 
@@ -131,8 +131,9 @@ async def test_sqlite_to_postgresql_copies_every_row_and_resumes(databases: Data
         await tx.conn.execute(delete(events).where(events.c.id > 3000))
         await tx.conn.execute(delete(comment_flags))
         await tx.conn.execute(delete(comments).where(comments.c.id > 6000))
-    again = _copy(source, target)
+    again = _copy(source, target, "--quiet")
     assert again.returncode == 0, again.stderr
+    assert (again.stdout, again.stderr) == ("", "")  # --quiet: nothing unless it goes wrong
     assert await _all_rows(target) == want
 
     # The copy's ids do not collide with new rows: the sequences moved past them.
@@ -148,6 +149,11 @@ async def test_sqlite_to_postgresql_copies_every_row_and_resumes(databases: Data
     differs = _copy(source, target)
     assert differs.returncode == 1
     assert "MISMATCH" in differs.stdout and "comments" in differs.stdout
+    quiet = _copy(source, target, "--quiet")
+    assert quiet.returncode == 1 and quiet.stdout == ""
+    *tables, last = quiet.stderr.splitlines()  # the page added above differs too
+    assert [t.split()[0] for t in tables] == ["pages", "comments"]
+    assert all(t.endswith("MISMATCH") for t in tables) and last.startswith("threadline: error")
     await pg.close()
 
 
