@@ -25,6 +25,9 @@ run: $(VENV)/.installed-run
 	$(BIN)/threadline migrate
 	$(BIN)/threadline site add demo --name "Threadline demo" \
 		--origin http://127.0.0.1:$(PORT) --origin http://localhost:$(PORT) --exist-ok
+# An earlier run may have registered the demo on another port: admit this one too.
+	$(BIN)/threadline site update demo \
+		--add-origin http://127.0.0.1:$(PORT) --add-origin http://localhost:$(PORT)
 	THREADLINE_LOG_FORMAT=text $(BIN)/threadline serve --host $(HOST) --port $(PORT)
 
 # Chromium and redis-server come from Debian; PostgreSQL binaries are on the machine.

@@ -1,5 +1,6 @@
 """`make run` as the README tells a newcomer to use it: `PORT=... make run` serves the demo
-page on that port, says so in a few lines, and Ctrl-C stops it without a traceback."""
+page on that port (the demo site admits it, even when an earlier run registered the site on
+another), says so in a few lines, and Ctrl-C stops it without a traceback."""
 
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ def test_port_make_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
     # This test's own virtualenv, never reinstalled (-o: take .installed-run as done).
     command = ["make", "--no-print-directory", "run", f"VENV={venv}",
                "-o", f"{venv}/.installed-run"]
+    # An earlier `make run` registered the demo site on the default port.
+    for args in (["migrate"], ["site", "add", "demo", "--origin", "http://127.0.0.1:8000"]):
+        subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=env,
+                       check=True, capture_output=True)
     with log.open("w") as out:
         make = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True,
@@ -46,6 +51,10 @@ def test_port_make_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
         wait_port(port, timeout=60, proc=make)
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert page.status_code == 200 and "widget.js" in page.text
+        for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+            thread = httpx.get(f"http://127.0.0.1:{port}/api/v1/sites/demo/thread",
+                               params={"page": "/"}, headers={"Origin": origin}, timeout=10)
+            assert thread.status_code == 200, thread.text  # the widget on this port may load
         deadline = time.monotonic() + 10
         while "Uvicorn running on" not in log.read_text():
             assert time.monotonic() < deadline, log.read_text()
