@@ -1,7 +1,8 @@
 """docs/operators.md, followed literally: every `sh` block runs in order in bash (the first
-block, "where things are", gets this test's own PostgreSQL, Redis and ports). Comments
-written on SQLite move to PostgreSQL, two processes start on PostgreSQL and Redis, and a
-reader on one sees a comment posted on the other."""
+block, "where things are", gets this test's own PostgreSQL, Redis and ports). The PostgreSQL
+role and database are created with createuser and createdb, comments written on SQLite move
+to PostgreSQL, two processes start on PostgreSQL and Redis, and a reader on one sees a
+comment posted on the other."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -25,9 +27,8 @@ from server.store.database import SqlStore
 from tests.core.test_decisions import Recorder
 from tests.support import logcheck
 from tests.support.api import ORIGIN
-from tests.support.db import Databases
 from tests.support.net import http_client
-from tests.support.services import RedisServer, free_port
+from tests.support.services import PostgresCluster, RedisServer, free_port
 from tests.support.ws import Reader
 
 pytestmark = pytest.mark.slow
@@ -61,16 +62,21 @@ async def seed_sqlite(url: str) -> None:
 
 
 async def test_the_guide_ends_with_two_processes_serving_one_live_thread(
-        databases: Databases, redis_server: RedisServer, tmp_path: Path) -> None:
+        pg_cluster: PostgresCluster, redis_server: RedisServer, tmp_path: Path) -> None:
     steps = blocks()
-    assert len(steps) >= 4 and "export DB=" in steps[0]
-    pg = await databases.create("postgresql")
+    assert len(steps) >= 5 and "export DB=" in steps[0]
     port_a, port_b = free_port(), free_port()
-    steps[0] = (f"export SQLITE=sqlite:///{tmp_path}/threadline.db\nexport DB={pg}\n"
+    name = f"guide_{uuid.uuid4().hex[:8]}"  # the guide creates the role and the database
+    steps[0] = (f"export SQLITE=sqlite:///{tmp_path}/threadline.db\n"
+                f"export PGHOST=127.0.0.1 PGPORT={pg_cluster.port} PGUSER=postgres\n"
+                f"export DB_USER={name} DB_NAME={name}\n"
+                f"export DB=postgresql://$DB_USER@$PGHOST:$PGPORT/$DB_NAME\n"
                 f"export REDIS={redis_server.url}\nexport PORT_A={port_a} PORT_B={port_b}\n"
                 f"export SITE_ORIGIN={ORIGIN}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("THREADLINE_")}
-    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("THREADLINE_", "PG"))}
+    assert pg_cluster.bindir is not None  # createuser and createdb come with the server
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}:{pg_cluster.bindir}"
     # The blocks share one shell's exports: run them as one script, but seed SQLite between
     # step 1 (install) and step 2 (the move), as readers would have.
     first = "\n".join(steps[:2])
@@ -106,3 +112,13 @@ async def test_the_guide_ends_with_two_processes_serving_one_live_thread(
     finally:
         if group is not None:
             os.killpg(group, signal.SIGTERM)
+
+
+def test_the_guide_shows_the_error_a_missing_database_really_gives() -> None:
+    import asyncpg
+
+    from server.store.preflight import explain
+
+    missing = asyncpg.exceptions.InvalidCatalogNameError('database "threadline" does not exist')
+    line = explain("postgresql://threadline@127.0.0.1:5432/threadline", "--to", missing)
+    assert f"threadline: error: {line}\n" in GUIDE.read_text()
