@@ -164,6 +164,37 @@ def cmd_site_update(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
+def cmd_site_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from server.core.sites import remove_site, site_contents
+
+    async def work(store: Any) -> int:
+        contents = await site_contents(store, args.site_id)
+        what = (f"site {args.site_id} ({contents.site.name}): {contents.pages} pages, "
+                f"{contents.comments} comments, {contents.moderators} moderators' grants")
+        if contents.comments and not args.erase:
+            raise CliError(f"{what}: its comments would be erased for good; keep a copy "
+                           f"first (`threadline site export {args.site_id} > "
+                           f"{args.site_id}.json`), then remove it with --erase")
+        if not args.yes and not _confirmed(f"Remove {what}? This cannot be undone. Type the "
+                                           f"site id to confirm: ", args.site_id):
+            print(f"site {args.site_id} left unchanged", file=sys.stderr)
+            return 1
+        await remove_site(store, args.site_id, erase=args.erase)
+        print(f"removed {what} (the moderators' accounts stay)")
+        return 0
+
+    return _run(settings, work)
+
+
+def _confirmed(prompt: str, expected: str) -> bool:
+    if not sys.stdin.isatty():
+        raise CliError("removing a site cannot be undone: confirm with --yes")
+    try:
+        return input(prompt).strip() == expected
+    except EOFError:
+        return False
+
+
 def cmd_site_export(settings: Settings, args: argparse.Namespace) -> int:
     import orjson
 
@@ -260,9 +291,44 @@ def cmd_moderator_add(settings: Settings, args: argparse.Namespace) -> int:
         moderator, created = await add_moderator(
             store, hasher(settings.password_profile), args.email, args.site,
             password=password, owner=args.owner, now=int(time.time() * 1000))
-        role = moderator.sites[args.site].value
-        verb = "added moderator" if created else "granted existing moderator"
-        print(f"{verb} {moderator.email} on site {args.site} as {role}")
+        if created:
+            role = moderator.sites[args.site].value
+            print(f"added moderator {moderator.email} on site {args.site} as {role}")
+        else:
+            print(f"{moderator.email} already has an account: granted {args.site}; its "
+                  f"password is unchanged (`threadline moderator passwd {moderator.email}` "
+                  "changes it)")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_moderator_passwd(settings: Settings, args: argparse.Namespace) -> int:
+    from server.core.errors import NotFound
+    from server.core.moderators import clean_email, find_moderator, set_moderator_password
+    from server.core.passwords import hasher
+
+    async def work(store: Any) -> int:
+        email = clean_email(args.email)
+        if await find_moderator(store, email) is None:  # before asking for a password
+            raise NotFound("unknown_moderator", f"no moderator {email!r}")
+        ended = await set_moderator_password(store, hasher(settings.password_profile), email,
+                                             _read_password())
+        sessions = {0: "no session was open", 1: "ended its 1 session"}.get(
+            ended, f"ended its {ended} sessions")
+        print(f"changed the password of {email}; {sessions}")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_moderator_list(settings: Settings, args: argparse.Namespace) -> int:
+    from server.core.moderators import list_moderators
+
+    async def work(store: Any) -> int:
+        for m in await list_moderators(store, args.site):
+            grants = " ".join(f"{site}:{role.value}" for site, role in sorted(m.sites.items()))
+            print(f"{m.email}\t{grants or '(no sites)'}\t{m.display_name or ''}")
         return 0
 
     return _run(settings, work)
@@ -381,6 +447,18 @@ def build_parser() -> argparse.ArgumentParser:
     upd.add_argument("--flag-threshold", type=int,
                      help="hold a comment once this many readers flag it")
     upd.set_defaults(func=cmd_site_update)
+    rem = site_sub.add_parser(
+        "remove", help="remove a site and everything of it",
+        description="Delete a site with its pages, comments, events, flags, bans, "
+                    "invitations, audit log and moderators' grants (the accounts stay). Asks "
+                    "for the site id on a terminal; refused while the site has comments "
+                    "unless --erase.")
+    rem.add_argument("site_id")
+    rem.add_argument("--erase", action="store_true",
+                     help="erase its comments too (export them first: they cannot be brought "
+                          "back)")
+    rem.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rem.set_defaults(func=cmd_site_remove)
     exp = site_sub.add_parser("export", help="export a site's pages and comments as JSON",
                               description="Print the site's pages and comments as JSON "
                                           "(no IP hashes, no secrets).")
@@ -393,12 +471,24 @@ def build_parser() -> argparse.ArgumentParser:
     madd = mod_sub.add_parser(
         "add", help="create a moderator or grant a site",
         description="Create a moderator (password read from a prompt, or one line of stdin) "
-                    "or grant an existing one another site.")
+                    "or grant an existing one another site (its password is left as it is: "
+                    "see `moderator passwd`).")
     madd.add_argument("email")
     madd.add_argument("--site", required=True, help="site id the moderator may moderate")
     madd.add_argument("--owner", action="store_true",
                       help="may also manage the site's settings and moderators")
     madd.set_defaults(func=cmd_moderator_add)
+    mpw = mod_sub.add_parser(
+        "passwd", help="change a moderator's password",
+        description="Set a new password (read from a prompt, or one line of stdin) and end "
+                    "every session of the account.")
+    mpw.add_argument("email")
+    mpw.set_defaults(func=cmd_moderator_passwd)
+    mlst = mod_sub.add_parser("list", help="list moderators",
+                              description="Every moderator: e-mail, sites with roles, "
+                                          "display name.")
+    mlst.add_argument("--site", help="only this site's moderators")
+    mlst.set_defaults(func=cmd_moderator_list)
     mrem = mod_sub.add_parser("remove", help="remove a moderator or revoke a site",
                               description="Remove an account, or with --site revoke one site.")
     mrem.add_argument("email")

@@ -35,8 +35,9 @@ async def cli_env(databases: Databases, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("args", [[], ["serve"], ["migrate"], ["site"], ["site", "add"],
-                                  ["site", "list"], ["site", "update"], ["moderator"],
-                                  ["moderator", "add"], ["moderator", "remove"], ["settings"],
+                                  ["site", "list"], ["site", "update"], ["site", "remove"],
+                                  ["moderator"], ["moderator", "add"], ["moderator", "passwd"],
+                                  ["moderator", "list"], ["moderator", "remove"], ["settings"],
                                   ["import"], ["db", "copy"], ["site", "export"]])
 def test_every_command_describes_itself(args: list[str], tmp_path: Path) -> None:
     result = run({"THREADLINE_DATA_DIR": str(tmp_path)}, *args, "--help")

@@ -1,4 +1,4 @@
-"""Moderator accounts: creating them, granting sites, removing them."""
+"""Moderator accounts: creating them, granting sites, passwords, listing, removing them."""
 
 from __future__ import annotations
 
@@ -61,3 +61,27 @@ async def remove_moderator(store: Store, email: str, site_id: str | None = None)
             raise NotFound("not_a_moderator", f"{email} does not moderate {site_id!r}")
         else:
             await tx.revoke(moderator.id, site_id)
+
+
+async def set_moderator_password(store: Store, ph: PasswordHasher, email: str,
+                                 password: str) -> int:
+    """Give the account a new password and end every session it has, so a browser logged
+    in with the old one (perhaps not the owner's) must log in again. Returns how many
+    sessions ended."""
+    email = clean_email(email)
+    hashed = ph.hash(check_password(password))  # ~0.2 s: before the write lock, not in it
+    async with store.write() as tx:
+        moderator = await tx.find_moderator(email)
+        if moderator is None:
+            raise NotFound("unknown_moderator", f"no moderator {email!r}")
+        await tx.set_password(moderator.id, hashed)
+        return await tx.delete_sessions_of(moderator.id)
+
+
+async def list_moderators(store: Store, site_id: str | None = None) -> list[Moderator]:
+    """Every moderator account by e-mail, or those of one site."""
+    async with store.read() as tx:
+        if site_id is not None and await tx.find_site(site_id) is None:
+            raise NotFound("unknown_site", f"no site {site_id!r}")
+        everyone = await tx.list_moderators()
+    return [m for m in everyone if site_id is None or site_id in m.sites]

@@ -6,11 +6,12 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from server.core.errors import Conflict, Invalid, NotFound
 from server.core.models import Filters, Mode, Notify, Site
 from server.core.origins import normalize_origin
-from server.core.ports import Store
+from server.core.ports import Store, Tx
 from server.core.singleflight import SingleFlight
 
 _SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -80,6 +81,42 @@ async def update_site(store: Store, site_id: str, *, origins: Iterable[str] | No
 async def list_sites(store: Store) -> list[Site]:
     async with store.read() as tx:
         return await tx.list_sites()
+
+
+@dataclass(frozen=True, slots=True)
+class SiteContents:
+    """What removing a site takes with it."""
+
+    site: Site
+    pages: int
+    comments: int
+    moderators: int  # accounts granted the site (the accounts themselves stay)
+
+
+async def site_contents(store: Store, site_id: str) -> SiteContents:
+    async with store.read() as tx:
+        return await _contents(tx, site_id)
+
+
+async def remove_site(store: Store, site_id: str, *, erase: bool = False) -> SiteContents:
+    """Delete a site and everything of it: pages, comments, events, flags, bans,
+    invitations, audit entries and moderators' grants. Refused while it has comments
+    unless ``erase``: they cannot be brought back (export them first)."""
+    async with store.write() as tx:
+        contents = await _contents(tx, site_id)
+        if contents.comments and not erase:
+            raise Conflict("site_has_comments",
+                           f"site {site_id!r} has {contents.comments} comments")
+        await tx.delete_site(site_id)
+    return contents
+
+
+async def _contents(tx: Tx, site_id: str) -> SiteContents:
+    site = await tx.find_site(site_id)
+    if site is None:
+        raise NotFound("unknown_site", f"no site {site_id!r}")
+    pages, comments, moderators = await tx.site_counts(site_id)
+    return SiteContents(site, pages, comments, moderators)
 
 
 class SiteDirectory:

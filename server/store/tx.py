@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from server.core.cursors import Cursor
 from server.core.events import replayed
@@ -25,6 +25,7 @@ from server.store.conn import Conn
 from server.store.rows import comment_from_row, page_from_row, site_from_row, site_values
 from server.store.schema import (
     comments,
+    moderator_sites,
     pages,
     sites,
 )
@@ -59,6 +60,18 @@ class SqlTx(AdminQueries, ImportQueries):
         values = site_values(site)
         del values["id"], values["created_at"]
         await self.conn.execute(update(sites).where(sites.c.id == site.id).values(**values))
+
+    async def site_counts(self, site_id: str) -> tuple[int, int, int]:
+        counts = []
+        for table in (pages, comments, moderator_sites):
+            q = select(func.count()).select_from(table).where(table.c.site_id == site_id)
+            counts.append(int((await self.conn.execute(q)).scalar_one()))
+        return counts[0], counts[1], counts[2]
+
+    async def delete_site(self, site_id: str) -> None:
+        # Every table that names a site, a page or a comment does so with ON DELETE CASCADE
+        # (schema.py; SQLite enforces it with PRAGMA foreign_keys=ON).
+        await self.conn.execute(delete(sites).where(sites.c.id == site_id))
 
     # -- pages ---------------------------------------------------------------------------
     async def find_page(self, site_id: str, key: str) -> Page | None:

@@ -71,6 +71,15 @@ class AdminQueries:
                          sites={g.site_id: Role(g.role) for g in grants},
                          display_name=row.display_name)
 
+    async def list_moderators(self) -> list[Moderator]:
+        grants: dict[int, dict[str, Role]] = {}
+        for g in await self.conn.execute(select(moderator_sites)):
+            grants.setdefault(g.moderator_id, {})[g.site_id] = Role(g.role)
+        rows = await self.conn.execute(select(moderators).order_by(moderators.c.email))
+        return [Moderator(id=r.id, email=r.email, password_hash=r.password_hash,
+                          sites=grants.get(r.id, {}), display_name=r.display_name)
+                for r in rows]
+
     async def find_moderator(self, email: str) -> Moderator | None:
         return await self._moderator(moderators.c.email == email)
 
@@ -115,6 +124,11 @@ class AdminQueries:
 
     async def delete_session(self, token_hash: str) -> None:
         await self.conn.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
+
+    async def delete_sessions_of(self, moderator_id: int) -> int:
+        result = await self.conn.execute(delete(sessions).where(
+            sessions.c.moderator_id == moderator_id))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def delete_moderator(self, moderator_id: int) -> None:
         await self.conn.execute(delete(moderators).where(moderators.c.id == moderator_id))
