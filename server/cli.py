@@ -165,16 +165,18 @@ def cmd_site_update(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_site_remove(settings: Settings, args: argparse.Namespace) -> int:
-    from server.core.sites import remove_site, site_contents
+    from server.core.errors import Conflict
+    from server.core.sites import remove_site, site_removal
 
     async def work(store: Any) -> int:
-        contents = await site_contents(store, args.site_id)
+        try:
+            contents = await site_removal(store, args.site_id, erase=args.erase)
+        except Conflict as exc:
+            raise CliError(f"{exc.message}: keep a copy first (`threadline site export "
+                           f"{args.site_id} > {args.site_id}.json`), then remove it with "
+                           "--erase") from None
         what = (f"site {args.site_id} ({contents.site.name}): {contents.pages} pages, "
                 f"{contents.comments} comments, {contents.moderators} moderators' grants")
-        if contents.comments and not args.erase:
-            raise CliError(f"{what}: its comments would be erased for good; keep a copy "
-                           f"first (`threadline site export {args.site_id} > "
-                           f"{args.site_id}.json`), then remove it with --erase")
         if not args.yes and not _confirmed(f"Remove {what}? This cannot be undone. Type the "
                                            f"site id to confirm: ", args.site_id):
             print(f"site {args.site_id} left unchanged", file=sys.stderr)

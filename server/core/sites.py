@@ -93,9 +93,10 @@ class SiteContents:
     moderators: int  # accounts granted the site (the accounts themselves stay)
 
 
-async def site_contents(store: Store, site_id: str) -> SiteContents:
+async def site_removal(store: Store, site_id: str, *, erase: bool = False) -> SiteContents:
+    """What :func:`remove_site` would take, refused as it would be: to ask before doing it."""
     async with store.read() as tx:
-        return await _contents(tx, site_id)
+        return await _removable(tx, site_id, erase)
 
 
 async def remove_site(store: Store, site_id: str, *, erase: bool = False) -> SiteContents:
@@ -103,19 +104,19 @@ async def remove_site(store: Store, site_id: str, *, erase: bool = False) -> Sit
     invitations, audit entries and moderators' grants. Refused while it has comments
     unless ``erase``: they cannot be brought back (export them first)."""
     async with store.write() as tx:
-        contents = await _contents(tx, site_id)
-        if contents.comments and not erase:
-            raise Conflict("site_has_comments",
-                           f"site {site_id!r} has {contents.comments} comments")
+        contents = await _removable(tx, site_id, erase)
         await tx.delete_site(site_id)
     return contents
 
 
-async def _contents(tx: Tx, site_id: str) -> SiteContents:
+async def _removable(tx: Tx, site_id: str, erase: bool) -> SiteContents:
     site = await tx.find_site(site_id)
     if site is None:
         raise NotFound("unknown_site", f"no site {site_id!r}")
     pages, comments, moderators = await tx.site_counts(site_id)
+    if comments and not erase:
+        raise Conflict("site_has_comments", f"site {site_id!r} has {comments} comments, "
+                                            "which removing it would erase for good")
     return SiteContents(site, pages, comments, moderators)
 
 
