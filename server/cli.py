@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from server.core.errors import DomainError
-from server.settings import Settings, SettingsError
+from server.settings import Settings, SettingsError, database_url_problem
 
 EXIT_USAGE = 2
 DATABASE_URL = "THREADLINE_DATABASE_URL"
@@ -372,6 +372,10 @@ def cmd_db_copy(settings: Settings, args: argparse.Namespace) -> int:
         if not args.quiet:
             print(line, flush=True)
 
+    for option, url in (("--from", args.source), ("--to", args.target)):
+        problem = database_url_problem(url)
+        if problem:
+            raise CliError(f"{option}: {problem}")  # never the URL: it may hold a password
     try:
         reports = asyncio.run(copy_database(args.source, args.target, say))
     except (RuntimeError, DatabaseProblem) as exc:

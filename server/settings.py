@@ -182,9 +182,9 @@ class Settings:
 
     def _problems(self, environ: Mapping[str, str]) -> list[str]:
         problems = []
-        if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            problems.append("THREADLINE_DATABASE_URL: expected sqlite:///PATH or "
-                            "postgresql://USER@HOST/DB")
+        database = database_url_problem(self.database_url)
+        if database:
+            problems.append(f"THREADLINE_DATABASE_URL: {database}")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             problems.append("THREADLINE_REDIS_URL: expected redis://HOST:PORT/DB")
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
@@ -210,6 +210,20 @@ class Settings:
                 shown = ",".join(default) if isinstance(default, tuple) else default
                 rows.append((name, "" if shown is None else str(shown), f.metadata["help"]))
         return rows
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with the form of a database URL, or None."""
+    if url.startswith("sqlite:///"):
+        return None if url.removeprefix("sqlite:///").split("?")[0] else \
+            "expected sqlite:///PATH, with a path"
+    if not url.startswith(("postgresql://", "postgres://")):
+        return "expected sqlite:///PATH or postgresql://USER@HOST/DB"
+    try:
+        urlsplit(url).port  # noqa: B018 -- parsing it is the check
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    return None
 
 
 def _parse(f: dataclasses.Field[Any], raw: str) -> Any:

@@ -173,6 +173,19 @@ def test_a_database_mistake_is_one_line_exit_2_and_creates_nothing(
     assert _files(tmp_path) == before  # no SQLite file, no directory
 
 
+@pytest.mark.parametrize("url", ["postgresql://tl:pw-sekrit@db:port/tl", "sqlite:///",
+                                 "postgresql://tl:pw-sekrit@[::1/tl", "mysql://tl:pw-sekrit@db/tl"])
+def test_a_malformed_database_url_is_one_line_that_never_shows_it(
+        cli_env: dict[str, str], url: str) -> None:
+    for result in (run({**cli_env, "THREADLINE_DATABASE_URL": url}, "site", "list"),
+                   run(cli_env, "db", "copy", "--from", url, "--to", "sqlite:///x.db"),
+                   run(cli_env, "db", "copy", "--from", cli_env["THREADLINE_DATABASE_URL"],
+                       "--to", url)):
+        stderr = _one_line_error(result)
+        assert "expected" in stderr or "not a valid URL" in stderr
+        assert "sekrit" not in stderr
+
+
 async def test_a_wrong_postgresql_password_is_one_line_that_never_shows_it(
         cli_env: dict[str, str], pg_cluster: PostgresCluster) -> None:
     await pg_cluster.add_password_role("pwcheck", "the-right-one")

@@ -128,7 +128,12 @@ class _Server:
         self.has_password = parts.password is not None
         self.host = parts.hostname or (query.get("host") or ["localhost"])[0]
         self.socket = self.host.startswith("/")
-        self.port = parts.port or int((query.get("port") or ["5432"])[0])
+        try:
+            self.port = parts.port or int((query.get("port") or ["5432"])[0])
+        except ValueError:
+            self.port = 5432
 
     def __str__(self) -> str:
+        if not self.host:
+            return self.database  # a SQLite file
         return f"{self.host} port {self.port}" if self.socket else f"{self.host}:{self.port}"
