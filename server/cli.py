@@ -517,7 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--quiet", action="store_true",
                     help="print nothing unless something is wrong (then on stderr); the exit "
                          "status says how it went")
-    cp.set_defaults(func=cmd_db_copy)
+    cp.set_defaults(func=cmd_db_copy, generate_secret=False)  # touches no data directory
 
     imp = sub.add_parser(
         "import", help="import comments from Disqus, WordPress, Isso or a Threadline export",

@@ -186,6 +186,17 @@ def test_a_malformed_database_url_is_one_line_that_never_shows_it(
         assert "sekrit" not in stderr
 
 
+def test_db_copy_leaves_the_data_directory_alone(cli_env: dict[str, str],
+                                                 tmp_path: Path) -> None:
+    """It names both databases itself: no secret key is generated for it."""
+    env = {k: v for k, v in cli_env.items() if k != "THREADLINE_SECRET_KEY"}
+    env["THREADLINE_DATA_DIR"] = str(tmp_path / "data")
+    done = run(env, "db", "copy", "--from", cli_env["THREADLINE_DATABASE_URL"], "--to",
+               f"sqlite:///{tmp_path}/copy.db", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "copy.db").is_file() and not (tmp_path / "data").exists()
+
+
 async def test_a_wrong_postgresql_password_is_one_line_that_never_shows_it(
         cli_env: dict[str, str], pg_cluster: PostgresCluster) -> None:
     await pg_cluster.add_password_role("pwcheck", "the-right-one")
