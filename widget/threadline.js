@@ -68,7 +68,9 @@ ol{list-style:none;margin:0;padding:0}
 @media (prefers-reduced-motion:no-preference){.c{animation:in .25s ease-out}}
 @keyframes in{from{opacity:0;transform:translateY(-4px)}}
 @media (max-width:420px){.tl{padding:10px}.who input{width:100%}}
-[hidden]{display:none!important}.hp{position:absolute!important;left:-9999px;width:1px;height:1px;opacity:0}`;
+[hidden]{display:none!important}`;
+  /** @type {CSSStyleSheet|undefined} one sheet, shared by every widget on the page */
+  let sheet;
 
   /** @param {string} tag @param {string=} cls @param {string=} text */
   const el = (tag, cls, text) => {
@@ -191,8 +193,13 @@ ol{list-style:none;margin:0;padding:0}
     /** @param {HTMLElement} host @param {string} theme */
     build(host, theme) {
       const root = host.shadowRoot || host.attachShadow({ mode: "open" });
-      const style = el("style");
-      style.textContent = CSS;
+      // A constructed stylesheet: no host page's style-src can block it (an inline <style>
+      // or a <link> would need 'unsafe-inline' or our origin there). Older browsers: <style>.
+      let style;
+      try {
+        if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS);
+        root.adoptedStyleSheets = [sheet];
+      } catch { (style = el("style")).textContent = CSS; }
       const tl = this.tl = el("section", "tl");
       tl.dataset.theme = theme;
       tl.lang = this.lang;
@@ -216,7 +223,7 @@ ol{list-style:none;margin:0;padding:0}
       this.moreBtn.hidden = true;
       tl.append(top, this.form, this.status, this.typingEl, this.newBtn, this.list, this.emptyEl,
         this.moreBtn);
-      root.replaceChildren(style, tl);
+      root.replaceChildren(...(style ? [style] : []), tl);
       setInterval(() => this.refreshTimes(), 30000);
       // The exact date on hover, formatted only then: Intl formatters are slow to create.
       this.list.addEventListener("pointerover", (e) => {
@@ -259,9 +266,11 @@ ol{list-style:none;margin:0;padding:0}
       });
       const submit = /** @type {HTMLButtonElement} */ (el("button", "pri", this.s("submit")));
       submit.type = "submit";
-      // A honeypot: hidden from people and assistive tech; form-filling bots fill it in.
+      // A honeypot: form-filling bots fill it in. Hidden from people and assistive tech by
+      // the attribute itself, whether or not any style applies.
       const hp = /** @type {HTMLInputElement} */ (el("input", "hp"));
       hp.name = "website";
+      hp.hidden = true;
       hp.tabIndex = -1;
       hp.autocomplete = "off";
       hp.setAttribute("aria-hidden", "true");

@@ -10,52 +10,21 @@ import pytest
 from playwright.async_api import Page, Route, expect
 
 from server.core.authors import AuthorTokens
-from server.core.comments import Draft, post_comment
-from server.core.context import Limits, Services
+from server.core.context import Services
 from server.core.decisions import Action, decide_comment
 from server.core.sites import SiteDirectory
-from tests.browser.conftest import Comments, open_page
+from tests.browser.conftest import Comments, Quiet, open_page, seed_comment
 from tests.conftest import SECRET
 
 pytestmark = pytest.mark.e2e
-
-
-class _Quiet:
-    """Publisher/limiter for seeding through core from the test process: running servers
-    pick the events up from the database (their sweeper) within seconds."""
-
-    async def publish(self, events: Any) -> None:
-        return None
-
-    async def notify_author(self, *args: Any) -> None:
-        return None
-
-    async def hit(self, *args: Any) -> float:
-        return 0.0
-
-    async def peek(self, *args: Any) -> int:
-        return 0
-
-    async def reset(self, *args: Any) -> None:
-        return None
 
 
 async def seed(comments: Comments, site: str, page: str, body: str, *, ago: float = 0,
                moderator: bool = False, name: str | None = None, parent: int | None = None
                ) -> int:
     """A comment created `ago` seconds in the past (or by a moderator), through core."""
-    import time
-
-    quiet = _Quiet()
-    svc = Services(store=comments.store, publisher=quiet, limiter=quiet,
-                   tokens=AuthorTokens(SECRET), secret=SECRET,
-                   limits=Limits(rate_limit=0, min_submit_ms=0),
-                   clock=lambda: time.time() - ago)
-    s = await SiteDirectory(comments.store).get(site)
-    result = await post_comment(svc, s, Draft(page=page, body=body, name=name, parent=parent),
-                                token=None, client_ip="192.0.2.1", moderator=moderator,
-                                name_override=name)
-    return result.comment.id
+    return await seed_comment(comments.store, site, page, body, ago=ago, moderator=moderator,
+                              name=name, parent=parent)
 
 
 def widget(page: Page) -> Any:
@@ -257,7 +226,7 @@ async def test_pending_comment_then_approved_reaches_everyone(comments: Comments
         from server.store.schema import comments as table
         cid = (await tx.conn.execute(select(table.c.id).where(
             table.c.body == "Please approve me"))).scalar_one()
-    quiet = _Quiet()
+    quiet = Quiet()
     svc = Services(store=comments.store, publisher=quiet, limiter=quiet,
                    tokens=AuthorTokens(SECRET), secret=SECRET)
     await decide_comment(svc, await SiteDirectory(comments.store).get(site), cid,
