@@ -88,6 +88,19 @@ ol{list-style:none;margin:0;padding:0}
   };
   const rnd = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
     (b) => b.toString(16).padStart(2, "0")).join("");
+  // A page known by its URL is keyed by the rule the importers share (url_page_key in
+  // server/core/urls.py): no fragment, no tracking parameters, the rest of the query in its
+  // order, encoded as Python's urlencode does. A test holds the two to the same answers.
+  const TRACK = /^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|ref_src|_ga|_gl)$/i;
+  const enc = (/** @type {string} */ s) => encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase()).replace(/%20/g, "+");
+  /** @param {string} href */
+  const urlKey = (href) => {
+    const u = new URL(href);
+    const q = [...u.searchParams].filter(([k]) => !TRACK.test(k)).map(([k, v]) => enc(k) + "=" + enc(v)).join("&");
+    u.search = u.hash = "";
+    return u.href + (q && "?" + q);
+  };
   const LINK = /https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
 
   /** Body text with http(s) links as real anchors, built with DOM APIs only.
@@ -115,7 +128,7 @@ ol{list-style:none;margin:0;padding:0}
     constructor(host, d) {
       this.site = d.site || "";
       const canon = /** @type {HTMLLinkElement|null} */ (document.querySelector("link[rel=canonical]"));
-      this.url = (canon && canon.href) || location.origin + location.pathname;
+      this.url = urlKey((canon && canon.href) || location.href);
       this.page = d.page || this.url;
       const base = new URL(script.src);
       this.api = `${base.origin}/api/v1/sites/${encodeURIComponent(this.site)}`;
