@@ -28,8 +28,25 @@
     "new": {"one": "{n} new comment", "other": "{n} new comments"},
     "deleted": "This comment was deleted.", "rejected": "Your comment was not approved.",
     "replyTo": "Reply to {name}", "confirmDel": "Delete this comment?",
-    "flag": "Flag", "flagged": "Flagged"
+    "flag": "Flag", "flagged": "Flagged",
+    "loadFail": "Comments could not be loaded.", "retry": "Retry",
+    "noSite": "This site is not set up for comments.",
+    "noOrigin": "Comments are not enabled for this page's address.",
+    "offline": "The comment server cannot be reached.",
+    "eDup": "You have already posted this comment.",
+    "eBanned": "You can no longer comment on this site.",
+    "eRate": {"one": "Too many comments for now: try again in {n} second.", "other": "Too many comments for now: try again in {n} seconds."},
+    "eLong": "Your comment is too long: at most {n} characters.",
+    "eWords": "Your comment contains words this site does not accept.",
+    "eClosed": "This comment can no longer be changed.",
+    "eGone": "The comment you are replying to is no longer there."
   }/*end*/;
+  /** The catalogue's reason for each error code the API gives a reader. @type {Record<string, string>} */
+  const WHY = {
+    duplicate_comment: "eDup", author_banned: "eBanned", rate_limited: "eRate", body_too_long: "eLong",
+    comment_rejected: "eWords", edit_window_closed: "eClosed", comment_not_editable: "eClosed",
+    unknown_parent: "eGone", comment_not_found: "eGone", unknown_site: "noSite", origin_not_allowed: "noOrigin"
+  };
 
   const CSS = `
 :host{display:block!important;contain:content}
@@ -154,6 +171,7 @@ ol{list-style:none;margin:0;padding:0}
       this.waiting = [];
       this.editWindow = 900;
       this.tries = 0;
+      this.fails = 0;
       /** @type {WebSocket|null} */
       this.ws = null;
       this.near = false;
@@ -224,7 +242,11 @@ ol{list-style:none;margin:0;padding:0}
       this.status = el("div", "st");
       this.status.setAttribute("role", "status");
       this.status.setAttribute("aria-live", "polite");
+      this.loadEl = el("p", "st err");
+      this.retryBtn = btn(this.s("retry"), () => this.fetchThread(), "ln");
+      this.loadEl.hidden = true;
       this.form = this.composer(null);
+      this.lock(true);  // until the thread is there
       this.typingEl = el("div", "typing");
       this.typingEl.setAttribute("aria-live", "polite");
       this.newBtn = btn("", () => this.showWaiting(), "new");
@@ -234,7 +256,7 @@ ol{list-style:none;margin:0;padding:0}
       this.emptyEl.hidden = true;
       this.moreBtn = btn(this.s("more"), () => this.fetchThread(), "more");
       this.moreBtn.hidden = true;
-      tl.append(top, this.form, this.status, this.typingEl, this.newBtn, this.list, this.emptyEl,
+      tl.append(top, this.loadEl, this.form, this.status, this.typingEl, this.newBtn, this.list, this.emptyEl,
         this.moreBtn);
       root.replaceChildren(...(style ? [style] : []), tl);
       setInterval(() => this.refreshTimes(), 30000);
@@ -293,6 +315,15 @@ ol{list-style:none;margin:0;padding:0}
       return form;
     }
 
+    /** @param {boolean} on */
+    lock(on) { for (const e of this.form.elements) /** @type {HTMLInputElement} */ (e).disabled = on; }
+
+    /** Why a request failed, in the reader's language. @param {any} e */
+    why(e) {
+      const k = e.status === 429 ? "eRate" : WHY[e.code] || (e.status ? "oops" : "offline");
+      return this.s(k, k === "eRate" ? e.wait || 60 : 5000);
+    }
+
     showName() {
       if (this.asEl) this.asEl.textContent = `${this.s("as")} ${this.me.n || this.s("noName")}`;
     }
@@ -301,26 +332,31 @@ ol{list-style:none;margin:0;padding:0}
     async call(path, init = {}) {
       const headers = /** @type {Record<string,string>} */ ({ ...(init.headers || {}) });
       if (init.body) headers["Content-Type"] = "application/json";
-      if (this.me.t) headers.Authorization = "Bearer " + this.me.t;
+      // Reads go without the token: a simple request, no preflight round trip.
+      if (this.me.t && init.method) headers.Authorization = "Bearer " + this.me.t;
       const r = await fetch(this.api + path, { ...init, headers });
       const body = await r.json().catch(() => ({}));
       if (!r.ok) {
         const err = body.error || {};
-        if (r.status === 403 && err.code === "origin_not_allowed") log(`${location.origin} is not an allowed origin of site "${this.site}": add it with \`threadline site update ${this.site} --add-origin ${location.origin}\``);
-        throw Object.assign(new Error(err.message || String(r.status)), { code: err.code });
+        throw Object.assign(new Error(err.message || String(r.status)),
+          { code: err.code, status: r.status, wait: +(r.headers.get("Retry-After") || 0) });
       }
       return body;
     }
 
     async fetchThread() {
       const first = !this.cursor;
-      this.moreBtn.disabled = true;
+      clearTimeout(this.again);
+      this.moreBtn.disabled = this.retryBtn.disabled = true;
       try {
         const early = this.pending;
         this.pending = null;
         const data = await (early || this.call(this.threadPath()));
         if (first) mark("fetched");
         if (first) {
+          this.loadEl.hidden = true;
+          this.lock(false);
+          this.fails = 0;
           this.formToken = data.form_token;
           this.seq = data.page.seq;
           this.editWindow = data.config.edit_window;
@@ -333,10 +369,19 @@ ol{list-style:none;margin:0;padding:0}
         this.moreBtn.hidden = !data.has_more;
         this.emptyEl.hidden = this.items.size > 0;
       } catch (e) {
-        if (first) this.countEl.textContent = this.s("oops");
-        log("could not load comments: " + /** @type {Error} */ (e).message);
+        const err = /** @type {any} */ (e), o = location.origin, site = this.site;
+        // Once, and for a refusal the one line that fixes it.
+        if (!this.fails) log(err.code === "origin_not_allowed" ? `${o} is not an allowed origin of site "${site}": add it with \`threadline site update ${site} --add-origin ${o}\``
+          : err.code === "unknown_site" ? `no site "${site}" on ${this.api.split("/api/")[0]}: add it with \`threadline site add ${site} --origin ${o}\``
+          : "could not load comments: " + err.message);
+        if (!first) return;
+        this.countEl.textContent = this.s("loadFail");
+        this.loadEl.replaceChildren(this.why(err) + " ", this.retryBtn);
+        this.loadEl.hidden = false;
+        // Again by itself, backing off (full jitter) from 2 s to a minute.
+        this.again = setTimeout(() => this.fetchThread(), Math.random() * Math.min(6e4, 2e3 * 2 ** this.fails++) + 1e3);
       } finally {
-        this.moreBtn.disabled = false;
+        this.moreBtn.disabled = this.retryBtn.disabled = false;
       }
     }
 
@@ -399,7 +444,7 @@ ol{list-style:none;margin:0;padding:0}
           try {
             await this.call(`/comments/${c.id}/flag`, { method: "POST" });
             flag.textContent = this.s("flagged");
-          } catch { flag.disabled = false; this.say(this.s("oops"), true); }
+          } catch (e) { flag.disabled = false; this.say(this.why(e), true); }
         }, "ln");
         box.append(flag);
       }
@@ -417,7 +462,7 @@ ol{list-style:none;margin:0;padding:0}
         try {
           const data = await this.call(`/comments/${c.id}`, { method: "PATCH", body: JSON.stringify({ body: area.value }) });
           this.render(data.comment);
-        } catch { this.say(this.s("oops"), true); save.disabled = false; }
+        } catch (e) { this.say(this.why(e), true); save.disabled = false; }
       }, "pri");
       const box = el("div");
       box.append(area, save, btn(this.s("cancel"), () => this.render(c)));
@@ -431,7 +476,7 @@ ol{list-style:none;margin:0;padding:0}
       try {
         const data = await this.call(`/comments/${c.id}`, { method: "DELETE" });
         this.drop(data.comment);
-      } catch { this.say(this.s("oops"), true); }
+      } catch (e) { this.say(this.why(e), true); }
     }
 
     /** @param {HTMLFormElement} form @param {HTMLTextAreaElement} area @param {HTMLButtonElement} submit @param {any} parent */
@@ -466,7 +511,7 @@ ol{list-style:none;margin:0;padding:0}
       } catch (e) {
         // The text changed since the attempt that used this key: the next one is a new post.
         if (/** @type {any} */ (e).code === "idempotency_key_reused") delete form.dataset.key;
-        this.say(this.s("oops"), true);
+        this.say(this.why(e), true);
       } finally {
         submit.disabled = false;
       }
