@@ -39,7 +39,8 @@
     "eLong": "Your comment is too long: at most {n} characters.",
     "eWords": "Your comment contains words this site does not accept.",
     "eClosed": "This comment can no longer be changed.",
-    "eGone": "The comment you are replying to is no longer there."
+    "eGone": "The comment you are replying to is no longer there.",
+    "inReplyTo": "in reply to {name}", "toGone": "in reply to a deleted comment"
   }/*end*/;
   /** The catalogue's reason for each error code the API gives a reader. @type {Record<string, string>} */
   const WHY = {
@@ -77,7 +78,7 @@ ol{list-style:none;margin:0;padding:0}
 .c{padding:10px 0;border-top:1px solid var(--bd)}
 .replies .c{margin-left:clamp(12px,5%,40px);border-top:0;border-left:2px solid var(--bd);padding-left:12px}
 .hd{display:flex;flex-wrap:wrap;gap:6px;align-items:baseline}
-.nm{font-weight:600}.badge{background:var(--a);color:var(--on);border-radius:99px;font-size:.7em;padding:1px 8px}
+.nm{font-weight:600}.rt{color:var(--mu);font-size:.85em}article:focus{outline:2px solid var(--a);outline-offset:2px}.badge{background:var(--a);color:var(--on);border-radius:99px;font-size:.7em;padding:1px 8px}
 .body{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0}
 .body a{color:var(--a)}
 .pend,.gone{color:var(--mu);font-style:italic}
@@ -407,6 +408,21 @@ ol{list-style:none;margin:0;padding:0}
       time.dateTime = c.created_at;
       head.append(time);
       if (c.edited_at && !gone) head.append(el("span", "mu", this.s("edited")));
+      // A reply to a reply says whom it answers, linked: replies nest one level only.
+      const to = c.reply_to !== c.parent && !gone && this.items.get(c.reply_to);
+      if (to) {
+        const a = /** @type {HTMLAnchorElement} */ (el("a", "rt", to.data.status === "deleted" ? this.s("toGone")
+          : this.s("inReplyTo", 0, to.data.name || this.s("noName"))));
+        a.href = "#c" + c.reply_to;
+        a.addEventListener("click", (e) => {
+          e.preventDefault();  // the host page's URL is not ours to change
+          const t = /** @type {HTMLElement} */ (to.li.firstChild);
+          t.tabIndex = -1;
+          t.focus({ preventScroll: true });
+          t.scrollIntoView({ block: "nearest", behavior: "smooth" });
+        });
+        head.append(a);
+      }
       const body = el("p", gone ? "body gone" : "body");
       if (gone) body.textContent = this.s("deleted"); else fillBody(body, c.body);
       art.append(head, body);

@@ -237,3 +237,38 @@ async def test_pending_comment_then_approved_reaches_everyone(comments: Comments
     await expect(reader.get_by_text("Please approve me")).to_be_visible(timeout=15000)
     await expect(author.locator("li.c").get_by_text(pending)).to_have_count(0, timeout=15000)
     await expect(author.locator("li.c", has_text="Please approve me")).to_be_visible()
+
+
+async def test_reply_to_a_reply_says_whom_it_answers_and_links_there(comments: Comments,
+                                                                     new_context: Any) -> None:
+    site = await comments.site()
+    top = await seed(comments, site, "context", "Does it scale?", name="Marco", ago=600)
+    await seed(comments, site, "context", "It does, through Redis.", name="Chen", parent=top,
+               ago=500)
+    for i in range(2):
+        await seed(comments, site, "context", f"Filler reply {i}", parent=top, ago=400 - i)
+    page = await open_page(await new_context(viewport={"width": 800, "height": 500}),
+                           comments.article(site, "context"))
+    parent = page.locator("li.c", has_text="Does it scale?")
+    # A reply to a reply: posted from the widget, it says whom it answers.
+    await parent.locator("li.c", has_text="It does, through Redis.").get_by_role(
+        "button", name="Reply").click()
+    await page.get_by_label("Reply to Chen").fill("Which Redis, though?")
+    await page.get_by_role("button", name="Submit").last.click()
+    mine = parent.locator("ol.replies > li.c", has_text="Which Redis, though?")
+    link = mine.get_by_role("link", name="in reply to Chen")
+    await expect(link).to_be_visible()
+    # A reply to the top comment needs no such line: it is nested under it.
+    first = parent.locator("ol.replies > li.c", has_text="It does, through Redis.")
+    await expect(first.get_by_role("link")).to_have_count(0)
+    # The link leads to the comment it answers, without touching the host page's URL.
+    await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    await link.click()
+    target = first.locator("article")
+    await expect(target).to_be_focused()
+    await expect(target).to_be_in_viewport()
+    assert "#" not in page.url
+    # And on another reader's page, as the thread lists it.
+    other = await open_page(await new_context(), comments.article(site, "context"))
+    await other.get_by_role("button", name="Load More Replies").click()
+    await expect(other.get_by_role("link", name="in reply to Chen")).to_be_visible()
