@@ -133,10 +133,21 @@ async def comments_delete(request: Request) -> Response:
 async def comments_flag(request: Request) -> Response:
     site = await site_of(request)
     app = state(request)
-    count = await flags.flag_comment(
+    count, undo = await flags.flag_comment(
         app.services, site, comment_id(request), token=bearer_token(request),
         client_ip=client_ip(request.scope, app.settings.trusted_proxies))
-    return JSON({"flagged": True, "flags": count})
+    return JSON({"flagged": True, "flags": count, "undo": undo})
+
+
+@api
+async def comments_unflag(request: Request) -> Response:
+    site = await site_of(request)
+    app = state(request)
+    count = await flags.unflag_comment(
+        app.services, site, comment_id(request), query(request, "undo", required=True),
+        token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies))
+    return JSON({"flagged": False, "flags": count})
 
 
 @api
@@ -203,6 +214,7 @@ def routes() -> list[BaseRoute]:
         Route(one, comments_update, methods=["PATCH"]),
         Route(one, comments_delete, methods=["DELETE"]),
         Route(one + "/flag", comments_flag, methods=["POST"]),
+        Route(one + "/flag", comments_unflag, methods=["DELETE"]),
         Route(base + "/authors/me", authors_me_get, methods=["GET"]),
         Route(base + "/authors/me", authors_me_delete, methods=["DELETE"]),
         Route(base + "/counts", counts_get, methods=["GET"]),
