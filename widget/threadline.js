@@ -40,7 +40,8 @@
     "eWords": "Your comment contains words this site does not accept.",
     "eClosed": "This comment can no longer be changed.",
     "eGone": "The comment you are replying to is no longer there.",
-    "inReplyTo": "in reply to {name}", "toGone": "in reply to a deleted comment"
+    "inReplyTo": "in reply to {name}", "toGone": "in reply to a deleted comment",
+    "confirmFlag": "Flag this comment for the moderators to review?", "undo": "Undo", "you": "You"
   }/*end*/;
   /** The catalogue's reason for each error code the API gives a reader. @type {Record<string, string>} */
   const WHY = {
@@ -55,7 +56,7 @@
 --mu:var(--tl-muted,#6b7280);--bd:var(--tl-border,#e5e7eb);--r:var(--tl-radius,10px);--on:var(--tl-on-accent,#fff);
 all:initial;display:block;box-sizing:border-box;font:16px/1.5 var(--tl-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);
 color:var(--fg);background:var(--bg);padding:16px;border-radius:var(--r);text-align:left}
-.tl[data-theme=dark]{--a:var(--tl-accent,#60a5fa);--on:var(--tl-on-accent,#0b1220);--bg:var(--tl-bg,#111827);--fg:var(--tl-fg,#e5e7eb);--mu:var(--tl-muted,#9ca3af);--bd:var(--tl-border,#374151)}
+.tl[data-theme=dark]{--a:var(--tl-accent,#60a5fa);--on:var(--tl-on-accent,#0b1220);--bg:var(--tl-bg,transparent);--fg:var(--tl-fg,#e5e7eb);--mu:var(--tl-muted,#9ca3af);--bd:var(--tl-border,#374151)}
 @media (prefers-color-scheme:dark){.tl[data-theme=auto]{--a:var(--tl-accent,#60a5fa);--on:var(--tl-on-accent,#0b1220);--bg:var(--tl-bg,#111827);--fg:var(--tl-fg,#e5e7eb);--mu:var(--tl-muted,#9ca3af);--bd:var(--tl-border,#374151)}}
 *,*::before,*::after{box-sizing:border-box}
 h2{font-size:1.15em;margin:0;font-weight:650}
@@ -66,7 +67,7 @@ form{display:grid;gap:8px;margin:0 0 16px}
 label{font-size:.85em;color:var(--mu);display:block}
 textarea,input{display:block;width:100%;font:inherit;color:inherit;background:transparent;border:1px solid var(--bd);border-radius:calc(var(--r)*.6);padding:8px 10px}
 textarea{min-height:5em;resize:vertical}
-.who input{width:14em;display:inline-block}
+.who input{width:14em;display:inline-block}.who label{margin-left:auto}.who b{font-weight:600}
 textarea:focus,input:focus,button:focus-visible{outline:2px solid var(--a);outline-offset:1px}
 button{display:inline-block;font:inherit;font-size:.9em;cursor:pointer;border-radius:calc(var(--r)*.6);border:1px solid var(--bd);background:transparent;color:inherit;padding:4px 12px;margin:0}
 button.pri{background:var(--a);border-color:var(--a);color:var(--on);justify-self:start;padding:6px 18px}
@@ -78,14 +79,16 @@ ol{list-style:none;margin:0;padding:0}
 .c{padding:10px 0;border-top:1px solid var(--bd)}
 .replies .c{margin-left:clamp(12px,5%,40px);border-top:0;border-left:2px solid var(--bd);padding-left:12px}
 .hd{display:flex;flex-wrap:wrap;gap:6px;align-items:baseline}
-.nm{font-weight:600}.rt{color:var(--mu);font-size:.85em}article:focus{outline:2px solid var(--a);outline-offset:2px}.badge{background:var(--a);color:var(--on);border-radius:99px;font-size:.7em;padding:1px 8px}
+.nm{font-weight:600}.you{border:1px solid var(--a);color:var(--a);border-radius:99px;font-size:.7em;padding:0 7px}.rt{color:var(--mu);font-size:.85em}article:focus{outline:2px solid var(--a);outline-offset:2px}.badge{background:var(--a);color:var(--on);border-radius:99px;font-size:.7em;padding:1px 8px}
 .body{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0}
 .body a{color:var(--a)}
 .pend,.gone{color:var(--mu);font-style:italic}
 .new,.more{display:block;width:100%;margin:8px 0}
+.new{position:sticky;top:8px;z-index:1;background:var(--a);border-color:var(--a);color:var(--on)}
 @media (prefers-reduced-motion:no-preference){.c{animation:in .25s ease-out}}
 @keyframes in{from{opacity:0;transform:translateY(-4px)}}
 @media (max-width:420px){.tl{padding:10px}.who input{width:100%}}
+@media (pointer:coarse){button,input{min-height:44px;min-width:44px}a.rt{display:inline-flex;align-items:center;min-height:44px}}
 [hidden]{display:none!important}`;
   /** @type {CSSStyleSheet|undefined} one sheet, shared by every widget on the page */
   let sheet;
@@ -311,7 +314,11 @@ ol{list-style:none;margin:0;padding:0}
       hp.autocomplete = "off";
       hp.setAttribute("aria-hidden", "true");
       form.append(label, area, hp, submit);
-      if (parent) form.append(btn(this.s("cancel"), () => form.remove()));
+      if (parent) {
+        const close = () => { form.remove(); this.items.get(parent.id)?.li.querySelector("button.ln")?.focus(); };
+        form.append(btn(this.s("cancel"), close));
+        form.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); close(); } });
+      }
       form.addEventListener("submit", (e) => { e.preventDefault(); this.post(form, area, submit, parent); });
       return form;
     }
@@ -326,7 +333,7 @@ ol{list-style:none;margin:0;padding:0}
     }
 
     showName() {
-      if (this.asEl) this.asEl.textContent = `${this.s("as")} ${this.me.n || this.s("noName")}`;
+      if (this.asEl) this.asEl.replaceChildren(this.s("as") + " ", el("b", "", this.me.n || this.s("noName")));
     }
 
     /** @param {string} path @param {RequestInit=} init */
@@ -403,6 +410,7 @@ ol{list-style:none;margin:0;padding:0}
       if (!gone) {
         head.append(el("span", "nm", c.name || this.s("noName")));
         if (c.moderator) head.append(el("span", "badge", this.s("moderator")));
+        if (this.me.m && this.me.m[c.id]) head.append(el("span", "you", this.s("you")));
       }
       const time = /** @type {HTMLTimeElement} */ (el("time", "", this.ago(c.created_at)));
       time.dateTime = c.created_at;
@@ -455,14 +463,23 @@ ol{list-style:none;margin:0;padding:0}
         box.append(btn(this.s("edit"), () => this.edit(c, art), "ln"),
           btn(this.s("del"), () => this.remove(c), "ln"));
       } else if (!mine) {
-        const flag = btn(this.s("flag"), async () => {
+        // Flag asks first; once flagged it reads "Flagged" and offers Undo (its token kept
+        // on the item, so a re-render keeps it).
+        const item = /** @type {any} */ (this.items.get(c.id)), note = el("span", "mu", this.s("flagged"));
+        const show = () => { note.hidden = !item.undo; flag.textContent = this.s(item.undo ? "undo" : "flag"); };
+        const flag = btn("", async () => {
+          if (!item.undo && !confirm(this.s("confirmFlag"))) return;
           flag.disabled = true;
           try {
-            await this.call(`/comments/${c.id}/flag`, { method: "POST" });
-            flag.textContent = this.s("flagged");
-          } catch (e) { flag.disabled = false; this.say(this.why(e), true); }
+            const u = item.undo;
+            item.undo = (await this.call(`/comments/${c.id}/flag` + (u ? "?undo=" + encodeURIComponent(u) : ""),
+              { method: u ? "DELETE" : "POST" })).undo;
+            show();
+          } catch (e) { this.say(this.why(e), true); }
+          flag.disabled = false;
         }, "ln");
-        box.append(flag);
+        show();
+        box.append(note, flag);
       }
       return box;
     }
@@ -481,8 +498,11 @@ ol{list-style:none;margin:0;padding:0}
         } catch (e) { this.say(this.why(e), true); save.disabled = false; }
       }, "pri");
       const box = el("div");
-      box.append(area, save, btn(this.s("cancel"), () => this.render(c)));
+      const cancel = () => { this.render(c); this.items.get(c.id)?.li.querySelector("button.ln")?.focus(); };
+      box.append(area, save, btn(this.s("cancel"), cancel));
+      box.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); cancel(); } });
       body.replaceWith(box);
+      /** @type {HTMLElement} */ (art.querySelector(".acts")).hidden = true;  // no Reply/Edit/Delete while editing
       area.focus();
     }
 
@@ -514,9 +534,10 @@ ol{list-style:none;margin:0;padding:0}
           // Resubscribe with the token so news meant for this author (a rejection) arrives.
           if (this.ws) { this.close(); this.wake(); }
         }
-        this.me.m = this.me.m || {};
+        // Own comments are remembered for a year (the newest 500): marked as the reader's.
         const now = Date.now();
-        for (const [id, at] of Object.entries(this.me.m)) if (now - at > 864e5) delete this.me.m[id];
+        this.me.m = Object.fromEntries(Object.entries(this.me.m || {}).filter(([, at]) => now - at < 31536e6)
+          .sort((a, b) => b[1] - a[1]).slice(0, 499));
         this.me.m[data.comment.id] = now;
         this.save();
         area.value = "";
@@ -564,6 +585,7 @@ ol{list-style:none;margin:0;padding:0}
     showWaiting() {
       for (const c of this.waiting.splice(0)) if (!this.items.has(c.id)) this.list.prepend(this.render(c));
       this.newBtn.hidden = true;
+      this.list.scrollIntoView();  // to what they asked to see
     }
 
     /** @param {any} c */
