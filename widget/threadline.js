@@ -315,7 +315,7 @@ ol{list-style:none;margin:0;padding:0}
       hp.setAttribute("aria-hidden", "true");
       form.append(label, area, hp, submit);
       if (parent) {
-        const close = () => { form.remove(); this.items.get(parent.id)?.li.querySelector("button.ln")?.focus(); };
+        const close = () => { form.remove(); this.items.get(parent.id)?.li.querySelector("button")?.focus(); };
         form.append(btn(this.s("cancel"), close));
         form.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); close(); } });
       }
@@ -383,6 +383,7 @@ ol{list-style:none;margin:0;padding:0}
           : err.code === "unknown_site" ? `no site "${site}" on ${this.api.split("/api/")[0]}: add it with \`threadline site add ${site} --origin ${o}\``
           : "could not load comments: " + err.message);
         if (!first) return;
+        this.lock(true);  // a reload after a reset can fail too
         this.countEl.textContent = this.s("loadFail");
         this.loadEl.replaceChildren(this.why(err) + " ", this.retryBtn);
         this.loadEl.hidden = false;
@@ -498,7 +499,7 @@ ol{list-style:none;margin:0;padding:0}
         } catch (e) { this.say(this.why(e), true); save.disabled = false; }
       }, "pri");
       const box = el("div");
-      const cancel = () => { this.render(c); this.items.get(c.id)?.li.querySelector("button.ln")?.focus(); };
+      const cancel = () => { this.render(c); this.items.get(c.id)?.li.querySelector("button")?.focus(); };
       box.append(area, save, btn(this.s("cancel"), cancel));
       box.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); cancel(); } });
       body.replaceWith(box);
