@@ -39,7 +39,7 @@
     "eLong": "Your comment is too long: at most {n} characters.",
     "eWords": "Your comment contains words this site does not accept.",
     "eClosed": "This comment can no longer be changed.",
-    "eGone": "The comment you are replying to is no longer there.",
+    "eGone": "That comment is no longer there.",
     "inReplyTo": "in reply to {name}", "toGone": "in reply to a deleted comment",
     "confirmFlag": "Flag this comment for the moderators to review?", "undo": "Undo", "you": "You"
   }/*end*/;

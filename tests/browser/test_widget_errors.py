@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.async_api import ConsoleMessage, Page, Route, expect
 
-from server.core.models import Ban, Filters
+from server.core.models import Ban, Filters, Status
 from server.core.sites import add_site, update_site
 from tests.browser.conftest import ROOT, Comments, open_page
 from tests.support.servers import ServerProcess
@@ -230,3 +230,19 @@ async def test_refusals_and_load_failures_speak_the_readers_language(
     await expect(de.get_by_text("Diese Website ist nicht für Kommentare eingerichtet.")
                  ).to_be_visible()
     await expect(de.get_by_role("button", name="Erneut versuchen")).to_be_visible()
+
+
+async def test_a_reply_to_a_comment_gone_meanwhile_says_so(comments: Comments,
+                                                           new_context: Any) -> None:
+    site = await comments.site()
+    await comments.post(site, "gone", "Soon to vanish")
+    page = await open_page(await new_context(), comments.article(site, "gone"))
+    item = page.locator("li.c", has_text="Soon to vanish")
+    await item.get_by_role("button", name="Reply").click()
+    async with comments.store.write() as tx:  # a moderator rejects it meanwhile
+        await tx.update_comment(await _id_of(comments, site, "Soon to vanish"),
+                                status=Status.REJECTED)
+    await page.get_by_label("Reply to No Name").fill("Too late?")
+    await page.get_by_role("button", name="Submit").last.click()
+    await expect(page.get_by_role("status")).to_have_text("That comment is no longer there.")
+    await expect(page.get_by_label("Reply to No Name")).to_have_value("Too late?")
