@@ -12,6 +12,12 @@
   // A GET with query parameters is a "simple" CORS request: no preflight, so one round trip.
   const MAX_PAGES = 100, MAX_URL = 6000;
 
+  // The widget's key for a page known by its URL (widget/threadline.js urlKey): no fragment,
+  // no tracking parameters, the rest of the query kept and encoded as Python's urlencode.
+  const TRACK = /^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|ref_src|_ga|_gl)$/i;
+  const enc = (/** @type {string} */ s) => encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase()).replace(/%20/g, "+");
+
   /** @param {HTMLElement} el */
   const keyOf = (el) => {
     const d = el.dataset;
@@ -19,7 +25,9 @@
     if (!d.url) return null;
     try {
       const u = new URL(d.url, location.href);
-      return u.origin + u.pathname;
+      const q = [...u.searchParams].filter(([k]) => !TRACK.test(k)).map(([k, v]) => enc(k) + "=" + enc(v)).join("&");
+      u.search = u.hash = "";
+      return u.href + (q && "?" + q);
     } catch (_) {
       return null;
     }

@@ -28,8 +28,27 @@
     "new": {"one": "{n} new comment", "other": "{n} new comments"},
     "deleted": "This comment was deleted.", "rejected": "Your comment was not approved.",
     "replyTo": "Reply to {name}", "confirmDel": "Delete this comment?",
-    "flag": "Flag", "flagged": "Flagged"
+    "flag": "Flag", "flagged": "Flagged",
+    "loadFail": "Comments could not be loaded.", "retry": "Retry",
+    "noSite": "This site is not set up for comments.",
+    "noOrigin": "Comments are not enabled for this page's address.",
+    "offline": "The comment server cannot be reached.",
+    "eDup": "You have already posted this comment.",
+    "eBanned": "You can no longer comment on this site.",
+    "eRate": {"one": "Too many comments for now: try again in {n} second.", "other": "Too many comments for now: try again in {n} seconds."},
+    "eLong": "Your comment is too long: at most {n} characters.",
+    "eWords": "Your comment contains words this site does not accept.",
+    "eClosed": "This comment can no longer be changed.",
+    "eGone": "That comment is no longer there.",
+    "inReplyTo": "in reply to {name}", "toGone": "in reply to a deleted comment",
+    "confirmFlag": "Flag this comment for the moderators to review?", "undo": "Undo", "you": "You"
   }/*end*/;
+  /** The catalogue's reason for each error code the API gives a reader. @type {Record<string, string>} */
+  const WHY = {
+    duplicate_comment: "eDup", author_banned: "eBanned", rate_limited: "eRate", body_too_long: "eLong",
+    comment_rejected: "eWords", edit_window_closed: "eClosed", comment_not_editable: "eClosed",
+    unknown_parent: "eGone", comment_not_found: "eGone", unknown_site: "noSite", origin_not_allowed: "noOrigin"
+  };
 
   const CSS = `
 :host{display:block!important;contain:content}
@@ -37,7 +56,7 @@
 --mu:var(--tl-muted,#6b7280);--bd:var(--tl-border,#e5e7eb);--r:var(--tl-radius,10px);--on:var(--tl-on-accent,#fff);
 all:initial;display:block;box-sizing:border-box;font:16px/1.5 var(--tl-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);
 color:var(--fg);background:var(--bg);padding:16px;border-radius:var(--r);text-align:left}
-.tl[data-theme=dark]{--a:var(--tl-accent,#60a5fa);--on:var(--tl-on-accent,#0b1220);--bg:var(--tl-bg,#111827);--fg:var(--tl-fg,#e5e7eb);--mu:var(--tl-muted,#9ca3af);--bd:var(--tl-border,#374151)}
+.tl[data-theme=dark]{--a:var(--tl-accent,#60a5fa);--on:var(--tl-on-accent,#0b1220);--bg:var(--tl-bg,transparent);--fg:var(--tl-fg,#e5e7eb);--mu:var(--tl-muted,#9ca3af);--bd:var(--tl-border,#374151)}
 @media (prefers-color-scheme:dark){.tl[data-theme=auto]{--a:var(--tl-accent,#60a5fa);--on:var(--tl-on-accent,#0b1220);--bg:var(--tl-bg,#111827);--fg:var(--tl-fg,#e5e7eb);--mu:var(--tl-muted,#9ca3af);--bd:var(--tl-border,#374151)}}
 *,*::before,*::after{box-sizing:border-box}
 h2{font-size:1.15em;margin:0;font-weight:650}
@@ -48,7 +67,7 @@ form{display:grid;gap:8px;margin:0 0 16px}
 label{font-size:.85em;color:var(--mu);display:block}
 textarea,input{display:block;width:100%;font:inherit;color:inherit;background:transparent;border:1px solid var(--bd);border-radius:calc(var(--r)*.6);padding:8px 10px}
 textarea{min-height:5em;resize:vertical}
-.who input{width:14em;display:inline-block}
+.who input{width:14em;display:inline-block}.who label{margin-left:auto}.who b{font-weight:600}
 textarea:focus,input:focus,button:focus-visible{outline:2px solid var(--a);outline-offset:1px}
 button{display:inline-block;font:inherit;font-size:.9em;cursor:pointer;border-radius:calc(var(--r)*.6);border:1px solid var(--bd);background:transparent;color:inherit;padding:4px 12px;margin:0}
 button.pri{background:var(--a);border-color:var(--a);color:var(--on);justify-self:start;padding:6px 18px}
@@ -60,15 +79,19 @@ ol{list-style:none;margin:0;padding:0}
 .c{padding:10px 0;border-top:1px solid var(--bd)}
 .replies .c{margin-left:clamp(12px,5%,40px);border-top:0;border-left:2px solid var(--bd);padding-left:12px}
 .hd{display:flex;flex-wrap:wrap;gap:6px;align-items:baseline}
-.nm{font-weight:600}.badge{background:var(--a);color:var(--on);border-radius:99px;font-size:.7em;padding:1px 8px}
+.nm{font-weight:600}.you{border:1px solid var(--a);color:var(--a);border-radius:99px;font-size:.7em;padding:0 7px}.rt{color:var(--mu);font-size:.85em}article:focus{outline:2px solid var(--a);outline-offset:2px}.badge{background:var(--a);color:var(--on);border-radius:99px;font-size:.7em;padding:1px 8px}
 .body{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0}
 .body a{color:var(--a)}
 .pend,.gone{color:var(--mu);font-style:italic}
 .new,.more{display:block;width:100%;margin:8px 0}
+.new{position:sticky;top:8px;z-index:1;background:var(--a);border-color:var(--a);color:var(--on)}
 @media (prefers-reduced-motion:no-preference){.c{animation:in .25s ease-out}}
 @keyframes in{from{opacity:0;transform:translateY(-4px)}}
 @media (max-width:420px){.tl{padding:10px}.who input{width:100%}}
-[hidden]{display:none!important}.hp{position:absolute!important;left:-9999px;width:1px;height:1px;opacity:0}`;
+@media (pointer:coarse){button,input{min-height:44px;min-width:44px}a.rt{display:inline-flex;align-items:center;min-height:44px}}
+[hidden]{display:none!important}`;
+  /** @type {CSSStyleSheet|undefined} one sheet, shared by every widget on the page */
+  let sheet;
 
   /** @param {string} tag @param {string=} cls @param {string=} text */
   const el = (tag, cls, text) => {
@@ -86,6 +109,19 @@ ol{list-style:none;margin:0;padding:0}
   };
   const rnd = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
     (b) => b.toString(16).padStart(2, "0")).join("");
+  // A page known by its URL is keyed by the rule the importers share (url_page_key in
+  // server/core/urls.py): no fragment, no tracking parameters, the rest of the query in its
+  // order, encoded as Python's urlencode does. A test holds the two to the same answers.
+  const TRACK = /^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|ref_src|_ga|_gl)$/i;
+  const enc = (/** @type {string} */ s) => encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase()).replace(/%20/g, "+");
+  /** @param {string} href */
+  const urlKey = (href) => {
+    const u = new URL(href);
+    const q = [...u.searchParams].filter(([k]) => !TRACK.test(k)).map(([k, v]) => enc(k) + "=" + enc(v)).join("&");
+    u.search = u.hash = "";
+    return u.href + (q && "?" + q);
+  };
   const LINK = /https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
 
   /** Body text with http(s) links as real anchors, built with DOM APIs only.
@@ -113,7 +149,7 @@ ol{list-style:none;margin:0;padding:0}
     constructor(host, d) {
       this.site = d.site || "";
       const canon = /** @type {HTMLLinkElement|null} */ (document.querySelector("link[rel=canonical]"));
-      this.url = (canon && canon.href) || location.origin + location.pathname;
+      this.url = urlKey((canon && canon.href) || location.href);
       this.page = d.page || this.url;
       const base = new URL(script.src);
       this.api = `${base.origin}/api/v1/sites/${encodeURIComponent(this.site)}`;
@@ -139,6 +175,7 @@ ol{list-style:none;margin:0;padding:0}
       this.waiting = [];
       this.editWindow = 900;
       this.tries = 0;
+      this.fails = 0;
       /** @type {WebSocket|null} */
       this.ws = null;
       this.near = false;
@@ -191,8 +228,13 @@ ol{list-style:none;margin:0;padding:0}
     /** @param {HTMLElement} host @param {string} theme */
     build(host, theme) {
       const root = host.shadowRoot || host.attachShadow({ mode: "open" });
-      const style = el("style");
-      style.textContent = CSS;
+      // A constructed stylesheet: no host page's style-src can block it (an inline <style>
+      // or a <link> would need 'unsafe-inline' or our origin there). Older browsers: <style>.
+      let style;
+      try {
+        if (!sheet) (sheet = new CSSStyleSheet()).replaceSync(CSS);
+        root.adoptedStyleSheets = [sheet];
+      } catch { (style = el("style")).textContent = CSS; }
       const tl = this.tl = el("section", "tl");
       tl.dataset.theme = theme;
       tl.lang = this.lang;
@@ -204,7 +246,11 @@ ol{list-style:none;margin:0;padding:0}
       this.status = el("div", "st");
       this.status.setAttribute("role", "status");
       this.status.setAttribute("aria-live", "polite");
+      this.loadEl = el("p", "st err");
+      this.retryBtn = btn(this.s("retry"), () => this.fetchThread(), "ln");
+      this.loadEl.hidden = true;
       this.form = this.composer(null);
+      this.lock(true);  // until the thread is there
       this.typingEl = el("div", "typing");
       this.typingEl.setAttribute("aria-live", "polite");
       this.newBtn = btn("", () => this.showWaiting(), "new");
@@ -214,9 +260,9 @@ ol{list-style:none;margin:0;padding:0}
       this.emptyEl.hidden = true;
       this.moreBtn = btn(this.s("more"), () => this.fetchThread(), "more");
       this.moreBtn.hidden = true;
-      tl.append(top, this.form, this.status, this.typingEl, this.newBtn, this.list, this.emptyEl,
+      tl.append(top, this.loadEl, this.form, this.status, this.typingEl, this.newBtn, this.list, this.emptyEl,
         this.moreBtn);
-      root.replaceChildren(style, tl);
+      root.replaceChildren(...(style ? [style] : []), tl);
       setInterval(() => this.refreshTimes(), 30000);
       // The exact date on hover, formatted only then: Intl formatters are slow to create.
       this.list.addEventListener("pointerover", (e) => {
@@ -259,46 +305,66 @@ ol{list-style:none;margin:0;padding:0}
       });
       const submit = /** @type {HTMLButtonElement} */ (el("button", "pri", this.s("submit")));
       submit.type = "submit";
-      // A honeypot: hidden from people and assistive tech; form-filling bots fill it in.
+      // A honeypot: form-filling bots fill it in. Hidden from people and assistive tech by
+      // the attribute itself, whether or not any style applies.
       const hp = /** @type {HTMLInputElement} */ (el("input", "hp"));
       hp.name = "website";
+      hp.hidden = true;
       hp.tabIndex = -1;
       hp.autocomplete = "off";
       hp.setAttribute("aria-hidden", "true");
       form.append(label, area, hp, submit);
-      if (parent) form.append(btn(this.s("cancel"), () => form.remove()));
+      if (parent) {
+        const close = () => { form.remove(); this.items.get(parent.id)?.li.querySelector("button")?.focus(); };
+        form.append(btn(this.s("cancel"), close));
+        form.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); close(); } });
+      }
       form.addEventListener("submit", (e) => { e.preventDefault(); this.post(form, area, submit, parent); });
       return form;
     }
 
+    /** @param {boolean} on */
+    lock(on) { for (const e of this.form.elements) /** @type {HTMLInputElement} */ (e).disabled = on; }
+
+    /** Why a request failed, in the reader's language. @param {any} e */
+    why(e) {
+      const k = e.status === 429 ? "eRate" : WHY[e.code] || (e.status ? "oops" : "offline");
+      return this.s(k, k === "eRate" ? e.wait || 60 : 5000);
+    }
+
     showName() {
-      if (this.asEl) this.asEl.textContent = `${this.s("as")} ${this.me.n || this.s("noName")}`;
+      if (this.asEl) this.asEl.replaceChildren(this.s("as") + " ", el("b", "", this.me.n || this.s("noName")));
     }
 
     /** @param {string} path @param {RequestInit=} init */
     async call(path, init = {}) {
       const headers = /** @type {Record<string,string>} */ ({ ...(init.headers || {}) });
       if (init.body) headers["Content-Type"] = "application/json";
-      if (this.me.t) headers.Authorization = "Bearer " + this.me.t;
+      // Reads go without the token: a simple request, no preflight round trip.
+      if (this.me.t && init.method) headers.Authorization = "Bearer " + this.me.t;
       const r = await fetch(this.api + path, { ...init, headers });
       const body = await r.json().catch(() => ({}));
       if (!r.ok) {
         const err = body.error || {};
-        if (r.status === 403 && err.code === "origin_not_allowed") log(`${location.origin} is not an allowed origin of site "${this.site}": add it with \`threadline site update ${this.site} --add-origin ${location.origin}\``);
-        throw Object.assign(new Error(err.message || String(r.status)), { code: err.code });
+        throw Object.assign(new Error(err.message || String(r.status)),
+          { code: err.code, status: r.status, wait: +(r.headers.get("Retry-After") || 0) });
       }
       return body;
     }
 
     async fetchThread() {
       const first = !this.cursor;
-      this.moreBtn.disabled = true;
+      clearTimeout(this.again);
+      this.moreBtn.disabled = this.retryBtn.disabled = true;
       try {
         const early = this.pending;
         this.pending = null;
         const data = await (early || this.call(this.threadPath()));
         if (first) mark("fetched");
         if (first) {
+          this.loadEl.hidden = true;
+          this.lock(false);
+          this.fails = 0;
           this.formToken = data.form_token;
           this.seq = data.page.seq;
           this.editWindow = data.config.edit_window;
@@ -311,10 +377,20 @@ ol{list-style:none;margin:0;padding:0}
         this.moreBtn.hidden = !data.has_more;
         this.emptyEl.hidden = this.items.size > 0;
       } catch (e) {
-        if (first) this.countEl.textContent = this.s("oops");
-        log("could not load comments: " + /** @type {Error} */ (e).message);
+        const err = /** @type {any} */ (e), o = location.origin, site = this.site;
+        // Once, and for a refusal the one line that fixes it.
+        if (!this.fails) log(err.code === "origin_not_allowed" ? `${o} is not an allowed origin of site "${site}": add it with \`threadline site update ${site} --add-origin ${o}\``
+          : err.code === "unknown_site" ? `no site "${site}" on ${this.api.split("/api/")[0]}: add it with \`threadline site add ${site} --origin ${o}\``
+          : "could not load comments: " + err.message);
+        if (!first) return;
+        this.lock(true);  // a reload after a reset can fail too
+        this.countEl.textContent = this.s("loadFail");
+        this.loadEl.replaceChildren(this.why(err) + " ", this.retryBtn);
+        this.loadEl.hidden = false;
+        // Again by itself, backing off (full jitter) from 2 s to a minute.
+        this.again = setTimeout(() => this.fetchThread(), Math.random() * Math.min(6e4, 2e3 * 2 ** this.fails++) + 1e3);
       } finally {
-        this.moreBtn.disabled = false;
+        this.moreBtn.disabled = this.retryBtn.disabled = false;
       }
     }
 
@@ -335,11 +411,27 @@ ol{list-style:none;margin:0;padding:0}
       if (!gone) {
         head.append(el("span", "nm", c.name || this.s("noName")));
         if (c.moderator) head.append(el("span", "badge", this.s("moderator")));
+        if (this.me.m && this.me.m[c.id]) head.append(el("span", "you", this.s("you")));
       }
       const time = /** @type {HTMLTimeElement} */ (el("time", "", this.ago(c.created_at)));
       time.dateTime = c.created_at;
       head.append(time);
       if (c.edited_at && !gone) head.append(el("span", "mu", this.s("edited")));
+      // A reply to a reply says whom it answers, linked: replies nest one level only.
+      const to = c.reply_to !== c.parent && !gone && this.items.get(c.reply_to);
+      if (to) {
+        const a = /** @type {HTMLAnchorElement} */ (el("a", "rt", to.data.status === "deleted" ? this.s("toGone")
+          : this.s("inReplyTo", 0, to.data.name || this.s("noName"))));
+        a.href = "#c" + c.reply_to;
+        a.addEventListener("click", (e) => {
+          e.preventDefault();  // the host page's URL is not ours to change
+          const t = /** @type {HTMLElement} */ (to.li.firstChild);
+          t.tabIndex = -1;
+          t.focus({ preventScroll: true });
+          t.scrollIntoView({ block: "nearest", behavior: "smooth" });
+        });
+        head.append(a);
+      }
       const body = el("p", gone ? "body gone" : "body");
       if (gone) body.textContent = this.s("deleted"); else fillBody(body, c.body);
       art.append(head, body);
@@ -372,14 +464,23 @@ ol{list-style:none;margin:0;padding:0}
         box.append(btn(this.s("edit"), () => this.edit(c, art), "ln"),
           btn(this.s("del"), () => this.remove(c), "ln"));
       } else if (!mine) {
-        const flag = btn(this.s("flag"), async () => {
+        // Flag asks first; once flagged it reads "Flagged" and offers Undo (its token kept
+        // on the item, so a re-render keeps it).
+        const item = /** @type {any} */ (this.items.get(c.id)), note = el("span", "mu", this.s("flagged"));
+        const show = () => { note.hidden = !item.undo; flag.textContent = this.s(item.undo ? "undo" : "flag"); };
+        const flag = btn("", async () => {
+          if (!item.undo && !confirm(this.s("confirmFlag"))) return;
           flag.disabled = true;
           try {
-            await this.call(`/comments/${c.id}/flag`, { method: "POST" });
-            flag.textContent = this.s("flagged");
-          } catch { flag.disabled = false; this.say(this.s("oops"), true); }
+            const u = item.undo;
+            item.undo = (await this.call(`/comments/${c.id}/flag` + (u ? "?undo=" + encodeURIComponent(u) : ""),
+              { method: u ? "DELETE" : "POST" })).undo;
+            show();
+          } catch (e) { this.say(this.why(e), true); }
+          flag.disabled = false;
         }, "ln");
-        box.append(flag);
+        show();
+        box.append(note, flag);
       }
       return box;
     }
@@ -395,11 +496,14 @@ ol{list-style:none;margin:0;padding:0}
         try {
           const data = await this.call(`/comments/${c.id}`, { method: "PATCH", body: JSON.stringify({ body: area.value }) });
           this.render(data.comment);
-        } catch { this.say(this.s("oops"), true); save.disabled = false; }
+        } catch (e) { this.say(this.why(e), true); save.disabled = false; }
       }, "pri");
       const box = el("div");
-      box.append(area, save, btn(this.s("cancel"), () => this.render(c)));
+      const cancel = () => { this.render(c); this.items.get(c.id)?.li.querySelector("button")?.focus(); };
+      box.append(area, save, btn(this.s("cancel"), cancel));
+      box.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.stopPropagation(); cancel(); } });
       body.replaceWith(box);
+      /** @type {HTMLElement} */ (art.querySelector(".acts")).hidden = true;  // no Reply/Edit/Delete while editing
       area.focus();
     }
 
@@ -409,7 +513,7 @@ ol{list-style:none;margin:0;padding:0}
       try {
         const data = await this.call(`/comments/${c.id}`, { method: "DELETE" });
         this.drop(data.comment);
-      } catch { this.say(this.s("oops"), true); }
+      } catch (e) { this.say(this.why(e), true); }
     }
 
     /** @param {HTMLFormElement} form @param {HTMLTextAreaElement} area @param {HTMLButtonElement} submit @param {any} parent */
@@ -431,9 +535,10 @@ ol{list-style:none;margin:0;padding:0}
           // Resubscribe with the token so news meant for this author (a rejection) arrives.
           if (this.ws) { this.close(); this.wake(); }
         }
-        this.me.m = this.me.m || {};
+        // Own comments are remembered for a year (the newest 500): marked as the reader's.
         const now = Date.now();
-        for (const [id, at] of Object.entries(this.me.m)) if (now - at > 864e5) delete this.me.m[id];
+        this.me.m = Object.fromEntries(Object.entries(this.me.m || {}).filter(([, at]) => now - at < 31536e6)
+          .sort((a, b) => b[1] - a[1]).slice(0, 499));
         this.me.m[data.comment.id] = now;
         this.save();
         area.value = "";
@@ -444,7 +549,7 @@ ol{list-style:none;margin:0;padding:0}
       } catch (e) {
         // The text changed since the attempt that used this key: the next one is a new post.
         if (/** @type {any} */ (e).code === "idempotency_key_reused") delete form.dataset.key;
-        this.say(this.s("oops"), true);
+        this.say(this.why(e), true);
       } finally {
         submit.disabled = false;
       }
@@ -481,6 +586,7 @@ ol{list-style:none;margin:0;padding:0}
     showWaiting() {
       for (const c of this.waiting.splice(0)) if (!this.items.has(c.id)) this.list.prepend(this.render(c));
       this.newBtn.hidden = true;
+      this.list.scrollIntoView();  // to what they asked to see
     }
 
     /** @param {any} c */

@@ -23,7 +23,9 @@ ALLOW_HEADERS = "Content-Type, Authorization, Idempotency-Key"
 
 class SiteOrigins:
     """Requests naming a site must come from one of its origins (or carry no Origin, as
-    non-browser clients do). CORS headers go to allowed origins only, always with Vary."""
+    non-browser clients do). CORS headers go to allowed origins only, always with Vary; a
+    page elsewhere may only read why its plain GET was refused (its origin is not allowed,
+    or no such site), so the widget can say so and log the fix for the site's owner."""
 
     def __init__(self, app: ASGIApp, sites: SiteDirectory) -> None:
         self.app = app
@@ -37,19 +39,24 @@ class SiteOrigins:
         headers = Headers(scope=scope)
         origin = headers.get("origin")
         site_id = path[len(SITE_PREFIX):].split("/", 1)[0]
-        site = await self.sites.find(site_id) if origin is not None else None
-        if origin is None or site is None:
-            await self.app(scope, receive, send)  # the handler answers unknown sites
+        if origin is None:
+            await self.app(scope, receive, send)
             return
-        vary = {"Vary": "Origin"}
+        site = await self.sites.find(site_id)
+        cors = [(b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"vary", b"Origin")]
+        # Only the refusal of a read is shared: it tells the page what curl would. A write
+        # from elsewhere is preflighted, and the preflight is refused without any CORS.
+        readable = scope["method"] in ("GET", "HEAD")
+        if site is None:  # the handler answers unknown sites
+            await self.app(scope, receive, _with(send, cors if readable else []))
+            return
         if not origin_allowed(origin, site.origins):
             response = error(403, "origin_not_allowed",
                              f"{origin[:100]} is not an allowed origin of site {site.id!r}",
-                             vary)
-            await response(scope, receive, send)
+                             {"Vary": "Origin"})
+            await response(scope, receive, _with(send, cors[:1] if readable else []))
             return
-        cors = [(b"access-control-allow-origin", origin.encode("latin-1")),
-                (b"vary", b"Origin")]
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             preflight = Response(status_code=204, headers={
                 "Access-Control-Allow-Origin": origin, "Vary": "Origin",
@@ -59,13 +66,20 @@ class SiteOrigins:
             await preflight(scope, receive, send)
             return
         cors.append((b"access-control-expose-headers", b"Retry-After"))
+        await self.app(scope, receive, _with(send, cors))
 
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *cors]
-            await send(message)
 
-        await self.app(scope, receive, send_with_cors)
+def _with(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
+    """``send`` adding ``headers`` to the response's start."""
+    if not headers:
+        return send
+
+    async def send_with(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *headers]
+        await send(message)
+
+    return send_with
 
 
 class BodyLimit:

@@ -140,9 +140,15 @@ def _schemas() -> dict[str, Any]:
                    "properties": {"events": {"type": "array", "items": _ref("Envelope")},
                                   "seq": {"type": "integer"},
                                   "has_more": {"type": "boolean"}}},
-        "Flagged": {"type": "object", "required": ["flagged", "flags"],
-                    "properties": {"flagged": {"type": "boolean"},
-                                   "flags": {"type": "integer"}}},
+        "Flagged": {"type": "object", "required": ["flagged", "flags", "undo"],
+                    "properties": {"flagged": {"const": True},
+                                   "flags": {"type": "integer"},
+                                   "undo": {"type": "string",
+                                            "description": "Takes this flag back: "
+                                                           "`DELETE .../flag?undo=...`"}}},
+        "Unflagged": {"type": "object", "required": ["flagged", "flags"],
+                      "properties": {"flagged": {"const": False},
+                                     "flags": {"type": "integer"}}},
         "Mine": {"type": "object", "required": ["comments"],
                  "properties": {"comments": {"type": "array", "items": _ref("Comment")}}},
         "Erased": {"type": "object", "required": ["erased"],
@@ -187,10 +193,19 @@ def openapi_document() -> dict[str, Any]:
                               {"200": _json(_ref("OneComment"), "Deleted")},
                               params=[COMMENT_ID], security=[{"authorToken": []}],
                               op_id="comments_delete")},
-            one + "/flag": {"post": _op(
-                "Report a comment to the moderators",
-                {"200": _json(_ref("Flagged"), "Counted")}, params=[COMMENT_ID],
-                security=BEARER, op_id="comments_flag")},
+            one + "/flag": {
+                "post": _op("Report a comment to the moderators",
+                            {"200": _json(_ref("Flagged"), "Counted")}, params=[COMMENT_ID],
+                            security=BEARER, op_id="comments_flag"),
+                "delete": _op(
+                    "Take back your own flag, from the network and with the author token "
+                    "that raised it (a comment the flags held stays held)",
+                    {"200": _json(_ref("Unflagged"), "Taken back (or already gone)")},
+                    params=[COMMENT_ID, {
+                        "name": "undo", "in": "query", "required": True,
+                        "description": "`undo` from the flag's answer",
+                        "schema": {"type": "string", "maxLength": 64}}],
+                    security=BEARER, op_id="comments_unflag")},
             base + "/authors/me": {
                 "get": _op("Everything your author token wrote on this site",
                            {"200": _json(_ref("Mine"), "Your comments")},

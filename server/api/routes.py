@@ -18,7 +18,7 @@ from server.clientip import client_ip
 from server.core import comments, erasure, flags, threads
 from server.core.errors import DomainError, Invalid
 from server.core.guards import form_token
-from server.core.models import Site, Status
+from server.core.models import Site
 from server.core.text import clean_page_key
 from server.state import AppState
 from server.web import feeds
@@ -97,8 +97,6 @@ async def comments_create(request: Request) -> Response:
         client_ip=client_ip(request.scope, app.settings.trusted_proxies),
         idempotency_key=idempotency_key(request))
     comment = result.comment.public()
-    if result.comment.status is Status.SPAM:
-        comment["status"] = "pending"  # a bot that filled the honeypot learns nothing
     body: dict[str, Any] = {
         "comment": comment,
         "status": comment["status"],
@@ -135,10 +133,21 @@ async def comments_delete(request: Request) -> Response:
 async def comments_flag(request: Request) -> Response:
     site = await site_of(request)
     app = state(request)
-    count = await flags.flag_comment(
+    count, undo = await flags.flag_comment(
         app.services, site, comment_id(request), token=bearer_token(request),
         client_ip=client_ip(request.scope, app.settings.trusted_proxies))
-    return JSON({"flagged": True, "flags": count})
+    return JSON({"flagged": True, "flags": count, "undo": undo})
+
+
+@api
+async def comments_unflag(request: Request) -> Response:
+    site = await site_of(request)
+    app = state(request)
+    count = await flags.unflag_comment(
+        app.services, site, comment_id(request), query(request, "undo", required=True),
+        token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies))
+    return JSON({"flagged": False, "flags": count})
 
 
 @api
@@ -205,6 +214,7 @@ def routes() -> list[BaseRoute]:
         Route(one, comments_update, methods=["PATCH"]),
         Route(one, comments_delete, methods=["DELETE"]),
         Route(one + "/flag", comments_flag, methods=["POST"]),
+        Route(one + "/flag", comments_unflag, methods=["DELETE"]),
         Route(base + "/authors/me", authors_me_get, methods=["GET"]),
         Route(base + "/authors/me", authors_me_delete, methods=["DELETE"]),
         Route(base + "/counts", counts_get, methods=["GET"]),

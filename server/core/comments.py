@@ -137,10 +137,10 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
                           moderator=moderator)
         if not moderator:
             decision = _guarded(svc, site, draft, decision, ban is not None, now)
-        if decision.status is not Status.SPAM and ((url and not page.url)
-                                                   or (title and not page.title)):
-            # The first post that is not spam names a page it is the first to name; a
-            # viewer never does, and a bot caught by the honeypot never does either.
+        if not honeypot_filled(draft.hp) and ((url and not page.url)
+                                              or (title and not page.title)):
+            # The first post names a page it is the first to name; a viewer never does,
+            # and a post caught by the honeypot never does either.
             page = await tx.ensure_page(site.id, key, url, title, now)
         comment = await tx.insert_comment(NewComment(
             site_id=site.id, page_id=page.id,
@@ -160,9 +160,12 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
 
 def _guarded(svc: Services, site: Site, draft: Draft, decision: Decision, banned: bool,
              now: int) -> Decision:
-    """Bots and banned authors: stored for review instead of published."""
+    """Bots and banned authors: stored for review instead of published. A filled honeypot
+    is held, not thrown into Spam: a person's browser may have autofilled it, so a moderator
+    sees it in the queue (the API answers "pending" either way, so a bot learns nothing)."""
     if honeypot_filled(draft.hp):
-        return Decision(Status.SPAM, "honeypot field filled in")
+        return Decision(Status.PENDING, "the hidden honeypot field was filled in (a bot, or "
+                                        "a browser's autofill)")
     if decision.status is not Status.APPROVED:
         return decision
     if banned:

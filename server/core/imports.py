@@ -4,12 +4,11 @@ written (every reference resolves, no cycles, sane dates)."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from server.core.errors import Invalid
 from server.core.models import Status
@@ -24,12 +23,10 @@ from server.core.text import (
     unwanted_in_name,
     without,
 )
+from server.core.urls import url_page_key
 
 EARLIEST = 631_152_000_000  # 1990-01-01: older dates are damage, not comments
 LATEST = 4_102_444_800_000  # 2100-01-01
-# Query parameters that only say how a reader arrived: the same page without them.
-TRACKING = re.compile(r"utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|"
-                      r"ref_src|_ga|_gl", re.IGNORECASE)
 
 
 def bad_file(where: str, problem: str) -> Invalid:
@@ -149,12 +146,9 @@ def page_key(page: ImportedPage, mode: PageKey, base_url: str | None) -> tuple[s
         if absolute is None:
             raise bad_file(page.where, f"the page URL {url!r} is not absolute: pass "
                                        "--base-url https://your.site, or --page-key path|id")
-        # What the widget keys by: the canonical URL, never with a fragment or the tracking
-        # parameters exports collect; a query that picks the page (WordPress's ?p=12) stays.
-        parts = urlsplit(absolute)
-        kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                if not TRACKING.fullmatch(k)]
-        key = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(kept), ""))
+        # What the widget keys by: never with a fragment or the tracking parameters
+        # exports collect; a query that picks the page (WordPress's ?p=12) stays.
+        key = url_page_key(absolute)
     key = plain(key, keep_newlines=False)
     if not key or len(key) > PAGE_KEY_MAX:
         raise bad_file(page.where, f"the page key must be 1 to {PAGE_KEY_MAX} characters")

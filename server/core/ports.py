@@ -133,6 +133,11 @@ class Tx(Protocol):
         """Record a reader's flag unless that network or author already flagged the
         comment; returns how many networks flagged it."""
         ...
+    async def remove_flag(self, comment_id: int, network: str, author: str | None, at: int
+                          ) -> int:
+        """Remove the flag rows this network and author raised at ``at`` (none if they are
+        gone or were raised by someone else); returns how many networks flag it now."""
+        ...
     async def forget_flagger(self, author_hash: str) -> None:
         """Forget which comments this author flagged (their flags keep counting)."""
         ...

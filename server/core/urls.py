@@ -5,12 +5,29 @@ evil.test to a browser and blog.example to Python's urlsplit."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ada_url import HostType, idna_to_ascii, parse_url
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Query parameters that only say how a reader arrived (campaigns, ad clicks, newsletters,
+# shares): the same page without them. Names are matched whole, ignoring ASCII case. The
+# widget (widget/threadline.js, TRACK) and count.js hold the same list: a test compares.
+TRACKING = re.compile(r"utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|"
+                      r"ref_src|_ga|_gl", re.IGNORECASE | re.ASCII)
+
+
+def url_page_key(url: str) -> str:
+    """The thread key of a page known only by its URL, the rule the widget and importers
+    share: the URL without its fragment and without tracking parameters, the page-choosing
+    query (WordPress's ``?p=42``) kept in its order, re-encoded as a form would
+    (``urlencode``: spaces as ``+``, everything but letters, digits and ``_.-~`` escaped)."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not TRACKING.fullmatch(k)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(kept), ""))
 
 
 class UrlMalformed(ValueError):

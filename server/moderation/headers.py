@@ -11,6 +11,11 @@ _HOST = re.compile(r"[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\]
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
             "object-src 'none'")
+# The demo page is a host page like any other, served with the strict policy README gives
+# host pages (Threadline is 'self' here): no inline script or style, no 'unsafe-inline'.
+DEMO_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; "
+            "object-src 'none'")
 
 
 class SecurityHeaders:
@@ -38,7 +43,8 @@ class SecurityHeaders:
                     # Echoed into a header: hostname characters only, nothing to inject.
                     ok = host and _HOST.fullmatch(host)
                     ws = f" ws://{host} wss://{host}" if ok else ""
-                    headers["Content-Security-Policy"] = PAGE_CSP.replace(
+                    policy = DEMO_CSP if path == "/" else PAGE_CSP
+                    headers["Content-Security-Policy"] = policy.replace(
                         "connect-src 'self'", f"connect-src 'self'{ws}")
                     headers["X-Frame-Options"] = "DENY"
                     headers["Referrer-Policy"] = "same-origin"

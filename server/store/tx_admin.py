@@ -245,6 +245,21 @@ class AdminQueries:
                                 .values(flags=n))
         return int(n)
 
+    async def remove_flag(self, comment_id: int, network: str, author: str | None, at: int
+                          ) -> int:
+        """Take back the flag this network (and author) raised at ``at``, if it is still
+        there; returns the comment's flag count."""
+        reporters = [NETWORK_FLAG + network] + ([AUTHOR_FLAG + author[:62]] if author else [])
+        await self.conn.execute(delete(comment_flags).where(
+            comment_flags.c.comment_id == comment_id, comment_flags.c.reporter.in_(reporters),
+            comment_flags.c.created_at == at))
+        n = (await self.conn.execute(select(func.count()).select_from(comment_flags).where(
+            comment_flags.c.comment_id == comment_id,
+            comment_flags.c.reporter.startswith(NETWORK_FLAG)))).scalar_one()
+        await self.conn.execute(update(comments).where(comments.c.id == comment_id)
+                                .values(flags=n))
+        return int(n)
+
     async def forget_flagger(self, author_hash: str) -> None:
         """Drop the rows naming this author as a flagger (counts come from networks)."""
         await self.conn.execute(delete(comment_flags).where(

@@ -70,6 +70,32 @@ async def test_other_origin_is_refused_with_403_and_no_cors(api: Api) -> None:
     assert await api.rows(site) == before
 
 
+async def test_other_origin_may_read_why_its_get_is_refused(api: Api) -> None:
+    """The widget on a page the site does not list learns why (and logs the fix): the
+    refusal of a plain GET is readable, and grants nothing else."""
+    site = await api.new_site()
+    r = await api.http.get(f"/api/v1/sites/{site}/thread", params={"page": "p"},
+                           headers={"Origin": "http://evil.test"})
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "origin_not_allowed"
+    assert r.headers["access-control-allow-origin"] == "http://evil.test"
+    assert "Origin" in r.headers["vary"]
+    assert "access-control-allow-credentials" not in r.headers
+    assert "access-control-expose-headers" not in r.headers
+
+
+async def test_unknown_site_is_readable_from_any_page_on_get_only(api: Api) -> None:
+    r = await api.http.get("/api/v1/sites/no-such-site/thread", params={"page": "p"},
+                           headers={"Origin": "http://evil.test"})
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "unknown_site"
+    assert r.headers["access-control-allow-origin"] == "http://evil.test"
+    r = await api.http.post("/api/v1/sites/no-such-site/comments",
+                            json={"page": "p", "body": "x"}, headers={"Origin": "http://evil.test"})
+    assert r.status_code == 404
+    assert "access-control-allow-origin" not in r.headers
+
+
 async def test_preflight_from_allowed_origin(api: Api) -> None:
     site = await api.new_site()
     r = await api.http.options(f"/api/v1/sites/{site}/comments", headers={

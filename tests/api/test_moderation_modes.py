@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from server.core.models import Filters
 from server.core.sites import update_site
@@ -205,3 +205,67 @@ def _svc(api: Api) -> Services:
     return Services(store=api.store, publisher=Recorder(), limiter=MemoryBroker("t"),
                     tokens=AuthorTokens(SECRET), secret=SECRET,
                     limits=Limits(min_submit_ms=0))
+
+
+async def test_a_reader_takes_back_their_own_flag_and_nobody_elses(api: Api) -> None:
+    site = await _site(api, flag_threshold=3)
+    target = (await api.post(site, body="said in haste"))["comment"]["id"]
+    url = f"/api/v1/sites/{site}/comments/{target}/flag"
+    ada = (await api.post(site, "other", "Ada's own"))["author_token"]
+    as_ada = {"Authorization": f"Bearer {ada}", "X-Forwarded-For": "198.51.100.1"}
+    elsewhere = {"X-Forwarded-For": "198.51.101.1"}
+    flagged = (await api.http.post(url, headers=as_ada)).json()
+    assert (flagged["flagged"], flagged["flags"]) == (True, 1)
+    assert (await api.http.post(url, headers=elsewhere)).json()["flags"] == 2
+
+    async def undo(token: str | None, headers: dict[str, str]) -> Any:
+        params = {"undo": token} if token is not None else {}
+        return await api.http.delete(url, params=params, headers=headers)
+
+    # Ada's undo token is hers alone: not from another network, not without her token,
+    # and nothing forged or missing counts.
+    for token, headers in [(flagged["undo"], elsewhere),
+                           (flagged["undo"], {"X-Forwarded-For": "198.51.100.1"}),
+                           (flagged["undo"], {**as_ada, "X-Forwarded-For": "198.51.102.1"}),
+                           ("1700000000000." + "0" * 32, as_ada), ("", as_ada), ("x", as_ada)]:
+        r = await undo(token, headers)
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "not_your_flag")
+    r = await undo(None, as_ada)
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "missing_undo")
+    assert await _flag_rows(api, target) == 3  # two networks and Ada's token: untouched
+    r = await undo(flagged["undo"], as_ada)
+    assert (r.status_code, r.json()) == (200, {"flagged": False, "flags": 1})
+    assert (await undo(flagged["undo"], as_ada)).json()["flags"] == 1  # already gone
+    again = (await api.http.post(url, headers=as_ada)).json()
+    assert again["flags"] == 2  # she may flag it again
+    # A neighbour on Ada's network adds no flag, so taking theirs back removes none of hers.
+    neighbour = {"X-Forwarded-For": "198.51.100.77"}
+    theirs = (await api.http.post(url, headers=neighbour)).json()
+    assert theirs["flags"] == 2
+    assert (await undo(theirs["undo"], neighbour)).json()["flags"] == 2
+
+
+async def test_taking_back_a_flag_leaves_a_held_comment_held(api: Api) -> None:
+    site = await _site(api, flag_threshold=1)
+    target = (await api.post(site, body="borderline"))["comment"]["id"]
+    url = f"/api/v1/sites/{site}/comments/{target}/flag"
+    reader = {"X-Forwarded-For": "198.51.100.9"}
+    flagged = (await api.http.post(url, headers=reader)).json()
+    assert (await api.thread(site))["comments"] == []
+    r = await api.http.delete(url, params={"undo": flagged["undo"]}, headers=reader)
+    assert r.json() == {"flagged": False, "flags": 0}
+    assert (await api.thread(site))["comments"] == []  # a moderator decides
+    async with api.store.read() as tx:
+        held = await tx.find_comment(target)
+    assert held is not None and (held.status.value, held.flags) == ("pending", 0)
+
+
+async def _flag_rows(api: Api, comment_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from server.store.schema import comment_flags
+
+    async with api.store.read() as tx:
+        n: int = (await tx.conn.execute(select(func.count()).select_from(comment_flags).where(
+            comment_flags.c.comment_id == comment_id))).scalar_one()
+    return n

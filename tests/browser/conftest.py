@@ -6,8 +6,10 @@ import contextlib
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +19,13 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from server.core.sites import add_site
+from server.core.authors import AuthorTokens
+from server.core.comments import Draft, post_comment
+from server.core.context import Limits, Services
+from server.core.sites import SiteDirectory, add_site
 from server.store.database import SqlStore
-from tests.conftest import env_for
+from tests.conftest import SECRET, env_for
+from tests.support import logcheck
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
@@ -31,6 +37,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  # Real, different sites: the page on blog.test, Threadline on comments.test.
                  "--host-resolver-rules=MAP *.test 127.0.0.1"]
 _sites = itertools.count(1)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def chromium_path() -> str | None:
@@ -63,7 +70,14 @@ class HostSite:
     def origin(self) -> str:
         return f"http://blog.test:{self.port}"
 
-    def page(self, name: str, body: str, head: str = "") -> str:
+    def page(self, name: str, body: str, head: str = "", headers: dict[str, str] | None = None
+             ) -> str:
+        """Write a page; ``headers`` (a Content-Security-Policy, say) are sent with it."""
+        sidecar = self.root / f"{name}.headers"
+        if headers:
+            sidecar.write_text("".join(f"{k}: {v}\n" for k, v in headers.items()))
+        else:
+            sidecar.unlink(missing_ok=True)
         (self.root / name).write_text(
             "<!doctype html><html lang=en><head><meta charset=utf-8>"
             "<meta name=viewport content='width=device-width, initial-scale=1'>"
@@ -75,8 +89,8 @@ class HostSite:
 def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostSite]:
     root = tmp_path_factory.mktemp("blog")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
-                             "127.0.0.1", "-d", str(root)],
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.static_host", str(port),
+                             str(root)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port, proc=proc)
@@ -161,3 +175,109 @@ async def open_page(ctx: BrowserContext, url: str) -> Page:
     page.errors = errors  # type: ignore[attr-defined]
     await page.goto(url)
     return page
+
+
+class Quiet:
+    """Publisher/limiter for seeding through core from the test process: running servers
+    pick the events up from the database (their sweeper) within seconds."""
+
+    async def publish(self, events: Any) -> None:
+        return None
+
+    async def notify_author(self, *args: Any) -> None:
+        return None
+
+    async def hit(self, *args: Any) -> float:
+        return 0.0
+
+    async def peek(self, *args: Any) -> int:
+        return 0
+
+    async def reset(self, *args: Any) -> None:
+        return None
+
+
+async def seed_comment(store: SqlStore, site: str, page: str, body: str, *, ago: float = 0,
+                       moderator: bool = False, name: str | None = None,
+                       parent: int | None = None) -> int:
+    """A comment created `ago` seconds in the past (or by a moderator), through core."""
+    quiet = Quiet()
+    svc = Services(store=store, publisher=quiet, limiter=quiet,
+                   tokens=AuthorTokens(SECRET), secret=SECRET,
+                   limits=Limits(rate_limit=0, min_submit_ms=0),
+                   clock=lambda: time.time() - ago)
+    s = await SiteDirectory(store).get(site)
+    result = await post_comment(svc, s, Draft(page=page, body=body, name=name, parent=parent),
+                                token=None, client_ip="192.0.2.1", moderator=moderator,
+                                name_override=name)
+    return result.comment.id
+
+
+@dataclass
+class Demo:
+    """`make run`, run as a newcomer runs it (a fresh data directory, the default settings):
+    its demo page at http://127.0.0.1:PORT/ embeds the widget for the site `demo`."""
+
+    port: int
+    store: SqlStore
+    seeded: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    async def conversation(self) -> None:
+        """The demo thread as the README's screenshots show it (seeded once)."""
+        if self.seeded:
+            return
+        self.seeded = True
+        page = "demo-article"
+        await seed_comment(self.store, "demo", page, "Great write-up. The part about "
+                           "replaying events by seq finally made it click for me.",
+                           name="Priya", ago=3 * 3600)
+        first = await seed_comment(self.store, "demo", page, "Does this work behind a load "
+                                   "balancer?", name="Marco", ago=2 * 3600)
+        answer = await seed_comment(self.store, "demo", page, "Yes: any process can serve "
+                                    "any reader; no sticky sessions needed.",
+                                    name="Threadline team", moderator=True, parent=first,
+                                    ago=3600)
+        await seed_comment(self.store, "demo", page, "Even with websockets? Nice.",
+                           name="Chen", parent=answer, ago=600)
+
+
+@pytest.fixture(scope="session")
+async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
+    data = tmp_path_factory.mktemp("make-run-data")
+    port = free_port()
+    venv = Path(sys.prefix)
+    # Only what a newcomer's shell would carry: none of the test session's settings.
+    env = {"PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+           "HOME": os.environ.get("HOME", "/root"), "THREADLINE_DATA_DIR": str(data)}
+    log = logcheck.new_log("make-run") or data / "make-run.log"
+    with log.open("ab") as out:
+        # -o: the test's virtualenv is installed already; `make run` must not reinstall it.
+        proc = subprocess.Popen(["make", "--no-print-directory", "-o",
+                                 f"{venv}/.installed-run", "run", f"VENV={venv}",
+                                 f"PORT={port}"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    store = SqlStore(f"sqlite:///{data / 'threadline.db'}")
+    try:
+        wait_port(port, timeout=60, proc=proc)
+        yield Demo(port, store)
+    finally:
+        _stop_group(proc)
+        await store.close()
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group this fixture started (make, its shell, the server), as
+    Ctrl-C would; SIGKILL whatever is left after 20 s."""
+    with contextlib.suppress(ProcessLookupError):
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            os.killpg(proc.pid, sig)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                proc.poll()
+                os.killpg(proc.pid, 0)  # ProcessLookupError once every member is gone
+                time.sleep(0.05)

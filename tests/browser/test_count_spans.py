@@ -28,7 +28,8 @@ async def test_index_page_counts_come_in_one_request(comments: Comments, new_con
         '<p><span id=c data-threadline-count data-page="nobody-here">?</span></p>',
         # The same page twice is asked for once and filled twice.
         '<p><span id=d data-threadline-count data-page=" first ">?</span></p>',
-        '<p><span id=e data-threadline-count data-url="/posts/third.html?utm=x#c">?</span></p>',
+        '<p><span id=e data-threadline-count data-url="/posts/third.html?utm_source=x#c">?'
+        "</span></p>",
         '<p><span id=f data-threadline-count data-page="<img src=x onerror=alert(1)>">?</span>',
     ])
     url = comments.host.page(f"{site}-index.html", spans + f'<script src="{comments.base}'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -100,8 +101,10 @@ async def test_readers_flag_a_comment_into_the_queue(comments: Comments,
     mod = await moderator(comments, new_context, site)
     await mod.goto(f"{comments.base}/moderate?tab=flagged")
     reader = await open_page(await new_context(), comments.article(site, "flags"))
+    reader.once("dialog", lambda d: asyncio.ensure_future(d.accept()))  # "Flag this comment...?"
     await reader.get_by_role("button", name="Flag").click()
-    await expect(reader.get_by_role("button", name="Flagged")).to_be_disabled()
+    await expect(reader.get_by_text("Flagged", exact=True)).to_be_visible()
+    await expect(reader.get_by_role("button", name="Undo")).to_be_visible()
     item = mod.locator("li.item", has_text="Something dubious")
     await expect(item).to_be_visible()
     await expect(item.get_by_text("flagged by 1 reader")).to_be_visible()

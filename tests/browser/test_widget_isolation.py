@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Comments, open_page
+from tests.browser.conftest import Comments, Demo, open_page
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,22 +122,17 @@ async def test_everything_works_by_keyboard(comments: Comments, new_context: Any
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-async def test_screenshot_for_the_readme(comments: Comments, new_context: Any,
-                                         scheme: str) -> None:
-    site = await comments.site()
-    await comments.post(site, "shot", "Great write-up. The part about replaying events by seq "
-                        "finally made it click for me.", name="Priya")
-    first = await comments.post(site, "shot", "Does this work behind a load balancer?",
-                                name="Marco")
-    await comments.post(site, "shot", "Yes: any process can serve any reader; no sticky "
-                        "sessions needed.", name="Threadline team",
-                        parent=first["comment"]["id"])
+async def test_screenshot_for_the_readme(demo: Demo, new_context: Any, scheme: str) -> None:
+    """README's pictures are the demo page as `make run` serves it: what a newcomer sees."""
+    await demo.conversation()
     ctx = await new_context(viewport={"width": 720, "height": 900}, color_scheme=scheme,
                             device_scale_factor=1)
-    page = await open_page(ctx, comments.article(site, "shot", f"shot-{scheme}.html"))
+    page = await open_page(ctx, demo.url)
     await expect(page.get_by_text("Active: 1")).to_be_visible()
-    await page.get_by_label("Comment").press_sequentially("Loving the live updates", delay=5)
+    await expect(page.get_by_text("Even with websockets? Nice.")).to_be_visible()
+    box = page.get_by_role("textbox", name="Comment")
+    await box.press_sequentially("Loving the live updates", delay=5)
     shot = ROOT / "docs" / "screenshots" / f"widget-{scheme}.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
-    await page.locator("#threadline").screenshot(path=str(shot), animations="disabled")
+    await page.locator("#comments").screenshot(path=str(shot), animations="disabled")
     assert shot.stat().st_size > 10_000

@@ -10,52 +10,21 @@ import pytest
 from playwright.async_api import Page, Route, expect
 
 from server.core.authors import AuthorTokens
-from server.core.comments import Draft, post_comment
-from server.core.context import Limits, Services
+from server.core.context import Services
 from server.core.decisions import Action, decide_comment
 from server.core.sites import SiteDirectory
-from tests.browser.conftest import Comments, open_page
+from tests.browser.conftest import Comments, Quiet, open_page, seed_comment
 from tests.conftest import SECRET
 
 pytestmark = pytest.mark.e2e
-
-
-class _Quiet:
-    """Publisher/limiter for seeding through core from the test process: running servers
-    pick the events up from the database (their sweeper) within seconds."""
-
-    async def publish(self, events: Any) -> None:
-        return None
-
-    async def notify_author(self, *args: Any) -> None:
-        return None
-
-    async def hit(self, *args: Any) -> float:
-        return 0.0
-
-    async def peek(self, *args: Any) -> int:
-        return 0
-
-    async def reset(self, *args: Any) -> None:
-        return None
 
 
 async def seed(comments: Comments, site: str, page: str, body: str, *, ago: float = 0,
                moderator: bool = False, name: str | None = None, parent: int | None = None
                ) -> int:
     """A comment created `ago` seconds in the past (or by a moderator), through core."""
-    import time
-
-    quiet = _Quiet()
-    svc = Services(store=comments.store, publisher=quiet, limiter=quiet,
-                   tokens=AuthorTokens(SECRET), secret=SECRET,
-                   limits=Limits(rate_limit=0, min_submit_ms=0),
-                   clock=lambda: time.time() - ago)
-    s = await SiteDirectory(comments.store).get(site)
-    result = await post_comment(svc, s, Draft(page=page, body=body, name=name, parent=parent),
-                                token=None, client_ip="192.0.2.1", moderator=moderator,
-                                name_override=name)
-    return result.comment.id
+    return await seed_comment(comments.store, site, page, body, ago=ago, moderator=moderator,
+                              name=name, parent=parent)
 
 
 def widget(page: Page) -> Any:
@@ -169,8 +138,7 @@ async def test_network_failure_shows_the_error_and_keeps_the_draft(comments: Com
     await page.route(re.compile(r".*/comments$"), lambda route: route.abort())
     await page.get_by_label("Comment").fill("Words I do not want to lose")
     await page.get_by_role("button", name="Submit").click()
-    await expect(page.get_by_text("Oops! Something went wrong while submitting the form.")
-                 ).to_be_visible()
+    await expect(page.get_by_role("status")).to_have_text("The comment server cannot be reached.")
     await expect(page.get_by_label("Comment")).to_have_value("Words I do not want to lose")
     await expect(page.get_by_role("button", name="Submit")).to_be_enabled()
     await page.unroute(re.compile(r".*/comments$"))
@@ -185,15 +153,19 @@ async def test_server_errors_and_rate_limits_show_the_error(comments: Comments,
     def answer(status: int) -> Any:
         async def handler(route: Route) -> None:
             await route.fulfill(status=status, content_type="application/json",
+                                headers={"Access-Control-Allow-Origin": comments.host.origin},
                                 body='{"error":{"code":"x","message":"no"}}')
         return handler
 
-    for status in (429, 500):
+    # An error the widget has no words for; a 429 says when to try again
+    # (test_widget_errors.py), even without Retry-After.
+    reasons = {500: "Oops! Something went wrong while submitting the form.",
+               429: "Too many comments for now: try again in 60 seconds."}
+    for status, reason in reasons.items():
         await page.route(re.compile(r".*/comments$"), answer(status))
         await page.get_by_label("Comment").fill(f"try {status}")
         await page.get_by_role("button", name="Submit").click()
-        await expect(page.get_by_text("Oops! Something went wrong while submitting the form.")
-                     ).to_be_visible()
+        await expect(page.get_by_role("status")).to_have_text(reason)
         await expect(page.get_by_label("Comment")).to_have_value(f"try {status}")
         await page.unroute(re.compile(r".*/comments$"))
 
@@ -257,7 +229,7 @@ async def test_pending_comment_then_approved_reaches_everyone(comments: Comments
         from server.store.schema import comments as table
         cid = (await tx.conn.execute(select(table.c.id).where(
             table.c.body == "Please approve me"))).scalar_one()
-    quiet = _Quiet()
+    quiet = Quiet()
     svc = Services(store=comments.store, publisher=quiet, limiter=quiet,
                    tokens=AuthorTokens(SECRET), secret=SECRET)
     await decide_comment(svc, await SiteDirectory(comments.store).get(site), cid,
@@ -265,3 +237,38 @@ async def test_pending_comment_then_approved_reaches_everyone(comments: Comments
     await expect(reader.get_by_text("Please approve me")).to_be_visible(timeout=15000)
     await expect(author.locator("li.c").get_by_text(pending)).to_have_count(0, timeout=15000)
     await expect(author.locator("li.c", has_text="Please approve me")).to_be_visible()
+
+
+async def test_reply_to_a_reply_says_whom_it_answers_and_links_there(comments: Comments,
+                                                                     new_context: Any) -> None:
+    site = await comments.site()
+    top = await seed(comments, site, "context", "Does it scale?", name="Marco", ago=600)
+    await seed(comments, site, "context", "It does, through Redis.", name="Chen", parent=top,
+               ago=500)
+    for i in range(2):
+        await seed(comments, site, "context", f"Filler reply {i}", parent=top, ago=400 - i)
+    page = await open_page(await new_context(viewport={"width": 800, "height": 500}),
+                           comments.article(site, "context"))
+    parent = page.locator("li.c", has_text="Does it scale?")
+    # A reply to a reply: posted from the widget, it says whom it answers.
+    await parent.locator("li.c", has_text="It does, through Redis.").get_by_role(
+        "button", name="Reply").click()
+    await page.get_by_label("Reply to Chen").fill("Which Redis, though?")
+    await page.get_by_role("button", name="Submit").last.click()
+    mine = parent.locator("ol.replies > li.c", has_text="Which Redis, though?")
+    link = mine.get_by_role("link", name="in reply to Chen")
+    await expect(link).to_be_visible()
+    # A reply to the top comment needs no such line: it is nested under it.
+    first = parent.locator("ol.replies > li.c", has_text="It does, through Redis.")
+    await expect(first.get_by_role("link")).to_have_count(0)
+    # The link leads to the comment it answers, without touching the host page's URL.
+    await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    await link.click()
+    target = first.locator("article")
+    await expect(target).to_be_focused()
+    await expect(target).to_be_in_viewport()
+    assert "#" not in page.url
+    # And on another reader's page, as the thread lists it.
+    other = await open_page(await new_context(), comments.article(site, "context"))
+    await other.get_by_role("button", name="Load More Replies").click()
+    await expect(other.get_by_role("link", name="in reply to Chen")).to_be_visible()
