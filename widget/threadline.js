@@ -179,6 +179,7 @@ ol{list-style:none;margin:0;padding:0}
       /** @type {WebSocket|null} */
       this.ws = null;
       this.near = false;
+      this.watching = false;
       if (!texts) this.start(host, d);
       else texts.then((m) => this.start(host, d, m));
     }
@@ -633,6 +634,8 @@ ol{list-style:none;margin:0;padding:0}
     // ---- live --------------------------------------------------------------------------
     /** Connect while the widget is near the viewport and the tab is visible. */
     watch() {
+      if (this.watching) return;  // a reset reloads the thread, not the watchers
+      this.watching = true;
       new IntersectionObserver((entries) => {
         this.near = entries.some((e) => e.isIntersecting);
         this.wake();

@@ -109,3 +109,38 @@ async def test_socket_opens_only_when_the_widget_comes_near_the_viewport(
     await page.locator("#threadline").scroll_into_view_if_needed()
     await expect(page.get_by_text("Active: 1")).to_be_visible()
     assert len(sockets) == 1
+
+
+# Counts the widget's keepalive timers and keeps its sockets reachable from the test.
+COUNT_KEEPALIVES = """
+window.__sockets = [];
+window.__keepalives = 0;
+const Socket = window.WebSocket;
+window.WebSocket = class extends Socket {
+  constructor(...args) { super(...args); window.__sockets.push(this); }
+};
+const every = window.setInterval;
+window.setInterval = (fn, ms, ...rest) => {
+  if (ms === 25000) window.__keepalives += 1;
+  return every(fn, ms, ...rest);
+};
+"""
+
+
+async def test_a_reset_reloads_the_thread_without_doubling_the_widgets_watchers(
+        comments: Comments, new_context: Any) -> None:
+    site = await comments.site()
+    url = comments.article(site, "reset")
+    await comments.post(site, "reset", "Before the reset")
+    ctx = await new_context()
+    await ctx.add_init_script(COUNT_KEEPALIVES)
+    page = await open_page(ctx, url)
+    await expect(page.get_by_text("Active: 1")).to_be_visible()
+    assert await page.evaluate("window.__keepalives") == 1
+    # The server says the reader is too far behind: reload the thread, then resume.
+    await page.evaluate("""() => window.__sockets.at(-1).onmessage({data: JSON.stringify(
+        {type: "reset", page: "reset", seq: 0, data: {reason: "too far behind: reload"}})})""")
+    await expect(page.get_by_text("Before the reset")).to_be_visible()
+    await expect(page.get_by_text("Active: 1")).to_be_visible()
+    assert await page.evaluate("window.__keepalives") == 1
+    assert page.errors == []  # type: ignore[attr-defined]
