@@ -31,11 +31,16 @@
   };
   const syncEmpty = () => { if (empty && list) empty.hidden = list.children.length > 0; };
 
+  // A form's own properties can be shadowed by its fields: the bulk form's buttons are
+  // named "action", so form.action is a RadioNodeList there. Read attributes instead.
+  /** @param {HTMLFormElement} form @param {string} name */
+  const attr = (form, name) => Element.prototype.getAttribute.call(form, name) || "";
+
   /** Post a form with fetch; the server answers JSON when asked for it.
    * @param {HTMLFormElement} form @param {HTMLElement=} submitter */
   const send = async (form, submitter) => {
     const data = new FormData(form, submitter);
-    const r = await fetch(form.action, {
+    const r = await fetch(new URL(attr(form, "action") || location.href, location.href), {
       method: "POST", body: new URLSearchParams(/** @type {any} */ (data)),
       headers: { Accept: "application/json", "X-CSRF-Token": csrf },
     });
@@ -44,19 +49,19 @@
 
   document.addEventListener("submit", async (e) => {
     const form = /** @type {HTMLFormElement} */ (e.target);
-    if (form.method !== "post" || form.closest("header")) return;
+    if (attr(form, "method").toLowerCase() !== "post" || form.closest("header")) return;
     e.preventDefault();
     const submitter = /** @type {HTMLElement} */ (/** @type {SubmitEvent} */ (e).submitter);
     const item = form.closest("li.item");
     const res = await send(form, submitter);
     if (res.ok) {
       if (form.classList.contains("act") && item) item.remove();
-      if (form.id === "bulk") {
+      if (attr(form, "id") === "bulk") {
         for (const id of res.body.decided || []) document.getElementById("item-" + id)?.remove();
         say(_("Done: {done}; refused: {refused}.", { done: (res.body.decided || []).length, refused: (res.body.refused || []).length }));
       } else if (!form.classList.contains("act")) {
         say(_("Saved."));
-        if (form.querySelector("textarea[name=body]") && !form.action.endsWith("/edit")) form.reset();
+        if (form.querySelector("textarea[name=body]") && !attr(form, "action").endsWith("/edit")) HTMLFormElement.prototype.reset.call(form);
       }
       syncEmpty();
     } else {
@@ -131,8 +136,8 @@
     const acts = el("div", "actions");
     for (const action of actions) {
       const f = /** @type {HTMLFormElement} */ (el("form", "inline act"));
-      f.method = "post";
-      f.action = `/moderate/comments/${it.id}/${action}`;
+      f.setAttribute("method", "post");
+      f.setAttribute("action", `/moderate/comments/${it.id}/${action}`);
       hidden(f, "csrf", csrf);
       hidden(f, "expected", it.status);
       hidden(f, "version", it.version);

@@ -139,3 +139,25 @@ async def test_a_text_edited_under_the_moderators_eyes_is_shown_and_marked(
     await item.get_by_role("button", name="Approve").click()  # what it shows is what it approves
     await expect(item).to_have_count(0)
     assert mod.errors == []  # type: ignore[attr-defined]
+
+
+async def test_bulk_approve_works_with_javascript_on(comments: Comments,
+                                                     new_context: Any) -> None:
+    """The bulk form's buttons are named ``action``: the script must not read form.action
+    (the field shadows it) and post to ``/[object RadioNodeList]``."""
+    site = await comments.site(moderation="all")
+    for body in ("Bulk one", "Bulk two", "Bulk three"):
+        await comments.post(site, "bulk", body)
+    mod = await moderator(comments, new_context, site)
+    items = mod.locator("li.item")
+    await expect(items).to_have_count(3)
+    for body in ("Bulk one", "Bulk two"):
+        await mod.locator("li.item", has_text=body).get_by_role("checkbox").check()
+    await mod.locator("#bulk").get_by_role("button", name="Approve").click()
+    await expect(mod.get_by_role("status").first).to_have_text("Done: 2; refused: 0.")
+    await expect(items).to_have_count(1)
+    await expect(items).to_contain_text("Bulk three")
+    reader = await open_page(await new_context(), comments.article(site, "bulk"))
+    await expect(reader.get_by_text("Bulk one")).to_be_visible()
+    await expect(reader.get_by_text("Bulk two")).to_be_visible()
+    assert mod.errors == []  # type: ignore[attr-defined]
