@@ -64,7 +64,7 @@ async def decide_comment(svc: Services, site: Site, comment_id: int, action: Act
     await svc.publish(events)
     if page is not None:
         await svc.queue_changed(QueueChange(site.id, updated, page, before.status,
-                                            moderator.email if moderator else None))
+                                            moderator.label if moderator else None))
     if target in (Status.REJECTED, Status.SPAM) and before.status is Status.PENDING \
             and before.author_hash:
         await _tell_author(svc, updated)
@@ -134,5 +134,5 @@ async def moderator_edit(svc: Services, site: Site, comment_id: int, body: objec
     await svc.publish(events)
     if page is not None:  # other moderators review the corrected text, not the old one
         await svc.queue_changed(QueueChange(site.id, updated, page, before.status,
-                                            moderator.email))
+                                            moderator.label))
     return updated

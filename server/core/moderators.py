@@ -10,6 +10,7 @@ from server.core.errors import Invalid, NotFound
 from server.core.models import Moderator, Role
 from server.core.passwords import check_password
 from server.core.ports import Store
+from server.core.text import clean_name
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,63}")
 
@@ -61,3 +62,12 @@ async def remove_moderator(store: Store, email: str, site_id: str | None = None)
             raise NotFound("not_a_moderator", f"{email} does not moderate {site_id!r}")
         else:
             await tx.revoke(moderator.id, site_id)
+
+
+async def set_display_name(store: Store, moderator_id: int, name: object) -> str | None:
+    """The name a moderator signs public replies with, checked like an author's name;
+    blank clears it (replies are then signed with the site's name)."""
+    clean = clean_name(name)
+    async with store.write() as tx:
+        await tx.set_display_name(moderator_id, clean)
+    return clean

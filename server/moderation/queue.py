@@ -59,7 +59,14 @@ async def queue_page(request: Request, session: Session) -> Response:
 
     return_to = request.url.path + ("?" + request.url.query if request.url.query else "")
     return page(request, "queue.html", session, section="queue", view=view, tabs=TABS,
-                actions=ACTIONS, page_link=page_link, return_to=return_to)
+                actions=ACTIONS, page_link=page_link, return_to=return_to,
+                reply_names=await reply_names(app_state(request), session))
+
+
+async def reply_names(state: AppState, session: Session) -> dict[str, str]:
+    """The name the moderator's replies are signed with, on each of their sites."""
+    return {site_id: session.moderator.public_name(await state.sites.get(site_id))
+            for site_id in session.moderator.sites}
 
 
 async def _comment_site(state: AppState, session: Session, comment_id: int
@@ -136,7 +143,7 @@ async def queue_reply(request: Request, session: Session, posted: Posted) -> Res
         state.services, site,
         Draft(page=page_row.key, body=posted.form.get("body"), parent=comment.id),
         token=None, client_ip=client_ip(request.scope, state.settings.trusted_proxies),
-        moderator=True, name_override=session.moderator.shown_name)
+        moderator=True, name_override=session.moderator.public_name(site))
     return done(request, {"id": result.comment.id, "comment": result.comment.public()},
                 N_("Reply posted."), posted.back)
 

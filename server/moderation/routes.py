@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.moderation import admin, auth, invitations, queue
+from server.moderation import account, admin, auth, invitations, queue
 from server.web import ids  # noqa: F401 -- registers the {name:id} route parameter
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -38,6 +38,8 @@ def routes() -> list[BaseRoute]:
         Route(one + "/{action}", queue.queue_action, methods=["POST"]),
         Route("/moderate/bulk", queue.queue_bulk, methods=["POST"]),
         Route("/moderate/audit", admin.audit_page, methods=["GET"]),
+        Route(account.ACCOUNT, account.account_page, methods=["GET"]),
+        Route(account.ACCOUNT, account.account_name, methods=["POST"]),
         Route(site, admin.site_page, methods=["GET"]),
         Route(site + "/export", admin.site_export, methods=["GET"]),
         Route(site, admin.site_update, methods=["POST"]),

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from server.core.sites import add_site
 from server.store.schema import audit_log, comments
-from tests.support.api import Api
+from tests.support.api import ORIGIN, Api
 
 
 async def test_held_comment_is_in_pending_with_its_reason(api: Api, make_mod: Any) -> None:
@@ -128,7 +129,38 @@ async def test_moderator_reply_carries_the_badge(api: Api, make_mod: Any) -> Non
     reply = (await api.thread(site))["comments"][0]["replies"][0]
     assert reply["body"] == "An official answer."
     assert reply["moderator"] is True
-    assert reply["name"] == mod.email.split("@")[0]
+
+
+async def test_moderator_replies_never_show_the_email_address(api: Api, make_mod: Any) -> None:
+    """Signed with the moderator's display name, else the site's name: never the e-mail
+    address's local part (the old fallback), which readers must not learn."""
+    site = await api.new_site()
+    named = site + "-named"
+    await add_site(api.store, named, origins=[ORIGIN], name="  Ada's   Blog ")
+    cid = (await api.post(site, body="A question?"))["comment"]["id"]
+    other = (await api.post(named, body="Another question?"))["comment"]["id"]
+    async with make_mod(site, named) as mod:
+        assert (await mod.act(cid, "reply", expected=None, body="Unsigned.")).status_code == 200
+        assert (await mod.act(other, "reply", expected=None, body="By the blog.")
+                ).status_code == 200
+        account = await mod.http.get("/moderate/account")
+        assert account.status_code == 200 and "Display name" in account.text
+        r = await mod.http.post("/moderate/account", data={"csrf": mod.csrf,
+                                                           "display_name": "  Ada  Admin "})
+        assert r.status_code == 303
+        assert "signed Ada Admin" in (await mod.http.get("/moderate/account")).text
+        assert (await mod.act(cid, "reply", expected=None, body="Signed.")).status_code == 200
+        refused = await mod.http.post("/moderate/account", data={
+            "csrf": mod.csrf, "display_name": "x" * 51}, headers={"Accept": "application/json"})
+        assert refused.status_code == 422
+        assert "Signed Ada Admin." in await mod.queue(tab="approved")
+    replies = (await api.thread(site))["comments"][0]["replies"]
+    assert [(r["body"], r["name"]) for r in replies] == [("Unsigned.", site),
+                                                         ("Signed.", "Ada Admin")]
+    elsewhere = (await api.thread(named))["comments"][0]["replies"]
+    assert [(r["body"], r["name"]) for r in elsewhere] == [("By the blog.", "Ada's Blog")]
+    local_part = mod.email.split("@")[0]
+    assert all(local_part not in str(r) for r in replies + elsewhere)
 
 
 async def test_moderator_edits_any_comment_and_it_shows_edited(api: Api,
