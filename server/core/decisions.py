@@ -49,7 +49,9 @@ async def decide_comment(svc: Services, site: Site, comment_id: int, action: Act
         if version is not None and not hmac.compare_digest(version, before.version):
             raise Conflict("comment_changed", "this comment was edited after you loaded it; "
                                               "review the new text")
-        updated = await tx.update_comment(before.id, status=target)
+        # Approved: the reason it was held is answered, and would only mislead later.
+        updated = await tx.update_comment(before.id, status=target, **(
+            {"held_reason": None} if target is Status.APPROVED else {}))
         if target is Status.APPROVED and before.flags:
             await tx.clear_flags(before.id)  # reviewed: readers' flags are answered
             updated = replace(updated, flags=0)

@@ -6,11 +6,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.core.context import Services
+from server.core.decisions import TARGET, Action
 from server.core.errors import Forbidden, Invalid
-from server.core.models import Comment, Moderator, Page, iso
+from server.core.models import Comment, Moderator, Page, Status, iso
 
 TABS = ("pending", "flagged", "approved", "rejected", "spam")
 PAGE_SIZE = 25
+DECISIONS = (Action.APPROVE, Action.REJECT, Action.SPAM, Action.DELETE)
+# What each tab's bulk bar offers: never the state its items are already in.
+TAB_ACTIONS = {
+    "pending": DECISIONS, "flagged": DECISIONS,
+    "approved": (Action.REJECT, Action.SPAM, Action.DELETE),
+    "rejected": (Action.APPROVE, Action.SPAM, Action.DELETE),
+    "spam": (Action.APPROVE, Action.REJECT, Action.DELETE),
+}
+
+
+def actions_for(comment: Comment) -> list[Action]:
+    """The decisions offered on one comment: never the status it already has, except that
+    approving a published comment readers flagged keeps it and dismisses their flags."""
+    if comment.status is Status.DELETED:
+        return []
+    return [a for a in DECISIONS if TARGET[a] is not comment.status
+            or (a is Action.APPROVE and comment.flags)]
+
+
+def held_reason(comment: Comment) -> str | None:
+    """Why the comment was held, while that still explains where it is: a published
+    comment's old reason is stale (its flags say why it is back in a tab)."""
+    return None if comment.status is Status.APPROVED else comment.held_reason
 
 
 @dataclass(frozen=True)
@@ -19,6 +43,14 @@ class QueueItem:
     page: Page
     parent: Comment | None
 
+    @property
+    def actions(self) -> list[str]:
+        return [a.value for a in actions_for(self.comment)]
+
+    @property
+    def reason(self) -> str | None:
+        return held_reason(self.comment)
+
     def view(self) -> dict[str, Any]:
         """The item as the moderation page shows it (and the live queue sends it)."""
         c = self.comment
@@ -26,7 +58,8 @@ class QueueItem:
             "id": c.id, "site": c.site_id, "status": c.status.value, "version": c.version,
             "name": c.author_name,
             "body": c.body, "created_at": iso(c.created_at), "moderator": c.moderator,
-            "edited": c.edited_at is not None, "held_reason": c.held_reason, "flags": c.flags,
+            "edited": c.edited_at is not None, "held_reason": self.reason, "flags": c.flags,
+            "actions": self.actions,
             "page": {"key": self.page.key, "url": self.page.url, "title": self.page.title},
             "parent": None if self.parent is None else {
                 "id": self.parent.id, "name": self.parent.author_name,

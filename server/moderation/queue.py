@@ -15,14 +15,13 @@ from server.core.comments import Draft, post_comment
 from server.core.decisions import Action, decide_comment, moderator_edit
 from server.core.errors import DomainError, Forbidden, Invalid, NotFound
 from server.core.models import Comment, Site, Status
-from server.core.queue import TABS, view_queue
+from server.core.queue import TAB_ACTIONS, TABS, view_queue
 from server.i18n import N_
 from server.moderation.forms import Posted, form_action
 from server.moderation.render import done, failure, page
 from server.moderation.security import app_state, moderator_page
 from server.state import AppState
 
-ACTIONS = [a.value for a in Action]
 DONE = {Action.APPROVE: N_("Comment {id} approved."), Action.REJECT: N_("Comment {id} rejected."),
         Action.SPAM: N_("Comment {id} marked as spam."),
         Action.DELETE: N_("Comment {id} deleted.")}
@@ -59,7 +58,8 @@ async def queue_page(request: Request, session: Session) -> Response:
 
     return_to = request.url.path + ("?" + request.url.query if request.url.query else "")
     return page(request, "queue.html", session, section="queue", view=view, tabs=TABS,
-                actions=ACTIONS, page_link=page_link, return_to=return_to,
+                tab_actions=[a.value for a in TAB_ACTIONS[view.tab]], page_link=page_link,
+                return_to=return_to,
                 reply_names=await reply_names(app_state(request), session))
 
 

@@ -77,7 +77,8 @@
   if (!list) return;
   const tab = list.dataset.tab || "pending";
   const search = (list.dataset.search || "").toLowerCase();
-  const actions = ["approve", "reject", "spam", "delete"];
+  /** @type {Record<string, string>} */
+  const LABELS = { approve: _("Approve"), reject: _("Reject"), spam: _("Spam"), delete: _("Delete") };
 
   /** @param {string} tag @param {string=} cls @param {string=} text */
   const el = (tag, cls, text) => {
@@ -130,18 +131,21 @@
       li.append(p);
     }
     li.append(el("p", "body", it.body));
-    if (it.held_reason || it.flags) {
-      li.append(el("p", "why", _("Held:") + " " + (it.held_reason || "") + (it.flags ? " · " + _("flagged by {n} reader", { n: it.flags }, "flagged by {n} readers") : "")));
+    if (it.held_reason) {
+      li.append(el("p", "why", _("Held:") + " " + it.held_reason + (it.flags ? " · " + _("flagged by {n} reader", { n: it.flags }, "flagged by {n} readers") : "")));
+    } else if (it.flags) {
+      li.append(el("p", "why", _("Flagged by {n} reader", { n: it.flags }, "Flagged by {n} readers")));
     }
     const acts = el("div", "actions");
-    for (const action of actions) {
+    for (const action of it.actions) {
       const f = /** @type {HTMLFormElement} */ (el("form", "inline act"));
       f.setAttribute("method", "post");
       f.setAttribute("action", `/moderate/comments/${it.id}/${action}`);
       hidden(f, "csrf", csrf);
       hidden(f, "expected", it.status);
       hidden(f, "version", it.version);
-      const b = el("button", action === "approve" ? "primary" : "", _(action[0].toUpperCase() + action.slice(1)));
+      const b = el("button", action === "approve" ? "primary" : "",
+        action === "approve" && it.status === "approved" ? _("Dismiss flags") : LABELS[action] || action);
       f.append(b);
       acts.append(f);
     }

@@ -257,3 +257,36 @@ async def test_approving_a_text_edited_since_it_was_shown_is_a_409(api: Api,
         assert (await mod.act(cid, "approve", version=fresh)).status_code == 200
     assert [c["body"] for c in (await api.thread(site))["comments"]] == [
         "Buy cheap pills at spam.example"]
+
+
+def item_html(html: str, comment_id: int) -> str:
+    item = html[html.index(f'id="item-{comment_id}"'):]
+    return item[:item.index("</li>")]
+
+
+async def test_the_approved_tab_offers_no_approve_and_drops_stale_held_reasons(
+        api: Api, make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    cid = (await api.post(site, body="Held, then approved"))["comment"]["id"]
+    async with make_mod(site) as mod:
+        assert "Held: moderation mode: all" in item_html(await mod.queue(), cid)
+        assert (await mod.act(cid, "approve")).status_code == 200
+        html = await mod.queue(tab="approved")
+        item = item_html(html, cid)
+        assert f"/comments/{cid}/approve" not in item
+        assert f"/comments/{cid}/reject" in item and f"/comments/{cid}/delete" in item
+        assert "Held:" not in item and "moderation mode" not in item
+        bulk = html[html.index('id="bulk"'):html.index("</form>", html.index('id="bulk"'))]
+        assert 'value="approve"' not in bulk and 'value="reject"' in bulk
+        flagged = await api.http.post(f"/api/v1/sites/{site}/comments/{cid}/flag")
+        assert flagged.status_code == 200, flagged.text
+        item = item_html(await mod.queue(tab="flagged"), cid)
+        assert "Held:" not in item and "Flagged by 1 reader" in item
+        assert f"/comments/{cid}/approve" in item and "Dismiss flags" in item
+        assert (await mod.act(cid, "approve", expected="approved")).status_code == 200
+        assert f'id="item-{cid}"' not in await mod.queue(tab="flagged")
+        assert (await mod.act(cid, "reject", expected="approved")).status_code == 200
+        html = await mod.queue(tab="rejected")
+        assert "Held:" not in item_html(html, cid)  # approval answered the old reason
+        assert f"/comments/{cid}/approve" in item_html(html, cid)
+        assert f"/comments/{cid}/reject" not in item_html(html, cid)
