@@ -33,6 +33,20 @@ TARGET = {Action.APPROVE: Status.APPROVED, Action.REJECT: Status.REJECTED,
           Action.SPAM: Status.SPAM, Action.DELETE: Status.DELETED}
 
 
+class AlreadyHandled(Conflict):
+    """The comment is no longer what the moderator saw: ``by`` (another moderator's label,
+    from the audit log) changed it to ``status`` first; None when no moderator did."""
+
+    def __init__(self, status: Status, by: str | None) -> None:
+        super().__init__("already_handled",
+                         f"{by} already changed this comment to {status.value}; reload to "
+                         "see it" if by else
+                         f"this comment was changed to {status.value} meanwhile; reload to "
+                         "see it")
+        self.status = status
+        self.by = by
+
+
 async def decide_comment(svc: Services, site: Site, comment_id: int, action: Action, *,
                          moderator: Moderator | None, expected: Status | None = None,
                          version: str | None = None, detail: str | None = None) -> Comment:
@@ -45,7 +59,7 @@ async def decide_comment(svc: Services, site: Site, comment_id: int, action: Act
         before = await tx.find_comment(comment_id, for_update=True)
         if before is None or before.site_id != site.id:
             raise NotFound("comment_not_found", "no such comment on this site")
-        _check_transition(before, target, expected)
+        await _check_transition(tx, before, target, expected)
         if version is not None and not hmac.compare_digest(version, before.version):
             raise Conflict("comment_changed", "this comment was edited after you loaded it; "
                                               "review the new text")
@@ -73,16 +87,25 @@ async def decide_comment(svc: Services, site: Site, comment_id: int, action: Act
     return updated
 
 
-def _check_transition(before: Comment, target: Status, expected: Status | None) -> None:
-    if expected is not None and before.status is not expected:
-        raise Conflict("already_handled",
-                       f"another moderator already changed this comment to "
-                       f"{before.status.value}; reload to see it")
+async def _check_transition(tx: Tx, before: Comment, target: Status, expected: Status | None
+                            ) -> None:
+    # Approving a published comment that readers flagged dismisses the flags.
+    repeated = before.status is target and not (target is Status.APPROVED and before.flags)
+    if (expected is not None and before.status is not expected) or repeated:
+        raise AlreadyHandled(before.status, await changed_by(tx, before))
     if before.status is Status.DELETED:
         raise Conflict("comment_deleted", "this comment was deleted")
-    # Approving a published comment that readers flagged dismisses the flags.
-    if before.status is target and not (target is Status.APPROVED and before.flags):
-        raise Conflict("already_handled", f"this comment is already {target.value}")
+
+
+async def changed_by(tx: Tx, comment: Comment) -> str | None:
+    """The moderator whose decision put the comment in its current status, as other
+    moderators know them; None if its last change was not a moderator's (an author's edit
+    or deletion) or their account is gone."""
+    last = await tx.latest_audit(comment.id)
+    if last is None or last.moderator_id is None or last.after_status != comment.status.value:
+        return None
+    moderator = await tx.find_moderator_by_id(last.moderator_id)
+    return moderator.label if moderator else None
 
 
 async def _public_change(tx: Tx, before: Comment, after: Comment, now: int) -> Event | None:

@@ -16,7 +16,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from server.api.responses import JSON, domain_error, status_of
 from server.core.accounts import Session
-from server.core.errors import DomainError
+from server.core.decisions import AlreadyHandled
+from server.core.errors import Conflict, DomainError
 from server.core.models import iso
 from server.i18n import N_, Translator, accept_language, negotiate
 from server.moderation.security import app_state, safe_next, set_cookie, signer, wants_json
@@ -82,6 +83,14 @@ def _read_flash(request: Request, tr: Translator) -> dict[str, str] | None:
 def failure(request: Request, session: Session | None, exc: DomainError,
             return_to: str | None = None) -> Response:
     """A refused action: JSON for the page's script, an HTML page with the reason otherwise."""
+    if isinstance(exc, AlreadyHandled):  # in the moderator's language, naming who
+        tr = translator(request)
+        status = tr(exc.status.value)
+        text = tr(N_("{by} already changed this comment to {status}; reload to see it."),
+                  by=exc.by, status=status) if exc.by else \
+            tr(N_("This comment was changed to {status} meanwhile; reload to see it."),
+               status=status)
+        exc = Conflict(exc.code, text)
     if wants_json(request):
         return domain_error(exc)
     return page(request, "error.html", session, status=status_of(exc),

@@ -119,6 +119,7 @@ audit_log = Table(
     Column("detail", Text),
     Column("created_at", BigInteger, nullable=False),
     Index(None, "site_id", "created_at"),
+    Index(None, "comment_id"),
 )
 
 sessions = Table(

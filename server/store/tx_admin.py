@@ -279,6 +279,12 @@ class AdminQueries:
         return bool(getattr(result, "rowcount", 0))
 
     # -- audit ---------------------------------------------------------------------------
+    async def latest_audit(self, comment_id: int) -> AuditEntry | None:
+        row = (await self.conn.execute(select(audit_log).where(
+            audit_log.c.comment_id == comment_id).order_by(audit_log.c.id.desc()).limit(1))
+        ).first()
+        return None if row is None else _audit(row)
+
     async def audit_entries(self, site_ids: Sequence[str], *, action: str | None,
                             moderator: str | None, comment_id: int | None, limit: int,
                             offset: int) -> list[tuple[AuditEntry, str | None]]:
@@ -292,14 +298,7 @@ class AdminQueries:
         if comment_id:
             q = q.where(audit_log.c.comment_id == comment_id)
         q = q.order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
-        out = []
-        for r in await self.conn.execute(q):
-            out.append((AuditEntry(site_id=r.site_id, moderator_id=r.moderator_id,
-                                   action=r.action, comment_id=r.comment_id,
-                                   before_status=r.before_status,
-                                   after_status=r.after_status, detail=r.detail,
-                                   created_at=r.created_at, id=r.id), r.email))
-        return out
+        return [(_audit(r), r.email) for r in await self.conn.execute(q)]
 
     # -- privacy -------------------------------------------------------------------------
     async def author_comments(self, site_id: str, author_hash: str
@@ -339,6 +338,13 @@ def _invitation(row: Any) -> Invitation:
     return Invitation(id=row.id, site_id=row.site_id, email=row.email, role=Role(row.role),
                       invited_by=row.invited_by, created_at=row.created_at,
                       expires_at=row.expires_at)
+
+
+def _audit(row: Any) -> AuditEntry:
+    return AuditEntry(site_id=row.site_id, moderator_id=row.moderator_id, action=row.action,
+                      comment_id=row.comment_id, before_status=row.before_status,
+                      after_status=row.after_status, detail=row.detail,
+                      created_at=row.created_at, id=row.id)
 
 
 def _ban(row: Any) -> Ban:

@@ -52,12 +52,37 @@ async def test_acting_on_a_handled_item_is_a_clear_409(api: Api, make_mod: Any) 
         late = await two.act(cid, "approve")
         assert late.status_code == 409
         assert late.json()["error"]["code"] == "already_handled"
-        assert "already changed this comment to rejected" in late.json()["error"]["message"]
+        assert late.json()["error"]["message"] == (
+            f"{one.email} already changed this comment to rejected; reload to see it.")
         form = await two.http.post(f"/moderate/comments/{cid}/approve",
                                    data={"csrf": two.csrf, "expected": "pending"})
         assert form.status_code == 409
         assert "Already handled" in form.text
+        assert f"{one.email} already changed this comment to rejected" in form.text
+        german = await two.http.post(f"/moderate/comments/{cid}/spam", data={
+            "csrf": two.csrf, "expected": "pending"}, headers={"Accept-Language": "de"})
+        assert f"{one.email} hat diesen Kommentar schon auf abgelehnt gesetzt" in german.text
+        # Named by the display name they chose, when they chose one.
+        r = await one.http.post("/moderate/account", data={"csrf": one.csrf,
+                                                           "display_name": "Ada"})
+        assert r.status_code == 303
+        again = await two.act(cid, "approve")
+        assert again.json()["error"]["message"].startswith("Ada already changed")
     assert (await api.thread(site))["comments"] == []
+
+
+async def test_a_409_after_an_authors_change_names_no_moderator(api: Api,
+                                                               make_mod: Any) -> None:
+    site = await api.new_site()
+    posted = await api.post(site, body="Mine to delete")
+    async with make_mod(site) as mod:
+        r = await api.http.delete(f"/api/v1/sites/{site}/comments/{posted['comment']['id']}",
+                                  headers={"Authorization": f"Bearer {posted['author_token']}"})
+        assert r.status_code in (200, 204), r.text
+        late = await mod.act(posted["comment"]["id"], "reject", expected="approved")
+    assert late.status_code == 409
+    assert late.json()["error"]["message"] == (
+        "This comment was changed to deleted meanwhile; reload to see it.")
 
 
 async def test_two_moderators_on_the_same_100_items_decide_each_once(api: Api,
