@@ -7,8 +7,8 @@ from typing import Any
 
 from server.core.context import Services
 from server.core.decisions import TARGET, Action
-from server.core.errors import Forbidden, Invalid
-from server.core.models import Comment, Moderator, Page, Status, iso
+from server.core.errors import Forbidden, Invalid, NotFound
+from server.core.models import AuditEntry, Comment, Moderator, Page, Status, iso
 
 TABS = ("pending", "flagged", "approved", "rejected", "spam")
 PAGE_SIZE = 25
@@ -122,3 +122,21 @@ async def queue_item(svc: Services, comment: Comment, page: Page) -> QueueItem:
             parent = await tx.find_comment(parent_id)
     return QueueItem(comment, page, parent)
 
+
+
+HISTORY = 100  # audit entries shown on a comment's page
+
+
+async def comment_history(svc: Services, moderator: Moderator, comment_id: int
+                          ) -> tuple[QueueItem, list[tuple[AuditEntry, str | None]]]:
+    """One comment as the queue shows it, with what moderators did to it (newest first).
+    A comment on a site the moderator does not moderate is not found."""
+    async with svc.store.read() as tx:
+        comment = await tx.find_comment(comment_id)
+        if comment is None or not moderator.can_moderate(comment.site_id):
+            raise NotFound("comment_not_found", "no such comment on your sites")
+        page = await tx.find_page_by_id(comment.page_id)
+        history = await tx.audit_entries([comment.site_id], action=None, moderator=None,
+                                         comment_id=comment.id, limit=HISTORY, offset=0)
+    assert page is not None
+    return await queue_item(svc, comment, page), history

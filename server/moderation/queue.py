@@ -15,7 +15,7 @@ from server.core.comments import Draft, post_comment
 from server.core.decisions import Action, decide_comment, moderator_edit
 from server.core.errors import DomainError, Forbidden, Invalid, NotFound
 from server.core.models import Comment, Site, Status
-from server.core.queue import TAB_ACTIONS, TABS, view_queue
+from server.core.queue import TAB_ACTIONS, TABS, comment_history, view_queue
 from server.i18n import N_
 from server.moderation.forms import Posted, form_action
 from server.moderation.render import done, failure, page
@@ -61,6 +61,20 @@ async def queue_page(request: Request, session: Session) -> Response:
                 tab_actions=[a.value for a in TAB_ACTIONS[view.tab]], page_link=page_link,
                 return_to=return_to,
                 reply_names=await reply_names(app_state(request), session))
+
+
+@moderator_page
+async def comment_page(request: Request, session: Session) -> Response:
+    """One comment, its actions and its history: where the audit log links to."""
+    state = app_state(request)
+    try:
+        item, history = await comment_history(state.services, session.moderator,
+                                              request.path_params["comment_id"])
+    except DomainError as exc:
+        return failure(request, session, exc)
+    return page(request, "comment.html", session, section="queue", item=item,
+                history=history, return_to=request.url.path,
+                reply_names=await reply_names(state, session))
 
 
 async def reply_names(state: AppState, session: Session) -> dict[str, str]:

@@ -31,6 +31,7 @@ def routes() -> list[BaseRoute]:
         Route("/moderate/login", auth.login_page, methods=["GET"]),
         Route("/moderate/login", auth.login_submit, methods=["POST"]),
         Route("/moderate/logout", auth.logout, methods=["POST"]),
+        Route(one, queue.comment_page, methods=["GET"]),
         Route(one + "/reply", queue.queue_reply, methods=["POST"]),
         Route(one + "/edit", queue.queue_edit, methods=["POST"]),
         Route(one + "/ban", queue.queue_ban, methods=["POST"]),

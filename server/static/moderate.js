@@ -55,6 +55,8 @@
     const item = form.closest("li.item");
     const res = await send(form, submitter);
     if (res.ok) {
+      // A comment's own page shows its new state and history: load it again.
+      if (form.closest("[data-single]")) { location.reload(); return; }
       if (form.classList.contains("act") && item) item.remove();
       if (attr(form, "id") === "bulk") {
         for (const id of res.body.decided || []) document.getElementById("item-" + id)?.remove();
@@ -110,6 +112,10 @@
     meta.append(box);
     hidden(meta, "s" + it.id, it.status).setAttribute("form", "bulk");
     hidden(meta, "v" + it.id, it.version).setAttribute("form", "bulk");
+    const ref = /** @type {HTMLAnchorElement} */ (el("a", "muted ref", "#" + it.id));
+    ref.href = "/moderate/comments/" + it.id;
+    ref.title = _("History of comment {id}", { id: it.id });
+    meta.append(ref);
     meta.append(el("strong", "author", it.name || _("No Name")));
     if (it.moderator) meta.append(el("span", "badge", _("Moderator")));
     meta.append(" ", el("span", "muted", _("on")), " ");

@@ -244,7 +244,7 @@ async def test_audit_log_filters(api: Api, make_mod: Any) -> None:
         spam_only = (await mod.http.get("/moderate/audit", params={"action": "spam"})).text
         assert "<td>spam</td>" in spam_only and "<td>approve</td>" not in spam_only
         by_comment = (await mod.http.get("/moderate/audit", params={"comment": str(a)})).text
-        assert f"<td>{a}</td>" in by_comment and f"<td>{b}</td>" not in by_comment
+        assert f">#{a}</a>" in by_comment and f">#{b}</a>" not in by_comment
 
 
 def _versions(html: str, comment_id: int) -> tuple[str, str]:
@@ -315,3 +315,28 @@ async def test_the_approved_tab_offers_no_approve_and_drops_stale_held_reasons(
         assert "Held:" not in item_html(html, cid)  # approval answered the old reason
         assert f"/comments/{cid}/approve" in item_html(html, cid)
         assert f"/comments/{cid}/reject" not in item_html(html, cid)
+
+
+async def test_audit_entries_link_to_their_comments_page_with_its_history(
+        api: Api, make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    cid = (await api.post(site, body="Has a history"))["comment"]["id"]
+    async with make_mod(site) as mod, make_mod(await api.new_site()) as stranger:
+        assert (await mod.act(cid, "approve")).status_code == 200
+        assert (await mod.act(cid, "edit", expected=None, body="Has a history, edited")
+                ).status_code == 200
+        audit = (await mod.http.get("/moderate/audit")).text
+        assert f'<a href="/moderate/comments/{cid}">#{cid}</a>' in audit
+        page = await mod.http.get(f"/moderate/comments/{cid}")
+        assert page.status_code == 200
+        assert "Has a history, edited" in page.text
+        history = page.text[page.text.index("<h2>History</h2>"):]
+        assert history.index(">edit<") < history.index(">approve<")  # newest first
+        assert mod.email in history
+        assert f"/moderate/comments/{cid}/reject" in page.text  # its actions are there
+        assert 'form="bulk"' not in page.text
+        r = await mod.act(cid, "reject", expected="approved",
+                          return_to=f"/moderate/comments/{cid}")
+        assert r.status_code == 200
+        assert (await stranger.http.get(f"/moderate/comments/{cid}")).status_code == 404
+        assert (await mod.http.get("/moderate/comments/99999999")).status_code == 404
