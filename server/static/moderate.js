@@ -1,7 +1,8 @@
 // @ts-check
-// Live updates for the moderation queue. The page works without this script; with it,
-// actions do not reload the page and the queue follows every other moderator live.
-// Text from readers only ever goes through textContent.
+// The moderation pages' progressive enhancement. They work without this script; with it,
+// times show in the moderator's own time zone, queue actions do not reload the page, and
+// the queue follows every other moderator live. Text from readers only ever goes through
+// textContent.
 (() => {
   "use strict";
   const csrf = /** @type {HTMLMetaElement} */ (document.querySelector("meta[name=csrf-token]")).content;
@@ -17,6 +18,24 @@
     if (typeof v !== "string") v = v[rules.select(Number(values.n))] || v.other;
     return v.replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
   };
+  /** @type {Intl.DateTimeFormat|null} */
+  let stamp = null;
+  try {
+    stamp = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: "medium", timeStyle: "short" });
+  } catch { stamp = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }); }
+  /** The server writes times in UTC (all it knows); show them in the browser's time zone,
+   * keeping the UTC text as a tooltip. @param {ParentNode} root */
+  const localTimes = (root) => {
+    for (const t of root.querySelectorAll("time[datetime]:not([data-local])")) {
+      const d = new Date(t.getAttribute("datetime") || "");
+      if (Number.isNaN(d.getTime()) || !stamp) continue;
+      /** @type {HTMLElement} */ (t).title = t.textContent || "";
+      t.textContent = stamp.format(d);
+      t.setAttribute("data-local", "");
+    }
+  };
+  localTimes(document);
+
   const live = document.createElement("p");
   live.className = "flash ok";
   live.setAttribute("role", "status");
@@ -49,7 +68,9 @@
 
   document.addEventListener("submit", async (e) => {
     const form = /** @type {HTMLFormElement} */ (e.target);
-    if (attr(form, "method").toLowerCase() !== "post" || form.closest("header")) return;
+    // Queue actions only: settings and account forms reload their page as they are.
+    if (attr(form, "method").toLowerCase() !== "post") return;
+    if (!form.closest("#queue, [data-single]") && attr(form, "id") !== "bulk") return;
     e.preventDefault();
     const submitter = /** @type {HTMLElement} */ (/** @type {SubmitEvent} */ (e).submitter);
     const item = form.closest("li.item");
@@ -159,6 +180,7 @@
     more.href = location.href;
     acts.append(more);
     li.append(acts);
+    localTimes(li);
     return li;
   };
 

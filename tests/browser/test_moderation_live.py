@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, expect
@@ -17,10 +20,10 @@ PASSWORD = "a long moderator password"
 _people = itertools.count(1)
 
 
-async def moderator(comments: Comments, new_context: Any, site: str) -> Page:
+async def moderator(comments: Comments, new_context: Any, site: str, **context: Any) -> Page:
     email = f"m{next(_people)}@blog.test"
     await add_moderator(comments.store, hasher("test"), email, site, password=PASSWORD)
-    page = await open_page(await new_context(), f"{comments.base}/moderate/login")
+    page = await open_page(await new_context(**context), f"{comments.base}/moderate/login")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
@@ -160,4 +163,32 @@ async def test_bulk_approve_works_with_javascript_on(comments: Comments,
     reader = await open_page(await new_context(), comments.article(site, "bulk"))
     await expect(reader.get_by_text("Bulk one")).to_be_visible()
     await expect(reader.get_by_text("Bulk two")).to_be_visible()
+    assert mod.errors == []  # type: ignore[attr-defined]
+
+
+async def test_times_show_in_the_moderators_time_zone(comments: Comments,
+                                                      new_context: Any) -> None:
+    """The server only knows UTC; the page shows the browser's zone (Kathmandu: +5:45, so
+    the minutes differ too), keeping UTC as the tooltip, also for items arriving live."""
+    site = await comments.site(moderation="all")
+    first = await comments.post(site, "zones", "Posted before the page opened")
+    mod = await moderator(comments, new_context, site, timezone_id="Asia/Kathmandu")
+    await mod.wait_for_timeout(300)  # the live queue's socket is subscribed
+    second = await comments.post(site, "zones", "Posted while it was open")
+    zone = ZoneInfo("Asia/Kathmandu")
+    for posted in (first, second):
+        created = datetime.fromisoformat(posted["comment"]["created_at"].replace("Z", "+00:00"))
+        local = created.astimezone(zone)
+        expected = (f"{local:%b} {local.day}, {local.year}, {local.hour % 12 or 12}:"
+                    f"{local:%M} {local:%p}")
+        stamp = mod.locator(f"#item-{posted['comment']['id']} time")
+        await expect(stamp).to_have_attribute("title", f"{created:%Y-%m-%d %H:%M} UTC")
+        shown = re.sub(r"\s", " ", await stamp.inner_text())
+        assert shown == expected
+    item = mod.locator(f"#item-{first['comment']['id']}")
+    await item.get_by_role("button", name="Approve").click()
+    await expect(item).to_have_count(0)
+    await mod.goto(f"{comments.base}/moderate/audit")  # every page, not only the queue
+    await expect(mod.locator("table.audit time").first).to_have_attribute("title",
+                                                                         re.compile(" UTC$"))
     assert mod.errors == []  # type: ignore[attr-defined]
