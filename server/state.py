@@ -54,13 +54,14 @@ class AppState:
     _maintenance: asyncio.Task[None] | None = None
 
     async def _maintain(self) -> None:
-        """Hourly, in every process (it is idempotent): forget IP hashes after 30 days and
-        drop expired sessions."""
+        """Hourly, in every process (it is idempotent): forget IP hashes after 30 days, drop
+        expired sessions, blank what moderators deleted 30 days ago."""
         while True:
             try:
-                hashes, sessions = await forget_old_data(self.services)
-                if hashes or sessions:
-                    log.info("forgot %d IP hashes and %d expired sessions", hashes, sessions)
+                hashes, sessions, texts = await forget_old_data(self.services)
+                if hashes or sessions or texts:
+                    log.info("forgot %d IP hashes, %d expired sessions and the text of %d "
+                             "comments deleted 30 days ago", hashes, sessions, texts)
             except Exception:
                 log.exception("maintenance failed; retrying in an hour")
             await asyncio.sleep(3600)

@@ -144,6 +144,10 @@ class Comment:
     held_reason: str | None = None
     flags: int = 0
     ip_hash: str | None = None
+    # A moderator's deletion keeps the text, hidden from readers, so it can be restored for
+    # a while: when, and the status it had. Author deletions and erasures blank it at once.
+    deleted_at: int | None = None
+    deleted_from: Status | None = None
 
     def public(self) -> dict[str, Any]:
         """What readers may see: never the author hash, IP hash or hold reason."""

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.core.context import Services
-from server.core.decisions import TARGET, Action
+from server.core.decisions import RESTORE_MS, TARGET, Action
 from server.core.errors import Forbidden, Invalid, NotFound
 from server.core.models import AuditEntry, Comment, Moderator, Page, Status, iso
 
-TABS = ("pending", "flagged", "approved", "rejected", "spam")
+# Deleted: what moderators deleted, while it can still be restored.
+TABS = ("pending", "flagged", "approved", "rejected", "spam", "deleted")
 PAGE_SIZE = 25
 DECISIONS = (Action.APPROVE, Action.REJECT, Action.SPAM, Action.DELETE)
 # What each tab's bulk bar offers: never the state its items are already in.
@@ -19,6 +20,7 @@ TAB_ACTIONS = {
     "approved": (Action.REJECT, Action.SPAM, Action.DELETE),
     "rejected": (Action.APPROVE, Action.SPAM, Action.DELETE),
     "spam": (Action.APPROVE, Action.REJECT, Action.DELETE),
+    "deleted": (Action.RESTORE,),
 }
 
 
@@ -26,9 +28,16 @@ def actions_for(comment: Comment) -> list[Action]:
     """The decisions offered on one comment: never the status it already has, except that
     approving a published comment readers flagged keeps it and dismisses their flags."""
     if comment.status is Status.DELETED:
-        return []
+        return [Action.RESTORE] if restorable_until(comment) else []
     return [a for a in DECISIONS if TARGET[a] is not comment.status
             or (a is Action.APPROVE and comment.flags)]
+
+
+def restorable_until(comment: Comment) -> int | None:
+    """Until when a deleted comment can be restored (None: it cannot)."""
+    if comment.status is not Status.DELETED or comment.deleted_at is None:
+        return None
+    return comment.deleted_at + RESTORE_MS
 
 
 def held_reason(comment: Comment) -> str | None:
@@ -48,6 +57,10 @@ class QueueItem:
         return [a.value for a in actions_for(self.comment)]
 
     @property
+    def restorable_until(self) -> int | None:
+        return restorable_until(self.comment)
+
+    @property
     def reason(self) -> str | None:
         return held_reason(self.comment)
 
@@ -60,6 +73,7 @@ class QueueItem:
             "body": c.body, "created_at": iso(c.created_at), "moderator": c.moderator,
             "edited": c.edited_at is not None, "held_reason": self.reason, "flags": c.flags,
             "actions": self.actions,
+            "restorable_until": iso(until) if (until := restorable_until(c)) else None,
             "page": {"key": self.page.key, "url": self.page.url, "title": self.page.title},
             "parent": None if self.parent is None else {
                 "id": self.parent.id, "name": self.parent.author_name,
@@ -80,6 +94,8 @@ class QueueView:
 
 def tab_of(comment: Comment) -> list[str]:
     """The tabs a comment shows under (flagged ones show under their status too)."""
+    if comment.status is Status.DELETED:
+        return ["deleted"] if restorable_until(comment) else []
     tabs: list[str] = [comment.status.value] if comment.status.value in TABS else []
     if comment.flags and comment.status.value in ("approved", "pending"):
         tabs.append("flagged")

@@ -12,26 +12,29 @@ from server.clientip import client_ip
 from server.core.accounts import Session
 from server.core.bans import ban_author
 from server.core.comments import Draft, post_comment
-from server.core.decisions import Action, decide_comment, moderator_edit
+from server.core.decisions import RESTORE_DAYS, Action, decide_comment, moderator_edit
 from server.core.errors import DomainError, Forbidden, Invalid, NotFound
 from server.core.models import Comment, Site, Status
 from server.core.queue import TAB_ACTIONS, TABS, comment_history, view_queue
 from server.i18n import N_
 from server.moderation.forms import Posted, form_action
 from server.moderation.render import done, failure, page
-from server.moderation.security import app_state, moderator_page
+from server.moderation.security import app_state, moderator_page, safe_next, wants_json
 from server.state import AppState
 
 DONE = {Action.APPROVE: N_("Comment {id} approved."), Action.REJECT: N_("Comment {id} rejected."),
         Action.SPAM: N_("Comment {id} marked as spam."),
-        Action.DELETE: N_("Comment {id} deleted.")}
+        Action.DELETE: N_("Comment {id} deleted."),
+        Action.RESTORE: N_("Comment {id} restored.")}
 BULK_DONE = {Action.APPROVE: N_("Approved: {done}."), Action.REJECT: N_("Rejected: {done}."),
-             Action.SPAM: N_("Marked as spam: {done}."), Action.DELETE: N_("Deleted: {done}.")}
+             Action.SPAM: N_("Marked as spam: {done}."), Action.DELETE: N_("Deleted: {done}."),
+             Action.RESTORE: N_("Restored: {done}.")}
 BULK_PARTLY = {
     Action.APPROVE: N_("Approved: {done}. Already handled or not yours: {refused}."),
     Action.REJECT: N_("Rejected: {done}. Already handled or not yours: {refused}."),
     Action.SPAM: N_("Marked as spam: {done}. Already handled or not yours: {refused}."),
     Action.DELETE: N_("Deleted: {done}. Already handled or not yours: {refused}."),
+    Action.RESTORE: N_("Restored: {done}. Already handled or not yours: {refused}."),
 }
 MAX_BULK = 200
 
@@ -113,12 +116,31 @@ async def queue_action(request: Request, session: Session, posted: Posted) -> Re
     except ValueError:
         raise Invalid("invalid_action", "unknown action") from None
     comment, site = await _comment_site(state, session, request.path_params["comment_id"])
+    if _unconfirmed(action, posted):
+        return _confirm_delete(request, session, posted, [comment])
     updated = await decide_comment(state.services, site, comment.id, action,
                                    moderator=session.moderator,
                                    expected=_status(posted.form.get("expected")),
                                    version=_version(posted.form.get("version")))
     return done(request, {"id": updated.id, "status": updated.status.value}, DONE[action],
                 posted.back, id=updated.id)
+
+
+def _unconfirmed(action: Action, posted: Posted) -> bool:
+    return action is Action.DELETE and posted.form.get("confirm") != "1"
+
+
+def _confirm_delete(request: Request, session: Session, posted: Posted,
+                    what: list[Comment] | list[int]) -> Response:
+    """Delete asks first: a page that posts the same form again, confirmed (the page's
+    script asks in place instead)."""
+    if wants_json(request):
+        raise Invalid("confirm_delete", "deleting asks for confirmation: send confirm=1")
+    fields = [(k, str(v)) for k, v in posted.form.multi_items() if k not in ("csrf", "confirm")]
+    one = what[0] if len(what) == 1 and isinstance(what[0], Comment) else None
+    return page(request, "confirm.html", session, section="queue", fields=fields,
+                target=request.url.path, count=len(what), comment=one,
+                back=safe_next(posted.back), days=RESTORE_DAYS)
 
 
 @form_action()
@@ -129,6 +151,8 @@ async def queue_bulk(request: Request, session: Session, posted: Posted) -> Resp
         ids = [int(str(v)) for v in posted.form.getlist("ids")][:MAX_BULK]
     except ValueError:
         raise Invalid("invalid_bulk", "choose an action and items") from None
+    if ids and _unconfirmed(action, posted):
+        return _confirm_delete(request, session, posted, ids)
     decided: list[int] = []
     refused: list[dict[str, Any]] = []
     for comment_id in ids:

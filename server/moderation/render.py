@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from server.api.responses import JSON, domain_error, status_of
 from server.core.accounts import Session
-from server.core.decisions import AlreadyHandled
+from server.core.decisions import RESTORE_DAYS, AlreadyHandled
 from server.core.errors import Conflict, DomainError
 from server.core.models import iso
 from server.i18n import N_, Translator, accept_language, negotiate
@@ -33,7 +33,7 @@ def when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-env.globals.update(iso=iso, when=when)
+env.globals.update(iso=iso, when=when, restore_days=RESTORE_DAYS)
 
 
 def translator(request: Request) -> Translator:

@@ -36,6 +36,21 @@
   };
   localTimes(document);
 
+  /** @param {string} tag @param {string=} cls @param {string=} text */
+  const el = (tag, cls, text) => {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  };
+  /** @param {HTMLElement} parent @param {string} name @param {string} value */
+  const hidden = (parent, name, value) => {
+    const i = /** @type {HTMLInputElement} */ (el("input"));
+    i.type = "hidden"; i.name = name; i.value = value;
+    parent.append(i);
+    return i;
+  };
+
   const live = document.createElement("p");
   live.className = "flash ok";
   live.setAttribute("role", "status");
@@ -66,13 +81,48 @@
     return { ok: r.ok, status: r.status, body: await r.json().catch(() => ({})) };
   };
 
+  const restoreDays = Number(document.body.dataset.restoreDays || 30);
+  /** Delete asks first, in place; the confirmed post carries confirm=1 (without this
+   * script the server asks on a page of its own).
+   * @param {HTMLFormElement} form @param {HTMLElement} submitter @param {number} n */
+  const askToDelete = (form, submitter, n) => {
+    document.querySelector(".confirm")?.remove();
+    const box = el("div", "confirm");
+    box.setAttribute("role", "alertdialog");
+    const question = el("strong", "", _("Delete {n} comment?", { n }, "Delete {n} comments?"));
+    question.id = "confirm-question";
+    box.setAttribute("aria-labelledby", question.id);
+    const yes = /** @type {HTMLButtonElement} */ (el("button", "primary", _("Delete")));
+    const no = /** @type {HTMLButtonElement} */ (el("button", "", _("Cancel")));
+    yes.type = no.type = "button";
+    box.append(question, " ", el("span", "muted", _("Readers stop seeing it at once. For {days} days a moderator can restore it from the Deleted tab; then its text is erased for good.", { days: restoreDays })), " ", yes, " ", no);
+    yes.addEventListener("click", () => {
+      box.remove();
+      const flag = hidden(form, "confirm", "1");
+      form.requestSubmit(/** @type {HTMLButtonElement} */ (submitter));  // read at once
+      flag.remove();
+    });
+    no.addEventListener("click", () => { box.remove(); submitter.focus(); });
+    box.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.stopPropagation(); no.click(); } });
+    form.after(box);
+    yes.focus();
+  };
+  const selected = () => [...document.querySelectorAll("input[name=ids][form=bulk]:checked")];
+
   document.addEventListener("submit", async (e) => {
     const form = /** @type {HTMLFormElement} */ (e.target);
     // Queue actions only: settings and account forms reload their page as they are.
     if (attr(form, "method").toLowerCase() !== "post") return;
-    if (!form.closest("#queue, [data-single]") && attr(form, "id") !== "bulk") return;
+    const bulk = attr(form, "id") === "bulk";
+    if (!form.closest("#queue, [data-single]") && !bulk) return;
     e.preventDefault();
     const submitter = /** @type {HTMLElement} */ (/** @type {SubmitEvent} */ (e).submitter);
+    if (bulk && !selected().length) { say(_("Select comments first."), true); return; }
+    const deleting = bulk ? submitter?.getAttribute("value") === "delete" : attr(form, "action").endsWith("/delete");
+    if (deleting && !form.querySelector("input[name=confirm]")) {
+      askToDelete(form, submitter, bulk ? selected().length : 1);
+      return;
+    }
     const item = form.closest("li.item");
     const res = await send(form, submitter);
     if (res.ok) {
@@ -101,22 +151,8 @@
   const tab = list.dataset.tab || "pending";
   const search = (list.dataset.search || "").toLowerCase();
   /** @type {Record<string, string>} */
-  const LABELS = { approve: _("Approve"), reject: _("Reject"), spam: _("Spam"), delete: _("Delete") };
+  const LABELS = { approve: _("Approve"), reject: _("Reject"), spam: _("Spam"), delete: _("Delete"), restore: _("Restore") };
 
-  /** @param {string} tag @param {string=} cls @param {string=} text */
-  const el = (tag, cls, text) => {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text != null) e.textContent = text;
-    return e;
-  };
-  /** @param {HTMLElement} parent @param {string} name @param {string} value */
-  const hidden = (parent, name, value) => {
-    const i = /** @type {HTMLInputElement} */ (el("input"));
-    i.type = "hidden"; i.name = name; i.value = value;
-    parent.append(i);
-    return i;
-  };
 
   /** An item as item.html renders it (the main actions; reload for reply/edit/ban). */
   const render = (/** @type {any} */ it) => {
@@ -162,6 +198,13 @@
       li.append(el("p", "why", _("Held:") + " " + it.held_reason + (it.flags ? " · " + _("flagged by {n} reader", { n: it.flags }, "flagged by {n} readers") : "")));
     } else if (it.flags) {
       li.append(el("p", "why", _("Flagged by {n} reader", { n: it.flags }, "Flagged by {n} readers")));
+    }
+    if (it.restorable_until) {
+      const p = el("p", "why", _("Deleted; can be restored until") + " ");
+      const until = /** @type {HTMLTimeElement} */ (el("time", "", it.restorable_until.replace("T", " ").slice(0, 16) + " UTC"));
+      until.dateTime = it.restorable_until;
+      p.append(until);
+      li.append(p);
     }
     const acts = el("div", "actions");
     for (const action of it.actions) {

@@ -70,6 +70,10 @@ comments = Table(
     Column("held_reason", String(200)),
     Column("ip_hash", String(32)),
     Column("idempotency_key", String(100)),
+    # Set by a moderator's Delete, which keeps the text (hidden) to be restored; cleared when
+    # the hourly clean-up blanks it after 30 days (core/erasure.py).
+    Column("deleted_at", BigInteger),
+    Column("deleted_from", String(16)),
     UniqueConstraint("site_id", "idempotency_key"),
     Index(None, "page_id", "parent_id", "created_at", "id"),
     Index(None, "site_id", "status", "created_at"),

@@ -41,6 +41,8 @@ TABS: dict[str, ColumnElement[bool]] = {
     "approved": comments.c.status == Status.APPROVED.value,
     "rejected": comments.c.status == Status.REJECTED.value,
     "spam": comments.c.status == Status.SPAM.value,
+    # Only what a moderator deleted and can still restore (its text is kept until then).
+    "deleted": (comments.c.status == Status.DELETED.value) & comments.c.deleted_at.is_not(None),
 }
 OLDEST_FIRST = ("pending", "flagged")  # a queue is worked from its oldest item
 
@@ -192,8 +194,9 @@ class AdminQueries:
         for status, n in await self.conn.execute(q):
             if status in counts:
                 counts[status] = n
-        flagged = select(func.count()).select_from(comments).where(where, TABS["flagged"])
-        counts["flagged"] = (await self.conn.execute(flagged)).scalar_one()
+        for tab in ("flagged", "deleted"):  # not one status each
+            n = select(func.count()).select_from(comments).where(where, TABS[tab])
+            counts[tab] = (await self.conn.execute(n)).scalar_one()
         return counts
 
     async def status_counts(self) -> list[tuple[str, str, int]]:
@@ -319,6 +322,13 @@ class AdminQueries:
         rows = await self.conn.execute(select(comments).where(comments.c.site_id == site_id)
                                        .order_by(comments.c.id))
         return [comment_from_row(r) for r in rows]
+
+    async def purge_deleted_text(self, before: int) -> int:
+        result = await self.conn.execute(update(comments).where(
+            comments.c.status == Status.DELETED.value, comments.c.deleted_at.is_not(None),
+            comments.c.deleted_at < before,
+        ).values(body="", author_name=None, deleted_at=None, deleted_from=None))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def purge_ip_hashes(self, before: int) -> int:
         result = await self.conn.execute(update(comments).where(

@@ -192,3 +192,36 @@ async def test_times_show_in_the_moderators_time_zone(comments: Comments,
     await expect(mod.locator("table.audit time").first).to_have_attribute("title",
                                                                          re.compile(" UTC$"))
     assert mod.errors == []  # type: ignore[attr-defined]
+
+
+async def test_delete_asks_first_and_the_deleted_tab_restores_it_for_readers(
+        comments: Comments, new_context: Any) -> None:
+    site = await comments.site()
+    await comments.post(site, "undo", "Deleted by mistake")
+    reader = await open_page(await new_context(), comments.article(site, "undo"))
+    await expect(reader.get_by_text("Deleted by mistake")).to_be_visible()
+    mod = await moderator(comments, new_context, site)
+    await mod.goto(f"{comments.base}/moderate?tab=approved")
+    item = mod.locator("li.item", has_text="Deleted by mistake")
+    await item.get_by_role("button", name="Delete").click()
+    ask = mod.get_by_role("alertdialog")
+    await expect(ask).to_contain_text("Delete 1 comment?")
+    await expect(ask).to_contain_text("restore it from the Deleted tab")
+    await ask.get_by_role("button", name="Cancel").click()
+    await expect(ask).to_have_count(0)
+    await expect(item).to_be_visible()
+    await expect(reader.get_by_text("Deleted by mistake")).to_be_visible()
+    await item.get_by_role("button", name="Delete").click()
+    await mod.get_by_role("alertdialog").get_by_role("button", name="Delete").click()
+    await expect(item).to_have_count(0)
+    await expect(reader.get_by_text("Deleted by mistake")).to_have_count(0)
+    await expect(mod.locator('[data-count="deleted"]')).to_have_text("1")
+    await mod.get_by_role("link", name="Deleted").click()
+    deleted = mod.locator("li.item", has_text="Deleted by mistake")
+    await expect(deleted).to_contain_text("can be restored until")
+    await expect(deleted.get_by_role("button")).to_have_text(["Restore"])
+    await deleted.get_by_role("button", name="Restore").click()
+    await expect(deleted).to_have_count(0)
+    await expect(reader.get_by_text("Deleted by mistake")).to_be_visible()
+    await expect(mod.locator('[data-count="deleted"]')).to_have_text("0")
+    assert mod.errors == []  # type: ignore[attr-defined]

@@ -123,7 +123,7 @@ async def test_bulk_decides_the_selection(api: Api, make_mod: Any) -> None:
         assert [x["id"] for x in r.json()["refused"]] == [ids[0]]
         spam_tab = await mod.queue(tab="spam")
         assert all(f"item-{i}" in spam_tab for i in ids[1:])
-        form = await mod.http.post("/moderate/bulk", data={**data, "action": "delete"})
+        form = await mod.http.post("/moderate/bulk", data={**data, "action": "spam"})
         assert form.status_code == 303  # plain form: back to the queue with a message
 
 
@@ -340,3 +340,42 @@ async def test_audit_entries_link_to_their_comments_page_with_its_history(
         assert r.status_code == 200
         assert (await stranger.http.get(f"/moderate/comments/{cid}")).status_code == 404
         assert (await mod.http.get("/moderate/comments/99999999")).status_code == 404
+
+
+async def test_delete_asks_first_and_the_deleted_tab_restores(api: Api, make_mod: Any) -> None:
+    site = await api.new_site()
+    cid = (await api.post(site, body="Deleted by mistake"))["comment"]["id"]
+    other = (await api.post(site, body="Also deleted"))["comment"]["id"]
+    async with make_mod(site) as mod:
+        asked = await mod.http.post(f"/moderate/comments/{cid}/delete", data={
+            "csrf": mod.csrf, "expected": "approved", "return_to": "/moderate?tab=approved"})
+        assert asked.status_code == 200
+        assert "Delete 1 comment?" in asked.text and "Deleted by mistake" in asked.text
+        assert '<input type="hidden" name="confirm" value="1">' in asked.text
+        assert '<input type="hidden" name="expected" value="approved">' in asked.text
+        assert "can restore it from the Deleted tab" in asked.text
+        json = await mod.act(cid, "delete", expected="approved")
+        assert (json.status_code, json.json()["error"]["code"]) == (422, "confirm_delete")
+        assert len((await api.thread(site))["comments"]) == 2  # nothing deleted yet
+        bulk = await mod.http.post("/moderate/bulk", data={
+            "csrf": mod.csrf, "action": "delete", "ids": [str(cid), str(other)],
+            f"s{cid}": "approved", f"s{other}": "approved"})
+        assert bulk.status_code == 200 and "Delete 2 comments?" in bulk.text
+        assert f'name="ids" value="{other}"' in bulk.text
+        confirmed = await mod.http.post(f"/moderate/comments/{cid}/delete", data={
+            "csrf": mod.csrf, "expected": "approved", "confirm": "1"})
+        assert confirmed.status_code == 303
+        assert [c["body"] for c in (await api.thread(site))["comments"]] == ["Also deleted"]
+        html = await mod.queue(tab="deleted")
+        assert re.search(r'data-count="deleted">1<', html)
+        item = item_html(html, cid)
+        assert "Deleted by mistake" in item and "can be restored until" in item
+        assert f"/comments/{cid}/restore" in item and f"/comments/{cid}/approve" not in item
+        r = await mod.act(cid, "restore", expected="deleted")
+        assert r.json() == {"id": cid, "status": "approved"}
+        assert sorted(c["body"] for c in (await api.thread(site))["comments"]) == [
+            "Also deleted", "Deleted by mistake"]
+        assert f'id="item-{cid}"' not in await mod.queue(tab="deleted")
+        again = await mod.act(cid, "restore", expected="deleted")
+        assert again.status_code == 409
+        assert again.json()["error"]["message"].startswith(f"{mod.email} already changed")

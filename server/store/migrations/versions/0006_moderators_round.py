@@ -1,10 +1,12 @@
-"""Audit entries found by their comment (who decided it last, a comment's history).
+"""Audit entries found by their comment (who decided it last, a comment's history); a
+moderator's deletion keeps the text for 30 days, to be restored (when, and from what status).
 
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
@@ -15,7 +17,13 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index("ix_audit_log_comment_id", "audit_log", ["comment_id"])
+    with op.batch_alter_table("comments") as batch:
+        batch.add_column(sa.Column("deleted_at", sa.BigInteger()))
+        batch.add_column(sa.Column("deleted_from", sa.String(16)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("comments") as batch:
+        batch.drop_column("deleted_from")
+        batch.drop_column("deleted_at")
     op.drop_index("ix_audit_log_comment_id", table_name="audit_log")
