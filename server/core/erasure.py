@@ -128,4 +128,5 @@ async def forget_old_data(svc: Services) -> tuple[int, int, int]:
         hashes += await tx.purge_flag_networks(now - IP_HASH_DAYS * 86_400_000)
         sessions = await tx.purge_sessions(now - 8 * 3_600_000)
         await tx.purge_invitations(now)  # the invited addresses go with them
+        await tx.purge_password_resets(now)
     return hashes, sessions, texts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from argon2 import PasswordHasher
@@ -9,7 +10,7 @@ from argon2 import PasswordHasher
 from server.core.errors import Invalid, NotFound
 from server.core.models import Moderator, Role
 from server.core.passwords import check_password
-from server.core.ports import Store
+from server.core.ports import Store, Tx
 from server.core.text import clean_name
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,63}")
@@ -71,3 +72,25 @@ async def set_display_name(store: Store, moderator_id: int, name: object) -> str
     async with store.write() as tx:
         await tx.set_display_name(moderator_id, clean)
     return clean
+
+
+async def change_password(store: Store, ph: PasswordHasher, email: str, password: str
+                          ) -> Moderator:
+    """Give an existing account a new password (`threadline moderator passwd`): every session
+    it had ends and any reset link sent to it stops working."""
+    email = clean_email(email)
+    hashed = await asyncio.to_thread(ph.hash, check_password(password))
+    async with store.write() as tx:
+        moderator = await tx.find_moderator(email)
+        if moderator is None:
+            raise NotFound("unknown_moderator", f"no moderator {email!r}")
+        await store_new_password(tx, moderator.id, hashed)
+    return moderator
+
+
+async def store_new_password(tx: Tx, moderator_id: int, password_hash: str) -> None:
+    """In the caller's transaction: the new hash, no session left from before, no reset
+    link left to use."""
+    await tx.set_password(moderator_id, password_hash)
+    await tx.delete_sessions_of(moderator_id)
+    await tx.delete_password_resets(moderator_id)

@@ -59,12 +59,18 @@ def back(request: Request, text: str, kind: str = "ok", return_to: str | None = 
     """After a form post: redirect (303) to where the moderator was, with a message (a
     catalogue message id, filled with ``values``)."""
     response = RedirectResponse(safe_next(return_to), status_code=303)
+    add_flash(request, response, text, kind, **values)
+    return response
+
+
+def add_flash(request: Request, response: Response, text: str, kind: str = "ok",
+              **values: Any) -> None:
+    """The message the next page shows once."""
     # The message id and its values, translated when shown: a cookie holds Latin-1 only,
     # and the moderator's language is the one of the page that shows it.
     packed = base64.urlsafe_b64encode(orjson.dumps([kind, text, values])[:600])
     value = signer(app_state(request), "flash").sign(packed).decode()
     set_cookie(response, app_state(request), FLASH, value, path="/moderate", max_age=60)
-    return response
 
 
 def _read_flash(request: Request, tr: Translator) -> dict[str, str] | None:

@@ -157,6 +157,17 @@ bans = Table(
     Index(None, "site_id", "ip_hash"),
 )
 
+# A moderator who forgot their password is sent a link holding a secret token (only its hash
+# is stored): it works once, within an hour, and only the newest one sent to an account.
+password_resets = Table(
+    "password_resets", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index(None, "moderator_id"),
+)
+
 # An owner's offer of a site to an e-mail address, sent to it as a link holding a secret
 # token (only its hash is stored): whoever can read that mailbox may accept it.
 invitations = Table(

@@ -30,6 +30,7 @@ from server.store.schema import (
     moderator_sites,
     moderators,
     pages,
+    password_resets,
     sessions,
 )
 
@@ -124,6 +125,31 @@ class AdminQueries:
     async def set_display_name(self, moderator_id: int, name: str | None) -> None:
         await self.conn.execute(update(moderators).where(moderators.c.id == moderator_id)
                                 .values(display_name=name))
+
+    async def delete_sessions_of(self, moderator_id: int) -> None:
+        await self.conn.execute(delete(sessions).where(sessions.c.moderator_id == moderator_id))
+
+    # -- password resets -----------------------------------------------------------------
+    async def insert_password_reset(self, token_hash: str, moderator_id: int, now: int,
+                                    expires_at: int) -> None:
+        await self.delete_password_resets(moderator_id)  # only the newest link works
+        await self.conn.execute(insert(password_resets).values(
+            token_hash=token_hash, moderator_id=moderator_id, created_at=now,
+            expires_at=expires_at))
+
+    async def find_password_reset(self, token_hash: str) -> tuple[int, int] | None:
+        row = (await self.conn.execute(select(password_resets).where(
+            password_resets.c.token_hash == token_hash))).first()
+        return (row.moderator_id, row.expires_at) if row else None
+
+    async def delete_password_resets(self, moderator_id: int) -> None:
+        await self.conn.execute(delete(password_resets).where(
+            password_resets.c.moderator_id == moderator_id))
+
+    async def purge_password_resets(self, now: int) -> int:
+        result = await self.conn.execute(delete(password_resets).where(
+            password_resets.c.expires_at <= now))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def site_moderators(self, site_id: str) -> list[tuple[int, str, Role]]:
         q = (select(moderators.c.id, moderators.c.email, moderator_sites.c.role)
