@@ -1,8 +1,8 @@
 // @ts-check
 // The moderation pages' progressive enhancement. They work without this script; with it,
-// times show in the moderator's own time zone, queue actions do not reload the page, and
-// the queue follows every other moderator live. Text from readers only ever goes through
-// textContent.
+// times show in the moderator's own time zone, queue actions do not reload the page, the
+// queue follows every other moderator live, and the keyboard works it (j/k, a, r, s, x, ?).
+// Text from readers only ever goes through textContent.
 (() => {
   "use strict";
   const csrf = /** @type {HTMLMetaElement} */ (document.querySelector("meta[name=csrf-token]")).content;
@@ -64,6 +64,45 @@
     live.hidden = false;
   };
   const syncEmpty = () => { if (empty && list) empty.hidden = list.children.length > 0; };
+
+  // The select-all box (rendered hidden: it needs this script) follows the item boxes.
+  const all = /** @type {HTMLInputElement|null} */ (document.getElementById("select-all"));
+  const boxes = () => /** @type {HTMLInputElement[]} */ ([...(list?.querySelectorAll("input[name=ids]") || [])]);
+  const syncAll = () => {
+    if (!all) return;
+    const n = boxes().filter((b) => b.checked).length;
+    all.checked = n > 0 && n === boxes().length;
+    all.indeterminate = n > 0 && n < boxes().length;
+  };
+  if (all && list) {
+    /** @type {HTMLElement} */ (all.closest("[hidden]") || all).hidden = false;
+    all.addEventListener("change", () => { for (const b of boxes()) b.checked = all.checked; syncAll(); });
+    list.addEventListener("change", syncAll);
+  }
+
+  /** The item the keyboard works on (j/k; also the one last clicked or focused).
+   * @type {HTMLElement|null} */
+  let cursor = null;
+  /** @param {Element|null|undefined} li @param {boolean=} focus */
+  const point = (li, focus) => {
+    cursor?.classList.remove("current");
+    cursor = /** @type {HTMLElement|null} */ (li || null);
+    if (!cursor) return;
+    cursor.classList.add("current");
+    if (focus) {
+      cursor.tabIndex = -1;
+      cursor.focus({ preventScroll: true });
+      cursor.scrollIntoView({ block: "nearest" });
+    }
+  };
+  /** Take an item out of the list; the cursor moves on to the next one (and focus with it,
+   * if it was there). @param {Element|null|undefined} li */
+  const drop = (li) => {
+    if (!li) return;
+    if (li === cursor) point(li.nextElementSibling || li.previousElementSibling, li.contains(document.activeElement));
+    li.remove();
+    syncAll();
+  };
 
   // A form's own properties can be shadowed by its fields: the bulk form's buttons are
   // named "action", so form.action is a RadioNodeList there. Read attributes instead.
@@ -128,9 +167,9 @@
     if (res.ok) {
       // A comment's own page shows its new state and history: load it again.
       if (form.closest("[data-single]")) { location.reload(); return; }
-      if (form.classList.contains("act") && item) item.remove();
+      if (form.classList.contains("act") && item) drop(item);
       if (attr(form, "id") === "bulk") {
-        for (const id of res.body.decided || []) document.getElementById("item-" + id)?.remove();
+        for (const id of res.body.decided || []) drop(document.getElementById("item-" + id));
         say(_("Done: {done}; refused: {refused}.", { done: (res.body.decided || []).length, refused: (res.body.refused || []).length }));
       } else if (!form.classList.contains("act")) {
         say(_("Saved."));
@@ -142,7 +181,7 @@
       say(err.message || _("That did not work."), true);
       // Handled by someone else: gone from this tab. Edited meanwhile: it stays, and the
       // live update already shows the new text to review.
-      if (res.status === 409 && err.code !== "comment_changed" && item && form.classList.contains("act")) item.remove();
+      if (res.status === 409 && err.code !== "comment_changed" && item && form.classList.contains("act")) drop(item);
       syncEmpty();
     }
   });
@@ -237,16 +276,21 @@
       const shown = document.getElementById("item-" + it.id);
       const belongs = f.data.tabs.includes(tab) && matches(it) && (!list.dataset.site || list.dataset.site === it.site);
       if (shown && !belongs) {
-        shown.remove();
+        drop(shown);
         if (f.data.by) say(_("Comment {id} was handled by {by}: {status}.", { id: it.id, by: f.data.by, status: _(it.status) }));
       } else if (!shown && belongs) {
         const li = render(it);
         if (list.dataset.order === "oldest") list.append(li); else list.prepend(li);
+        syncAll();
       } else if (shown && belongs) {
         const fresh = render(it);
         // Its text changed under the moderator's eyes: mark it, so nobody approves it unread.
         if (shown.querySelector(".body")?.textContent !== it.body) fresh.classList.add("changed");
+        const box = /** @type {HTMLInputElement|null} */ (shown.querySelector("input[name=ids]"));
+        /** @type {HTMLInputElement} */ (fresh.querySelector("input[name=ids]")).checked = !!box?.checked;
+        const focused = shown.contains(document.activeElement);
         shown.replaceWith(fresh);
+        if (shown === cursor) point(fresh, focused);
       }
       syncEmpty();
     } else if (f.type === "counts") {
@@ -287,7 +331,91 @@
     current = id;
     ws.send(JSON.stringify({ type: "reviewing", id: id || null }));
   };
-  list.addEventListener("focusin", (e) => reviewing(Number(/** @type {HTMLElement} */ (e.target).closest("li.item")?.getAttribute("data-id") || 0)));
+  list.addEventListener("focusin", (e) => {
+    const li = /** @type {HTMLElement} */ (e.target).closest("li.item");
+    if (li && li !== cursor) point(li);
+    reviewing(Number(li?.getAttribute("data-id") || 0));
+  });
   list.addEventListener("pointerover", (e) => reviewing(Number(/** @type {HTMLElement} */ (e.target).closest("li.item")?.getAttribute("data-id") || 0)));
   list.addEventListener("pointerleave", () => reviewing(0));
+
+  // Keyboard shortcuts, listed by "?" (and the button under the bulk bar).
+  /** @type {[string, string][]} */
+  const SHORTCUTS = [["j", _("Next comment")], ["k", _("Previous comment")], ["a", _("Approve")],
+    ["r", _("Reject")], ["s", _("Spam")], ["x", _("Select or unselect")],
+    ["?", _("Show or hide this help")], ["Esc", _("Close")]];
+  /** @type {Record<string, string>} */
+  const DECIDE = { a: "approve", r: "reject", s: "spam" };
+  /** @type {HTMLElement|null} */
+  let help = null;
+  /** @type {HTMLElement|null} */
+  let before = null;
+  const closeHelp = () => {
+    if (!help || help.hidden) return;
+    help.hidden = true;
+    before?.focus();
+  };
+  const openHelp = () => {
+    if (!help) {
+      help = el("div", "help");
+      help.setAttribute("role", "dialog");
+      help.setAttribute("aria-modal", "true");
+      const box = el("div", "help-box");
+      const title = el("h2", "", _("Keyboard shortcuts"));
+      title.id = "help-title";
+      help.setAttribute("aria-labelledby", title.id);
+      const keys = el("dl");
+      for (const [key, what] of SHORTCUTS) {
+        const dt = el("dt");
+        dt.append(el("kbd", "", key));
+        keys.append(dt, el("dd", "", what));
+      }
+      const close = /** @type {HTMLButtonElement} */ (el("button", "", _("Close")));
+      close.type = "button";
+      close.addEventListener("click", closeHelp);
+      box.append(title, keys, close);
+      help.append(box);
+      help.addEventListener("click", (e) => { if (e.target === help) closeHelp(); });
+      help.addEventListener("keydown", (e) => { if (e.key === "Tab") { e.preventDefault(); close.focus(); } });
+      document.body.append(help);
+    }
+    before = /** @type {HTMLElement|null} */ (document.activeElement);
+    help.hidden = false;
+    /** @type {HTMLElement} */ (help.querySelector("button")).focus();
+  };
+  const hint = /** @type {HTMLButtonElement} */ (el("button", "keys", _("Keyboard shortcuts") + " (?)"));
+  hint.type = "button";
+  hint.addEventListener("click", openHelp);
+  (document.getElementById("bulk") || list).after(hint);
+
+  /** Typing in a field is not a shortcut. @param {EventTarget|null} t */
+  const typing = (t) => t instanceof HTMLElement && (t.isContentEditable ||
+    t.matches("textarea, select, input:not([type=checkbox]):not([type=radio]):not([type=submit]):not([type=button])"));
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented || typing(e.target)) return;
+    if (help && !help.hidden) {
+      if (e.key === "Escape" || e.key === "?") { e.preventDefault(); closeHelp(); }
+      return;
+    }
+    const items = /** @type {HTMLElement[]} */ ([...list.querySelectorAll(":scope > li.item")]);
+    if (e.key === "j" || e.key === "k") {
+      e.preventDefault();
+      const at = cursor ? items.indexOf(cursor) : -1;
+      point(e.key === "j" ? items[Math.min(at + 1, items.length - 1)]
+        : items[at < 0 ? 0 : Math.max(at - 1, 0)], true);
+    } else if (e.key in DECIDE) {
+      e.preventDefault();
+      if (!cursor) { say(_("Choose a comment first: j and k move between them."), true); return; }
+      const form = /** @type {HTMLFormElement|null} */ (cursor.querySelector(`form.act[action$="/${DECIDE[e.key]}"]`));
+      if (!form) { say(_("This comment does not offer that."), true); return; }
+      form.requestSubmit(/** @type {HTMLButtonElement} */ (form.querySelector("button")));
+    } else if (e.key === "x" && cursor) {
+      e.preventDefault();
+      const box = /** @type {HTMLInputElement|null} */ (cursor.querySelector("input[name=ids]"));
+      if (box) { box.checked = !box.checked; syncAll(); }
+    } else if (e.key === "?") {
+      e.preventDefault();
+      openHelp();
+    }
+  });
 })();

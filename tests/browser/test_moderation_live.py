@@ -225,3 +225,70 @@ async def test_delete_asks_first_and_the_deleted_tab_restores_it_for_readers(
     await expect(reader.get_by_text("Deleted by mistake")).to_be_visible()
     await expect(mod.locator('[data-count="deleted"]')).to_have_text("0")
     assert mod.errors == []  # type: ignore[attr-defined]
+
+
+async def test_keyboard_shortcuts_work_the_queue(comments: Comments, new_context: Any) -> None:
+    site = await comments.site(moderation="all")
+    for body in ("Key one", "Key two", "Key three", "Key four"):
+        await comments.post(site, "keys", body)
+    mod = await moderator(comments, new_context, site)
+    items = mod.locator("#queue > li.item")
+    await expect(items).to_have_count(4)
+    await mod.keyboard.press("?")
+    helper = mod.get_by_role("dialog", name="Keyboard shortcuts")
+    await expect(helper).to_be_visible()
+    await expect(helper).to_contain_text("Next comment")
+    await mod.keyboard.press("Escape")
+    await expect(helper).to_be_hidden()
+    current = mod.locator("li.item.current")
+    await mod.keyboard.press("j")
+    await expect(current).to_contain_text("Key one")
+    await expect(current).to_be_focused()
+    await mod.keyboard.press("j")
+    await mod.keyboard.press("j")
+    await mod.keyboard.press("k")
+    await expect(current).to_contain_text("Key two")
+    await mod.keyboard.press("k")
+    await expect(current).to_contain_text("Key one")
+    await mod.keyboard.press("a")
+    await expect(items).to_have_count(3)
+    await expect(current).to_contain_text("Key two")  # the cursor moves on
+    await mod.keyboard.press("r")
+    await expect(items).to_have_count(2)
+    await expect(current).to_contain_text("Key three")
+    await mod.keyboard.press("s")
+    await expect(items).to_have_count(1)
+    await expect(current).to_contain_text("Key four")
+    await mod.keyboard.press("x")
+    await expect(current.get_by_role("checkbox")).to_be_checked()
+    await mod.get_by_label("Search text, author or page").press("a")  # typing, not a key
+    await expect(items).to_have_count(1)
+    for tab, n in (("approved", "1"), ("rejected", "1"), ("spam", "1"), ("pending", "1")):
+        await expect(mod.locator(f'[data-count="{tab}"]')).to_have_text(n)
+    reader = await open_page(await new_context(), comments.article(site, "keys"))
+    await expect(reader.get_by_text("Key one")).to_be_visible()
+    await expect(reader.get_by_text("Key two")).to_have_count(0)
+    assert mod.errors == []  # type: ignore[attr-defined]
+
+
+async def test_select_all_selects_every_item_for_a_bulk_decision(
+        comments: Comments, new_context: Any) -> None:
+    site = await comments.site(moderation="all")
+    for body in ("All one", "All two", "All three"):
+        await comments.post(site, "all", body)
+    mod = await moderator(comments, new_context, site)
+    await expect(mod.locator("li.item")).to_have_count(3)
+    everything = mod.get_by_label("Select all")
+    await everything.check()
+    for box in await mod.locator("li.item").get_by_role("checkbox").all():
+        await expect(box).to_be_checked()
+    await mod.locator("li.item", has_text="All two").get_by_role("checkbox").uncheck()
+    await expect(everything).not_to_be_checked()
+    assert await everything.evaluate("box => box.indeterminate")
+    await mod.locator("#bulk").get_by_role("button", name="Reject").click()
+    await expect(mod.get_by_role("status").first).to_have_text("Done: 2; refused: 0.")
+    await expect(mod.locator("li.item")).to_have_count(1)
+    await expect(mod.locator("li.item")).to_contain_text("All two")
+    await expect(everything).not_to_be_checked()
+    assert not await everything.evaluate("box => box.indeterminate")
+    assert mod.errors == []  # type: ignore[attr-defined]
