@@ -84,7 +84,7 @@ class Settings:
     public_url: str | None = _setting(None, "THREADLINE_PUBLIC_URL",
                                       "This server's address as readers reach it, e.g. "
                                       "`https://comments.example.com`; used for links in "
-                                      "notifications.")
+                                      "notifications, and needed for password reset links.")
     smtp_url: str | None = _setting(None, "THREADLINE_SMTP_URL",
                                     "`smtp://USER:PASS@HOST:587` (STARTTLS) or "
                                     "`smtps://...:465`, for e-mail about held comments. "

@@ -9,8 +9,9 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from argon2 import PasswordHasher
 
@@ -52,15 +53,30 @@ class AppState:
     started_at: float = field(default_factory=time.time)
     shutting_down: bool = False
     _maintenance: asyncio.Task[None] | None = None
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` after the response (its failures are logged): what a request must not
+        wait for, or must not be timed by."""
+        async def logged() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("%s failed", name)
+
+        task = asyncio.create_task(logged(), name=f"threadline-{name}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _maintain(self) -> None:
-        """Hourly, in every process (it is idempotent): forget IP hashes after 30 days and
-        drop expired sessions."""
+        """Hourly, in every process (it is idempotent): forget IP hashes after 30 days, drop
+        expired sessions, blank what moderators deleted 30 days ago."""
         while True:
             try:
-                hashes, sessions = await forget_old_data(self.services)
-                if hashes or sessions:
-                    log.info("forgot %d IP hashes and %d expired sessions", hashes, sessions)
+                hashes, sessions, texts = await forget_old_data(self.services)
+                if hashes or sessions or texts:
+                    log.info("forgot %d IP hashes, %d expired sessions and the text of %d "
+                             "comments deleted 30 days ago", hashes, sessions, texts)
             except Exception:
                 log.exception("maintenance failed; retrying in an hour")
             await asyncio.sleep(3600)
@@ -108,6 +124,8 @@ class AppState:
             self._maintenance.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintenance
+        for task in list(self._background):
+            task.cancel()
         await self.modhub.close()
         await self.notifier.close()
         await self.hub.close()

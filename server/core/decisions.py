@@ -1,4 +1,11 @@
-"""Moderator decisions on a comment: approve, reject, spam, delete. One winner per item."""
+"""Moderator decisions on a comment: approve, reject, spam, delete, restore. One winner per
+item.
+
+A moderator's Delete takes the comment from readers at once but keeps its text, hidden, for
+``RESTORE_DAYS``: a mistaken deletion can be restored, and then it returns to the status it
+had (published again with a durable event if it was published). After that the hourly
+clean-up blanks the text and name like an author's deletion (``erasure.forget_old_data``).
+Deletions by the author and erasure blank at once: nothing of theirs is kept to restore."""
 
 from __future__ import annotations
 
@@ -27,10 +34,27 @@ class Action(StrEnum):
     REJECT = "reject"
     SPAM = "spam"
     DELETE = "delete"
+    RESTORE = "restore"
 
 
 TARGET = {Action.APPROVE: Status.APPROVED, Action.REJECT: Status.REJECTED,
           Action.SPAM: Status.SPAM, Action.DELETE: Status.DELETED}
+RESTORE_DAYS = 30
+RESTORE_MS = RESTORE_DAYS * 86_400_000
+
+
+class AlreadyHandled(Conflict):
+    """The comment is no longer what the moderator saw: ``by`` (another moderator's label,
+    from the audit log) changed it to ``status`` first; None when no moderator did."""
+
+    def __init__(self, status: Status, by: str | None) -> None:
+        super().__init__("already_handled",
+                         f"{by} already changed this comment to {status.value}; reload to "
+                         "see it" if by else
+                         f"this comment was changed to {status.value} meanwhile; reload to "
+                         "see it")
+        self.status = status
+        self.by = by
 
 
 async def decide_comment(svc: Services, site: Site, comment_id: int, action: Action, *,
@@ -39,48 +63,87 @@ async def decide_comment(svc: Services, site: Site, comment_id: int, action: Act
     """Apply one decision. ``expected`` is the status the moderator saw: if another
     moderator changed it meanwhile, this answers 409 instead of deciding twice. ``version``
     names the text they saw: if it was edited since (bait and switch), 409 as well."""
-    target = TARGET[action]
     events: list[Event] = []
+    now = svc.now_ms()
     async with svc.store.write() as tx:
         before = await tx.find_comment(comment_id, for_update=True)
         if before is None or before.site_id != site.id:
             raise NotFound("comment_not_found", "no such comment on this site")
-        _check_transition(before, target, expected)
+        if action is Action.RESTORE:
+            target = await _check_restore(tx, before, expected, now)
+        else:
+            target = TARGET[action]
+            await _check_transition(tx, before, target, expected)
         if version is not None and not hmac.compare_digest(version, before.version):
             raise Conflict("comment_changed", "this comment was edited after you loaded it; "
                                               "review the new text")
-        updated = await tx.update_comment(before.id, status=target)
+        updated = await tx.update_comment(before.id, **_changes(before, target, now))
         if target is Status.APPROVED and before.flags:
             await tx.clear_flags(before.id)  # reviewed: readers' flags are answered
             updated = replace(updated, flags=0)
-        event = await _public_change(tx, before, updated, svc.now_ms())
+        event = await _public_change(tx, before, updated, now)
         if event is not None:
             events.append(event)
         await tx.insert_audit(AuditEntry(
             site_id=site.id, moderator_id=moderator.id if moderator else None,
             action=action.value, comment_id=before.id, before_status=before.status.value,
-            after_status=target.value, detail=detail, created_at=svc.now_ms()))
+            after_status=target.value, detail=detail, created_at=now))
         page = await tx.find_page_by_id(before.page_id)
     await svc.publish(events)
     if page is not None:
         await svc.queue_changed(QueueChange(site.id, updated, page, before.status,
-                                            moderator.email if moderator else None))
+                                            moderator.label if moderator else None))
     if target in (Status.REJECTED, Status.SPAM) and before.status is Status.PENDING \
             and before.author_hash:
         await _tell_author(svc, updated)
     return updated
 
 
-def _check_transition(before: Comment, target: Status, expected: Status | None) -> None:
-    if expected is not None and before.status is not expected:
-        raise Conflict("already_handled",
-                       f"another moderator already changed this comment to "
-                       f"{before.status.value}; reload to see it")
+def _changes(before: Comment, target: Status, now: int) -> dict[str, object]:
+    if target is Status.DELETED:  # hidden from readers, kept to be restored
+        return {"status": target, "deleted_at": now, "deleted_from": before.status.value}
+    changes: dict[str, object] = {"status": target}
+    if before.status is Status.DELETED:  # restored
+        changes.update(deleted_at=None, deleted_from=None)
+    if target is Status.APPROVED:  # the reason it was held is answered; it would mislead
+        changes["held_reason"] = None
+    return changes
+
+
+async def _check_restore(tx: Tx, before: Comment, expected: Status | None, now: int
+                         ) -> Status:
+    """The status a deleted comment returns to, if a moderator deleted it recently enough
+    for its text to be there still."""
+    if before.status is not Status.DELETED or (expected is not None
+                                                and before.status is not expected):
+        raise AlreadyHandled(before.status, await changed_by(tx, before))
+    if before.deleted_at is None or before.deleted_from is None \
+            or now - before.deleted_at > RESTORE_MS:
+        raise Conflict("not_restorable",
+                       f"only comments a moderator deleted in the last {RESTORE_DAYS} days "
+                       "can be restored; this one's text is gone")
+    return before.deleted_from
+
+
+async def _check_transition(tx: Tx, before: Comment, target: Status, expected: Status | None
+                            ) -> None:
+    # Approving a published comment that readers flagged dismisses the flags.
+    repeated = before.status is target and not (target is Status.APPROVED and before.flags)
+    if (expected is not None and before.status is not expected) or repeated:
+        raise AlreadyHandled(before.status, await changed_by(tx, before))
     if before.status is Status.DELETED:
         raise Conflict("comment_deleted", "this comment was deleted")
-    # Approving a published comment that readers flagged dismisses the flags.
-    if before.status is target and not (target is Status.APPROVED and before.flags):
-        raise Conflict("already_handled", f"this comment is already {target.value}")
+
+
+async def changed_by(tx: Tx, comment: Comment) -> str | None:
+    """The moderator whose decision put the comment in its current status, as other
+    moderators know them; None if its last change was not a moderator's (an author's edit
+    or deletion) or their account is gone."""
+    last = await tx.latest_audit(comment.id)
+    if last is None or last.moderator_id is None or last.after_status != comment.status.value:
+        return None
+    moderator = await tx.find_moderator_by_id(last.moderator_id)
+    return moderator.label if moderator else None
 
 
 async def _public_change(tx: Tx, before: Comment, after: Comment, now: int) -> Event | None:
@@ -91,7 +154,8 @@ async def _public_change(tx: Tx, before: Comment, after: Comment, now: int) -> E
     if now_public and before.parent_id is not None:
         parent = await tx.find_comment(before.parent_id)
         if parent is None or parent.status is not Status.APPROVED:
-            raise Conflict("parent_hidden", "approve the comment this replies to first")
+            raise Conflict("parent_hidden",
+                           "approve the comment this replies to first (or restore it)")
     return await (shown if now_public else hidden)(tx, after, now)
 
 
@@ -134,5 +198,5 @@ async def moderator_edit(svc: Services, site: Site, comment_id: int, body: objec
     await svc.publish(events)
     if page is not None:  # other moderators review the corrected text, not the old one
         await svc.queue_changed(QueueChange(site.id, updated, page, before.status,
-                                            moderator.email))
+                                            moderator.label))
     return updated

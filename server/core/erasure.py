@@ -8,6 +8,7 @@ from typing import Any
 
 from server.core.authors import AuthorTokens
 from server.core.context import Services
+from server.core.decisions import RESTORE_MS
 from server.core.errors import NotFound, Unauthorized
 from server.core.events import hidden
 from server.core.imports import Batch
@@ -53,7 +54,8 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *,
             if comment.status is Status.DELETED and comment.author_hash is None:
                 continue
             erased = await tx.update_comment(comment.id, status=Status.DELETED, body="",
-                                             author_name=None, author_hash=None, ip_hash=None)
+                                             author_name=None, author_hash=None, ip_hash=None,
+                                             deleted_at=None, deleted_from=None)
             if comment.status is Status.APPROVED:
                 events.append(await hidden(tx, erased, now))
             page = await tx.find_page_by_id(comment.page_id)
@@ -116,12 +118,15 @@ def open_export_authors(batch: Batch, secret: str) -> None:
         for c in batch.comments]
 
 
-async def forget_old_data(svc: Services) -> tuple[int, int]:
-    """Drop IP hashes older than 30 days and expired sessions. Returns (hashes, sessions)."""
+async def forget_old_data(svc: Services) -> tuple[int, int, int]:
+    """Drop IP hashes older than 30 days and expired sessions, and blank the text of
+    comments moderators deleted more than 30 days ago. Returns (hashes, sessions, texts)."""
     now = svc.now_ms()
     async with svc.store.write() as tx:
+        texts = await tx.purge_deleted_text(now - RESTORE_MS)
         hashes = await tx.purge_ip_hashes(now - IP_HASH_DAYS * 86_400_000)
         hashes += await tx.purge_flag_networks(now - IP_HASH_DAYS * 86_400_000)
         sessions = await tx.purge_sessions(now - 8 * 3_600_000)
         await tx.purge_invitations(now)  # the invited addresses go with them
-    return hashes, sessions
+        await tx.purge_password_resets(now)
+    return hashes, sessions, texts

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from server.core.text import NAME_MAX
+
 
 class Status(StrEnum):
     PENDING = "pending"
@@ -81,10 +83,17 @@ class Moderator:
     sites: dict[str, Role] = field(default_factory=dict)
     display_name: str | None = None
 
+    def public_name(self, site: Site) -> str:
+        """The name readers see on this moderator's replies: the display name they chose,
+        else the site's own name (the widget adds the `Moderator` badge in the reader's
+        language). Never anything taken from the e-mail address, which readers must not
+        learn."""
+        return self.display_name or " ".join(site.name.split())[:NAME_MAX] or site.id
+
     @property
-    def shown_name(self) -> str:
-        """The name on moderator replies: chosen, or the e-mail's local part."""
-        return self.display_name or self.email.split("@")[0]
+    def label(self) -> str:
+        """How other moderators of the site see this one (they already see addresses)."""
+        return self.display_name or self.email
 
     def can_moderate(self, site_id: str) -> bool:
         return site_id in self.sites
@@ -135,6 +144,10 @@ class Comment:
     held_reason: str | None = None
     flags: int = 0
     ip_hash: str | None = None
+    # A moderator's deletion keeps the text, hidden from readers, so it can be restored for
+    # a while: when, and the status it had. Author deletions and erasures blank it at once.
+    deleted_at: int | None = None
+    deleted_from: Status | None = None
 
     def public(self) -> dict[str, Any]:
         """What readers may see: never the author hash, IP hash or hold reason."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from argon2 import PasswordHasher
@@ -9,7 +10,8 @@ from argon2 import PasswordHasher
 from server.core.errors import Invalid, NotFound
 from server.core.models import Moderator, Role
 from server.core.passwords import check_password
-from server.core.ports import Store
+from server.core.ports import Store, Tx
+from server.core.text import clean_name
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,63}")
 
@@ -63,19 +65,36 @@ async def remove_moderator(store: Store, email: str, site_id: str | None = None)
             await tx.revoke(moderator.id, site_id)
 
 
+async def set_display_name(store: Store, moderator_id: int, name: object) -> str | None:
+    """The name a moderator signs public replies with, checked like an author's name;
+    blank clears it (replies are then signed with the site's name)."""
+    clean = clean_name(name)
+    async with store.write() as tx:
+        await tx.set_display_name(moderator_id, clean)
+    return clean
+
+
 async def set_moderator_password(store: Store, ph: PasswordHasher, email: str,
                                  password: str) -> int:
-    """Give the account a new password and end every session it has, so a browser logged
-    in with the old one (perhaps not the owner's) must log in again. Returns how many
-    sessions ended."""
+    """Give the account a new password (`threadline moderator passwd`) and end every session
+    it has, so a browser logged in with the old one (perhaps not the owner's) must log in
+    again; any reset link sent to it stops working. Returns how many sessions ended."""
     email = clean_email(email)
-    hashed = ph.hash(check_password(password))  # ~0.2 s: before the write lock, not in it
+    hashed = await asyncio.to_thread(ph.hash, check_password(password))
     async with store.write() as tx:
         moderator = await tx.find_moderator(email)
         if moderator is None:
             raise NotFound("unknown_moderator", f"no moderator {email!r}")
-        await tx.set_password(moderator.id, hashed)
-        return await tx.delete_sessions_of(moderator.id)
+        return await store_new_password(tx, moderator.id, hashed)
+
+
+async def store_new_password(tx: Tx, moderator_id: int, password_hash: str) -> int:
+    """In the caller's transaction: the new hash, no session left from before, no reset
+    link left to use. Returns how many sessions ended."""
+    await tx.set_password(moderator_id, password_hash)
+    ended = await tx.delete_sessions_of(moderator_id)
+    await tx.delete_password_resets(moderator_id)
+    return ended
 
 
 async def list_moderators(store: Store, site_id: str | None = None) -> list[Moderator]:

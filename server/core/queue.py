@@ -6,11 +6,44 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.core.context import Services
-from server.core.errors import Forbidden, Invalid
-from server.core.models import Comment, Moderator, Page, iso
+from server.core.decisions import RESTORE_MS, TARGET, Action
+from server.core.errors import Forbidden, Invalid, NotFound
+from server.core.models import AuditEntry, Comment, Moderator, Page, Status, iso
 
-TABS = ("pending", "flagged", "approved", "rejected", "spam")
+# Deleted: what moderators deleted, while it can still be restored.
+TABS = ("pending", "flagged", "approved", "rejected", "spam", "deleted")
 PAGE_SIZE = 25
+DECISIONS = (Action.APPROVE, Action.REJECT, Action.SPAM, Action.DELETE)
+# What each tab's bulk bar offers: never the state its items are already in.
+TAB_ACTIONS = {
+    "pending": DECISIONS, "flagged": DECISIONS,
+    "approved": (Action.REJECT, Action.SPAM, Action.DELETE),
+    "rejected": (Action.APPROVE, Action.SPAM, Action.DELETE),
+    "spam": (Action.APPROVE, Action.REJECT, Action.DELETE),
+    "deleted": (Action.RESTORE,),
+}
+
+
+def actions_for(comment: Comment) -> list[Action]:
+    """The decisions offered on one comment: never the status it already has, except that
+    approving a published comment readers flagged keeps it and dismisses their flags."""
+    if comment.status is Status.DELETED:
+        return [Action.RESTORE] if restorable_until(comment) else []
+    return [a for a in DECISIONS if TARGET[a] is not comment.status
+            or (a is Action.APPROVE and comment.flags)]
+
+
+def restorable_until(comment: Comment) -> int | None:
+    """Until when a deleted comment can be restored (None: it cannot)."""
+    if comment.status is not Status.DELETED or comment.deleted_at is None:
+        return None
+    return comment.deleted_at + RESTORE_MS
+
+
+def held_reason(comment: Comment) -> str | None:
+    """Why the comment was held, while that still explains where it is: a published
+    comment's old reason is stale (its flags say why it is back in a tab)."""
+    return None if comment.status is Status.APPROVED else comment.held_reason
 
 
 @dataclass(frozen=True)
@@ -19,6 +52,18 @@ class QueueItem:
     page: Page
     parent: Comment | None
 
+    @property
+    def actions(self) -> list[str]:
+        return [a.value for a in actions_for(self.comment)]
+
+    @property
+    def restorable_until(self) -> int | None:
+        return restorable_until(self.comment)
+
+    @property
+    def reason(self) -> str | None:
+        return held_reason(self.comment)
+
     def view(self) -> dict[str, Any]:
         """The item as the moderation page shows it (and the live queue sends it)."""
         c = self.comment
@@ -26,7 +71,9 @@ class QueueItem:
             "id": c.id, "site": c.site_id, "status": c.status.value, "version": c.version,
             "name": c.author_name,
             "body": c.body, "created_at": iso(c.created_at), "moderator": c.moderator,
-            "edited": c.edited_at is not None, "held_reason": c.held_reason, "flags": c.flags,
+            "edited": c.edited_at is not None, "held_reason": self.reason, "flags": c.flags,
+            "actions": self.actions,
+            "restorable_until": iso(until) if (until := restorable_until(c)) else None,
             "page": {"key": self.page.key, "url": self.page.url, "title": self.page.title},
             "parent": None if self.parent is None else {
                 "id": self.parent.id, "name": self.parent.author_name,
@@ -47,6 +94,8 @@ class QueueView:
 
 def tab_of(comment: Comment) -> list[str]:
     """The tabs a comment shows under (flagged ones show under their status too)."""
+    if comment.status is Status.DELETED:
+        return ["deleted"] if restorable_until(comment) else []
     tabs: list[str] = [comment.status.value] if comment.status.value in TABS else []
     if comment.flags and comment.status.value in ("approved", "pending"):
         tabs.append("flagged")
@@ -89,3 +138,21 @@ async def queue_item(svc: Services, comment: Comment, page: Page) -> QueueItem:
             parent = await tx.find_comment(parent_id)
     return QueueItem(comment, page, parent)
 
+
+
+HISTORY = 100  # audit entries shown on a comment's page
+
+
+async def comment_history(svc: Services, moderator: Moderator, comment_id: int
+                          ) -> tuple[QueueItem, list[tuple[AuditEntry, str | None]]]:
+    """One comment as the queue shows it, with what moderators did to it (newest first).
+    A comment on a site the moderator does not moderate is not found."""
+    async with svc.store.read() as tx:
+        comment = await tx.find_comment(comment_id)
+        if comment is None or not moderator.can_moderate(comment.site_id):
+            raise NotFound("comment_not_found", "no such comment on your sites")
+        page = await tx.find_page_by_id(comment.page_id)
+        history = await tx.audit_entries([comment.site_id], action=None, moderator=None,
+                                         comment_id=comment.id, limit=HISTORY, offset=0)
+    assert page is not None
+    return await queue_item(svc, comment, page), history

@@ -101,8 +101,8 @@ def N_(msgid: str) -> str:
 
 # Moderation texts the pages build from data (tab, action, status, role and ban names).
 DATA_IDS = (
-    "Pending", "Flagged", "Approved", "Rejected", "Spam",
-    "Approve", "Reject", "Delete",
+    "Pending", "Flagged", "Approved", "Rejected", "Spam", "Deleted",
+    "Approve", "Reject", "Delete", "Restore",
     "pending", "approved", "rejected", "spam", "deleted",
     "owner", "moderator", "reject", "hold",
     "None: publish at once", "First-time authors are held", "Hold every comment",

@@ -120,7 +120,9 @@ async def site_invite_moderator(request: Request, session: Session, posted: Post
                                             site, owner=posted.form.get("owner") == "1",
                                             by=session.moderator, now=state.services.now_ms())
     link = join_link(own_origin(request), token)
-    text = (f"{session.moderator.shown_name} invites you to moderate comments on {site.name} "
+    inviter = session.moderator
+    who = f"{inviter.display_name} ({inviter.email})" if inviter.display_name else inviter.email
+    text = (f"{who} invites you to moderate comments on {site.name} "
             f"({site.id}).\n\nAccept (or decline) within {invitations.VALID_DAYS} days: "
             f"{link}\n\nIf you did not expect this, ignore it: nothing happens unless you "
             "accept.\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadSignature
 from starlette.datastructures import FormData
@@ -27,6 +27,9 @@ from server.moderation.security import (
     set_cookie,
     signer,
 )
+
+if TYPE_CHECKING:  # the app state imports this module
+    from server.state import AppState
 
 LOGIN_CSRF = "tl_login"
 
@@ -68,7 +71,15 @@ async def login_page(request: Request, message: str | None = None, status: int =
     # Shown even to a logged-in moderator: logging in again (perhaps as someone else)
     # replaces the session.
     return form_page(request, "login.html", status, message=message, email=email,
-                     next=safe_next(request.query_params.get("next")))
+                     next=safe_next(request.query_params.get("next")),
+                     reset=reset_links(app_state(request)))
+
+
+def reset_links(state: AppState) -> bool:
+    """Whether a forgotten password can be reset by an e-mailed link: it needs e-mail, and
+    THREADLINE_PUBLIC_URL for the link's address (never the Host a request claims: anyone
+    could ask for a link to someone else's account with a Host of their own)."""
+    return bool(state.settings.smtp_url and state.settings.public_url)
 
 
 async def login_submit(request: Request) -> Response:

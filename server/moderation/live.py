@@ -150,7 +150,7 @@ class ModHub:
         conn.reviewing = comment_id
         for site in conn.sites:
             data = orjson.dumps({"type": "reviewing", "site": site, "data": {
-                "id": comment_id, "by": conn.moderator.shown_name, "conn": conn.id}})
+                "id": comment_id, "by": conn.moderator.label, "conn": conn.id}})
             await self.broker.publish(moderation_channel(site), pack(EVENT, 0, conn.id, data))
 
 

@@ -16,7 +16,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from server.api.responses import JSON, domain_error, status_of
 from server.core.accounts import Session
-from server.core.errors import DomainError
+from server.core.decisions import RESTORE_DAYS, AlreadyHandled
+from server.core.errors import Conflict, DomainError
 from server.core.models import iso
 from server.i18n import N_, Translator, accept_language, negotiate
 from server.moderation.security import app_state, safe_next, set_cookie, signer, wants_json
@@ -32,7 +33,7 @@ def when(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-env.globals.update(iso=iso, when=when)
+env.globals.update(iso=iso, when=when, restore_days=RESTORE_DAYS)
 
 
 def translator(request: Request) -> Translator:
@@ -58,12 +59,18 @@ def back(request: Request, text: str, kind: str = "ok", return_to: str | None = 
     """After a form post: redirect (303) to where the moderator was, with a message (a
     catalogue message id, filled with ``values``)."""
     response = RedirectResponse(safe_next(return_to), status_code=303)
+    add_flash(request, response, text, kind, **values)
+    return response
+
+
+def add_flash(request: Request, response: Response, text: str, kind: str = "ok",
+              **values: Any) -> None:
+    """The message the next page shows once."""
     # The message id and its values, translated when shown: a cookie holds Latin-1 only,
     # and the moderator's language is the one of the page that shows it.
     packed = base64.urlsafe_b64encode(orjson.dumps([kind, text, values])[:600])
     value = signer(app_state(request), "flash").sign(packed).decode()
     set_cookie(response, app_state(request), FLASH, value, path="/moderate", max_age=60)
-    return response
 
 
 def _read_flash(request: Request, tr: Translator) -> dict[str, str] | None:
@@ -82,6 +89,14 @@ def _read_flash(request: Request, tr: Translator) -> dict[str, str] | None:
 def failure(request: Request, session: Session | None, exc: DomainError,
             return_to: str | None = None) -> Response:
     """A refused action: JSON for the page's script, an HTML page with the reason otherwise."""
+    if isinstance(exc, AlreadyHandled):  # in the moderator's language, naming who
+        tr = translator(request)
+        status = tr(exc.status.value)
+        text = tr(N_("{by} already changed this comment to {status}; reload to see it."),
+                  by=exc.by, status=status) if exc.by else \
+            tr(N_("This comment was changed to {status} meanwhile; reload to see it."),
+               status=status)
+        exc = Conflict(exc.code, text)
     if wants_json(request):
         return domain_error(exc)
     return page(request, "error.html", session, status=status_of(exc),

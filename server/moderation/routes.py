@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.moderation import admin, auth, invitations, queue
+from server.moderation import account, admin, auth, invitations, queue, reset
 from server.web import ids  # noqa: F401 -- registers the {name:id} route parameter
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -31,6 +31,11 @@ def routes() -> list[BaseRoute]:
         Route("/moderate/login", auth.login_page, methods=["GET"]),
         Route("/moderate/login", auth.login_submit, methods=["POST"]),
         Route("/moderate/logout", auth.logout, methods=["POST"]),
+        Route(reset.RESET, reset.reset_page, methods=["GET"]),
+        Route(reset.RESET, reset.reset_ask, methods=["POST"]),
+        Route(reset.RESET + "/{token}", reset.reset_form, methods=["GET"]),
+        Route(reset.RESET + "/{token}", reset.reset_choose, methods=["POST"]),
+        Route(one, queue.comment_page, methods=["GET"]),
         Route(one + "/reply", queue.queue_reply, methods=["POST"]),
         Route(one + "/edit", queue.queue_edit, methods=["POST"]),
         Route(one + "/ban", queue.queue_ban, methods=["POST"]),
@@ -38,6 +43,8 @@ def routes() -> list[BaseRoute]:
         Route(one + "/{action}", queue.queue_action, methods=["POST"]),
         Route("/moderate/bulk", queue.queue_bulk, methods=["POST"]),
         Route("/moderate/audit", admin.audit_page, methods=["GET"]),
+        Route(account.ACCOUNT, account.account_page, methods=["GET"]),
+        Route(account.ACCOUNT, account.account_name, methods=["POST"]),
         Route(site, admin.site_page, methods=["GET"]),
         Route(site + "/export", admin.site_export, methods=["GET"]),
         Route(site, admin.site_update, methods=["POST"]),

@@ -51,4 +51,6 @@ def comment_from_row(row: Row[Any]) -> Comment:
         body=row.body, status=Status(row.status), moderator=bool(row.moderator),
         created_at=row.created_at, edited_at=row.edited_at, reply_count=row.reply_count,
         held_reason=row.held_reason, flags=row.flags, ip_hash=row.ip_hash,
+        deleted_at=row.deleted_at,
+        deleted_from=Status(row.deleted_from) if row.deleted_from else None,
     )

@@ -70,6 +70,10 @@ comments = Table(
     Column("held_reason", String(200)),
     Column("ip_hash", String(32)),
     Column("idempotency_key", String(100)),
+    # Set by a moderator's Delete, which keeps the text (hidden) to be restored; cleared when
+    # the hourly clean-up blanks it after 30 days (core/erasure.py).
+    Column("deleted_at", BigInteger),
+    Column("deleted_from", String(16)),
     UniqueConstraint("site_id", "idempotency_key"),
     Index(None, "page_id", "parent_id", "created_at", "id"),
     Index(None, "site_id", "status", "created_at"),
@@ -119,6 +123,7 @@ audit_log = Table(
     Column("detail", Text),
     Column("created_at", BigInteger, nullable=False),
     Index(None, "site_id", "created_at"),
+    Index(None, "comment_id"),
 )
 
 sessions = Table(
@@ -150,6 +155,17 @@ bans = Table(
     Column("created_at", BigInteger, nullable=False),
     Index(None, "site_id", "author_hash"),
     Index(None, "site_id", "ip_hash"),
+)
+
+# A moderator who forgot their password is sent a link holding a secret token (only its hash
+# is stored): it works once, within an hour, and only the newest one sent to an account.
+password_resets = Table(
+    "password_resets", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index(None, "moderator_id"),
 )
 
 # An owner's offer of a site to an e-mail address, sent to it as a link holding a secret

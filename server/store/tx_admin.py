@@ -30,6 +30,7 @@ from server.store.schema import (
     moderator_sites,
     moderators,
     pages,
+    password_resets,
     sessions,
 )
 
@@ -41,6 +42,8 @@ TABS: dict[str, ColumnElement[bool]] = {
     "approved": comments.c.status == Status.APPROVED.value,
     "rejected": comments.c.status == Status.REJECTED.value,
     "spam": comments.c.status == Status.SPAM.value,
+    # Only what a moderator deleted and can still restore (its text is kept until then).
+    "deleted": (comments.c.status == Status.DELETED.value) & comments.c.deleted_at.is_not(None),
 }
 OLDEST_FIRST = ("pending", "flagged")  # a queue is worked from its oldest item
 
@@ -137,6 +140,28 @@ class AdminQueries:
         await self.conn.execute(update(moderators).where(moderators.c.id == moderator_id)
                                 .values(display_name=name))
 
+    # -- password resets -----------------------------------------------------------------
+    async def insert_password_reset(self, token_hash: str, moderator_id: int, now: int,
+                                    expires_at: int) -> None:
+        await self.delete_password_resets(moderator_id)  # only the newest link works
+        await self.conn.execute(insert(password_resets).values(
+            token_hash=token_hash, moderator_id=moderator_id, created_at=now,
+            expires_at=expires_at))
+
+    async def find_password_reset(self, token_hash: str) -> tuple[int, int] | None:
+        row = (await self.conn.execute(select(password_resets).where(
+            password_resets.c.token_hash == token_hash))).first()
+        return (row.moderator_id, row.expires_at) if row else None
+
+    async def delete_password_resets(self, moderator_id: int) -> None:
+        await self.conn.execute(delete(password_resets).where(
+            password_resets.c.moderator_id == moderator_id))
+
+    async def purge_password_resets(self, now: int) -> int:
+        result = await self.conn.execute(delete(password_resets).where(
+            password_resets.c.expires_at <= now))
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def site_moderators(self, site_id: str) -> list[tuple[int, str, Role]]:
         q = (select(moderators.c.id, moderators.c.email, moderator_sites.c.role)
              .join(moderator_sites, moderator_sites.c.moderator_id == moderators.c.id)
@@ -206,8 +231,9 @@ class AdminQueries:
         for status, n in await self.conn.execute(q):
             if status in counts:
                 counts[status] = n
-        flagged = select(func.count()).select_from(comments).where(where, TABS["flagged"])
-        counts["flagged"] = (await self.conn.execute(flagged)).scalar_one()
+        for tab in ("flagged", "deleted"):  # not one status each
+            n = select(func.count()).select_from(comments).where(where, TABS[tab])
+            counts[tab] = (await self.conn.execute(n)).scalar_one()
         return counts
 
     async def status_counts(self) -> list[tuple[str, str, int]]:
@@ -308,6 +334,12 @@ class AdminQueries:
         return bool(getattr(result, "rowcount", 0))
 
     # -- audit ---------------------------------------------------------------------------
+    async def latest_audit(self, comment_id: int) -> AuditEntry | None:
+        row = (await self.conn.execute(select(audit_log).where(
+            audit_log.c.comment_id == comment_id).order_by(audit_log.c.id.desc()).limit(1))
+        ).first()
+        return None if row is None else _audit(row)
+
     async def audit_entries(self, site_ids: Sequence[str], *, action: str | None,
                             moderator: str | None, comment_id: int | None, limit: int,
                             offset: int) -> list[tuple[AuditEntry, str | None]]:
@@ -321,14 +353,7 @@ class AdminQueries:
         if comment_id:
             q = q.where(audit_log.c.comment_id == comment_id)
         q = q.order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
-        out = []
-        for r in await self.conn.execute(q):
-            out.append((AuditEntry(site_id=r.site_id, moderator_id=r.moderator_id,
-                                   action=r.action, comment_id=r.comment_id,
-                                   before_status=r.before_status,
-                                   after_status=r.after_status, detail=r.detail,
-                                   created_at=r.created_at, id=r.id), r.email))
-        return out
+        return [(_audit(r), r.email) for r in await self.conn.execute(q)]
 
     # -- privacy -------------------------------------------------------------------------
     async def author_comments(self, site_id: str, author_hash: str
@@ -350,6 +375,13 @@ class AdminQueries:
                                        .order_by(comments.c.id))
         return [comment_from_row(r) for r in rows]
 
+    async def purge_deleted_text(self, before: int) -> int:
+        result = await self.conn.execute(update(comments).where(
+            comments.c.status == Status.DELETED.value, comments.c.deleted_at.is_not(None),
+            comments.c.deleted_at < before,
+        ).values(body="", author_name=None, deleted_at=None, deleted_from=None))
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def purge_ip_hashes(self, before: int) -> int:
         result = await self.conn.execute(update(comments).where(
             comments.c.ip_hash.is_not(None), comments.c.created_at < before).values(ip_hash=None))
@@ -368,6 +400,13 @@ def _invitation(row: Any) -> Invitation:
     return Invitation(id=row.id, site_id=row.site_id, email=row.email, role=Role(row.role),
                       invited_by=row.invited_by, created_at=row.created_at,
                       expires_at=row.expires_at)
+
+
+def _audit(row: Any) -> AuditEntry:
+    return AuditEntry(site_id=row.site_id, moderator_id=row.moderator_id, action=row.action,
+                      comment_id=row.comment_id, before_status=row.before_status,
+                      after_status=row.after_status, detail=row.detail,
+                      created_at=row.created_at, id=row.id)
 
 
 def _ban(row: Any) -> Ban:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from sqlalchemy import select
 
 from server.broker.memory import MemoryBroker
 from server.core.authors import AuthorTokens
-from server.core.comments import Draft, post_comment
+from server.core.comments import Draft, delete_comment, post_comment
 from server.core.context import Limits, Services
 from server.core.decisions import Action, decide_comment
+from server.core.erasure import erase_mine, forget_old_data
 from server.core.errors import Conflict
-from server.core.models import Event, Site, Status
+from server.core.models import Comment, Event, Site, Status
 from server.core.sites import SiteDirectory, add_site
 from server.store.database import SqlStore
 from server.store.schema import audit_log
@@ -119,3 +120,85 @@ async def test_reply_under_a_hidden_parent_cannot_be_approved(world: World) -> N
     await decide_comment(world.svc, world.site, parent, Action.REJECT, moderator=None)
     with pytest.raises(Conflict, match="approve the comment this replies to"):
         await decide_comment(world.svc, world.site, reply, Action.APPROVE, moderator=None)
+
+
+async def _row(world: World, comment_id: int) -> Comment:
+    async with world.svc.store.read() as tx:
+        found = await tx.find_comment(comment_id)
+    assert found is not None
+    return found
+
+
+async def test_a_moderators_delete_hides_the_text_and_restore_republishes_it(
+        world: World) -> None:
+    cid, _ = await _held(world, "said in haste")
+    await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator=None)
+    await decide_comment(world.svc, world.site, cid, Action.DELETE, moderator=None,
+                         expected=Status.APPROVED)
+    deleted = await _row(world, cid)
+    assert (deleted.status, deleted.body, deleted.deleted_from) == (
+        Status.DELETED, "said in haste", Status.APPROVED)  # kept, for moderators only
+    assert deleted.public()["body"] == "" and deleted.public()["name"] is None
+    restored = await decide_comment(world.svc, world.site, cid, Action.RESTORE,
+                                    moderator=None, expected=Status.DELETED)
+    assert (restored.status, restored.deleted_at, restored.deleted_from) == (
+        Status.APPROVED, None, None)
+    approved, gone, back = world.recorder.events
+    assert [(e.type, e.seq) for e in (approved, gone, back)] == [
+        ("comment.approved", 1), ("comment.deleted", 2), ("comment.approved", 3)]
+    assert gone.data["comment"]["body"] == ""  # readers never got the hidden text
+    assert back.data["comment"]["body"] == "said in haste" and back.data["count"] == 1
+    async with world.svc.store.read() as tx:
+        actions = (await tx.conn.execute(select(audit_log.c.action).where(
+            audit_log.c.comment_id == cid).order_by(audit_log.c.id))).scalars().all()
+    assert actions == ["approve", "delete", "restore"]
+    with pytest.raises(Conflict, match="changed to approved"):
+        await decide_comment(world.svc, world.site, cid, Action.RESTORE, moderator=None,
+                             expected=Status.DELETED)
+
+
+async def test_restoring_returns_a_comment_to_the_status_it_had(world: World) -> None:
+    cid, _ = await _held(world, "never published")
+    await decide_comment(world.svc, world.site, cid, Action.DELETE, moderator=None)
+    restored = await decide_comment(world.svc, world.site, cid, Action.RESTORE,
+                                    moderator=None)
+    assert restored.status is Status.PENDING
+    assert restored.held_reason == "moderation mode: all"
+    assert world.recorder.events == []  # it was never public, it is not now
+
+
+async def test_after_30_days_a_deletion_cannot_be_restored_and_its_text_is_blanked(
+        world: World) -> None:
+    now = [1_800_000_000.0]
+    svc = replace(world.svc, clock=lambda: now[0])
+    old, _ = await _held(world, "deleted long ago")
+    recent, _ = await _held(world, "deleted lately")
+    await decide_comment(svc, world.site, old, Action.DELETE, moderator=None)
+    now[0] += 2 * 86400
+    await decide_comment(svc, world.site, recent, Action.DELETE, moderator=None)
+    now[0] += 29 * 86400  # 31 days after the first, 29 after the second
+    with pytest.raises(Conflict, match="only comments a moderator deleted in the last 30"):
+        await decide_comment(svc, world.site, old, Action.RESTORE, moderator=None)
+    assert (await forget_old_data(svc))[2] == 1  # the hourly clean-up
+    blanked = await _row(world, old)
+    assert (blanked.status, blanked.body, blanked.author_name, blanked.deleted_at) == (
+        Status.DELETED, "", None, None)
+    assert (await _row(world, recent)).body == "deleted lately"
+    restored = await decide_comment(svc, world.site, recent, Action.RESTORE, moderator=None)
+    assert restored.status is Status.PENDING
+
+
+async def test_author_deletions_and_erasures_leave_nothing_to_restore(world: World) -> None:
+    mine, token = await _held(world, "the author takes it back")
+    await decide_comment(world.svc, world.site, mine, Action.APPROVE, moderator=None)
+    await delete_comment(world.svc, world.site, mine, token=token, client_ip="198.51.100.1")
+    assert (await _row(world, mine)).body == ""
+    with pytest.raises(Conflict, match="this one's text is gone"):
+        await decide_comment(world.svc, world.site, mine, Action.RESTORE, moderator=None)
+    theirs, token = await _held(world, "deleted by a moderator, then erased")
+    await decide_comment(world.svc, world.site, theirs, Action.DELETE, moderator=None)
+    await erase_mine(world.svc, world.site, token)
+    erased = await _row(world, theirs)
+    assert (erased.body, erased.deleted_at, erased.deleted_from) == ("", None, None)
+    with pytest.raises(Conflict, match="this one's text is gone"):
+        await decide_comment(world.svc, world.site, theirs, Action.RESTORE, moderator=None)

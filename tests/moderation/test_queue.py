@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from server.core.sites import add_site
 from server.store.schema import audit_log, comments
-from tests.support.api import Api
+from tests.support.api import ORIGIN, Api
 
 
 async def test_held_comment_is_in_pending_with_its_reason(api: Api, make_mod: Any) -> None:
@@ -51,12 +52,37 @@ async def test_acting_on_a_handled_item_is_a_clear_409(api: Api, make_mod: Any) 
         late = await two.act(cid, "approve")
         assert late.status_code == 409
         assert late.json()["error"]["code"] == "already_handled"
-        assert "already changed this comment to rejected" in late.json()["error"]["message"]
+        assert late.json()["error"]["message"] == (
+            f"{one.email} already changed this comment to rejected; reload to see it.")
         form = await two.http.post(f"/moderate/comments/{cid}/approve",
                                    data={"csrf": two.csrf, "expected": "pending"})
         assert form.status_code == 409
         assert "Already handled" in form.text
+        assert f"{one.email} already changed this comment to rejected" in form.text
+        german = await two.http.post(f"/moderate/comments/{cid}/spam", data={
+            "csrf": two.csrf, "expected": "pending"}, headers={"Accept-Language": "de"})
+        assert f"{one.email} hat diesen Kommentar schon auf abgelehnt gesetzt" in german.text
+        # Named by the display name they chose, when they chose one.
+        r = await one.http.post("/moderate/account", data={"csrf": one.csrf,
+                                                           "display_name": "Ada"})
+        assert r.status_code == 303
+        again = await two.act(cid, "approve")
+        assert again.json()["error"]["message"].startswith("Ada already changed")
     assert (await api.thread(site))["comments"] == []
+
+
+async def test_a_409_after_an_authors_change_names_no_moderator(api: Api,
+                                                               make_mod: Any) -> None:
+    site = await api.new_site()
+    posted = await api.post(site, body="Mine to delete")
+    async with make_mod(site) as mod:
+        r = await api.http.delete(f"/api/v1/sites/{site}/comments/{posted['comment']['id']}",
+                                  headers={"Authorization": f"Bearer {posted['author_token']}"})
+        assert r.status_code in (200, 204), r.text
+        late = await mod.act(posted["comment"]["id"], "reject", expected="approved")
+    assert late.status_code == 409
+    assert late.json()["error"]["message"] == (
+        "This comment was changed to deleted meanwhile; reload to see it.")
 
 
 async def test_two_moderators_on_the_same_100_items_decide_each_once(api: Api,
@@ -97,7 +123,7 @@ async def test_bulk_decides_the_selection(api: Api, make_mod: Any) -> None:
         assert [x["id"] for x in r.json()["refused"]] == [ids[0]]
         spam_tab = await mod.queue(tab="spam")
         assert all(f"item-{i}" in spam_tab for i in ids[1:])
-        form = await mod.http.post("/moderate/bulk", data={**data, "action": "delete"})
+        form = await mod.http.post("/moderate/bulk", data={**data, "action": "spam"})
         assert form.status_code == 303  # plain form: back to the queue with a message
 
 
@@ -128,7 +154,38 @@ async def test_moderator_reply_carries_the_badge(api: Api, make_mod: Any) -> Non
     reply = (await api.thread(site))["comments"][0]["replies"][0]
     assert reply["body"] == "An official answer."
     assert reply["moderator"] is True
-    assert reply["name"] == mod.email.split("@")[0]
+
+
+async def test_moderator_replies_never_show_the_email_address(api: Api, make_mod: Any) -> None:
+    """Signed with the moderator's display name, else the site's name: never the e-mail
+    address's local part (the old fallback), which readers must not learn."""
+    site = await api.new_site()
+    named = site + "-named"
+    await add_site(api.store, named, origins=[ORIGIN], name="  Ada's   Blog ")
+    cid = (await api.post(site, body="A question?"))["comment"]["id"]
+    other = (await api.post(named, body="Another question?"))["comment"]["id"]
+    async with make_mod(site, named) as mod:
+        assert (await mod.act(cid, "reply", expected=None, body="Unsigned.")).status_code == 200
+        assert (await mod.act(other, "reply", expected=None, body="By the blog.")
+                ).status_code == 200
+        account = await mod.http.get("/moderate/account")
+        assert account.status_code == 200 and "Display name" in account.text
+        r = await mod.http.post("/moderate/account", data={"csrf": mod.csrf,
+                                                           "display_name": "  Ada  Admin "})
+        assert r.status_code == 303
+        assert "signed Ada Admin" in (await mod.http.get("/moderate/account")).text
+        assert (await mod.act(cid, "reply", expected=None, body="Signed.")).status_code == 200
+        refused = await mod.http.post("/moderate/account", data={
+            "csrf": mod.csrf, "display_name": "x" * 51}, headers={"Accept": "application/json"})
+        assert refused.status_code == 422
+        assert "Signed Ada Admin." in await mod.queue(tab="approved")
+    replies = (await api.thread(site))["comments"][0]["replies"]
+    assert [(r["body"], r["name"]) for r in replies] == [("Unsigned.", site),
+                                                         ("Signed.", "Ada Admin")]
+    elsewhere = (await api.thread(named))["comments"][0]["replies"]
+    assert [(r["body"], r["name"]) for r in elsewhere] == [("By the blog.", "Ada's Blog")]
+    local_part = mod.email.split("@")[0]
+    assert all(local_part not in str(r) for r in replies + elsewhere)
 
 
 async def test_moderator_edits_any_comment_and_it_shows_edited(api: Api,
@@ -187,7 +244,7 @@ async def test_audit_log_filters(api: Api, make_mod: Any) -> None:
         spam_only = (await mod.http.get("/moderate/audit", params={"action": "spam"})).text
         assert "<td>spam</td>" in spam_only and "<td>approve</td>" not in spam_only
         by_comment = (await mod.http.get("/moderate/audit", params={"comment": str(a)})).text
-        assert f"<td>{a}</td>" in by_comment and f"<td>{b}</td>" not in by_comment
+        assert f">#{a}</a>" in by_comment and f">#{b}</a>" not in by_comment
 
 
 def _versions(html: str, comment_id: int) -> tuple[str, str]:
@@ -225,3 +282,100 @@ async def test_approving_a_text_edited_since_it_was_shown_is_a_409(api: Api,
         assert (await mod.act(cid, "approve", version=fresh)).status_code == 200
     assert [c["body"] for c in (await api.thread(site))["comments"]] == [
         "Buy cheap pills at spam.example"]
+
+
+def item_html(html: str, comment_id: int) -> str:
+    item = html[html.index(f'id="item-{comment_id}"'):]
+    return item[:item.index("</li>")]
+
+
+async def test_the_approved_tab_offers_no_approve_and_drops_stale_held_reasons(
+        api: Api, make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    cid = (await api.post(site, body="Held, then approved"))["comment"]["id"]
+    async with make_mod(site) as mod:
+        assert "Held: moderation mode: all" in item_html(await mod.queue(), cid)
+        assert (await mod.act(cid, "approve")).status_code == 200
+        html = await mod.queue(tab="approved")
+        item = item_html(html, cid)
+        assert f"/comments/{cid}/approve" not in item
+        assert f"/comments/{cid}/reject" in item and f"/comments/{cid}/delete" in item
+        assert "Held:" not in item and "moderation mode" not in item
+        bulk = html[html.index('id="bulk"'):html.index("</form>", html.index('id="bulk"'))]
+        assert 'value="approve"' not in bulk and 'value="reject"' in bulk
+        flagged = await api.http.post(f"/api/v1/sites/{site}/comments/{cid}/flag")
+        assert flagged.status_code == 200, flagged.text
+        item = item_html(await mod.queue(tab="flagged"), cid)
+        assert "Held:" not in item and "Flagged by 1 reader" in item
+        assert f"/comments/{cid}/approve" in item and "Dismiss flags" in item
+        assert (await mod.act(cid, "approve", expected="approved")).status_code == 200
+        assert f'id="item-{cid}"' not in await mod.queue(tab="flagged")
+        assert (await mod.act(cid, "reject", expected="approved")).status_code == 200
+        html = await mod.queue(tab="rejected")
+        assert "Held:" not in item_html(html, cid)  # approval answered the old reason
+        assert f"/comments/{cid}/approve" in item_html(html, cid)
+        assert f"/comments/{cid}/reject" not in item_html(html, cid)
+
+
+async def test_audit_entries_link_to_their_comments_page_with_its_history(
+        api: Api, make_mod: Any) -> None:
+    site = await api.new_site(moderation="all")
+    cid = (await api.post(site, body="Has a history"))["comment"]["id"]
+    async with make_mod(site) as mod, make_mod(await api.new_site()) as stranger:
+        assert (await mod.act(cid, "approve")).status_code == 200
+        assert (await mod.act(cid, "edit", expected=None, body="Has a history, edited")
+                ).status_code == 200
+        audit = (await mod.http.get("/moderate/audit")).text
+        assert f'<a href="/moderate/comments/{cid}">#{cid}</a>' in audit
+        page = await mod.http.get(f"/moderate/comments/{cid}")
+        assert page.status_code == 200
+        assert "Has a history, edited" in page.text
+        history = page.text[page.text.index("<h2>History</h2>"):]
+        assert history.index(">edit<") < history.index(">approve<")  # newest first
+        assert mod.email in history
+        assert f"/moderate/comments/{cid}/reject" in page.text  # its actions are there
+        assert 'form="bulk"' not in page.text
+        r = await mod.act(cid, "reject", expected="approved",
+                          return_to=f"/moderate/comments/{cid}")
+        assert r.status_code == 200
+        assert (await stranger.http.get(f"/moderate/comments/{cid}")).status_code == 404
+        assert (await mod.http.get("/moderate/comments/99999999")).status_code == 404
+
+
+async def test_delete_asks_first_and_the_deleted_tab_restores(api: Api, make_mod: Any) -> None:
+    site = await api.new_site()
+    cid = (await api.post(site, body="Deleted by mistake"))["comment"]["id"]
+    other = (await api.post(site, body="Also deleted"))["comment"]["id"]
+    async with make_mod(site) as mod:
+        asked = await mod.http.post(f"/moderate/comments/{cid}/delete", data={
+            "csrf": mod.csrf, "expected": "approved", "return_to": "/moderate?tab=approved"})
+        assert asked.status_code == 200
+        assert "Delete 1 comment?" in asked.text and "Deleted by mistake" in asked.text
+        assert '<input type="hidden" name="confirm" value="1">' in asked.text
+        assert '<input type="hidden" name="expected" value="approved">' in asked.text
+        assert "can restore it from the Deleted tab" in asked.text
+        json = await mod.act(cid, "delete", expected="approved")
+        assert (json.status_code, json.json()["error"]["code"]) == (422, "confirm_delete")
+        assert len((await api.thread(site))["comments"]) == 2  # nothing deleted yet
+        bulk = await mod.http.post("/moderate/bulk", data={
+            "csrf": mod.csrf, "action": "delete", "ids": [str(cid), str(other)],
+            f"s{cid}": "approved", f"s{other}": "approved"})
+        assert bulk.status_code == 200 and "Delete 2 comments?" in bulk.text
+        assert f'name="ids" value="{other}"' in bulk.text
+        confirmed = await mod.http.post(f"/moderate/comments/{cid}/delete", data={
+            "csrf": mod.csrf, "expected": "approved", "confirm": "1"})
+        assert confirmed.status_code == 303
+        assert [c["body"] for c in (await api.thread(site))["comments"]] == ["Also deleted"]
+        html = await mod.queue(tab="deleted")
+        assert re.search(r'data-count="deleted">1<', html)
+        item = item_html(html, cid)
+        assert "Deleted by mistake" in item and "can be restored until" in item
+        assert f"/comments/{cid}/restore" in item and f"/comments/{cid}/approve" not in item
+        r = await mod.act(cid, "restore", expected="deleted")
+        assert r.json() == {"id": cid, "status": "approved"}
+        assert sorted(c["body"] for c in (await api.thread(site))["comments"]) == [
+            "Also deleted", "Deleted by mistake"]
+        assert f'id="item-{cid}"' not in await mod.queue(tab="deleted")
+        again = await mod.act(cid, "restore", expected="deleted")
+        assert again.status_code == 409
+        assert again.json()["error"]["message"].startswith(f"{mod.email} already changed")

@@ -13,7 +13,8 @@ from tests.moderation.conftest import PASSWORD, Mod, client_for
 from tests.support.api import Api
 
 # Posted before there is a session, each guarded by its own form token (tested with them).
-PRE_SESSION = ("/moderate/login", "/moderate/join/{token}", "/moderate/join/{token}/decline")
+PRE_SESSION = ("/moderate/login", "/moderate/join/{token}", "/moderate/join/{token}/decline",
+               "/moderate/reset", "/moderate/reset/{token}")
 ACTION_ROUTES = [r for r in create_app.__globals__["moderation_routes"]()
                  if isinstance(r, Route) and "POST" in (r.methods or set())
                  and r.path not in PRE_SESSION]
