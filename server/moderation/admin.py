@@ -20,13 +20,15 @@ from server.core.erasure import erase_author_of, export_site
 from server.core.errors import DomainError, Forbidden, Invalid, Unavailable
 from server.core.models import AuditEntry, Filters, Notify, Site
 from server.core.moderators import clean_email
+from server.core.origins import origin_of_url
 from server.core.queue import sites_for
 from server.core.sites import update_site
 from server.i18n import N_
+from server.moderation.auth import links_by_email
 from server.moderation.forms import Posted, form_action, settings_page
 from server.moderation.invitations import join_link
 from server.moderation.render import done, failure, page
-from server.moderation.security import app_state, moderator_page, own_origin
+from server.moderation.security import app_state, moderator_page
 from server.notify import send_email
 
 if TYPE_CHECKING:  # the app state imports this module
@@ -57,7 +59,7 @@ async def site_page(request: Request, session: Session) -> Response:
         bans = await tx.list_bans([site.id])
     return page(request, "site.html", session, section=f"site:{site.id}", site=site,
                 moderators=moderators, invited=invited, bans=bans,
-                smtp=bool(state.settings.smtp_url))
+                smtp=links_by_email(state))
 
 
 def _lines(form: FormData, name: str, limit: int = 200) -> list[str]:
@@ -111,15 +113,18 @@ async def site_invite_moderator(request: Request, session: Session, posted: Post
     """Send an invitation link to an address: the same answer whether it has an account."""
     state = app_state(request)
     site = await _owned(request, session)
-    smtp_url = state.settings.smtp_url
-    if not smtp_url:
+    smtp_url, public_url = state.settings.smtp_url, state.settings.public_url
+    if not smtp_url or not public_url:
+        # The link's address comes from THREADLINE_PUBLIC_URL, never from the Host a request
+        # claims: an e-mail from this server must not point anywhere else.
         raise Invalid("invitations_need_email",
                       "inviting a moderator sends them a link by e-mail: set "
-                      "THREADLINE_SMTP_URL, or have the operator run `threadline moderator add`")
+                      "THREADLINE_SMTP_URL and THREADLINE_PUBLIC_URL, or have the operator run "
+                      "`threadline moderator add`")
     email, token = await invitations.invite(state.store, str(posted.form.get("email", "")),
                                             site, owner=posted.form.get("owner") == "1",
                                             by=session.moderator, now=state.services.now_ms())
-    link = join_link(own_origin(request), token)
+    link = join_link(origin_of_url(public_url), token)
     inviter = session.moderator
     who = f"{inviter.display_name} ({inviter.email})" if inviter.display_name else inviter.email
     text = (f"{who} invites you to moderate comments on {site.name} "

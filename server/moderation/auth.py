@@ -72,13 +72,14 @@ async def login_page(request: Request, message: str | None = None, status: int =
     # replaces the session.
     return form_page(request, "login.html", status, message=message, email=email,
                      next=safe_next(request.query_params.get("next")),
-                     reset=reset_links(app_state(request)))
+                     reset=links_by_email(app_state(request)))
 
 
-def reset_links(state: AppState) -> bool:
-    """Whether a forgotten password can be reset by an e-mailed link: it needs e-mail, and
-    THREADLINE_PUBLIC_URL for the link's address (never the Host a request claims: anyone
-    could ask for a link to someone else's account with a Host of their own)."""
+def links_by_email(state: AppState) -> bool:
+    """Whether this server sends links by e-mail (password resets, invitations): it needs
+    e-mail, and THREADLINE_PUBLIC_URL for the link's address (never the Host a request
+    claims: anyone could ask for a link to someone else's account with a Host of their
+    own, and an e-mail from this server must not point anywhere else)."""
     return bool(state.settings.smtp_url and state.settings.public_url)
 
 

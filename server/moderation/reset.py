@@ -13,7 +13,7 @@ from server.core.accounts import start_session
 from server.core.errors import DomainError, NotFound, RateLimited
 from server.core.origins import origin_of_url
 from server.i18n import N_
-from server.moderation.auth import form_page, form_posted_here, logged_in, reset_links
+from server.moderation.auth import form_page, form_posted_here, links_by_email, logged_in
 from server.moderation.render import add_flash
 from server.moderation.security import app_state
 from server.notify import send_email
@@ -26,7 +26,7 @@ TOKEN_MAX = 64
 async def reset_page(request: Request, message: str | None = None, status: int = 200, *,
                      email: str = "", sent: bool = False, gone: bool = False) -> Response:
     """Asking for a link; ``gone``: the link just opened no longer works."""
-    return form_page(request, "reset.html", status, available=reset_links(app_state(request)),
+    return form_page(request, "reset.html", status, available=links_by_email(app_state(request)),
                      message=message, email=email, sent=sent, gone=gone)
 
 
@@ -36,7 +36,7 @@ async def reset_ask(request: Request) -> Response:
     state = app_state(request)
     form = await request.form()
     email = str(form.get("email", "")).strip()[:254]
-    if not reset_links(state):
+    if not links_by_email(state):
         return await reset_page(request, status=404)
     if not form_posted_here(request, form):
         return await reset_page(request, N_("The form expired; please try again."), 403,

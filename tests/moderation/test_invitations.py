@@ -81,7 +81,8 @@ async def world(request: pytest.FixtureRequest, databases: Databases, tmp_path: 
     smtp.start()
     clock = Clock()
     app = create_app(settings_for(url, tmp_path, smtp_url=f"smtp://127.0.0.1:{port}",
-                                  smtp_from="comments@blog.test"), clock=clock)
+                                  smtp_from="comments@blog.test", public_url="http://test"),
+                     clock=clock)
     try:
         async with app.router.lifespan_context(app):
             yield World(app, store, mailbox, clock)
@@ -236,6 +237,17 @@ async def test_an_invitation_is_declined_or_withdrawn(world: World) -> None:
     assert r.json() == {"withdrawn": True}
     async with world.browser() as http:
         assert (await http.get(second)).status_code == 404
+
+
+async def test_invitation_links_point_at_the_public_url_whatever_host_was_asked(
+        world: World) -> None:
+    owner = await world.moderator("owner@example.com", "mine", owner=True)
+    r = await owner.http.post("/moderate/sites/mine/moderators",
+                              data={"csrf": owner.csrf, "email": "newcomer@example.com"},
+                              headers={"Accept": "application/json", "Host": "evil.test"})
+    assert r.status_code == 200
+    await world.link_sent_to("newcomer@example.com")  # found under http://test, not evil.test
+    assert "evil.test" not in world.mailbox.messages[-1].get_content()
 
 
 async def test_without_e_mail_owners_are_sent_to_the_operator(api: Api, make_mod: Any) -> None:
