@@ -250,6 +250,35 @@ async def test_invitation_links_point_at_the_public_url_whatever_host_was_asked(
     assert "evil.test" not in world.mailbox.messages[-1].get_content()
 
 
+async def test_without_a_public_url_no_invitation_is_sent_whatever_the_host(
+        databases: Databases, tmp_path: Path) -> None:
+    url = await databases.create("sqlite")
+    store = SqlStore(url)
+    await add_site(store, "mine", origins=["https://blog.test"])
+    await add_moderator(store, hasher("test"), "owner@example.com", "mine", password=PASSWORD,
+                        owner=True)
+    port = free_port()
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    app = create_app(settings_for(url, tmp_path, smtp_url=f"smtp://127.0.0.1:{port}"))
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+                owner = Mod(http, "owner@example.com")
+                assert (await owner.login()).status_code == 303
+                r = await owner.http.post("/moderate/sites/mine/moderators", data={
+                    "csrf": owner.csrf, "email": "newcomer@example.com"},
+                    headers={"Accept": "application/json", "Host": "evil.test"})
+        assert r.status_code == 422
+        assert r.json()["error"]["code"] == "invitations_need_email"
+        assert mailbox.messages == []
+    finally:
+        smtp.stop()
+        await store.close()
+
+
 async def test_without_e_mail_owners_are_sent_to_the_operator(api: Api, make_mod: Any) -> None:
     site = await api.new_site()
     async with make_mod(site, owner=True) as owner:
