@@ -28,9 +28,11 @@ from bench.scenarios_widget import widget
 
 async def references(services: Services) -> dict[str, Any]:
     """The physical limits every Threadline figure is divided by."""
-    return {"redis_benchmark": await asyncio.to_thread(redis_benchmark, services),
-            "python_pubsub_reader": await asyncio.to_thread(python_pubsub_reader, services),
-            "null_ceiling": await null_ceiling(services)}
+    return {
+        "redis_benchmark": await asyncio.to_thread(redis_benchmark, services),
+        "python_pubsub_reader": await asyncio.to_thread(python_pubsub_reader, services),
+        "null_ceiling": await null_ceiling(services),
+    }
 
 
 Scenario = Callable[[Services], Awaitable[dict[str, Any]]]
@@ -72,8 +74,11 @@ def main(argv: list[str]) -> int:
         docs = ROOT / "docs"
         images = plots.draw(results, docs / "bench")
         report.write_markdown(results, docs / "benchmarks.md", images)
-    return 0 if all(s.get("ok", True) for s in results["scenarios"].values()
-                    if isinstance(s, dict)) else 1
+    return (
+        0
+        if all(s.get("ok", True) for s in results["scenarios"].values() if isinstance(s, dict))
+        else 1
+    )
 
 
 def run(only: set[str]) -> dict[str, Any]:

@@ -57,9 +57,16 @@ class Follower:
         while not stop.is_set():
             server = self.servers[target % len(self.servers)]
             try:
-                reader = await connect("127.0.0.1", server.port, self.site, self.page,
-                                       seq=self.seqs[-1] if self.seqs else 0,
-                                       origin=self.origin, seqs=self.seqs, times=self.times)
+                reader = await connect(
+                    "127.0.0.1",
+                    server.port,
+                    self.site,
+                    self.page,
+                    seq=self.seqs[-1] if self.seqs else 0,
+                    origin=self.origin,
+                    seqs=self.seqs,
+                    times=self.times,
+                )
             except (OSError, ConnectionError, TimeoutError):
                 target += 1  # that server is down: try the next one
                 await asyncio.sleep(delay * (0.5 + random.random()))
@@ -105,10 +112,21 @@ class Outcome:
         return sum(n for status, n in self.statuses.items() if status >= 500)
 
 
-async def run(servers: Sequence[Server], redis: Redis, store: SqlStore, site: str, *,
-              comments_total: int, readers: int, writers: int = 8, origin: str,
-              page: str = "faults", redis_restarts: int = 2, kill: bool = True,
-              log: Callable[[str], None] = print) -> Outcome:
+async def run(
+    servers: Sequence[Server],
+    redis: Redis,
+    store: SqlStore,
+    site: str,
+    *,
+    comments_total: int,
+    readers: int,
+    writers: int = 8,
+    origin: str,
+    page: str = "faults",
+    redis_restarts: int = 2,
+    kill: bool = True,
+    log: Callable[[str], None] = print,
+) -> Outcome:
     stop = asyncio.Event()
     followers = [Follower(servers, i % len(servers), site, page, origin) for i in range(readers)]
     tasks = [asyncio.create_task(f.run(stop)) for f in followers]
@@ -134,7 +152,8 @@ async def run(servers: Sequence[Server], redis: Redis, store: SqlStore, site: st
                     r = await http.post(
                         f"{server.url}/api/v1/sites/{site}/comments",
                         json={"page": page, "body": f"comment {i}"},
-                        headers={"Idempotency-Key": key})
+                        headers={"Idempotency-Key": key},
+                    )
                 except httpx.TransportError:
                     errors["transport"] += 1  # in flight on a killed process, or it is down
                     errors["retried"] += 1
@@ -175,11 +194,20 @@ async def run(servers: Sequence[Server], redis: Redis, store: SqlStore, site: st
     post_seconds = time.monotonic() - started
 
     async with store.read() as tx:
-        final_seq = (await tx.conn.execute(select(pages.c.seq).where(
-            pages.c.site_id == site, pages.c.key == page))).scalar_one()
-        keys = dict((await tx.conn.execute(
-            select(comments.c.idempotency_key, func.count())
-            .where(comments.c.site_id == site).group_by(comments.c.idempotency_key))).all())
+        final_seq = (
+            await tx.conn.execute(
+                select(pages.c.seq).where(pages.c.site_id == site, pages.c.key == page)
+            )
+        ).scalar_one()
+        keys = dict(
+            (
+                await tx.conn.execute(
+                    select(comments.c.idempotency_key, func.count())
+                    .where(comments.c.site_id == site)
+                    .group_by(comments.c.idempotency_key)
+                )
+            ).all()
+        )
     converge_start = time.monotonic()
     try:
         await _wait(lambda: all(f.seqs and f.seqs[-1] >= final_seq for f in followers), 90)
@@ -189,11 +217,20 @@ async def run(servers: Sequence[Server], redis: Redis, store: SqlStore, site: st
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     return Outcome(
-        posted=comments_total, accepted=accepted, statuses=statuses,
-        transport_errors=errors["transport"], retried=errors["retried"], final_seq=final_seq,
-        rows=sum(keys.values()), duplicate_keys=sum(1 for n in keys.values() if n > 1),
-        missing_keys=len(accepted - set(keys)), followers=followers, faults=faults,
-        post_seconds=post_seconds, converge_seconds=converge_seconds)
+        posted=comments_total,
+        accepted=accepted,
+        statuses=statuses,
+        transport_errors=errors["transport"],
+        retried=errors["retried"],
+        final_seq=final_seq,
+        rows=sum(keys.values()),
+        duplicate_keys=sum(1 for n in keys.values() if n > 1),
+        missing_keys=len(accepted - set(keys)),
+        followers=followers,
+        faults=faults,
+        post_seconds=post_seconds,
+        converge_seconds=converge_seconds,
+    )
 
 
 async def _wait(predicate: Callable[[], bool], timeout: float) -> None:

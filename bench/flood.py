@@ -32,19 +32,32 @@ class FloodOutcome:
             return "no samples"
         ordered = sorted(samples)
         p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-        return (f"median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, "
-                f"max {ordered[-1]:.1f} ms over {len(ordered)} deliveries")
+        return (
+            f"median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, "
+            f"max {ordered[-1]:.1f} ms over {len(ordered)} deliveries"
+        )
 
 
-async def _legit(http: httpx.AsyncClient, url: str, site: str, page: str, count: int,
-                 gap: float, tag: str, readers: list[Reader], out: list[float],
-                 statuses: Counter[int]) -> None:
+async def _legit(
+    http: httpx.AsyncClient,
+    url: str,
+    site: str,
+    page: str,
+    count: int,
+    gap: float,
+    tag: str,
+    readers: list[Reader],
+    out: list[float],
+    statuses: Counter[int],
+) -> None:
     """Posts from distinct clients; measures post -> delivery to every reader."""
     for i in range(count):
         sent = time.monotonic_ns()
-        r = await http.post(f"{url}/api/v1/sites/{site}/comments",
-                            json={"page": page, "body": f"{tag} {i}"},
-                            headers={"X-Forwarded-For": f"203.0.{i % 250}.{len(tag)}"})
+        r = await http.post(
+            f"{url}/api/v1/sites/{site}/comments",
+            json={"page": page, "body": f"{tag} {i}"},
+            headers={"X-Forwarded-For": f"203.0.{i % 250}.{len(tag)}"},
+        )
         statuses[r.status_code] += 1
         if r.status_code == 201:
             seq = r.json()["page"]["seq"]
@@ -57,18 +70,36 @@ async def _legit(http: httpx.AsyncClient, url: str, site: str, page: str, count:
         await asyncio.sleep(gap)
 
 
-async def run(url: str, port: int, site: str, *, origin: str, page: str = "flood",
-              floods: int = 1000, seconds: float = 10.0, readers: int = 20,
-              legit: int = 10) -> FloodOutcome:
-    watchers = [await connect("127.0.0.1", port, site, page, origin=origin)
-                for _ in range(readers)]
+async def run(
+    url: str,
+    port: int,
+    site: str,
+    *,
+    origin: str,
+    page: str = "flood",
+    floods: int = 1000,
+    seconds: float = 10.0,
+    readers: int = 20,
+    legit: int = 10,
+) -> FloodOutcome:
+    watchers = [await connect("127.0.0.1", port, site, page, origin=origin) for _ in range(readers)]
     outcome = FloodOutcome(Counter(), set(), Counter())
     gap = seconds / legit
     limits = httpx.Limits(max_connections=64)
     pending: set[asyncio.Task[None]] = set()
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
-        await _legit(http, url, site, page, legit // 2, 0.2, "calm", watchers, outcome.calm_ms,
-                     outcome.legit_statuses)
+        await _legit(
+            http,
+            url,
+            site,
+            page,
+            legit // 2,
+            0.2,
+            "calm",
+            watchers,
+            outcome.calm_ms,
+            outcome.legit_statuses,
+        )
 
         async def flood() -> None:
             start = time.monotonic()
@@ -83,20 +114,36 @@ async def run(url: str, port: int, site: str, *, origin: str, page: str = "flood
             outcome.flood_seconds = time.monotonic() - start
 
         async def one(i: int) -> None:
-            r = await http.post(f"{url}/api/v1/sites/{site}/comments",
-                                json={"page": page, "body": f"flood {i}"},
-                                headers={"X-Forwarded-For": "198.51.100.66"})
+            r = await http.post(
+                f"{url}/api/v1/sites/{site}/comments",
+                json={"page": page, "body": f"flood {i}"},
+                headers={"X-Forwarded-For": "198.51.100.66"},
+            )
             outcome.flood_statuses[r.status_code] += 1
             if r.status_code == 429:
                 outcome.retry_after.add(r.headers.get("retry-after", ""))
 
-        await asyncio.gather(flood(), _legit(http, url, site, page, legit, gap, "busy", watchers,
-                                             outcome.flood_ms, outcome.legit_statuses))
+        await asyncio.gather(
+            flood(),
+            _legit(
+                http,
+                url,
+                site,
+                page,
+                legit,
+                gap,
+                "busy",
+                watchers,
+                outcome.flood_ms,
+                outcome.legit_statuses,
+            ),
+        )
         async with asyncio.timeout(30):
             while sum(outcome.flood_statuses.values()) < floods:
                 await asyncio.sleep(0.05)
-        final = (await http.get(f"{url}/api/v1/sites/{site}/thread",
-                                params={"page": page})).json()["page"]["seq"]
+        final = (await http.get(f"{url}/api/v1/sites/{site}/thread", params={"page": page})).json()[
+            "page"
+        ]["seq"]
     async with asyncio.timeout(15):
         while not all(w.seqs and w.seqs[-1] >= final for w in watchers):
             await asyncio.sleep(0.05)

@@ -29,8 +29,12 @@ _dbs = itertools.count(1)
 class Services:
     """Started once for a whole `make bench` run."""
 
-    def __init__(self, pg: PostgresCluster | None = None, redis: RedisServer | None = None,
-                 work: Path | None = None) -> None:
+    def __init__(
+        self,
+        pg: PostgresCluster | None = None,
+        redis: RedisServer | None = None,
+        work: Path | None = None,
+    ) -> None:
         # Given services (the test suite's, for the harness smoke test) are used, not owned.
         self.owned = pg is None and redis is None
         self.work = work or Path(tempfile.mkdtemp(prefix="tl-bench-"))
@@ -69,13 +73,19 @@ class Services:
         return store
 
     def server(self, db_url: str, *, redis: bool = True, **env: str) -> ServerProcess:
-        settings = {"THREADLINE_ENV": "test", "THREADLINE_DATABASE_URL": db_url,
-                    "THREADLINE_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
-                    "THREADLINE_DATA_DIR": str(self.work), "THREADLINE_LOG_LEVEL": "warning",
-                    "THREADLINE_RATE_LIMIT": "0", "THREADLINE_PAGE_RATE_LIMIT": "0",
-                    "THREADLINE_MIN_SUBMIT_MS": "0", "THREADLINE_WS_MAX_PER_IP": "100000",
-                    # Every load-generating client comes from 127.0.0.1.
-                    "THREADLINE_HTTP_MAX_PER_IP": "100000"}
+        settings = {
+            "THREADLINE_ENV": "test",
+            "THREADLINE_DATABASE_URL": db_url,
+            "THREADLINE_SECRET_KEY": "bench-secret-key-bench-secret-key-0123456789",
+            "THREADLINE_DATA_DIR": str(self.work),
+            "THREADLINE_LOG_LEVEL": "warning",
+            "THREADLINE_RATE_LIMIT": "0",
+            "THREADLINE_PAGE_RATE_LIMIT": "0",
+            "THREADLINE_MIN_SUBMIT_MS": "0",
+            "THREADLINE_WS_MAX_PER_IP": "100000",
+            # Every load-generating client comes from 127.0.0.1.
+            "THREADLINE_HTTP_MAX_PER_IP": "100000",
+        }
         if redis:
             settings["THREADLINE_REDIS_URL"] = self.redis.url
         settings.update(env)
@@ -92,12 +102,18 @@ def machine() -> dict[str, Any]:
     mem = 0
     with contextlib.suppress(OSError, ValueError, IndexError):
         mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
-    redis_version = subprocess.run(["redis-server", "--version"], capture_output=True,
-                                   text=True, check=False).stdout.split()[2:3]
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_mb": mem,
-            "python": platform.python_version(), "os": platform.platform(),
-            "redis": redis_version[0].removeprefix("v=") if redis_version else "?",
-            "quick": QUICK}
+    redis_version = subprocess.run(
+        ["redis-server", "--version"], capture_output=True, text=True, check=False
+    ).stdout.split()[2:3]
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_mb": mem,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "redis": redis_version[0].removeprefix("v=") if redis_version else "?",
+        "quick": QUICK,
+    }
 
 
 def run(coro: Any) -> Any:

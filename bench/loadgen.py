@@ -40,14 +40,19 @@ class Adapter:
 
 
 ADAPTERS = {
-    "threadline": Adapter("threadline", "/ws?site=bench",
-                          '{{"type":"subscribe","page":"{page}","seq":null}}', b'{"type":"sync"'),
+    "threadline": Adapter(
+        "threadline",
+        "/ws?site=bench",
+        '{{"type":"subscribe","page":"{page}","seq":null}}',
+        b'{"type":"sync"',
+    ),
     "bare": Adapter("bare", "/?page={page}", None, b"ready"),
     "null": Adapter("null", "/?page={page}", None, b"ready"),
     "broadcaster": Adapter("broadcaster", "/ws?page={page}", None, b"ready"),
     "channels": Adapter("channels", "/ws?page={page}", None, b"ready"),
-    "socketio": Adapter("socketio", "/socket.io/?EIO=4&transport=websocket&page={page}",
-                        None, b'42["ready"'),
+    "socketio": Adapter(
+        "socketio", "/socket.io/?EIO=4&transport=websocket&page={page}", None, b'42["ready"'
+    ),
     "asgi": Adapter("asgi", "/ws?page={page}", None, b"ready"),
 }
 
@@ -78,11 +83,11 @@ class Stats:
 
 
 class Conn(asyncio.Protocol):
-    __slots__ = ("adapter", "buf", "is_open", "joined", "on_joined", "page", "stats",
-                 "transport")
+    __slots__ = ("adapter", "buf", "is_open", "joined", "on_joined", "page", "stats", "transport")
 
-    def __init__(self, adapter: Adapter, page: str, stats: Stats,
-                 on_joined: Callable[[], None]) -> None:
+    def __init__(
+        self, adapter: Adapter, page: str, stats: Stats, on_joined: Callable[[], None]
+    ) -> None:
         self.adapter, self.page, self.stats, self.on_joined = adapter, page, stats, on_joined
         self.buf = b""
         self.is_open = False
@@ -93,10 +98,13 @@ class Conn(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
         key = base64.b64encode(os.urandom(16)).decode()
         path = self.adapter.path.format(page=self.page)
-        transport.write((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"  # type: ignore[attr-defined]
-                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                         f"Sec-WebSocket-Version: 13\r\nOrigin: {self.adapter.origin}\r\n\r\n"
-                         ).encode())
+        transport.write(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"  # type: ignore[attr-defined]
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\nOrigin: {self.adapter.origin}\r\n\r\n"
+            ).encode()
+        )
 
     def data_received(self, data: bytes) -> None:
         if self.buf:
@@ -112,7 +120,7 @@ class Conn(asyncio.Protocol):
                 assert self.transport is not None
                 self.transport.close()
                 return
-            data = data[end + 4:]
+            data = data[end + 4 :]
             self.is_open = True
             if self.adapter.join is not None:
                 self.send(self.adapter.join.format(page=self.page).encode())
@@ -134,7 +142,7 @@ class Conn(asyncio.Protocol):
             elif n == 127:
                 if size - pos < 10:
                     break
-                n = int.from_bytes(data[pos + 2:pos + 10], "big")
+                n = int.from_bytes(data[pos + 2 : pos + 10], "big")
                 start = pos + 10
             end = start + n
             if end > size:
@@ -145,8 +153,8 @@ class Conn(asyncio.Protocol):
                 if t >= 0:
                     e = find(b"@", t + 2, end)
                     i = find(I_MARK, e, end)
-                    latencies.append(now - int(data[t + 2:e]) // 1000)
-                    indexes.append(int(data[i + 2:find(b"@", i + 2, end)]))
+                    latencies.append(now - int(data[t + 2 : e]) // 1000)
+                    indexes.append(int(data[i + 2 : find(b"@", i + 2, end)]))
                 else:
                     self.text(data[start:end])
             elif opcode == 9:
@@ -203,8 +211,11 @@ async def child(config: dict[str, Any]) -> None:
             for _ in range(5):
                 try:
                     conn = Conn(adapter, page, stats, on_joined)
-                    await loop.create_connection(lambda c=conn: c, config["host"],  # type: ignore[misc]
-                                                 config["port"])
+                    await loop.create_connection(
+                        lambda c=conn: c,
+                        config["host"],  # type: ignore[misc]
+                        config["port"],
+                    )
                     conns.append(conn)
                     return
                 except OSError:
@@ -245,11 +256,20 @@ async def child(config: dict[str, Any]) -> None:
             after = resource.getrusage(resource.RUSAGE_SELF)
             elapsed = time.monotonic() - started
             cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-            print(json.dumps({
-                "latencies": base64.b64encode(stats.latencies.tobytes()).decode(),
-                "per_message": stats.per_message(), "connections": len(conns),
-                "cpu": cpu / max(elapsed, 1e-6), "closed": stats.closed,
-                "errors": stats.errors, "other": stats.other_frames}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "latencies": base64.b64encode(stats.latencies.tobytes()).decode(),
+                        "per_message": stats.per_message(),
+                        "connections": len(conns),
+                        "cpu": cpu / max(elapsed, 1e-6),
+                        "closed": stats.closed,
+                        "errors": stats.errors,
+                        "other": stats.other_frames,
+                    }
+                ),
+                flush=True,
+            )
     for conn in conns:
         if conn.transport is not None:
             conn.transport.close()

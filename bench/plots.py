@@ -20,8 +20,7 @@ PEER_STYLE = [("tab:orange", "^"), ("tab:green", "v"), ("tab:red", "D"), ("tab:p
 def _style(name: str) -> tuple[str, str]:
     if name in STYLE:
         return STYLE[name]
-    return PEER_STYLE[PEERS.index(name) % len(PEER_STYLE)] if name in PEERS else ("tab:brown",
-                                                                                  ".")
+    return PEER_STYLE[PEERS.index(name) % len(PEER_STYLE)] if name in PEERS else ("tab:brown", ".")
 
 
 def latency_plot(latency: dict[str, Any], path: Path) -> bool:
@@ -30,16 +29,25 @@ def latency_plot(latency: dict[str, Any], path: Path) -> bool:
     for name, sizes in latency.items():
         if not isinstance(sizes, dict):
             continue
-        points = sorted((int(n), f) for n, f in sizes.items()
-                        if isinstance(f, dict) and "p99_ms" in f)
+        points = sorted(
+            (int(n), f) for n, f in sizes.items() if isinstance(f, dict) and "p99_ms" in f
+        )
         if not points:
             continue
         color, marker = _style(name)
         xs = [n for n, _ in points]
-        ax.plot(xs, [f["p99_ms"] for _, f in points], marker=marker, color=color,
-                label=f"{name} p99")
-        ax.plot(xs, [f["p50_ms"] for _, f in points], marker=marker, color=color,
-                linestyle=":", alpha=0.7, label=f"{name} p50")
+        ax.plot(
+            xs, [f["p99_ms"] for _, f in points], marker=marker, color=color, label=f"{name} p99"
+        )
+        ax.plot(
+            xs,
+            [f["p50_ms"] for _, f in points],
+            marker=marker,
+            color=color,
+            linestyle=":",
+            alpha=0.7,
+            label=f"{name} p50",
+        )
         drawn = True
     if not drawn:
         plt.close(fig)
@@ -57,11 +65,11 @@ def latency_plot(latency: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def throughput_plot(throughput: dict[str, Any], null: dict[str, Any] | None, path: Path
-                    ) -> bool:
+def throughput_plot(throughput: dict[str, Any], null: dict[str, Any] | None, path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(7.5, 4.5), dpi=110)
-    series = {name: data.get("points", []) for name, data in throughput.items()
-              if isinstance(data, dict)}
+    series = {
+        name: data.get("points", []) for name, data in throughput.items() if isinstance(data, dict)
+    }
     if null:
         series[NULL] = null.get("points", [])
     top = 0.0

@@ -24,9 +24,21 @@ from tests.support import logcheck
 from tests.support.servers import session_log
 from tests.support.services import free_port, stop, wait_port
 
-UVICORN = ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-           "--ws-per-message-deflate", "false", "--workers", "1", "--no-access-log",
-           "--ws-max-size", "65536"]
+UVICORN = [
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--ws",
+    "websockets-sansio",
+    "--ws-per-message-deflate",
+    "false",
+    "--workers",
+    "1",
+    "--no-access-log",
+    "--ws-max-size",
+    "65536",
+]
 
 
 def pinned(cpu: str | None, cmd: Sequence[str]) -> list[str]:
@@ -50,10 +62,13 @@ class Proc:
         self.log = session_log(self.log, "proc")
         out = open(self.log, "ab") if self.log else None  # noqa: SIM115
         try:
-            self.proc = subprocess.Popen(pinned(self.cpu, cmd), cwd=ROOT,
-                                         env={**os.environ, **self.env},
-                                         stdout=out or subprocess.DEVNULL,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                pinned(self.cpu, cmd),
+                cwd=ROOT,
+                env={**os.environ, **self.env},
+                stdout=out or subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
         finally:
             if out:
                 out.close()
@@ -88,8 +103,22 @@ class Proc:
 def uvicorn(python: str, app: str, **kwargs: Any) -> Proc:
     # Quiet when measuring; at INFO under pytest, like every server the tests start.
     level = "warning" if logcheck.directory() is None else "info"
-    return Proc([python, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", "{port}",
-                 *UVICORN, "--log-level", level], **kwargs)
+    return Proc(
+        [
+            python,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+            *UVICORN,
+            "--log-level",
+            level,
+        ],
+        **kwargs,
+    )
 
 
 @dataclass
@@ -128,27 +157,39 @@ class Measurement:
 class Generator:
     """Children of bench.loadgen, each holding a share of the readers."""
 
-    def __init__(self, adapter: str, port: int, pages: list[str], *, procs: int = 2,
-                 cpu: str | None = "0") -> None:
-        self.adapter, self.port, self.pages, self.procs, self.cpu = \
-            adapter, port, pages, procs, cpu
+    def __init__(
+        self, adapter: str, port: int, pages: list[str], *, procs: int = 2, cpu: str | None = "0"
+    ) -> None:
+        self.adapter, self.port, self.pages, self.procs, self.cpu = adapter, port, pages, procs, cpu
         self.children: list[asyncio.subprocess.Process] = []
         self.ready = 0
         self.typing_every: float | None = None
 
     async def start(self, join_timeout: float = 60) -> int:
-        shares = [self.pages[i::self.procs] for i in range(self.procs)]
+        shares = [self.pages[i :: self.procs] for i in range(self.procs)]
         for share in shares:
             if not share:
                 continue
             fd, path = tempfile.mkstemp(suffix=".json")
             with os.fdopen(fd, "w") as fh:
-                json.dump({"adapter": self.adapter, "host": "127.0.0.1", "port": self.port,
-                           "pages": share, "join_timeout": join_timeout,
-                           "typing_every": self.typing_every}, fh)
+                json.dump(
+                    {
+                        "adapter": self.adapter,
+                        "host": "127.0.0.1",
+                        "port": self.port,
+                        "pages": share,
+                        "join_timeout": join_timeout,
+                        "typing_every": self.typing_every,
+                    },
+                    fh,
+                )
             child = await asyncio.create_subprocess_exec(
-                *pinned(self.cpu, [sys.executable, "-m", "bench.loadgen", path]), cwd=ROOT,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**27)
+                *pinned(self.cpu, [sys.executable, "-m", "bench.loadgen", path]),
+                cwd=ROOT,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=2**27,
+            )
             self.children.append(child)
         self.ready = 0
         for child in self.children:
@@ -203,8 +244,9 @@ class Generator:
         self.children = []
 
 
-async def trigger(a_url: str, *, rate: float, count: int, page: str, size: int = 200,
-                  pages: int = 1) -> None:
+async def trigger(
+    a_url: str, *, rate: float, count: int, page: str, size: int = 200, pages: int = 1
+) -> None:
     params: dict[str, object] = {"rate": rate, "count": count, "page": page, "size": size}
     if pages > 1:
         params["pages"] = pages

@@ -12,10 +12,18 @@ from pathlib import Path
 from typing import Any
 
 Row = tuple[str, str, str, str]
-THREADLINE, BARE, NULL, RAW_ASGI = ("threadline", "websockets via Redis",
-                                    "websockets in-process", "raw ASGI (uvicorn)")
-PEERS = ("broadcaster", "python-socketio", "channels (RedisChannelLayer)",
-         "channels (RedisPubSubChannelLayer)")
+THREADLINE, BARE, NULL, RAW_ASGI = (
+    "threadline",
+    "websockets via Redis",
+    "websockets in-process",
+    "raw ASGI (uvicorn)",
+)
+PEERS = (
+    "broadcaster",
+    "python-socketio",
+    "channels (RedisChannelLayer)",
+    "channels (RedisPubSubChannelLayer)",
+)
 WIDGET_BUDGET = 12 * 1024
 RIG_SATURATED = 0.85  # the shared core's busy share above which a point is the rig's
 
@@ -23,48 +31,47 @@ RIG_SATURATED = 0.85  # the shared core's busy share above which a point is the 
 # next to a miss. Kept here, beside the targets, so a miss and its explanation travel together.
 EXPLAIN = {
     "a_bare": "Each event is validated and committed to PostgreSQL on process A (an fsync'd "
-              "transaction) before it is published, so that no reader ever sees an event the "
-              "database could lose; the bare reference publishes a payload straight to Redis.",
+    "transaction) before it is published, so that no reader ever sees an event the "
+    "database could lose; the bare reference publishes a payload straight to Redis.",
     "a_peer": "Each Threadline event is validated and committed to PostgreSQL on process A "
-              "before it is published, so that no reader ever sees an event the database "
-              "could lose; the peers publish a payload straight to Redis. Across runs the "
-              "ratio has been between 0.40x and 0.56x.",
+    "before it is published, so that no reader ever sees an event the database "
+    "could lose; the peers publish a payload straight to Redis. Across runs the "
+    "ratio has been between 0.40x and 0.56x.",
     "b_bare": "B is not what stops Threadline: it spends less CPU per frame than the bare "
-              "reference (see the next rows). Each Threadline event is a comment validated "
-              "and committed to PostgreSQL on A, and A, PostgreSQL, Redis and the generator "
-              "share one core; at 35 events/s that core is >85 % busy, the publisher runs "
-              "late, and the lateness is measured as delivery latency (the bare reference's "
-              "A only forwards a payload). Such failures are marked as the rig's; a machine "
-              "with a third core for the publisher is needed to find B's own limit. Across "
-              "runs on this machine the held rate varied between 25 and 60 events/s.",
+    "reference (see the next rows). Each Threadline event is a comment validated "
+    "and committed to PostgreSQL on A, and A, PostgreSQL, Redis and the generator "
+    "share one core; at 35 events/s that core is >85 % busy, the publisher runs "
+    "late, and the lateness is measured as delivery latency (the bare reference's "
+    "A only forwards a payload). Such failures are marked as the rig's; a machine "
+    "with a third core for the publisher is needed to find B's own limit. Across "
+    "runs on this machine the held rate varied between 25 and 60 events/s.",
     "b_peer": "Same cause as above: the rig's shared core, not B, limits Threadline's rate.",
-    "b_cpu": "B's CPU per frame includes the JSON envelope per event and presence "
-             "bookkeeping.",
+    "b_cpu": "B's CPU per frame includes the JSON envelope per event and presence bookkeeping.",
     "c": "Per-socket memory is uvicorn's websocket protocol objects plus Threadline's "
-         "connection state.",
+    "connection state.",
     "d": "At 10,000 readers the scenario asks for 200 comments per second through the durable "
-         "path (validation and a PostgreSQL commit on A), and A, PostgreSQL, Redis and four "
-         "generator processes share one core: that core saturates, the publisher runs late and "
-         "the lateness is counted as delivery latency, while B spends ~32 us per frame (a "
-         "third of its core). Such points are flagged `rig core`; this 2-core machine cannot "
-         "drive the 10,000-reader point honestly. B's own obstacle was the garbage collector: "
-         "full collections at 10,000 sockets took 0.2-0.9 s until `server/gctune.py` (freeze "
-         "what exists after startup, young-generation threshold 20,000); now ~70 ms, "
-         "which still reaches the p99 at that size.",
+    "path (validation and a PostgreSQL commit on A), and A, PostgreSQL, Redis and four "
+    "generator processes share one core: that core saturates, the publisher runs late and "
+    "the lateness is counted as delivery latency, while B spends ~32 us per frame (a "
+    "third of its core). Such points are flagged `rig core`; this 2-core machine cannot "
+    "drive the 10,000-reader point honestly. B's own obstacle was the garbage collector: "
+    "full collections at 10,000 sockets took 0.2-0.9 s until `server/gctune.py` (freeze "
+    "what exists after startup, young-generation threshold 20,000); now ~70 ms, "
+    "which still reaches the p99 at that size.",
     "e_post": "Posting is CPU-bound on one core. Profiled in a slower run (363/s on SQLite, "
-              "212/s on PostgreSQL): SQLite ~1.8 ms per post, of which "
-              "SQLAlchemy Core statement execution is ~18 %, connection checkout and BEGIN ~7 "
-              "%, IP hashing ~4 %, the rest the HTTP stack, validation, token issue and the "
-              "event row. PostgreSQL: ~4 ms per post, ~33 % of it SQLAlchemy's greenlet "
-              "adapter around asyncpg, and ~7 statements each a network round trip inside "
-              "one transaction. Isso writes one row and publishes nothing; its own figure is "
-              "fsync-bound on this disk and moved between 38/s and 403/s across runs, so the "
-              "ratio moves with it.",
+    "212/s on PostgreSQL): SQLite ~1.8 ms per post, of which "
+    "SQLAlchemy Core statement execution is ~18 %, connection checkout and BEGIN ~7 "
+    "%, IP hashing ~4 %, the rest the HTTP stack, validation, token issue and the "
+    "event row. PostgreSQL: ~4 ms per post, ~33 % of it SQLAlchemy's greenlet "
+    "adapter around asyncpg, and ~7 statements each a network round trip inside "
+    "one transaction. Isso writes one row and publishes nothing; its own figure is "
+    "fsync-bound on this disk and moved between 38/s and 403/s across runs, so the "
+    "ratio moves with it.",
     "e_list": "Listing is served from the first-page cache (p50 ~13 ms at 50 connections); "
-              "the SQLite tail comes from pauses on the event loop, which runs SQLite "
-              "statements itself and refreshes the cache there.",
+    "the SQLite tail comes from pauses on the event loop, which runs SQLite "
+    "statements itself and refreshes the cache there.",
     "f": "First paint includes fetching /widget.js and the first thread page over loopback "
-         "in a cold browser context.",
+    "in a cold browser context.",
 }
 
 
@@ -120,8 +127,11 @@ def _valid(point: Any) -> bool:
 
 
 def best_peer_latency(lat: dict[str, Any], readers: int) -> tuple[str | None, float | None]:
-    found = [(name, _get(lat, name, readers, "p99_ms")) for name in PEERS
-             if _valid(_get(lat, name, readers))]
+    found = [
+        (name, _get(lat, name, readers, "p99_ms"))
+        for name in PEERS
+        if _valid(_get(lat, name, readers))
+    ]
     found = [(n, p) for n, p in found if p is not None]
     return min(found, key=lambda f: f[1]) if found else (None, None)
 
@@ -134,10 +144,13 @@ def best_peer_rate(tp: dict[str, Any]) -> tuple[str | None, float | None]:
 
 def common_cpu(tp: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
     """B's CPU per frame for Threadline and bare at the highest rate both held."""
+
     def good(name: str) -> dict[float, float]:
         points = _get(tp, name, "points") or []
-        return {p["rate"]: p["b_cpu_us_per_frame"] for p in points
-                if _valid(p) and p["p99_ms"] <= 100}
+        return {
+            p["rate"]: p["b_cpu_us_per_frame"] for p in points if _valid(p) and p["p99_ms"] <= 100
+        }
+
     ours, bare = good(THREADLINE), good(BARE)
     shared = sorted(set(ours) & set(bare))
     if not shared:
@@ -155,61 +168,110 @@ def targets(results: dict[str, Any]) -> list[Target]:
     ours, bare = _get(lat, THREADLINE, 1000, "p99_ms"), _get(lat, BARE, 1000, "p99_ms")
     if lat:
         r = _ratio(ours, bare)
-        out.append(Target("a_bare", "(a) p99 delivery, 1,000 readers on B, 10 events/s",
-                          f"{_fmt(ours, ' ms')} vs bare {_fmt(bare, ' ms')} = {_x(r)}",
-                          "<= 1.3x bare", None if r is None else r <= 1.3))
+        out.append(
+            Target(
+                "a_bare",
+                "(a) p99 delivery, 1,000 readers on B, 10 events/s",
+                f"{_fmt(ours, ' ms')} vs bare {_fmt(bare, ' ms')} = {_x(r)}",
+                "<= 1.3x bare",
+                None if r is None else r <= 1.3,
+            )
+        )
         peer, peer_p99 = best_peer_latency(lat, 1000)
         r = _ratio(ours, peer_p99)
-        out.append(Target("a_peer", "(a) p99 against the best peer",
-                          f"{_fmt(ours, ' ms')} vs {peer} {_fmt(peer_p99, ' ms')} = {_x(r)}",
-                          "<= 0.5x best peer", None if r is None else r <= 0.5))
+        out.append(
+            Target(
+                "a_peer",
+                "(a) p99 against the best peer",
+                f"{_fmt(ours, ' ms')} vs {peer} {_fmt(peer_p99, ' ms')} = {_x(r)}",
+                "<= 0.5x best peer",
+                None if r is None else r <= 0.5,
+            )
+        )
     # (b) sustained rate at 1,000 readers
     if tp:
         ours_rate, bare_rate = _get(tp, THREADLINE, "max_rate"), _get(tp, BARE, "max_rate")
         r = _ratio(ours_rate, bare_rate)
-        flagged = [p["rate"] for p in _get(tp, THREADLINE, "points") or []
-                   if isinstance(p, dict) and _flags(p)
-                   and not (p["p99_ms"] <= 100 and p["delivery"] >= 0.999)]
+        flagged = [
+            p["rate"]
+            for p in _get(tp, THREADLINE, "points") or []
+            if isinstance(p, dict)
+            and _flags(p)
+            and not (p["p99_ms"] <= 100 and p["delivery"] >= 0.999)
+        ]
         note = f" (failed with the rig's core saturated: {flagged} events/s)" if flagged else ""
-        out.append(Target("b_bare", "(b) events/s held at p99 <= 100 ms, 1,000 readers",
-                          f"{_fmt(ours_rate, '', 0)} vs bare {_fmt(bare_rate, '', 0)} = "
-                          f"{_x(r)}{note}", ">= 0.7x bare", None if r is None else r >= 0.7))
+        out.append(
+            Target(
+                "b_bare",
+                "(b) events/s held at p99 <= 100 ms, 1,000 readers",
+                f"{_fmt(ours_rate, '', 0)} vs bare {_fmt(bare_rate, '', 0)} = {_x(r)}{note}",
+                ">= 0.7x bare",
+                None if r is None else r >= 0.7,
+            )
+        )
         peer, peer_rate = best_peer_rate(tp)
         r = _ratio(ours_rate, peer_rate)
-        out.append(Target("b_peer", "(b) events/s against the best peer",
-                          f"{_fmt(ours_rate, '', 0)} vs {peer} {_fmt(peer_rate, '', 0)} = "
-                          f"{_x(r)}", ">= 5x best peer", None if r is None else r >= 5))
+        out.append(
+            Target(
+                "b_peer",
+                "(b) events/s against the best peer",
+                f"{_fmt(ours_rate, '', 0)} vs {peer} {_fmt(peer_rate, '', 0)} = {_x(r)}",
+                ">= 5x best peer",
+                None if r is None else r >= 5,
+            )
+        )
         rate, ours_cpu, bare_cpu = common_cpu(tp)
         r = _ratio(ours_cpu, bare_cpu)
-        out.append(Target("b_cpu", "(b) B's CPU per delivered frame",
-                          f"{_fmt(ours_cpu, ' us')} vs bare {_fmt(bare_cpu, ' us')} = {_x(r)} "
-                          f"(at {_fmt(rate, '', 0)} events/s)", "<= 1.3x bare",
-                          None if r is None else r <= 1.3))
+        out.append(
+            Target(
+                "b_cpu",
+                "(b) B's CPU per delivered frame",
+                f"{_fmt(ours_cpu, ' us')} vs bare {_fmt(bare_cpu, ' us')} = {_x(r)} "
+                f"(at {_fmt(rate, '', 0)} events/s)",
+                "<= 1.3x bare",
+                None if r is None else r <= 1.3,
+            )
+        )
     # (c) memory per idle connection
     mem = s.get("memory") or {}
     if mem:
         steps = _get(mem, THREADLINE, "steps") or []
-        raw = {st["connections"]: st["kib_per_connection"]
-               for st in _get(mem, RAW_ASGI, "steps") or []}
+        raw = {
+            st["connections"]: st["kib_per_connection"] for st in _get(mem, RAW_ASGI, "steps") or []
+        }
         joined = 0
         for st in steps:
             kib = st["kib_per_connection"]
             joined += st["joined"]  # each step's generator reports only its own readers
-            out.append(Target("c", f"(c) memory per idle websocket, {st['connections']:,} open",
-                              f"{kib} KiB (raw ASGI {_fmt(raw.get(st['connections']), ' KiB')}"
-                              f", {_x(_ratio(kib, raw.get(st['connections'])))})",
-                              "<= 25 KiB", kib <= 25 and joined >= st["connections"]))
+            out.append(
+                Target(
+                    "c",
+                    f"(c) memory per idle websocket, {st['connections']:,} open",
+                    f"{kib} KiB (raw ASGI {_fmt(raw.get(st['connections']), ' KiB')}"
+                    f", {_x(_ratio(kib, raw.get(st['connections'])))})",
+                    "<= 25 KiB",
+                    kib <= 25 and joined >= st["connections"],
+                )
+            )
     # (d) capacity
     cap = s.get("capacity") or {}
     if cap and "error" not in cap:
         held = cap.get("max_readers")
         worst = [p for p in cap.get("points", []) if isinstance(p, dict)]
-        detail = "; ".join(f"{p['readers']:,}: p99 {p['p99_ms']} ms"
-                           + (f" [{','.join(_flags(p))}]" if _flags(p) else "")
-                           for p in worst)
-        out.append(Target("d", "(d) readers one process holds at p99 <= 100 ms",
-                          f"{_fmt(held, '', 0)} ({detail})", ">= 10,000",
-                          None if not worst else (held or 0) >= 10000))
+        detail = "; ".join(
+            f"{p['readers']:,}: p99 {p['p99_ms']} ms"
+            + (f" [{','.join(_flags(p))}]" if _flags(p) else "")
+            for p in worst
+        )
+        out.append(
+            Target(
+                "d",
+                "(d) readers one process holds at p99 <= 100 ms",
+                f"{_fmt(held, '', 0)} ({detail})",
+                ">= 10,000",
+                None if not worst else (held or 0) >= 10000,
+            )
+        )
     # (e) HTTP
     http = s.get("http") or {}
     if http and "error" not in http:
@@ -219,29 +281,51 @@ def targets(results: dict[str, Any]) -> list[Target]:
             rps = _get(http, label, "listing", "requests_per_s")
             p99 = _get(http, label, "listing", "p99_ms")
             r = _ratio(rps, isso_list)
-            out.append(Target("e_list", f"(e) listing a 50-comment thread, {label}",
-                              f"{_fmt(rps, '/s', 0)}, p99 {_fmt(p99, ' ms')}; Isso "
-                              f"{_fmt(isso_list, '/s')} = {_x(r)}",
-                              ">= 2,000/s at p99 <= 50 ms, > 100x Isso",
-                              None if r is None or p99 is None
-                              else rps >= 2000 and p99 <= 50 and r > 100))
+            out.append(
+                Target(
+                    "e_list",
+                    f"(e) listing a 50-comment thread, {label}",
+                    f"{_fmt(rps, '/s', 0)}, p99 {_fmt(p99, ' ms')}; Isso "
+                    f"{_fmt(isso_list, '/s')} = {_x(r)}",
+                    ">= 2,000/s at p99 <= 50 ms, > 100x Isso",
+                    None if r is None or p99 is None else rps >= 2000 and p99 <= 50 and r > 100,
+                )
+            )
             posts = _get(http, label, "posting", "requests_per_s")
             r = _ratio(posts, isso_post)
-            out.append(Target("e_post", f"(e) posting, {label}",
-                              f"{_fmt(posts, '/s', 0)}, p99 "
-                              f"{_fmt(_get(http, label, 'posting', 'p99_ms'), ' ms')}; Isso "
-                              f"{_fmt(isso_post, '/s', 0)} = {_x(r)}", ">= 3x Isso",
-                              None if r is None else r >= 3))
+            out.append(
+                Target(
+                    "e_post",
+                    f"(e) posting, {label}",
+                    f"{_fmt(posts, '/s', 0)}, p99 "
+                    f"{_fmt(_get(http, label, 'posting', 'p99_ms'), ' ms')}; Isso "
+                    f"{_fmt(isso_post, '/s', 0)} = {_x(r)}",
+                    ">= 3x Isso",
+                    None if r is None else r >= 3,
+                )
+            )
     # (f) widget
     w = s.get("widget") or {}
     if w and "error" not in w:
-        out.append(Target("f", "(f) widget, gzipped", f"{w['gzip_bytes']:,} bytes "
-                          f"({w['gzip_bytes'] / 1024:.1f} KiB)", "<= 12 KiB",
-                          w["gzip_bytes"] <= WIDGET_BUDGET))
-        out.append(Target("f", "(f) script start -> 50-comment thread painted (median)",
-                          f"{w['first_paint_median_ms']} ms (min {w['first_paint_min_ms']}, "
-                          f"max {w['first_paint_max_ms']}, {w['loads']} loads)", "<= 100 ms",
-                          w["first_paint_median_ms"] <= 100))
+        out.append(
+            Target(
+                "f",
+                "(f) widget, gzipped",
+                f"{w['gzip_bytes']:,} bytes ({w['gzip_bytes'] / 1024:.1f} KiB)",
+                "<= 12 KiB",
+                w["gzip_bytes"] <= WIDGET_BUDGET,
+            )
+        )
+        out.append(
+            Target(
+                "f",
+                "(f) script start -> 50-comment thread painted (median)",
+                f"{w['first_paint_median_ms']} ms (min {w['first_paint_min_ms']}, "
+                f"max {w['first_paint_max_ms']}, {w['loads']} loads)",
+                "<= 100 ms",
+                w["first_paint_median_ms"] <= 100,
+            )
+        )
     return out
 
 
@@ -251,19 +335,39 @@ def reference_rows(results: dict[str, Any]) -> list[Row]:
     ref = s.get("references") or {}
     if ref and "error" not in ref:
         rb = ref.get("redis_benchmark") or {}
-        out.append(("L0: redis-benchmark PUBLISH (plain / pipelined 16)",
-                    f"{_fmt(rb.get('publish_per_s'), '/s', 0)} / "
-                    f"{_fmt(rb.get('publish_pipelined_per_s'), '/s', 0)}", "", "-"))
+        out.append(
+            (
+                "L0: redis-benchmark PUBLISH (plain / pipelined 16)",
+                f"{_fmt(rb.get('publish_per_s'), '/s', 0)} / "
+                f"{_fmt(rb.get('publish_pipelined_per_s'), '/s', 0)}",
+                "",
+                "-",
+            )
+        )
         pr = ref.get("python_pubsub_reader") or {}
-        out.append(("L1: one Python process reading Redis pub/sub",
-                    f"{_fmt(pr.get('messages_per_s'), ' msg/s', 0)}", "", "-"))
+        out.append(
+            (
+                "L1: one Python process reading Redis pub/sub",
+                f"{_fmt(pr.get('messages_per_s'), ' msg/s', 0)}",
+                "",
+                "-",
+            )
+        )
         null = ref.get("null_ceiling") or {}
-        best = [p for p in null.get("points", []) if isinstance(p, dict)
-                and p.get("rate") == null.get("max_rate")]
+        best = [
+            p
+            for p in null.get("points", [])
+            if isinstance(p, dict) and p.get("rate") == null.get("max_rate")
+        ]
         cpu = f", {best[0]['b_cpu_us_per_frame']} us/frame" if best else ""
-        out.append(("L2: websockets broadcast in one process, 1,000 readers",
-                    f"{_fmt(null.get('max_rate'), ' events/s', 0)} at p99 <= 100 ms{cpu}",
-                    "", "-"))
+        out.append(
+            (
+                "L2: websockets broadcast in one process, 1,000 readers",
+                f"{_fmt(null.get('max_rate'), ' events/s', 0)} at p99 <= 100 ms{cpu}",
+                "",
+                "-",
+            )
+        )
     lat = s.get("latency") or {}
     for name, sizes in lat.items():
         if name == "seconds" or not isinstance(sizes, dict):
@@ -275,20 +379,35 @@ def reference_rows(results: dict[str, Any]) -> list[Row]:
                 out.append((f"(a) {name}, {n} readers", fig["error"], "", "FAIL"))
                 continue
             lost = "" if fig["delivery"] >= 0.999 else f", {1 - fig['delivery']:.0%} lost"
-            out.append((f"(a) {name}, {int(n):,} readers, 10 events/s",
-                        f"p50 {fig['p50_ms']} / p99 {fig['p99_ms']} / p99.9 {fig['p999_ms']} ms,"
-                        f" fan-out done p99 {fig['completion_p99_ms']} ms{lost}", "", "-"))
+            out.append(
+                (
+                    f"(a) {name}, {int(n):,} readers, 10 events/s",
+                    f"p50 {fig['p50_ms']} / p99 {fig['p99_ms']} / p99.9 {fig['p999_ms']} ms,"
+                    f" fan-out done p99 {fig['completion_p99_ms']} ms{lost}",
+                    "",
+                    "-",
+                )
+            )
     tp = s.get("throughput") or {}
     for name, data in tp.items():
         if name == "seconds" or not isinstance(data, dict):
             continue
         points = [p for p in data.get("points", []) if isinstance(p, dict) and "p99_ms" in p]
         top = max(points, key=lambda p: p["rate"]) if points else None
-        out.append((f"(b) {name}, 1,000 readers",
-                    f"held {_fmt(data.get('max_rate'), ' events/s', 0)}"
-                    + (f"; last tried {top['rate']}/s: p99 {top['p99_ms']} ms, delivered "
-                       f"{top['delivery']:.1%}, B {top['b_cpu_us_per_frame']} us/frame"
-                       if top else ""), "", "-"))
+        out.append(
+            (
+                f"(b) {name}, 1,000 readers",
+                f"held {_fmt(data.get('max_rate'), ' events/s', 0)}"
+                + (
+                    f"; last tried {top['rate']}/s: p99 {top['p99_ms']} ms, delivered "
+                    f"{top['delivery']:.1%}, B {top['b_cpu_us_per_frame']} us/frame"
+                    if top
+                    else ""
+                ),
+                "",
+                "-",
+            )
+        )
     return out
 
 
@@ -298,27 +417,52 @@ def check_rows(results: dict[str, Any]) -> list[Row]:
     f = s.get("load_and_faults") or {}
     if f and "error" not in f:
         out += [
-            ("faults: comments accepted / in the database exactly once",
-             f"{f['accepted']} / {f['rows']} (duplicates {f['duplicates']})", "all, once",
-             "ok" if f["rows"] == f["comments"] and not f["duplicates"] else "FAIL"),
-            ("faults: readers ending with every event in order",
-             f"{f['readers_complete']} of {f['readers']} ({f['reader_drops']} drops)", "all",
-             "ok" if f["readers_complete"] == f["readers"] else "FAIL"),
-            ("faults: HTTP 5xx answers", str(f["http_5xx"]), "0",
-             "ok" if f["http_5xx"] == 0 else "FAIL"),
-            ("faults: posting rate through 2 Redis restarts and a SIGKILL",
-             f"{f['posts_per_second']}/s", "", "-"),
+            (
+                "faults: comments accepted / in the database exactly once",
+                f"{f['accepted']} / {f['rows']} (duplicates {f['duplicates']})",
+                "all, once",
+                "ok" if f["rows"] == f["comments"] and not f["duplicates"] else "FAIL",
+            ),
+            (
+                "faults: readers ending with every event in order",
+                f"{f['readers_complete']} of {f['readers']} ({f['reader_drops']} drops)",
+                "all",
+                "ok" if f["readers_complete"] == f["readers"] else "FAIL",
+            ),
+            (
+                "faults: HTTP 5xx answers",
+                str(f["http_5xx"]),
+                "0",
+                "ok" if f["http_5xx"] == 0 else "FAIL",
+            ),
+            (
+                "faults: posting rate through 2 Redis restarts and a SIGKILL",
+                f"{f['posts_per_second']}/s",
+                "",
+                "-",
+            ),
         ]
     f = s.get("flood") or {}
     if f and "error" not in f:
         out += [
-            ("flood: 1,000 posts in 10 s from one IP", str(f["flood_statuses"]), "10 accepted",
-             "ok" if f["ok"] else "FAIL"),
-            ("flood: other readers' delivery latency, calm",
-             f"median {f['calm']['median_ms']} ms, p95 {f['calm']['p95_ms']} ms", "", "-"),
-            ("flood: other readers' delivery latency, under the flood",
-             f"median {f['under_flood']['median_ms']} ms, p95 {f['under_flood']['p95_ms']} ms",
-             "", "-"),
+            (
+                "flood: 1,000 posts in 10 s from one IP",
+                str(f["flood_statuses"]),
+                "10 accepted",
+                "ok" if f["ok"] else "FAIL",
+            ),
+            (
+                "flood: other readers' delivery latency, calm",
+                f"median {f['calm']['median_ms']} ms, p95 {f['calm']['p95_ms']} ms",
+                "",
+                "-",
+            ),
+            (
+                "flood: other readers' delivery latency, under the flood",
+                f"median {f['under_flood']['median_ms']} ms, p95 {f['under_flood']['p95_ms']} ms",
+                "",
+                "-",
+            ),
         ]
     for name, value in s.items():
         if isinstance(value, dict) and "error" in value:
@@ -327,19 +471,23 @@ def check_rows(results: dict[str, Any]) -> list[Row]:
 
 
 def rows(results: dict[str, Any]) -> list[Row]:
-    return ([t.row() for t in targets(results)] + reference_rows(results)
-            + check_rows(results))
+    return [t.row() for t in targets(results)] + reference_rows(results) + check_rows(results)
 
 
 def summary(results: dict[str, Any]) -> str:
     table = rows(results)
     w0 = max((len(r[0]) for r in table), default=10)
     w2 = max((len(r[2]) for r in table), default=6)
-    lines = ["", "Threadline benchmark summary" + (" (BENCH_QUICK)" if
-                                                   results["machine"].get("quick") else ""),
-             "=" * 28]
-    lines += [f"{what:<{w0}}  {target:<{w2}}  [{verdict}]  {figure}"
-              for what, figure, target, verdict in table]
+    lines = [
+        "",
+        "Threadline benchmark summary"
+        + (" (BENCH_QUICK)" if results["machine"].get("quick") else ""),
+        "=" * 28,
+    ]
+    lines += [
+        f"{what:<{w0}}  {target:<{w2}}  [{verdict}]  {figure}"
+        for what, figure, target, verdict in table
+    ]
     return "\n".join(lines)
 
 
@@ -379,16 +527,26 @@ def write_markdown(results: dict[str, Any], path: Path, images: list[Path]) -> N
     if missed:
         lines += ["## Missed targets and what is in the way", ""]
         for t in missed:
-            lines.append(f"- **{t.measure}**: {t.figure} (target {t.target}). "
-                         f"{EXPLAIN.get(t.key, '')}")
+            lines.append(
+                f"- **{t.measure}**: {t.figure} (target {t.target}). {EXPLAIN.get(t.key, '')}"
+            )
         lines.append("")
-    lines += ["## References and peers", "", *_table(reference_rows(results)), "",
-              "## Correctness under load", "", *_table(check_rows(results)), ""]
+    lines += [
+        "## References and peers",
+        "",
+        *_table(reference_rows(results)),
+        "",
+        "## Correctness under load",
+        "",
+        *_table(check_rows(results)),
+        "",
+    ]
     if images:
         lines += ["## Plots", ""]
         lines += [f"![{img.stem}]({img.relative_to(path.parent).as_posix()})" for img in images]
         lines.append("")
-    took = {name: v.get("seconds") for name, v in results["scenarios"].items()
-            if isinstance(v, dict)}
+    took = {
+        name: v.get("seconds") for name, v in results["scenarios"].items() if isinstance(v, dict)
+    }
     lines += ["Scenario durations (s): " + ", ".join(f"{k} {v}" for k, v in took.items()), ""]
     path.write_text("\n".join(lines))

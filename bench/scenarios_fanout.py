@@ -39,8 +39,9 @@ def rig_busy() -> tuple[float, float]:
     return total - idle, total
 
 
-def figures(m: Measurement, b_cpu: float, seconds: float, redis: float,
-            a_cpu: float = 0.0, rig: float = 0.0) -> dict[str, Any]:
+def figures(
+    m: Measurement, b_cpu: float, seconds: float, redis: float, a_cpu: float = 0.0, rig: float = 0.0
+) -> dict[str, Any]:
     flags = []
     if a_cpu / seconds > BOTTLENECK:
         flags.append("publisher")
@@ -54,20 +55,34 @@ def figures(m: Measurement, b_cpu: float, seconds: float, redis: float,
     if redis / seconds > BOTTLENECK:
         flags.append("redis")
     return {
-        "p50_ms": round(m.percentile(0.5), 2), "p90_ms": round(m.percentile(0.9), 2),
-        "p99_ms": round(m.percentile(0.99), 2), "p999_ms": round(m.percentile(0.999), 2),
+        "p50_ms": round(m.percentile(0.5), 2),
+        "p90_ms": round(m.percentile(0.9), 2),
+        "p99_ms": round(m.percentile(0.99), 2),
+        "p999_ms": round(m.percentile(0.999), 2),
         "max_ms": round(m.percentile(1.0), 2),
         "completion_p50_ms": round(m.completion(0.5), 2),
         "completion_p99_ms": round(m.completion(0.99), 2),
-        "delivery": round(m.delivery_ratio, 5), "delivered": m.delivered,
+        "delivery": round(m.delivery_ratio, 5),
+        "delivered": m.delivered,
         "b_cpu_us_per_frame": round(b_cpu / max(m.delivered, 1) * 1e6, 2),
         "generator_cpu": [round(c, 2) for c in m.generator_cpu],
-        "redis_cpu": round(redis / seconds, 2), "rig_cpu": round(rig, 2), "bottleneck": flags,
+        "redis_cpu": round(redis / seconds, 2),
+        "rig_cpu": round(rig, 2),
+        "bottleneck": flags,
     }
 
 
-async def run_rate(gen: Generator, a: Proc | None, b: Proc, services: Services, *, rate: float,
-                   count: int, page: str = "p", pages: int = 1) -> dict[str, Any]:
+async def run_rate(
+    gen: Generator,
+    a: Proc | None,
+    b: Proc,
+    services: Services,
+    *,
+    rate: float,
+    count: int,
+    page: str = "p",
+    pages: int = 1,
+) -> dict[str, Any]:
     """One measured burst: record, publish on schedule, collect."""
     target = a or b
     seconds = count / rate
@@ -79,23 +94,37 @@ async def run_rate(gen: Generator, a: Proc | None, b: Proc, services: Services, 
     m = await gen.results()
     busy1, total1 = rig_busy()
     a_used = a.cpu_seconds() - a0 if a is not None else 0.0
-    return figures(m, b.cpu_seconds() - cpu0, seconds, redis_cpu(services) - r0, a_used,
-                   (busy1 - busy0) / max(total1 - total0, 1e-9))
+    return figures(
+        m,
+        b.cpu_seconds() - cpu0,
+        seconds,
+        redis_cpu(services) - r0,
+        a_used,
+        (busy1 - busy0) / max(total1 - total0, 1e-9),
+    )
 
 
-async def median_round(gen: Generator, a: Proc | None, b: Proc, services: Services, *,
-                       rate: float, count: int, rounds: int = 3) -> dict[str, Any]:
+async def median_round(
+    gen: Generator,
+    a: Proc | None,
+    b: Proc,
+    services: Services,
+    *,
+    rate: float,
+    count: int,
+    rounds: int = 3,
+) -> dict[str, Any]:
     """Several rounds on the same readers; the round with the median p99 is reported."""
-    results = [await run_rate(gen, a, b, services, rate=rate, count=count)
-               for _ in range(rounds)]
+    results = [await run_rate(gen, a, b, services, rate=rate, count=count) for _ in range(rounds)]
     results.sort(key=lambda r: r["p99_ms"])
     chosen = results[len(results) // 2]
     chosen["rounds_p99_ms"] = [r["p99_ms"] for r in results]
     return chosen
 
 
-async def with_readers(services: Services, sut: Sut, pages: list[str], body: Any,
-                       *, publisher: bool = True) -> Any:
+async def with_readers(
+    services: Services, sut: Sut, pages: list[str], body: Any, *, publisher: bool = True
+) -> Any:
     a, b = await sut.start(services, a=publisher)
     gen = Generator(sut.adapter, b.port, pages, procs=procs_for(len(pages)))
     try:
@@ -121,10 +150,29 @@ def redis_benchmark(services: Services) -> dict[str, Any]:
     out = {}
     for label, extra in (("publish_per_s", []), ("publish_pipelined_per_s", ["-P", "16"])):
         n = "50000" if QUICK else "300000"
-        result = subprocess.run(pinned("1", ["redis-benchmark", "-p", str(services.redis.port),
-                                             "-n", n, "-c", "50", "-q", *extra, "PUBLISH",
-                                             "bench:ref", payload]),
-                                capture_output=True, text=True, check=False, timeout=120)
+        result = subprocess.run(
+            pinned(
+                "1",
+                [
+                    "redis-benchmark",
+                    "-p",
+                    str(services.redis.port),
+                    "-n",
+                    n,
+                    "-c",
+                    "50",
+                    "-q",
+                    *extra,
+                    "PUBLISH",
+                    "bench:ref",
+                    payload,
+                ],
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
         found = re.findall(r"([\d.]+) requests per second", result.stdout)
         out[label] = float(found[-1]) if found else None
     return out
@@ -133,19 +181,46 @@ def redis_benchmark(services: Services) -> dict[str, Any]:
 def python_pubsub_reader(services: Services) -> dict[str, Any]:
     """L1: messages per second one Python process can take off a Redis subscription."""
     total = 100_000 if QUICK else 500_000
-    reader = subprocess.Popen(pinned("1", [sys.executable, "-m", "bench.sut.pubsub_reader",
-                                           str(services.redis.port), str(total)]),
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        pinned(
+            "1",
+            [sys.executable, "-m", "bench.sut.pubsub_reader", str(services.redis.port), str(total)],
+        ),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert reader.stdout is not None
     reader.stdout.readline()  # "subscribed"
-    subprocess.run(pinned("0", ["redis-benchmark", "-p", str(services.redis.port), "-n",
-                                str(total), "-c", "4", "-P", "32", "-q", "PUBLISH",
-                                "bench:l1", "x" * PAYLOAD]),
-                   capture_output=True, check=False, timeout=120)
+    subprocess.run(
+        pinned(
+            "0",
+            [
+                "redis-benchmark",
+                "-p",
+                str(services.redis.port),
+                "-n",
+                str(total),
+                "-c",
+                "4",
+                "-P",
+                "32",
+                "-q",
+                "PUBLISH",
+                "bench:l1",
+                "x" * PAYLOAD,
+            ],
+        ),
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
     line = reader.stdout.readline().split()
     reader.wait(30)
-    return {"messages_per_s": float(line[0]) if line else None,
-            "received": int(line[1]) if len(line) > 1 else 0}
+    return {
+        "messages_per_s": float(line[0]) if line else None,
+        "received": int(line[1]) if len(line) > 1 else 0,
+    }
 
 
 async def null_ceiling(services: Services) -> dict[str, Any]:
@@ -159,8 +234,14 @@ async def null_ceiling(services: Services) -> dict[str, Any]:
         for rate in rates:
             count = int(rate * 3)
             point = await run_rate(gen, None, b, services, rate=rate, count=count)
-            points.append({"rate": rate, "offered_frames_per_s": rate * readers,
-                           "delivered_frames_per_s": round(point["delivered"] / 3, 1), **point})
+            points.append(
+                {
+                    "rate": rate,
+                    "offered_frames_per_s": rate * readers,
+                    "delivered_frames_per_s": round(point["delivered"] / 3, 1),
+                    **point,
+                }
+            )
             if point["p99_ms"] > 100 or point["delivery"] < 0.999:
                 break
         return points
@@ -172,8 +253,11 @@ async def null_ceiling(services: Services) -> dict[str, Any]:
 def _max_rate(points: Any) -> float | None:
     """The highest rate held. A flagged point still counts when it passed (the bottleneck
     could only have made it look worse); a flagged failure is the rig's, not the server's."""
-    good = [p["rate"] for p in points if isinstance(p, dict) and "p99_ms" in p
-            and p["p99_ms"] <= 100 and p["delivery"] >= 0.999]
+    good = [
+        p["rate"]
+        for p in points
+        if isinstance(p, dict) and "p99_ms" in p and p["p99_ms"] <= 100 and p["delivery"] >= 0.999
+    ]
     return max(good) if good else None
 
 
@@ -189,11 +273,11 @@ async def latency(services: Services) -> dict[str, Any]:
     for sut in [THREADLINE, BARE]:
         for n in sizes:
             out.setdefault(sut.name, {})[str(n)] = await with_readers(
-                services, sut, ["p"] * n, measure)
+                services, sut, ["p"] * n, measure
+            )
     for sut in [] if QUICK else PEERS:  # the quick run keeps the references, not the peers
         n = 100 if QUICK else 1000
-        out.setdefault(sut.name, {})[str(n)] = await with_readers(services, sut, ["p"] * n,
-                                                                  measure)
+        out.setdefault(sut.name, {})[str(n)] = await with_readers(services, sut, ["p"] * n, measure)
     return out
 
 
@@ -206,25 +290,36 @@ async def throughput(services: Services) -> dict[str, Any]:
         (BARE, [25] if QUICK else [10, 25, 35, 45, 55, 65, 75, 100]),
     ]
     if not QUICK:
-        plans += [(PEERS[0], [5, 10, 25, 50]), (PEERS[1], [2, 5, 10]), (PEERS[2], [1, 2]),
-                  (PEERS[3], [1, 2])]
+        plans += [
+            (PEERS[0], [5, 10, 25, 50]),
+            (PEERS[1], [2, 5, 10]),
+            (PEERS[2], [1, 2]),
+            (PEERS[3], [1, 2]),
+        ]
     for sut, rates in plans:
-        async def body(gen: Generator, a: Proc | None, b: Proc, rates: list[float] = rates
-                       ) -> Any:
+
+        async def body(gen: Generator, a: Proc | None, b: Proc, rates: list[float] = rates) -> Any:
             points = []
             for rate in rates:
                 count = max(10, int(rate * (2 if QUICK else 3)))
                 point = await run_rate(gen, a, b, services, rate=rate, count=count)
-                points.append({"rate": rate, "offered_frames_per_s": rate * readers,
-                               "delivered_frames_per_s": round(
-                                   point["delivered"] / (count / rate), 1), **point})
+                points.append(
+                    {
+                        "rate": rate,
+                        "offered_frames_per_s": rate * readers,
+                        "delivered_frames_per_s": round(point["delivered"] / (count / rate), 1),
+                        **point,
+                    }
+                )
                 if point["p99_ms"] > 100 or point["delivery"] < 0.999:
                     break
             return points
 
         points = await with_readers(services, sut, ["p"] * readers, body)
-        out[sut.name] = {"points": points, "max_rate": _max_rate(points) if isinstance(
-            points, list) else None}
+        out[sut.name] = {
+            "points": points,
+            "max_rate": _max_rate(points) if isinstance(points, list) else None,
+        }
     return out
 
 
@@ -248,8 +343,14 @@ async def memory(services: Services) -> dict[str, Any]:
                 total = step
                 await asyncio.sleep(1.5 if QUICK else 3.0)  # joins, presence and GC settle
                 rss = b.rss_kib()
-                rows.append({"connections": total, "joined": ready, "rss_kib": rss,
-                             "kib_per_connection": round((rss - base) / total, 2)})
+                rows.append(
+                    {
+                        "connections": total,
+                        "joined": ready,
+                        "rss_kib": rss,
+                        "kib_per_connection": round((rss - base) / total, 2),
+                    }
+                )
         finally:
             for gen in gens:
                 await gen.stop()
@@ -274,15 +375,30 @@ async def capacity(services: Services) -> dict[str, Any]:
         gen.typing_every = 5.0  # the first reader of every page types every 5 s
         try:
             ready = await gen.start(join_timeout=180)
-            await trigger(a.url if a else b.url, rate=50, count=page_count, page="c",
-                          pages=page_count, size=PAYLOAD)
+            await trigger(
+                a.url if a else b.url,
+                rate=50,
+                count=page_count,
+                page="c",
+                pages=page_count,
+                size=PAYLOAD,
+            )
             await asyncio.sleep(2.0)
             seconds = 4 if QUICK else 8
             rate = float(page_count)  # one event per second per page
-            point = await run_rate(gen, a, b, services, rate=rate, count=int(rate * seconds),
-                                   page="c", pages=page_count)
-            points.append({"readers": n, "joined": ready, "pages": page_count,
-                           "events_per_s": rate, **point})
+            point = await run_rate(
+                gen,
+                a,
+                b,
+                services,
+                rate=rate,
+                count=int(rate * seconds),
+                page="c",
+                pages=page_count,
+            )
+            points.append(
+                {"readers": n, "joined": ready, "pages": page_count, "events_per_s": rate, **point}
+            )
         finally:
             await gen.stop()
             for proc in (a, b):
@@ -292,4 +408,3 @@ async def capacity(services: Services) -> dict[str, Any]:
             break
     held = [p["readers"] for p in points if p["p99_ms"] <= 100 and p["delivery"] >= 0.999]
     return {"points": points, "max_readers": max(held) if held else None}
-

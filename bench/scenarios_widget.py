@@ -19,11 +19,24 @@ TEST = "tests/browser/test_widget_report.py"
 
 async def widget(services: Services) -> dict[str, Any]:
     out = services.work / "widget.json"
-    env = {**os.environ, "THREADLINE_BENCH_OUT": str(out),
-           "THREADLINE_BENCH_LOADS": "3" if QUICK else "15"}
+    env = {
+        **os.environ,
+        "THREADLINE_BENCH_OUT": str(out),
+        "THREADLINE_BENCH_LOADS": "3" if QUICK else "15",
+    }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", TEST, cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        TEST,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     stdout, _ = await asyncio.wait_for(proc.communicate(), 300)
     if proc.returncode != 0 or not out.exists():
         tail = stdout.decode(errors="replace").strip().splitlines()[-5:]

@@ -23,34 +23,55 @@ class Sut:
     module: str = ""
     env: dict[str, str] = field(default_factory=dict)
 
-    async def start(self, services: Services, *, a: bool = True
-                    ) -> tuple[Proc | None, Proc]:
+    async def start(self, services: Services, *, a: bool = True) -> tuple[Proc | None, Proc]:
         log = services.work / f"{self.name}"
         if self.kind == "threadline":
             db = await services.database("postgresql")
             store = await services.site(db, "bench")
             await store.close()
             env = services.server(db).env
-            pa = uvicorn(sys.executable, "bench.sut.threadline_app:app", env=env, cpu=A_CPU,
-                         log=log.with_suffix(".a.log")) if a else None
-            pb = uvicorn(sys.executable, "bench.sut.threadline_app:app", env=env, cpu=B_CPU,
-                         log=log.with_suffix(".b.log"))
+            pa = (
+                uvicorn(
+                    sys.executable,
+                    "bench.sut.threadline_app:app",
+                    env=env,
+                    cpu=A_CPU,
+                    log=log.with_suffix(".a.log"),
+                )
+                if a
+                else None
+            )
+            pb = uvicorn(
+                sys.executable,
+                "bench.sut.threadline_app:app",
+                env=env,
+                cpu=B_CPU,
+                log=log.with_suffix(".b.log"),
+            )
         elif self.kind in ("bare", "null"):
             port = str(services.redis.port)
             role_b = "b" if self.kind == "bare" else "null"
-            pa = Proc([sys.executable, "-m", "bench.sut.bare", "a", "{port}", port],
-                      cpu=A_CPU) if a and self.kind == "bare" else None
-            pb = Proc([sys.executable, "-m", "bench.sut.bare", role_b, "{port}", port],
-                      cpu=B_CPU)
+            pa = (
+                Proc([sys.executable, "-m", "bench.sut.bare", "a", "{port}", port], cpu=A_CPU)
+                if a and self.kind == "bare"
+                else None
+            )
+            pb = Proc([sys.executable, "-m", "bench.sut.bare", role_b, "{port}", port], cpu=B_CPU)
         elif self.kind == "asgi":
             pa = None
             pb = uvicorn(sys.executable, "bench.sut.asgi_app:app", cpu=B_CPU)
         else:
             env = {"BENCH_REDIS_URL": services.redis.url, **self.env}
-            pa = uvicorn(PEERS_PYTHON, self.module, env=env, cpu=A_CPU,
-                         log=log.with_suffix(".a.log")) if a else None
-            pb = uvicorn(PEERS_PYTHON, self.module, env=env, cpu=B_CPU,
-                         log=log.with_suffix(".b.log"))
+            pa = (
+                uvicorn(
+                    PEERS_PYTHON, self.module, env=env, cpu=A_CPU, log=log.with_suffix(".a.log")
+                )
+                if a
+                else None
+            )
+            pb = uvicorn(
+                PEERS_PYTHON, self.module, env=env, cpu=B_CPU, log=log.with_suffix(".b.log")
+            )
         if pa is not None:
             pa.start()
         pb.start()
@@ -63,8 +84,18 @@ NULL = Sut("websockets in-process", "null", "null")
 RAW_ASGI = Sut("raw ASGI (uvicorn)", "asgi", "asgi")
 BROADCASTER = Sut("broadcaster", "broadcaster", "peer", "bench.sut.broadcaster_app:app")
 SOCKETIO = Sut("python-socketio", "socketio", "peer", "bench.sut.socketio_app:app")
-CHANNELS = Sut("channels (RedisChannelLayer)", "channels", "peer", "bench.sut.channels_app:app",
-               {"BENCH_LAYER": "core"})
-CHANNELS_PUBSUB = Sut("channels (RedisPubSubChannelLayer)", "channels", "peer",
-                      "bench.sut.channels_app:app", {"BENCH_LAYER": "pubsub"})
+CHANNELS = Sut(
+    "channels (RedisChannelLayer)",
+    "channels",
+    "peer",
+    "bench.sut.channels_app:app",
+    {"BENCH_LAYER": "core"},
+)
+CHANNELS_PUBSUB = Sut(
+    "channels (RedisPubSubChannelLayer)",
+    "channels",
+    "peer",
+    "bench.sut.channels_app:app",
+    {"BENCH_LAYER": "pubsub"},
+)
 PEERS = [BROADCASTER, SOCKETIO, CHANNELS, CHANNELS_PUBSUB]

@@ -66,10 +66,13 @@ class Reader(asyncio.Protocol):
         key = base64.b64encode(os.urandom(16)).decode()
         peer_host, peer_port = transport.get_extra_info("peername")[:2]
         host = f"{peer_host}:{peer_port}"
-        transport.write((
-            f"GET {self.path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: {self.origin}\r\n\r\n").encode())
+        transport.write(
+            (
+                f"GET {self.path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                f"Origin: {self.origin}\r\n\r\n"
+            ).encode()
+        )
 
     def data_received(self, data: bytes) -> None:
         buf = self._buf
@@ -79,7 +82,7 @@ class Reader(asyncio.Protocol):
             if end < 0:
                 return
             status = bytes(buf[:12])
-            del buf[:end + 4]
+            del buf[: end + 4]
             if not status.startswith(b"HTTP/1.1 101"):
                 self._finish(-int(status[9:12] or b"0"))
                 return
@@ -103,8 +106,8 @@ class Reader(asyncio.Protocol):
                 n, start = struct.unpack_from("!Q", buf, 2)[0], 10
             if len(buf) < start + n:
                 return
-            payload = bytes(buf[start:start + n])
-            del buf[:start + n]
+            payload = bytes(buf[start : start + n])
+            del buf[: start + n]
             if opcode == 1:
                 self._text(payload)
             elif opcode == 9:
@@ -121,8 +124,11 @@ class Reader(asyncio.Protocol):
             self.times.append(time.monotonic_ns())
         else:
             self.other += 1
-            if payload.startswith(b'{"type":"sync"') and self.synced is not None \
-                    and not self.synced.done():
+            if (
+                payload.startswith(b'{"type":"sync"')
+                and self.synced is not None
+                and not self.synced.done()
+            ):
                 self.synced.set_result(None)
         if self.on_frame is not None:
             self.on_frame(self, payload)
@@ -148,18 +154,33 @@ class Reader(asyncio.Protocol):
         return self.seqs[-1] if self.seqs else int(self.subscribe.get("seq") or 0)  # type: ignore[call-overload]
 
 
-async def connect(host: str, port: int, site: str, page: str, *, seq: int | None = 0,
-                  origin: str, timeout: float = 10.0,
-                  on_frame: Callable[[Reader, bytes], None] | None = None,
-                  seqs: list[int] | None = None, times: list[int] | None = None) -> Reader:
+async def connect(
+    host: str,
+    port: int,
+    site: str,
+    page: str,
+    *,
+    seq: int | None = 0,
+    origin: str,
+    timeout: float = 10.0,
+    on_frame: Callable[[Reader, bytes], None] | None = None,
+    seqs: list[int] | None = None,
+    times: list[int] | None = None,
+) -> Reader:
     """Open, subscribe, and wait for the server's ``sync`` (replay done). Pass ``seqs`` and
     ``times`` to keep one record across reconnections."""
     loop = asyncio.get_running_loop()
     subscribe: dict[str, object] = {"type": "subscribe", "page": page}
     if seq is not None:
         subscribe["seq"] = seq
-    reader = Reader(f"/ws?site={site}", origin, subscribe, on_frame,
-                    seqs if seqs is not None else [], times if times is not None else [])
+    reader = Reader(
+        f"/ws?site={site}",
+        origin,
+        subscribe,
+        on_frame,
+        seqs if seqs is not None else [],
+        times if times is not None else [],
+    )
     reader.closed, reader.synced = loop.create_future(), loop.create_future()
     try:
         async with asyncio.timeout(timeout):

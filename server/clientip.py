@@ -10,13 +10,13 @@ from starlette.types import Scope
 
 
 @lru_cache(maxsize=16)
-def _networks(trusted: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
-                                                  ...]:
+def _networks(
+    trusted: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(t, strict=False) for t in trusted)
 
 
-def _trusted(ip: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
-             ) -> bool:
+def _trusted(ip: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:

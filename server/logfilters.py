@@ -23,8 +23,14 @@ _ADDRESS = re.compile(r"^\[?[0-9A-Fa-f.:]+\]?:\d+(?: - )?$")
 _access = logging.getLogger("threadline.access")
 # uvicorn's lifespan steps, which say no more than "Started server process", Threadline's
 # "ready" line and "Uvicorn running on ..." already do: kept at DEBUG only.
-_LIFECYCLE = frozenset({"Waiting for application startup.", "Application startup complete.",
-                        "Waiting for application shutdown.", "Application shutdown complete."})
+_LIFECYCLE = frozenset(
+    {
+        "Waiting for application startup.",
+        "Application startup complete.",
+        "Waiting for application shutdown.",
+        "Application shutdown complete.",
+    }
+)
 _socket_routes: frozenset[str] = frozenset()
 
 
@@ -69,8 +75,9 @@ class ClientAddresses(logging.Filter):
         if record.levelno <= logging.DEBUG and template.startswith(("< ", "> ")):
             return False
         if isinstance(record.args, tuple):
-            record.args = tuple(_ADDRESS.sub("", a) if isinstance(a, str) else a
-                                for a in record.args)
+            record.args = tuple(
+                _ADDRESS.sub("", a) if isinstance(a, str) else a for a in record.args
+            )
         return True
 
 

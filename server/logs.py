@@ -17,15 +17,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server import logfilters
 from server.metrics import HttpStats
 
-request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
-                                                                         default=None)
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 # An id from the proxy in front is kept so logs line up across hops; anything else is
 # replaced, so a client cannot write arbitrary text into our logs.
 _GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 # Not copied into a JSON record: logging's own attributes, and uvicorn's `color_message`
 # (its message again, with ANSI colour codes for a terminal).
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id",
-                                                     "color_message"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "request_id",
+    "color_message",
+}
 access = logging.getLogger("threadline.access")
 
 
@@ -39,7 +42,8 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(), "logger": record.name,
+            "level": record.levelname.lower(),
+            "logger": record.name,
             "msg": record.getMessage(),
         }
         rid = getattr(record, "request_id", None)
@@ -89,7 +93,8 @@ def configure(fmt: str, level: str, access_log: bool = False) -> None:
     # Alembic announces its plugins and its dialect at INFO every time a process starts; a
     # migration's own steps are reported by `threadline migrate`.
     logging.getLogger("alembic").setLevel(
-        logging.NOTSET if level.lower() == "debug" else logging.WARNING)
+        logging.NOTSET if level.lower() == "debug" else logging.WARNING
+    )
     # httpx logs every request's full URL at INFO: a webhook URL often carries its
     # receiver's secret (Slack, Discord). Its warnings and errors still come through.
     for name in ("httpx", "httpcore"):
@@ -139,7 +144,17 @@ class RequestContext:
             route = str(getattr(scope.get("route"), "path", None) or "unmatched")
             self.stats.observe(route, scope["method"], status, seconds)
             if access.isEnabledFor(logging.INFO):
-                access.info("%s %s %d %.1f ms", scope["method"], route, status, seconds * 1000,
-                            extra={"method": scope["method"], "route": route,
-                                   "status": status, "ms": round(seconds * 1000, 2)})
+                access.info(
+                    "%s %s %d %.1f ms",
+                    scope["method"],
+                    route,
+                    status,
+                    seconds * 1000,
+                    extra={
+                        "method": scope["method"],
+                        "route": route,
+                        "status": status,
+                        "ms": round(seconds * 1000, 2),
+                    },
+                )
             request_id.reset(token)

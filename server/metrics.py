@@ -17,8 +17,10 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 def _labels(labels: Labels) -> str:
     if not labels:
         return ""
+
     def esc(v: str) -> str:
         return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
     return "{" + ",".join(f'{k}="{esc(v)}"' for k, v in labels) + "}"
 
 
@@ -65,8 +67,9 @@ class HttpStats:
         self.latency: dict[Labels, Histogram] = defaultdict(Histogram)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.latency[(("route", route), ("method", method),
-                      ("status", f"{status // 100}xx"))].observe(seconds)
+        self.latency[
+            (("route", route), ("method", method), ("status", f"{status // 100}xx"))
+        ].observe(seconds)
 
 
 class Exposition:
@@ -75,13 +78,13 @@ class Exposition:
     def __init__(self) -> None:
         self.out: list[str] = []
 
-    def metric(self, name: str, kind: str, help_: str,
-               samples: Iterable[tuple[Labels, float]]) -> None:
+    def metric(
+        self, name: str, kind: str, help_: str, samples: Iterable[tuple[Labels, float]]
+    ) -> None:
         self.out += [f"# HELP {name} {help_}", f"# TYPE {name} {kind}"]
         self.out += [f"{name}{_labels(labels)} {_num(value)}" for labels, value in samples]
 
-    def histogram(self, name: str, help_: str, series: Iterable[tuple[Labels, Histogram]]
-                  ) -> None:
+    def histogram(self, name: str, help_: str, series: Iterable[tuple[Labels, Histogram]]) -> None:
         self.out += [f"# HELP {name} {help_}", f"# TYPE {name} histogram"]
         for labels, hist in series:
             self.out += list(hist.lines(name, labels))

@@ -68,8 +68,12 @@ def send_email(smtp_url: str, sender: str, to: list[str], subject: str, text: st
 class Notifier:
     """A ``QueueObserver`` that announces comments entering the Pending tab."""
 
-    def __init__(self, settings: Settings, sites: SiteDirectory,
-                 retries: tuple[float, ...] = (1.0, 5.0, 30.0)) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sites: SiteDirectory,
+        retries: tuple[float, ...] = (1.0, 5.0, 30.0),
+    ) -> None:
         self.settings = settings
         self.sites = sites
         self.retries = retries
@@ -87,14 +91,22 @@ class Notifier:
         c, page = change.comment, change.page
         base = (self.settings.public_url or "").rstrip("/")
         payload = {
-            "type": "comment.pending", "site": site.id,
-            "comment": {"id": c.id, "name": c.author_name, "body": c.body,
-                        "held_reason": c.held_reason, "created_at": iso(c.created_at),
-                        "page": {"key": page.key, "url": page.url, "title": page.title}},
+            "type": "comment.pending",
+            "site": site.id,
+            "comment": {
+                "id": c.id,
+                "name": c.author_name,
+                "body": c.body,
+                "held_reason": c.held_reason,
+                "created_at": iso(c.created_at),
+                "page": {"key": page.key, "url": page.url, "title": page.title},
+            },
             "moderate_url": f"{base}/moderate?tab=pending&site={site.id}" if base else None,
         }
-        for kind, wanted in (("webhook", site.notify.webhook_url),
-                             ("email", site.notify.emails and self.settings.smtp_url)):
+        for kind, wanted in (
+            ("webhook", site.notify.webhook_url),
+            ("email", site.notify.emails and self.settings.smtp_url),
+        ):
             if wanted:
                 self._enqueue(Delivery(kind, site, payload))
 
@@ -102,14 +114,16 @@ class Notifier:
         try:
             self._queue.put_nowait(delivery)
         except asyncio.QueueFull:
-            log.error("notification queue full; dropped a %s for site %s", delivery.kind,
-                      delivery.site.id)
+            log.error(
+                "notification queue full; dropped a %s for site %s", delivery.kind, delivery.site.id
+            )
 
     async def start(self) -> None:
         # No pooled connections: one kept open to an address for one site's name must not
         # carry another site's webhook (each is verified for its own name).
-        self._http = httpx.AsyncClient(timeout=5.0, follow_redirects=False,
-                                       limits=httpx.Limits(max_keepalive_connections=0))
+        self._http = httpx.AsyncClient(
+            timeout=5.0, follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0)
+        )
         self._task = asyncio.create_task(self._work(), name="threadline-notify")
 
     async def close(self) -> None:
@@ -135,8 +149,13 @@ class Notifier:
     def _retry(self, delivery: Delivery, exc: Exception) -> None:
         delivery.errors.append(str(exc))
         if delivery.attempt >= len(self.retries):
-            log.error("giving up on a %s for site %s after %d attempts: %s", delivery.kind,
-                      delivery.site.id, delivery.attempt + 1, "; ".join(delivery.errors))
+            log.error(
+                "giving up on a %s for site %s after %d attempts: %s",
+                delivery.kind,
+                delivery.site.id,
+                delivery.attempt + 1,
+                "; ".join(delivery.errors),
+            )
             return
         delay = self.retries[delivery.attempt]
         delivery.attempt += 1
@@ -148,15 +167,19 @@ class Notifier:
         assert self._http is not None
         target = await check_target(url, self.settings.webhook_private)
         body = orjson.dumps(delivery.payload)
-        headers = {"Content-Type": "application/json", "User-Agent": "Threadline-Webhook/1",
-                   "Threadline-Signature": signature(secret or "", int(time.time()), body)}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Threadline-Webhook/1",
+            "Threadline-Signature": signature(secret or "", int(time.time()), body),
+        }
         if target.host_header:
             headers["Host"] = target.host_header
         extensions = {"sni_hostname": target.tls_name} if target.tls_name else None
         for i, address in enumerate(target.urls):
             try:
-                r = await self._http.post(address, content=body, headers=headers,
-                                          extensions=extensions)
+                r = await self._http.post(
+                    address, content=body, headers=headers, extensions=extensions
+                )
                 break
             except (httpx.ConnectError, httpx.ConnectTimeout):
                 if i == len(target.urls) - 1:
@@ -167,12 +190,23 @@ class Notifier:
     async def _email(self, delivery: Delivery) -> None:
         assert self.settings.smtp_url is not None
         c = delivery.payload["comment"]
-        lines = [f"A comment on {delivery.site.name} is waiting for a moderator.", "",
-                 f"From: {c['name'] or 'No Name'}", f"Page: {c['page']['url'] or c['page']['key']}",
-                 f"Held because: {c['held_reason'] or '-'}", "", c["body"], ""]
+        lines = [
+            f"A comment on {delivery.site.name} is waiting for a moderator.",
+            "",
+            f"From: {c['name'] or 'No Name'}",
+            f"Page: {c['page']['url'] or c['page']['key']}",
+            f"Held because: {c['held_reason'] or '-'}",
+            "",
+            c["body"],
+            "",
+        ]
         if delivery.payload["moderate_url"]:
             lines.append(f"Moderate it: {delivery.payload['moderate_url']}")
-        await asyncio.to_thread(send_email, self.settings.smtp_url, self.settings.smtp_from,
-                                list(delivery.site.notify.emails),
-                                f"New comment awaiting moderation on {delivery.site.name}",
-                                "\n".join(lines))
+        await asyncio.to_thread(
+            send_email,
+            self.settings.smtp_url,
+            self.settings.smtp_from,
+            list(delivery.site.notify.emails),
+            f"New comment awaiting moderation on {delivery.site.name}",
+            "\n".join(lines),
+        )

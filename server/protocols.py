@@ -63,26 +63,33 @@ MAX_TARGET = 8 * 1024
 class Refusal(Exception):
     """A limit hit while parsing: answered with ``status`` and a JSON error, then closed."""
 
-    def __init__(self, status: int, code: str, message: str,
-                 headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
 
     def response(self, default_headers: Sequence[tuple[bytes, bytes]]) -> bytes:
         body = json.dumps({"error": {"code": self.code, "message": self.message}}).encode()
         head = [STATUS_LINE[self.status]]
-        for name, value in [*default_headers, *self.headers,
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]:
+        for name, value in [
+            *default_headers,
+            *self.headers,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]:
             head += [name, b": ", value, b"\r\n"]
         return b"".join([*head, b"\r\n", body])
 
 
 # A fresh exception each time: one raised again and again would grow its traceback.
 def head_too_large() -> Refusal:
-    return Refusal(431, "headers_too_large",
-                   f"the request line and headers may be at most {MAX_HEAD_BYTES} bytes")
+    return Refusal(
+        431,
+        "headers_too_large",
+        f"the request line and headers may be at most {MAX_HEAD_BYTES} bytes",
+    )
 
 
 def too_many_headers() -> Refusal:
@@ -94,9 +101,12 @@ def target_too_long() -> Refusal:
 
 
 def too_many_connections(limit: int) -> Refusal:
-    return Refusal(429, "too_many_connections",
-                   f"at most {limit} open connections per client address",
-                   [(b"retry-after", b"10")])
+    return Refusal(
+        429,
+        "too_many_connections",
+        f"at most {limit} open connections per client address",
+        [(b"retry-after", b"10")],
+    )
 
 
 @cache
@@ -168,8 +178,11 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
             if self.block is not None:
                 # An unfinished header: httptools holds it all. A block that opened in this
                 # read (behind a request it completed) holds the read from where it opened.
-                self.block = (len(data) - self.opened_at if self.opened_at is not None
-                              else (earlier or 0) + len(data))
+                self.block = (
+                    len(data) - self.opened_at
+                    if self.opened_at is not None
+                    else (earlier or 0) + len(data)
+                )
                 if self.block > MAX_HEAD_BYTES:
                     raise head_too_large()
         except Refusal as refusal:

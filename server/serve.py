@@ -10,8 +10,14 @@ from server.settings import Settings
 APP = "server.app:app"
 
 
-def uvicorn_options(settings: Settings, *, host: str | None = None, port: int | None = None,
-                    workers: int | None = None, reload: bool = False) -> dict[str, Any]:
+def uvicorn_options(
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+    reload: bool = False,
+) -> dict[str, Any]:
     return {
         "app": APP,
         "host": host or settings.host,

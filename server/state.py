@@ -58,6 +58,7 @@ class AppState:
     def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run ``work`` after the response (its failures are logged): what a request must not
         wait for, or must not be timed by."""
+
         async def logged() -> None:
             try:
                 await work
@@ -75,8 +76,13 @@ class AppState:
             try:
                 hashes, sessions, texts = await forget_old_data(self.services)
                 if hashes or sessions or texts:
-                    log.info("forgot %d IP hashes, %d expired sessions and the text of %d "
-                             "comments deleted 30 days ago", hashes, sessions, texts)
+                    log.info(
+                        "forgot %d IP hashes, %d expired sessions and the text of %d "
+                        "comments deleted 30 days ago",
+                        hashes,
+                        sessions,
+                        texts,
+                    )
             except Exception:
                 log.exception("maintenance failed; retrying in an hour")
             await asyncio.sleep(3600)
@@ -88,22 +94,38 @@ class AppState:
         broker = create_broker(settings.redis_url, node_id)
         hub = Hub(broker, store)
         services = Services(
-            store=store, publisher=hub, limiter=broker,
+            store=store,
+            publisher=hub,
+            limiter=broker,
             tokens=AuthorTokens(settings.secret_key),
-            secret=settings.secret_key, clock=clock,
-            limits=Limits(edit_window=settings.edit_window, page_size=settings.page_size,
-                          reply_page_size=settings.reply_page_size,
-                          rate_limit=settings.rate_limit,
-                          page_rate_limit=settings.page_rate_limit,
-                          min_submit_ms=settings.min_submit_ms))
+            secret=settings.secret_key,
+            clock=clock,
+            limits=Limits(
+                edit_window=settings.edit_window,
+                page_size=settings.page_size,
+                reply_page_size=settings.reply_page_size,
+                rate_limit=settings.rate_limit,
+                page_rate_limit=settings.page_rate_limit,
+                min_submit_ms=settings.min_submit_ms,
+            ),
+        )
         modhub = ModHub(broker, services, node_id)
         hub.route(MODERATION_PREFIX, modhub.on_message)
         sites = SiteDirectory(store)
         notifier = Notifier(settings, sites)
         services.observers.extend([modhub, notifier])
-        return cls(settings=settings, store=store, broker=broker, hub=hub, services=services,
-                   sites=sites, passwords=hasher(settings.password_profile),
-                   node_id=node_id, modhub=modhub, notifier=notifier)
+        return cls(
+            settings=settings,
+            store=store,
+            broker=broker,
+            hub=hub,
+            services=services,
+            sites=sites,
+            passwords=hasher(settings.password_profile),
+            node_id=node_id,
+            modhub=modhub,
+            notifier=notifier,
+        )
 
     async def start(self) -> None:
         await check_migrated(self.store)
@@ -115,8 +137,12 @@ class AppState:
         await self.modhub.start()
         self._maintenance = asyncio.create_task(self._maintain(), name="threadline-maintain")
         gctune.tune()
-        log.info("threadline node %s ready (%s, %s)", self.node_id, self.store.dialect,
-                 "redis" if self.settings.redis_url else "in-process broker")
+        log.info(
+            "threadline node %s ready (%s, %s)",
+            self.node_id,
+            self.store.dialect,
+            "redis" if self.settings.redis_url else "in-process broker",
+        )
 
     async def close(self) -> None:
         self.shutting_down = True

@@ -70,8 +70,9 @@ def pg_cluster() -> Iterator[PostgresCluster]:
 
 
 @pytest.fixture(scope="session")
-def databases(tmp_path_factory: pytest.TempPathFactory,
-              request: pytest.FixtureRequest) -> Databases:
+def databases(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Databases:
     def pg() -> PostgresCluster:
         cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
         return cluster
@@ -93,21 +94,34 @@ class _LazyDatabases(Databases):
 
 
 def settings_for(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"env": "test", "database_url": db_url, "secret_key": SECRET,
-                              "data_dir": str(data_dir), "password_profile": "test",
-                              "rate_limit": 0, "page_rate_limit": 0, "min_submit_ms": 0,
-                              # Tests speak for readers on many networks through X-Forwarded-For.
-                              "trusted_proxies": TEST_PROXIES}
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": db_url,
+        "secret_key": SECRET,
+        "data_dir": str(data_dir),
+        "password_profile": "test",
+        "rate_limit": 0,
+        "page_rate_limit": 0,
+        "min_submit_ms": 0,
+        # Tests speak for readers on many networks through X-Forwarded-For.
+        "trusted_proxies": TEST_PROXIES,
+    }
     values.update(overrides)
     return Settings(**values)
 
 
 def env_for(db_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
-    env = {"THREADLINE_ENV": "test", "THREADLINE_DATABASE_URL": db_url,
-           "THREADLINE_SECRET_KEY": SECRET, "THREADLINE_DATA_DIR": str(data_dir),
-           "THREADLINE_LOG_LEVEL": "info", "THREADLINE_RATE_LIMIT": "0",
-           "THREADLINE_PAGE_RATE_LIMIT": "0", "THREADLINE_MIN_SUBMIT_MS": "0",
-           "THREADLINE_TRUSTED_PROXIES": ",".join(TEST_PROXIES)}
+    env = {
+        "THREADLINE_ENV": "test",
+        "THREADLINE_DATABASE_URL": db_url,
+        "THREADLINE_SECRET_KEY": SECRET,
+        "THREADLINE_DATA_DIR": str(data_dir),
+        "THREADLINE_LOG_LEVEL": "info",
+        "THREADLINE_RATE_LIMIT": "0",
+        "THREADLINE_PAGE_RATE_LIMIT": "0",
+        "THREADLINE_MIN_SUBMIT_MS": "0",
+        "THREADLINE_TRUSTED_PROXIES": ",".join(TEST_PROXIES),
+    }
     env.update(overrides)
     return env
 
@@ -132,16 +146,18 @@ def clock() -> Clock:
 
 
 @pytest.fixture(scope="session")
-async def asgi_app(backend_db: str, clock: Clock,
-                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+async def asgi_app(
+    backend_db: str, clock: Clock, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Any]:
     app = create_app(settings_for(backend_db, tmp_path_factory.mktemp("data")), clock=clock)
     async with app.router.lifespan_context(app):
         yield app
 
 
 @pytest.fixture(scope="session")
-def live_server(backend_db: str, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[ServerProcess]:
+def live_server(
+    backend_db: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
     server = ServerProcess(env_for(backend_db, tmp_path_factory.mktemp("data")))
     server.start()
     try:
@@ -160,8 +176,9 @@ def api_target(request: pytest.FixtureRequest) -> tuple[str, Any]:
 
 
 @pytest.fixture
-async def api(api_target: tuple[str, Any], backend_store: SqlStore, clock: Clock
-              ) -> AsyncIterator[Api]:
+async def api(
+    api_target: tuple[str, Any], backend_store: SqlStore, clock: Clock
+) -> AsyncIterator[Api]:
     """The JSON API, in-process and through a real uvicorn process, on both databases."""
     kind, target = api_target
     if kind == "asgi":

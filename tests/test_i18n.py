@@ -13,8 +13,13 @@ from server.i18n import DATA_IDS, LANGUAGES, SOURCE, accept_language, catalogue,
 from tests.support.api import Api
 
 ROOT = Path(__file__).resolve().parent.parent
-PLURALS = {"de": {"one", "other"}, "fr": {"one", "other"}, "es": {"one", "other"},
-           "sr-Latn": {"one", "few", "other"}, "sr-Cyrl": {"one", "few", "other"}}
+PLURALS = {
+    "de": {"one", "other"},
+    "fr": {"one", "other"},
+    "es": {"one", "other"},
+    "sr-Latn": {"one", "few", "other"},
+    "sr-Cyrl": {"one", "few", "other"},
+}
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 
@@ -29,8 +34,10 @@ def widget_english() -> dict[str, object]:
 def moderation_ids() -> set[str]:
     """Every message id the moderation pages, their script and their handlers use."""
     ids = set(DATA_IDS)
-    sources = [*(ROOT / "server" / "templates" / "moderate").glob("*.html"),
-               ROOT / "server" / "static" / "moderate.js"]
+    sources = [
+        *(ROOT / "server" / "templates" / "moderate").glob("*.html"),
+        ROOT / "server" / "static" / "moderate.js",
+    ]
     for path in sources:
         ids |= set(re.findall(r'\b_n?\("((?:[^"\\]|\\.)*)"', path.read_text()))
     for path in (ROOT / "server" / "moderation").glob("*.py"):
@@ -54,7 +61,7 @@ def test_every_language_has_every_text_with_its_placeholders(lang: str) -> None:
             assert isinstance(text, dict) and set(text) == PLURALS[lang], (lang, key)
     ids = moderation_ids()
     assert len(ids) > 100
-    assert set(data["moderate"]) == ids, (ids ^ set(data["moderate"]))
+    assert set(data["moderate"]) == ids, ids ^ set(data["moderate"])
     for msgid, text in data["moderate"].items():
         assert placeholders(text) == placeholders(msgid), (lang, msgid)
         if isinstance(text, dict):
@@ -63,18 +70,28 @@ def test_every_language_has_every_text_with_its_placeholders(lang: str) -> None:
     assert all(script_is_cyrillic) if lang == "sr-Cyrl" else not any(script_is_cyrillic)
 
 
-@pytest.mark.parametrize(("wanted", "lang"), [
-    (["sr-RS"], "sr-Cyrl"), (["sr"], "sr-Cyrl"), (["sr-Latn-RS"], "sr-Latn"),
-    (["sr_Latn"], "sr-Latn"), (["de-AT", "en"], "de"), (["ja", "fr-CA"], "fr"),
-    (["es-419"], "es"), (["ja", "ko"], "en"), ([], "en"), (["*"], "en"), (["EN-gb", "de"], "en"),
-])
+@pytest.mark.parametrize(
+    ("wanted", "lang"),
+    [
+        (["sr-RS"], "sr-Cyrl"),
+        (["sr"], "sr-Cyrl"),
+        (["sr-Latn-RS"], "sr-Latn"),
+        (["sr_Latn"], "sr-Latn"),
+        (["de-AT", "en"], "de"),
+        (["ja", "fr-CA"], "fr"),
+        (["es-419"], "es"),
+        (["ja", "ko"], "en"),
+        ([], "en"),
+        (["*"], "en"),
+        (["EN-gb", "de"], "en"),
+    ],
+)
 def test_language_is_negotiated_from_the_readers_list(wanted: list[str], lang: str) -> None:
     assert negotiate(wanted) == lang
 
 
 def test_accept_language_is_ordered_by_quality() -> None:
-    assert accept_language("en;q=0.3, sr-Latn-RS, de;q=0.8, fr;q=0") == ["sr-Latn-RS", "de",
-                                                                          "en"]
+    assert accept_language("en;q=0.3, sr-Latn-RS, de;q=0.8, fr;q=0") == ["sr-Latn-RS", "de", "en"]
     assert accept_language(None) == []
     assert accept_language("de;q=abc, es") == ["es"]
 
@@ -86,8 +103,9 @@ async def test_widget_messages_endpoint_serves_the_best_language(api: Api) -> No
     body = r.json()
     assert body["lang"] == "sr-Latn"
     assert body["messages"]["empty"] == "Budite prvi koji će ostaviti komentar."
-    again = await api.http.get("/i18n", params={"lang": "sr-Latn-RS,de"},
-                               headers={"If-None-Match": r.headers["etag"]})
+    again = await api.http.get(
+        "/i18n", params={"lang": "sr-Latn-RS,de"}, headers={"If-None-Match": r.headers["etag"]}
+    )
     assert again.status_code == 304
     english = await api.http.get("/i18n", params={"lang": "x" * 5000})
     assert english.status_code == 200 and english.json() == {"lang": "en", "messages": {}}

@@ -53,13 +53,14 @@ def test_a_server_logs_a_line() -> None:
 
 @pytest.mark.parametrize(("line", "status"), [(NAMES_A_CLIENT[0], 1), (NAMES_NO_CLIENT[0], 0)])
 def test_a_client_address_in_any_log_fails_the_whole_run(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, line: str,
-        status: int) -> None:
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, line: str, status: int
+) -> None:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pytester.makeconftest(INNER_CONFTEST)
     pytester.makepyfile(INNER_TEST.format(line=line))
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider",
-                                           "-o", "asyncio_default_fixture_loop_scope=session")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=session"
+    )
     result.assert_outcomes(passed=1)  # every test passed ...
     assert result.ret == status  # ... and the run still fails when a log names a client
     if status:

@@ -44,18 +44,22 @@ def _root_logger_restored() -> Iterator[None]:
 @pytest.fixture
 def app() -> Starlette:
     stats = HttpStats()
-    return Starlette(routes=[Route("/things/{n:int}", handler)],
-                     middleware=[Middleware(logs.RequestContext, stats=stats)])
+    return Starlette(
+        routes=[Route("/things/{n:int}", handler)],
+        middleware=[Middleware(logs.RequestContext, stats=stats)],
+    )
 
 
 async def get(app: Starlette, path: str, **headers: str) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
         return await http.get(path, headers=headers)
 
 
 async def test_json_records_carry_the_request_id_and_the_route(
-        app: Starlette, capsys: pytest.CaptureFixture[str]) -> None:
+    app: Starlette, capsys: pytest.CaptureFixture[str]
+) -> None:
     logs.configure("json", "info", access_log=True)
     r = await get(app, "/things/42", **{"X-Request-ID": "edge-abc-123"})
     assert r.headers["x-request-id"] == "edge-abc-123"
@@ -65,11 +69,15 @@ async def test_json_records_carry_the_request_id_and_the_route(
     assert inside["request_id"] == "edge-abc-123" and inside["ts"].endswith("+00:00")
     access = next(x for x in records if x["logger"] == "threadline.access")
     assert (access["route"], access["status"], access["request_id"]) == (
-        "/things/{n:int}", 200, "edge-abc-123")  # the template, never the raw path
+        "/things/{n:int}",
+        200,
+        "edge-abc-123",
+    )  # the template, never the raw path
 
 
 async def test_text_format_for_a_terminal_and_access_log_off_by_default(
-        app: Starlette, capsys: pytest.CaptureFixture[str]) -> None:
+    app: Starlette, capsys: pytest.CaptureFixture[str]
+) -> None:
     logs.configure("text", "info")
     r = await get(app, "/things/7", **{"X-Request-ID": "x\x7fnot-an-id"})
     rid = r.headers["x-request-id"]
@@ -83,8 +91,9 @@ def uvicorn_says(level: int = logging.INFO) -> None:
     """What uvicorn 0.54 and websockets log about one client, in their own words."""
     error = logging.getLogger("uvicorn.error")
     client, path = "203.0.113.9:5123", "/ws?site=s&token=q-secret"
-    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', client, "GET",
-                                             "/healthz?q-secret", "1.1", 200)
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', client, "GET", "/healthz?q-secret", "1.1", 200
+    )
     error.info('%s - "WebSocket %s" [accepted]', client, path)
     error.info('%s - "WebSocket %s" 403', client, "/nowhere/203.0.113.9?q-secret")
     error.info('%s - "WebSocket %s" %d', client, path, 429)
@@ -98,7 +107,8 @@ def uvicorn_says(level: int = logging.INFO) -> None:
 
 @pytest.mark.parametrize("access_log", [False, True])
 def test_uvicorn_records_lose_client_addresses_and_queries(
-        capsys: pytest.CaptureFixture[str], access_log: bool) -> None:
+    capsys: pytest.CaptureFixture[str], access_log: bool
+) -> None:
     logs.configure("json", "debug", access_log=access_log)
     logfilters.install(socket_routes=["/ws"])
     uvicorn_says()
@@ -106,12 +116,21 @@ def test_uvicorn_records_lose_client_addresses_and_queries(
     text = json.dumps(records)
     assert "203.0.113" not in text and "2001:db8" not in text and "q-secret" not in text
     assert [r["msg"] for r in records if r["logger"] == "uvicorn.error"] == [
-        "HTTP connection made", "HTTP connection made"]
-    handshakes = [(r["msg"], r["route"], r["status"]) for r in records
-                  if r["logger"] == "threadline.access"]
-    assert handshakes == ([("WebSocket /ws 101", "/ws", 101),
-                           ("WebSocket unmatched 403", "unmatched", 403),
-                           ("WebSocket /ws 429", "/ws", 429)] if access_log else [])
+        "HTTP connection made",
+        "HTTP connection made",
+    ]
+    handshakes = [
+        (r["msg"], r["route"], r["status"]) for r in records if r["logger"] == "threadline.access"
+    ]
+    assert handshakes == (
+        [
+            ("WebSocket /ws 101", "/ws", 101),
+            ("WebSocket unmatched 403", "unmatched", 403),
+            ("WebSocket /ws 429", "/ws", 429),
+        ]
+        if access_log
+        else []
+    )
 
 
 def test_uvicorn_does_not_even_format_its_access_lines() -> None:
@@ -120,8 +139,7 @@ def test_uvicorn_does_not_even_format_its_access_lines() -> None:
     assert not logging.getLogger("uvicorn.access").hasHandlers()
 
 
-async def test_outgoing_request_urls_never_reach_the_log(caplog: pytest.LogCaptureFixture
-                                                         ) -> None:
+async def test_outgoing_request_urls_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
     """Webhook URLs often carry their receiver's secret; httpx logs every URL at INFO."""
     logs.configure("json", "info")
     caplog.set_level(logging.DEBUG, logger="threadline")
@@ -140,15 +158,18 @@ def test_json_records_carry_no_colour_codes(capsys: pytest.CaptureFixture[str]) 
     """uvicorn hands its formatter the message again with ANSI colours, as an extra."""
     logs.configure("json", "info")
     logging.getLogger("uvicorn.error").info(
-        "Started server process [%d]", 42,
-        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"})
+        "Started server process [%d]",
+        42,
+        extra={"color_message": "Started server process [\x1b[36m%d\x1b[0m]"},
+    )
     err = capsys.readouterr().err
     assert json.loads(err)["msg"] == "Started server process [42]"
     assert "\x1b" not in err and "\\u001b" not in err and "color_message" not in err
 
 
 async def test_a_server_starts_and_stops_in_a_few_lines_of_plain_json(
-        databases: Databases, tmp_path: Path) -> None:
+    databases: Databases, tmp_path: Path
+) -> None:
     server = ServerProcess(env_for(await databases.create("sqlite"), tmp_path)).start()
     assert server.log is not None and server.proc is not None
     deadline = time.monotonic() + 30
@@ -161,9 +182,13 @@ async def test_a_server_starts_and_stops_in_a_few_lines_of_plain_json(
     text = server.log.read_text()
     records = [json.loads(line) for line in text.splitlines()]
     assert "\\u001b" not in text and "color_message" not in text
-    assert [r["msg"].split(" [")[0] for r in records[:len(started)]] == [
-        "Started server process", records[1]["msg"],
-        f"Uvicorn running on {server.url} (Press CTRL+C to quit)"]
+    assert [r["msg"].split(" [")[0] for r in records[: len(started)]] == [
+        "Started server process",
+        records[1]["msg"],
+        f"Uvicorn running on {server.url} (Press CTRL+C to quit)",
+    ]
     assert records[1]["msg"].startswith("threadline node") and "ready" in records[1]["msg"]
-    assert [r["msg"].split(" [")[0] for r in records[len(started):]] == [
-        "Shutting down", "Finished server process"]
+    assert [r["msg"].split(" [")[0] for r in records[len(started) :]] == [
+        "Shutting down",
+        "Finished server process",
+    ]

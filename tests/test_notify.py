@@ -45,8 +45,9 @@ class Receiver:
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         self.requests.append((headers, body))
         status = self.statuses.pop(0) if self.statuses else 200
-        writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                     .encode())
+        writer.write(
+            f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+        )
         await writer.drain()
         writer.close()
         self.got.set()
@@ -70,10 +71,16 @@ async def app_and_store(databases: Databases, tmp_path: Path) -> AsyncIterator[A
     url = await databases.create("sqlite")
     store = SqlStore(url)
     port = free_port()
-    app = create_app(settings_for(url, tmp_path, webhook_private=True,
-                                  smtp_url=f"smtp://127.0.0.1:{port}",
-                                  smtp_from="comments@blog.test",
-                                  public_url="https://comments.blog.test"))
+    app = create_app(
+        settings_for(
+            url,
+            tmp_path,
+            webhook_private=True,
+            smtp_url=f"smtp://127.0.0.1:{port}",
+            smtp_from="comments@blog.test",
+            public_url="https://comments.blog.test",
+        )
+    )
     app.state.tl.notifier.retries = (0.05, 0.1)
     async with app.router.lifespan_context(app):
         yield app, store, port
@@ -83,8 +90,9 @@ async def app_and_store(databases: Databases, tmp_path: Path) -> AsyncIterator[A
 async def post(app: Any, site: str, body: str, name: str | None = None) -> int:
     transport = httpx.ASGITransport(app=app, client=("198.51.100.3", 1))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        r = await http.post(f"/api/v1/sites/{site}/comments",
-                            json={"page": "p", "body": body, "name": name})
+        r = await http.post(
+            f"/api/v1/sites/{site}/comments", json={"page": "p", "body": body, "name": name}
+        )
     assert r.status_code == 201, r.text
     return r.status_code
 
@@ -95,8 +103,11 @@ async def test_held_comment_fires_a_signed_webhook_and_retries(app_and_store: An
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     await add_site(store, "hooked", origins=["https://blog.test"], mode="all")
-    await update_site(store, "hooked", notify=Notify(
-        webhook_url=f"http://127.0.0.1:{port}/hook", webhook_secret="s3cret"))
+    await update_site(
+        store,
+        "hooked",
+        notify=Notify(webhook_url=f"http://127.0.0.1:{port}/hook", webhook_secret="s3cret"),
+    )
     async with server:
         await post(app, "hooked", "please look at me", name="Ann")
         async with asyncio.timeout(10):
@@ -115,13 +126,12 @@ async def test_held_comment_fires_a_signed_webhook_and_retries(app_and_store: An
     assert payload["type"] == "comment.pending"
     assert payload["comment"]["body"] == "please look at me"
     assert payload["comment"]["held_reason"] == "moderation mode: all"
-    assert payload["moderate_url"] == \
-        "https://comments.blog.test/moderate?tab=pending&site=hooked"
+    assert payload["moderate_url"] == "https://comments.blog.test/moderate?tab=pending&site=hooked"
 
 
-async def test_webhook_connects_to_the_address_it_checked(app_and_store: Any,
-                                                          monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+async def test_webhook_connects_to_the_address_it_checked(
+    app_and_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The host is resolved once, checked, and connected to by address: a DNS answer that
     changes after the check is never asked for. The receiver still sees its own name."""
     app, store, _ = app_and_store
@@ -138,8 +148,11 @@ async def test_webhook_connects_to_the_address_it_checked(app_and_store: Any,
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     await add_site(store, "named", origins=["https://blog.test"], mode="all")
-    await update_site(store, "named", notify=Notify(
-        webhook_url=f"http://localhost:{port}/hook?k=1", webhook_secret="x"))
+    await update_site(
+        store,
+        "named",
+        notify=Notify(webhook_url=f"http://localhost:{port}/hook?k=1", webhook_secret="x"),
+    )
     async with server:
         await post(app, "named", "held")
         async with asyncio.timeout(10):
@@ -152,19 +165,26 @@ async def test_webhook_connects_to_the_address_it_checked(app_and_store: Any,
     assert target.urls[0] == "https://u:p@127.0.0.1:8443/h?x=1"  # then ::1, if it resolves
     assert (target.host_header, target.tls_name) == ("localhost:8443", "localhost")
     literal = await check_target("https://[::1]/h", allow_private=True)
-    assert (literal.urls, literal.host_header, literal.tls_name) == \
-        (("https://[::1]/h",), "[::1]", None)
+    assert (literal.urls, literal.host_header, literal.tls_name) == (
+        ("https://[::1]/h",),
+        "[::1]",
+        None,
+    )
 
 
 async def test_a_webhook_behind_an_environment_proxy_goes_through_it_by_name(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The proxy resolves and connects; pinning an address would break TLS through a tunnel.
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     target = await check_target("https://localhost:8443/h", allow_private=True)
-    assert (target.urls, target.host_header, target.tls_name) == \
-        (("https://localhost:8443/h",), None, None)
+    assert (target.urls, target.host_header, target.tls_name) == (
+        ("https://localhost:8443/h",),
+        None,
+        None,
+    )
     with pytest.raises(Invalid):  # and the private-address check still holds
         await check_target("https://localhost:8443/h", allow_private=False)
 
@@ -175,8 +195,9 @@ async def test_published_comments_do_not_notify(app_and_store: Any) -> None:
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     await add_site(store, "quiet", origins=["https://blog.test"], mode="none")
-    await update_site(store, "quiet", notify=Notify(webhook_url=f"http://127.0.0.1:{port}/h",
-                                                    webhook_secret="x"))
+    await update_site(
+        store, "quiet", notify=Notify(webhook_url=f"http://127.0.0.1:{port}/h", webhook_secret="x")
+    )
     async with server:
         await post(app, "quiet", "published at once")
         await asyncio.sleep(0.3)
@@ -189,10 +210,16 @@ async def test_held_comment_is_emailed_without_header_injection(app_and_store: A
     controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     try:
-        await add_site(store, "mailed", origins=["https://blog.test"], mode="all",
-                       name="Blog\r\nBcc: victim@evil.test")
-        await update_site(store, "mailed",
-                          notify=Notify(emails=("owner@blog.test", "mod@blog.test")))
+        await add_site(
+            store,
+            "mailed",
+            origins=["https://blog.test"],
+            mode="all",
+            name="Blog\r\nBcc: victim@evil.test",
+        )
+        await update_site(
+            store, "mailed", notify=Notify(emails=("owner@blog.test", "mod@blog.test"))
+        )
         await post(app, "mailed", "held for the owner", name="x\r\nBcc: a@evil.test")
         async with asyncio.timeout(10):
             await box.got.wait()
@@ -209,9 +236,17 @@ async def test_held_comment_is_emailed_without_header_injection(app_and_store: A
     assert "https://comments.blog.test/moderate?tab=pending&site=mailed" in text
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1/x", "http://10.0.0.5/x", "http://[::1]/x",
-                                 "http://169.254.169.254/latest", "http://localhost/x",
-                                 "http://0x7f000001/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://10.0.0.5/x",
+        "http://[::1]/x",
+        "http://169.254.169.254/latest",
+        "http://localhost/x",
+        "http://0x7f000001/x",
+    ],
+)
 async def test_webhooks_may_not_target_private_addresses(url: str) -> None:
     with pytest.raises((Invalid, OSError)):
         await check_target(url, allow_private=False)
@@ -248,8 +283,7 @@ NOT_PUBLIC = [
 
 
 @pytest.mark.parametrize("host", NOT_PUBLIC)
-async def test_webhooks_may_not_target_multicast_tunnelled_or_special_addresses(host: str
-                                                                                ) -> None:
+async def test_webhooks_may_not_target_multicast_tunnelled_or_special_addresses(host: str) -> None:
     with pytest.raises(Invalid) as refused:
         await check_target(f"https://{host}:8443/hook", allow_private=False)
     assert refused.value.code == "webhook_private"
@@ -257,14 +291,17 @@ async def test_webhooks_may_not_target_multicast_tunnelled_or_special_addresses(
     assert len(target.urls) == 1  # allowed when the operator says so
 
 
-@pytest.mark.parametrize(("host", "pinned"), [
-    ("93.184.215.14", "93.184.215.14"),
-    ("[2606:2800:21f:cb07:6820:80da:af6b:8b2c]", "[2606:2800:21f:cb07:6820:80da:af6b:8b2c]"),
-    # A public address behind NAT64 (what DNS64 answers on an IPv6-only network) or written
-    # IPv4-mapped is the public address it carries.
-    ("[64:ff9b::5db8:d70e]", "[64:ff9b::5db8:d70e]"),
-    ("[::ffff:93.184.215.14]", "[::ffff:5db8:d70e]"),
-])
+@pytest.mark.parametrize(
+    ("host", "pinned"),
+    [
+        ("93.184.215.14", "93.184.215.14"),
+        ("[2606:2800:21f:cb07:6820:80da:af6b:8b2c]", "[2606:2800:21f:cb07:6820:80da:af6b:8b2c]"),
+        # A public address behind NAT64 (what DNS64 answers on an IPv6-only network) or written
+        # IPv4-mapped is the public address it carries.
+        ("[64:ff9b::5db8:d70e]", "[64:ff9b::5db8:d70e]"),
+        ("[::ffff:93.184.215.14]", "[::ffff:5db8:d70e]"),
+    ],
+)
 async def test_webhooks_may_target_public_addresses_in_any_form(host: str, pinned: str) -> None:
     target = await check_target(f"https://{host}/hook", allow_private=False)
     assert target.urls == (f"https://{pinned}/hook",)

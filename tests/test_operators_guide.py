@@ -41,9 +41,16 @@ def blocks() -> list[str]:
 
 
 def bash(script: str, cwd: Path, env: dict[str, str]) -> str:
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=180, check=False,
-                          start_new_session=True)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        start_new_session=True,
+    )
     assert done.returncode == 0, f"{script}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
     return done.stdout
 
@@ -51,30 +58,42 @@ def bash(script: str, cwd: Path, env: dict[str, str]) -> str:
 async def seed_sqlite(url: str) -> None:
     """Readers used the one-process install for a while (posted through core)."""
     store = SqlStore(url)
-    svc = Services(store=store, publisher=Recorder(), limiter=MemoryBroker("guide"),
-                   tokens=AuthorTokens("x" * 40), secret="x" * 40,
-                   limits=Limits(rate_limit=0, page_rate_limit=0, min_submit_ms=0))
+    svc = Services(
+        store=store,
+        publisher=Recorder(),
+        limiter=MemoryBroker("guide"),
+        tokens=AuthorTokens("x" * 40),
+        secret="x" * 40,
+        limits=Limits(rate_limit=0, page_rate_limit=0, min_submit_ms=0),
+    )
     site = await SiteDirectory(store).get("myblog")
     for i in range(30):
-        await post_comment(svc, site, Draft(page="hello-world", body=f"Before the move {i}"),
-                           token=None, client_ip="192.0.2.1")
+        await post_comment(
+            svc,
+            site,
+            Draft(page="hello-world", body=f"Before the move {i}"),
+            token=None,
+            client_ip="192.0.2.1",
+        )
     await store.close()
 
 
 async def test_the_guide_ends_with_two_processes_serving_one_live_thread(
-        pg_cluster: PostgresCluster, redis_server: RedisServer, tmp_path: Path) -> None:
+    pg_cluster: PostgresCluster, redis_server: RedisServer, tmp_path: Path
+) -> None:
     steps = blocks()
     assert len(steps) >= 5 and "export DB=" in steps[0]
     port_a, port_b = free_port(), free_port()
     name = f"guide_{uuid.uuid4().hex[:8]}"  # the guide creates the role and the database
-    steps[0] = (f"export SQLITE=sqlite:///{tmp_path}/threadline.db\n"
-                f"export PGHOST=127.0.0.1 PGPORT={pg_cluster.port} PGUSER=postgres\n"
-                f"export DB_USER={name} DB_NAME={name}\n"
-                f"export DB=postgresql://$DB_USER@$PGHOST:$PGPORT/$DB_NAME\n"
-                f"export REDIS={redis_server.url}\nexport PORT_A={port_a} PORT_B={port_b}\n"
-                f"export SITE_ORIGIN={ORIGIN}\n")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("THREADLINE_", "PG"))}
+    steps[0] = (
+        f"export SQLITE=sqlite:///{tmp_path}/threadline.db\n"
+        f"export PGHOST=127.0.0.1 PGPORT={pg_cluster.port} PGUSER=postgres\n"
+        f"export DB_USER={name} DB_NAME={name}\n"
+        f"export DB=postgresql://$DB_USER@$PGHOST:$PGPORT/$DB_NAME\n"
+        f"export REDIS={redis_server.url}\nexport PORT_A={port_a} PORT_B={port_b}\n"
+        f"export SITE_ORIGIN={ORIGIN}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("THREADLINE_", "PG"))}
     assert pg_cluster.bindir is not None  # createuser and createdb come with the server
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}:{pg_cluster.bindir}"
     # The blocks share one shell's exports: run them as one script, but seed SQLite between
@@ -93,17 +112,20 @@ async def test_the_guide_ends_with_two_processes_serving_one_live_thread(
         group = int(re.findall(r"GROUP (\d+)", out)[-1])
         a, b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
         async with http_client(timeout=15, headers={"Origin": ORIGIN}) as http:
-            moved = (await http.get(f"{b}/api/v1/sites/myblog/thread",
-                                    params={"page": "hello-world"})).json()
+            moved = (
+                await http.get(f"{b}/api/v1/sites/myblog/thread", params={"page": "hello-world"})
+            ).json()
             assert moved["page"]["count"] == 30 and moved["page"]["seq"] == 30
-            reader = await Reader.open(f"ws://127.0.0.1:{port_b}/ws", "myblog", "hello-world",
-                                       seq=30)
+            reader = await Reader.open(
+                f"ws://127.0.0.1:{port_b}/ws", "myblog", "hello-world", seq=30
+            )
             # A reader who loaded the form a minute ago (the server holds faster posts).
             secret = re.findall(r'THREADLINE_SECRET_KEY="([^"]+)"', state.read_text())[-1]
             token = form_token(secret, "myblog", int(time.time() * 1000) - 60_000)
-            r = await http.post(f"{a}/api/v1/sites/myblog/comments",
-                                json={"page": "hello-world", "body": "After the move, on A",
-                                      "form_token": token})
+            r = await http.post(
+                f"{a}/api/v1/sites/myblog/comments",
+                json={"page": "hello-world", "body": "After the move, on A", "form_token": token},
+            )
             assert r.status_code == 201, r.text
             event = await reader.next("comment.created")
             assert event["seq"] == 31

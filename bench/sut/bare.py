@@ -94,8 +94,14 @@ def main() -> None:
 
         if role == "b":
             spawn(subscriber(redis_port))
-        async with serve(handler, "127.0.0.1", port, process_request=process_request,
-                         compression=None, max_size=65536):
+        async with serve(
+            handler,
+            "127.0.0.1",
+            port,
+            process_request=process_request,
+            compression=None,
+            max_size=65536,
+        ):
             await asyncio.get_running_loop().create_future()
 
     import uvloop

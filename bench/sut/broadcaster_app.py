@@ -62,5 +62,7 @@ async def lifespan(_app: Starlette) -> AsyncIterator[None]:
     await broadcast.disconnect()
 
 
-app = Starlette(routes=[WebSocketRoute("/ws", readers),
-                        Route("/_bench/start", start, methods=["POST"])], lifespan=lifespan)
+app = Starlette(
+    routes=[WebSocketRoute("/ws", readers), Route("/_bench/start", start, methods=["POST"])],
+    lifespan=lifespan,
+)

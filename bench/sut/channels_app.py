@@ -10,12 +10,22 @@ from urllib.parse import parse_qs
 import django
 from django.conf import settings
 
-LAYERS = {"core": "channels_redis.core.RedisChannelLayer",
-          "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer"}
+LAYERS = {
+    "core": "channels_redis.core.RedisChannelLayer",
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+}
 settings.configure(
-    DEBUG=False, SECRET_KEY="bench", ALLOWED_HOSTS=["*"], INSTALLED_APPS=["channels"],
-    CHANNEL_LAYERS={"default": {"BACKEND": LAYERS[os.environ.get("BENCH_LAYER", "core")],
-                                "CONFIG": {"hosts": [os.environ["BENCH_REDIS_URL"]]}}})
+    DEBUG=False,
+    SECRET_KEY="bench",
+    ALLOWED_HOSTS=["*"],
+    INSTALLED_APPS=["channels"],
+    CHANNEL_LAYERS={
+        "default": {
+            "BACKEND": LAYERS[os.environ.get("BENCH_LAYER", "core")],
+            "CONFIG": {"hosts": [os.environ["BENCH_REDIS_URL"]]},
+        }
+    },
+)
 django.setup()
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
@@ -57,5 +67,4 @@ async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-app = ProtocolTypeRouter({"http": http,
-                          "websocket": URLRouter([path("ws", Reader.as_asgi())])})
+app = ProtocolTypeRouter({"http": http, "websocket": URLRouter([path("ws", Reader.as_asgi())])})

@@ -14,8 +14,9 @@ def payload(sched_ns: int, index: int, size: int) -> str:
     return head + "x" * max(0, size - len(head) - 2) + '"}'
 
 
-async def open_loop(rate: float, count: int, size: int,
-                    send: Callable[[str, int], Awaitable[object]]) -> None:
+async def open_loop(
+    rate: float, count: int, size: int, send: Callable[[str, int], Awaitable[object]]
+) -> None:
     """Publish on a fixed schedule, each publish its own task: a slow publish (a database
     write) does not delay the next one, and a late one still carries its scheduled time."""
     start = time.monotonic_ns()
@@ -30,8 +31,12 @@ async def open_loop(rate: float, count: int, size: int,
 
 def start_params(query: str) -> tuple[float, int, str, int]:
     q = {k: v[0] for k, v in parse_qs(query).items()}
-    return float(q.get("rate", 10)), int(q.get("count", 100)), q.get("page", "p"), \
-        int(q.get("size", 200))
+    return (
+        float(q.get("rate", 10)),
+        int(q.get("count", 100)),
+        q.get("page", "p"),
+        int(q.get("size", 200)),
+    )
 
 
 _tasks: set[asyncio.Future[object]] = set()

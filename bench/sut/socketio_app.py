@@ -14,8 +14,9 @@ from starlette.routing import Route
 from bench.sut.common import open_loop, spawn, start_params
 
 manager = socketio.AsyncRedisManager(os.environ["BENCH_REDIS_URL"])
-sio = socketio.AsyncServer(async_mode="asgi", client_manager=manager, cors_allowed_origins="*",
-                           transports=["websocket"])
+sio = socketio.AsyncServer(
+    async_mode="asgi", client_manager=manager, cors_allowed_origins="*", transports=["websocket"]
+)
 
 
 @sio.event
@@ -35,5 +36,6 @@ async def start(request: Request) -> PlainTextResponse:
     return PlainTextResponse("started", status_code=202)
 
 
-app = socketio.ASGIApp(sio, other_asgi_app=Starlette(routes=[
-    Route("/_bench/start", start, methods=["POST"])]))
+app = socketio.ASGIApp(
+    sio, other_asgi_app=Starlette(routes=[Route("/_bench/start", start, methods=["POST"])])
+)

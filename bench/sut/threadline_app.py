@@ -28,8 +28,11 @@ def _gc_pauses(phase: str, info: dict[str, int]) -> None:
     elif info["generation"] == 2:
         ms = (time.perf_counter() - _gc_began) * 1000
         if ms >= 10:
-            print(f"[gc] generation 2 collection: {ms:.0f} ms, {info['collected']} collected",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[gc] generation 2 collection: {ms:.0f} ms, {info['collected']} collected",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 gc.callbacks.append(_gc_pauses)
@@ -56,8 +59,9 @@ class App:
 
         async def post(text: str, i: int) -> None:
             key = f"{page}{i % pages}" if pages > 1 else page
-            await post_comment(state.services, site, Draft(page=key, body=text), token=None,
-                               client_ip="127.0.0.1")
+            await post_comment(
+                state.services, site, Draft(page=key, body=text), token=None, client_ip="127.0.0.1"
+            )
 
         spawn(open_loop(rate, count, size, post))
         await send({"type": "http.response.start", "status": 202, "headers": []})

@@ -15,8 +15,13 @@ from server.core.singleflight import SingleFlight
 
 
 class ThreadCache:
-    def __init__(self, ttl: float = 1.0, stale: float = 10.0, size: int = 5000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl: float = 1.0,
+        stale: float = 10.0,
+        size: int = 5000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ttl = ttl
         self.stale = stale
         self.size = size
@@ -28,8 +33,9 @@ class ThreadCache:
         self._loading: set[tuple[str, str, str]] = set()
         self._overtaken: set[tuple[str, str, str]] = set()
 
-    async def fetch(self, site: str, page: str, order: str,
-                    compute: Callable[[], Awaitable[tuple[bytes, bool]]]) -> bytes:
+    async def fetch(
+        self, site: str, page: str, order: str, compute: Callable[[], Awaitable[tuple[bytes, bool]]]
+    ) -> bytes:
         """The cached body. An expired one is still served (for up to ``stale`` seconds) while
         one background task refreshes it; only a cold page makes readers wait, and then for
         one computation shared by every concurrent miss. ``compute`` says whether its body
@@ -46,8 +52,9 @@ class ThreadCache:
                 return entry[1]
         return await self._flights.run(key, lambda: self._load(key, compute))
 
-    async def _load(self, key: tuple[str, str, str],
-                    compute: Callable[[], Awaitable[tuple[bytes, bool]]]) -> bytes:
+    async def _load(
+        self, key: tuple[str, str, str], compute: Callable[[], Awaitable[tuple[bytes, bool]]]
+    ) -> bytes:
         self._loading.add(key)
         try:
             body, keep = await compute()

@@ -32,8 +32,9 @@ async def json_object(request: Request, allowed: Iterable[str]) -> dict[str, Any
     except ClientDisconnect:
         # Gone mid-body (or cut off for sending it too slowly): nobody reads the answer, but
         # it is an answer, not an application error with a traceback.
-        raise BadRequest("incomplete_body", "the connection closed before the body arrived"
-                         ) from None
+        raise BadRequest(
+            "incomplete_body", "the connection closed before the body arrived"
+        ) from None
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -68,8 +69,7 @@ def bearer_token(request: Request) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise BadRequest("invalid_authorization", "use 'Authorization: Bearer <author token>'",
-                         401)
+        raise BadRequest("invalid_authorization", "use 'Authorization: Bearer <author token>'", 401)
     return token.strip()
 
 
@@ -78,8 +78,9 @@ def idempotency_key(request: Request) -> str | None:
     if key is None:
         return None
     if not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise Invalid("invalid_idempotency_key",
-                      "Idempotency-Key must be 8-100 letters, digits or '-_.:'")
+        raise Invalid(
+            "invalid_idempotency_key", "Idempotency-Key must be 8-100 letters, digits or '-_.:'"
+        )
     if key.lower().startswith("import:"):
         # Imports key their rows this way; a reader must not claim one in advance.
         raise Invalid("invalid_idempotency_key", "Idempotency-Key must not start with 'import:'")

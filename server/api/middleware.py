@@ -38,13 +38,12 @@ class SiteOrigins:
             return
         headers = Headers(scope=scope)
         origin = headers.get("origin")
-        site_id = path[len(SITE_PREFIX):].split("/", 1)[0]
+        site_id = path[len(SITE_PREFIX) :].split("/", 1)[0]
         if origin is None:
             await self.app(scope, receive, send)
             return
         site = await self.sites.find(site_id)
-        cors = [(b"access-control-allow-origin", origin.encode("latin-1")),
-                (b"vary", b"Origin")]
+        cors = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
         # Only the refusal of a read is shared: it tells the page what curl would. A write
         # from elsewhere is preflighted, and the preflight is refused without any CORS.
         readable = scope["method"] in ("GET", "HEAD")
@@ -52,17 +51,25 @@ class SiteOrigins:
             await self.app(scope, receive, _with(send, cors if readable else []))
             return
         if not origin_allowed(origin, site.origins):
-            response = error(403, "origin_not_allowed",
-                             f"{origin[:100]} is not an allowed origin of site {site.id!r}",
-                             {"Vary": "Origin"})
+            response = error(
+                403,
+                "origin_not_allowed",
+                f"{origin[:100]} is not an allowed origin of site {site.id!r}",
+                {"Vary": "Origin"},
+            )
             await response(scope, receive, _with(send, cors[:1] if readable else []))
             return
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            preflight = Response(status_code=204, headers={
-                "Access-Control-Allow-Origin": origin, "Vary": "Origin",
-                "Access-Control-Allow-Methods": ALLOW_METHODS,
-                "Access-Control-Allow-Headers": ALLOW_HEADERS,
-                "Access-Control-Max-Age": "600"})
+            preflight = Response(
+                status_code=204,
+                headers={
+                    "Access-Control-Allow-Origin": origin,
+                    "Vary": "Origin",
+                    "Access-Control-Allow-Methods": ALLOW_METHODS,
+                    "Access-Control-Allow-Headers": ALLOW_HEADERS,
+                    "Access-Control-Max-Age": "600",
+                },
+            )
             await preflight(scope, receive, send)
             return
         cors.append((b"access-control-expose-headers", b"Retry-After"))
@@ -93,8 +100,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_big = error(413, "payload_too_large", f"request bodies are limited to {self.limit}"
-                        " bytes")
+        too_big = error(
+            413, "payload_too_large", f"request bodies are limited to {self.limit} bytes"
+        )
         length = Headers(scope=scope).get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await too_big(scope, receive, send)

@@ -37,8 +37,7 @@ class JSON(Response):
 
 
 def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSON:
-    return JSON({"error": {"code": code, "message": message}}, status_code=status,
-                headers=headers)
+    return JSON({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
 def status_of(exc: DomainError) -> int:

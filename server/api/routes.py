@@ -65,12 +65,16 @@ async def thread_get(request: Request) -> Response:
     token = b'{"form_token":"' + form_token(app.secret, site.id, app.services.now_ms()).encode()
 
     async def compute() -> tuple[bytes, bool]:
-        listing, exists = await threads.list_thread(app.services, site, page, order=order,
-                                                    cursor=cursor)
+        listing, exists = await threads.list_thread(
+            app.services, site, page, order=order, cursor=cursor
+        )
         return orjson.dumps(listing), exists
 
-    cached = (await compute())[0] if cursor else \
-        await app.thread_cache.fetch(site.id, page, order.value, compute)
+    cached = (
+        (await compute())[0]
+        if cursor
+        else await app.thread_cache.fetch(site.id, page, order.value, compute)
+    )
     # The form token is per request; everything else may come from the cache.
     return Response(token + b'",' + cached[1:], media_type="application/json")
 
@@ -78,8 +82,9 @@ async def thread_get(request: Request) -> Response:
 @api
 async def replies_get(request: Request) -> Response:
     site = await site_of(request)
-    body = await threads.list_replies(state(request).services, site, comment_id(request),
-                                      cursor=query(request, "cursor"))
+    body = await threads.list_replies(
+        state(request).services, site, comment_id(request), cursor=query(request, "cursor")
+    )
     return JSON(body)
 
 
@@ -92,10 +97,13 @@ async def comments_create(request: Request) -> Response:
     data = await json_object(request, POST_FIELDS)
     app = state(request)
     result = await comments.post_comment(
-        app.services, site, comments.Draft(**{k: data.get(k) for k in POST_FIELDS}),
+        app.services,
+        site,
+        comments.Draft(**{k: data.get(k) for k in POST_FIELDS}),
         token=bearer_token(request),
         client_ip=client_ip(request.scope, app.settings.trusted_proxies),
-        idempotency_key=idempotency_key(request))
+        idempotency_key=idempotency_key(request),
+    )
     comment = result.comment.public()
     body: dict[str, Any] = {
         "comment": comment,
@@ -104,8 +112,11 @@ async def comments_create(request: Request) -> Response:
     }
     if result.author_token is not None:
         body["author_token"] = result.author_token
-    return JSON(body, status_code=200 if result.replayed else 201,
-                headers={"Idempotent-Replayed": "true"} if result.replayed else None)
+    return JSON(
+        body,
+        status_code=200 if result.replayed else 201,
+        headers={"Idempotent-Replayed": "true"} if result.replayed else None,
+    )
 
 
 @api
@@ -114,8 +125,13 @@ async def comments_update(request: Request) -> Response:
     data = await json_object(request, ("body",))
     app = state(request)
     comment = await comments.edit_comment(
-        app.services, site, comment_id(request), data.get("body"), token=bearer_token(request),
-        client_ip=client_ip(request.scope, app.settings.trusted_proxies))
+        app.services,
+        site,
+        comment_id(request),
+        data.get("body"),
+        token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
     return JSON({"comment": comment.public()})
 
 
@@ -124,8 +140,12 @@ async def comments_delete(request: Request) -> Response:
     site = await site_of(request)
     app = state(request)
     comment = await comments.delete_comment(
-        app.services, site, comment_id(request), token=bearer_token(request),
-        client_ip=client_ip(request.scope, app.settings.trusted_proxies))
+        app.services,
+        site,
+        comment_id(request),
+        token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
     return JSON({"comment": comment.public()})
 
 
@@ -134,8 +154,12 @@ async def comments_flag(request: Request) -> Response:
     site = await site_of(request)
     app = state(request)
     count, undo = await flags.flag_comment(
-        app.services, site, comment_id(request), token=bearer_token(request),
-        client_ip=client_ip(request.scope, app.settings.trusted_proxies))
+        app.services,
+        site,
+        comment_id(request),
+        token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
     return JSON({"flagged": True, "flags": count, "undo": undo})
 
 
@@ -144,9 +168,13 @@ async def comments_unflag(request: Request) -> Response:
     site = await site_of(request)
     app = state(request)
     count = await flags.unflag_comment(
-        app.services, site, comment_id(request), query(request, "undo", required=True),
+        app.services,
+        site,
+        comment_id(request),
+        query(request, "undo", required=True),
         token=bearer_token(request),
-        client_ip=client_ip(request.scope, app.settings.trusted_proxies))
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
     return JSON({"flagged": False, "flags": count})
 
 
@@ -184,12 +212,15 @@ async def counts_post(request: Request) -> Response:
 @api
 async def feed_get(request: Request) -> Response:
     site = await site_of(request)
-    page, items = await threads.newest_comments(state(request).services, site,
-                                                query(request, "page"))
-    return Response(feeds.render(site, page, items, state(request).settings.public_url),
-                    media_type="application/atom+xml; charset=utf-8",
-                    # Not kept by shared caches: a comment erased now leaves the feed now.
-                    headers={"Cache-Control": "no-cache"})
+    page, items = await threads.newest_comments(
+        state(request).services, site, query(request, "page")
+    )
+    return Response(
+        feeds.render(site, page, items, state(request).settings.public_url),
+        media_type="application/atom+xml; charset=utf-8",
+        # Not kept by shared caches: a comment erased now leaves the feed now.
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @api
@@ -198,9 +229,15 @@ async def events_get(request: Request) -> Response:
     after = query_int(request, "after", 0)
     limit = max(1, min(query_int(request, "limit", threads.MAX_EVENTS), threads.MAX_EVENTS))
     page, events = await threads.events_after(
-        state(request).services, site, query(request, "page", required=True), after, limit)
-    return JSON({"events": [e.envelope() for e in events], "seq": page.seq,
-                 "has_more": bool(events) and events[-1].seq < page.seq})
+        state(request).services, site, query(request, "page", required=True), after, limit
+    )
+    return JSON(
+        {
+            "events": [e.envelope() for e in events],
+            "seq": page.seq,
+            "has_more": bool(events) and events[-1].seq < page.seq,
+        }
+    )
 
 
 def routes() -> list[BaseRoute]:

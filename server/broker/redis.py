@@ -75,8 +75,13 @@ class RedisBroker:
     def __init__(self, url: str, node_id: str) -> None:
         self.node_id = node_id
         self._url = url
-        self._redis = Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=1.0,
-                                     retry_on_timeout=False, health_check_interval=10)
+        self._redis = Redis.from_url(
+            url,
+            socket_connect_timeout=0.5,
+            socket_timeout=1.0,
+            retry_on_timeout=False,
+            health_check_interval=10,
+        )
         self._fallback = MemoryBroker(node_id)  # presence and limits while Redis is down
         self._local_presence: dict[str, int] = {}
         self._outbox: deque[tuple[str, bytes]] = deque()
@@ -107,8 +112,9 @@ class RedisBroker:
                 await heartbeat()
             await on_reconnect()
 
-        self._sub = Subscriber(self._url, heartbeat_channel(self.node_id), on_message, reconnected,
-                               heartbeat)
+        self._sub = Subscriber(
+            self._url, heartbeat_channel(self.node_id), on_message, reconnected, heartbeat
+        )
         self._sub.start()
         self._tasks.append(asyncio.create_task(self._publisher(), name="threadline-publisher"))
         with contextlib.suppress(RedisError, OSError):
@@ -199,8 +205,9 @@ class RedisBroker:
     async def hit(self, key: str, limit: int, window: float) -> float:
         if self._available():
             try:
-                ttl = await self._hit_script(keys=[limit_key(key)],
-                                             args=[int(window * 1000), limit])
+                ttl = await self._hit_script(
+                    keys=[limit_key(key)], args=[int(window * 1000), limit]
+                )
                 return int(ttl) / 1000
             except (RedisError, OSError) as exc:
                 self._trip(exc)
@@ -240,6 +247,7 @@ class RedisBroker:
 
     def _trip(self, exc: BaseException) -> None:
         if self._available():
-            log.warning("Redis unavailable (%s); using in-process fallbacks for %.0fs",
-                        exc, BREAKER_SECONDS)
+            log.warning(
+                "Redis unavailable (%s); using in-process fallbacks for %.0fs", exc, BREAKER_SECONDS
+            )
         self._down_until = time.monotonic() + BREAKER_SECONDS

@@ -38,9 +38,14 @@ def command(*parts: str | bytes) -> bytes:
 class Subscriber:
     """Keeps one SUBSCRIBE connection alive and every wanted channel subscribed on it."""
 
-    def __init__(self, url: str, heartbeat_channel: str, on_message: MessageHandler,
-                 on_reconnect: ReconnectHandler,
-                 publish_heartbeat: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        url: str,
+        heartbeat_channel: str,
+        on_message: MessageHandler,
+        on_reconnect: ReconnectHandler,
+        publish_heartbeat: Callable[[], Any],
+    ) -> None:
         self._conf: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
         self._heartbeat_channel = heartbeat_channel
         self._on_message = on_message
@@ -82,20 +87,27 @@ class Subscriber:
         if self._writer is None or not self.connected or not channels:
             return
         for i in range(0, len(channels), BATCH):
-            self._writer.write(command(verb, *channels[i:i + BATCH]))
+            self._writer.write(command(verb, *channels[i : i + BATCH]))
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         conf = self._conf
         if "path" in conf:
             reader, writer = await asyncio.open_unix_connection(conf["path"])
         else:
-            tls = ssl.create_default_context() \
-                if conf.get("connection_class") is SSLConnection else None
+            tls = (
+                ssl.create_default_context()
+                if conf.get("connection_class") is SSLConnection
+                else None
+            )
             reader, writer = await asyncio.open_connection(
-                conf.get("host", "localhost"), conf.get("port", 6379), ssl=tls)
+                conf.get("host", "localhost"), conf.get("port", 6379), ssl=tls
+            )
         if conf.get("password"):
-            auth = ("AUTH", conf["username"], conf["password"]) if conf.get("username") \
+            auth = (
+                ("AUTH", conf["username"], conf["password"])
+                if conf.get("username")
                 else ("AUTH", conf["password"])
+            )
             writer.write(command(*auth))
             line = await reader.readline()
             if not line.startswith(b"+OK"):
@@ -121,7 +133,7 @@ class Subscriber:
             self._last_seen = time.monotonic()
             wanted = [self._heartbeat_channel, *self.channels]
             for i in range(0, len(wanted), BATCH):
-                writer.write(command("SUBSCRIBE", *wanted[i:i + BATCH]))
+                writer.write(command("SUBSCRIBE", *wanted[i : i + BATCH]))
             if not first:
                 self.reconnects += 1
                 log.warning("Redis subscriber reconnected; catching up from the database")

@@ -43,8 +43,15 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def login(svc: Services, ph: PasswordHasher, email: str, password: str, client_ip: str,
-                *, known_device: bool = False) -> tuple[str, Session]:
+async def login(
+    svc: Services,
+    ph: PasswordHasher,
+    email: str,
+    password: str,
+    client_ip: str,
+    *,
+    known_device: bool = False,
+) -> tuple[str, Session]:
     """Check a password; returns the new session token (for the cookie) and the session.
     Unknown accounts take the same time and count failures the same way, so neither the
     answer nor the lockout says whether an account exists."""
@@ -89,8 +96,11 @@ async def _reserve(svc: Services, limits: list[tuple[str, int]]) -> None:
         if wait:
             for earlier in taken:
                 await svc.limiter.release(earlier)
-            raise RateLimited("login_locked", "too many failed logins; try again in "
-                              f"{max(1, round(wait / 60))} minutes", int(wait + 0.999))
+            raise RateLimited(
+                "login_locked",
+                f"too many failed logins; try again in {max(1, round(wait / 60))} minutes",
+                int(wait + 0.999),
+            )
         taken.append(key)
 
 

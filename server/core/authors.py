@@ -26,8 +26,7 @@ class AuthorTokens:
     def __init__(self, secret: str) -> None:
         self._secret = secret.encode()
 
-    def issue(self, site_id: str, idempotency_key: str | None = None,
-              request: str = "") -> str:
+    def issue(self, site_id: str, idempotency_key: str | None = None, request: str = "") -> str:
         """A new token. With an idempotency key it is derived from the key and the request
         itself, so only a retry of the very same post gets the same token back (only its
         hash was stored); another request under the same key gets a token that is not the

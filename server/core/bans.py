@@ -9,9 +9,16 @@ from server.core.models import AuditEntry, Ban, Moderator, Site
 MODES = ("reject", "hold")
 
 
-async def ban_author(svc: Services, site: Site, comment_id: int, *, moderator: Moderator,
-                     mode: str = "reject", include_ip: bool = False,
-                     reason: str | None = None) -> Ban:
+async def ban_author(
+    svc: Services,
+    site: Site,
+    comment_id: int,
+    *,
+    moderator: Moderator,
+    mode: str = "reject",
+    include_ip: bool = False,
+    reason: str | None = None,
+) -> Ban:
     """Ban whoever wrote ``comment_id``: later comments are refused or held. No e-mail or
     raw IP is ever stored: the ban holds the author-token hash and the network's hash."""
     if mode not in MODES:
@@ -21,15 +28,28 @@ async def ban_author(svc: Services, site: Site, comment_id: int, *, moderator: M
         comment = await tx.find_comment(comment_id)
         if comment is None or comment.site_id != site.id:
             raise NotFound("comment_not_found", "no such comment on this site")
-        ban = Ban(id=0, site_id=site.id, author_hash=comment.author_hash,
-                  ip_hash=comment.ip_hash if include_ip else None, mode=mode,
-                  reason=(reason or "")[:200] or None, created_at=now)
+        ban = Ban(
+            id=0,
+            site_id=site.id,
+            author_hash=comment.author_hash,
+            ip_hash=comment.ip_hash if include_ip else None,
+            mode=mode,
+            reason=(reason or "")[:200] or None,
+            created_at=now,
+        )
         ban_id = await tx.insert_ban(ban, moderator.id)
-        await tx.insert_audit(AuditEntry(
-            site_id=site.id, moderator_id=moderator.id, action="ban", comment_id=comment.id,
-            before_status=None, after_status=None,
-            detail=f"{mode}{' + network' if include_ip else ''}: {reason or ''}".strip(),
-            created_at=now))
+        await tx.insert_audit(
+            AuditEntry(
+                site_id=site.id,
+                moderator_id=moderator.id,
+                action="ban",
+                comment_id=comment.id,
+                before_status=None,
+                after_status=None,
+                detail=f"{mode}{' + network' if include_ip else ''}: {reason or ''}".strip(),
+                created_at=now,
+            )
+        )
     return Ban(ban_id, ban.site_id, ban.author_hash, ban.ip_hash, ban.mode, ban.reason, now)
 
 
@@ -37,7 +57,15 @@ async def lift_ban(svc: Services, site: Site, ban_id: int, *, moderator: Moderat
     async with svc.store.write() as tx:
         if not await tx.delete_ban(ban_id, [site.id]):
             raise NotFound("ban_not_found", "no such ban on this site")
-        await tx.insert_audit(AuditEntry(
-            site_id=site.id, moderator_id=moderator.id, action="unban", comment_id=None,
-            before_status=None, after_status=None, detail=f"ban {ban_id}",
-            created_at=svc.now_ms()))
+        await tx.insert_audit(
+            AuditEntry(
+                site_id=site.id,
+                moderator_id=moderator.id,
+                action="unban",
+                comment_id=None,
+                before_status=None,
+                after_status=None,
+                detail=f"ban {ban_id}",
+                created_at=svc.now_ms(),
+            )
+        )

@@ -58,8 +58,9 @@ class PostResult:
     replayed: bool = False
 
 
-def page_ref(site: Site, page: object, url: object, title: object
-             ) -> tuple[str, str | None, str | None]:
+def page_ref(
+    site: Site, page: object, url: object, title: object
+) -> tuple[str, str | None, str | None]:
     """Validate a page key with its optional URL (which must be on the site's origins). A
     key that is itself a URL of the site (the widget's default) is the page's URL: a post
     cannot claim another one for it."""
@@ -77,23 +78,34 @@ def _url_of_key(site: Site, key: str) -> str | None:
         url = clean_url(key)
     except Invalid:
         return None
-    return url if url is not None and origin_allowed(origin_of_url(url), site.origins) \
-        else None
+    return url if url is not None and origin_allowed(origin_of_url(url), site.origins) else None
 
 
-async def post_comment(svc: Services, site: Site, draft: Draft, *, token: str | None,
-                       client_ip: str, idempotency_key: str | None = None,
-                       moderator: bool = False, name_override: str | None = None
-                       ) -> PostResult:
+async def post_comment(
+    svc: Services,
+    site: Site,
+    draft: Draft,
+    *,
+    token: str | None,
+    client_ip: str,
+    idempotency_key: str | None = None,
+    moderator: bool = False,
+    name_override: str | None = None,
+) -> PostResult:
     """Validate and store a comment or reply; publish it if it is approved at once."""
     args = (svc, site, draft, token, client_ip, idempotency_key, moderator, name_override)
     if not moderator:
-        await svc.check_rate(f"post:{site.id}:{ip_hash(svc.secret, client_ip)}",
-                             svc.limits.rate_limit, 60, "comments")
+        await svc.check_rate(
+            f"post:{site.id}:{ip_hash(svc.secret, client_ip)}",
+            svc.limits.rate_limit,
+            60,
+            "comments",
+        )
         # Keyed by the cleaned key, the one the comment lands under: " p" and "p\n" are p.
         page_key = hashlib.sha256(clean_page_key(draft.page).encode()).hexdigest()[:24]
-        await svc.check_rate(f"page:{site.id}:{page_key}", svc.limits.page_rate_limit, 60,
-                             "comments on this page")
+        await svc.check_rate(
+            f"page:{site.id}:{page_key}", svc.limits.page_rate_limit, 60, "comments on this page"
+        )
     try:
         return await _post_once(*args)
     except DuplicateKey:
@@ -101,9 +113,16 @@ async def post_comment(svc: Services, site: Site, draft: Draft, *, token: str | 
         return await _post_once(*args)
 
 
-async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
-                     client_ip: str, idempotency_key: str | None, moderator: bool,
-                     name_override: str | None) -> PostResult:
+async def _post_once(
+    svc: Services,
+    site: Site,
+    draft: Draft,
+    token: str | None,
+    client_ip: str,
+    idempotency_key: str | None,
+    moderator: bool,
+    name_override: str | None,
+) -> PostResult:
     key, url, title = page_ref(site, draft.page, draft.url, draft.title)
     body = clean_body(draft.body)
     name = name_override if moderator else clean_name(draft.name)
@@ -120,34 +139,50 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
         if idempotency_key is not None:
             earlier = await tx.find_comment_by_key(site.id, idempotency_key)
             if earlier is not None:
-                return await _replay(tx, earlier, author_hash, issued,
-                                     (key, body, parent_id))
+                return await _replay(tx, earlier, author_hash, issued, (key, body, parent_id))
         page = await tx.ensure_page(site.id, key, None, None, now)
         parent = await _attach_point(tx, page, parent_id)
         ban, approved_before = None, False
         if not moderator:
             ban, duplicate, approved_before = await tx.author_checks(
-                site.id, page.id, author_hash, client, body, now - DUPLICATE_WINDOW,
-                need_approved=site.moderation is Mode.FIRST_TIME)
+                site.id,
+                page.id,
+                author_hash,
+                client,
+                body,
+                now - DUPLICATE_WINDOW,
+                need_approved=site.moderation is Mode.FIRST_TIME,
+            )
             if ban == "reject":
                 raise Forbidden("author_banned", "you can no longer comment on this site")
             if duplicate:
                 raise Conflict("duplicate_comment", "you just posted this comment")
-        decision = decide(site, body, name, author_approved=int(approved_before),
-                          moderator=moderator)
+        decision = decide(
+            site, body, name, author_approved=int(approved_before), moderator=moderator
+        )
         if not moderator:
             decision = _guarded(svc, site, draft, decision, ban is not None, now)
-        if not honeypot_filled(draft.hp) and ((url and not page.url)
-                                              or (title and not page.title)):
+        if not honeypot_filled(draft.hp) and ((url and not page.url) or (title and not page.title)):
             # The first post names a page it is the first to name; a viewer never does,
             # and a post caught by the honeypot never does either.
             page = await tx.ensure_page(site.id, key, url, title, now)
-        comment = await tx.insert_comment(NewComment(
-            site_id=site.id, page_id=page.id,
-            parent_id=parent.id if parent else None,
-            reply_to_id=parent_id, author_name=name, author_hash=author_hash, body=body,
-            status=decision.status, moderator=moderator, created_at=now,
-            ip_hash=client, idempotency_key=idempotency_key, held_reason=decision.reason))
+        comment = await tx.insert_comment(
+            NewComment(
+                site_id=site.id,
+                page_id=page.id,
+                parent_id=parent.id if parent else None,
+                reply_to_id=parent_id,
+                author_name=name,
+                author_hash=author_hash,
+                body=body,
+                status=decision.status,
+                moderator=moderator,
+                created_at=now,
+                ip_hash=client,
+                idempotency_key=idempotency_key,
+                held_reason=decision.reason,
+            )
+        )
         if decision.status is Status.APPROVED:
             page = await tx.advance_page(page.id, +1)
             if parent is not None:
@@ -158,14 +193,17 @@ async def _post_once(svc: Services, site: Site, draft: Draft, token: str | None,
     return PostResult(comment, page, issued)
 
 
-def _guarded(svc: Services, site: Site, draft: Draft, decision: Decision, banned: bool,
-             now: int) -> Decision:
+def _guarded(
+    svc: Services, site: Site, draft: Draft, decision: Decision, banned: bool, now: int
+) -> Decision:
     """Bots and banned authors: stored for review instead of published. A filled honeypot
     is held, not thrown into Spam: a person's browser may have autofilled it, so a moderator
     sees it in the queue (the API answers "pending" either way, so a bot learns nothing)."""
     if honeypot_filled(draft.hp):
-        return Decision(Status.PENDING, "the hidden honeypot field was filled in (a bot, or "
-                                        "a browser's autofill)")
+        return Decision(
+            Status.PENDING,
+            "the hidden honeypot field was filled in (a bot, or a browser's autofill)",
+        )
     if decision.status is not Status.APPROVED:
         return decision
     if banned:
@@ -177,8 +215,7 @@ def _guarded(svc: Services, site: Site, draft: Draft, decision: Decision, banned
         if age is None:
             return Decision(Status.PENDING, "sent without a valid form token")
         if age < svc.limits.min_submit_ms:
-            return Decision(Status.PENDING,
-                            f"submitted {age / 1000:.1f}s after loading the form")
+            return Decision(Status.PENDING, f"submitted {age / 1000:.1f}s after loading the form")
     return decision
 
 
@@ -198,8 +235,7 @@ async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | 
     parent = await tx.find_comment(parent_id)
     # A held or removed comment answers like a missing one: a different error would tell
     # anyone who guesses ids that it exists.
-    if parent is None or parent.site_id != page.site_id or parent.status is not \
-            Status.APPROVED:
+    if parent is None or parent.site_id != page.site_id or parent.status is not Status.APPROVED:
         raise NotFound("unknown_parent", "the comment you are replying to does not exist")
     if parent.page_id != page.id:
         raise Invalid("parent_on_other_page", "the comment you are replying to is on another page")
@@ -211,8 +247,13 @@ async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | 
     return root
 
 
-async def _replay(tx: Tx, earlier: Comment, author_hash: str, issued: str | None,
-                  request: tuple[str, str, int | None]) -> PostResult:
+async def _replay(
+    tx: Tx,
+    earlier: Comment,
+    author_hash: str,
+    issued: str | None,
+    request: tuple[str, str, int | None],
+) -> PostResult:
     """A retried post (same idempotency key) gets the original answer, not a second row.
 
     Only the very same request by the same author is a retry. Without credentials the
@@ -223,13 +264,13 @@ async def _replay(tx: Tx, earlier: Comment, author_hash: str, issued: str | None
     page = await tx.find_page_by_id(earlier.page_id)
     assert page is not None
     if (page.key, earlier.body, earlier.reply_to_id) != request:
-        raise Conflict("idempotency_key_reused",
-                       "this idempotency key was used for a different comment")
+        raise Conflict(
+            "idempotency_key_reused", "this idempotency key was used for a different comment"
+        )
     return PostResult(earlier, page, issued, replayed=True)
 
 
-async def _owned(tx: Tx, svc: Services, site: Site, comment_id: int, token: str | None
-                 ) -> Comment:
+async def _owned(tx: Tx, svc: Services, site: Site, comment_id: int, token: str | None) -> Comment:
     if token is None:
         raise Unauthorized("token_required", "send your author token as 'Authorization: Bearer'")
     AuthorTokens.check_format(token)
@@ -243,20 +284,24 @@ async def _owned(tx: Tx, svc: Services, site: Site, comment_id: int, token: str 
     if comment.status not in (Status.APPROVED, Status.PENDING):
         raise Conflict("comment_not_editable", f"this comment is {comment.status.value}")
     if svc.now_ms() - comment.created_at > svc.limits.edit_window * 1000:
-        raise Forbidden("edit_window_closed",
-                        f"comments can be changed for {svc.limits.edit_window} seconds only")
+        raise Forbidden(
+            "edit_window_closed",
+            f"comments can be changed for {svc.limits.edit_window} seconds only",
+        )
     return comment
 
 
 async def _check_changes(svc: Services, site: Site, client_ip: str) -> None:
     # Each change of a published comment reaches every reader, cache and moderator: an
     # author editing in a loop must not make that traffic at will.
-    await svc.check_rate(f"change:{site.id}:{ip_hash(svc.secret, client_ip)}",
-                         CHANGES_PER_MINUTE, 60, "edits")
+    await svc.check_rate(
+        f"change:{site.id}:{ip_hash(svc.secret, client_ip)}", CHANGES_PER_MINUTE, 60, "edits"
+    )
 
 
-async def edit_comment(svc: Services, site: Site, comment_id: int, body: object, *,
-                       token: str | None, client_ip: str) -> Comment:
+async def edit_comment(
+    svc: Services, site: Site, comment_id: int, body: object, *, token: str | None, client_ip: str
+) -> Comment:
     """An author edits their own comment inside the edit window; readers see `(Edited)`."""
     await _check_changes(svc, site, client_ip)
     text = clean_body(body)
@@ -267,8 +312,9 @@ async def edit_comment(svc: Services, site: Site, comment_id: int, body: object,
         status = comment.status
         if status is Status.APPROVED and held.status is Status.PENDING:
             status = Status.PENDING
-        updated = await tx.update_comment(comment.id, body=text, edited_at=svc.now_ms(),
-                                          status=status, held_reason=held.reason)
+        updated = await tx.update_comment(
+            comment.id, body=text, edited_at=svc.now_ms(), status=status, held_reason=held.reason
+        )
         if comment.status is Status.APPROVED:
             change = edited if status is Status.APPROVED else hidden
             events.append(await change(tx, updated, svc.now_ms()))
@@ -279,15 +325,17 @@ async def edit_comment(svc: Services, site: Site, comment_id: int, body: object,
     return updated
 
 
-async def delete_comment(svc: Services, site: Site, comment_id: int, *,
-                         token: str | None, client_ip: str) -> Comment:
+async def delete_comment(
+    svc: Services, site: Site, comment_id: int, *, token: str | None, client_ip: str
+) -> Comment:
     """An author deletes their own comment; its text and name are erased at once."""
     await _check_changes(svc, site, client_ip)
     events: list[Event] = []
     async with svc.store.write() as tx:
         comment = await _owned(tx, svc, site, comment_id, token)
-        updated = await tx.update_comment(comment.id, status=Status.DELETED, body="",
-                                          author_name=None)
+        updated = await tx.update_comment(
+            comment.id, status=Status.DELETED, body="", author_name=None
+        )
         if comment.status is Status.APPROVED:
             events.append(await hidden(tx, updated, svc.now_ms()))
         page = await tx.find_page_by_id(comment.page_id)

@@ -44,8 +44,9 @@ class Services:
             return
         wait = await self.limiter.hit(key, limit, window)
         if wait > 0:
-            raise RateLimited("rate_limited", f"too many {what}; try again in {wait:.0f}s",
-                              int(wait + 0.999))
+            raise RateLimited(
+                "rate_limited", f"too many {what}; try again in {wait:.0f}s", int(wait + 0.999)
+            )
 
     async def publish(self, events: Sequence[Event]) -> None:
         """Publish committed events; a failure is logged, never raised: the database holds
@@ -55,9 +56,14 @@ class Services:
         try:
             await self.publisher.publish(events)
         except Exception:
-            log.exception("publish failed for %d event(s) on page %s (seq %d..%d); "
-                          "clients will catch up from the event table",
-                          len(events), events[0].page_key, events[0].seq, events[-1].seq)
+            log.exception(
+                "publish failed for %d event(s) on page %s (seq %d..%d); "
+                "clients will catch up from the event table",
+                len(events),
+                events[0].page_key,
+                events[0].seq,
+                events[-1].seq,
+            )
 
     async def queue_changed(self, change: QueueChange) -> None:
         """Tell the live queue, webhooks and e-mail; their failures never fail the write."""
@@ -65,5 +71,6 @@ class Services:
             try:
                 await observer.queue_changed(change)
             except Exception:
-                log.exception("moderation observer %r failed for comment %d",
-                              observer, change.comment.id)
+                log.exception(
+                    "moderation observer %r failed for comment %d", observer, change.comment.id
+                )

@@ -34,8 +34,12 @@ class Cursor:
             version, order, created_at, ident = orjson.loads(raw)
         except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
             raise bad from None
-        if version != 1 or order not in ("newest", "oldest") \
-                or type(created_at) is not int or type(ident) is not int:
+        if (
+            version != 1
+            or order not in ("newest", "oldest")
+            or type(created_at) is not int
+            or type(ident) is not int
+        ):
             raise bad
         if not (0 <= created_at < 2**62 and 0 <= ident < 2**62):
             raise bad

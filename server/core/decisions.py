@@ -37,8 +37,12 @@ class Action(StrEnum):
     RESTORE = "restore"
 
 
-TARGET = {Action.APPROVE: Status.APPROVED, Action.REJECT: Status.REJECTED,
-          Action.SPAM: Status.SPAM, Action.DELETE: Status.DELETED}
+TARGET = {
+    Action.APPROVE: Status.APPROVED,
+    Action.REJECT: Status.REJECTED,
+    Action.SPAM: Status.SPAM,
+    Action.DELETE: Status.DELETED,
+}
 RESTORE_DAYS = 30
 RESTORE_MS = RESTORE_DAYS * 86_400_000
 
@@ -48,18 +52,27 @@ class AlreadyHandled(Conflict):
     from the audit log) changed it to ``status`` first; None when no moderator did."""
 
     def __init__(self, status: Status, by: str | None) -> None:
-        super().__init__("already_handled",
-                         f"{by} already changed this comment to {status.value}; reload to "
-                         "see it" if by else
-                         f"this comment was changed to {status.value} meanwhile; reload to "
-                         "see it")
+        super().__init__(
+            "already_handled",
+            f"{by} already changed this comment to {status.value}; reload to see it"
+            if by
+            else f"this comment was changed to {status.value} meanwhile; reload to see it",
+        )
         self.status = status
         self.by = by
 
 
-async def decide_comment(svc: Services, site: Site, comment_id: int, action: Action, *,
-                         moderator: Moderator | None, expected: Status | None = None,
-                         version: str | None = None, detail: str | None = None) -> Comment:
+async def decide_comment(
+    svc: Services,
+    site: Site,
+    comment_id: int,
+    action: Action,
+    *,
+    moderator: Moderator | None,
+    expected: Status | None = None,
+    version: str | None = None,
+    detail: str | None = None,
+) -> Comment:
     """Apply one decision. ``expected`` is the status the moderator saw: if another
     moderator changed it meanwhile, this answers 409 instead of deciding twice. ``version``
     names the text they saw: if it was edited since (bait and switch), 409 as well."""
@@ -75,8 +88,10 @@ async def decide_comment(svc: Services, site: Site, comment_id: int, action: Act
             target = TARGET[action]
             await _check_transition(tx, before, target, expected)
         if version is not None and not hmac.compare_digest(version, before.version):
-            raise Conflict("comment_changed", "this comment was edited after you loaded it; "
-                                              "review the new text")
+            raise Conflict(
+                "comment_changed",
+                "this comment was edited after you loaded it; review the new text",
+            )
         updated = await tx.update_comment(before.id, **_changes(before, target, now))
         if target is Status.APPROVED and before.flags:
             await tx.clear_flags(before.id)  # reviewed: readers' flags are answered
@@ -84,17 +99,31 @@ async def decide_comment(svc: Services, site: Site, comment_id: int, action: Act
         event = await _public_change(tx, before, updated, now)
         if event is not None:
             events.append(event)
-        await tx.insert_audit(AuditEntry(
-            site_id=site.id, moderator_id=moderator.id if moderator else None,
-            action=action.value, comment_id=before.id, before_status=before.status.value,
-            after_status=target.value, detail=detail, created_at=now))
+        await tx.insert_audit(
+            AuditEntry(
+                site_id=site.id,
+                moderator_id=moderator.id if moderator else None,
+                action=action.value,
+                comment_id=before.id,
+                before_status=before.status.value,
+                after_status=target.value,
+                detail=detail,
+                created_at=now,
+            )
+        )
         page = await tx.find_page_by_id(before.page_id)
     await svc.publish(events)
     if page is not None:
-        await svc.queue_changed(QueueChange(site.id, updated, page, before.status,
-                                            moderator.label if moderator else None))
-    if target in (Status.REJECTED, Status.SPAM) and before.status is Status.PENDING \
-            and before.author_hash:
+        await svc.queue_changed(
+            QueueChange(
+                site.id, updated, page, before.status, moderator.label if moderator else None
+            )
+        )
+    if (
+        target in (Status.REJECTED, Status.SPAM)
+        and before.status is Status.PENDING
+        and before.author_hash
+    ):
         await _tell_author(svc, updated)
     return updated
 
@@ -110,23 +139,29 @@ def _changes(before: Comment, target: Status, now: int) -> dict[str, object]:
     return changes
 
 
-async def _check_restore(tx: Tx, before: Comment, expected: Status | None, now: int
-                         ) -> Status:
+async def _check_restore(tx: Tx, before: Comment, expected: Status | None, now: int) -> Status:
     """The status a deleted comment returns to, if a moderator deleted it recently enough
     for its text to be there still."""
-    if before.status is not Status.DELETED or (expected is not None
-                                                and before.status is not expected):
+    if before.status is not Status.DELETED or (
+        expected is not None and before.status is not expected
+    ):
         raise AlreadyHandled(before.status, await changed_by(tx, before))
-    if before.deleted_at is None or before.deleted_from is None \
-            or now - before.deleted_at > RESTORE_MS:
-        raise Conflict("not_restorable",
-                       f"only comments a moderator deleted in the last {RESTORE_DAYS} days "
-                       "can be restored; this one's text is gone")
+    if (
+        before.deleted_at is None
+        or before.deleted_from is None
+        or now - before.deleted_at > RESTORE_MS
+    ):
+        raise Conflict(
+            "not_restorable",
+            f"only comments a moderator deleted in the last {RESTORE_DAYS} days "
+            "can be restored; this one's text is gone",
+        )
     return before.deleted_from
 
 
-async def _check_transition(tx: Tx, before: Comment, target: Status, expected: Status | None
-                            ) -> None:
+async def _check_transition(
+    tx: Tx, before: Comment, target: Status, expected: Status | None
+) -> None:
     # Approving a published comment that readers flagged dismisses the flags.
     repeated = before.status is target and not (target is Status.APPROVED and before.flags)
     if (expected is not None and before.status is not expected) or repeated:
@@ -154,8 +189,9 @@ async def _public_change(tx: Tx, before: Comment, after: Comment, now: int) -> E
     if now_public and before.parent_id is not None:
         parent = await tx.find_comment(before.parent_id)
         if parent is None or parent.status is not Status.APPROVED:
-            raise Conflict("parent_hidden",
-                           "approve the comment this replies to first (or restore it)")
+            raise Conflict(
+                "parent_hidden", "approve the comment this replies to first (or restore it)"
+            )
     return await (shown if now_public else hidden)(tx, after, now)
 
 
@@ -165,16 +201,23 @@ async def _tell_author(svc: Services, comment: Comment) -> None:
         page = await tx.find_page_by_id(comment.page_id)
     if page is None:
         return
-    event = Event(page.site_id, page.id, page.key, 0, EventType.REJECTED.value,
-                  {"comment": {"id": comment.id, "status": Status.REJECTED.value}})
+    event = Event(
+        page.site_id,
+        page.id,
+        page.key,
+        0,
+        EventType.REJECTED.value,
+        {"comment": {"id": comment.id, "status": Status.REJECTED.value}},
+    )
     try:
         await svc.publisher.notify_author(page.site_id, comment.author_hash, event)
     except Exception:  # noqa: BLE001 -- a notification, never worth failing a decision
         return
 
 
-async def moderator_edit(svc: Services, site: Site, comment_id: int, body: object, *,
-                         moderator: Moderator) -> Comment:
+async def moderator_edit(
+    svc: Services, site: Site, comment_id: int, body: object, *, moderator: Moderator
+) -> Comment:
     """A moderator corrects any comment; readers see it live, marked `(Edited)`."""
     from server.core.text import clean_body
 
@@ -190,13 +233,20 @@ async def moderator_edit(svc: Services, site: Site, comment_id: int, body: objec
         updated = await tx.update_comment(before.id, body=text, edited_at=now)
         if before.status is Status.APPROVED:
             events.append(await edited(tx, updated, now))
-        await tx.insert_audit(AuditEntry(
-            site_id=site.id, moderator_id=moderator.id, action="edit", comment_id=before.id,
-            before_status=before.status.value, after_status=before.status.value,
-            detail=f"{len(before.body)} -> {len(text)} characters", created_at=now))
+        await tx.insert_audit(
+            AuditEntry(
+                site_id=site.id,
+                moderator_id=moderator.id,
+                action="edit",
+                comment_id=before.id,
+                before_status=before.status.value,
+                after_status=before.status.value,
+                detail=f"{len(before.body)} -> {len(text)} characters",
+                created_at=now,
+            )
+        )
         page = await tx.find_page_by_id(before.page_id)
     await svc.publish(events)
     if page is not None:  # other moderators review the corrected text, not the old one
-        await svc.queue_changed(QueueChange(site.id, updated, page, before.status,
-                                            moderator.label))
+        await svc.queue_changed(QueueChange(site.id, updated, page, before.status, moderator.label))
     return updated

@@ -25,8 +25,11 @@ async def my_comments(svc: Services, site: Site, token: str | None) -> list[dict
     author = _author(site, token)
     async with svc.store.read() as tx:
         found = await tx.author_comments(site.id, author)
-    return [{**c.public(), "status": c.status.value, "page": page_key}
-            for c, page_key in found if c.status is not Status.DELETED]
+    return [
+        {**c.public(), "status": c.status.value, "page": page_key}
+        for c, page_key in found
+        if c.status is not Status.DELETED
+    ]
 
 
 async def erase_mine(svc: Services, site: Site, token: str | None) -> int:
@@ -40,8 +43,7 @@ def _author(site: Site, token: str | None) -> str:
     return AuthorTokens.hash(site.id, AuthorTokens.check_format(token))
 
 
-async def erase_author(svc: Services, site: Site, author_hash: str, *,
-                       by: Moderator | None) -> int:
+async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moderator | None) -> int:
     """Blank the text, name and hashes of every comment by ``author_hash``; published ones
     leave every open page live. Replies by others stay, under a tombstone."""
     events: list[Event] = []
@@ -53,27 +55,40 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *,
         for comment, _ in found:
             if comment.status is Status.DELETED and comment.author_hash is None:
                 continue
-            erased = await tx.update_comment(comment.id, status=Status.DELETED, body="",
-                                             author_name=None, author_hash=None, ip_hash=None,
-                                             deleted_at=None, deleted_from=None)
+            erased = await tx.update_comment(
+                comment.id,
+                status=Status.DELETED,
+                body="",
+                author_name=None,
+                author_hash=None,
+                ip_hash=None,
+                deleted_at=None,
+                deleted_from=None,
+            )
             if comment.status is Status.APPROVED:
                 events.append(await hidden(tx, erased, now))
             page = await tx.find_page_by_id(comment.page_id)
             assert page is not None
             changes.append(QueueChange(site.id, replace(erased), page, comment.status))
-        await tx.insert_audit(AuditEntry(
-            site_id=site.id, moderator_id=by.id if by else None, action="erase",
-            comment_id=None, before_status=None, after_status=None,
-            detail=f"{len(changes)} comments erased ({'owner' if by else 'by the author'})",
-            created_at=now))
+        await tx.insert_audit(
+            AuditEntry(
+                site_id=site.id,
+                moderator_id=by.id if by else None,
+                action="erase",
+                comment_id=None,
+                before_status=None,
+                after_status=None,
+                detail=f"{len(changes)} comments erased ({'owner' if by else 'by the author'})",
+                created_at=now,
+            )
+        )
     await svc.publish(events)
     for change in changes:
         await svc.queue_changed(change)
     return len(changes)
 
 
-async def erase_author_of(svc: Services, site: Site, comment_id: int, *,
-                          by: Moderator) -> int:
+async def erase_author_of(svc: Services, site: Site, comment_id: int, *, by: Moderator) -> int:
     async with svc.store.read() as tx:
         comment = await tx.find_comment(comment_id)
     if comment is None or comment.site_id != site.id:
@@ -97,14 +112,28 @@ async def export_site(store: Store, site: Site, secret: str) -> dict[str, Any]:
     return {
         "format": "threadline-export",
         "version": 1,
-        "site": {"id": site.id, "name": site.name, "origins": list(site.origins),
-                 "moderation": site.moderation.value, "filters": site.filters.as_dict()},
-        "pages": [{"id": p.id, "key": p.key, "url": p.url, "title": p.title,
-                   "count": p.count} for p in pages],
-        "comments": [{**c.public(), "page_id": c.page_id, "status": c.status.value,
-                      "author": sealer.seal(c.author_hash) if c.author_hash else None,
-                      "held_reason": c.held_reason, "flags": c.flags}
-                     for c in comments],
+        "site": {
+            "id": site.id,
+            "name": site.name,
+            "origins": list(site.origins),
+            "moderation": site.moderation.value,
+            "filters": site.filters.as_dict(),
+        },
+        "pages": [
+            {"id": p.id, "key": p.key, "url": p.url, "title": p.title, "count": p.count}
+            for p in pages
+        ],
+        "comments": [
+            {
+                **c.public(),
+                "page_id": c.page_id,
+                "status": c.status.value,
+                "author": sealer.seal(c.author_hash) if c.author_hash else None,
+                "held_reason": c.held_reason,
+                "flags": c.flags,
+            }
+            for c in comments
+        ],
     }
 
 
@@ -114,8 +143,10 @@ def open_export_authors(batch: Batch, secret: str) -> None:
     sealer = Sealer(secret, EXPORT_AUTHORS)
     batch.comments = [
         replace(c, author_hash=sealer.open(c.author_hash))
-        if c.author_hash and c.author_hash.startswith(SEALED) else c
-        for c in batch.comments]
+        if c.author_hash and c.author_hash.startswith(SEALED)
+        else c
+        for c in batch.comments
+    ]
 
 
 async def forget_old_data(svc: Services) -> tuple[int, int, int]:

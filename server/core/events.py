@@ -20,24 +20,48 @@ def comment_event(page: Page, kind: EventType, comment: Comment) -> Event:
     """The event for ``comment`` at the page's current ``seq`` (a deletion shows a
     tombstone)."""
     shown = comment.tombstone() if kind is EventType.DELETED else comment
-    return Event(page.site_id, page.id, page.key, page.seq, kind.value,
-                 {"comment": shown.public(), "count": page.count}, comment_id=comment.id)
+    return Event(
+        page.site_id,
+        page.id,
+        page.key,
+        page.seq,
+        kind.value,
+        {"comment": shown.public(), "count": page.count},
+        comment_id=comment.id,
+    )
 
 
-def replayed(page: Page, seq: int, kind: str, count: int, comment_id: int | None,
-             comment: Comment | None) -> Event:
+def replayed(
+    page: Page, seq: int, kind: str, count: int, comment_id: int | None, comment: Comment | None
+) -> Event:
     """A stored event as readers may see it now: the comment's current public shape, or
     its tombstone when the event is a deletion or the comment is no longer published."""
     if comment is None:  # never expected: comments are not deleted while their page lives
-        shown = {"id": comment_id, "parent": None, "reply_to": None, "name": None, "body": "",
-                 "status": Status.DELETED.value, "moderator": False, "created_at": None,
-                 "edited_at": None, "reply_count": 0}
+        shown = {
+            "id": comment_id,
+            "parent": None,
+            "reply_to": None,
+            "name": None,
+            "body": "",
+            "status": Status.DELETED.value,
+            "moderator": False,
+            "created_at": None,
+            "edited_at": None,
+            "reply_count": 0,
+        }
     elif kind == EventType.DELETED.value or comment.status is not Status.APPROVED:
         shown = comment.tombstone().public()
     else:
         shown = comment.public()
-    return Event(page.site_id, page.id, page.key, seq, kind, {"comment": shown, "count": count},
-                 comment_id=comment_id)
+    return Event(
+        page.site_id,
+        page.id,
+        page.key,
+        seq,
+        kind,
+        {"comment": shown, "count": count},
+        comment_id=comment_id,
+    )
 
 
 async def record(tx: Tx, page: Page, kind: EventType, comment: Comment, now: int) -> Event:

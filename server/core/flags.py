@@ -16,17 +16,22 @@ from server.core.privacy import ip_hash
 FLAGS_PER_MINUTE = 10  # flags and undos together, per network
 
 
-def _undo_token(secret: str, site_id: str, comment_id: int, network: str, author: str | None,
-                at: int) -> str:
+def _undo_token(
+    secret: str, site_id: str, comment_id: int, network: str, author: str | None, at: int
+) -> str:
     """Proof that a request raised the flag stored at ``at``: bound to the comment, the
     network and the author token, so only that reader can take it back."""
-    mac = hmac.new(secret.encode(), f"unflag:{site_id}:{comment_id}:{network}:{author or ''}"
-                   f":{at}".encode(), hashlib.sha256).hexdigest()[:32]
+    mac = hmac.new(
+        secret.encode(),
+        f"unflag:{site_id}:{comment_id}:{network}:{author or ''}:{at}".encode(),
+        hashlib.sha256,
+    ).hexdigest()[:32]
     return f"{at}.{mac}"
 
 
-async def flag_comment(svc: Services, site: Site, comment_id: int, *, token: str | None,
-                       client_ip: str) -> tuple[int, str]:
+async def flag_comment(
+    svc: Services, site: Site, comment_id: int, *, token: str | None, client_ip: str
+) -> tuple[int, str]:
     """Count one reader's flag: once per network and once per author token, and only
     tokens this server issued (or whose author it knows) count. Returns the flag count and
     the token that takes this flag back (``unflag_comment``)."""
@@ -37,13 +42,16 @@ async def flag_comment(svc: Services, site: Site, comment_id: int, *, token: str
     held = None
     now = svc.now_ms()
     async with svc.store.write() as tx:
-        if token is not None and author is not None and not svc.tokens.issued_here(
-                site.id, token) and not await tx.author_known(site.id, author):
+        if (
+            token is not None
+            and author is not None
+            and not svc.tokens.issued_here(site.id, token)
+            and not await tx.author_known(site.id, author)
+        ):
             raise Unauthorized("invalid_token", "this author token was not issued here")
         comment = await tx.find_comment(comment_id, for_update=True)
         # Held comments are nobody's to flag: answering for them would say they exist.
-        if comment is None or comment.site_id != site.id or comment.status is not \
-                Status.APPROVED:
+        if comment is None or comment.site_id != site.id or comment.status is not Status.APPROVED:
             raise NotFound("comment_not_found", "no such comment on this site")
         before = comment.flags
         count = await tx.add_flag(comment.id, network, author, now)
@@ -59,13 +67,21 @@ async def flag_comment(svc: Services, site: Site, comment_id: int, *, token: str
     if held is not None:
         await svc.queue_changed(QueueChange(site.id, held, page, Status.APPROVED))
     elif count != before:
-        await svc.queue_changed(QueueChange(site.id, replace(comment, flags=count), page,
-                                            comment.status))
+        await svc.queue_changed(
+            QueueChange(site.id, replace(comment, flags=count), page, comment.status)
+        )
     return count, _undo_token(svc.secret, site.id, comment_id, network, author, now)
 
 
-async def unflag_comment(svc: Services, site: Site, comment_id: int, undo: str | None, *,
-                         token: str | None, client_ip: str) -> int:
+async def unflag_comment(
+    svc: Services,
+    site: Site,
+    comment_id: int,
+    undo: str | None,
+    *,
+    token: str | None,
+    client_ip: str,
+) -> int:
     """Take back a flag: only with the ``undo`` token its flag gave, from the same network
     and author token, so nobody can withdraw another reader's flag. A flag already gone
     (forgotten, cleared by a moderator, never counted) is no error. A comment the flags
@@ -74,11 +90,19 @@ async def unflag_comment(svc: Services, site: Site, comment_id: int, undo: str |
     await svc.check_rate(f"flag:{site.id}:{network}", FLAGS_PER_MINUTE, 60, "flags")
     author = AuthorTokens.hash(site.id, AuthorTokens.check_format(token)) if token else None
     at = (undo or "").partition(".")[0]
-    if not (at.isascii() and at.isdigit() and len(at) < 16 and hmac.compare_digest(
+    if not (
+        at.isascii()
+        and at.isdigit()
+        and len(at) < 16
+        and hmac.compare_digest(
             (undo or "").encode(),
-            _undo_token(svc.secret, site.id, comment_id, network, author, int(at)).encode())):
-        raise Forbidden("not_your_flag", "only the reader who raised a flag can take it back, "
-                                         "with the undo token it was given")
+            _undo_token(svc.secret, site.id, comment_id, network, author, int(at)).encode(),
+        )
+    ):
+        raise Forbidden(
+            "not_your_flag",
+            "only the reader who raised a flag can take it back, with the undo token it was given",
+        )
     async with svc.store.write() as tx:
         comment = await tx.find_comment(comment_id, for_update=True)
         if comment is None or comment.site_id != site.id:
@@ -87,6 +111,7 @@ async def unflag_comment(svc: Services, site: Site, comment_id: int, undo: str |
         page = await tx.find_page_by_id(comment.page_id)
         assert page is not None
     if count != comment.flags:
-        await svc.queue_changed(QueueChange(site.id, replace(comment, flags=count), page,
-                                            comment.status))
+        await svc.queue_changed(
+            QueueChange(site.id, replace(comment, flags=count), page, comment.status)
+        )
     return count

@@ -39,15 +39,19 @@ def site_from_export(site_id: str, exported: dict[str, Any], now: int) -> Site:
             banned_words=tuple(str(w) for w in raw.get("banned_words", ())),
             suspect_words=tuple(str(w) for w in raw.get("suspect_words", ())),
             max_links=int(raw.get("max_links", default.max_links)),
-            flag_threshold=int(raw.get("flag_threshold", default.flag_threshold)))
+            flag_threshold=int(raw.get("flag_threshold", default.flag_threshold)),
+        )
     except (TypeError, ValueError):
         raise bad_file("site.filters", "malformed word lists or thresholds") from None
     origins, name = exported.get("origins"), exported.get("name")
-    return Site(id=check_site_id(site_id),
-                name=clean_site_name(name if isinstance(name, str) else None, site_id),
-                origins=clean_origins(origins if isinstance(origins, list) else []),
-                moderation=parse_mode(str(exported.get("moderation") or "none")),
-                filters=filters, created_at=now)
+    return Site(
+        id=check_site_id(site_id),
+        name=clean_site_name(name if isinstance(name, str) else None, site_id),
+        origins=clean_origins(origins if isinstance(origins, list) else []),
+        moderation=parse_mode(str(exported.get("moderation") or "none")),
+        filters=filters,
+        created_at=now,
+    )
 
 
 def import_key(source: str, comment: ImportedComment) -> str:
@@ -57,25 +61,44 @@ def import_key(source: str, comment: ImportedComment) -> str:
     return f"import:{source}:{comment.source_id[:60]}:{digest.hexdigest()[:16]}"
 
 
-async def import_batch(store: Store, site: Site, batch: Batch, *, keys: PageKey,
-                       base_url: str | None, now: int, create_site: bool = False,
-                       dry_run: bool = False) -> ImportReport:
+async def import_batch(
+    store: Store,
+    site: Site,
+    batch: Batch,
+    *,
+    keys: PageKey,
+    base_url: str | None,
+    now: int,
+    create_site: bool = False,
+    dry_run: bool = False,
+) -> ImportReport:
     """Write ``batch`` into ``site`` (created first when ``create_site``) in one
     transaction: all of it, or nothing."""
     ordered = in_write_order(batch)
     used = {c.page for c in ordered}
-    resolved = {sid: (*page_key(p, keys, base_url), p.title)
-                for sid, p in batch.pages.items() if sid in used}
+    resolved = {
+        sid: (*page_key(p, keys, base_url), p.title)
+        for sid, p in batch.pages.items()
+        if sid in used
+    }
     report = ImportReport()
     async with store.write() as tx:
         if create_site:
             await tx.insert_site(site)
         await _Writer(tx, site, batch, resolved, report, now).write(ordered)
-        await tx.insert_audit(AuditEntry(
-            site_id=site.id, moderator_id=None, action="import", comment_id=None,
-            before_status=None, after_status=None,
-            detail=f"{batch.source}: {report.written} comments imported, "
-                   f"{report.existing} already there", created_at=now))
+        await tx.insert_audit(
+            AuditEntry(
+                site_id=site.id,
+                moderator_id=None,
+                action="import",
+                comment_id=None,
+                before_status=None,
+                after_status=None,
+                detail=f"{batch.source}: {report.written} comments imported, "
+                f"{report.existing} already there",
+                created_at=now,
+            )
+        )
         if dry_run:
             raise _DryRun(report)
     return report
@@ -86,12 +109,28 @@ class _DryRun(Exception):
         self.report = report
 
 
-async def dry_run(store: Store, site: Site, batch: Batch, *, keys: PageKey,
-                  base_url: str | None, now: int, create_site: bool = False) -> ImportReport:
+async def dry_run(
+    store: Store,
+    site: Site,
+    batch: Batch,
+    *,
+    keys: PageKey,
+    base_url: str | None,
+    now: int,
+    create_site: bool = False,
+) -> ImportReport:
     """What ``import_batch`` would write, rolled back."""
     try:
-        await import_batch(store, site, batch, keys=keys, base_url=base_url, now=now,
-                           create_site=create_site, dry_run=True)
+        await import_batch(
+            store,
+            site,
+            batch,
+            keys=keys,
+            base_url=base_url,
+            now=now,
+            create_site=create_site,
+            dry_run=True,
+        )
     except _DryRun as done:
         return done.report
     raise AssertionError("unreachable")  # pragma: no cover
@@ -128,8 +167,9 @@ class _Writer:
         touched: set[int] = set()
         for comment in ordered:
             page_id = await self._page(comment)
-            earlier = done.get(import_key(self.batch.source, comment)) \
-                or restored.get(comment.source_id)
+            earlier = done.get(import_key(self.batch.source, comment)) or restored.get(
+                comment.source_id
+            )
             if earlier is not None:
                 self._known(comment, page_id, *earlier)
                 continue
@@ -148,8 +188,9 @@ class _Writer:
             self.page_ids[key] = page.id
         return self.page_ids[key]
 
-    async def _restored(self, ordered: list[ImportedComment]
-                        ) -> dict[str, tuple[int, int | None, int, Status]]:
+    async def _restored(
+        self, ordered: list[ImportedComment]
+    ) -> dict[str, tuple[int, int | None, int, Status]]:
         """A Threadline export read back into its own site: rows still there, by id."""
         if self.batch.source != "threadline" or not self.same_site:
             return {}
@@ -157,47 +198,75 @@ class _Writer:
         wanted = {int(c.source_id): c for c in ordered}
         ids = sorted(wanted)
         for i in range(0, len(ids), 1000):
-            for cid, row in (await self.tx.find_comments(ids[i:i + 1000])).items():
+            for cid, row in (await self.tx.find_comments(ids[i : i + 1000])).items():
                 if row.site_id == self.site.id and row.created_at == wanted[cid].created_at:
                     found[str(cid)] = (row.id, row.parent_id, row.page_id, row.status)
         return found
 
-    def _known(self, comment: ImportedComment, page_id: int, row_id: int,
-               parent_id: int | None, row_page: int, status: Status) -> None:
+    def _known(
+        self,
+        comment: ImportedComment,
+        page_id: int,
+        row_id: int,
+        parent_id: int | None,
+        row_page: int,
+        status: Status,
+    ) -> None:
         if row_page != page_id:
-            raise bad_file(comment.where, "an earlier import put this comment on another page "
-                                          "(another --page-key?); import with the same one")
+            raise bad_file(
+                comment.where,
+                "an earlier import put this comment on another page "
+                "(another --page-key?); import with the same one",
+            )
         if comment.parent is None or parent_id is None:
             self.rows[comment.source_id] = _Row(row_id, row_id, status, page_id)
         else:
             parent = self.rows[comment.parent]
-            self.rows[comment.source_id] = _Row(row_id, parent.root, parent.root_status,
-                                                page_id)
+            self.rows[comment.source_id] = _Row(row_id, parent.root, parent.root_status, page_id)
         self.report.existing += 1
 
     async def _insert(self, comment: ImportedComment, page_id: int) -> None:
         parent = self.rows.get(comment.parent) if comment.parent is not None else None
         status, held = comment.status, comment.held_reason
-        if status is Status.APPROVED and parent is not None \
-                and parent.root_status not in VISIBLE_ROOTS:
+        if (
+            status is Status.APPROVED
+            and parent is not None
+            and parent.root_status not in VISIBLE_ROOTS
+        ):
             # Nobody could see it under a hidden thread: a moderator decides instead.
             status, held = Status.PENDING, HELD_UNDER_HIDDEN
         deleted = status is Status.DELETED
-        author = comment.author_hash if self.same_site and comment.author_hash \
-            and AUTHOR_HASH.fullmatch(comment.author_hash) else None
-        row = await self.tx.insert_comment(NewComment(
-            site_id=self.site.id, page_id=page_id, parent_id=parent.root if parent else None,
-            reply_to_id=parent.id if parent else None,
-            author_name=None if deleted else comment.name, author_hash=author,
-            body="" if deleted else comment.body, status=status,
-            moderator=comment.moderator, created_at=comment.created_at, ip_hash=None,
-            idempotency_key=import_key(self.batch.source, comment),
-            held_reason=plain(held, keep_newlines=False)[:200] if held else None))
+        author = (
+            comment.author_hash
+            if self.same_site and comment.author_hash and AUTHOR_HASH.fullmatch(comment.author_hash)
+            else None
+        )
+        row = await self.tx.insert_comment(
+            NewComment(
+                site_id=self.site.id,
+                page_id=page_id,
+                parent_id=parent.root if parent else None,
+                reply_to_id=parent.id if parent else None,
+                author_name=None if deleted else comment.name,
+                author_hash=author,
+                body="" if deleted else comment.body,
+                status=status,
+                moderator=comment.moderator,
+                created_at=comment.created_at,
+                ip_hash=None,
+                idempotency_key=import_key(self.batch.source, comment),
+                held_reason=plain(held, keep_newlines=False)[:200] if held else None,
+            )
+        )
         if comment.edited_at is not None or comment.flags:
-            await self.tx.update_comment(row.id, edited_at=comment.edited_at,
-                                         flags=min(max(0, comment.flags), 1_000_000))
-        self.rows[comment.source_id] = _Row(row.id, row.id, status, page_id) if parent is None \
+            await self.tx.update_comment(
+                row.id, edited_at=comment.edited_at, flags=min(max(0, comment.flags), 1_000_000)
+            )
+        self.rows[comment.source_id] = (
+            _Row(row.id, row.id, status, page_id)
+            if parent is None
             else _Row(row.id, parent.root, parent.root_status, page_id)
+        )
         self.report.new[status.value] += 1
         if status is Status.APPROVED:
             self.shown[page_id] += 1

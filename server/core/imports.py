@@ -117,7 +117,7 @@ def short_name(name: str | None) -> str | None:
     text = " ".join(name.split())
     text = " ".join(without(text, unwanted_in_name(text)).split())
     if len(text) > NAME_MAX:
-        text = text[:NAME_MAX - 1] + "…"
+        text = text[: NAME_MAX - 1] + "…"
     return text or None
 
 
@@ -131,8 +131,14 @@ def page_key(page: ImportedPage, mode: PageKey, base_url: str | None) -> tuple[s
     url = page.url.strip() if page.url else None
     if url and base_url and not urlsplit(url).scheme:
         url = urljoin(base_url, url)
-    absolute = url if url and urlsplit(url).scheme in ("http", "https") \
-        and urlsplit(url).hostname and len(url) <= URL_MAX else None
+    absolute = (
+        url
+        if url
+        and urlsplit(url).scheme in ("http", "https")
+        and urlsplit(url).hostname
+        and len(url) <= URL_MAX
+        else None
+    )
     link = _link(absolute)
     if mode is PageKey.ID:
         key = page.ident
@@ -144,8 +150,11 @@ def page_key(page: ImportedPage, mode: PageKey, base_url: str | None) -> tuple[s
             raise bad_file(page.where, "this page has no URL; use --page-key id")
     else:
         if absolute is None:
-            raise bad_file(page.where, f"the page URL {url!r} is not absolute: pass "
-                                       "--base-url https://your.site, or --page-key path|id")
+            raise bad_file(
+                page.where,
+                f"the page URL {url!r} is not absolute: pass "
+                "--base-url https://your.site, or --page-key path|id",
+            )
         # What the widget keys by: never with a fragment or the tracking parameters
         # exports collect; a query that picks the page (WordPress's ?p=12) stays.
         key = url_page_key(absolute)
@@ -183,8 +192,9 @@ def in_write_order(batch: Batch) -> list[ImportedComment]:
     for comment in batch.comments:
         parent = by_id.get(comment.parent) if comment.parent is not None else None
         if comment.parent is not None and parent is None:
-            raise bad_file(comment.where, f"it replies to {comment.parent!r}, which is not in "
-                                          "the file")
+            raise bad_file(
+                comment.where, f"it replies to {comment.parent!r}, which is not in the file"
+            )
         if parent is not None and parent.page != comment.page:
             raise bad_file(comment.where, f"it replies to {comment.parent!r} on another page")
         children[comment.parent].append(comment)
@@ -197,12 +207,9 @@ def in_write_order(batch: Batch) -> list[ImportedComment]:
     if len(ordered) != len(batch.comments):
         reached = {c.source_id for c in ordered}
         stray = next(c for c in batch.comments if c.source_id not in reached)
-        raise bad_file(stray.where, "its replies form a cycle and never reach a top-level "
-                                    "comment")
+        raise bad_file(stray.where, "its replies form a cycle and never reach a top-level comment")
     return ordered
 
 
 def _age(comment: ImportedComment) -> tuple[int, str]:
     return comment.created_at, comment.source_id
-
-

@@ -29,16 +29,18 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def invite(store: Store, email: str, site: Site, *, owner: bool, by: Moderator,
-                 now: int) -> tuple[str, str]:
+async def invite(
+    store: Store, email: str, site: Site, *, owner: bool, by: Moderator, now: int
+) -> tuple[str, str]:
     """Offer ``site`` to ``email`` (inviting it again replaces the earlier link). Returns the
     address as stored and the token for the link: send it to that address only."""
     email = clean_email(email)
     token = secrets.token_urlsafe(32)
     role = Role.OWNER if owner else Role.MODERATOR
     async with store.write() as tx:
-        await tx.insert_invitation(_hash(token), site.id, email, role, by.id, now,
-                                   now + VALID_DAYS * 86_400_000)
+        await tx.insert_invitation(
+            _hash(token), site.id, email, role, by.id, now, now + VALID_DAYS * 86_400_000
+        )
     return email, token
 
 
@@ -50,8 +52,10 @@ async def _open(tx: Tx, token: str, now: int) -> Invitation:
         sender = await tx.find_moderator_by_id(found.invited_by)
         if sender is not None and sender.owns(found.site_id):
             return found
-    raise NotFound("invitation_not_found",
-                   "this invitation does not exist any more: it was used, withdrawn or expired")
+    raise NotFound(
+        "invitation_not_found",
+        "this invitation does not exist any more: it was used, withdrawn or expired",
+    )
 
 
 async def look_up(store: Store, token: str, now: int) -> Invitation:
@@ -64,24 +68,25 @@ async def accept(store: Store, token: str, moderator: Moderator, now: int) -> In
     async with store.write() as tx:
         invitation = await _open(tx, token, now)
         if moderator.email != invitation.email:
-            raise Forbidden("invitation_for_another_address",
-                            f"this invitation is for {invitation.email}: log in as that "
-                            "address to accept it")
+            raise Forbidden(
+                "invitation_for_another_address",
+                f"this invitation is for {invitation.email}: log in as that address to accept it",
+            )
         await tx.grant(moderator.id, invitation.site_id, invitation.role)
         await tx.delete_invitation(invitation.id, invitation.site_id)
     return invitation
 
 
-async def join(store: Store, ph: PasswordHasher, token: str, password: str, now: int
-               ) -> Moderator:
+async def join(store: Store, ph: PasswordHasher, token: str, password: str, now: int) -> Moderator:
     """The invitee has no account yet: create it with their own password and take the
     site. An address that has an account must log in instead."""
     hashed = await asyncio.to_thread(ph.hash, check_password(password))
     async with store.write() as tx:
         invitation = await _open(tx, token, now)
         if await tx.find_moderator(invitation.email) is not None:
-            raise Conflict("account_exists",
-                           f"{invitation.email} already has an account: log in to accept")
+            raise Conflict(
+                "account_exists", f"{invitation.email} already has an account: log in to accept"
+            )
         created = await tx.insert_moderator(invitation.email, hashed, now)
         await tx.grant(created.id, invitation.site_id, invitation.role)
         await tx.delete_invitation(invitation.id, invitation.site_id)

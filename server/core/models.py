@@ -42,8 +42,12 @@ class Filters:
     flag_threshold: int = 3
 
     def as_dict(self) -> dict[str, Any]:
-        return {"banned_words": list(self.banned_words), "suspect_words": list(self.suspect_words),
-                "max_links": self.max_links, "flag_threshold": self.flag_threshold}
+        return {
+            "banned_words": list(self.banned_words),
+            "suspect_words": list(self.suspect_words),
+            "max_links": self.max_links,
+            "flag_threshold": self.flag_threshold,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +59,11 @@ class Notify:
     emails: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"webhook_url": self.webhook_url, "webhook_secret": self.webhook_secret,
-                "emails": list(self.emails)}
+        return {
+            "webhook_url": self.webhook_url,
+            "webhook_secret": self.webhook_secret,
+            "emails": list(self.emails),
+        }
 
 
 @dataclass(frozen=True, slots=True)

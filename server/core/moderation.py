@@ -41,8 +41,9 @@ def _word_list(words: tuple[str, ...]) -> _WordList | None:
     # letters. Longest first, so "free money" wins over "free" where both start.
     alternatives = "|".join(re.escape(w) for w in sorted(configured, key=len, reverse=True))
     word_class = f"[{word_chars()}]"
-    return _WordList(re.compile(rf"({alternatives})(?!{word_class})"), re.compile(word_class),
-                     configured)
+    return _WordList(
+        re.compile(rf"({alternatives})(?!{word_class})"), re.compile(word_class), configured
+    )
 
 
 def _find(words: tuple[str, ...], readings: tuple[str, ...]) -> str | None:
@@ -67,21 +68,22 @@ def _check_banned(filters: Filters, body: tuple[str, ...], name: tuple[str, ...]
         raise Invalid("comment_rejected", "this comment contains words this site does not accept")
 
 
-def decide(site: Site, body: str, name: str | None, *, author_approved: int,
-           moderator: bool = False) -> Decision:
+def decide(
+    site: Site, body: str, name: str | None, *, author_approved: int, moderator: bool = False
+) -> Decision:
     """Publish at once, or hold for review with the reason a moderator will see."""
     if moderator:
         return Decision(Status.APPROVED)
     body_read, name_read = folds(body), folds(name or "")  # once for both lists
     _check_banned(site.filters, body_read, name_read)
-    word = _find(site.filters.suspect_words, body_read) or \
-        _find(site.filters.suspect_words, name_read)
+    word = _find(site.filters.suspect_words, body_read) or _find(
+        site.filters.suspect_words, name_read
+    )
     if word:
         return Decision(Status.PENDING, f"suspect word: {word}")
     links = count_links(body)
     if links > site.filters.max_links:
-        return Decision(Status.PENDING,
-                        f"{links} links (more than {site.filters.max_links})")
+        return Decision(Status.PENDING, f"{links} links (more than {site.filters.max_links})")
     if site.moderation is Mode.ALL:
         return Decision(Status.PENDING, "moderation mode: all")
     if site.moderation is Mode.FIRST_TIME and author_approved == 0:

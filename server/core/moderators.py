@@ -28,9 +28,16 @@ async def find_moderator(store: Store, email: str) -> Moderator | None:
         return await tx.find_moderator(clean_email(email))
 
 
-async def add_moderator(store: Store, ph: PasswordHasher, email: str, site_id: str, *,
-                        password: str | None, owner: bool = False, now: int = 0
-                        ) -> tuple[Moderator, bool]:
+async def add_moderator(
+    store: Store,
+    ph: PasswordHasher,
+    email: str,
+    site_id: str,
+    *,
+    password: str | None,
+    owner: bool = False,
+    now: int = 0,
+) -> tuple[Moderator, bool]:
     """Create the account (a password is then required) or grant an existing one the site.
     Returns the moderator and whether it was created."""
     email = clean_email(email)
@@ -74,8 +81,9 @@ async def set_display_name(store: Store, moderator_id: int, name: object) -> str
     return clean
 
 
-async def set_moderator_password(store: Store, ph: PasswordHasher, email: str,
-                                 password: str) -> int:
+async def set_moderator_password(
+    store: Store, ph: PasswordHasher, email: str, password: str
+) -> int:
     """Give the account a new password (`threadline moderator passwd`) and end every session
     it has, so a browser logged in with the old one (perhaps not the owner's) must log in
     again; any reset link sent to it stops working. Returns how many sessions ended."""

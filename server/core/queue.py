@@ -16,7 +16,8 @@ PAGE_SIZE = 25
 DECISIONS = (Action.APPROVE, Action.REJECT, Action.SPAM, Action.DELETE)
 # What each tab's bulk bar offers: never the state its items are already in.
 TAB_ACTIONS = {
-    "pending": DECISIONS, "flagged": DECISIONS,
+    "pending": DECISIONS,
+    "flagged": DECISIONS,
     "approved": (Action.REJECT, Action.SPAM, Action.DELETE),
     "rejected": (Action.APPROVE, Action.SPAM, Action.DELETE),
     "spam": (Action.APPROVE, Action.REJECT, Action.DELETE),
@@ -29,8 +30,11 @@ def actions_for(comment: Comment) -> list[Action]:
     approving a published comment readers flagged keeps it and dismisses their flags."""
     if comment.status is Status.DELETED:
         return [Action.RESTORE] if restorable_until(comment) else []
-    return [a for a in DECISIONS if TARGET[a] is not comment.status
-            or (a is Action.APPROVE and comment.flags)]
+    return [
+        a
+        for a in DECISIONS
+        if TARGET[a] is not comment.status or (a is Action.APPROVE and comment.flags)
+    ]
 
 
 def restorable_until(comment: Comment) -> int | None:
@@ -68,16 +72,27 @@ class QueueItem:
         """The item as the moderation page shows it (and the live queue sends it)."""
         c = self.comment
         return {
-            "id": c.id, "site": c.site_id, "status": c.status.value, "version": c.version,
+            "id": c.id,
+            "site": c.site_id,
+            "status": c.status.value,
+            "version": c.version,
             "name": c.author_name,
-            "body": c.body, "created_at": iso(c.created_at), "moderator": c.moderator,
-            "edited": c.edited_at is not None, "held_reason": self.reason, "flags": c.flags,
+            "body": c.body,
+            "created_at": iso(c.created_at),
+            "moderator": c.moderator,
+            "edited": c.edited_at is not None,
+            "held_reason": self.reason,
+            "flags": c.flags,
             "actions": self.actions,
             "restorable_until": iso(until) if (until := restorable_until(c)) else None,
             "page": {"key": self.page.key, "url": self.page.url, "title": self.page.title},
-            "parent": None if self.parent is None else {
-                "id": self.parent.id, "name": self.parent.author_name,
-                "body": self.parent.body[:200]},
+            "parent": None
+            if self.parent is None
+            else {
+                "id": self.parent.id,
+                "name": self.parent.author_name,
+                "body": self.parent.body[:200],
+            },
         }
 
 
@@ -110,8 +125,15 @@ def sites_for(moderator: Moderator, site_id: str | None) -> list[str]:
     return sorted(moderator.sites)
 
 
-async def view_queue(svc: Services, moderator: Moderator, *, tab: str = "pending",
-                     site_id: str | None = None, search: str = "", page: int = 1) -> QueueView:
+async def view_queue(
+    svc: Services,
+    moderator: Moderator,
+    *,
+    tab: str = "pending",
+    site_id: str | None = None,
+    search: str = "",
+    page: int = 1,
+) -> QueueView:
     if tab not in TABS:
         raise Invalid("invalid_tab", "tab must be one of " + ", ".join(TABS))
     page = max(1, min(page, 10_000))
@@ -120,13 +142,16 @@ async def view_queue(svc: Services, moderator: Moderator, *, tab: str = "pending
     if not sites:
         return QueueView(tab, site_id, search, page, [], dict.fromkeys(TABS, 0), False)
     async with svc.store.read() as tx:
-        rows = await tx.queue_items(sites, tab, search or None, PAGE_SIZE + 1,
-                                    (page - 1) * PAGE_SIZE)
+        rows = await tx.queue_items(
+            sites, tab, search or None, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE
+        )
         counts = await tx.queue_counts(sites)
         parents = await tx.find_comments(
-            [ref for c, _ in rows if (ref := c.reply_to_id or c.parent_id)])
-    items = [QueueItem(c, p, parents.get(c.reply_to_id or c.parent_id or 0))
-             for c, p in rows[:PAGE_SIZE]]
+            [ref for c, _ in rows if (ref := c.reply_to_id or c.parent_id)]
+        )
+    items = [
+        QueueItem(c, p, parents.get(c.reply_to_id or c.parent_id or 0)) for c, p in rows[:PAGE_SIZE]
+    ]
     return QueueView(tab, site_id, search, page, items, counts, len(rows) > PAGE_SIZE)
 
 
@@ -139,12 +164,12 @@ async def queue_item(svc: Services, comment: Comment, page: Page) -> QueueItem:
     return QueueItem(comment, page, parent)
 
 
-
 HISTORY = 100  # audit entries shown on a comment's page
 
 
-async def comment_history(svc: Services, moderator: Moderator, comment_id: int
-                          ) -> tuple[QueueItem, list[tuple[AuditEntry, str | None]]]:
+async def comment_history(
+    svc: Services, moderator: Moderator, comment_id: int
+) -> tuple[QueueItem, list[tuple[AuditEntry, str | None]]]:
     """One comment as the queue shows it, with what moderators did to it (newest first).
     A comment on a site the moderator does not moderate is not found."""
     async with svc.store.read() as tx:
@@ -152,7 +177,13 @@ async def comment_history(svc: Services, moderator: Moderator, comment_id: int
         if comment is None or not moderator.can_moderate(comment.site_id):
             raise NotFound("comment_not_found", "no such comment on your sites")
         page = await tx.find_page_by_id(comment.page_id)
-        history = await tx.audit_entries([comment.site_id], action=None, moderator=None,
-                                         comment_id=comment.id, limit=HISTORY, offset=0)
+        history = await tx.audit_entries(
+            [comment.site_id],
+            action=None,
+            moderator=None,
+            comment_id=comment.id,
+            limit=HISTORY,
+            offset=0,
+        )
     assert page is not None
     return await queue_item(svc, comment, page), history

@@ -35,10 +35,15 @@ def _hash(token: str) -> str:
 async def check_reset_rate(svc: Services, email: str, client_ip: str) -> None:
     """Count one request for a link (RateLimited when there were too many)."""
     address = email.strip().lower()[:254]
-    await svc.check_rate(f"reset:net:{ip_hash(svc.secret, client_ip)}", PER_NETWORK, WINDOW,
-                         "password reset requests")
-    await svc.check_rate(f"reset:acct:{address}", PER_ADDRESS, WINDOW,
-                         "password reset requests for this address")
+    await svc.check_rate(
+        f"reset:net:{ip_hash(svc.secret, client_ip)}",
+        PER_NETWORK,
+        WINDOW,
+        "password reset requests",
+    )
+    await svc.check_rate(
+        f"reset:acct:{address}", PER_ADDRESS, WINDOW, "password reset requests for this address"
+    )
 
 
 async def request_reset(store: Store, email: str, now: int) -> tuple[str, str] | None:
@@ -63,9 +68,11 @@ async def _open(tx: Tx, token: str, now: int) -> Moderator:
         moderator = await tx.find_moderator_by_id(found[0])
         if moderator is not None:
             return moderator
-    raise NotFound("reset_link_invalid",
-                   "this link does not work any more: it was used, a newer one was sent, or "
-                   "it is more than an hour old; ask for a new one")
+    raise NotFound(
+        "reset_link_invalid",
+        "this link does not work any more: it was used, a newer one was sent, or "
+        "it is more than an hour old; ask for a new one",
+    )
 
 
 async def look_up(store: Store, token: str, now: int) -> Moderator:
@@ -74,8 +81,9 @@ async def look_up(store: Store, token: str, now: int) -> Moderator:
         return await _open(tx, token, now)
 
 
-async def reset_password(store: Store, ph: PasswordHasher, token: str, password: str,
-                         now: int) -> Moderator:
+async def reset_password(
+    store: Store, ph: PasswordHasher, token: str, password: str, now: int
+) -> Moderator:
     """Use a link once: the account gets the new password, and nothing from before works."""
     hashed = await asyncio.to_thread(ph.hash, check_password(password))
     async with store.write() as tx:

@@ -22,8 +22,12 @@ _NONCE = 12
 
 class Sealer:
     def __init__(self, secret: str, purpose: str) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                   info=f"threadline sealing v1: {purpose}".encode()).derive(secret.encode())
+        key = HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=None,
+            info=f"threadline sealing v1: {purpose}".encode(),
+        ).derive(secret.encode())
         self._aead = AESGCM(key)
         self._purpose = purpose.encode()
 

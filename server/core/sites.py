@@ -21,8 +21,7 @@ SITE_CACHE_SECONDS = 2.0
 
 def check_site_id(value: object) -> str:
     if not isinstance(value, str) or not _SITE_ID.fullmatch(value):
-        raise Invalid("invalid_site",
-                      "site ids are 1-64 lowercase letters, digits, '-' or '_'")
+        raise Invalid("invalid_site", "site ids are 1-64 lowercase letters, digits, '-' or '_'")
     return value
 
 
@@ -37,8 +36,9 @@ def parse_mode(value: str) -> Mode:
     try:
         return Mode(value)
     except ValueError:
-        raise Invalid("invalid_moderation",
-                      "moderation must be one of: none, first-time, all") from None
+        raise Invalid(
+            "invalid_moderation", "moderation must be one of: none, first-time, all"
+        ) from None
 
 
 def clean_origins(values: Iterable[str]) -> tuple[str, ...]:
@@ -48,10 +48,22 @@ def clean_origins(values: Iterable[str]) -> tuple[str, ...]:
     return origins
 
 
-async def add_site(store: Store, site_id: str, *, origins: Iterable[str], mode: str = "none",
-                   name: str | None = None, now: int = 0) -> Site:
-    site = Site(id=check_site_id(site_id), name=clean_site_name(name, site_id),
-                origins=clean_origins(origins), moderation=parse_mode(mode), created_at=now)
+async def add_site(
+    store: Store,
+    site_id: str,
+    *,
+    origins: Iterable[str],
+    mode: str = "none",
+    name: str | None = None,
+    now: int = 0,
+) -> Site:
+    site = Site(
+        id=check_site_id(site_id),
+        name=clean_site_name(name, site_id),
+        origins=clean_origins(origins),
+        moderation=parse_mode(mode),
+        created_at=now,
+    )
     async with store.write() as tx:
         if await tx.find_site(site.id) is not None:
             raise Conflict("site_exists", f"site {site.id!r} already exists")
@@ -59,21 +71,31 @@ async def add_site(store: Store, site_id: str, *, origins: Iterable[str], mode: 
     return site
 
 
-async def update_site(store: Store, site_id: str, *, origins: Iterable[str] | None = None,
-                      add_origins: Iterable[str] = (), mode: str | None = None,
-                      name: str | None = None, filters: Filters | None = None,
-                      notify: Notify | None = None) -> Site:
+async def update_site(
+    store: Store,
+    site_id: str,
+    *,
+    origins: Iterable[str] | None = None,
+    add_origins: Iterable[str] = (),
+    mode: str | None = None,
+    name: str | None = None,
+    filters: Filters | None = None,
+    notify: Notify | None = None,
+) -> Site:
     async with store.write() as tx:
         site = await tx.find_site(site_id)
         if site is None:
             raise NotFound("unknown_site", f"no site {site_id!r}")
         new_origins = tuple(origins) if origins is not None else site.origins
         updated = Site(
-            id=site.id, name=clean_site_name(name, site.name),
+            id=site.id,
+            name=clean_site_name(name, site.name),
             origins=clean_origins([*new_origins, *add_origins]),
             moderation=parse_mode(mode) if mode else site.moderation,
-            filters=filters or site.filters, created_at=site.created_at,
-            notify=notify or site.notify)
+            filters=filters or site.filters,
+            created_at=site.created_at,
+            notify=notify or site.notify,
+        )
         await tx.update_site(updated)
     return updated
 
@@ -115,8 +137,10 @@ async def _removable(tx: Tx, site_id: str, erase: bool) -> SiteContents:
         raise NotFound("unknown_site", f"no site {site_id!r}")
     pages, comments, moderators = await tx.site_counts(site_id)
     if comments and not erase:
-        raise Conflict("site_has_comments", f"site {site_id!r} has {comments} comments, "
-                                            "which removing it would erase for good")
+        raise Conflict(
+            "site_has_comments",
+            f"site {site_id!r} has {comments} comments, which removing it would erase for good",
+        )
     return SiteContents(site, pages, comments, moderators)
 
 
@@ -125,8 +149,12 @@ class SiteDirectory:
     An expired entry is still served while one background read refreshes it: under load,
     every request expiring together would otherwise all query the database at once."""
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.monotonic,
-                 ttl: float = SITE_CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float] = time.monotonic,
+        ttl: float = SITE_CACHE_SECONDS,
+    ) -> None:
         self._store = store
         self._clock = clock
         self._ttl = ttl

@@ -89,8 +89,10 @@ def _joins(text: str, index: int) -> bool:
     conjunct, an emoji sequence); beside ASCII it only hides inside a Latin name."""
     if not 0 < index < len(text) - 1:
         return False
-    return all(not ch.isascii() and not ch.isspace() and unicodedata.category(ch) != "Cf"
-               for ch in (text[index - 1], text[index + 1]))
+    return all(
+        not ch.isascii() and not ch.isspace() and unicodedata.category(ch) != "Cf"
+        for ch in (text[index - 1], text[index + 1])
+    )
 
 
 def _selects(text: str, index: int) -> bool:
@@ -100,7 +102,7 @@ def _selects(text: str, index: int) -> bool:
         return False
     before = text[index - 1]
     if before in KEYCAP_BASES:
-        return text[index + 1:index + 2] == "\u20e3"
+        return text[index + 1 : index + 2] == "\u20e3"
     return not before.isascii() and not before.isspace() and not invisible(before)
 
 
@@ -118,8 +120,10 @@ def _refuse_first(field: str, text: str, unwanted: Iterator[tuple[int, Unwanted]
         ch = text[index]
         name = unicodedata.name(ch, "")
         described = f"U+{ord(ch):04X}" + (f" ({name})" if name else "")
-        raise Invalid(f"{field}_{why.value.replace(' ', '_')}",
-                      f"{field} must not contain {why.value} {described}")
+        raise Invalid(
+            f"{field}_{why.value.replace(' ', '_')}",
+            f"{field} must not contain {why.value} {described}",
+        )
 
 
 def _bad_char(text: str, allow_newlines: bool) -> str | None:
@@ -192,9 +196,12 @@ def clean_url(value: object) -> str | None:
     try:
         url = read_web_url(value)
     except UrlAmbiguous:
-        raise Invalid("url_ambiguous", "url names another host to browsers than to other "
-                      "software (a backslash, a missing //, an encoded or shortened host): "
-                      "send it as the browser's location shows it") from None
+        raise Invalid(
+            "url_ambiguous",
+            "url names another host to browsers than to other "
+            "software (a backslash, a missing //, an encoded or shortened host): "
+            "send it as the browser's location shows it",
+        ) from None
     except UrlMalformed as exc:
         raise Invalid("invalid_url", f"url {exc}") from None
     if url.credentials:

@@ -53,16 +53,14 @@ async def find_viewed_page(svc: Services, site: Site, page: object) -> Page | No
         return await tx.find_page(site.id, key)
 
 
-async def page_for_subscriber(svc: Services, site: Site, page: object, client_ip: str
-                              ) -> Page:
+async def page_for_subscriber(svc: Services, site: Site, page: object, client_ip: str) -> Page:
     """The page a live reader subscribes to, created if new: a socket needs the page's
     channel before its first comment. New pages are limited per network."""
     found = await find_viewed_page(svc, site, page)
     if found is not None:
         return found
     network = ip_hash(svc.secret, client_ip)
-    await svc.check_rate(f"newpage:{site.id}:{network}", NEW_PAGES_PER_MINUTE, 60,
-                         "new pages")
+    await svc.check_rate(f"newpage:{site.id}:{network}", NEW_PAGES_PER_MINUTE, 60, "new pages")
     async with svc.store.write() as tx:
         return await tx.ensure_page(site.id, clean_page_key(page), None, None, svc.now_ms())
 
@@ -72,9 +70,14 @@ def _unseen(site: Site, key: str) -> Page:
     return Page(id=0, site_id=site.id, key=key, url=None, title=None, seq=0, count=0)
 
 
-async def list_thread(svc: Services, site: Site, page: object, *,
-                      order: Order = Order.NEWEST, cursor: str | None = None
-                      ) -> tuple[dict[str, Any], bool]:
+async def list_thread(
+    svc: Services,
+    site: Site,
+    page: object,
+    *,
+    order: Order = Order.NEWEST,
+    cursor: str | None = None,
+) -> tuple[dict[str, Any], bool]:
     """One page of top-level comments, each with its first replies and a reply cursor;
     and whether the page exists (a listing of a page that does not is not worth caching)."""
     after = _cursor(cursor, order)
@@ -89,8 +92,9 @@ async def list_thread(svc: Services, site: Site, page: object, *,
         next_cursor: str | None = None
         replies: dict[int, list[Comment]] = {}
         if fresh is not None:
-            tops, next_cursor = _next(await tx.top_level(fresh.id, order, after, limit + 1),
-                                      limit, order)
+            tops, next_cursor = _next(
+                await tx.top_level(fresh.id, order, after, limit + 1), limit, order
+            )
             replies = await tx.first_replies(fresh.id, [c.id for c in tops], each + 1)
     comments = []
     for top in tops:
@@ -109,24 +113,35 @@ async def list_thread(svc: Services, site: Site, page: object, *,
 
 
 def page_info(page: Page) -> dict[str, Any]:
-    return {"key": page.key, "seq": page.seq, "count": page.count, "title": page.title,
-            "url": page.url}
+    return {
+        "key": page.key,
+        "seq": page.seq,
+        "count": page.count,
+        "title": page.title,
+        "url": page.url,
+    }
 
 
-async def list_replies(svc: Services, site: Site, comment_id: int, *,
-                       cursor: str | None = None) -> dict[str, Any]:
+async def list_replies(
+    svc: Services, site: Site, comment_id: int, *, cursor: str | None = None
+) -> dict[str, Any]:
     """The next replies of a top-level comment, oldest first."""
     after = _cursor(cursor, Order.OLDEST)
     limit = svc.limits.page_size
     async with svc.store.read() as tx:
         parent = await tx.find_comment(comment_id)
-        if parent is None or parent.site_id != site.id or parent.status not in (
-                Status.APPROVED, Status.DELETED):
+        if (
+            parent is None
+            or parent.site_id != site.id
+            or parent.status not in (Status.APPROVED, Status.DELETED)
+        ):
             raise NotFound("comment_not_found", "no such comment on this site")
-        items, next_cursor = _next(await tx.replies(parent, after, limit + 1), limit,
-                                   Order.OLDEST)
-    return {"replies": [r.public() for r in items], "cursor": next_cursor,
-            "has_more": next_cursor is not None}
+        items, next_cursor = _next(await tx.replies(parent, after, limit + 1), limit, Order.OLDEST)
+    return {
+        "replies": [r.public() for r in items],
+        "cursor": next_cursor,
+        "has_more": next_cursor is not None,
+    }
 
 
 async def count_pages(svc: Services, site: Site, pages: Sequence[object]) -> dict[str, int]:
@@ -141,8 +156,9 @@ async def count_pages(svc: Services, site: Site, pages: Sequence[object]) -> dic
     return {k: found.get(k, 0) for k in keys}
 
 
-async def events_after(svc: Services, site: Site, page: object, after: int,
-                       limit: int = MAX_EVENTS) -> tuple[Page, list[Event]]:
+async def events_after(
+    svc: Services, site: Site, page: object, after: int, limit: int = MAX_EVENTS
+) -> tuple[Page, list[Event]]:
     """Durable events of a page with ``seq`` > ``after``, oldest first: the replay."""
     if after < 0:
         raise Invalid("invalid_after", "after must be a seq >= 0")
@@ -158,8 +174,9 @@ async def events_after(svc: Services, site: Site, page: object, after: int,
 FEED_SIZE = 50
 
 
-async def newest_comments(svc: Services, site: Site, page: object | None
-                          ) -> tuple[Page | None, list[tuple[Comment, Page]]]:
+async def newest_comments(
+    svc: Services, site: Site, page: object | None
+) -> tuple[Page | None, list[tuple[Comment, Page]]]:
     """The newest approved comments of the site, or of one page (which is never created
     here: a feed reader polling an unknown page gets an empty feed)."""
     if page is None:

@@ -15,8 +15,11 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # Query parameters that only say how a reader arrived (campaigns, ad clicks, newsletters,
 # shares): the same page without them. Names are matched whole, ignoring ASCII case. The
 # widget (widget/threadline.js, TRACK) and count.js hold the same list: a test compares.
-TRACKING = re.compile(r"utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|"
-                      r"ref_src|_ga|_gl", re.IGNORECASE | re.ASCII)
+TRACKING = re.compile(
+    r"utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|"
+    r"ref_src|_ga|_gl",
+    re.IGNORECASE | re.ASCII,
+)
 
 
 def url_page_key(url: str) -> str:
@@ -25,8 +28,11 @@ def url_page_key(url: str) -> str:
     query (WordPress's ``?p=42``) kept in its order, re-encoded as a form would
     (``urlencode``: spaces as ``+``, everything but letters, digits and ``_.-~`` escaped)."""
     parts = urlsplit(url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not TRACKING.fullmatch(k)]
+    kept = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not TRACKING.fullmatch(k)
+    ]
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(kept), ""))
 
 
@@ -62,11 +68,17 @@ def read_web_url(text: str) -> WebUrl:
     if scheme not in DEFAULT_PORTS or not parts["hostname"]:
         raise UrlMalformed("must be an absolute http or https URL")
     url = WebUrl(
-        href=parts["href"], scheme=scheme, host=parts["hostname"],
-        port=int(parts["port"]) if parts["port"] else None, origin=parts["origin"],
+        href=parts["href"],
+        scheme=scheme,
+        host=parts["hostname"],
+        port=int(parts["port"]) if parts["port"] else None,
+        origin=parts["origin"],
         domain=parts["host_type"] is HostType.DEFAULT,
         credentials=bool(parts["username"] or parts["password"]),
-        path=parts["pathname"], query=parts["search"], fragment=parts["hash"])
+        path=parts["pathname"],
+        query=parts["search"],
+        fragment=parts["hash"],
+    )
     if not _python_reads_alike(text, url):
         raise UrlAmbiguous("is read as another address by browsers than by other software")
     return url

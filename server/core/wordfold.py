@@ -102,8 +102,11 @@ def _undisguised(match: re.Match[str]) -> str:
     marks Latin letters carry, and no precomposed letter has the two (s + U+0331, s̱:
     transliterations, Tlingit): a letter of its own."""
     letters = match[0]
-    if len(letters) == 2 and letters[1] in _tables().latin_marks and \
-            len(unicodedata.normalize("NFC", letters)) == 2:
+    if (
+        len(letters) == 2
+        and letters[1] in _tables().latin_marks
+        and len(unicodedata.normalize("NFC", letters)) == 2
+    ):
         return letters
     return letters[0]
 
@@ -172,19 +175,27 @@ def _tables() -> _Tables:
         by_case[code] = by_look[code] = plain[code] = ""
     for ch in BLANKS:
         by_case[ord(ch)] = by_look[ord(ch)] = plain[ord(ch)] = " "
-    differ = "".join(re.escape(chr(code)) for code, looks in by_look.items()
-                     if looks != by_case[code])
+    differ = "".join(
+        re.escape(chr(code)) for code, looks in by_look.items() if looks != by_case[code]
+    )
     looks_latin = re.compile(f"[{differ}]" if differ else "(?!)")  # "(?!)": never
     letters = _class(code for code, to in plain.items() if code <= 0xFFFF and to.isalpha())
     hidden = _class(code for code, to in plain.items() if code <= 0xFFFF and not to)
-    return _Tables(by_case, by_look, looks_latin, f"\\w{_ranges(marks)}",
-                   marks=re.compile(f"[{_ranges(combining)}]"),
-                   suspect=re.compile(f"[{_ranges(decorative)}]|"
-                                      f"[A-Za-z{letters}][{hidden}]*[{_ranges(combining)}]"),
-                   beyond=frozenset(chr(code) for code in plain if code > 0xFFFF),
-                   plain=plain, marked=re.compile(f"[A-Za-z][{_ranges(combining)}]+"),
-                   decorative=re.compile(f"[{_ranges(decorative)}]"),
-                   latin_marks=frozenset(latin_marks))
+    return _Tables(
+        by_case,
+        by_look,
+        looks_latin,
+        f"\\w{_ranges(marks)}",
+        marks=re.compile(f"[{_ranges(combining)}]"),
+        suspect=re.compile(
+            f"[{_ranges(decorative)}]|[A-Za-z{letters}][{hidden}]*[{_ranges(combining)}]"
+        ),
+        beyond=frozenset(chr(code) for code in plain if code > 0xFFFF),
+        plain=plain,
+        marked=re.compile(f"[A-Za-z][{_ranges(combining)}]+"),
+        decorative=re.compile(f"[{_ranges(decorative)}]"),
+        latin_marks=frozenset(latin_marks),
+    )
 
 
 def _class(codes: Iterable[int]) -> str:
@@ -194,8 +205,9 @@ def _class(codes: Iterable[int]) -> str:
     return _ranges(ranges)
 
 
-def _read_decomposition(ch: str, category: str, plain: dict[int, str],
-                        latin_marks: set[str]) -> None:
+def _read_decomposition(
+    ch: str, category: str, plain: dict[int, str], latin_marks: set[str]
+) -> None:
     """Note a compatibility form of an ASCII letter (fullwidth, mathematical, circled), or
     the marks of a precomposed Latin letter."""
     decomposition = unicodedata.decomposition(ch)
@@ -214,7 +226,8 @@ def _decorative(ch: str, category: str) -> bool:
         return True
     name = unicodedata.name(ch, "")
     return name.startswith("COMBINING ") and (
-        name.endswith(" OVERLAY") or name.endswith("LOW LINE") or name.endswith("OVERLINE"))
+        name.endswith(" OVERLAY") or name.endswith("LOW LINE") or name.endswith("OVERLINE")
+    )
 
 
 def _ranges(ranges: list[tuple[int, int]]) -> str:

@@ -26,10 +26,15 @@ def read_disqus(path: Path) -> Batch:
     def record(node: Node) -> None:
         where = f"{path}:{node.line}: <{node.name}>"
         if node.name == "thread":
-            batch.add_page(ImportedPage(
-                source_id=_dsq_id(node, where), url=node.text_of("link") or None,
-                ident=node.text_of("id") or None, title=short_title(node.text_of("title")),
-                where=where))
+            batch.add_page(
+                ImportedPage(
+                    source_id=_dsq_id(node, where),
+                    url=node.text_of("link") or None,
+                    ident=node.text_of("id") or None,
+                    title=short_title(node.text_of("title")),
+                    where=where,
+                )
+            )
         elif node.name == "post":
             _post(batch, node, where)
 
@@ -55,11 +60,18 @@ def _post(batch: Batch, node: Node, where: str) -> None:
     created = node.text_of("createdAt")
     if not created:
         raise bad_file(where, f"post {post_id} has no createdAt")
-    batch.comments.append(ImportedComment(
-        source_id=post_id, page=thread.attrs["id"],
-        parent=(parent.attrs.get("id") or None) if parent is not None else None,
-        name=short_name(name), body=comment_text(html_to_text(node.text_of("message"))),
-        status=status, created_at=iso_ms(created, where), where=where))
+    batch.comments.append(
+        ImportedComment(
+            source_id=post_id,
+            page=thread.attrs["id"],
+            parent=(parent.attrs.get("id") or None) if parent is not None else None,
+            name=short_name(name),
+            body=comment_text(html_to_text(node.text_of("message"))),
+            status=status,
+            created_at=iso_ms(created, where),
+            where=where,
+        )
+    )
 
 
 def _dsq_id(node: Node, where: str) -> str:

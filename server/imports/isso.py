@@ -41,35 +41,47 @@ def _read(db: sqlite3.Connection, path: Path) -> Batch:
     # A cut-short file often opens and even answers some queries: check every page first.
     problems = [row[0] for row in db.execute("PRAGMA integrity_check")]
     if problems != ["ok"]:
-        raise bad_file(str(path), "the database is damaged or cut short: "
-                                  + "; ".join(problems[:3]))
+        raise bad_file(
+            str(path), "the database is damaged or cut short: " + "; ".join(problems[:3])
+        )
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if not {"threads", "comments"} <= tables:
         raise bad_file(str(path), "not an Isso database: it has no threads and comments tables")
     batch = Batch("isso")
     for tid, uri, title in db.execute("SELECT id, uri, title FROM threads ORDER BY id"):
         where = f"{path}: threads row id={tid}"
-        batch.add_page(ImportedPage(source_id=str(tid), url=uri, ident=uri,
-                                    title=short_title(title), where=where))
-    rows = db.execute("SELECT id, tid, parent, created, modified, mode, author, text "
-                      "FROM comments ORDER BY id")
+        batch.add_page(
+            ImportedPage(
+                source_id=str(tid), url=uri, ident=uri, title=short_title(title), where=where
+            )
+        )
+    rows = db.execute(
+        "SELECT id, tid, parent, created, modified, mode, author, text FROM comments ORDER BY id"
+    )
     for cid, tid, parent, created, modified, mode, author, text in rows:
         where = f"{path}: comments row id={cid}"
         status = MODES.get(mode) if isinstance(mode, int) else None
         if status is None:
             raise bad_file(where, f"unknown mode {mode!r} (Isso uses 1, 2 and 4)")
         if not _timestamp(created) or (modified is not None and not _timestamp(modified)):
-            raise bad_file(where, f"created {created!r} or modified {modified!r} is not a "
-                                  "timestamp")
+            raise bad_file(
+                where, f"created {created!r} or modified {modified!r} is not a timestamp"
+            )
         if not all(v is None or isinstance(v, str) for v in (author, text)):
             raise bad_file(where, "its author and text must be text")
-        batch.comments.append(ImportedComment(
-            source_id=str(cid), page=str(tid),
-            parent=str(parent) if parent is not None else None,
-            name=short_name(author), body=comment_text(text or ""), status=status,
-            created_at=round(created * 1000),
-            edited_at=round(modified * 1000) if isinstance(modified, int | float) else None,
-            where=where))
+        batch.comments.append(
+            ImportedComment(
+                source_id=str(cid),
+                page=str(tid),
+                parent=str(parent) if parent is not None else None,
+                name=short_name(author),
+                body=comment_text(text or ""),
+                status=status,
+                created_at=round(created * 1000),
+                edited_at=round(modified * 1000) if isinstance(modified, int | float) else None,
+                where=where,
+            )
+        )
     return batch
 
 

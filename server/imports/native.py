@@ -29,18 +29,27 @@ def read_export(path: Path) -> Batch:
     except OSError as exc:
         raise bad_file(str(path), f"cannot read it ({exc.strerror or exc})") from None
     except orjson.JSONDecodeError as exc:
-        raise bad_file(f"{path}:{exc.lineno}:{exc.colno}",
-                       f"the JSON is malformed or cut short ({exc.msg})") from None
-    if not isinstance(data, dict) or data.get("format", EXPORT_FORMAT) != EXPORT_FORMAT \
-            or not isinstance(data.get("site"), dict):
+        raise bad_file(
+            f"{path}:{exc.lineno}:{exc.colno}", f"the JSON is malformed or cut short ({exc.msg})"
+        ) from None
+    if (
+        not isinstance(data, dict)
+        or data.get("format", EXPORT_FORMAT) != EXPORT_FORMAT
+        or not isinstance(data.get("site"), dict)
+    ):
         raise bad_file(str(path), "not a Threadline export (made by `threadline site export`)")
     batch = Batch("threadline", site=data["site"])
     for i, page in enumerate(_list(data, "pages", path)):
         where = f"{path}: pages[{i}]"
-        batch.add_page(ImportedPage(
-            source_id=str(_field(page, "id", int, where)), url=_opt(page, "url", where),
-            ident=_field(page, "key", str, where), title=short_title(_opt(page, "title", where)),
-            where=where))
+        batch.add_page(
+            ImportedPage(
+                source_id=str(_field(page, "id", int, where)),
+                url=_opt(page, "url", where),
+                ident=_field(page, "key", str, where),
+                title=short_title(_opt(page, "title", where)),
+                where=where,
+            )
+        )
     for i, item in enumerate(_list(data, "comments", path)):
         where = f"{path}: comments[{i}]"
         status = _field(item, "status", str, where)
@@ -50,18 +59,23 @@ def read_export(path: Path) -> Batch:
             raise bad_file(where, f"unknown status {status!r}") from None
         parent = item.get("reply_to") or item.get("parent")
         edited = _opt(item, "edited_at", where)
-        batch.comments.append(ImportedComment(
-            source_id=str(_field(item, "id", int, where)),
-            page=str(_field(item, "page_id", int, where)),
-            parent=str(parent) if isinstance(parent, int) else None,
-            name=short_name(_opt(item, "name", where)),
-            body=comment_text(_field(item, "body", str, where)),
-            status=parsed,
-            created_at=iso_ms(_field(item, "created_at", str, where), where, "created_at"),
-            edited_at=iso_ms(edited, where, "edited_at") if edited else None,
-            moderator=_field(item, "moderator", bool, where),
-            author_hash=_opt(item, "author", where), held_reason=_opt(item, "held_reason", where),
-            flags=_field(item, "flags", int, where), where=where))
+        batch.comments.append(
+            ImportedComment(
+                source_id=str(_field(item, "id", int, where)),
+                page=str(_field(item, "page_id", int, where)),
+                parent=str(parent) if isinstance(parent, int) else None,
+                name=short_name(_opt(item, "name", where)),
+                body=comment_text(_field(item, "body", str, where)),
+                status=parsed,
+                created_at=iso_ms(_field(item, "created_at", str, where), where, "created_at"),
+                edited_at=iso_ms(edited, where, "edited_at") if edited else None,
+                moderator=_field(item, "moderator", bool, where),
+                author_hash=_opt(item, "author", where),
+                held_reason=_opt(item, "held_reason", where),
+                flags=_field(item, "flags", int, where),
+                where=where,
+            )
+        )
     return batch
 
 
@@ -84,4 +98,3 @@ def _opt(item: dict[str, Any], name: str, where: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise bad_file(where, f"{name!r} must be a string or null, not {value!r}")
     return value
-

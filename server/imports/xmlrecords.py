@@ -52,16 +52,14 @@ class _Records(ContentHandler):
     def setDocumentLocator(self, locator: Locator) -> None:
         self.locator = locator
 
-    def startElementNS(self, name: tuple[str | None, str], qname: str | None,
-                       attrs: Any) -> None:
+    def startElementNS(self, name: tuple[str | None, str], qname: str | None, attrs: Any) -> None:
         ns, local = name
         self.depth += 1
         if self.depth == 1:
             self.root = local
         if self.stack or self.depth == self.depth_wanted:
             line = (self.locator.getLineNumber() or 0) if self.locator else 0
-            node = Node(local, ns or "", line,
-                        {key[1]: value for key, value in attrs.items()})
+            node = Node(local, ns or "", line, {key[1]: value for key, value in attrs.items()})
             if self.stack:
                 self.stack[-1].children.append(node)
             self.stack.append(node)
@@ -78,8 +76,9 @@ class _Records(ContentHandler):
             self.stack[-1].parts.append(content)
 
 
-def read_records(path: Path, depth: int, on_record: Callable[[Node], None], *, root: str,
-                 kind: str) -> None:
+def read_records(
+    path: Path, depth: int, on_record: Callable[[Node], None], *, root: str, kind: str
+) -> None:
     """Call ``on_record`` with every element ``depth`` levels down (the root is 1), in a
     document whose root element is ``root`` (``kind`` names such a document)."""
     handler = _Records(depth, on_record)
@@ -92,16 +91,18 @@ def read_records(path: Path, depth: int, on_record: Callable[[Node], None], *, r
             parser.parse(stream)
     except SAXParseException as exc:
         where = f"{path}:{exc.getLineNumber()}:{exc.getColumnNumber()}"
-        raise bad_file(where, f"the XML is malformed or cut short ({exc.getMessage()})") \
-            from None
+        raise bad_file(where, f"the XML is malformed or cut short ({exc.getMessage()})") from None
     except DefusedXmlException as exc:
-        raise bad_file(str(path), f"the file declares a DTD or entities, which an export "
-                                  f"never needs ({type(exc).__name__})") from None
+        raise bad_file(
+            str(path),
+            f"the file declares a DTD or entities, which an export "
+            f"never needs ({type(exc).__name__})",
+        ) from None
     except OSError as exc:
         raise bad_file(str(path), f"cannot read it ({exc.strerror or exc})") from None
     except UnicodeDecodeError as exc:
-        raise bad_file(str(path), f"its text is not in the encoding it declares ({exc.reason})"
-                       ) from None
+        raise bad_file(
+            str(path), f"its text is not in the encoding it declares ({exc.reason})"
+        ) from None
     if handler.root != root:
-        raise bad_file(str(path), f"not {kind}: its root element is <{handler.root}>, not "
-                                  f"<{root}>")
+        raise bad_file(str(path), f"not {kind}: its root element is <{handler.root}>, not <{root}>")

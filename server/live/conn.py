@@ -29,9 +29,23 @@ class Conn:
     """A subscribed socket. ``push`` never blocks: a reader that cannot keep up is dropped
     (close 1013) rather than slowing the fan-out to everyone else on the page."""
 
-    __slots__ = ("_closing", "_force", "_handler", "_send", "author_hash", "close_code",
-                 "close_reason", "closed", "floor", "id", "ip", "last_seen", "limit", "room",
-                 "typing_at")
+    __slots__ = (
+        "_closing",
+        "_force",
+        "_handler",
+        "_send",
+        "author_hash",
+        "close_code",
+        "close_reason",
+        "closed",
+        "floor",
+        "id",
+        "ip",
+        "last_seen",
+        "limit",
+        "room",
+        "typing_at",
+    )
 
     def __init__(self, send: Send, *, node_id: str, ip: str, limit: int) -> None:
         self.id = f"{node_id}.{next(_ids)}"
@@ -68,9 +82,16 @@ class Conn:
 
     async def _close(self) -> None:
         try:
-            await asyncio.wait_for(self._send({"type": "websocket.close", "code": self.close_code,
-                                               "reason": self.close_reason[:120]}),
-                                   CLOSE_TIMEOUT)
+            await asyncio.wait_for(
+                self._send(
+                    {
+                        "type": "websocket.close",
+                        "code": self.close_code,
+                        "reason": self.close_reason[:120],
+                    }
+                ),
+                CLOSE_TIMEOUT,
+            )
         except Exception:  # noqa: BLE001 -- timeout, or already closed
             self._stop_all()
 
@@ -185,7 +206,11 @@ def open_conn(scope: Scope, send: Send, **kwargs: Any) -> Conn:
     """The fastest connection the server allows."""
     raw = scope.get(RAW_SEND)
     proto = getattr(raw, "__self__", None)
-    if proto is not None and hasattr(proto, "transport") and hasattr(proto, "close_sent") \
-            and any(c.__name__ == "WebSocketsSansIOProtocol" for c in type(proto).__mro__):
+    if (
+        proto is not None
+        and hasattr(proto, "transport")
+        and hasattr(proto, "close_sent")
+        and any(c.__name__ == "WebSocketsSansIOProtocol" for c in type(proto).__mro__)
+    ):
         return DirectConn(send, proto, **kwargs)
     return AsgiConn(send, **kwargs)

@@ -68,8 +68,14 @@ async def ws_endpoint(ws: WebSocket) -> None:
         return
     if origin is None or not origin_allowed(origin, site.origins):
         # Cross-site websocket hijacking: refused before accept, like CORS for HTTP.
-        await _refuse(ws, error(403, "origin_not_allowed",
-                                f"origin {str(origin)[:100]} is not allowed for this site"))
+        await _refuse(
+            ws,
+            error(
+                403,
+                "origin_not_allowed",
+                f"origin {str(origin)[:100]} is not allowed for this site",
+            ),
+        )
         return
     counted = client_key(ip)
     try:
@@ -79,8 +85,9 @@ async def ws_endpoint(ws: WebSocket) -> None:
         return
     try:
         await ws.accept()
-        conn = open_conn(ws.scope, ws.send, node_id=app.node_id, ip=ip,
-                         limit=app.settings.ws_queue_bytes)
+        conn = open_conn(
+            ws.scope, ws.send, node_id=app.node_id, ip=ip, limit=app.settings.ws_queue_bytes
+        )
         try:
             await _serve(ws, app, site.id, conn)
         except asyncio.CancelledError:

@@ -81,8 +81,10 @@ class Hub:
     async def start(self) -> None:
         await self.broker.start(self._on_message, self._on_reconnect)
         await self.broker.subscribe(FORGET_CHANNEL)
-        self._tasks = [asyncio.create_task(self._presence_loop(), name="threadline-presence"),
-                       asyncio.create_task(self._sweep_loop(), name="threadline-sweeper")]
+        self._tasks = [
+            asyncio.create_task(self._presence_loop(), name="threadline-presence"),
+            asyncio.create_task(self._sweep_loop(), name="threadline-sweeper"),
+        ]
 
     async def close(self) -> None:
         self.closing = True
@@ -104,13 +106,15 @@ class Hub:
             room = self.rooms.get(channel)
             if room is not None:
                 self._deliver(room, event.seq, out, redacts)
-            await self.broker.publish(channel, pack(EVENT, event.seq, REDACTS if redacts
-                                                    else "", out.data))
+            await self.broker.publish(
+                channel, pack(EVENT, event.seq, REDACTS if redacts else "", out.data)
+            )
             if redacts:
                 # Processes with no reader on this page hear nothing on its channel, yet
                 # may hold its first page in a cache: they forget it too.
-                await self.broker.publish(FORGET_CHANNEL, forget_message(event.site_id,
-                                                                         event.page_key))
+                await self.broker.publish(
+                    FORGET_CHANNEL, forget_message(event.site_id, event.page_key)
+                )
             self.stats.published += 1
 
     def _page_changed(self, site_id: str, page_key: str) -> None:
@@ -217,8 +221,9 @@ class Hub:
         if conn.room is not None:
             await conn.room.resync(conn, after)
 
-    async def _load(self, page: Page, after: int, upto: int | None
-                    ) -> list[tuple[int, Frame, bool]]:
+    async def _load(
+        self, page: Page, after: int, upto: int | None
+    ) -> list[tuple[int, Frame, bool]]:
         out: list[tuple[int, Frame, bool]] = []
         while True:
             async with self.store.read() as tx:
@@ -317,8 +322,9 @@ class Hub:
     # -- connection limits ---------------------------------------------------------------
     def admit(self, ip: str, limit: int) -> None:
         if self.per_ip[ip] >= limit:
-            raise RateLimited("too_many_connections",
-                              f"at most {limit} live connections per client", 10)
+            raise RateLimited(
+                "too_many_connections", f"at most {limit} live connections per client", 10
+            )
         self.per_ip[ip] += 1
 
     def release(self, ip: str) -> None:

@@ -25,8 +25,9 @@ class Room:
     """Delivers each durable event exactly once and in ``seq`` order to every local reader,
     filling any gap (a lost broker message, a Redis outage) from the event table."""
 
-    def __init__(self, channel: str, page: Page, load: Loader,
-                 stats: LiveStats | None = None) -> None:
+    def __init__(
+        self, channel: str, page: Page, load: Loader, stats: LiveStats | None = None
+    ) -> None:
         self.channel = channel
         self.stats = stats or LiveStats()
         self.page = page

@@ -24,9 +24,15 @@ async def account_page(request: Request, session: Session) -> Response:
 
 @form_action(back=lambda request: ACCOUNT)
 async def account_name(request: Request, session: Session, posted: Posted) -> Response:
-    name = await set_display_name(app_state(request).store, session.moderator.id,
-                                  posted.form.get("display_name", ""))
-    return done(request, {"display_name": name},
-                N_("Your replies are now signed {name}.") if name
-                else N_("Your replies are now signed with each site's name."),
-                posted.back, name=name)
+    name = await set_display_name(
+        app_state(request).store, session.moderator.id, posted.form.get("display_name", "")
+    )
+    return done(
+        request,
+        {"display_name": name},
+        N_("Your replies are now signed {name}.")
+        if name
+        else N_("Your replies are now signed with each site's name."),
+        posted.back,
+        name=name,
+    )

@@ -34,8 +34,7 @@ if TYPE_CHECKING:  # the app state imports this module
 LOGIN_CSRF = "tl_login"
 
 
-def form_page(request: Request, template: str, status: int = 200, **context: Any
-              ) -> Response:
+def form_page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
     """A page with a form posted before there is a session (log in, join by invitation):
     its CSRF token travels in the form and, signed, in a cookie."""
     token = secrets.token_urlsafe(24)
@@ -60,19 +59,31 @@ def logged_in(request: Request, token: str, to: str) -> Response:
     """Redirect with the new session's cookie (a new session id at every login)."""
     state = app_state(request)
     response = RedirectResponse(safe_next(to), status_code=303)
-    set_cookie(response, state, cookie_name(state),
-               signer(state, "session").sign(token).decode(), max_age=8 * 3600)
+    set_cookie(
+        response,
+        state,
+        cookie_name(state),
+        signer(state, "session").sign(token).decode(),
+        max_age=8 * 3600,
+    )
     response.delete_cookie(LOGIN_CSRF, path="/moderate")
     return response
 
 
-async def login_page(request: Request, message: str | None = None, status: int = 200,
-                     email: str | None = None) -> Response:
+async def login_page(
+    request: Request, message: str | None = None, status: int = 200, email: str | None = None
+) -> Response:
     # Shown even to a logged-in moderator: logging in again (perhaps as someone else)
     # replaces the session.
-    return form_page(request, "login.html", status, message=message, email=email,
-                     next=safe_next(request.query_params.get("next")),
-                     reset=links_by_email(app_state(request)))
+    return form_page(
+        request,
+        "login.html",
+        status,
+        message=message,
+        email=email,
+        next=safe_next(request.query_params.get("next")),
+        reset=links_by_email(app_state(request)),
+    )
 
 
 def links_by_email(state: AppState) -> bool:
@@ -90,9 +101,14 @@ async def login_submit(request: Request) -> Response:
     if not form_posted_here(request, form):
         return await login_page(request, N_("The form expired; please try again."), 403, email)
     try:
-        token, _ = await login(state.services, state.passwords, email, password,
-                               client_ip(request.scope, state.settings.trusted_proxies),
-                               known_device=account_key(email) in known_accounts(request))
+        token, _ = await login(
+            state.services,
+            state.passwords,
+            email,
+            password,
+            client_ip(request.scope, state.settings.trusted_proxies),
+            known_device=account_key(email) in known_accounts(request),
+        )
     except RateLimited as exc:
         response = await login_page(request, exc.message, 429, email)
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -132,8 +148,9 @@ def remember_device(request: Request, response: Response, email: str) -> None:
     key = account_key(email)
     keys = [key, *(k for k in known_accounts(request) if k != key)][:DEVICE_ACCOUNTS]
     value = signer(app_state(request), "device").sign(".".join(keys)).decode()
-    set_cookie(response, app_state(request), DEVICE, value, path="/moderate",
-               max_age=DEVICE_DAYS * 86400)
+    set_cookie(
+        response, app_state(request), DEVICE, value, path="/moderate", max_age=DEVICE_DAYS * 86400
+    )
 
 
 @moderator_action

@@ -26,10 +26,12 @@ class Posted:
 PostHandler = Callable[[Request, Session, Posted], Awaitable[Response]]
 
 
-def form_action(*, back: Callable[[Request], str] | None = None
-                ) -> Callable[[PostHandler], Handler]:
+def form_action(
+    *, back: Callable[[Request], str] | None = None
+) -> Callable[[PostHandler], Handler]:
     """Wrap a handler of a moderator's post. It returns to the form's ``return_to`` (the
     queue view it was sent from) unless ``back`` names the page."""
+
     def decorate(handler: PostHandler) -> Handler:
         async def checked(request: Request, session: Session) -> Response:
             form = await request.form()

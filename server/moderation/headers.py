@@ -8,14 +8,18 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _HOST = re.compile(r"[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?")
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
-            "object-src 'none'")
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
 # The demo page is a host page like any other, served with the strict policy README gives
 # host pages (Threadline is 'self' here): no inline script or style, no 'unsafe-inline'.
-DEMO_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; "
-            "object-src 'none'")
+DEMO_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'; "
+    "object-src 'none'"
+)
 
 
 class SecurityHeaders:
@@ -36,8 +40,9 @@ class SecurityHeaders:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
                 if self.production:
-                    headers.setdefault("Strict-Transport-Security",
-                                       "max-age=31536000; includeSubDomains")
+                    headers.setdefault(
+                        "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+                    )
                 if page:
                     host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")
                     # Echoed into a header: hostname characters only, nothing to inject.
@@ -45,7 +50,8 @@ class SecurityHeaders:
                     ws = f" ws://{host} wss://{host}" if ok else ""
                     policy = DEMO_CSP if path == "/" else PAGE_CSP
                     headers["Content-Security-Policy"] = policy.replace(
-                        "connect-src 'self'", f"connect-src 'self'{ws}")
+                        "connect-src 'self'", f"connect-src 'self'{ws}"
+                    )
                     headers["X-Frame-Options"] = "DENY"
                     headers["Referrer-Policy"] = "same-origin"
                     if path.startswith("/moderate"):

@@ -29,30 +29,43 @@ def join_link(origin: str, token: str) -> str:
     return f"{origin}/moderate/join/{token}"
 
 
-async def join_page(request: Request, message: str | None = None, status: int = 200
-                    ) -> Response:
+async def join_page(request: Request, message: str | None = None, status: int = 200) -> Response:
     state = app_state(request)
     session = await current_session(request)
     try:
-        invitation = await invitations.look_up(state.store, _token(request),
-                                               state.services.now_ms())
+        invitation = await invitations.look_up(
+            state.store, _token(request), state.services.now_ms()
+        )
         site = await state.sites.get(invitation.site_id)
     except DomainError as exc:
         return failure(request, session, exc)
     mine = session is not None and session.moderator.email == invitation.email
-    return form_page(request, "join.html", status, invitation=invitation, site=site,
-                     mine=mine, session_csrf=session.csrf if session else "",
-                     token=_token(request), message=message,
-                     login_next=f"/moderate/join/{_token(request)}")
+    return form_page(
+        request,
+        "join.html",
+        status,
+        invitation=invitation,
+        site=site,
+        mine=mine,
+        session_csrf=session.csrf if session else "",
+        token=_token(request),
+        message=message,
+        login_next=f"/moderate/join/{_token(request)}",
+    )
 
 
 @form_action(back=lambda request: "/moderate")
 async def join_accept(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    invitation = await invitations.accept(state.store, _token(request), session.moderator,
-                                          state.services.now_ms())
-    return done(request, {"site": invitation.site_id, "role": invitation.role.value},
-                N_("Invitation accepted."), f"/moderate?site={invitation.site_id}")
+    invitation = await invitations.accept(
+        state.store, _token(request), session.moderator, state.services.now_ms()
+    )
+    return done(
+        request,
+        {"site": invitation.site_id, "role": invitation.role.value},
+        N_("Invitation accepted."),
+        f"/moderate?site={invitation.site_id}",
+    )
 
 
 async def join_create(request: Request) -> Response:
@@ -62,12 +75,15 @@ async def join_create(request: Request) -> Response:
     if not form_posted_here(request, form):
         return await join_page(request, N_("The form expired; please try again."), 403)
     try:
-        moderator = await invitations.join(state.store, state.passwords, _token(request),
-                                           str(form.get("password", ""))[:1024],
-                                           state.services.now_ms())
+        moderator = await invitations.join(
+            state.store,
+            state.passwords,
+            _token(request),
+            str(form.get("password", ""))[:1024],
+            state.services.now_ms(),
+        )
     except DomainError as exc:
-        return await join_page(request, exc.message, 409 if exc.code == "account_exists"
-                               else 422)
+        return await join_page(request, exc.message, 409 if exc.code == "account_exists" else 422)
     token, _ = await start_session(state.services, moderator)
     return logged_in(request, token, "/moderate")
 

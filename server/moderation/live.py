@@ -90,10 +90,18 @@ class ModHub:
 
     async def queue_changed(self, change: QueueChange) -> None:
         item = await queue_item(self.svc, change.comment, change.page)
-        data = orjson.dumps({"type": "queue.changed", "site": change.site_id, "data": {
-            "item": item.view(), "tabs": tab_of(change.comment),
-            "before": change.before.value if change.before else None, "by": change.by,
-        }})
+        data = orjson.dumps(
+            {
+                "type": "queue.changed",
+                "site": change.site_id,
+                "data": {
+                    "item": item.view(),
+                    "tabs": tab_of(change.comment),
+                    "before": change.before.value if change.before else None,
+                    "by": change.by,
+                },
+            }
+        )
         await self.broker.publish(moderation_channel(change.site_id), pack(EVENT, 0, "", data))
 
     def on_message(self, channel: str, message: bytes) -> None:
@@ -149,8 +157,13 @@ class ModHub:
     async def reviewing(self, conn: ModConn, comment_id: int | None) -> None:
         conn.reviewing = comment_id
         for site in conn.sites:
-            data = orjson.dumps({"type": "reviewing", "site": site, "data": {
-                "id": comment_id, "by": conn.moderator.label, "conn": conn.id}})
+            data = orjson.dumps(
+                {
+                    "type": "reviewing",
+                    "site": site,
+                    "data": {"id": comment_id, "by": conn.moderator.label, "conn": conn.id},
+                }
+            )
             await self.broker.publish(moderation_channel(site), pack(EVENT, 0, conn.id, data))
 
 
@@ -170,9 +183,14 @@ async def moderation_ws(ws: WebSocket) -> None:
         return
     await ws.accept()
     hub: ModHub = state.modhub
-    conn = ModConn(open_conn(ws.scope, ws.send, node_id=state.node_id, ip="",
-                             limit=state.settings.ws_queue_bytes), session.moderator, sites,
-                   session.token_hash)
+    conn = ModConn(
+        open_conn(
+            ws.scope, ws.send, node_id=state.node_id, ip="", limit=state.settings.ws_queue_bytes
+        ),
+        session.moderator,
+        sites,
+        session.token_hash,
+    )
     await hub.join(conn)
     last = 0.0
     try:
@@ -196,4 +214,3 @@ async def moderation_ws(ws: WebSocket) -> None:
     finally:
         await hub.leave(conn)
         await conn.conn.stop()
-

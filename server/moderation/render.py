@@ -24,8 +24,12 @@ from server.moderation.security import app_state, safe_next, set_cookie, signer,
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # User text is only ever autoescaped here; nothing from a reader is marked safe.
-env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                  trim_blocks=True, lstrip_blocks=True)
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 FLASH = "tl_flash"
 
 
@@ -41,21 +45,30 @@ def translator(request: Request) -> Translator:
     return Translator(negotiate(accept_language(request.headers.get("accept-language"))))
 
 
-def page(request: Request, template: str, session: Session | None, status: int = 200,
-         **context: Any) -> Response:
+def page(
+    request: Request, template: str, session: Session | None, status: int = 200, **context: Any
+) -> Response:
     tr = translator(request)
     flash = _read_flash(request, tr)
     html = env.get_template(f"moderate/{template}").render(
-        moderator=session.moderator if session else None, csrf=session.csrf if session else "",
-        flash=flash, _=tr, _n=tr.n, lang=tr.lang, messages=tr.messages, **context)
+        moderator=session.moderator if session else None,
+        csrf=session.csrf if session else "",
+        flash=flash,
+        _=tr,
+        _n=tr.n,
+        lang=tr.lang,
+        messages=tr.messages,
+        **context,
+    )
     response = HTMLResponse(html, status_code=status)
     if flash:
         response.delete_cookie(FLASH, path="/moderate")
     return response
 
 
-def back(request: Request, text: str, kind: str = "ok", return_to: str | None = None,
-         **values: Any) -> Response:
+def back(
+    request: Request, text: str, kind: str = "ok", return_to: str | None = None, **values: Any
+) -> Response:
     """After a form post: redirect (303) to where the moderator was, with a message (a
     catalogue message id, filled with ``values``)."""
     response = RedirectResponse(safe_next(return_to), status_code=303)
@@ -63,8 +76,9 @@ def back(request: Request, text: str, kind: str = "ok", return_to: str | None = 
     return response
 
 
-def add_flash(request: Request, response: Response, text: str, kind: str = "ok",
-              **values: Any) -> None:
+def add_flash(
+    request: Request, response: Response, text: str, kind: str = "ok", **values: Any
+) -> None:
     """The message the next page shows once."""
     # The message id and its values, translated when shown: a cookie holds Latin-1 only,
     # and the moderator's language is the one of the page that shows it.
@@ -81,31 +95,54 @@ def _read_flash(request: Request, tr: Translator) -> dict[str, str] | None:
         packed = signer(app_state(request), "flash").unsign(raw)
         kind, text, values = orjson.loads(base64.urlsafe_b64decode(packed))
         return {"kind": str(kind), "text": tr(str(text), **dict(values))}
-    except (BadSignature, binascii.Error, orjson.JSONDecodeError, ValueError, TypeError,
-            KeyError, IndexError):
+    except (
+        BadSignature,
+        binascii.Error,
+        orjson.JSONDecodeError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+    ):
         return None
 
 
-def failure(request: Request, session: Session | None, exc: DomainError,
-            return_to: str | None = None) -> Response:
+def failure(
+    request: Request, session: Session | None, exc: DomainError, return_to: str | None = None
+) -> Response:
     """A refused action: JSON for the page's script, an HTML page with the reason otherwise."""
     if isinstance(exc, AlreadyHandled):  # in the moderator's language, naming who
         tr = translator(request)
         status = tr(exc.status.value)
-        text = tr(N_("{by} already changed this comment to {status}; reload to see it."),
-                  by=exc.by, status=status) if exc.by else \
-            tr(N_("This comment was changed to {status} meanwhile; reload to see it."),
-               status=status)
+        text = (
+            tr(
+                N_("{by} already changed this comment to {status}; reload to see it."),
+                by=exc.by,
+                status=status,
+            )
+            if exc.by
+            else tr(
+                N_("This comment was changed to {status} meanwhile; reload to see it."),
+                status=status,
+            )
+        )
         exc = Conflict(exc.code, text)
     if wants_json(request):
         return domain_error(exc)
-    return page(request, "error.html", session, status=status_of(exc),
-                title=N_("Already handled") if exc.code == "already_handled" else N_("Not done"),
-                message=exc.message, back=safe_next(return_to))
+    return page(
+        request,
+        "error.html",
+        session,
+        status=status_of(exc),
+        title=N_("Already handled") if exc.code == "already_handled" else N_("Not done"),
+        message=exc.message,
+        back=safe_next(return_to),
+    )
 
 
-def done(request: Request, body: dict[str, Any], text: str, return_to: str | None,
-         **values: Any) -> Response:
+def done(
+    request: Request, body: dict[str, Any], text: str, return_to: str | None, **values: Any
+) -> Response:
     if wants_json(request):
         return JSON(body)
     return back(request, text, return_to=return_to, **values)

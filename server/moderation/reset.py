@@ -23,11 +23,26 @@ RESET = "/moderate/reset"
 TOKEN_MAX = 64
 
 
-async def reset_page(request: Request, message: str | None = None, status: int = 200, *,
-                     email: str = "", sent: bool = False, gone: bool = False) -> Response:
+async def reset_page(
+    request: Request,
+    message: str | None = None,
+    status: int = 200,
+    *,
+    email: str = "",
+    sent: bool = False,
+    gone: bool = False,
+) -> Response:
     """Asking for a link; ``gone``: the link just opened no longer works."""
-    return form_page(request, "reset.html", status, available=links_by_email(app_state(request)),
-                     message=message, email=email, sent=sent, gone=gone)
+    return form_page(
+        request,
+        "reset.html",
+        status,
+        available=links_by_email(app_state(request)),
+        message=message,
+        email=email,
+        sent=sent,
+        gone=gone,
+    )
 
 
 async def reset_ask(request: Request) -> Response:
@@ -39,15 +54,17 @@ async def reset_ask(request: Request) -> Response:
     if not links_by_email(state):
         return await reset_page(request, status=404)
     if not form_posted_here(request, form):
-        return await reset_page(request, N_("The form expired; please try again."), 403,
-                                email=email)
+        return await reset_page(
+            request, N_("The form expired; please try again."), 403, email=email
+        )
     try:
-        await resets.check_reset_rate(state.services, email,
-                                      client_ip(request.scope, state.settings.trusted_proxies))
+        await resets.check_reset_rate(
+            state.services, email, client_ip(request.scope, state.settings.trusted_proxies)
+        )
     except RateLimited as exc:
         response = await reset_page(
-            request, N_("Too many requests for a link; try again in an hour."), 429,
-            email=email)
+            request, N_("Too many requests for a link; try again in an hour."), 429, email=email
+        )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     state.spawn(_send_link(state, email), "password-reset-email")
@@ -60,12 +77,20 @@ async def _send_link(state: AppState, email: str) -> None:
         return
     address, token = found
     link = f"{origin_of_url(state.settings.public_url)}{RESET}/{token}"
-    text = (f"Someone, hopefully you, asked to reset the password of the comment moderator "
-            f"account {address}.\n\nChoose a new password within an hour: {link}\n\nThe link "
-            "works once. If you did not ask for this, ignore this e-mail: your password stays "
-            "as it is.\n")
-    await asyncio.to_thread(send_email, state.settings.smtp_url, state.settings.smtp_from,
-                            [address], "Reset your moderator password", text)
+    text = (
+        f"Someone, hopefully you, asked to reset the password of the comment moderator "
+        f"account {address}.\n\nChoose a new password within an hour: {link}\n\nThe link "
+        "works once. If you did not ask for this, ignore this e-mail: your password stays "
+        "as it is.\n"
+    )
+    await asyncio.to_thread(
+        send_email,
+        state.settings.smtp_url,
+        state.settings.smtp_from,
+        [address],
+        "Reset your moderator password",
+        text,
+    )
 
 
 def _token(request: Request) -> str:
@@ -73,15 +98,20 @@ def _token(request: Request) -> str:
     return token if len(token) <= TOKEN_MAX else ""
 
 
-async def reset_form(request: Request, message: str | None = None, status: int = 200
-                     ) -> Response:
+async def reset_form(request: Request, message: str | None = None, status: int = 200) -> Response:
     state = app_state(request)
     try:
         moderator = await resets.look_up(state.store, _token(request), state.services.now_ms())
     except NotFound:
         return await reset_page(request, status=404, gone=True)
-    return form_page(request, "reset_choose.html", status, email=moderator.email,
-                     token=_token(request), message=message)
+    return form_page(
+        request,
+        "reset_choose.html",
+        status,
+        email=moderator.email,
+        token=_token(request),
+        message=message,
+    )
 
 
 async def reset_choose(request: Request) -> Response:
@@ -92,8 +122,12 @@ async def reset_choose(request: Request) -> Response:
         return await reset_form(request, N_("The form expired; please try again."), 403)
     try:
         moderator = await resets.reset_password(
-            state.store, state.passwords, _token(request),
-            str(form.get("password", ""))[:1024], state.services.now_ms())
+            state.store,
+            state.passwords,
+            _token(request),
+            str(form.get("password", ""))[:1024],
+            state.services.now_ms(),
+        )
     except NotFound:
         return await reset_page(request, status=404, gone=True)
     except DomainError as exc:

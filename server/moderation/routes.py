@@ -19,8 +19,9 @@ async def static(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in _TYPES:
         return Response("not found", status_code=404, media_type="text/plain")
-    return Response((STATIC / name).read_bytes(), media_type=_TYPES[name],
-                    headers={"Cache-Control": "no-cache"})
+    return Response(
+        (STATIC / name).read_bytes(), media_type=_TYPES[name], headers={"Cache-Control": "no-cache"}
+    )
 
 
 def routes() -> list[BaseRoute]:
@@ -49,11 +50,17 @@ def routes() -> list[BaseRoute]:
         Route(site + "/export", admin.site_export, methods=["GET"]),
         Route(site, admin.site_update, methods=["POST"]),
         Route(site + "/moderators", admin.site_invite_moderator, methods=["POST"]),
-        Route(site + "/moderators/{moderator_id:id}/remove", admin.site_remove_moderator,
-              methods=["POST"]),
+        Route(
+            site + "/moderators/{moderator_id:id}/remove",
+            admin.site_remove_moderator,
+            methods=["POST"],
+        ),
         Route(site + "/bans/{ban_id:id}/remove", admin.site_lift_ban, methods=["POST"]),
-        Route(site + "/invitations/{invitation_id:id}/withdraw",
-              admin.site_withdraw_invitation, methods=["POST"]),
+        Route(
+            site + "/invitations/{invitation_id:id}/withdraw",
+            admin.site_withdraw_invitation,
+            methods=["POST"],
+        ),
         Route("/moderate/join/{token}", invitations.join_page, methods=["GET"]),
         Route("/moderate/join/{token}", invitations.join_create, methods=["POST"]),
         Route("/moderate/join/{token}/accept", invitations.join_accept, methods=["POST"]),

@@ -38,10 +38,24 @@ def signer(state: AppState, purpose: str) -> Signer:
     return Signer(state.settings.secret_key, salt=f"threadline.{purpose}")
 
 
-def set_cookie(response: Response, state: AppState, name: str, value: str, *,
-               path: str = "/", max_age: int | None = None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True,
-                        samesite="strict", secure=state.settings.production)
+def set_cookie(
+    response: Response,
+    state: AppState,
+    name: str,
+    value: str,
+    *,
+    path: str = "/",
+    max_age: int | None = None,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite="strict",
+        secure=state.settings.production,
+    )
 
 
 async def current_session(conn: HTTPConnection) -> Session | None:
@@ -89,8 +103,11 @@ def own_origin(conn: HTTPConnection) -> str:
     settings = app_state(conn).settings
     if settings.public_url:
         return origin_of_url(settings.public_url)
-    scheme = "https" if settings.production else \
-        ("https" if conn.url.scheme in ("https", "wss") else "http")
+    scheme = (
+        "https"
+        if settings.production
+        else ("https" if conn.url.scheme in ("https", "wss") else "http")
+    )
     try:
         return normalize_origin(f"{scheme}://{conn.headers.get('host', '')}")
     except DomainError:
@@ -103,8 +120,13 @@ def wants_json(request: Request) -> bool:
 
 def safe_next(value: str | None, default: str = "/moderate") -> str:
     """Only our own relative paths: never //evil, /\\evil or a scheme."""
-    if not value or not value.startswith("/moderate") or value.startswith("//") \
-            or "\\" in value or any(ord(ch) < 32 for ch in value):
+    if (
+        not value
+        or not value.startswith("/moderate")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(ch) < 32 for ch in value)
+    ):
         return default
     return value
 
@@ -116,8 +138,9 @@ def moderator_page(handler: SessionHandler) -> Handler:
     async def wrapper(request: Request) -> Response:
         session = await current_session(request)
         if session is None:
-            target = quote(request.url.path + ("?" + request.url.query if request.url.query
-                                               else ""))
+            target = quote(
+                request.url.path + ("?" + request.url.query if request.url.query else "")
+            )
             return RedirectResponse(f"/moderate/login?next={target}", status_code=303)
         return await handler(request, session)
 
@@ -138,11 +161,15 @@ def moderator_action(handler: SessionHandler) -> Handler:
             return error(403, "cross_origin", "moderation requests must come from this site")
         sent = request.headers.get("x-csrf-token")
         if sent is None and request.headers.get("content-type", "").startswith(
-                ("application/x-www-form-urlencoded", "multipart/form-data")):
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
             sent = str((await request.form()).get("csrf", ""))
         if not sent or not hmac.compare_digest(sent, session.csrf):
-            return error(403, "csrf_failed", "the form expired or did not come from this site; "
-                                             "reload the page and try again")
+            return error(
+                403,
+                "csrf_failed",
+                "the form expired or did not come from this site; reload the page and try again",
+            )
         return await handler(request, session)
 
     return wrapper

@@ -17,8 +17,7 @@ Rows = CursorResult[*tuple[Any, ...]]
 
 
 class Conn(Protocol):
-    async def execute(self, statement: Executable, parameters: Any = None, /
-                      ) -> Rows: ...
+    async def execute(self, statement: Executable, parameters: Any = None, /) -> Rows: ...
 
 
 class SyncConn:

@@ -73,8 +73,7 @@ def _insert(store: SqlStore, table: Table, rows: list[dict[str, Any]]) -> Any:
     return sqlite_insert(table).values(rows).on_conflict_do_nothing()
 
 
-async def _copy_table(source: SqlStore, target: SqlStore, table: Table,
-                      progress: Progress) -> int:
+async def _copy_table(source: SqlStore, target: SqlStore, table: Table, progress: Progress) -> int:
     key = _key(table)
     after: tuple[Any, ...] | None = None
     copied = 0
@@ -102,12 +101,22 @@ async def _reset_sequences(target: SqlStore) -> None:
             for column in table.primary_key.columns:
                 if column.autoincrement is True:
                     top = select(func.coalesce(func.max(column), 0) + 1).scalar_subquery()
-                    await tx.conn.execute(select(func.setval(
-                        func.pg_get_serial_sequence(table.name, column.name), top, false())))
+                    await tx.conn.execute(
+                        select(
+                            func.setval(
+                                func.pg_get_serial_sequence(table.name, column.name), top, false()
+                            )
+                        )
+                    )
 
 
-async def copy_database(source_url: str, target_url: str, progress: Progress = print, *,
-                        names: tuple[str, str] = ("--from", "--to")) -> list[TableReport]:
+async def copy_database(
+    source_url: str,
+    target_url: str,
+    progress: Progress = print,
+    *,
+    names: tuple[str, str] = ("--from", "--to"),
+) -> list[TableReport]:
     """Copy, then verify. Both databases are checked before anything is written: a source
     that is not there or not migrated, or a target that cannot be reached or made, is a
     :class:`DatabaseProblem` or ``RuntimeError`` naming the fix (``names`` say which URL)."""
@@ -124,10 +133,13 @@ async def copy_database(source_url: str, target_url: str, progress: Progress = p
         await _reset_sequences(target)
         reports = []
         for table in metadata.sorted_tables:
-            (s_rows, s_sum), (t_rows, t_sum) = (await _checksum(source, table),
-                                                await _checksum(target, table))
-            reports.append(TableReport(table.name, s_rows, t_rows, copied[table.name],
-                                       s_sum, t_sum))
+            (s_rows, s_sum), (t_rows, t_sum) = (
+                await _checksum(source, table),
+                await _checksum(target, table),
+            )
+            reports.append(
+                TableReport(table.name, s_rows, t_rows, copied[table.name], s_sum, t_sum)
+            )
         return reports
     finally:
         await source.close()

@@ -59,10 +59,15 @@ class SqlStore:
             # hide_parameters: a database error printed with its traceback would otherwise
             # carry the comment text and names it was binding into the log.
             self._pg = create_async_engine(
-                async_url(url), echo=echo, hide_parameters=True,
-                pool_size=pool_size, max_overflow=pool_size // 2,
-                pool_timeout=5, pool_recycle=1800,
-                connect_args={"timeout": 5, "command_timeout": 15})
+                async_url(url),
+                echo=echo,
+                hide_parameters=True,
+                pool_size=pool_size,
+                max_overflow=pool_size // 2,
+                pool_timeout=5,
+                pool_recycle=1800,
+                connect_args={"timeout": 5, "command_timeout": 15},
+            )
         # One write transaction at a time per process on SQLite: the file has one writer, and
         # queueing here is fair where SQLite's lock is first-come-whoever-polls-first.
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
@@ -155,26 +160,30 @@ async def _translate_errors() -> AsyncIterator[None]:
         yield
     except IntegrityError as exc:
         if "idempotency_key" in str(exc.orig):
-            raise DuplicateKey("duplicate_idempotency_key", "a concurrent post used this key") \
-                from exc
+            raise DuplicateKey(
+                "duplicate_idempotency_key", "a concurrent post used this key"
+            ) from exc
         raise Conflict("conflict", "the data changed concurrently; try again") from exc
     except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
         log.warning("database unavailable: %s", exc)
-        raise Unavailable("database_unavailable",
-                          "the database is busy or unreachable; try again shortly") from exc
+        raise Unavailable(
+            "database_unavailable", "the database is busy or unreachable; try again shortly"
+        ) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
-            raise Unavailable("database_unavailable", "the database connection was lost") \
-                from exc
+            raise Unavailable("database_unavailable", "the database connection was lost") from exc
         raise
 
 
 def _sqlite_engine(url: str, pool_size: int, echo: bool) -> Engine:
     path = sqlite_path(url)
-    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True,  # as for PostgreSQL
-                              # busy_timeout 0: a locked file must never block the event loop;
-                              # _sqlite_begin waits for the lock in asyncio.sleep instead.
-                              "connect_args": {"check_same_thread": False, "timeout": 0}}
+    kwargs: dict[str, Any] = {
+        "echo": echo,
+        "hide_parameters": True,  # as for PostgreSQL
+        # busy_timeout 0: a locked file must never block the event loop;
+        # _sqlite_begin waits for the lock in asyncio.sleep instead.
+        "connect_args": {"check_same_thread": False, "timeout": 0},
+    }
     if path is None:
         kwargs["poolclass"] = StaticPool  # one in-memory database, shared
     else:
@@ -196,8 +205,13 @@ def _sqlite_engine(url: str, pool_size: int, echo: bool) -> Engine:
         # only a crash; an fsync per commit is well under a millisecond on an SSD.
         # secure_delete=FAST: erased text is zeroed in the pages it leaves, where that costs
         # no extra I/O, instead of lingering in the file's free space.
-        for pragma in ("journal_mode=WAL", "busy_timeout=0", "synchronous=FULL",
-                       "foreign_keys=ON", "secure_delete=FAST"):
+        for pragma in (
+            "journal_mode=WAL",
+            "busy_timeout=0",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            "secure_delete=FAST",
+        ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

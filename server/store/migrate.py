@@ -46,12 +46,15 @@ def _upgrade(sync_conn: Any, revision: str) -> None:
 
 async def current_revision(store: SqlStore) -> str | None:
     return await store.run_sync(
-        lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision())
+        lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+    )
 
 
 async def check_migrated(store: SqlStore) -> None:
     """Fail fast, with the fix, when the database is behind the code."""
     current, head = await current_revision(store), head_revision()
     if current != head:
-        raise RuntimeError(f"database schema is at {current or 'nothing'}, code needs {head}: "
-                           "run `threadline migrate`")
+        raise RuntimeError(
+            f"database schema is at {current or 'nothing'}, code needs {head}: "
+            "run `threadline migrate`"
+        )

@@ -20,8 +20,9 @@ class DatabaseProblem(Exception):
     """The database a URL names cannot be used; ``str()`` is one line naming the fix."""
 
 
-async def check_database(store: SqlStore, where: str, *, create: bool = False,
-                         hint: str = "") -> None:
+async def check_database(
+    store: SqlStore, where: str, *, create: bool = False, hint: str = ""
+) -> None:
     """Raise :class:`DatabaseProblem` unless ``store`` can be used. ``where`` names the URL's
     origin for the fix ("THREADLINE_DATABASE_URL", "--from"). A missing SQLite file is a
     problem unless ``create`` (then its directory must exist); ``hint`` is added to that
@@ -46,8 +47,9 @@ def sqlite_problem(path: Path, where: str, *, create: bool, hint: str = "") -> s
     if path.exists():
         return None
     if not path.parent.is_dir():
-        return (f"no directory {path.parent} for the SQLite database {path.name}: fix {where}"
-                + ("" if not create else ", or create the directory first"))
+        return f"no directory {path.parent} for the SQLite database {path.name}: fix {where}" + (
+            "" if not create else ", or create the directory first"
+        )
     if not create:
         return f"no SQLite database at {path}: fix {where}{hint}"
     return None
@@ -74,28 +76,37 @@ def _explain_one(s: _Server, where: str, error: BaseException) -> str | None:
             return f"cannot open the SQLite database {s.database} (permissions?): fix {where}"
         return None
     if kind == "InvalidCatalogNameError":  # asyncpg: database "x" does not exist
-        return (f'PostgreSQL at {s} has no database "{s.database}": create it with '
-                f"`createdb -h {s.host} -p {s.port} -O {s.user} {s.database}` as a superuser, "
-                f"or fix {where}")
+        return (
+            f'PostgreSQL at {s} has no database "{s.database}": create it with '
+            f"`createdb -h {s.host} -p {s.port} -O {s.user} {s.database}` as a superuser, "
+            f"or fix {where}"
+        )
     if kind == "InvalidPasswordError":
         if s.has_password:
             return f'PostgreSQL at {s} refused the password of user "{s.user}": fix {where}'
-        return (f'PostgreSQL at {s} wants a password for user "{s.user}": give it in {where} '
-                f"(postgresql://{s.user}:PASSWORD@{s.host}:{s.port}/{s.database})")
+        return (
+            f'PostgreSQL at {s} wants a password for user "{s.user}": give it in {where} '
+            f"(postgresql://{s.user}:PASSWORD@{s.host}:{s.port}/{s.database})"
+        )
     if kind == "InvalidAuthorizationSpecificationError":
         if "does not exist" in text:
-            return (f'PostgreSQL at {s} has no user "{s.user}": create it with '
-                    f"`createuser -h {s.host} -p {s.port} {s.user}` as a superuser, "
-                    f"or fix {where}")
+            return (
+                f'PostgreSQL at {s} has no user "{s.user}": create it with '
+                f"`createuser -h {s.host} -p {s.port} {s.user}` as a superuser, "
+                f"or fix {where}"
+            )
         return f"PostgreSQL at {s} refused the connection ({text}): fix {where} or pg_hba.conf"
     if isinstance(error, ConnectionRefusedError) or (
-            isinstance(error, FileNotFoundError) and s.socket):
+        isinstance(error, FileNotFoundError) and s.socket
+    ):
         return f"nothing answers at {s}: start PostgreSQL there, or fix {where}"
     if isinstance(error, socket.gaierror):
         return f'unknown host "{s.host}": fix {where}'
     if isinstance(error, TimeoutError):
-        return (f"PostgreSQL at {s} did not answer within {CONNECT_TIMEOUT} seconds: check the "
-                f"host, the port and firewalls, or fix {where}")
+        return (
+            f"PostgreSQL at {s} did not answer within {CONNECT_TIMEOUT} seconds: check the "
+            f"host, the port and firewalls, or fix {where}"
+        )
     if isinstance(error, OSError) and error.strerror:
         return f"cannot reach PostgreSQL at {s} ({error.strerror}): fix {where}"
     return None

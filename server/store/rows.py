@@ -16,7 +16,9 @@ def site_from_row(row: Row[Any]) -> Site:
     filters = orjson.loads(row.filters or "{}")
     notify = orjson.loads(row.notify or "{}")
     return Site(
-        id=row.id, name=row.name, origins=tuple(orjson.loads(row.origins)),
+        id=row.id,
+        name=row.name,
+        origins=tuple(orjson.loads(row.origins)),
         moderation=Mode(row.moderation),
         filters=Filters(
             banned_words=tuple(filters.get("banned_words", ())),
@@ -25,32 +27,56 @@ def site_from_row(row: Row[Any]) -> Site:
             flag_threshold=int(filters.get("flag_threshold", DEFAULT_FILTERS.flag_threshold)),
         ),
         created_at=row.created_at,
-        notify=Notify(webhook_url=notify.get("webhook_url"),
-                      webhook_secret=notify.get("webhook_secret"),
-                      emails=tuple(notify.get("emails", ()))),
+        notify=Notify(
+            webhook_url=notify.get("webhook_url"),
+            webhook_secret=notify.get("webhook_secret"),
+            emails=tuple(notify.get("emails", ())),
+        ),
     )
 
 
 def site_values(site: Site) -> dict[str, Any]:
-    return {"id": site.id, "name": site.name, "origins": orjson.dumps(list(site.origins)).decode(),
-            "moderation": site.moderation.value,
-            "filters": orjson.dumps(site.filters.as_dict()).decode(),
-            "notify": orjson.dumps(site.notify.as_dict()).decode(),
-            "created_at": site.created_at}
+    return {
+        "id": site.id,
+        "name": site.name,
+        "origins": orjson.dumps(list(site.origins)).decode(),
+        "moderation": site.moderation.value,
+        "filters": orjson.dumps(site.filters.as_dict()).decode(),
+        "notify": orjson.dumps(site.notify.as_dict()).decode(),
+        "created_at": site.created_at,
+    }
 
 
 def page_from_row(row: Row[Any]) -> Page:
-    return Page(id=row.id, site_id=row.site_id, key=row.key, url=row.url, title=row.title,
-                seq=row.seq, count=row.comment_count)
+    return Page(
+        id=row.id,
+        site_id=row.site_id,
+        key=row.key,
+        url=row.url,
+        title=row.title,
+        seq=row.seq,
+        count=row.comment_count,
+    )
 
 
 def comment_from_row(row: Row[Any]) -> Comment:
     return Comment(
-        id=row.id, site_id=row.site_id, page_id=row.page_id, parent_id=row.parent_id,
-        reply_to_id=row.reply_to_id, author_name=row.author_name, author_hash=row.author_hash,
-        body=row.body, status=Status(row.status), moderator=bool(row.moderator),
-        created_at=row.created_at, edited_at=row.edited_at, reply_count=row.reply_count,
-        held_reason=row.held_reason, flags=row.flags, ip_hash=row.ip_hash,
+        id=row.id,
+        site_id=row.site_id,
+        page_id=row.page_id,
+        parent_id=row.parent_id,
+        reply_to_id=row.reply_to_id,
+        author_name=row.author_name,
+        author_hash=row.author_hash,
+        body=row.body,
+        status=Status(row.status),
+        moderator=bool(row.moderator),
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        reply_count=row.reply_count,
+        held_reason=row.held_reason,
+        flags=row.flags,
+        ip_hash=row.ip_hash,
         deleted_at=row.deleted_at,
         deleted_from=Status(row.deleted_from) if row.deleted_from else None,
     )

@@ -17,18 +17,21 @@ from sqlalchemy import (
     text,
 )
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY (the rowid alias).
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 sites = Table(
-    "sites", metadata,
+    "sites",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("origins", Text, nullable=False),  # JSON list of normalised origins
@@ -39,7 +42,8 @@ sites = Table(
 )
 
 pages = Table(
-    "pages", metadata,
+    "pages",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
     Column("key", String(512), nullable=False),
@@ -52,7 +56,8 @@ pages = Table(
 )
 
 comments = Table(
-    "comments", metadata,
+    "comments",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
     Column("page_id", Id, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
@@ -82,7 +87,8 @@ comments = Table(
 )
 
 events = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("page_id", Id, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
     Column("seq", BigInteger, nullable=False),
@@ -95,7 +101,8 @@ events = Table(
 )
 
 moderators = Table(
-    "moderators", metadata,
+    "moderators",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(200), nullable=False),
@@ -104,15 +111,16 @@ moderators = Table(
 )
 
 moderator_sites = Table(
-    "moderator_sites", metadata,
-    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"),
-           primary_key=True),
+    "moderator_sites",
+    metadata,
+    Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), primary_key=True),
     Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
     Column("role", String(16), nullable=False),
 )
 
 audit_log = Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
     Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="SET NULL")),
@@ -127,7 +135,8 @@ audit_log = Table(
 )
 
 sessions = Table(
-    "sessions", metadata,
+    "sessions",
+    metadata,
     Column("token_hash", String(64), primary_key=True),  # the cookie holds the token itself
     Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), nullable=False),
     Column("csrf", String(64), nullable=False),
@@ -137,14 +146,16 @@ sessions = Table(
 )
 
 comment_flags = Table(
-    "comment_flags", metadata,
+    "comment_flags",
+    metadata,
     Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True),
     Column("reporter", String(64), primary_key=True),  # author-token hash or IP hash
     Column("created_at", BigInteger, nullable=False),
 )
 
 bans = Table(
-    "bans", metadata,
+    "bans",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
     Column("author_hash", String(64)),
@@ -160,7 +171,8 @@ bans = Table(
 # A moderator who forgot their password is sent a link holding a secret token (only its hash
 # is stored): it works once, within an hour, and only the newest one sent to an account.
 password_resets = Table(
-    "password_resets", metadata,
+    "password_resets",
+    metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("moderator_id", Id, ForeignKey("moderators.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", BigInteger, nullable=False),
@@ -171,7 +183,8 @@ password_resets = Table(
 # An owner's offer of a site to an e-mail address, sent to it as a link holding a secret
 # token (only its hash is stored): whoever can read that mailbox may accept it.
 invitations = Table(
-    "invitations", metadata,
+    "invitations",
+    metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),

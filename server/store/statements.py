@@ -31,8 +31,9 @@ c = comments.c
 APPROVED, DELETED = Status.APPROVED.value, Status.DELETED.value
 LIMIT = bindparam("b_limit", type_=Integer)
 
-FIND_PAGE = select(pages).where(pages.c.site_id == bindparam("b_site"),
-                                pages.c.key == bindparam("b_key"))
+FIND_PAGE = select(pages).where(
+    pages.c.site_id == bindparam("b_site"), pages.c.key == bindparam("b_key")
+)
 FIND_PAGE_BY_ID = select(pages).where(pages.c.id == bindparam("b_id"))
 INSERT_PAGE = {
     dialect: module.insert(pages).on_conflict_do_nothing(index_elements=["site_id", "key"])
@@ -40,47 +41,68 @@ INSERT_PAGE = {
 }
 # The UPDATE takes the page's row lock until commit: concurrent writers to one page queue
 # here, which is what keeps seq gap-free and in commit order.
-ADVANCE_PAGE = (update(pages).where(pages.c.id == bindparam("b_id"))
-                .values(seq=pages.c.seq + 1,
-                        comment_count=pages.c.comment_count + bindparam("b_delta"))
-                .returning(*pages.c))
+ADVANCE_PAGE = (
+    update(pages)
+    .where(pages.c.id == bindparam("b_id"))
+    .values(seq=pages.c.seq + 1, comment_count=pages.c.comment_count + bindparam("b_delta"))
+    .returning(*pages.c)
+)
 
 FIND_COMMENT = select(comments).where(c.id == bindparam("b_id"))
 FIND_COMMENT_FOR_UPDATE = FIND_COMMENT.with_for_update()
 INSERT_COMMENT = insert(comments).returning(*comments.c)
-ADD_REPLY_COUNT = (update(comments).where(c.id == bindparam("b_id"))
-                   .values(reply_count=c.reply_count + bindparam("b_delta")))
+ADD_REPLY_COUNT = (
+    update(comments)
+    .where(c.id == bindparam("b_id"))
+    .values(reply_count=c.reply_count + bindparam("b_delta"))
+)
 INSERT_EVENT = insert(events)
-EVENTS_AFTER = (select(events.c.seq, events.c.type, events.c.comment_count,
-                       events.c.comment_id, comments)
-                .select_from(events.outerjoin(comments, c.id == events.c.comment_id))
-                .where(events.c.page_id == bindparam("b_page"),
-                       events.c.seq > bindparam("b_after"))
-                .order_by(events.c.seq).limit(LIMIT))
+EVENTS_AFTER = (
+    select(events.c.seq, events.c.type, events.c.comment_count, events.c.comment_id, comments)
+    .select_from(events.outerjoin(comments, c.id == events.c.comment_id))
+    .where(events.c.page_id == bindparam("b_page"), events.c.seq > bindparam("b_after"))
+    .order_by(events.c.seq)
+    .limit(LIMIT)
+)
 
 
 def _author_checks(network: bool, need_approved: bool) -> Select[tuple[str | None, bool, bool]]:
     """Ban mode, duplicate, approved-before: one round trip for everything a post checks."""
-    ban = (select(bans.c.mode)
-           .where(bans.c.site_id == bindparam("b_site"),
-                  or_(bans.c.author_hash == bindparam("b_author"),
-                      bans.c.ip_hash == bindparam("b_ip")))
-           .order_by(bans.c.mode.desc())  # "reject" sorts before "hold"
-           .limit(1).scalar_subquery())
+    ban = (
+        select(bans.c.mode)
+        .where(
+            bans.c.site_id == bindparam("b_site"),
+            or_(bans.c.author_hash == bindparam("b_author"), bans.c.ip_hash == bindparam("b_ip")),
+        )
+        .order_by(bans.c.mode.desc())  # "reject" sorts before "hold"
+        .limit(1)
+        .scalar_subquery()
+    )
+
     # Each author's (and network's) own index finds their recent comments; the page's
     # index would scan every comment a busy page has.
     def recent(by: ColumnElement[bool]) -> ColumnElement[bool]:
-        return exists().where(c.site_id == bindparam("b_site"), by,
-                              c.created_at >= bindparam("b_since"),
-                              c.page_id == bindparam("b_page"), c.body == bindparam("b_body"),
-                              c.status != DELETED)
+        return exists().where(
+            c.site_id == bindparam("b_site"),
+            by,
+            c.created_at >= bindparam("b_since"),
+            c.page_id == bindparam("b_page"),
+            c.body == bindparam("b_body"),
+            c.status != DELETED,
+        )
 
     duplicate = recent(c.author_hash == bindparam("b_author"))
     if network:
         duplicate = or_(duplicate, recent(c.ip_hash == bindparam("b_ip")))
-    approved: ColumnElement[bool] = exists().where(
-        c.site_id == bindparam("b_site"), c.author_hash == bindparam("b_author"),
-        c.status == APPROVED) if need_approved else literal(False)
+    approved: ColumnElement[bool] = (
+        exists().where(
+            c.site_id == bindparam("b_site"),
+            c.author_hash == bindparam("b_author"),
+            c.status == APPROVED,
+        )
+        if need_approved
+        else literal(False)
+    )
     return select(ban, duplicate, approved)
 
 
@@ -108,22 +130,34 @@ TOP_LEVEL = {(o, p): _top_level(o, p) for o in Order for p in (False, True)}
 
 
 def _first_replies() -> Select[tuple[object, ...]]:
-    rank = func.row_number().over(partition_by=c.parent_id,
-                                  order_by=(c.created_at, c.id)).label("rank")
-    ranked = select(comments, rank).where(
-        c.page_id == bindparam("b_page"),
-        c.parent_id.in_(bindparam("b_parents", expanding=True)),
-        c.status == APPROVED).subquery()
-    return select(ranked).where(ranked.c.rank <= LIMIT).order_by(
-        ranked.c.parent_id, ranked.c.created_at, ranked.c.id)
+    rank = (
+        func.row_number()
+        .over(partition_by=c.parent_id, order_by=(c.created_at, c.id))
+        .label("rank")
+    )
+    ranked = (
+        select(comments, rank)
+        .where(
+            c.page_id == bindparam("b_page"),
+            c.parent_id.in_(bindparam("b_parents", expanding=True)),
+            c.status == APPROVED,
+        )
+        .subquery()
+    )
+    return (
+        select(ranked)
+        .where(ranked.c.rank <= LIMIT)
+        .order_by(ranked.c.parent_id, ranked.c.created_at, ranked.c.id)
+    )
 
 
 FIRST_REPLIES = _first_replies()
 
 
 def _replies(paged: bool) -> Select[tuple[object, ...]]:
-    q = select(comments).where(c.page_id == bindparam("b_page"),
-                               c.parent_id == bindparam("b_parent"), c.status == APPROVED)
+    q = select(comments).where(
+        c.page_id == bindparam("b_page"), c.parent_id == bindparam("b_parent"), c.status == APPROVED
+    )
     if paged:
         q = q.where(tuple_(c.created_at, c.id) > tuple_(bindparam("b_at"), bindparam("b_id")))
     return q.order_by(c.created_at, c.id).limit(LIMIT)

@@ -26,7 +26,7 @@ def _entry(feed: ET.Element, site: Site, comment: Comment, page: Page) -> None:
     where = page.title or page.key
     summary = " ".join(comment.body.split())
     if len(summary) > TITLE_CHARS:
-        summary = summary[:TITLE_CHARS - 1] + "\u2026"
+        summary = summary[: TITLE_CHARS - 1] + "\u2026"
     _sub(entry, "title", f"{name} on {where}: {summary}")
     _sub(entry, "published", iso(comment.created_at))
     _sub(entry, "updated", iso(comment.edited_at or comment.created_at))
@@ -37,15 +37,19 @@ def _entry(feed: ET.Element, site: Site, comment: Comment, page: Page) -> None:
     _sub(entry, "content", comment.body, type="text")
 
 
-def render(site: Site, page: Page | None, items: list[tuple[Comment, Page]],
-           public_url: str | None) -> bytes:
+def render(
+    site: Site, page: Page | None, items: list[tuple[Comment, Page]], public_url: str | None
+) -> bytes:
     """The feed. Its ``self`` link is built from THREADLINE_PUBLIC_URL, never from the
     request's Host header (a forged Host would otherwise be written into the feed, and
     into any cache that keeps it); without it the feed has no ``self`` link."""
     feed = ET.Element("feed", {"xmlns": ATOM})
     scope = f"page:{page.key}" if page is not None else "site"
-    _sub(feed, "id", f"urn:threadline:{site.id}:feed:" + hashlib.sha256(
-        scope.encode()).hexdigest()[:32])
+    _sub(
+        feed,
+        "id",
+        f"urn:threadline:{site.id}:feed:" + hashlib.sha256(scope.encode()).hexdigest()[:32],
+    )
     where = (page.title or page.key) if page is not None else site.name or site.id
     _sub(feed, "title", f"Comments on {where}")
     newest = max((c.edited_at or c.created_at for c, _ in items), default=0)
@@ -53,8 +57,13 @@ def render(site: Site, page: Page | None, items: list[tuple[Comment, Page]],
     _sub(feed, "generator", "Threadline")
     if public_url:
         query = "?" + urlencode({"page": page.key}) if page is not None else ""
-        _sub(feed, "link", rel="self", type="application/atom+xml",
-             href=f"{public_url.rstrip('/')}/api/v1/sites/{quote(site.id)}/feed.atom{query}")
+        _sub(
+            feed,
+            "link",
+            rel="self",
+            type="application/atom+xml",
+            href=f"{public_url.rstrip('/')}/api/v1/sites/{quote(site.id)}/feed.atom{query}",
+        )
     if page is not None and page.url:
         _sub(feed, "link", rel="alternate", type="text/html", href=page.url)
     for comment, of_page in items:

@@ -28,9 +28,13 @@ _BODIES = _bodies()
 async def widget_messages(request: Request) -> Response:
     wanted = request.query_params.get("lang", "")[:200].split(",")[:MAX_TAGS]
     body, etag = _BODIES[negotiate(wanted)]
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=3600",
-               "Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin",
-               "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "public, max-age=3600",
+        "Access-Control-Allow-Origin": "*",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "X-Content-Type-Options": "nosniff",
+    }
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)

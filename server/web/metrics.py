@@ -21,43 +21,77 @@ async def metrics(request: Request) -> Response:
         return error(404, "metrics_off", "set THREADLINE_METRICS_TOKEN to turn on /metrics")
     given = request.headers.get("authorization", "")
     scheme, _, value = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(),
-                                                             token.encode()):
-        return error(401, "unauthorized", "send Authorization: Bearer <metrics token>",
-                     {"WWW-Authenticate": 'Bearer realm="metrics"'})
-    return Response(await render(state), media_type=CONTENT_TYPE,
-                    headers={"Cache-Control": "no-store"})
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        value.strip().encode(), token.encode()
+    ):
+        return error(
+            401,
+            "unauthorized",
+            "send Authorization: Bearer <metrics token>",
+            {"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    return Response(
+        await render(state), media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def render(state: AppState) -> str:
     hub, live, out = state.hub, state.hub.stats, Exposition()
-    out.metric("threadline_websocket_connections", "gauge",
-               "Open reader websockets in this process.", [((), hub.connections)])
-    out.metric("threadline_pages_subscribed", "gauge",
-               "Pages this process holds a broker subscription for.", [((), len(hub.rooms))])
-    out.metric("threadline_events_published_total", "counter",
-               "Durable events this process committed and published.", [((), live.published)])
-    out.metric("threadline_frames_delivered_total", "counter",
-               "Frames written to local reader sockets (events, typing, presence).",
-               [((), live.delivered)])
-    out.metric("threadline_slow_clients_dropped_total", "counter",
-               "Sockets closed (1013) because they did not read fast enough.",
-               [((), live.dropped_slow)])
-    out.histogram("threadline_fanout_seconds",
-                  "One event, from arrival in this process to every local socket written.",
-                  [((), live.fanout)])
-    out.histogram("threadline_http_request_duration_seconds",
-                  "HTTP requests by route template, method and status class.",
-                  sorted(state.http_stats.latency.items()))
+    out.metric(
+        "threadline_websocket_connections",
+        "gauge",
+        "Open reader websockets in this process.",
+        [((), hub.connections)],
+    )
+    out.metric(
+        "threadline_pages_subscribed",
+        "gauge",
+        "Pages this process holds a broker subscription for.",
+        [((), len(hub.rooms))],
+    )
+    out.metric(
+        "threadline_events_published_total",
+        "counter",
+        "Durable events this process committed and published.",
+        [((), live.published)],
+    )
+    out.metric(
+        "threadline_frames_delivered_total",
+        "counter",
+        "Frames written to local reader sockets (events, typing, presence).",
+        [((), live.delivered)],
+    )
+    out.metric(
+        "threadline_slow_clients_dropped_total",
+        "counter",
+        "Sockets closed (1013) because they did not read fast enough.",
+        [((), live.dropped_slow)],
+    )
+    out.histogram(
+        "threadline_fanout_seconds",
+        "One event, from arrival in this process to every local socket written.",
+        [((), live.fanout)],
+    )
+    out.histogram(
+        "threadline_http_request_duration_seconds",
+        "HTTP requests by route template, method and status class.",
+        sorted(state.http_stats.latency.items()),
+    )
     async with state.store.read() as tx:
         counts = await tx.status_counts()
         site_ids = [site.id for site in await tx.list_sites()]
-    out.metric("threadline_comments", "gauge", "Comments by site and status (`flagged` "
-               "counts flagged approved or pending comments).",
-               [((("site", site), ("status", status)), n) for site, status, n in counts])
-    out.metric("threadline_moderation_queue_depth", "gauge",
-               "Comments waiting for a moderator (pending plus flagged), by site.",
-               [((("site", site),), n) for site, n in _queue(site_ids, counts).items()])
+    out.metric(
+        "threadline_comments",
+        "gauge",
+        "Comments by site and status (`flagged` counts flagged approved or pending comments).",
+        [((("site", site), ("status", status)), n) for site, status, n in counts],
+    )
+    out.metric(
+        "threadline_moderation_queue_depth",
+        "gauge",
+        "Comments waiting for a moderator (pending plus flagged), by site.",
+        [((("site", site),), n) for site, n in _queue(site_ids, counts).items()],
+    )
     return out.text()
 
 

@@ -27,8 +27,11 @@ async def demo_page(request: Request) -> Response:
 
 
 async def demo_css(request: Request) -> Response:
-    return Response(DEMO_CSS.read_text() if DEMO_CSS.exists() else "", media_type="text/css",
-                    headers={"Cache-Control": "public, max-age=300"})
+    return Response(
+        DEMO_CSS.read_text() if DEMO_CSS.exists() else "",
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 async def healthz(request: Request) -> Response:
@@ -53,8 +56,9 @@ async def readyz(request: Request) -> Response:
         except Exception:  # noqa: BLE001
             checks["redis"] = "unreachable"
             ok = False
-    return JSON({"status": "ok" if ok else "unavailable", "checks": checks},
-                status_code=200 if ok else 503)
+    return JSON(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )
 
 
 def _is_api(request: Request) -> bool:
@@ -67,8 +71,10 @@ async def http_error(request: Request, exc: Exception) -> Response:
     code = codes.get(exc.status_code, "http_error")
     if _is_api(request) or exc.status_code not in (404, 405):
         return error(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
-    return HTMLResponse(f"<!doctype html><title>{exc.status_code}</title>"
-                        f"<h1>{exc.status_code}</h1>", status_code=exc.status_code)
+    return HTMLResponse(
+        f"<!doctype html><title>{exc.status_code}</title><h1>{exc.status_code}</h1>",
+        status_code=exc.status_code,
+    )
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -16,9 +16,13 @@ COUNT = WIDGET.with_name("count.js")
 class WidgetAsset:
     def __init__(self, path: Path = WIDGET) -> None:
         self.path = path
-        self.body = path.read_bytes() if path.exists() else \
-            f"console.error('[threadline] widget/{path.name} is missing from this install');"\
-            .encode()
+        self.body = (
+            path.read_bytes()
+            if path.exists()
+            else (
+                f"console.error('[threadline] widget/{path.name} is missing from this install');"
+            ).encode()
+        )
         self.gzipped = gzip.compress(self.body, compresslevel=9, mtime=0)
         self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
 

@@ -9,8 +9,11 @@ async def test_author_edits_own_comment_and_it_shows_edited(api: Api) -> None:
     site = await api.new_site()
     posted = await api.post(site, body="frist")
     token, cid = posted["author_token"], posted["comment"]["id"]
-    r = await api.http.patch(f"/api/v1/sites/{site}/comments/{cid}", json={"body": "first!"},
-                             headers={"Authorization": f"Bearer {token}"})
+    r = await api.http.patch(
+        f"/api/v1/sites/{site}/comments/{cid}",
+        json={"body": "first!"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["comment"]["body"] == "first!"
     assert r.json()["comment"]["edited_at"] is not None
@@ -49,9 +52,11 @@ async def test_edit_without_token_is_401(api: Api) -> None:
 async def test_edit_with_bad_body_is_refused(api: Api) -> None:
     site = await api.new_site()
     posted = await api.post(site, body="keep me")
-    r = await api.http.patch(f"/api/v1/sites/{site}/comments/{posted['comment']['id']}",
-                             json={"body": ""},
-                             headers={"Authorization": f"Bearer {posted['author_token']}"})
+    r = await api.http.patch(
+        f"/api/v1/sites/{site}/comments/{posted['comment']['id']}",
+        json={"body": ""},
+        headers={"Authorization": f"Bearer {posted['author_token']}"},
+    )
     assert r.status_code == 422
     assert (await api.thread(site))["comments"][0]["body"] == "keep me"
 
@@ -59,8 +64,11 @@ async def test_edit_with_bad_body_is_refused(api: Api) -> None:
 async def test_edit_of_unknown_comment_is_404(api: Api) -> None:
     site = await api.new_site()
     token = (await api.post(site))["author_token"]
-    r = await api.http.patch(f"/api/v1/sites/{site}/comments/987654321", json={"body": "x"},
-                             headers={"Authorization": f"Bearer {token}"})
+    r = await api.http.patch(
+        f"/api/v1/sites/{site}/comments/987654321",
+        json={"body": "x"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 404
 
 
@@ -87,8 +95,10 @@ async def test_delete_removes_text_and_updates_count(api: Api) -> None:
     site = await api.new_site()
     posted = await api.post(site, body="regret")
     cid = posted["comment"]["id"]
-    r = await api.http.delete(f"/api/v1/sites/{site}/comments/{cid}",
-                              headers={"Authorization": f"Bearer {posted['author_token']}"})
+    r = await api.http.delete(
+        f"/api/v1/sites/{site}/comments/{cid}",
+        headers={"Authorization": f"Bearer {posted['author_token']}"},
+    )
     assert r.status_code == 200
     assert r.json()["comment"]["status"] == "deleted"
     assert r.json()["comment"]["body"] == ""
@@ -105,8 +115,10 @@ async def test_deleted_comment_with_replies_stays_as_tombstone(api: Api) -> None
     posted = await api.post(site, body="parent")
     cid = posted["comment"]["id"]
     await api.post(site, body="a reply", parent=cid)
-    await api.http.delete(f"/api/v1/sites/{site}/comments/{cid}",
-                          headers={"Authorization": f"Bearer {posted['author_token']}"})
+    await api.http.delete(
+        f"/api/v1/sites/{site}/comments/{cid}",
+        headers={"Authorization": f"Bearer {posted['author_token']}"},
+    )
     thread = await api.thread(site)
     tomb = thread["comments"][0]
     assert tomb["status"] == "deleted"
@@ -119,8 +131,10 @@ async def test_deleting_a_reply_lowers_its_parent_reply_count(api: Api) -> None:
     site = await api.new_site()
     top = (await api.post(site, body="top"))["comment"]["id"]
     reply = await api.post(site, body="oops", parent=top)
-    await api.http.delete(f"/api/v1/sites/{site}/comments/{reply['comment']['id']}",
-                          headers={"Authorization": f"Bearer {reply['author_token']}"})
+    await api.http.delete(
+        f"/api/v1/sites/{site}/comments/{reply['comment']['id']}",
+        headers={"Authorization": f"Bearer {reply['author_token']}"},
+    )
     listed = (await api.thread(site))["comments"][0]
     assert listed["reply_count"] == 0
     assert listed["replies"] == []
@@ -144,20 +158,27 @@ async def test_anothers_held_comment_answers_like_a_missing_one(api: Api) -> Non
     auth = {"Authorization": f"Bearer {stranger}"}
     for method in ("PATCH", "DELETE"):
         on_held = await api.http.request(
-            method, f"/api/v1/sites/{site}/comments/{held['comment']['id']}", headers=auth,
-            json={"body": "x"} if method == "PATCH" else None)
+            method,
+            f"/api/v1/sites/{site}/comments/{held['comment']['id']}",
+            headers=auth,
+            json={"body": "x"} if method == "PATCH" else None,
+        )
         on_nothing = await api.http.request(
-            method, f"/api/v1/sites/{site}/comments/999999999", headers=auth,
-            json={"body": "x"} if method == "PATCH" else None)
+            method,
+            f"/api/v1/sites/{site}/comments/999999999",
+            headers=auth,
+            json={"body": "x"} if method == "PATCH" else None,
+        )
         assert (on_held.status_code, on_held.json()) == (404, on_nothing.json())
 
 
 async def test_edits_are_rate_limited_per_network(api: Api) -> None:
     site = await api.new_site()
     mine = await api.post(site, body="version 0")
-    auth = {"Authorization": f"Bearer {mine['author_token']}",
-            "X-Forwarded-For": "198.51.100.123"}
+    auth = {"Authorization": f"Bearer {mine['author_token']}", "X-Forwarded-For": "198.51.100.123"}
     url = f"/api/v1/sites/{site}/comments/{mine['comment']['id']}"
-    statuses = [(await api.http.patch(url, headers=auth, json={"body": f"version {i}"})
-                 ).status_code for i in range(1, 22)]
+    statuses = [
+        (await api.http.patch(url, headers=auth, json={"body": f"version {i}"})).status_code
+        for i in range(1, 22)
+    ]
     assert statuses == [200] * 20 + [429]

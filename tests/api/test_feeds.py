@@ -30,8 +30,10 @@ async def test_site_and_page_feeds_list_the_newest_approved_comments(api: Api) -
     await api.post(site, "two", "second", url=f"{ORIGIN}/two", title="Two")
     gone = await api.post(site, "one", "deleted later")
     await api.post(site, "one", hostile)
-    r = await api.http.delete(f"/api/v1/sites/{site}/comments/{gone['comment']['id']}",
-                              headers={"Authorization": f"Bearer {gone['author_token']}"})
+    r = await api.http.delete(
+        f"/api/v1/sites/{site}/comments/{gone['comment']['id']}",
+        headers={"Authorization": f"Bearer {gone['author_token']}"},
+    )
     assert r.status_code in (200, 204), r.text
 
     whole = await feed(api, site)
@@ -64,8 +66,7 @@ async def test_feed_of_an_unknown_site_is_a_json_404(api: Api) -> None:
 async def test_a_forged_host_header_never_reaches_the_feed(api: Api) -> None:
     site = await api.new_site()
     await api.post(site, "one", "first")
-    r = await api.http.get(f"/api/v1/sites/{site}/feed.atom",
-                           headers={"Host": "evil.test"})
+    r = await api.http.get(f"/api/v1/sites/{site}/feed.atom", headers={"Host": "evil.test"})
     assert r.status_code == 200
     assert r.headers["cache-control"] == "no-cache"  # an erased comment leaves it now
     assert b"evil.test" not in r.content
@@ -81,5 +82,6 @@ def test_the_self_link_comes_from_the_public_url() -> None:
     root = ET.fromstring(render(site, page, [], "https://comments.example/"))
     link = root.find(f"{A}link[@rel='self']")
     assert link is not None
-    assert link.get("href") == ("https://comments.example/api/v1/sites/blog/feed.atom"
-                                "?page=a+page%2Fwith%3Fodd%26chars")
+    assert link.get("href") == (
+        "https://comments.example/api/v1/sites/blog/feed.atom?page=a+page%2Fwith%3Fodd%26chars"
+    )

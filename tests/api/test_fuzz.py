@@ -24,8 +24,12 @@ from server.store.database import SqlStore
 from server.store.migrate import migrate
 from tests.conftest import settings_for
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 class FreshApp:
@@ -62,12 +66,12 @@ schema = schemathesis.openapi.from_dict(_document())
 schema.app = FreshApp()
 # Valid requests, and requests that break the document on purpose (wrong types, missing
 # fields, oversized values): both must get documented answers, never a 5xx.
-schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                                allow_x00=True)
+schema.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], allow_x00=True
+)
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_5xx_and_every_answer_matches_the_document(case: Any) -> None:
     case.call_and_validate(checks=CHECKS)

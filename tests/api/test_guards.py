@@ -37,9 +37,11 @@ async def test_honeypot_is_held_for_a_moderator_and_answered_as_pending(api: Api
 async def test_duplicate_comment_is_409(api: Api) -> None:
     site = await api.new_site()
     first = await api.post(site, body="Same words")
-    r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p",
-                                                                    "body": "Same words"},
-                            headers={"Authorization": f"Bearer {first['author_token']}"})
+    r = await api.http.post(
+        f"/api/v1/sites/{site}/comments",
+        json={"page": "p", "body": "Same words"},
+        headers={"Authorization": f"Bearer {first['author_token']}"},
+    )
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "duplicate_comment"
     other_page = await api.post(site, "elsewhere", "Same words", token=first["author_token"])
@@ -63,10 +65,10 @@ async def strict(request: pytest.FixtureRequest, databases: Databases, tmp_path:
     store = SqlStore(url)
     await add_site(store, "g", origins=["https://blog.test"])
     clock = Clock()
-    redis_url = request.getfixturevalue("redis_server").scratch_url() if broker == "redis" \
-        else None
-    settings = settings_for(url, tmp_path, min_submit_ms=3000, page_rate_limit=3,
-                            redis_url=redis_url)
+    redis_url = request.getfixturevalue("redis_server").scratch_url() if broker == "redis" else None
+    settings = settings_for(
+        url, tmp_path, min_submit_ms=3000, page_rate_limit=3, redis_url=redis_url
+    )
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         yield app, clock
@@ -74,31 +76,37 @@ async def strict(request: pytest.FixtureRequest, databases: Databases, tmp_path:
 
 
 def client(app: Any, ip: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 1)),
-                             base_url="http://t")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(ip, 1)), base_url="http://t"
+    )
 
 
 async def test_form_sent_too_soon_after_loading_is_held(strict: Any) -> None:
     app, clock = strict
     async with client(app, "198.51.100.1") as http:
         token = (await http.get("/api/v1/sites/g/thread?page=p")).json()["form_token"]
-        fast = await http.post("/api/v1/sites/g/comments",
-                               json={"page": "p", "body": "instant", "form_token": token})
+        fast = await http.post(
+            "/api/v1/sites/g/comments", json={"page": "p", "body": "instant", "form_token": token}
+        )
         assert fast.json()["status"] == "pending"
         clock.offset = 4
-        slow = await http.post("/api/v1/sites/g/comments",
-                               json={"page": "p", "body": "considered", "form_token": token})
+        slow = await http.post(
+            "/api/v1/sites/g/comments",
+            json={"page": "p", "body": "considered", "form_token": token},
+        )
         assert slow.json()["status"] == "approved"
-        forged = await http.post("/api/v1/sites/g/comments", json={
-            "page": "p", "body": "forged", "form_token": "1.deadbeef"})
+        forged = await http.post(
+            "/api/v1/sites/g/comments",
+            json={"page": "p", "body": "forged", "form_token": "1.deadbeef"},
+        )
         assert forged.json()["status"] == "pending"  # no better than a fast one
-        missing = await http.post("/api/v1/sites/g/comments", json={
-            "page": "q", "body": "without a form token"})  # p took its 3 a minute
+        missing = await http.post(
+            "/api/v1/sites/g/comments", json={"page": "q", "body": "without a form token"}
+        )  # p took its 3 a minute
         assert missing.json()["status"] == "pending"
     async with app.state.tl.store.read() as tx:
         reasons = {c.body: c.held_reason for c in await tx.site_comments("g")}
-    assert reasons["forged"] == reasons["without a form token"] == \
-        "sent without a valid form token"
+    assert reasons["forged"] == reasons["without a form token"] == "sent without a valid form token"
 
 
 async def test_page_rate_limit_counts_everyone_together(strict: Any) -> None:
@@ -106,8 +114,7 @@ async def test_page_rate_limit_counts_everyone_together(strict: Any) -> None:
     statuses = []
     for i in range(5):
         async with client(app, f"198.51.{i}.9") as http:
-            r = await http.post("/api/v1/sites/g/comments", json={"page": "hot",
-                                                                  "body": f"c{i}"})
+            r = await http.post("/api/v1/sites/g/comments", json={"page": "hot", "body": f"c{i}"})
             statuses.append(r.status_code)
     assert statuses == [201, 201, 201, 429, 429]
     async with client(app, "198.51.50.9") as http:
@@ -120,8 +127,9 @@ async def test_page_rate_limit_counts_spellings_of_one_page_together(strict: Any
     statuses = []
     for i, spelling in enumerate(["rl", " rl", "rl\n", "\u00a0rl", "rl "]):
         async with client(app, f"198.51.{i}.9") as http:
-            r = await http.post("/api/v1/sites/g/comments",
-                                json={"page": spelling, "body": f"c{i}"})
+            r = await http.post(
+                "/api/v1/sites/g/comments", json={"page": spelling, "body": f"c{i}"}
+            )
             statuses.append(r.status_code)
     assert statuses == [201, 201, 201, 429, 429]
 
@@ -130,11 +138,18 @@ async def test_viewing_pages_creates_nothing(strict: Any) -> None:
     app, _ = strict
     async with client(app, "198.51.100.40") as http:
         for i in range(300):
-            r = await http.get("/api/v1/sites/g/thread", params={
-                "page": f"made-up-{i}", "url": "https://blog.test/x", "title": "Spoofed"})
+            r = await http.get(
+                "/api/v1/sites/g/thread",
+                params={"page": f"made-up-{i}", "url": "https://blog.test/x", "title": "Spoofed"},
+            )
             assert r.status_code == 200
-            assert r.json()["page"] == {"key": f"made-up-{i}", "seq": 0, "count": 0,
-                                        "title": None, "url": None}
+            assert r.json()["page"] == {
+                "key": f"made-up-{i}",
+                "seq": 0,
+                "count": 0,
+                "title": None,
+                "url": None,
+            }
             events = await http.get("/api/v1/sites/g/events", params={"page": f"made-up-{i}"})
             assert events.json() == {"events": [], "seq": 0, "has_more": False}
     async with app.state.tl.store.read() as tx:
@@ -147,15 +162,19 @@ def scope(peer: str, forwarded: str | None) -> dict[str, Any]:
     return {"client": (peer, 1234), "headers": headers}
 
 
-@pytest.mark.parametrize(("peer", "forwarded", "trusted", "expected"), [
-    ("203.0.113.9", "1.2.3.4", (), "203.0.113.9"),  # no proxy trusted: header ignored
-    ("10.0.0.2", "1.2.3.4", ("10.0.0.0/8",), "1.2.3.4"),
-    ("203.0.113.9", "1.2.3.4", ("10.0.0.0/8",), "203.0.113.9"),  # untrusted peer
-    ("10.0.0.2", "6.6.6.6, 1.2.3.4, 10.0.0.3", ("10.0.0.0/8",), "1.2.3.4"),  # spoof on left
-    ("10.0.0.2", "10.0.0.7", ("10.0.0.0/8",), "10.0.0.7"),
-])
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "expected"),
+    [
+        ("203.0.113.9", "1.2.3.4", (), "203.0.113.9"),  # no proxy trusted: header ignored
+        ("10.0.0.2", "1.2.3.4", ("10.0.0.0/8",), "1.2.3.4"),
+        ("203.0.113.9", "1.2.3.4", ("10.0.0.0/8",), "203.0.113.9"),  # untrusted peer
+        ("10.0.0.2", "6.6.6.6, 1.2.3.4, 10.0.0.3", ("10.0.0.0/8",), "1.2.3.4"),  # spoof on left
+        ("10.0.0.2", "10.0.0.7", ("10.0.0.0/8",), "10.0.0.7"),
+    ],
+)
 def test_forwarded_for_is_honoured_only_from_trusted_proxies(
-        peer: str, forwarded: str, trusted: tuple[str, ...], expected: str) -> None:
+    peer: str, forwarded: str, trusted: tuple[str, ...], expected: str
+) -> None:
     assert client_ip(scope(peer, forwarded), trusted) == expected
 
 
@@ -163,8 +182,7 @@ def test_settings_replace_keeps_guards_on_by_default() -> None:
     from server.settings import Settings
 
     defaults = Settings()
-    assert (defaults.rate_limit, defaults.page_rate_limit, defaults.min_submit_ms) == \
-        (10, 60, 3000)
+    assert (defaults.rate_limit, defaults.page_rate_limit, defaults.min_submit_ms) == (10, 60, 3000)
     assert dataclasses.replace(defaults, rate_limit=0).rate_limit == 0
 
 

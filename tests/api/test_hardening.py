@@ -28,8 +28,9 @@ async def _app(databases: Databases, tmp_path: Path, **overrides: Any) -> Any:
     return create_app(settings_for(url, tmp_path, **overrides))
 
 
-async def test_production_sends_hsts_and_secure_cookies(databases: Databases,
-                                                       tmp_path: Path) -> None:
+async def test_production_sends_hsts_and_secure_cookies(
+    databases: Databases, tmp_path: Path
+) -> None:
     app = await _app(databases, tmp_path, env="production", secret_key=SECRET)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -57,13 +58,16 @@ async def test_author_tokens_and_hashes_never_leave_the_server(api: Api) -> None
     cid = posted["comment"]["id"]
     await api.post(site, body="a reply", parent=cid, token=token)
     bodies = []
-    for path, params in [(f"/api/v1/sites/{site}/thread", {"page": "p"}),
-                         (f"/api/v1/sites/{site}/events", {"page": "p"}),
-                         (f"/api/v1/sites/{site}/comments/{cid}/replies", {}),
-                         (f"/api/v1/sites/{site}/counts", {"page": "p"})]:
+    for path, params in [
+        (f"/api/v1/sites/{site}/thread", {"page": "p"}),
+        (f"/api/v1/sites/{site}/events", {"page": "p"}),
+        (f"/api/v1/sites/{site}/comments/{cid}/replies", {}),
+        (f"/api/v1/sites/{site}/counts", {"page": "p"}),
+    ]:
         bodies.append((await api.http.get(path, params=params)).text)
-    mine = await api.http.get(f"/api/v1/sites/{site}/authors/me",
-                              headers={"Authorization": f"Bearer {token}"})
+    mine = await api.http.get(
+        f"/api/v1/sites/{site}/authors/me", headers={"Authorization": f"Bearer {token}"}
+    )
     bodies.append(mine.text)
     everything = "\n".join(bodies)
     from server.core.authors import AuthorTokens
@@ -78,8 +82,7 @@ async def test_websocket_frames_carry_no_tokens(live_server: Any, backend_store:
         api = Api(http, backend_store, "uvicorn")
         site = await api.new_site()
         first = await api.post(site, body="before")
-        reader = await Reader.open(live_server.ws_url, site, seq=0,
-                                   token=first["author_token"])
+        reader = await Reader.open(live_server.ws_url, site, seq=0, token=first["author_token"])
         await api.post(site, body="after", token=first["author_token"])
         await reader.until_seq(2)
         await reader.close()
@@ -88,8 +91,14 @@ async def test_websocket_frames_carry_no_tokens(live_server: Any, backend_store:
     assert "author_hash" not in frames
 
 
-SQLI = ["' OR '1'='1", "1; DROP TABLE comments; --", "\" OR 1=1 --", "p' UNION SELECT "
-        "password_hash FROM moderators --", "%' --", "\\'; SELECT pg_sleep(5); --"]
+SQLI = [
+    "' OR '1'='1",
+    "1; DROP TABLE comments; --",
+    '" OR 1=1 --',
+    "p' UNION SELECT password_hash FROM moderators --",
+    "%' --",
+    "\\'; SELECT pg_sleep(5); --",
+]
 
 
 @pytest.mark.parametrize("payload", SQLI)
@@ -102,17 +111,20 @@ async def test_sql_injection_payloads_are_just_text(api: Api, payload: str) -> N
     assert r.json()["page"]["key"] == payload
     posted = await api.post(site, payload, payload, name=payload[:50])
     assert posted["comment"]["body"] == payload.strip()
-    r = await api.http.get(f"/api/v1/sites/{site}/thread", params={"cursor": payload,
-                                                                   "page": "real"})
+    r = await api.http.get(
+        f"/api/v1/sites/{site}/thread", params={"cursor": payload, "page": "real"}
+    )
     assert r.status_code == 422
-    r = await api.http.get(f"/api/v1/sites/{site}/counts", params=[("page", payload),
-                                                                    ("page", "real")])
+    r = await api.http.get(
+        f"/api/v1/sites/{site}/counts", params=[("page", payload), ("page", "real")]
+    )
     assert r.json()["counts"] == {payload: 1, "real": 1}
     assert len((await api.thread(site, "real"))["comments"]) == 1
 
 
 async def test_readiness_reports_redis_down_while_liveness_stays_up(
-        databases: Databases, tmp_path: Path) -> None:
+    databases: Databases, tmp_path: Path
+) -> None:
     app = await _app(databases, tmp_path, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -120,8 +132,12 @@ async def test_readiness_reports_redis_down_while_liveness_stays_up(
             assert (await http.get("/healthz")).status_code == 200
             ready = await http.get("/readyz")
             assert ready.status_code == 503
-            assert ready.json()["checks"] == {"process": "ok", "database": "ok",
-                                              "redis": "unreachable"}
-            posted = await http.post("/api/v1/sites/h/comments",
-                                     json={"page": "p", "body": "Redis is down"})
+            assert ready.json()["checks"] == {
+                "process": "ok",
+                "database": "ok",
+                "redis": "unreachable",
+            }
+            posted = await http.post(
+                "/api/v1/sites/h/comments", json={"page": "p", "body": "Redis is down"}
+            )
             assert posted.status_code == 201  # posting never depends on Redis

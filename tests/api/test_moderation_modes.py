@@ -50,8 +50,13 @@ async def test_mode_first_time_holds_until_one_is_approved(api: Api) -> None:
     stranger = await api.post(site, body="a stranger")
     assert stranger["status"] == "pending"
     svc = _svc(api)
-    await decide_comment(svc, await SiteDirectory(api.store).get(site), first["comment"]["id"],
-                         Action.APPROVE, moderator=None)
+    await decide_comment(
+        svc,
+        await SiteDirectory(api.store).get(site),
+        first["comment"]["id"],
+        Action.APPROVE,
+        moderator=None,
+    )
     third = await api.post(site, body="now trusted", token=token)
     assert third["status"] == "approved"
     assert (await api.post(site, body="still a stranger"))["status"] == "pending"
@@ -61,8 +66,7 @@ async def test_banned_words_are_refused(api: Api) -> None:
     site = await _site(api, banned_words=("casino", "free money"))
     before = await api.rows(site)
     for body in ("Best CASINO in town", "get free money now"):
-        r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p",
-                                                                        "body": body})
+        r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p", "body": body})
         assert r.status_code == 422
         assert r.json()["error"]["code"] == "comment_rejected"
     assert await api.rows(site) == before
@@ -74,13 +78,17 @@ async def test_disguised_words_are_refused_or_held_as_configured(api: Api) -> No
     before = await api.rows(site)
     # Fullwidth, a zero-width space inside, Cyrillic es and a, mathematical bold, Hangul
     # fillers for spaces, small capitals, struck through, an accent written apart.
-    for body in ("\uff23\uff21\uff33\uff29\uff2e\uff2f night", "cas\u200bino night",
-                 "\u0441\u0430sino night",
-                 "\U0001d41c\U0001d41a\U0001d42c\U0001d422\U0001d427\U0001d428",
-                 "best\u3164casino\u3164ever", "\u1d04\u1d00s\u026a\u0274\u1d0f night",
-                 "c\u0336a\u0336s\u0336i\u0336n\u0336o\u0336 night", "casino\u0308 night"):
-        r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p",
-                                                                        "body": body})
+    for body in (
+        "\uff23\uff21\uff33\uff29\uff2e\uff2f night",
+        "cas\u200bino night",
+        "\u0441\u0430sino night",
+        "\U0001d41c\U0001d41a\U0001d42c\U0001d422\U0001d427\U0001d428",
+        "best\u3164casino\u3164ever",
+        "\u1d04\u1d00s\u026a\u0274\u1d0f night",
+        "c\u0336a\u0336s\u0336i\u0336n\u0336o\u0336 night",
+        "casino\u0308 night",
+    ):
+        r = await api.http.post(f"/api/v1/sites/{site}/comments", json={"page": "p", "body": body})
         assert r.status_code == 422, body
         assert r.json()["error"]["code"] == "comment_rejected"
     assert await api.rows(site) == before
@@ -93,8 +101,9 @@ async def test_disguised_words_are_refused_or_held_as_configured(api: Api) -> No
 
 async def test_banned_word_in_the_name_is_refused(api: Api) -> None:
     site = await _site(api, banned_words=("casino",))
-    r = await api.http.post(f"/api/v1/sites/{site}/comments",
-                            json={"page": "p", "body": "hello", "name": "Casino King"})
+    r = await api.http.post(
+        f"/api/v1/sites/{site}/comments", json={"page": "p", "body": "hello", "name": "Casino King"}
+    )
     assert r.status_code == 422
 
 
@@ -129,8 +138,9 @@ async def test_enough_flags_hold_a_published_comment(api: Api) -> None:
     assert (await api.http.post(url, headers=auth)).json()["flags"] == 1
     assert (await api.http.post(url, headers=auth)).json()["flags"] == 1  # once per reader
     assert [c["id"] for c in (await api.thread(site))["comments"]] == [target]
-    r = await api.http.post(url, headers={"Authorization": f"Bearer {readers[1]}",
-                                          "X-Forwarded-For": "198.51.101.1"})
+    r = await api.http.post(
+        url, headers={"Authorization": f"Bearer {readers[1]}", "X-Forwarded-For": "198.51.101.1"}
+    )
     assert r.json()["flags"] == 2
     thread = await api.thread(site)
     assert thread["comments"] == []
@@ -145,16 +155,21 @@ async def test_made_up_tokens_and_one_network_cannot_hide_a_comment(api: Api) ->
     url = f"/api/v1/sites/{site}/comments/{target}/flag"
     for i in range(3):  # tokens the server never issued count for nothing
         forged = f"{i:0>2}" + "A" * 41
-        r = await api.http.post(url, headers={"Authorization": f"Bearer {forged}",
-                                              "X-Forwarded-For": f"198.51.{i}.9"})
+        r = await api.http.post(
+            url, headers={"Authorization": f"Bearer {forged}", "X-Forwarded-For": f"198.51.{i}.9"}
+        )
         assert r.status_code == 401, r.text
         assert r.json()["error"]["code"] == "invalid_token"
     counts = []
     for i in range(5):  # real readers, but all on one network: one flag
-        token = (await api.post(site, "other", f"neighbour {i}",
-                                headers={"X-Forwarded-For": "198.51.100.7"}))["author_token"]
-        r = await api.http.post(url, headers={"Authorization": f"Bearer {token}",
-                                              "X-Forwarded-For": "198.51.100.7"})
+        token = (
+            await api.post(
+                site, "other", f"neighbour {i}", headers={"X-Forwarded-For": "198.51.100.7"}
+            )
+        )["author_token"]
+        r = await api.http.post(
+            url, headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": "198.51.100.7"}
+        )
         counts.append(r.json()["flags"])
     assert counts == [1, 1, 1, 1, 1]
     assert [c["id"] for c in (await api.thread(site))["comments"]] == [target]
@@ -168,13 +183,19 @@ async def test_a_moderators_reply_is_not_held_by_reader_flags(api: Api) -> None:
     async with api.store.read() as tx:
         site_row = await tx.find_site(site)
     assert site_row is not None
-    answer = await post_comment(_svc(api), site_row,
-                                Draft(page="p", body="the official answer",
-                                      parent=question["comment"]["id"]),
-                                token=None, client_ip="192.0.2.1", moderator=True,
-                                name_override="Mod")
-    r = await api.http.post(f"/api/v1/sites/{site}/comments/{answer.comment.id}/flag",
-                            headers={"X-Forwarded-For": "198.51.100.70"})
+    answer = await post_comment(
+        _svc(api),
+        site_row,
+        Draft(page="p", body="the official answer", parent=question["comment"]["id"]),
+        token=None,
+        client_ip="192.0.2.1",
+        moderator=True,
+        name_override="Mod",
+    )
+    r = await api.http.post(
+        f"/api/v1/sites/{site}/comments/{answer.comment.id}/flag",
+        headers={"X-Forwarded-For": "198.51.100.70"},
+    )
     assert r.json()["flags"] == 1
     replies = (await api.thread(site))["comments"][0]["replies"]
     assert [x["body"] for x in replies] == ["the official answer"]
@@ -185,8 +206,9 @@ async def test_flagging_a_held_comment_answers_as_if_it_did_not_exist(api: Api) 
     held = (await api.post(site, body="waiting for review"))["comment"]["id"]
     r = await api.http.post(f"/api/v1/sites/{site}/comments/{held}/flag")
     missing = await api.http.post(f"/api/v1/sites/{site}/comments/999999999/flag")
-    assert (r.status_code, r.json()) == (missing.status_code, missing.json()) == (
-        404, missing.json())
+    assert (
+        (r.status_code, r.json()) == (missing.status_code, missing.json()) == (404, missing.json())
+    )
 
 
 async def test_flagging_a_missing_comment_is_404(api: Api) -> None:
@@ -202,9 +224,14 @@ def _svc(api: Api) -> Services:
     from tests.conftest import SECRET
     from tests.core.test_decisions import Recorder
 
-    return Services(store=api.store, publisher=Recorder(), limiter=MemoryBroker("t"),
-                    tokens=AuthorTokens(SECRET), secret=SECRET,
-                    limits=Limits(min_submit_ms=0))
+    return Services(
+        store=api.store,
+        publisher=Recorder(),
+        limiter=MemoryBroker("t"),
+        tokens=AuthorTokens(SECRET),
+        secret=SECRET,
+        limits=Limits(min_submit_ms=0),
+    )
 
 
 async def test_a_reader_takes_back_their_own_flag_and_nobody_elses(api: Api) -> None:
@@ -224,10 +251,14 @@ async def test_a_reader_takes_back_their_own_flag_and_nobody_elses(api: Api) -> 
 
     # Ada's undo token is hers alone: not from another network, not without her token,
     # and nothing forged or missing counts.
-    for token, headers in [(flagged["undo"], elsewhere),
-                           (flagged["undo"], {"X-Forwarded-For": "198.51.100.1"}),
-                           (flagged["undo"], {**as_ada, "X-Forwarded-For": "198.51.102.1"}),
-                           ("1700000000000." + "0" * 32, as_ada), ("", as_ada), ("x", as_ada)]:
+    for token, headers in [
+        (flagged["undo"], elsewhere),
+        (flagged["undo"], {"X-Forwarded-For": "198.51.100.1"}),
+        (flagged["undo"], {**as_ada, "X-Forwarded-For": "198.51.102.1"}),
+        ("1700000000000." + "0" * 32, as_ada),
+        ("", as_ada),
+        ("x", as_ada),
+    ]:
         r = await undo(token, headers)
         assert (r.status_code, r.json()["error"]["code"]) == (403, "not_your_flag")
     r = await undo(None, as_ada)
@@ -266,6 +297,11 @@ async def _flag_rows(api: Api, comment_id: int) -> int:
     from server.store.schema import comment_flags
 
     async with api.store.read() as tx:
-        n: int = (await tx.conn.execute(select(func.count()).select_from(comment_flags).where(
-            comment_flags.c.comment_id == comment_id))).scalar_one()
+        n: int = (
+            await tx.conn.execute(
+                select(func.count())
+                .select_from(comment_flags)
+                .where(comment_flags.c.comment_id == comment_id)
+            )
+        ).scalar_one()
     return n

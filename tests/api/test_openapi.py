@@ -32,4 +32,5 @@ async def test_document_lists_exactly_the_routes(api: Api) -> None:
         for op in ops.values():
             assert "4XX" in op["responses"]
             assert op["responses"]["4XX"]["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/Error"}
+                "$ref": "#/components/schemas/Error"
+            }

@@ -32,12 +32,15 @@ async def test_author_lists_their_own_comments_including_held_ones(api: Api) -> 
     token = first["author_token"]
     await api.post(site, "b", "my second, held", token=token)
     await api.post(site, "a", "somebody else")
-    r = await api.http.get(f"/api/v1/sites/{site}/authors/me",
-                           headers={"Authorization": f"Bearer {token}"})
+    r = await api.http.get(
+        f"/api/v1/sites/{site}/authors/me", headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 200
     mine = r.json()["comments"]
     assert [(c["body"], c["status"], c["page"]) for c in mine] == [
-        ("my first, held", "pending", "a"), ("my second, held", "pending", "b")]
+        ("my first, held", "pending", "a"),
+        ("my second, held", "pending", "b"),
+    ]
     assert (await api.http.get(f"/api/v1/sites/{site}/authors/me")).status_code == 401
 
 
@@ -48,15 +51,27 @@ async def test_author_erases_everything_they_wrote(api: Api) -> None:
     await api.post(site, body="a reply by someone else", parent=mine["comment"]["id"])
     await api.post(site, "other-page", "mine elsewhere", token=token)
     someone = await api.post(site, "third-page", "a comment the author flagged")
-    flag = await api.http.post(f"/api/v1/sites/{site}/comments/{someone['comment']['id']}/flag",
-                               headers={"Authorization": f"Bearer {token}"})
+    flag = await api.http.post(
+        f"/api/v1/sites/{site}/comments/{someone['comment']['id']}/flag",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert flag.status_code == 200
-    r = await api.http.delete(f"/api/v1/sites/{site}/authors/me",
-                              headers={"Authorization": f"Bearer {token}"})
+    r = await api.http.delete(
+        f"/api/v1/sites/{site}/authors/me", headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.json() == {"erased": 2}
     async with api.store.read() as tx:
-        reporters = (await tx.conn.execute(select(comment_flags.c.reporter).where(
-            comment_flags.c.comment_id == someone["comment"]["id"]))).scalars().all()
+        reporters = (
+            (
+                await tx.conn.execute(
+                    select(comment_flags.c.reporter).where(
+                        comment_flags.c.comment_id == someone["comment"]["id"]
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert AuthorTokens.hash(site, token)[:62] not in "".join(reporters)
     assert len(reporters) == 1  # the flag still counts, by its network
     thread = await api.thread(site)
@@ -66,13 +81,17 @@ async def test_author_erases_everything_they_wrote(api: Api) -> None:
     assert thread["page"]["count"] == 1
     assert (await api.thread(site, "other-page"))["comments"] == []
     async with api.store.read() as tx:
-        rows = (await tx.conn.execute(select(comments).where(
-            comments.c.site_id == site, comments.c.body.like("mine%")))).all()
+        rows = (
+            await tx.conn.execute(
+                select(comments).where(comments.c.site_id == site, comments.c.body.like("mine%"))
+            )
+        ).all()
     assert rows == []
 
 
 async def test_raw_ip_addresses_are_never_stored_or_logged(
-        databases: Databases, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    databases: Databases, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     url = await databases.create("sqlite")
     store = SqlStore(url)
     await add_site(store, "ips", origins=["https://blog.test"])
@@ -83,8 +102,9 @@ async def test_raw_ip_addresses_are_never_stored_or_logged(
             for i, ip in enumerate(("203.0.113.77", "2001:db8::1")):
                 transport = httpx.ASGITransport(app=app, client=(ip, 1))
                 async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-                    r = await http.post("/api/v1/sites/ips/comments",
-                                        json={"page": "p", "body": f"comment {i}"})
+                    r = await http.post(
+                        "/api/v1/sites/ips/comments", json={"page": "p", "body": f"comment {i}"}
+                    )
                     assert r.status_code == 201
                     cid = r.json()["comment"]["id"]
                     await http.post(f"/api/v1/sites/ips/comments/{cid}/flag")
@@ -100,8 +120,9 @@ async def test_raw_ip_addresses_are_never_stored_or_logged(
         assert raw not in everything
 
 
-async def test_ip_hashes_are_forgotten_after_30_days(asgi_api: Api, time_travel: Clock,
-                                                     asgi_app: Any) -> None:
+async def test_ip_hashes_are_forgotten_after_30_days(
+    asgi_api: Api, time_travel: Clock, asgi_app: Any
+) -> None:
     site = await asgi_api.new_site()
     old = (await asgi_api.post(site, body="long ago"))["comment"]["id"]
     flagged = await asgi_api.http.post(f"/api/v1/sites/{site}/comments/{old}/flag")
@@ -110,10 +131,22 @@ async def test_ip_hashes_are_forgotten_after_30_days(asgi_api: Api, time_travel:
     new = (await asgi_api.post(site, body="today"))["comment"]["id"]
     await forget_old_data(asgi_app.state.tl.services)
     async with asgi_api.store.read() as tx:
-        hashes = dict((await tx.conn.execute(select(comments.c.id, comments.c.ip_hash).where(
-            comments.c.id.in_([old, new])))).all())
-        reporters = (await tx.conn.execute(select(comment_flags.c.reporter).where(
-            comment_flags.c.comment_id == old))).scalars().all()
+        hashes = dict(
+            (
+                await tx.conn.execute(
+                    select(comments.c.id, comments.c.ip_hash).where(comments.c.id.in_([old, new]))
+                )
+            ).all()
+        )
+        reporters = (
+            (
+                await tx.conn.execute(
+                    select(comment_flags.c.reporter).where(comment_flags.c.comment_id == old)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert hashes[old] is None
     assert hashes[new] is not None
     network = "ip:" + ip_hash(SECRET, "203.0.113.7")
@@ -131,8 +164,14 @@ async def test_cli_exports_a_site(databases: Databases, tmp_path: Path) -> None:
     await store.close()
     import os
 
-    result = subprocess.run([sys.executable, "-m", "server.cli", "site", "export", "exp"],
-                            cwd=ROOT, env={**os.environ, **env_for(url, tmp_path)},
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "site", "export", "exp"],
+        cwd=ROOT,
+        env={**os.environ, **env_for(url, tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["site"]["id"] == "exp"

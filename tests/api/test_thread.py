@@ -7,8 +7,9 @@ import asyncio
 from tests.support.api import ORIGIN, Api
 
 
-async def _post_many(api: Api, site: str, page: str, n: int, parent: int | None = None
-                     ) -> list[int]:
+async def _post_many(
+    api: Api, site: str, page: str, n: int, parent: int | None = None
+) -> list[int]:
     ids = []
     for i in range(n):  # sequential: creation order is the order we assert on
         extra = {"parent": parent} if parent else {}
@@ -70,8 +71,9 @@ async def test_load_more_replies_walks_every_reply_in_order(api: Api) -> None:
     cursor = first["replies_cursor"]
     calls = 0
     while cursor:
-        r = await api.http.get(f"/api/v1/sites/{site}/comments/{top}/replies",
-                               params={"cursor": cursor})
+        r = await api.http.get(
+            f"/api/v1/sites/{site}/comments/{top}/replies", params={"cursor": cursor}
+        )
         assert r.status_code == 200, r.text
         seen += [x["id"] for x in r.json()["replies"]]
         cursor = r.json()["cursor"]
@@ -98,14 +100,18 @@ async def test_viewing_creates_nothing_and_the_first_post_names_the_page(api: Ap
     await api.post(site, "fresh", title="Fresh article", url="http://blog.test:8080/f")
     data = await api.thread(site, "fresh")
     assert (data["page"]["title"], data["page"]["url"]) == (
-        "Fresh article", "http://blog.test:8080/f")
+        "Fresh article",
+        "http://blog.test:8080/f",
+    )
 
 
 async def test_bad_cursor_and_order_are_422(api: Api) -> None:
     site = await api.new_site()
-    for params, code in [({"cursor": "not-a-cursor"}, "invalid_cursor"),
-                         ({"cursor": "W10"}, "invalid_cursor"),
-                         ({"order": "sideways"}, "invalid_order")]:
+    for params, code in [
+        ({"cursor": "not-a-cursor"}, "invalid_cursor"),
+        ({"cursor": "W10"}, "invalid_cursor"),
+        ({"order": "sideways"}, "invalid_order"),
+    ]:
         r = await api.http.get(f"/api/v1/sites/{site}/thread", params={"page": "p", **params})
         assert r.status_code == 422, params
         assert r.json()["error"]["code"] == code
@@ -115,8 +121,10 @@ async def test_cursor_of_other_order_is_refused(api: Api) -> None:
     site = await api.new_site()
     await _post_many(api, site, "p", 21)
     newest = await api.thread(site, "p")
-    r = await api.http.get(f"/api/v1/sites/{site}/thread",
-                           params={"page": "p", "order": "oldest", "cursor": newest["cursor"]})
+    r = await api.http.get(
+        f"/api/v1/sites/{site}/thread",
+        params={"page": "p", "order": "oldest", "cursor": newest["cursor"]},
+    )
     assert r.status_code == 422
 
 
@@ -136,8 +144,14 @@ async def test_concurrent_first_posts_create_one_page(api: Api) -> None:
 
 async def test_spam_never_names_a_page_and_a_url_key_names_itself(api: Api) -> None:
     site = await api.new_site()
-    await api.post(site, "custom-key", "buy now", url=f"{ORIGIN}/logout?next=//evil.test",
-                   title="URGENT: log in again at evil.test", hp="http://spam.example")
+    await api.post(
+        site,
+        "custom-key",
+        "buy now",
+        url=f"{ORIGIN}/logout?next=//evil.test",
+        title="URGENT: log in again at evil.test",
+        hp="http://spam.example",
+    )
     assert (await api.thread(site, "custom-key"))["page"]["title"] is None  # the honeypot
     await api.post(site, "custom-key", "a real reader", url=f"{ORIGIN}/post", title="Post")
     page = (await api.thread(site, "custom-key"))["page"]

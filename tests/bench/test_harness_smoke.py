@@ -23,8 +23,11 @@ READERS, RATE, COUNT = 20, 20, 20
 
 
 async def test_the_harness_measures_threadline_and_the_bare_reference(
-        pg_cluster: PostgresCluster, redis_server: RedisServer, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    pg_cluster: PostgresCluster,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     services = Services(pg_cluster, redis_server, tmp_path)
 
     async def body(gen: Generator, a: Proc | None, b: Proc) -> Any:
@@ -41,16 +44,25 @@ async def test_the_harness_measures_threadline_and_the_bare_reference(
         assert len(fig["generator_cpu"]) == 1 and fig["b_cpu_us_per_frame"] >= 0
         assert 0 < fig["p50_ms"] <= fig["p99_ms"] <= fig["max_ms"]
         latency[sut.name] = {str(READERS): fig}
-        throughput[sut.name] = {"max_rate": RATE, "points": [
-            {"rate": RATE, "offered_frames_per_s": RATE * READERS,
-             "delivered_frames_per_s": fig["delivered"] / (COUNT / RATE), **fig}]}
+        throughput[sut.name] = {
+            "max_rate": RATE,
+            "points": [
+                {
+                    "rate": RATE,
+                    "offered_frames_per_s": RATE * READERS,
+                    "delivered_frames_per_s": fig["delivered"] / (COUNT / RATE),
+                    **fig,
+                }
+            ],
+        }
         with capsys.disabled():
-            print(f"\n[bench smoke] {sut.name}: {READERS} readers, {RATE} events/s: "
-                  f"p50 {fig['p50_ms']} ms, p99 {fig['p99_ms']} ms, "
-                  f"B {fig['b_cpu_us_per_frame']} us/frame")
+            print(
+                f"\n[bench smoke] {sut.name}: {READERS} readers, {RATE} events/s: "
+                f"p50 {fig['p50_ms']} ms, p99 {fig['p99_ms']} ms, "
+                f"B {fig['b_cpu_us_per_frame']} us/frame"
+            )
 
-    results = {"machine": machine(), "scenarios": {"latency": latency,
-                                                   "throughput": throughput}}
+    results = {"machine": machine(), "scenarios": {"latency": latency, "throughput": throughput}}
     table = report.summary(results)
     assert f"(a) threadline, {READERS} readers" in table
     images = plots.draw(results, tmp_path / "plots")
@@ -61,8 +73,18 @@ async def test_the_harness_measures_threadline_and_the_bare_reference(
 def test_the_report_covers_every_target_of_the_committed_full_run(tmp_path: Path) -> None:
     results = json.loads((ROOT / "bench" / "results" / "latest.json").read_text())
     found = report.targets(results)
-    assert {t.key for t in found} >= {"a_bare", "a_peer", "b_bare", "b_peer", "b_cpu", "c",
-                                      "d", "e_list", "e_post", "f"}
+    assert {t.key for t in found} >= {
+        "a_bare",
+        "a_peer",
+        "b_bare",
+        "b_peer",
+        "b_cpu",
+        "c",
+        "d",
+        "e_list",
+        "e_post",
+        "f",
+    }
     assert all(t.met is not None for t in found), [t.measure for t in found if t.met is None]
     page = tmp_path / "benchmarks.md"
     report.write_markdown(results, page, plots.draw(results, tmp_path / "bench"))

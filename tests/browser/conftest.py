@@ -31,18 +31,28 @@ from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 from tests.support.services import RedisServer, free_port, stop, unavailable, wait_port
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage",
-                 # Real, different sites: the page on blog.test, Threadline on comments.test.
-                 "--host-resolver-rules=MAP *.test 127.0.0.1"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    # Real, different sites: the page on blog.test, Threadline on comments.test.
+    "--host-resolver-rules=MAP *.test 127.0.0.1",
+]
 _sites = itertools.count(1)
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def chromium_path() -> str | None:
-    for path in (os.environ.get("CHROMIUM_PATH"), "/usr/lib/chromium/chromium",
-                 shutil.which("chromium"), "/usr/bin/chromium"):
+    for path in (
+        os.environ.get("CHROMIUM_PATH"),
+        "/usr/lib/chromium/chromium",
+        shutil.which("chromium"),
+        "/usr/bin/chromium",
+    ):
         if path and os.path.exists(path):
             return path
     return None
@@ -70,8 +80,9 @@ class HostSite:
     def origin(self) -> str:
         return f"http://blog.test:{self.port}"
 
-    def page(self, name: str, body: str, head: str = "", headers: dict[str, str] | None = None
-             ) -> str:
+    def page(
+        self, name: str, body: str, head: str = "", headers: dict[str, str] | None = None
+    ) -> str:
         """Write a page; ``headers`` (a Content-Security-Policy, say) are sent with it."""
         sidecar = self.root / f"{name}.headers"
         if headers:
@@ -81,7 +92,8 @@ class HostSite:
         (self.root / name).write_text(
             "<!doctype html><html lang=en><head><meta charset=utf-8>"
             "<meta name=viewport content='width=device-width, initial-scale=1'>"
-            f"<title>{name}</title>{head}</head><body>{body}</body></html>")
+            f"<title>{name}</title>{head}</head><body>{body}</body></html>"
+        )
         return f"{self.origin}/{name}"
 
 
@@ -89,9 +101,12 @@ class HostSite:
 def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostSite]:
     root = tmp_path_factory.mktemp("blog")
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tests.support.static_host", str(port),
-                             str(root)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.static_host", str(port), str(root)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_port(port, proc=proc)
         yield HostSite(root, port)
@@ -119,26 +134,37 @@ class Comments:
 
     def embed(self, site: str, page: str, **data: str) -> str:
         attrs = "".join(f' data-{k}="{v}"' for k, v in data.items())
-        return (f'<script src="{self.base}/widget.js" data-site="{site}" data-page="{page}"'
-                f"{attrs} async></script>")
+        return (
+            f'<script src="{self.base}/widget.js" data-site="{site}" data-page="{page}"'
+            f"{attrs} async></script>"
+        )
 
-    def article(self, site: str, page: str, name: str | None = None, *, head: str = "",
-                **data: str) -> str:
-        body = (f"<article><h1>An article</h1><p>{'Words. ' * 40}</p></article>"
-                f'<div id="threadline"></div>{self.embed(site, page, **data)}')
+    def article(
+        self, site: str, page: str, name: str | None = None, *, head: str = "", **data: str
+    ) -> str:
+        body = (
+            f"<article><h1>An article</h1><p>{'Words. ' * 40}</p></article>"
+            f'<div id="threadline"></div>{self.embed(site, page, **data)}'
+        )
         return self.host.page(name or f"{site}-{page}.html", body, head)
 
     async def post(self, site: str, page: str, body: str, **extra: Any) -> dict[str, Any]:
-        r = await self.http.post(f"{self.server.url}/api/v1/sites/{site}/comments",
-                                 json={"page": page, "body": body, **extra})
+        r = await self.http.post(
+            f"{self.server.url}/api/v1/sites/{site}/comments",
+            json={"page": page, "body": body, **extra},
+        )
         assert r.status_code == 201, r.text
         data: dict[str, Any] = r.json()
         return data
 
 
 @pytest.fixture(scope="session")
-async def comments(databases: Databases, redis_server: RedisServer, host_site: HostSite,
-                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Comments]:
+async def comments(
+    databases: Databases,
+    redis_server: RedisServer,
+    host_site: HostSite,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Comments]:
     db_url = await databases.create("sqlite")
     data = tmp_path_factory.mktemp("browser-server")
     server = ServerProcess(env_for(db_url, data, THREADLINE_REDIS_URL=redis_server.url)).start()
@@ -197,19 +223,38 @@ class Quiet:
         return None
 
 
-async def seed_comment(store: SqlStore, site: str, page: str, body: str, *, ago: float = 0,
-                       moderator: bool = False, name: str | None = None,
-                       parent: int | None = None) -> int:
+async def seed_comment(
+    store: SqlStore,
+    site: str,
+    page: str,
+    body: str,
+    *,
+    ago: float = 0,
+    moderator: bool = False,
+    name: str | None = None,
+    parent: int | None = None,
+) -> int:
     """A comment created `ago` seconds in the past (or by a moderator), through core."""
     quiet = Quiet()
-    svc = Services(store=store, publisher=quiet, limiter=quiet,
-                   tokens=AuthorTokens(SECRET), secret=SECRET,
-                   limits=Limits(rate_limit=0, min_submit_ms=0),
-                   clock=lambda: time.time() - ago)
+    svc = Services(
+        store=store,
+        publisher=quiet,
+        limiter=quiet,
+        tokens=AuthorTokens(SECRET),
+        secret=SECRET,
+        limits=Limits(rate_limit=0, min_submit_ms=0),
+        clock=lambda: time.time() - ago,
+    )
     s = await SiteDirectory(store).get(site)
-    result = await post_comment(svc, s, Draft(page=page, body=body, name=name, parent=parent),
-                                token=None, client_ip="192.0.2.1", moderator=moderator,
-                                name_override=name)
+    result = await post_comment(
+        svc,
+        s,
+        Draft(page=page, body=body, name=name, parent=parent),
+        token=None,
+        client_ip="192.0.2.1",
+        moderator=moderator,
+        name_override=name,
+    )
     return result.comment.id
 
 
@@ -232,17 +277,41 @@ class Demo:
             return
         self.seeded = True
         page = "demo-article"
-        await seed_comment(self.store, "demo", page, "Great write-up. The part about "
-                           "replaying events by seq finally made it click for me.",
-                           name="Priya", ago=3 * 3600)
-        first = await seed_comment(self.store, "demo", page, "Does this work behind a load "
-                                   "balancer?", name="Marco", ago=2 * 3600)
-        answer = await seed_comment(self.store, "demo", page, "Yes: any process can serve "
-                                    "any reader; no sticky sessions needed.",
-                                    name="Threadline team", moderator=True, parent=first,
-                                    ago=3600)
-        await seed_comment(self.store, "demo", page, "Even with websockets? Nice.",
-                           name="Chen", parent=answer, ago=600)
+        await seed_comment(
+            self.store,
+            "demo",
+            page,
+            "Great write-up. The part about replaying events by seq finally made it click for me.",
+            name="Priya",
+            ago=3 * 3600,
+        )
+        first = await seed_comment(
+            self.store,
+            "demo",
+            page,
+            "Does this work behind a load balancer?",
+            name="Marco",
+            ago=2 * 3600,
+        )
+        answer = await seed_comment(
+            self.store,
+            "demo",
+            page,
+            "Yes: any process can serve any reader; no sticky sessions needed.",
+            name="Threadline team",
+            moderator=True,
+            parent=first,
+            ago=3600,
+        )
+        await seed_comment(
+            self.store,
+            "demo",
+            page,
+            "Even with websockets? Nice.",
+            name="Chen",
+            parent=answer,
+            ago=600,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -251,16 +320,30 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
     port = free_port()
     venv = Path(sys.prefix)
     # Only what a newcomer's shell would carry: none of the test session's settings.
-    env = {"PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-           "HOME": os.environ.get("HOME", "/root"), "THREADLINE_DATA_DIR": str(data)}
+    env = {
+        "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": os.environ.get("HOME", "/root"),
+        "THREADLINE_DATA_DIR": str(data),
+    }
     log = logcheck.new_log("make-run") or data / "make-run.log"
     with log.open("ab") as out:
         # -o: the test's virtualenv is installed already; `make run` must not reinstall it.
-        proc = subprocess.Popen(["make", "--no-print-directory", "-o",
-                                 f"{venv}/.installed-run", "run", f"VENV={venv}",
-                                 f"PORT={port}"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [
+                "make",
+                "--no-print-directory",
+                "-o",
+                f"{venv}/.installed-run",
+                "run",
+                f"VENV={venv}",
+                f"PORT={port}",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     store = SqlStore(f"sqlite:///{data / 'threadline.db'}")
     try:
         wait_port(port, timeout=60, proc=proc)

@@ -12,8 +12,7 @@ from tests.browser.conftest import Comments, open_page
 pytestmark = pytest.mark.e2e
 
 
-async def test_index_page_counts_come_in_one_request(comments: Comments, new_context: Any
-                                                     ) -> None:
+async def test_index_page_counts_come_in_one_request(comments: Comments, new_context: Any) -> None:
     site = await comments.site()
     for i in range(3):
         await comments.post(site, "first", f"comment {i}")
@@ -21,19 +20,23 @@ async def test_index_page_counts_come_in_one_request(comments: Comments, new_con
     article_url = f"{comments.host.origin}/posts/third.html"
     await comments.post(site, article_url, "keyed by URL")
     await comments.post(site, article_url, "keyed by URL too")
-    spans = "".join([
-        '<p><span id=a data-threadline-count data-page="first">?</span></p>',
-        '<p><span id=b data-threadline-count data-page="second" data-one="{n} comment"'
-        ' data-other="{n} comments">?</span></p>',
-        '<p><span id=c data-threadline-count data-page="nobody-here">?</span></p>',
-        # The same page twice is asked for once and filled twice.
-        '<p><span id=d data-threadline-count data-page=" first ">?</span></p>',
-        '<p><span id=e data-threadline-count data-url="/posts/third.html?utm_source=x#c">?'
-        "</span></p>",
-        '<p><span id=f data-threadline-count data-page="<img src=x onerror=alert(1)>">?</span>',
-    ])
-    url = comments.host.page(f"{site}-index.html", spans + f'<script src="{comments.base}'
-                             f'/count.js" data-site="{site}" async></script>')
+    spans = "".join(
+        [
+            '<p><span id=a data-threadline-count data-page="first">?</span></p>',
+            '<p><span id=b data-threadline-count data-page="second" data-one="{n} comment"'
+            ' data-other="{n} comments">?</span></p>',
+            '<p><span id=c data-threadline-count data-page="nobody-here">?</span></p>',
+            # The same page twice is asked for once and filled twice.
+            '<p><span id=d data-threadline-count data-page=" first ">?</span></p>',
+            '<p><span id=e data-threadline-count data-url="/posts/third.html?utm_source=x#c">?'
+            "</span></p>",
+            '<p><span id=f data-threadline-count data-page="<img src=x onerror=alert(1)>">?</span>',
+        ]
+    )
+    url = comments.host.page(
+        f"{site}-index.html",
+        spans + f'<script src="{comments.base}/count.js" data-site="{site}" async></script>',
+    )
     ctx = await new_context()
     page = await ctx.new_page()
     asked: list[Request] = []
@@ -52,13 +55,14 @@ async def test_index_page_counts_come_in_one_request(comments: Comments, new_con
     assert not errors
 
 
-async def test_counts_follow_new_comments_on_reload(comments: Comments, new_context: Any
-                                                    ) -> None:
+async def test_counts_follow_new_comments_on_reload(comments: Comments, new_context: Any) -> None:
     site = await comments.site()
-    url = comments.host.page(f"{site}-index2.html",
-                             '<span id=n data-threadline-count data-page="p" data-other="{n} '
-                             f'comments">?</span><script src="{comments.base}/count.js" '
-                             f'data-site="{site}" async></script>')
+    url = comments.host.page(
+        f"{site}-index2.html",
+        '<span id=n data-threadline-count data-page="p" data-other="{n} '
+        f'comments">?</span><script src="{comments.base}/count.js" '
+        f'data-site="{site}" async></script>',
+    )
     ctx = await new_context()
     page = await open_page(ctx, url)
     await expect(page.locator("#n")).to_have_text("0 comments")

@@ -33,7 +33,8 @@ async def moderator(comments: Comments, new_context: Any, site: str, **context: 
 
 
 async def test_held_comment_appears_live_and_approval_reaches_readers(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site(moderation="all")
     url = comments.article(site, "mod-live")
     mod = await moderator(comments, new_context, site)
@@ -60,7 +61,8 @@ async def test_held_comment_appears_live_and_approval_reaches_readers(
 
 
 async def test_rejection_by_one_moderator_vanishes_from_the_other(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site(moderation="all")
     for body in ("First held", "Second held"):
         await comments.post(site, "two-mods", body)
@@ -72,8 +74,9 @@ async def test_rejection_by_one_moderator_vanishes_from_the_other(
     await bob.wait_for_timeout(300)  # both sockets subscribed
     target = alice.locator("li.item", has_text="First held")
     await target.hover()
-    await expect(bob.locator("li.item", has_text="First held").locator(".reviewing")
-                 ).to_contain_text("is reviewing")
+    await expect(
+        bob.locator("li.item", has_text="First held").locator(".reviewing")
+    ).to_contain_text("is reviewing")
     await target.get_by_role("button", name="Reject").click()
     await expect(bob.locator("li.item", has_text="First held")).to_have_count(0)
     await expect(bob.get_by_role("status").first).to_contain_text("handled by")
@@ -81,8 +84,9 @@ async def test_rejection_by_one_moderator_vanishes_from_the_other(
     await expect(bob.locator('[data-count="rejected"]')).to_have_text("1")
 
 
-async def test_moderator_reply_shows_the_moderator_badge(comments: Comments,
-                                                        new_context: Any) -> None:
+async def test_moderator_reply_shows_the_moderator_badge(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     await comments.post(site, "answered", "Is this open source?", name="Curious")
     reader = await open_page(await new_context(), comments.article(site, "answered"))
@@ -97,8 +101,7 @@ async def test_moderator_reply_shows_the_moderator_badge(comments: Comments,
     await expect(reply.get_by_text("Moderator", exact=True)).to_be_visible()
 
 
-async def test_readers_flag_a_comment_into_the_queue(comments: Comments,
-                                                     new_context: Any) -> None:
+async def test_readers_flag_a_comment_into_the_queue(comments: Comments, new_context: Any) -> None:
     site = await comments.site()
     await comments.post(site, "flags", "Something dubious")
     mod = await moderator(comments, new_context, site)
@@ -128,7 +131,8 @@ async def test_rejection_tells_the_author_widget(comments: Comments, new_context
 
 
 async def test_a_text_edited_under_the_moderators_eyes_is_shown_and_marked(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site(moderation="all")
     posted = await comments.post(site, "bait", "A harmless remark")
     mod = await moderator(comments, new_context, site)
@@ -138,7 +142,8 @@ async def test_a_text_edited_under_the_moderators_eyes_is_shown_and_marked(
     r = await comments.http.patch(
         f"{comments.server.url}/api/v1/sites/{site}/comments/{posted['comment']['id']}",
         json={"body": "Buy pills at spam.example"},
-        headers={"Authorization": f"Bearer {posted['author_token']}"})
+        headers={"Authorization": f"Bearer {posted['author_token']}"},
+    )
     assert r.status_code == 200
     await expect(item).to_contain_text("Buy pills at spam.example")
     await expect(item).to_have_class("item changed")
@@ -147,8 +152,7 @@ async def test_a_text_edited_under_the_moderators_eyes_is_shown_and_marked(
     assert mod.errors == []  # type: ignore[attr-defined]
 
 
-async def test_bulk_approve_works_with_javascript_on(comments: Comments,
-                                                     new_context: Any) -> None:
+async def test_bulk_approve_works_with_javascript_on(comments: Comments, new_context: Any) -> None:
     """The bulk form's buttons are named ``action``: the script must not read form.action
     (the field shadows it) and post to ``/[object RadioNodeList]``."""
     site = await comments.site(moderation="all")
@@ -169,8 +173,7 @@ async def test_bulk_approve_works_with_javascript_on(comments: Comments,
     assert mod.errors == []  # type: ignore[attr-defined]
 
 
-async def test_times_show_in_the_moderators_time_zone(comments: Comments,
-                                                      new_context: Any) -> None:
+async def test_times_show_in_the_moderators_time_zone(comments: Comments, new_context: Any) -> None:
     """The server only knows UTC; the page shows the browser's zone (Kathmandu: +5:45, so
     the minutes differ too), keeping UTC as the tooltip, also for items arriving live."""
     site = await comments.site(moderation="all")
@@ -182,8 +185,9 @@ async def test_times_show_in_the_moderators_time_zone(comments: Comments,
     for posted in (first, second):
         created = datetime.fromisoformat(posted["comment"]["created_at"].replace("Z", "+00:00"))
         local = created.astimezone(zone)
-        expected = (f"{local:%b} {local.day}, {local.year}, {local.hour % 12 or 12}:"
-                    f"{local:%M} {local:%p}")
+        expected = (
+            f"{local:%b} {local.day}, {local.year}, {local.hour % 12 or 12}:{local:%M} {local:%p}"
+        )
         stamp = mod.locator(f"#item-{posted['comment']['id']} time")
         await expect(stamp).to_have_attribute("title", f"{created:%Y-%m-%d %H:%M} UTC")
         shown = re.sub(r"\s", " ", await stamp.inner_text())
@@ -192,13 +196,15 @@ async def test_times_show_in_the_moderators_time_zone(comments: Comments,
     await item.get_by_role("button", name="Approve").click()
     await expect(item).to_have_count(0)
     await mod.goto(f"{comments.base}/moderate/audit")  # every page, not only the queue
-    await expect(mod.locator("table.audit time").first).to_have_attribute("title",
-                                                                         re.compile(" UTC$"))
+    await expect(mod.locator("table.audit time").first).to_have_attribute(
+        "title", re.compile(" UTC$")
+    )
     assert mod.errors == []  # type: ignore[attr-defined]
 
 
 async def test_delete_asks_first_and_the_deleted_tab_restores_it_for_readers(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     await comments.post(site, "undo", "Deleted by mistake")
     reader = await open_page(await new_context(), comments.article(site, "undo"))
@@ -275,7 +281,8 @@ async def test_keyboard_shortcuts_work_the_queue(comments: Comments, new_context
 
 
 async def test_select_all_selects_every_item_for_a_bulk_decision(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site(moderation="all")
     for body in ("All one", "All two", "All three"):
         await comments.post(site, "all", body)

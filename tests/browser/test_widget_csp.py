@@ -17,8 +17,9 @@ pytestmark = pytest.mark.e2e
 def csp_reports(page: Page) -> list[str]:
     """Console lines in which Chromium reports a blocked resource."""
     lines: list[str] = []
-    page.on("console", lambda m: lines.append(m.text)
-            if "Content Security Policy" in m.text else None)
+    page.on(
+        "console", lambda m: lines.append(m.text) if "Content Security Policy" in m.text else None
+    )
     return lines
 
 
@@ -44,13 +45,20 @@ async def looks(page: Page) -> dict[str, Any]:
     return result
 
 
-STYLED = {"padding": "16px", "font": True, "heading": "650", "submit": "rgb(37, 99, 235)",
-          "radius": "6px", "itemBorder": "solid",
-          "honeypot": [True, "true", -1, "off", "none", 0, 0]}
+STYLED = {
+    "padding": "16px",
+    "font": True,
+    "heading": "650",
+    "submit": "rgb(37, 99, 235)",
+    "radius": "6px",
+    "itemBorder": "solid",
+    "honeypot": [True, "true", -1, "off", "none", 0, 0],
+}
 
 
 async def test_demo_page_as_make_run_serves_it_is_styled_and_hides_the_honeypot(
-        demo: Demo, new_context: Any) -> None:
+    demo: Demo, new_context: Any
+) -> None:
     async with httpx.AsyncClient() as http:
         served = await http.get(demo.url)
     policy = served.headers["content-security-policy"]
@@ -69,19 +77,24 @@ async def test_demo_page_as_make_run_serves_it_is_styled_and_hides_the_honeypot(
     assert blocked == []
 
 
-async def test_widget_renders_and_works_under_a_strict_host_policy(comments: Comments,
-                                                                   new_context: Any) -> None:
+async def test_widget_renders_and_works_under_a_strict_host_policy(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     await comments.post(site, "strict", "Seen through a strict policy", name="Chen")
     base = comments.base
     ws = base.replace("http://", "ws://")
     # README's policy for a host page: Threadline's origin for the script and its requests,
     # nothing for styles.
-    policy = (f"default-src 'self'; style-src 'self'; script-src 'self' {base}; "
-              f"connect-src 'self' {base} {ws}")
+    policy = (
+        f"default-src 'self'; style-src 'self'; script-src 'self' {base}; "
+        f"connect-src 'self' {base} {ws}"
+    )
     url = comments.host.page(
-        "strict.html", '<div id="threadline"></div>' + comments.embed(site, "strict"),
-        headers={"Content-Security-Policy": policy})
+        "strict.html",
+        '<div id="threadline"></div>' + comments.embed(site, "strict"),
+        headers={"Content-Security-Policy": policy},
+    )
     ctx = await new_context(viewport={"width": 900, "height": 1200})
     page = await ctx.new_page()
     blocked = csp_reports(page)
@@ -95,6 +108,8 @@ async def test_widget_renders_and_works_under_a_strict_host_policy(comments: Com
     await expect(page.locator("li.c", has_text="Posted under a strict policy")).to_be_visible()
     assert blocked == []
     # and the policy really was in force: an inline style is refused
-    await page.evaluate("document.head.append(Object.assign(document.createElement('style'),"
-                        " {textContent: 'body{color: rgb(1, 2, 3)}'}))")
+    await page.evaluate(
+        "document.head.append(Object.assign(document.createElement('style'),"
+        " {textContent: 'body{color: rgb(1, 2, 3)}'}))"
+    )
     assert await page.evaluate("getComputedStyle(document.body).color") != "rgb(1, 2, 3)"

@@ -43,8 +43,7 @@ async def shows_failure(page: Page, reason: str) -> None:
     await expect(page.get_by_text("Oops!")).to_have_count(0)
 
 
-async def retry_until_loaded(page: Page, shown: str = "Be the first to leave a comment."
-                             ) -> None:
+async def retry_until_loaded(page: Page, shown: str = "Be the first to leave a comment.") -> None:
     """Press Retry until the thread is there (a server learns of site changes within
     seconds); the form comes alive with it."""
     deadline = time.monotonic() + 15
@@ -60,7 +59,8 @@ async def retry_until_loaded(page: Page, shown: str = "Be the first to leave a c
 
 
 async def test_unknown_site_says_so_logs_the_fix_and_loads_once_it_exists(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = f"later{time.monotonic_ns()}"
     ctx = await new_context()
     page = await ctx.new_page()
@@ -74,7 +74,8 @@ async def test_unknown_site_says_so_logs_the_fix_and_loads_once_it_exists(
 
 
 async def test_refused_origin_says_so_logs_the_fix_and_loads_once_allowed(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = f"elsewhere{time.monotonic_ns()}"
     await add_site(comments.store, site, origins=["https://other.example"])
     ctx = await new_context()
@@ -90,21 +91,28 @@ async def test_refused_origin_says_so_logs_the_fix_and_loads_once_allowed(
 
 
 async def test_unreachable_server_says_so_retries_and_loads_once_it_is_back(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     """The server is down (its script came from a cache); it starts; the thread loads."""
     site = await comments.site()
     await comments.post(site, "down", "Here all along")
     port = free_port()
     base = f"http://comments.test:{port}"
-    url = comments.host.page("down.html", '<div id="threadline"></div><script src="'
-                             f'{base}/widget.js" data-site="{site}" data-page="down" async>'
-                             "</script>")
+    url = comments.host.page(
+        "down.html",
+        '<div id="threadline"></div><script src="'
+        f'{base}/widget.js" data-site="{site}" data-page="down" async>'
+        "</script>",
+    )
     page = await (await new_context()).new_page()
-    await page.route(f"{base}/widget.js", lambda route: route.fulfill(
-        path=WIDGET, content_type="text/javascript"))
+    await page.route(
+        f"{base}/widget.js",
+        lambda route: route.fulfill(path=WIDGET, content_type="text/javascript"),
+    )
     failed: list[float] = []
-    page.on("requestfailed", lambda r: failed.append(time.monotonic())
-            if "/thread?" in r.url else None)
+    page.on(
+        "requestfailed", lambda r: failed.append(time.monotonic()) if "/thread?" in r.url else None
+    )
     await page.goto(url)
     await shows_failure(page, "The comment server cannot be reached.")
     deadline = time.monotonic() + 10  # tried again by itself, backing off
@@ -121,16 +129,16 @@ async def test_unreachable_server_says_so_retries_and_loads_once_it_is_back(
         server.terminate()
 
 
-async def test_thread_that_comes_back_by_itself_needs_no_click(comments: Comments,
-                                                              new_context: Any) -> None:
+async def test_thread_that_comes_back_by_itself_needs_no_click(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     page = await (await new_context()).new_page()
     await page.route(THREAD, lambda route: route.abort("connectionrefused"))
     await page.goto(comments.article(site, "back"))
     await shows_failure(page, "The comment server cannot be reached.")
     await page.unroute(THREAD)
-    await expect(page.get_by_text("Be the first to leave a comment.")).to_be_visible(
-        timeout=15000)
+    await expect(page.get_by_text("Be the first to leave a comment.")).to_be_visible(timeout=15000)
 
 
 async def status_after_posting(page: Page, text: str) -> Any:
@@ -139,8 +147,9 @@ async def status_after_posting(page: Page, text: str) -> Any:
     return page.get_by_role("status")
 
 
-async def test_each_posting_refusal_says_why_and_keeps_the_text(comments: Comments,
-                                                                new_context: Any) -> None:
+async def test_each_posting_refusal_says_why_and_keeps_the_text(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     await update_site(comments.store, site, filters=Filters(banned_words=("grift",)))
     page = await open_page(await new_context(), comments.article(site, "refusals"))
@@ -156,17 +165,25 @@ async def test_each_posting_refusal_says_why_and_keeps_the_text(comments: Commen
     await expect(status).to_have_text("Your comment contains words this site does not accept.")
     await expect(box).to_have_value("What a grift")
 
-    await page.evaluate("document.querySelector('#threadline').shadowRoot"
-                        ".querySelector('textarea').removeAttribute('maxlength')")
+    await page.evaluate(
+        "document.querySelector('#threadline').shadowRoot"
+        ".querySelector('textarea').removeAttribute('maxlength')"
+    )
     status = await status_after_posting(page, "x" * 5001)
     await expect(status).to_have_text("Your comment is too long: at most 5000 characters.")
     await expect(box).to_have_value("x" * 5001)
 
     async def limited(route: Route) -> None:  # the real 429, as a busy server sends it
-        await route.fulfill(status=429, content_type="application/json", headers={
-            "Retry-After": "42", "Access-Control-Allow-Origin": comments.host.origin,
-            "Access-Control-Expose-Headers": "Retry-After"},
-            body='{"error":{"code":"rate_limited","message":"too many comments"}}')
+        await route.fulfill(
+            status=429,
+            content_type="application/json",
+            headers={
+                "Retry-After": "42",
+                "Access-Control-Allow-Origin": comments.host.origin,
+                "Access-Control-Expose-Headers": "Retry-After",
+            },
+            body='{"error":{"code":"rate_limited","message":"too many comments"}}',
+        )
 
     await page.route(re.compile(r".*/comments$"), limited)
     status = await status_after_posting(page, "Not so fast")
@@ -177,15 +194,24 @@ async def test_each_posting_refusal_says_why_and_keeps_the_text(comments: Commen
     async with comments.store.write() as tx:
         mine = await tx.find_comment(await _id_of(comments, site, "Said once"))
         assert mine is not None
-        await tx.insert_ban(Ban(id=0, site_id=site, author_hash=mine.author_hash,
-                                ip_hash=None, mode="reject", reason=None, created_at=0), None)
+        await tx.insert_ban(
+            Ban(
+                id=0,
+                site_id=site,
+                author_hash=mine.author_hash,
+                ip_hash=None,
+                mode="reject",
+                reason=None,
+                created_at=0,
+            ),
+            None,
+        )
     status = await status_after_posting(page, "Let me back in")
     await expect(status).to_have_text("You can no longer comment on this site.")
     await expect(box).to_have_value("Let me back in")
 
 
-async def test_edit_after_the_window_closed_says_so(comments: Comments,
-                                                    new_context: Any) -> None:
+async def test_edit_after_the_window_closed_says_so(comments: Comments, new_context: Any) -> None:
     site = await comments.site()
     page = await open_page(await new_context(), comments.article(site, "late"))
     await page.get_by_label("Comment").fill("Written in haste")
@@ -207,13 +233,17 @@ async def _id_of(comments: Comments, site: str, body: str) -> int:
     from server.store.schema import comments as table
 
     async with comments.store.read() as tx:
-        found: int = (await tx.conn.execute(select(table.c.id).where(
-            table.c.site_id == site, table.c.body == body))).scalar_one()
+        found: int = (
+            await tx.conn.execute(
+                select(table.c.id).where(table.c.site_id == site, table.c.body == body)
+            )
+        ).scalar_one()
     return found
 
 
 async def test_refusals_and_load_failures_speak_the_readers_language(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     ctx = await new_context(locale="sr-RS")
     page = await open_page(ctx, comments.article(site, "jezik"))
@@ -225,23 +255,27 @@ async def test_refusals_and_load_failures_speak_the_readers_language(
     await expect(page.get_by_role("status")).to_have_text("Већ сте објавили овај коментар.")
     de = await (await new_context(locale="de-DE")).new_page()
     await de.goto(comments.article(f"nirgends{time.monotonic_ns()}", "p"))
-    await expect(de.get_by_role("heading", name="Die Kommentare konnten nicht geladen werden.")
-                 ).to_be_visible()
-    await expect(de.get_by_text("Diese Website ist nicht für Kommentare eingerichtet.")
-                 ).to_be_visible()
+    await expect(
+        de.get_by_role("heading", name="Die Kommentare konnten nicht geladen werden.")
+    ).to_be_visible()
+    await expect(
+        de.get_by_text("Diese Website ist nicht für Kommentare eingerichtet.")
+    ).to_be_visible()
     await expect(de.get_by_role("button", name="Erneut versuchen")).to_be_visible()
 
 
-async def test_a_reply_to_a_comment_gone_meanwhile_says_so(comments: Comments,
-                                                           new_context: Any) -> None:
+async def test_a_reply_to_a_comment_gone_meanwhile_says_so(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     await comments.post(site, "gone", "Soon to vanish")
     page = await open_page(await new_context(), comments.article(site, "gone"))
     item = page.locator("li.c", has_text="Soon to vanish")
     await item.get_by_role("button", name="Reply").click()
     async with comments.store.write() as tx:  # a moderator rejects it meanwhile
-        await tx.update_comment(await _id_of(comments, site, "Soon to vanish"),
-                                status=Status.REJECTED)
+        await tx.update_comment(
+            await _id_of(comments, site, "Soon to vanish"), status=Status.REJECTED
+        )
     await page.get_by_label("Reply to No Name").fill("Too late?")
     await page.get_by_role("button", name="Submit").last.click()
     await expect(page.get_by_role("status")).to_have_text("That comment is no longer there.")

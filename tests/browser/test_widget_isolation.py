@@ -59,8 +59,7 @@ async def test_hostile_host_css_changes_nothing(comments: Comments, new_context:
     await expect(calm.get_by_text("Posted from the hostile page")).to_be_visible()
 
 
-async def test_widget_css_does_not_leak_into_the_host(comments: Comments,
-                                                      new_context: Any) -> None:
+async def test_widget_css_does_not_leak_into_the_host(comments: Comments, new_context: Any) -> None:
     site = await comments.site()
     page = await open_page(await new_context(), comments.article(site, "leak"))
     await expect(page.get_by_text("Be the first to leave a comment.")).to_be_visible()
@@ -71,13 +70,16 @@ async def test_widget_css_does_not_leak_into_the_host(comments: Comments,
     assert body_font == await bare.evaluate("getComputedStyle(document.body).fontFamily")
 
 
-async def test_two_widgets_on_one_page_work_independently(comments: Comments,
-                                                          new_context: Any) -> None:
+async def test_two_widgets_on_one_page_work_independently(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     await comments.post(site, "left", "Only on the left")
-    body = ('<div id="a"></div><div id="b"></div>'
-            + comments.embed(site, "left", target="#a")
-            + comments.embed(site, "right", target="#b"))
+    body = (
+        '<div id="a"></div><div id="b"></div>'
+        + comments.embed(site, "left", target="#a")
+        + comments.embed(site, "right", target="#b")
+    )
     page = await open_page(await new_context(), comments.host.page("two.html", body))
     left, right = page.locator("#a"), page.locator("#b")
     await expect(left.get_by_text("Only on the left")).to_be_visible()
@@ -89,16 +91,15 @@ async def test_two_widgets_on_one_page_work_independently(comments: Comments,
     await expect(left.get_by_role("heading", name="1 comment", exact=True)).to_be_visible()
 
 
-async def test_phone_width_has_no_horizontal_overflow(comments: Comments,
-                                                      new_context: Any) -> None:
+async def test_phone_width_has_no_horizontal_overflow(comments: Comments, new_context: Any) -> None:
     site = await comments.site()
     await comments.post(site, "phone", "A long unbroken word: " + "x" * 300, name="Phone")
-    ctx = await new_context(viewport={"width": 375, "height": 740}, is_mobile=True,
-                            has_touch=True)
+    ctx = await new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = await open_page(ctx, comments.article(site, "phone"))
     await expect(page.get_by_text("Phone")).to_be_visible()
     overflow = await page.evaluate(
-        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
     assert overflow <= 0
 
 
@@ -125,8 +126,9 @@ async def test_everything_works_by_keyboard(comments: Comments, new_context: Any
 async def test_screenshot_for_the_readme(demo: Demo, new_context: Any, scheme: str) -> None:
     """README's pictures are the demo page as `make run` serves it: what a newcomer sees."""
     await demo.conversation()
-    ctx = await new_context(viewport={"width": 720, "height": 900}, color_scheme=scheme,
-                            device_scale_factor=1)
+    ctx = await new_context(
+        viewport={"width": 720, "height": 900}, color_scheme=scheme, device_scale_factor=1
+    )
     page = await open_page(ctx, demo.url)
     await expect(page.get_by_text("Active: 1")).to_be_visible()
     await expect(page.get_by_text("Even with websockets? Nice.")).to_be_visible()

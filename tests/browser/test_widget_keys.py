@@ -61,8 +61,10 @@ async def until(ready: Callable[[], bool], timeout: float = 10) -> None:
 
 def page_html(canonical: str | None = None) -> str:
     link = f'<link rel="canonical" href="{canonical}">' if canonical else ""
-    return (f"<!doctype html><html><head>{link}</head><body><div id=threadline></div>"
-            '<script src="/widget.js" data-site="s" async></script></body></html>')
+    return (
+        f"<!doctype html><html><head>{link}</head><body><div id=threadline></div>"
+        '<script src="/widget.js" data-site="s" async></script></body></html>'
+    )
 
 
 async def test_widget_count_js_and_importer_key_urls_alike(new_context: Any) -> None:
@@ -76,11 +78,13 @@ async def test_widget_count_js_and_importer_key_urls_alike(new_context: Any) -> 
     async def serve(route: Route) -> None:
         url = route.request.url
         if url.endswith("/widget.js"):
-            await route.fulfill(body=(WIDGET / "threadline.js").read_text(),
-                                content_type="text/javascript")
+            await route.fulfill(
+                body=(WIDGET / "threadline.js").read_text(), content_type="text/javascript"
+            )
         elif url.endswith("/count.js"):
-            await route.fulfill(body=(WIDGET / "count.js").read_text(),
-                                content_type="text/javascript")
+            await route.fulfill(
+                body=(WIDGET / "count.js").read_text(), content_type="text/javascript"
+            )
         elif "/api/v1/sites/s/" in url:
             asked.extend(parse_qs(urlsplit(url).query, keep_blank_values=True)["page"])
             await route.fulfill(status=503, body="{}", content_type="application/json")
@@ -103,15 +107,17 @@ async def test_widget_count_js_and_importer_key_urls_alike(new_context: Any) -> 
     assert asked == ["https://blog.example/canonical/?p=7"]
     # count.js's data-url: one batched request naming every key.
     asked.clear()
-    spans = "".join(f"<span data-threadline-count data-url='{json.dumps(h)[1:-1]}'></span>"
-                    for h in seen)
+    spans = "".join(
+        f"<span data-threadline-count data-url='{json.dumps(h)[1:-1]}'></span>" for h in seen
+    )
     html["doc"] = f'{spans}<script src="/count.js" data-site="s" async></script>'
     await page.goto("https://blog.example/index")
     await until(lambda: len(asked) > 0)
     assert sorted(asked) == sorted({url_page_key(h) for h in seen})
     # the premise: the widget's old rule (path only) would have merged these
-    assert len(set(widget_keys)) > len({urlsplit(h)._replace(query="", fragment="").geturl()
-                                        for h in seen})
+    assert len(set(widget_keys)) > len(
+        {urlsplit(h)._replace(query="", fragment="").geturl() for h in seen}
+    )
 
 
 WXR = """<?xml version="1.0" encoding="UTF-8" ?>
@@ -130,17 +136,26 @@ WXR = """<?xml version="1.0" encoding="UTF-8" ?>
 
 
 async def test_query_chosen_pages_keep_their_threads_and_show_imported_ones(
-        comments: Comments, new_context: Any, tmp_path: Path) -> None:
+    comments: Comments, new_context: Any, tmp_path: Path
+) -> None:
     site = await comments.site()
     origin = comments.host.origin
     export = tmp_path / "wp.xml"
     export.write_text(WXR.format(origin=origin))
-    await import_batch(comments.store, await SiteDirectory(comments.store).get(site),
-                       read("wxr", export), keys=PageKey.URL, base_url=None,
-                       now=int(time.time() * 1000))
+    await import_batch(
+        comments.store,
+        await SiteDirectory(comments.store).get(site),
+        read("wxr", export),
+        keys=PageKey.URL,
+        base_url=None,
+        now=int(time.time() * 1000),
+    )
     # No data-page: the widget keys the page by its URL, as most embeds do.
-    comments.host.page("wp.html", '<div id="threadline"></div><script src="'
-                       f'{comments.base}/widget.js" data-site="{site}" async></script>')
+    comments.host.page(
+        "wp.html",
+        '<div id="threadline"></div><script src="'
+        f'{comments.base}/widget.js" data-site="{site}" async></script>',
+    )
     ctx = await new_context()
     p42 = await open_page(ctx, f"{origin}/wp.html?p=42&utm_source=newsletter#comments")
     await expect(p42.get_by_text("Imported from WordPress")).to_be_visible()

@@ -34,10 +34,13 @@ async def test_serbian_cyrillic_by_data_lang(comments: Comments, new_context: An
     await page.get_by_role("button", name="Пошаљи").click()
     await expect(page.get_by_text("Хвала! Ваша порука је примљена!")).to_be_visible()
     await expect(page.get_by_role("heading", name="3 коментара")).to_be_visible()
-    await expect(page.locator("li.c", has_text="Нови коментар").get_by_text("управо сада")
-                 ).to_be_visible()
-    assert await page.locator("#threadline").evaluate(
-        "h => h.shadowRoot.querySelector('.tl').lang") == "sr-Cyrl"
+    await expect(
+        page.locator("li.c", has_text="Нови коментар").get_by_text("управо сада")
+    ).to_be_visible()
+    assert (
+        await page.locator("#threadline").evaluate("h => h.shadowRoot.querySelector('.tl').lang")
+        == "sr-Cyrl"
+    )
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -70,18 +73,22 @@ async def test_english_needs_no_catalogue_request(comments: Comments, new_contex
     assert asked == []
 
 
-@pytest.mark.parametrize("answer", [
-    {"status": 500, "body": "oops"},
-    {"status": 200, "body": '{"lang": "", "messages": {"empty": "Soyez le premier"}}'},
-    {"status": 200, "body": "not json"},
-])
-async def test_an_unusable_catalogue_falls_back_to_english(answer: dict[str, Any],
-                                                           comments: Comments,
-                                                           new_context: Any) -> None:
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"status": 500, "body": "oops"},
+        {"status": 200, "body": '{"lang": "", "messages": {"empty": "Soyez le premier"}}'},
+        {"status": 200, "body": "not json"},
+    ],
+)
+async def test_an_unusable_catalogue_falls_back_to_english(
+    answer: dict[str, Any], comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     ctx = await new_context(locale="fr-FR")
-    await ctx.route("**/i18n?*", lambda route: route.fulfill(
-        content_type="application/json", **answer))
+    await ctx.route(
+        "**/i18n?*", lambda route: route.fulfill(content_type="application/json", **answer)
+    )
     page = await open_page(ctx, comments.article(site, f"casse-{answer['status']}"))
     await expect(page.get_by_text("Be the first to leave a comment.")).to_be_visible()
     await expect(page.get_by_role("button", name="Submit")).to_be_visible()

@@ -12,8 +12,9 @@ from tests.browser.conftest import Comments, open_page
 pytestmark = pytest.mark.e2e
 
 
-async def test_comment_typed_in_a_appears_in_b_without_reload(comments: Comments,
-                                                             new_context: Any) -> None:
+async def test_comment_typed_in_a_appears_in_b_without_reload(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     url = comments.article(site, "live")
     a = await open_page(await new_context(), url)
@@ -39,8 +40,9 @@ async def test_typing_in_a_shows_in_b_and_clears(comments: Comments, new_context
     await expect(b.get_by_text("Someone is typing...")).to_be_hidden(timeout=10000)
 
 
-async def test_active_count_follows_readers_coming_and_going(comments: Comments,
-                                                            new_context: Any) -> None:
+async def test_active_count_follows_readers_coming_and_going(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     url = comments.article(site, "presence")
     a = await open_page(await new_context(), url)
@@ -53,7 +55,8 @@ async def test_active_count_follows_readers_coming_and_going(comments: Comments,
 
 
 async def test_new_comments_wait_behind_a_button_while_reading_below(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     for i in range(20):
         await comments.post(site, "scroll", f"Long comment {i}. " + "Lorem ipsum. " * 30)
@@ -75,8 +78,9 @@ async def test_new_comments_wait_behind_a_button_while_reading_below(
     await expect(button).to_be_hidden()
 
 
-async def test_comments_missed_while_offline_arrive_on_reconnect(comments: Comments,
-                                                                new_context: Any) -> None:
+async def test_comments_missed_while_offline_arrive_on_reconnect(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     url = comments.article(site, "offline-live")
     ctx = await new_context()
@@ -93,17 +97,21 @@ async def test_comments_missed_while_offline_arrive_on_reconnect(comments: Comme
 
 
 async def test_socket_opens_only_when_the_widget_comes_near_the_viewport(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
-    body = ('<div style="height:6000px">A very long article</div><div id="threadline"></div>'
-            + comments.embed(site, "lazy"))
+    body = (
+        '<div style="height:6000px">A very long article</div><div id="threadline"></div>'
+        + comments.embed(site, "lazy")
+    )
     ctx = await new_context(viewport={"width": 800, "height": 600})
     page = await ctx.new_page()
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     await page.goto(comments.host.page("lazy.html", body))
-    await expect(page.locator("#threadline").get_by_text("Be the first to leave a comment.")
-                 ).to_be_attached()
+    await expect(
+        page.locator("#threadline").get_by_text("Be the first to leave a comment.")
+    ).to_be_attached()
     await page.wait_for_timeout(1000)
     assert sockets == []  # far below the fold: no live connection yet
     await page.locator("#threadline").scroll_into_view_if_needed()
@@ -128,7 +136,8 @@ window.setInterval = (fn, ms, ...rest) => {
 
 
 async def test_a_reset_reloads_the_thread_without_doubling_the_widgets_watchers(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     url = comments.article(site, "reset")
     await comments.post(site, "reset", "Before the reset")

@@ -19,20 +19,30 @@ from tests.conftest import SECRET
 pytestmark = pytest.mark.e2e
 
 
-async def seed(comments: Comments, site: str, page: str, body: str, *, ago: float = 0,
-               moderator: bool = False, name: str | None = None, parent: int | None = None
-               ) -> int:
+async def seed(
+    comments: Comments,
+    site: str,
+    page: str,
+    body: str,
+    *,
+    ago: float = 0,
+    moderator: bool = False,
+    name: str | None = None,
+    parent: int | None = None,
+) -> int:
     """A comment created `ago` seconds in the past (or by a moderator), through core."""
-    return await seed_comment(comments.store, site, page, body, ago=ago, moderator=moderator,
-                              name=name, parent=parent)
+    return await seed_comment(
+        comments.store, site, page, body, ago=ago, moderator=moderator, name=name, parent=parent
+    )
 
 
 def widget(page: Page) -> Any:
     return page.locator("#threadline")
 
 
-async def test_first_paint_says_loading_then_the_empty_state(comments: Comments,
-                                                             new_context: Any) -> None:
+async def test_first_paint_says_loading_then_the_empty_state(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     url = comments.article(site, "empty")
     ctx = await new_context()
@@ -53,8 +63,9 @@ async def test_first_paint_says_loading_then_the_empty_state(comments: Comments,
     await expect(page.get_by_text("Active: 1")).to_be_visible()
 
 
-async def test_post_shows_thanks_and_the_comment_and_counts(comments: Comments,
-                                                            new_context: Any) -> None:
+async def test_post_shows_thanks_and_the_comment_and_counts(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     page = await open_page(await new_context(), comments.article(site, "post"))
     await page.get_by_label("Comment").fill("My first comment")
@@ -100,8 +111,9 @@ async def test_relative_times_badge_and_counts(comments: Comments, new_context: 
     await expect(mod.get_by_text("Mod Squad")).to_be_visible()
 
 
-async def test_author_edits_and_deletes_inside_the_window(comments: Comments,
-                                                          new_context: Any) -> None:
+async def test_author_edits_and_deletes_inside_the_window(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     page = await open_page(await new_context(), comments.article(site, "edit"))
     page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
@@ -120,8 +132,7 @@ async def test_author_edits_and_deletes_inside_the_window(comments: Comments,
     await expect(page.get_by_text("Be the first to leave a comment.")).to_be_visible()
 
 
-async def test_others_comments_have_no_edit_or_delete(comments: Comments,
-                                                      new_context: Any) -> None:
+async def test_others_comments_have_no_edit_or_delete(comments: Comments, new_context: Any) -> None:
     site = await comments.site()
     await comments.post(site, "others", "Someone else's words")
     page = await open_page(await new_context(), comments.article(site, "others"))
@@ -131,8 +142,9 @@ async def test_others_comments_have_no_edit_or_delete(comments: Comments,
     await expect(item.get_by_role("button", name="Delete")).to_have_count(0)
 
 
-async def test_network_failure_shows_the_error_and_keeps_the_draft(comments: Comments,
-                                                                   new_context: Any) -> None:
+async def test_network_failure_shows_the_error_and_keeps_the_draft(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     page = await open_page(await new_context(), comments.article(site, "offline"))
     await page.route(re.compile(r".*/comments$"), lambda route: route.abort())
@@ -146,21 +158,29 @@ async def test_network_failure_shows_the_error_and_keeps_the_draft(comments: Com
     await expect(page.get_by_text("Thank you! Your submission has been received!")).to_be_visible()
 
 
-async def test_server_errors_and_rate_limits_show_the_error(comments: Comments,
-                                                            new_context: Any) -> None:
+async def test_server_errors_and_rate_limits_show_the_error(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     page = await open_page(await new_context(), comments.article(site, "limited"))
+
     def answer(status: int) -> Any:
         async def handler(route: Route) -> None:
-            await route.fulfill(status=status, content_type="application/json",
-                                headers={"Access-Control-Allow-Origin": comments.host.origin},
-                                body='{"error":{"code":"x","message":"no"}}')
+            await route.fulfill(
+                status=status,
+                content_type="application/json",
+                headers={"Access-Control-Allow-Origin": comments.host.origin},
+                body='{"error":{"code":"x","message":"no"}}',
+            )
+
         return handler
 
     # An error the widget has no words for; a 429 says when to try again
     # (test_widget_errors.py), even without Retry-After.
-    reasons = {500: "Oops! Something went wrong while submitting the form.",
-               429: "Too many comments for now: try again in 60 seconds."}
+    reasons = {
+        500: "Oops! Something went wrong while submitting the form.",
+        429: "Too many comments for now: try again in 60 seconds.",
+    }
     for status, reason in reasons.items():
         await page.route(re.compile(r".*/comments$"), answer(status))
         await page.get_by_label("Comment").fill(f"try {status}")
@@ -170,11 +190,13 @@ async def test_server_errors_and_rate_limits_show_the_error(comments: Comments,
         await page.unroute(re.compile(r".*/comments$"))
 
 
-async def test_load_more_comments_and_replies_fetch_everything(comments: Comments,
-                                                               new_context: Any) -> None:
+async def test_load_more_comments_and_replies_fetch_everything(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
-    ids = [await seed(comments, site, "long", f"Comment number {i}", ago=1000 - i)
-           for i in range(45)]
+    ids = [
+        await seed(comments, site, "long", f"Comment number {i}", ago=1000 - i) for i in range(45)
+    ]
     for j in range(12):
         await seed(comments, site, "long", f"Reply number {j}", ago=500 - j, parent=ids[-1])
     page = await open_page(await new_context(), comments.article(site, "long"))
@@ -198,8 +220,9 @@ async def test_load_more_comments_and_replies_fetch_everything(comments: Comment
     assert reply_texts == [f"Reply number {j}" for j in range(12)]
 
 
-async def test_reply_form_posts_a_reply_under_its_parent(comments: Comments,
-                                                         new_context: Any) -> None:
+async def test_reply_form_posts_a_reply_under_its_parent(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     await comments.post(site, "thread", "A question?", name="Q")
     page = await open_page(await new_context(), comments.article(site, "thread"))
@@ -211,8 +234,9 @@ async def test_reply_form_posts_a_reply_under_its_parent(comments: Comments,
     await expect(page.get_by_role("heading", name="2 comments")).to_be_visible()
 
 
-async def test_pending_comment_then_approved_reaches_everyone(comments: Comments,
-                                                             new_context: Any) -> None:
+async def test_pending_comment_then_approved_reaches_everyone(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site(moderation="all")
     url = comments.article(site, "held")
     author = await open_page(await new_context(), url)
@@ -227,32 +251,46 @@ async def test_pending_comment_then_approved_reaches_everyone(comments: Comments
         from sqlalchemy import select
 
         from server.store.schema import comments as table
-        cid = (await tx.conn.execute(select(table.c.id).where(
-            table.c.body == "Please approve me"))).scalar_one()
+
+        cid = (
+            await tx.conn.execute(select(table.c.id).where(table.c.body == "Please approve me"))
+        ).scalar_one()
     quiet = Quiet()
-    svc = Services(store=comments.store, publisher=quiet, limiter=quiet,
-                   tokens=AuthorTokens(SECRET), secret=SECRET)
-    await decide_comment(svc, await SiteDirectory(comments.store).get(site), cid,
-                         Action.APPROVE, moderator=None)
+    svc = Services(
+        store=comments.store,
+        publisher=quiet,
+        limiter=quiet,
+        tokens=AuthorTokens(SECRET),
+        secret=SECRET,
+    )
+    await decide_comment(
+        svc, await SiteDirectory(comments.store).get(site), cid, Action.APPROVE, moderator=None
+    )
     await expect(reader.get_by_text("Please approve me")).to_be_visible(timeout=15000)
     await expect(author.locator("li.c").get_by_text(pending)).to_have_count(0, timeout=15000)
     await expect(author.locator("li.c", has_text="Please approve me")).to_be_visible()
 
 
-async def test_reply_to_a_reply_says_whom_it_answers_and_links_there(comments: Comments,
-                                                                     new_context: Any) -> None:
+async def test_reply_to_a_reply_says_whom_it_answers_and_links_there(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     top = await seed(comments, site, "context", "Does it scale?", name="Marco", ago=600)
-    await seed(comments, site, "context", "It does, through Redis.", name="Chen", parent=top,
-               ago=500)
+    await seed(
+        comments, site, "context", "It does, through Redis.", name="Chen", parent=top, ago=500
+    )
     for i in range(2):
         await seed(comments, site, "context", f"Filler reply {i}", parent=top, ago=400 - i)
-    page = await open_page(await new_context(viewport={"width": 800, "height": 500}),
-                           comments.article(site, "context"))
+    page = await open_page(
+        await new_context(viewport={"width": 800, "height": 500}), comments.article(site, "context")
+    )
     parent = page.locator("li.c", has_text="Does it scale?")
     # A reply to a reply: posted from the widget, it says whom it answers.
-    await parent.locator("li.c", has_text="It does, through Redis.").get_by_role(
-        "button", name="Reply").click()
+    await (
+        parent.locator("li.c", has_text="It does, through Redis.")
+        .get_by_role("button", name="Reply")
+        .click()
+    )
     await page.get_by_label("Reply to Chen").fill("Which Redis, though?")
     await page.get_by_role("button", name="Submit").last.click()
     mine = parent.locator("ol.replies > li.c", has_text="Which Redis, though?")

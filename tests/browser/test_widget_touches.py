@@ -20,18 +20,21 @@ async def flags_of(comments: Comments, body: str) -> int:
     from server.store.schema import comments as table
 
     async with comments.store.read() as tx:
-        n: int = (await tx.conn.execute(select(table.c.flags).where(
-            table.c.body == body))).scalar_one()
+        n: int = (
+            await tx.conn.execute(select(table.c.flags).where(table.c.body == body))
+        ).scalar_one()
     return n
 
 
 async def test_new_comments_button_stays_in_view_while_scrolled_down(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     for i in range(15):
         await comments.post(site, "sticky", f"Older comment {i}\n" + "A line of text.\n" * 3)
-    page = await open_page(await new_context(viewport={"width": 800, "height": 600}),
-                           comments.article(site, "sticky"))
+    page = await open_page(
+        await new_context(viewport={"width": 800, "height": 600}), comments.article(site, "sticky")
+    )
     await expect(page.get_by_text("Active: 1")).to_be_visible()
     await page.get_by_text("Older comment 2").scroll_into_view_if_needed()
     await comments.post(site, "sticky", "Fresh from elsewhere")
@@ -45,7 +48,8 @@ async def test_new_comments_button_stays_in_view_while_scrolled_down(
 
 
 async def test_escape_closes_reply_and_edit_forms_and_editing_hides_the_actions(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     page = await open_page(await new_context(), comments.article(site, "escape"))
     await page.get_by_label("Comment").fill("Mine to edit")
@@ -71,8 +75,7 @@ async def test_escape_closes_reply_and_edit_forms_and_editing_hides_the_actions(
         await expect(item.get_by_role("button", name=name, exact=True)).to_be_visible()
 
 
-async def test_flag_asks_first_and_can_be_undone(comments: Comments, new_context: Any
-                                                 ) -> None:
+async def test_flag_asks_first_and_can_be_undone(comments: Comments, new_context: Any) -> None:
     site = await comments.site()
     body = f"Flag me maybe {site}"
     await comments.post(site, "flag", body)
@@ -81,8 +84,13 @@ async def test_flag_asks_first_and_can_be_undone(comments: Comments, new_context
     asked: list[str] = []
 
     def answer(accept: bool) -> None:
-        page.once("dialog", lambda d: (asked.append(d.message), asyncio.ensure_future(
-            d.accept() if accept else d.dismiss())))
+        page.once(
+            "dialog",
+            lambda d: (
+                asked.append(d.message),
+                asyncio.ensure_future(d.accept() if accept else d.dismiss()),
+            ),
+        )
 
     answer(False)
     await item.get_by_role("button", name="Flag").click()
@@ -102,13 +110,15 @@ async def test_flag_asks_first_and_can_be_undone(comments: Comments, new_context
     assert len(asked) == 2
 
 
-async def test_touch_targets_are_at_least_44px_on_phones(comments: Comments,
-                                                         new_context: Any) -> None:
+async def test_touch_targets_are_at_least_44px_on_phones(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     first = await comments.post(site, "touch", "Tap targets", name="Kim")
     await comments.post(site, "touch", "Reply", parent=first["comment"]["id"])
-    answer = await comments.post(site, "touch", "A reply to a reply", name="Lee",
-                                 parent=first["comment"]["id"])
+    answer = await comments.post(
+        site, "touch", "A reply to a reply", name="Lee", parent=first["comment"]["id"]
+    )
     assert answer["comment"]["reply_to"] == first["comment"]["id"]
 
     async def sizes(page: Page) -> list[list[Any]]:
@@ -121,9 +131,10 @@ async def test_touch_targets_are_at_least_44px_on_phones(comments: Comments,
         }""")
         return found
 
-    phone = await open_page(await new_context(viewport={"width": 375, "height": 740},
-                                              is_mobile=True, has_touch=True),
-                            comments.article(site, "touch"))
+    phone = await open_page(
+        await new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True),
+        comments.article(site, "touch"),
+    )
     await expect(phone.get_by_text("Tap targets")).to_be_visible()
     # Layout rounds to fractions of a pixel (43.9999 for a 44 px box): compare rounded.
     small = [s for s in await sizes(phone) if round(s[1]) < 44 or round(s[2]) < 44]
@@ -133,8 +144,7 @@ async def test_touch_targets_are_at_least_44px_on_phones(comments: Comments,
     assert [s for s in await sizes(desk) if s[2] < 44]  # a mouse needs no such room
 
 
-async def test_the_readers_own_comments_are_marked(comments: Comments, new_context: Any
-                                                   ) -> None:
+async def test_the_readers_own_comments_are_marked(comments: Comments, new_context: Any) -> None:
     site = await comments.site()
     await comments.post(site, "mine", "Somebody else's", name="Sam")
     ctx = await new_context()
@@ -160,11 +170,13 @@ async def test_the_readers_own_comments_are_marked(comments: Comments, new_conte
     await expect(other.get_by_text("You", exact=True)).to_have_count(0)
 
 
-async def test_the_name_row_sets_the_name_apart_from_its_field(comments: Comments,
-                                                               new_context: Any) -> None:
+async def test_the_name_row_sets_the_name_apart_from_its_field(
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
-    page = await open_page(await new_context(viewport={"width": 900, "height": 700}),
-                           comments.article(site, "names"))
+    page = await open_page(
+        await new_context(viewport={"width": 900, "height": 700}), comments.article(site, "names")
+    )
     await expect(page.get_by_text("Posting as No Name")).to_be_visible()
     row = await page.evaluate("""() => {
         const who = document.querySelector('#threadline').shadowRoot.querySelector('.who');
@@ -177,11 +189,14 @@ async def test_the_name_row_sets_the_name_apart_from_its_field(comments: Comment
 
 
 async def test_dark_theme_draws_on_the_page_and_auto_dark_on_its_own(
-        comments: Comments, new_context: Any) -> None:
+    comments: Comments, new_context: Any
+) -> None:
     site = await comments.site()
     ctx = await new_context(color_scheme="dark")
-    background = ("getComputedStyle(document.querySelector('#threadline').shadowRoot"
-                  ".querySelector('.tl')).backgroundColor")
+    background = (
+        "getComputedStyle(document.querySelector('#threadline').shadowRoot"
+        ".querySelector('.tl')).backgroundColor"
+    )
     dark = await open_page(ctx, comments.article(site, "dark", theme="dark"))
     await expect(dark.get_by_text("Be the first to leave a comment.")).to_be_visible()
     assert await dark.evaluate(background) == "rgba(0, 0, 0, 0)"

@@ -16,15 +16,15 @@ INSPECT = (Path(__file__).parent / "inspect_dom.js").read_text()
 SET = "window.__xss=1"
 PAYLOADS = [
     f"<script>{SET}</script>",
-    f"<img src=x onerror=\"{SET}\">",
+    f'<img src=x onerror="{SET}">',
     f"<svg onload={SET}>",
     f"<svg><animate onbegin={SET} attributeName=x dur=1s>",
-    f"\"><script>{SET}</script>",
+    f'"><script>{SET}</script>',
     f"'><img src=x onerror={SET}>",
     f"</textarea><script>{SET}</script>",
     f"</style><script>{SET}</script>",
-    f"<iframe src=\"javascript:{SET}\"></iframe>",
-    f"<a href=\"javascript:{SET}\">click</a>",
+    f'<iframe src="javascript:{SET}"></iframe>',
+    f'<a href="javascript:{SET}">click</a>',
     f"javascript:{SET}",
     f" javascript:{SET}",
     f"data:text/html,<script>{SET}</script>",
@@ -32,16 +32,16 @@ PAYLOADS = [
     f"<input autofocus onfocus={SET}>",
     f"<details open ontoggle={SET}>",
     f"<video><source onerror={SET}></video>",
-    f"<object data=\"javascript:{SET}\"></object>",
-    "<base href=\"javascript:/\">",
-    f"<meta http-equiv=refresh content=\"0;url=javascript:{SET}\">",
+    f'<object data="javascript:{SET}"></object>',
+    '<base href="javascript:/">',
+    f'<meta http-equiv=refresh content="0;url=javascript:{SET}">',
     f"<form><button formaction=javascript:{SET}>x</button></form>",
     f"<marquee onstart={SET}>",
     f"<math><mtext><table><mglyph><style><img src=x onerror={SET}>",
-    f"<noscript><p title=\"</noscript><img src=x onerror={SET}>\">",
+    f'<noscript><p title="</noscript><img src=x onerror={SET}>">',
     "jaVasCript:/*-/*`/*\\`/*'/*\"/**/(/* */oNcliCk=alert() )//%0D%0A%0d%0a//</stYle/</titLe/"
     "</teXtarEa/</scRipt/--!>\\x3csVg/<sVg/oNloAd=alert()//>\\x3e",
-    f"http://example.test/\"onmouseover=\"{SET}",
+    f'http://example.test/"onmouseover="{SET}',
     f"https://evil.test/<img src=x onerror={SET}>",
     "http://x.test/?q=<script>alert(1)</script>",
     "[click me](javascript:alert(1))",
@@ -55,8 +55,9 @@ PAYLOADS = [
 ]
 
 
-async def test_payloads_render_as_text_and_run_nothing(comments: Comments,
-                                                       new_context: Any) -> None:
+async def test_payloads_render_as_text_and_run_nothing(
+    comments: Comments, new_context: Any
+) -> None:
     assert len(PAYLOADS) >= 30
     site = await comments.site()
     for payload in PAYLOADS:

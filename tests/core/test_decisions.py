@@ -49,16 +49,26 @@ async def world(request: pytest.FixtureRequest, databases: Databases) -> AsyncIt
     store = SqlStore(await databases.create(request.param))
     await add_site(store, "mod", origins=["https://blog.test"], mode="all")
     recorder = Recorder()
-    svc = Services(store=store, publisher=recorder, limiter=MemoryBroker("test"),
-                   tokens=AuthorTokens(SECRET), secret=SECRET,
-                   limits=Limits(rate_limit=0, min_submit_ms=0))
+    svc = Services(
+        store=store,
+        publisher=recorder,
+        limiter=MemoryBroker("test"),
+        tokens=AuthorTokens(SECRET),
+        secret=SECRET,
+        limits=Limits(rate_limit=0, min_submit_ms=0),
+    )
     yield World(svc, recorder, await SiteDirectory(store).get("mod"))
     await store.close()
 
 
 async def _held(world: World, body: str = "held", parent: int | None = None) -> tuple[int, str]:
-    result = await post_comment(world.svc, world.site, Draft(page="p", body=body, parent=parent),
-                                token=None, client_ip="198.51.100.1")
+    result = await post_comment(
+        world.svc,
+        world.site,
+        Draft(page="p", body=body, parent=parent),
+        token=None,
+        client_ip="198.51.100.1",
+    )
     assert result.comment.status is Status.PENDING
     assert result.comment.held_reason == "moderation mode: all"
     assert result.author_token is not None
@@ -72,8 +82,9 @@ async def test_pending_comment_is_never_published(world: World) -> None:
 
 async def test_approval_publishes_comment_approved_with_the_count(world: World) -> None:
     cid, _ = await _held(world, "worth reading")
-    await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator=None,
-                         expected=Status.PENDING)
+    await decide_comment(
+        world.svc, world.site, cid, Action.APPROVE, moderator=None, expected=Status.PENDING
+    )
     [event] = world.recorder.events
     assert (event.type, event.seq) == ("comment.approved", 1)
     assert event.data["comment"]["body"] == "worth reading"
@@ -92,15 +103,20 @@ async def test_rejection_tells_only_the_author(world: World) -> None:
 
 async def test_second_decision_on_a_handled_item_is_a_conflict(world: World) -> None:
     cid, _ = await _held(world)
-    await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator=None,
-                         expected=Status.PENDING)
+    await decide_comment(
+        world.svc, world.site, cid, Action.APPROVE, moderator=None, expected=Status.PENDING
+    )
     with pytest.raises(Conflict) as err:
-        await decide_comment(world.svc, world.site, cid, Action.REJECT, moderator=None,
-                             expected=Status.PENDING)
+        await decide_comment(
+            world.svc, world.site, cid, Action.REJECT, moderator=None, expected=Status.PENDING
+        )
     assert err.value.code == "already_handled"
     async with world.svc.store.read() as tx:
-        rows = (await tx.conn.execute(select(audit_log.c.action, audit_log.c.before_status,
-                                             audit_log.c.after_status))).all()
+        rows = (
+            await tx.conn.execute(
+                select(audit_log.c.action, audit_log.c.before_status, audit_log.c.after_status)
+            )
+        ).all()
     assert [tuple(r) for r in rows] == [("approve", "pending", "approved")]
 
 
@@ -109,7 +125,9 @@ async def test_hiding_a_published_comment_emits_deleted_and_lowers_count(world: 
     await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator=None)
     await decide_comment(world.svc, world.site, cid, Action.SPAM, moderator=None)
     assert [(e.type, e.seq, e.data["count"]) for e in world.recorder.events] == [
-        ("comment.approved", 1, 1), ("comment.deleted", 2, 0)]
+        ("comment.approved", 1, 1),
+        ("comment.deleted", 2, 0),
+    ]
     assert world.recorder.events[-1].data["comment"]["body"] == ""
 
 
@@ -129,46 +147,66 @@ async def _row(world: World, comment_id: int) -> Comment:
     return found
 
 
-async def test_a_moderators_delete_hides_the_text_and_restore_republishes_it(
-        world: World) -> None:
+async def test_a_moderators_delete_hides_the_text_and_restore_republishes_it(world: World) -> None:
     cid, _ = await _held(world, "said in haste")
     await decide_comment(world.svc, world.site, cid, Action.APPROVE, moderator=None)
-    await decide_comment(world.svc, world.site, cid, Action.DELETE, moderator=None,
-                         expected=Status.APPROVED)
+    await decide_comment(
+        world.svc, world.site, cid, Action.DELETE, moderator=None, expected=Status.APPROVED
+    )
     deleted = await _row(world, cid)
     assert (deleted.status, deleted.body, deleted.deleted_from) == (
-        Status.DELETED, "said in haste", Status.APPROVED)  # kept, for moderators only
+        Status.DELETED,
+        "said in haste",
+        Status.APPROVED,
+    )  # kept, for moderators only
     assert deleted.public()["body"] == "" and deleted.public()["name"] is None
-    restored = await decide_comment(world.svc, world.site, cid, Action.RESTORE,
-                                    moderator=None, expected=Status.DELETED)
+    restored = await decide_comment(
+        world.svc, world.site, cid, Action.RESTORE, moderator=None, expected=Status.DELETED
+    )
     assert (restored.status, restored.deleted_at, restored.deleted_from) == (
-        Status.APPROVED, None, None)
+        Status.APPROVED,
+        None,
+        None,
+    )
     approved, gone, back = world.recorder.events
     assert [(e.type, e.seq) for e in (approved, gone, back)] == [
-        ("comment.approved", 1), ("comment.deleted", 2), ("comment.approved", 3)]
+        ("comment.approved", 1),
+        ("comment.deleted", 2),
+        ("comment.approved", 3),
+    ]
     assert gone.data["comment"]["body"] == ""  # readers never got the hidden text
     assert back.data["comment"]["body"] == "said in haste" and back.data["count"] == 1
     async with world.svc.store.read() as tx:
-        actions = (await tx.conn.execute(select(audit_log.c.action).where(
-            audit_log.c.comment_id == cid).order_by(audit_log.c.id))).scalars().all()
+        actions = (
+            (
+                await tx.conn.execute(
+                    select(audit_log.c.action)
+                    .where(audit_log.c.comment_id == cid)
+                    .order_by(audit_log.c.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert actions == ["approve", "delete", "restore"]
     with pytest.raises(Conflict, match="changed to approved"):
-        await decide_comment(world.svc, world.site, cid, Action.RESTORE, moderator=None,
-                             expected=Status.DELETED)
+        await decide_comment(
+            world.svc, world.site, cid, Action.RESTORE, moderator=None, expected=Status.DELETED
+        )
 
 
 async def test_restoring_returns_a_comment_to_the_status_it_had(world: World) -> None:
     cid, _ = await _held(world, "never published")
     await decide_comment(world.svc, world.site, cid, Action.DELETE, moderator=None)
-    restored = await decide_comment(world.svc, world.site, cid, Action.RESTORE,
-                                    moderator=None)
+    restored = await decide_comment(world.svc, world.site, cid, Action.RESTORE, moderator=None)
     assert restored.status is Status.PENDING
     assert restored.held_reason == "moderation mode: all"
     assert world.recorder.events == []  # it was never public, it is not now
 
 
 async def test_after_30_days_a_deletion_cannot_be_restored_and_its_text_is_blanked(
-        world: World) -> None:
+    world: World,
+) -> None:
     now = [1_800_000_000.0]
     svc = replace(world.svc, clock=lambda: now[0])
     old, _ = await _held(world, "deleted long ago")
@@ -182,7 +220,11 @@ async def test_after_30_days_a_deletion_cannot_be_restored_and_its_text_is_blank
     assert (await forget_old_data(svc))[2] == 1  # the hourly clean-up
     blanked = await _row(world, old)
     assert (blanked.status, blanked.body, blanked.author_name, blanked.deleted_at) == (
-        Status.DELETED, "", None, None)
+        Status.DELETED,
+        "",
+        None,
+        None,
+    )
     assert (await _row(world, recent)).body == "deleted lately"
     restored = await decide_comment(svc, world.site, recent, Action.RESTORE, moderator=None)
     assert restored.status is Status.PENDING

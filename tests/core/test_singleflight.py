@@ -62,7 +62,8 @@ async def test_a_cancelled_caller_leaves_the_computation_to_the_others(gives_up:
 
 
 async def test_refreshes_never_pile_up_and_their_failures_are_logged(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     flights: SingleFlight[str, int] = SingleFlight()
     work = Slow(fail=True)
     for _ in range(10):

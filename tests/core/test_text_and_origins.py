@@ -38,12 +38,30 @@ def test_body_keeps_emoji_and_rtl_text() -> None:
     assert clean_body(text) == text
 
 
-BIDI_CONTROLS = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
-                 "\u2068", "\u2069"]
+BIDI_CONTROLS = [
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+]
 # Invisible characters with no use in prose: a byte-order mark inside text, the word joiner,
 # the invisible maths operators and the interlinear annotation marks.
-BODY_INVISIBLE = ["\ufeff", "\u2060", "\u2061", "\u2062", "\u2063", "\u2064", "\ufff9",
-                  "\ufffa", "\ufffb"]
+BODY_INVISIBLE = [
+    "\ufeff",
+    "\u2060",
+    "\u2061",
+    "\u2062",
+    "\u2063",
+    "\u2064",
+    "\ufff9",
+    "\ufffa",
+    "\ufffb",
+]
 
 
 @pytest.mark.parametrize("control", BIDI_CONTROLS)
@@ -63,15 +81,18 @@ def test_body_invisible_junk_is_refused_by_name(invisible: str) -> None:
     assert f"U+{ord(invisible):04X}" in str(refused.value)
 
 
-@pytest.mark.parametrize("text", [
-    "ภาษาไทย\u200bไม่มีช่องว่าง",  # Thai marks word breaks with zero-width spaces
-    "می\u200cخواهم",  # Persian: ZWNJ keeps the letters apart
-    "क्\u200dष",  # Devanagari: ZWJ picks the half form
-    "👩\u200d💻 family 👨\u200d👩\u200d👧",  # emoji ZWJ sequences
-    "שלום \u200eWorld\u200f!",  # LRM and RLM place neutral characters in mixed text
-    "مرحبا \u061c123",  # Arabic letter mark
-    "Donau\u00addampf\u00adschiff",  # soft hyphens: where a long word may break
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ภาษาไทย\u200bไม่มีช่องว่าง",  # Thai marks word breaks with zero-width spaces
+        "می\u200cخواهم",  # Persian: ZWNJ keeps the letters apart
+        "क्\u200dष",  # Devanagari: ZWJ picks the half form
+        "👩\u200d💻 family 👨\u200d👩\u200d👧",  # emoji ZWJ sequences
+        "שלום \u200eWorld\u200f!",  # LRM and RLM place neutral characters in mixed text
+        "مرحبا \u061c123",  # Arabic letter mark
+        "Donau\u00addampf\u00adschiff",  # soft hyphens: where a long word may break
+    ],
+)
 def test_body_keeps_the_invisible_characters_writing_needs(text: str) -> None:
     assert clean_body(text) == text
 
@@ -81,8 +102,21 @@ def test_body_drops_a_leading_byte_order_mark() -> None:
     assert clean_body("\ufeffHello") == "Hello"
 
 
-NAME_FORMAT = [*BIDI_CONTROLS, "\u200e", "\u200f", "\u061c", "\u200b", "\u2060", "\ufeff",
-               "\u00ad", "\U000e0041", "\U000e0001", "\u180e", "\u2062", "\ufff9"]
+NAME_FORMAT = [
+    *BIDI_CONTROLS,
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    "\u200b",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
+    "\U000e0041",
+    "\U000e0001",
+    "\u180e",
+    "\u2062",
+    "\ufff9",
+]
 
 
 @pytest.mark.parametrize("invisible", NAME_FORMAT)
@@ -96,8 +130,9 @@ def test_name_format_characters_are_refused_by_name(invisible: str) -> None:
         assert f"U+{ord(invisible):04X}" in str(refused.value)
 
 
-@pytest.mark.parametrize("name", ["علی\u200cرضا", "क्\u200dष", "👨\u200d👩\u200d👧",
-                                  "Ann 👩\u200d💻"])
+@pytest.mark.parametrize(
+    "name", ["علی\u200cرضا", "क्\u200dष", "👨\u200d👩\u200d👧", "Ann 👩\u200d💻"]
+)
 def test_name_keeps_joiners_between_non_ascii_characters(name: str) -> None:
     assert clean_name(name) == name
 
@@ -116,8 +151,17 @@ def test_name_blank_characters_are_refused_by_name(blank: str) -> None:
 
 
 # Default-ignorable characters beyond the format characters: drawn as nothing.
-NAME_IGNORABLE = ["\u034f", "\u17b4", "\u17b5", "\u180b", "\ufe0f", "\U000e0100", "\u2065",
-                  "\ufff0", "\U000e0fff"]
+NAME_IGNORABLE = [
+    "\u034f",
+    "\u17b4",
+    "\u17b5",
+    "\u180b",
+    "\ufe0f",
+    "\U000e0100",
+    "\u2065",
+    "\ufff0",
+    "\U000e0fff",
+]
 
 
 @pytest.mark.parametrize("invisible", NAME_IGNORABLE)
@@ -129,19 +173,31 @@ def test_name_default_ignorable_characters_are_refused_by_name(invisible: str) -
         assert f"U+{ord(invisible):04X}" in str(refused.value)
 
 
-@pytest.mark.parametrize("name", [
-    "Ann \u2764\ufe0f",  # an emoji's emoji presentation
-    "\U0001f3f3\ufe0f\u200d\U0001f308 Pride",  # the rainbow flag
-    "1\ufe0f\u20e3 fan",  # a keycap
-    "\u845b\U000e0100\u98fe",  # an ideograph's registered variant
-    "\u182e\u180b\u1823",  # a Mongolian letter's other form
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ann \u2764\ufe0f",  # an emoji's emoji presentation
+        "\U0001f3f3\ufe0f\u200d\U0001f308 Pride",  # the rainbow flag
+        "1\ufe0f\u20e3 fan",  # a keycap
+        "\u845b\U000e0100\u98fe",  # an ideograph's registered variant
+        "\u182e\u180b\u1823",  # a Mongolian letter's other form
+    ],
+)
 def test_name_keeps_variation_selectors_on_what_they_vary(name: str) -> None:
     assert clean_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["An\u200dn", "Ann\u200c", "\u200dعلی", "علی\u200d \u200dرضا",
-                                  "علی\u200c\u200cرضا", "Ann\u200d👩"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "An\u200dn",
+        "Ann\u200c",
+        "\u200dعلی",
+        "علی\u200d \u200dرضا",
+        "علی\u200c\u200cرضا",
+        "Ann\u200d👩",
+    ],
+)
 def test_name_refuses_joiners_anywhere_else(name: str) -> None:
     with pytest.raises(Invalid) as refused:
         clean_name(name)
@@ -149,11 +205,22 @@ def test_name_refuses_joiners_anywhere_else(name: str) -> None:
 
 
 def test_imported_text_is_cleaned_not_refused(tmp_path: Path) -> None:
-    export = {"site": {"id": "blog"}, "pages": [{"id": 1, "key": "p"}], "comments": [{
-        "id": 7, "page_id": 1, "name": "An\u200bn\u202e\u3164",
-        "body": "abc\u202edef\u2060 ok \u200b",
-        "status": "approved", "created_at": "2024-01-02T03:04:05+00:00", "moderator": False,
-        "flags": 0}]}
+    export = {
+        "site": {"id": "blog"},
+        "pages": [{"id": 1, "key": "p"}],
+        "comments": [
+            {
+                "id": 7,
+                "page_id": 1,
+                "name": "An\u200bn\u202e\u3164",
+                "body": "abc\u202edef\u2060 ok \u200b",
+                "status": "approved",
+                "created_at": "2024-01-02T03:04:05+00:00",
+                "moderator": False,
+                "flags": 0,
+            }
+        ],
+    }
     path = tmp_path / "export.json"
     path.write_bytes(orjson.dumps(export))
     [comment] = read_export(path).comments
@@ -187,18 +254,23 @@ def test_links_are_counted() -> None:
     assert count_links("see http://a.test and https://b.test/x?y=1, not ftp://c") == 2
 
 
-@pytest.mark.parametrize(("raw", "normal"), [
-    ("HTTPS://Blog.Example:443/", "https://blog.example"),
-    ("http://localhost:8000", "http://localhost:8000"),
-    ("http://[::1]:8000", "http://[::1]:8000"),
-    ("https://*.example.com", "https://*.example.com"),
-])
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("HTTPS://Blog.Example:443/", "https://blog.example"),
+        ("http://localhost:8000", "http://localhost:8000"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+        ("https://*.example.com", "https://*.example.com"),
+    ],
+)
 def test_origins_are_normalised(raw: str, normal: str) -> None:
     assert normalize_origin(raw) == normal
 
 
-@pytest.mark.parametrize("bad", ["blog.example", "ftp://x", "https://x/path", "https://u@x",
-                                 "https://x:99999", "null", ""])
+@pytest.mark.parametrize(
+    "bad",
+    ["blog.example", "ftp://x", "https://x/path", "https://u@x", "https://x:99999", "null", ""],
+)
 def test_bad_origins_are_refused(bad: str) -> None:
     with pytest.raises(Invalid):
         normalize_origin(bad)
@@ -219,9 +291,19 @@ def test_origin_matching_is_exact_or_subdomain_wildcard() -> None:
 # A site at http://a.test:9000 (and a few more origins), and URLs that a browser (WHATWG) and
 # Python's urlsplit read differently, or that only look odd: each is refused with a code, or
 # stored as the browser's serialisation of it, whose host is on the site's origins.
-TRICKY_SITE = Site(id="tricky", name="Tricky", origins=clean_origins([
-    "http://a.test:9000", "http://b.test", "http://bücher.test", "https://*.shop.test",
-    "http://127.0.0.1:9000"]))
+TRICKY_SITE = Site(
+    id="tricky",
+    name="Tricky",
+    origins=clean_origins(
+        [
+            "http://a.test:9000",
+            "http://b.test",
+            "http://bücher.test",
+            "https://*.shop.test",
+            "http://127.0.0.1:9000",
+        ]
+    ),
+)
 
 REFUSED_URLS = [
     ("http://evil.test\\@a.test:9000/", "url_ambiguous"),  # browsers: evil.test; Python: a.test
@@ -272,7 +354,7 @@ STORED_URLS = [
     ("http://ａ.test:9000/", "http://a.test:9000/"),  # fullwidth: UTS #46 maps it for both
     ("http://a.test:9000/a/../b/./c", "http://a.test:9000/b/c"),
     ("http://a.test:9000/%2e%2e/x", "http://a.test:9000/x"),
-    ("http://a.test:9000/?q=<x>&r=\"#frag", "http://a.test:9000/?q=%3Cx%3E&r=%22#frag"),
+    ('http://a.test:9000/?q=<x>&r="#frag', "http://a.test:9000/?q=%3Cx%3E&r=%22#frag"),
     ("http://a.test:9000/é", "http://a.test:9000/%C3%A9"),
     ("http://a.test:9000/\u202egnp.exe", "http://a.test:9000/%E2%80%AEgnp.exe"),
     ("https://x.shop.test/p", "https://x.shop.test/p"),
@@ -296,22 +378,39 @@ def test_tricky_page_urls_are_stored_as_browsers_serialise_them(url: str, stored
     assert origin_allowed(f"{parts.scheme}://{parts.netloc}", TRICKY_SITE.origins)
 
 
-@pytest.mark.parametrize(("raw", "normal"), [
-    ("https://*.Shop.Test:443", "https://*.shop.test"),
-    ("https://*.bücher.test", "https://*.xn--bcher-kva.test"),
-    ("http://a.test:0080", "http://a.test"),
-    ("  https://a.test/  ", "https://a.test"),
-    ("https://a.test?", "https://a.test"),
-])
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("https://*.Shop.Test:443", "https://*.shop.test"),
+        ("https://*.bücher.test", "https://*.xn--bcher-kva.test"),
+        ("http://a.test:0080", "http://a.test"),
+        ("  https://a.test/  ", "https://a.test"),
+        ("https://a.test?", "https://a.test"),
+    ],
+)
 def test_configured_origins_are_read_as_browsers_read_them(raw: str, normal: str) -> None:
     assert normalize_origin(raw) == normal
 
 
-@pytest.mark.parametrize("bad", [
-    "http://evil.test\\@a.test", "http://a.test\\", "http:a.test", "http://%61.test",
-    "http://127.1", "https://a.te\tst", "https://x.*.test", "https://a*b.test", "https://*.1.2.3.4",
-    "https://*.[::1]", "https://*.", "https://a.test#x", "https://a.test/?q", "https://u:p@a.test",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "http://evil.test\\@a.test",
+        "http://a.test\\",
+        "http:a.test",
+        "http://%61.test",
+        "http://127.1",
+        "https://a.te\tst",
+        "https://x.*.test",
+        "https://a*b.test",
+        "https://*.1.2.3.4",
+        "https://*.[::1]",
+        "https://*.",
+        "https://a.test#x",
+        "https://a.test/?q",
+        "https://u:p@a.test",
+    ],
+)
 def test_configured_origins_that_readers_disagree_on_are_refused(bad: str) -> None:
     with pytest.raises(Invalid):
         normalize_origin(bad)
@@ -331,8 +430,7 @@ def test_imported_page_urls_keep_only_what_every_reader_reads_alike() -> None:
         return page_key(ImportedPage("1", url, None, None, "here"), PageKey.URL, None)
 
     # The key stays what earlier imports made; the link shown is the browser's reading.
-    assert imported("http://Blog.test/a/../b") == ("http://Blog.test/a/../b",
-                                                  "http://blog.test/b")
+    assert imported("http://Blog.test/a/../b") == ("http://Blog.test/a/../b", "http://blog.test/b")
     assert imported("http://evil.test\\@blog.test/p")[1] is None
 
 

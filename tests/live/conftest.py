@@ -35,17 +35,20 @@ class Pair:
         await add_site(self.store, site_id, origins=[ORIGIN])
         return site_id
 
-    async def post(self, server: ServerProcess, site: str, page: str = "p",
-                   body: str = "hi", **extra: object) -> dict[str, object]:
-        r = await self.http.post(f"{server.url}/api/v1/sites/{site}/comments",
-                                 json={"page": page, "body": body, **extra})
+    async def post(
+        self, server: ServerProcess, site: str, page: str = "p", body: str = "hi", **extra: object
+    ) -> dict[str, object]:
+        r = await self.http.post(
+            f"{server.url}/api/v1/sites/{site}/comments", json={"page": page, "body": body, **extra}
+        )
         assert r.status_code == 201, r.text
         data: dict[str, object] = r.json()
         return data
 
 
-def start_pair(db_url: str, redis_url: str, data_dir: Path, **env: str
-               ) -> tuple[ServerProcess, ServerProcess]:
+def start_pair(
+    db_url: str, redis_url: str, data_dir: Path, **env: str
+) -> tuple[ServerProcess, ServerProcess]:
     settings = env_for(db_url, data_dir, THREADLINE_REDIS_URL=redis_url, **env)
     a = ServerProcess(settings, log=Path("a.log")).start()
     b = ServerProcess(settings, log=Path("b.log")).start()
@@ -78,8 +81,9 @@ def running_one(db_url: str, data_dir: Path, **env: str) -> Iterator[ServerProce
 
 
 @contextlib.contextmanager
-def running_pair(db_url: str, redis_url: str, data_dir: Path, **env: str
-                 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+def running_pair(
+    db_url: str, redis_url: str, data_dir: Path, **env: str
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     a, b = start_pair(db_url, redis_url, data_dir, **env)
     try:
         yield a, b
@@ -89,16 +93,15 @@ def running_pair(db_url: str, redis_url: str, data_dir: Path, **env: str
 
 
 @pytest.fixture(scope="module")
-def servers(live_db: str, redis_server: RedisServer,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess,
-                                                                         ServerProcess]]:
+def servers(
+    live_db: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     with running_pair(live_db, redis_server.url, tmp_path_factory.mktemp("pair")) as both:
         yield both
 
 
 @pytest.fixture
-async def pair(servers: tuple[ServerProcess, ServerProcess], live_db: str
-               ) -> AsyncIterator[Pair]:
+async def pair(servers: tuple[ServerProcess, ServerProcess], live_db: str) -> AsyncIterator[Pair]:
     store = SqlStore(live_db, pool_size=2)
     async with http_client(timeout=30) as http:
         yield Pair(servers[0], servers[1], store, http)

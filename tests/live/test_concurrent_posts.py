@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_200_concurrent_posts_to_one_page_are_gap_free(
-        backend: str, databases: Databases, tmp_path: Path) -> None:
+    backend: str, databases: Databases, tmp_path: Path
+) -> None:
     url = await databases.create(backend)
     store = SqlStore(url)
     await add_site(store, "busy", origins=["http://blog.test"])
@@ -30,15 +31,21 @@ async def test_200_concurrent_posts_to_one_page_are_gap_free(
     try:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
         async with http_client(timeout=60, limits=limits) as http:
-            responses = await asyncio.gather(*(
-                http.post(f"{servers[i % 2].url}/api/v1/sites/busy/comments",
-                          json={"page": "hot", "body": f"comment {i}"})
-                for i in range(200)))
+            responses = await asyncio.gather(
+                *(
+                    http.post(
+                        f"{servers[i % 2].url}/api/v1/sites/busy/comments",
+                        json={"page": "hot", "body": f"comment {i}"},
+                    )
+                    for i in range(200)
+                )
+            )
         assert [r.status_code for r in responses] == [201] * 200
         async with store.read() as tx:
             bodies = (await tx.conn.execute(select(comments.c.body))).scalars().all()
-            seqs = (await tx.conn.execute(select(events.c.seq).order_by(events.c.seq))
-                    ).scalars().all()
+            seqs = (
+                (await tx.conn.execute(select(events.c.seq).order_by(events.c.seq))).scalars().all()
+            )
         assert sorted(bodies) == sorted(f"comment {i}" for i in range(200))
         assert list(seqs) == list(range(1, 201))
         # Each response's seq is distinct: every commit took its own number.

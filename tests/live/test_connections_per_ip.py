@@ -32,12 +32,15 @@ async def capped_db(databases: Databases) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(capped_db: str, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[ServerProcess]:
+def server(capped_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     # A long request deadline: held connections must outlive the test, not time out.
-    with running_one(capped_db, tmp_path_factory.mktemp("capped"),
-                     THREADLINE_HTTP_MAX_PER_IP=str(CAP), THREADLINE_REQUEST_TIMEOUT="120",
-                     THREADLINE_TRUSTED_PROXIES=PROXY) as proc:
+    with running_one(
+        capped_db,
+        tmp_path_factory.mktemp("capped"),
+        THREADLINE_HTTP_MAX_PER_IP=str(CAP),
+        THREADLINE_REQUEST_TIMEOUT="120",
+        THREADLINE_TRUSTED_PROXIES=PROXY,
+    ) as proc:
         yield proc
 
 
@@ -51,13 +54,13 @@ async def get(server: ServerProcess, source: str) -> tuple[int, dict[str, str], 
         writer.close()
     head, _, body = said.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
-    return (int(lines[0].split()[1]), dict(line.lower().split(": ", 1) for line in lines[1:]),
-            body)
+    return (int(lines[0].split()[1]), dict(line.lower().split(": ", 1) for line in lines[1:]), body)
 
 
 @contextlib.asynccontextmanager
-async def held(server: ServerProcess, source: str, count: int) -> AsyncIterator[
-        list[asyncio.StreamWriter]]:
+async def held(
+    server: ServerProcess, source: str, count: int
+) -> AsyncIterator[list[asyncio.StreamWriter]]:
     """``count`` connections from ``source``, each answered once (so the server has counted
     it) and then kept open by the start of another request."""
     writers = []
@@ -82,8 +85,7 @@ async def released(server: ServerProcess, ports: set[int]) -> None:
     (it closes a socket right after counting its connection out)."""
     process = psutil.Process(server.pid)
     async with asyncio.timeout(LIMIT):
-        while any(c.raddr and c.raddr.port in ports
-                  for c in process.net_connections(kind="tcp")):
+        while any(c.raddr and c.raddr.port in ports for c in process.net_connections(kind="tcp")):
             await asyncio.sleep(0.05)
 
 
@@ -105,8 +107,7 @@ async def test_one_address_is_capped_and_others_are_served(server: ServerProcess
         await served_again(server, CLIENT_IP)  # one place freed
 
 
-async def test_websockets_hand_their_place_over_to_their_own_limit(
-        server: ServerProcess) -> None:
+async def test_websockets_hand_their_place_over_to_their_own_limit(server: ServerProcess) -> None:
     # More websockets than HTTP places: each upgrade gives its HTTP place back.
     readers = [await Reader.open(server.ws_url, SITE, "p") for _ in range(CAP + 2)]
     try:

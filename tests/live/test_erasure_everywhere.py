@@ -25,12 +25,18 @@ def _id(posted: dict[str, Any]) -> int:
 
 
 async def test_an_erased_author_is_gone_from_every_endpoint_replay_cache_and_log(
-        pair: Pair) -> None:
+    pair: Pair,
+) -> None:
     site = await pair.site()
     tag = uuid.uuid4().hex[:10]
     name = f"Erin Erasable {tag}"
-    secrets = [name, f"first words {tag}", f"words before the edit {tag}",
-               f"words after the edit {tag}", f"a reply on the other page {tag}"]
+    secrets = [
+        name,
+        f"first words {tag}",
+        f"words before the edit {tag}",
+        f"words after the edit {tag}",
+        f"a reply on the other page {tag}",
+    ]
     a, b = pair.a, pair.b
     api = pair.http
     base = f"/api/v1/sites/{site}"
@@ -46,18 +52,27 @@ async def test_an_erased_author_is_gone_from_every_endpoint_replay_cache_and_log
     first = await pair.post(a, site, "page-a", secrets[1], name=name)
     token = str(first["author_token"])
     auth = {"Authorization": f"Bearer {token}"}
-    second = await api.post(f"{a.url}{base}/comments", headers=auth, json={
-        "page": "page-a", "body": secrets[2], "name": name})
+    second = await api.post(
+        f"{a.url}{base}/comments",
+        headers=auth,
+        json={"page": "page-a", "body": secrets[2], "name": name},
+    )
     assert second.status_code == 201
-    edited = await api.patch(f"{a.url}{base}/comments/{second.json()['comment']['id']}",
-                             headers=auth, json={"body": secrets[3]})
+    edited = await api.patch(
+        f"{a.url}{base}/comments/{second.json()['comment']['id']}",
+        headers=auth,
+        json={"body": secrets[3]},
+    )
     assert edited.status_code == 200
-    reply = await api.post(f"{b.url}{base}/comments", headers=auth, json={
-        "page": "page-b", "body": secrets[4], "name": name,
-        "parent": _id(other_b)})
+    reply = await api.post(
+        f"{b.url}{base}/comments",
+        headers=auth,
+        json={"page": "page-b", "body": secrets[4], "name": name, "parent": _id(other_b)},
+    )
     assert reply.status_code == 201
-    flagged = await api.post(f"{b.url}{base}/comments/{_id(first)}/flag",
-                             headers={"X-Forwarded-For": "198.51.100.99"})
+    flagged = await api.post(
+        f"{b.url}{base}/comments/{_id(first)}/flag", headers={"X-Forwarded-For": "198.51.100.99"}
+    )
     assert flagged.status_code == 200
     await watch_a.until_seq(4)  # neighbour, first, second, edit
     await watch_b.until_seq(2)  # neighbour, reply
@@ -66,8 +81,9 @@ async def test_an_erased_author_is_gone_from_every_endpoint_replay_cache_and_log
     for server in (a, b):
         for page in ("page-a", "page-b"):
             for order in ("newest", "oldest"):
-                listed = await api.get(f"{server.url}{base}/thread",
-                                       params={"page": page, "order": order})
+                listed = await api.get(
+                    f"{server.url}{base}/thread", params={"page": page, "order": order}
+                )
                 assert listed.status_code == 200
 
     erased = await api.delete(f"{a.url}{base}/authors/me", headers=auth)
@@ -76,8 +92,9 @@ async def test_an_erased_author_is_gone_from_every_endpoint_replay_cache_and_log
     await watch_b.until_seq(3)  # one on page B
 
     owner_email = f"owner-{site}@example.com"
-    await add_moderator(pair.store, hasher("test"), owner_email, site, password=PASSWORD,
-                        owner=True)
+    await add_moderator(
+        pair.store, hasher("test"), owner_email, site, password=PASSWORD, owner=True
+    )
     seen: list[str] = []
     async with http_client(base_url=b.url, timeout=30) as owner_http:
         owner = Mod(owner_http, owner_email)
@@ -92,20 +109,28 @@ async def test_an_erased_author_is_gone_from_every_endpoint_replay_cache_and_log
     for server in (a, b):  # right away, caches included, on the process that erased and not
         for page in ("page-a", "page-b"):
             for order in ("newest", "oldest"):
-                seen.append((await api.get(f"{server.url}{base}/thread",
-                                           params={"page": page, "order": order})).text)
-            events = (await api.get(f"{server.url}{base}/events",
-                                    params={"page": page, "after": 0})).json()
+                seen.append(
+                    (
+                        await api.get(
+                            f"{server.url}{base}/thread", params={"page": page, "order": order}
+                        )
+                    ).text
+                )
+            events = (
+                await api.get(f"{server.url}{base}/events", params={"page": page, "after": 0})
+            ).json()
             seqs = [e["seq"] for e in events["events"]]
             assert seqs == list(range(1, events["seq"] + 1))  # gap-free, nothing dropped
             seen.append(json.dumps(events))
-            seen.append((await api.get(f"{server.url}{base}/feed.atom",
-                                       params={"page": page})).text)
+            seen.append(
+                (await api.get(f"{server.url}{base}/feed.atom", params={"page": page})).text
+            )
         seen.append((await api.get(f"{server.url}{base}/feed.atom")).text)
         seen.append((await api.get(f"{server.url}{base}/comments/{_id(other_b)}/replies")).text)
         seen.append((await api.get(f"{server.url}{base}/authors/me", headers=auth)).text)
-        counts = await api.get(f"{server.url}{base}/counts",
-                               params=[("page", "page-a"), ("page", "page-b")])
+        counts = await api.get(
+            f"{server.url}{base}/counts", params=[("page", "page-a"), ("page", "page-b")]
+        )
         assert counts.json() == {"counts": {"page-a": 1, "page-b": 1}}
 
     # A third reader resumes from seq 0, on each page, on the other process.

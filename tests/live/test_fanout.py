@@ -33,13 +33,19 @@ async def test_replies_edits_and_deletes_arrive_in_seq_order(pair: Pair) -> None
     cid, token = top["comment"]["id"], top["author_token"]  # type: ignore[index]
     await pair.post(pair.b, site, body="reply", parent=cid)
     auth = {"Authorization": f"Bearer {token}"}
-    await pair.http.patch(f"{pair.a.url}/api/v1/sites/{site}/comments/{cid}",
-                          json={"body": "top (edited)"}, headers=auth)
+    await pair.http.patch(
+        f"{pair.a.url}/api/v1/sites/{site}/comments/{cid}",
+        json={"body": "top (edited)"},
+        headers=auth,
+    )
     await pair.http.delete(f"{pair.a.url}/api/v1/sites/{site}/comments/{cid}", headers=auth)
     await reader.until_seq(4)
     assert [(f["type"], f["seq"]) for f in reader.durable()] == [
-        ("comment.created", 1), ("comment.created", 2), ("comment.edited", 3),
-        ("comment.deleted", 4)]
+        ("comment.created", 1),
+        ("comment.created", 2),
+        ("comment.edited", 3),
+        ("comment.deleted", 4),
+    ]
     assert reader.durable()[-1]["data"]["count"] == 1
     await reader.close()
 
@@ -74,7 +80,8 @@ async def test_presence_sums_both_processes(pair: Pair) -> None:
 
 
 async def test_killed_process_viewers_leave_the_count_within_30s(
-        databases: Databases, redis_server: RedisServer, tmp_path: Path) -> None:
+    databases: Databases, redis_server: RedisServer, tmp_path: Path
+) -> None:
     a, b = start_pair(await databases.create("postgresql"), redis_server.url, tmp_path)
     try:
         from server.core.sites import add_site

@@ -30,11 +30,14 @@ async def hostile_db(databases: Databases) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(hostile_db: str, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[ServerProcess]:
-    with running_one(hostile_db, tmp_path_factory.mktemp("hostile"),
-                     THREADLINE_WS_MAX_PER_IP="6", THREADLINE_WS_QUEUE_BYTES="16384",
-                     THREADLINE_METRICS_TOKEN=TOKEN) as proc:
+def server(hostile_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_one(
+        hostile_db,
+        tmp_path_factory.mktemp("hostile"),
+        THREADLINE_WS_MAX_PER_IP="6",
+        THREADLINE_WS_QUEUE_BYTES="16384",
+        THREADLINE_METRICS_TOKEN=TOKEN,
+    ) as proc:
         yield proc
 
 
@@ -45,8 +48,9 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def post(http: httpx.AsyncClient, server: ServerProcess, page: str, body: str) -> int:
-    r = await http.post(f"{server.url}/api/v1/sites/{SITE}/comments",
-                        json={"page": page, "body": body})
+    r = await http.post(
+        f"{server.url}/api/v1/sites/{SITE}/comments", json={"page": page, "body": body}
+    )
     assert r.status_code == 201, r.text
     seq: int = r.json()["page"]["seq"]
     return seq
@@ -82,18 +86,21 @@ async def test_unsupported_protocol_version_is_refused(server: ServerProcess) ->
     assert status == 400
 
 
-@pytest.mark.parametrize(("frame", "code", "reason"), [
-    ("x" * 9000, 1009, ""),
-    ("{not json", 1007, "not valid JSON"),
-    ('["a list"]', 1007, "JSON object"),
-    ('{"type": "launch_missiles"}', 1008, "unknown frame type"),
-    (b"\x00\x01binary", 1003, "binary"),
-    ('{"type": "sync"}', 1008, "seq"),
-    ('{"type": "subscribe", "page": "p2"}', 1008, "already subscribed"),
-])
+@pytest.mark.parametrize(
+    ("frame", "code", "reason"),
+    [
+        ("x" * 9000, 1009, ""),
+        ("{not json", 1007, "not valid JSON"),
+        ('["a list"]', 1007, "JSON object"),
+        ('{"type": "launch_missiles"}', 1008, "unknown frame type"),
+        (b"\x00\x01binary", 1003, "binary"),
+        ('{"type": "sync"}', 1008, "seq"),
+        ('{"type": "subscribe", "page": "p2"}', 1008, "already subscribed"),
+    ],
+)
 async def test_bad_frames_close_the_socket_with_a_reason(
-        server: ServerProcess, http: httpx.AsyncClient, frame: str | bytes, code: int,
-        reason: str) -> None:
+    server: ServerProcess, http: httpx.AsyncClient, frame: str | bytes, code: int, reason: str
+) -> None:
     page = f"frames-{code}-{abs(hash(frame)) % 10000}"
     good = await Reader.open(server.ws_url, SITE, page, seq=0)
     bad = await Reader.open(server.ws_url, SITE, page, seq=0)
@@ -119,7 +126,8 @@ async def test_no_subscribe_in_time_or_bad_first_frame_is_closed(server: ServerP
 
 
 async def test_typing_flood_is_cut_off_and_peers_see_at_most_a_trickle(
-        server: ServerProcess, http: httpx.AsyncClient) -> None:
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
     good = await Reader.open(server.ws_url, SITE, "flood", seq=0)
     flooder = await Reader.open(server.ws_url, SITE, "flood", seq=0)
     for _ in range(200):
@@ -138,7 +146,8 @@ async def test_typing_flood_is_cut_off_and_peers_see_at_most_a_trickle(
 
 
 async def test_client_that_never_reads_is_dropped_and_others_get_everything(
-        server: ServerProcess, http: httpx.AsyncClient) -> None:
+    server: ServerProcess, http: httpx.AsyncClient
+) -> None:
     good = await Reader.open(server.ws_url, SITE, "stuck", seq=0)
     stuck = RawClient(server.port, SITE)
     stuck.send_text(json.dumps({"type": "subscribe", "page": "stuck", "seq": 0}))
@@ -181,14 +190,16 @@ def test_server_log_has_no_tracebacks(server: ServerProcess, tmp_path: Path) -> 
     assert "Traceback" not in server.log.read_text()
 
 
-async def test_one_network_brings_only_so_many_new_pages_into_being(
-        server: ServerProcess) -> None:
+async def test_one_network_brings_only_so_many_new_pages_into_being(server: ServerProcess) -> None:
     """Subscribing is how a page gets its row (viewing creates none): one network may
     create 60 a minute; the next subscribe is closed with 1013, try again later."""
     codes: list[tuple[int | None, str]] = []
     for i in range(61):
-        async with ws_connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN,  # type: ignore[arg-type]
-                           additional_headers={"X-Forwarded-For": "198.51.100.61"}) as ws:
+        async with ws_connect(
+            f"{server.ws_url}?site={SITE}",
+            origin=ORIGIN,  # type: ignore[arg-type]
+            additional_headers={"X-Forwarded-For": "198.51.100.61"},
+        ) as ws:
             await ws.send(json.dumps({"type": "subscribe", "page": f"new-page-{i}"}))
             try:
                 first = json.loads(await asyncio.wait_for(ws.recv(), 10))
@@ -197,8 +208,11 @@ async def test_one_network_brings_only_so_many_new_pages_into_being(
                 codes.append((ws.close_code, ws.close_reason or ""))
     assert codes[:60] == [(None, "sync")] * 60
     assert codes[60][0] == 1013 and "new pages" in codes[60][1]
-    async with ws_connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN,  # type: ignore[arg-type]
-                       additional_headers={"X-Forwarded-For": "198.51.100.61"}) as ws:
+    async with ws_connect(
+        f"{server.ws_url}?site={SITE}",
+        origin=ORIGIN,  # type: ignore[arg-type]
+        additional_headers={"X-Forwarded-For": "198.51.100.61"},
+    ) as ws:
         await ws.send(json.dumps({"type": "subscribe", "page": "new-page-3"}))  # exists
         assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "sync"
 
@@ -208,8 +222,11 @@ async def test_one_ipv6_64_is_one_client_for_the_socket_cap(server: ServerProces
     url = f"{server.ws_url}?site={SITE}"
 
     async def from_address(address: str) -> Any:
-        return await ws_connect(url, origin=ORIGIN,  # type: ignore[arg-type]
-                                additional_headers={"X-Forwarded-For": address})
+        return await ws_connect(
+            url,
+            origin=ORIGIN,  # type: ignore[arg-type]
+            additional_headers={"X-Forwarded-For": address},
+        )
 
     held = [await from_address(f"2001:db8:1:2::{i + 1:x}") for i in range(6)]
     with pytest.raises(InvalidStatus) as err:

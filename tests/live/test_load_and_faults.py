@@ -20,8 +20,11 @@ pytestmark = pytest.mark.slow
 
 
 async def test_nothing_is_lost_through_redis_restarts_and_a_killed_server(
-        databases: Databases, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    databases: Databases,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     redis = RedisServer(tmp_path_factory.mktemp("redis-faults"))
     redis.start()
     db_url = await databases.create("postgresql")
@@ -31,12 +34,22 @@ async def test_nothing_is_lost_through_redis_restarts_and_a_killed_server(
     a, b = start_pair(db_url, redis.url, tmp_path, THREADLINE_WS_MAX_PER_IP="1000")
     try:
         with capsys.disabled():
-            outcome = await run([a, b], redis, store, "faults", comments_total=500, readers=40,
-                                writers=6, origin=ORIGIN)
-            print(f"\n[faults] {len(outcome.accepted)} accepted in {outcome.post_seconds:.1f}s, "
-                  f"{outcome.transport_errors} transport errors retried, readers converged "
-                  f"{outcome.converge_seconds:.1f}s after the last post, "
-                  f"{sum(f.drops for f in outcome.followers)} reader drops")
+            outcome = await run(
+                [a, b],
+                redis,
+                store,
+                "faults",
+                comments_total=500,
+                readers=40,
+                writers=6,
+                origin=ORIGIN,
+            )
+            print(
+                f"\n[faults] {len(outcome.accepted)} accepted in {outcome.post_seconds:.1f}s, "
+                f"{outcome.transport_errors} transport errors retried, readers converged "
+                f"{outcome.converge_seconds:.1f}s after the last post, "
+                f"{sum(f.drops for f in outcome.followers)} reader drops"
+            )
     finally:
         a.kill()
         b.terminate()

@@ -35,10 +35,15 @@ async def metrics_db(databases: Databases) -> str:
 
 
 @pytest.fixture(scope="module")
-def pair(metrics_db: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    with running_pair(metrics_db, redis_server.url, tmp_path_factory.mktemp("metrics"),
-                      THREADLINE_METRICS_TOKEN=TOKEN) as both:
+def pair(
+    metrics_db: str, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    with running_pair(
+        metrics_db,
+        redis_server.url,
+        tmp_path_factory.mktemp("metrics"),
+        THREADLINE_METRICS_TOKEN=TOKEN,
+    ) as both:
         yield both
 
 
@@ -48,17 +53,20 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def test_counters_move_with_a_live_thread(pair: tuple[ServerProcess, ServerProcess],
-                                                http: httpx.AsyncClient) -> None:
+async def test_counters_move_with_a_live_thread(
+    pair: tuple[ServerProcess, ServerProcess], http: httpx.AsyncClient
+) -> None:
     a, b = pair
     before_a, before_b = await scrape(http, a.url), await scrape(http, b.url)
     readers = [await Reader.open(b.ws_url, "mx", "live", seq=0) for _ in range(3)]
     for i in range(4):
-        r = await http.post(f"{a.url}/api/v1/sites/mx/comments",
-                            json={"page": "live", "body": f"comment {i}"})
+        r = await http.post(
+            f"{a.url}/api/v1/sites/mx/comments", json={"page": "live", "body": f"comment {i}"}
+        )
         assert r.status_code == 201, r.text
-    r = await http.post(f"{a.url}/api/v1/sites/mxq/comments",
-                        json={"page": "q", "body": "for the queue"})
+    r = await http.post(
+        f"{a.url}/api/v1/sites/mxq/comments", json={"page": "q", "body": "for the queue"}
+    )
     assert r.status_code == 201 and r.json()["status"] == "pending", r.text
     for reader in readers:
         await reader.until_seq(4)
@@ -66,15 +74,20 @@ async def test_counters_move_with_a_live_thread(pair: tuple[ServerProcess, Serve
 
     assert after_b["threadline_websocket_connections"] == 3
     assert after_b["threadline_pages_subscribed"] >= 1
-    assert (after_a["threadline_events_published_total"]
-            - before_a["threadline_events_published_total"]) == 4
+    assert (
+        after_a["threadline_events_published_total"] - before_a["threadline_events_published_total"]
+    ) == 4
     # 4 events to 3 readers, plus presence frames as they joined.
-    assert (after_b["threadline_frames_delivered_total"]
-            - before_b["threadline_frames_delivered_total"]) >= 12
-    assert (after_b["threadline_fanout_seconds_count"]
-            - before_b["threadline_fanout_seconds_count"]) == 4
-    assert after_b['threadline_fanout_seconds_bucket{le="+Inf"}'] == \
-        after_b["threadline_fanout_seconds_count"]
+    assert (
+        after_b["threadline_frames_delivered_total"] - before_b["threadline_frames_delivered_total"]
+    ) >= 12
+    assert (
+        after_b["threadline_fanout_seconds_count"] - before_b["threadline_fanout_seconds_count"]
+    ) == 4
+    assert (
+        after_b['threadline_fanout_seconds_bucket{le="+Inf"}']
+        == after_b["threadline_fanout_seconds_count"]
+    )
     posts = f"threadline_http_request_duration_seconds_count{{{POST_ROUTE}}}"
     assert after_a[posts] - before_a.get(posts, 0) == 5
     assert after_a['threadline_comments{site="mx",status="approved"}'] == 4
@@ -88,11 +101,15 @@ async def test_counters_move_with_a_live_thread(pair: tuple[ServerProcess, Serve
     assert left["threadline_websocket_connections"] == 0
 
 
-async def test_metrics_without_the_token_are_refused(pair: tuple[ServerProcess, ServerProcess],
-                                                     http: httpx.AsyncClient) -> None:
+async def test_metrics_without_the_token_are_refused(
+    pair: tuple[ServerProcess, ServerProcess], http: httpx.AsyncClient
+) -> None:
     a, _ = pair
-    for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token"},
-                    {"Authorization": f"Basic {TOKEN}"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token-wrong-token"},
+        {"Authorization": f"Basic {TOKEN}"},
+    ):
         r = await http.get(f"{a.url}/metrics", headers=headers)
         assert r.status_code == 401
         assert r.json()["error"]["code"] == "unauthorized"
@@ -100,14 +117,14 @@ async def test_metrics_without_the_token_are_refused(pair: tuple[ServerProcess, 
 
 
 async def test_metrics_are_off_without_a_configured_token(
-        databases: Databases, tmp_path: Path, http: httpx.AsyncClient) -> None:
+    databases: Databases, tmp_path: Path, http: httpx.AsyncClient
+) -> None:
     from tests.conftest import env_for
 
     db = await databases.create("sqlite")
     server = ServerProcess(env_for(db, tmp_path)).start()
     try:
-        r = await http.get(f"{server.url}/metrics",
-                           headers={"Authorization": f"Bearer {TOKEN}"})
+        r = await http.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
         assert r.status_code == 404
         assert r.json()["error"]["code"] == "metrics_off"
         # Every response carries a request id; a sane one from a proxy is kept.
@@ -121,7 +138,8 @@ async def test_metrics_are_off_without_a_configured_token(
 
 
 async def test_queue_depth_is_zero_not_absent_when_nothing_waits(
-        databases: Databases, tmp_path: Path) -> None:
+    databases: Databases, tmp_path: Path
+) -> None:
     from server.app import create_app
     from tests.conftest import settings_for
 
@@ -130,7 +148,9 @@ async def test_queue_depth_is_zero_not_absent_when_nothing_waits(
     await add_site(store, "quiet", origins=[ORIGIN], mode="all")
     await store.close()
     app = create_app(settings_for(db, tmp_path, metrics_token=TOKEN))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
+    ):
         samples = await scrape(http, "http://test")
     assert samples['threadline_moderation_queue_depth{site="quiet"}'] == 0

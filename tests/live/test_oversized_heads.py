@@ -26,9 +26,11 @@ DEADLINE = 10.0  # the server's request timeout, in seconds
 LIMIT = 30.0  # seconds to wait for an answer
 MiB = 1024 * 1024
 ENDLESS_HEADER = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Endless: "
-ENDLESS_TRAILER = (f"POST /api/v1/sites/{SITE}/comments HTTP/1.1\r\nHost: x\r\n"
-                   f"Origin: {ORIGIN}\r\nContent-Type: application/json\r\n"
-                   "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Endless: ").encode()
+ENDLESS_TRAILER = (
+    f"POST /api/v1/sites/{SITE}/comments HTTP/1.1\r\nHost: x\r\n"
+    f"Origin: {ORIGIN}\r\nContent-Type: application/json\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Endless: "
+).encode()
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +39,10 @@ async def heads_db(databases: Databases) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(heads_db: str, tmp_path_factory: pytest.TempPathFactory
-           ) -> Iterator[ServerProcess]:
-    with running_one(heads_db, tmp_path_factory.mktemp("heads"),
-                     THREADLINE_REQUEST_TIMEOUT=str(int(DEADLINE))) as proc:
+def server(heads_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_one(
+        heads_db, tmp_path_factory.mktemp("heads"), THREADLINE_REQUEST_TIMEOUT=str(int(DEADLINE))
+    ) as proc:
         yield proc
 
 
@@ -73,20 +75,28 @@ async def answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], dic
 async def response(reader: asyncio.StreamReader) -> bytes:
     """One response on a keep-alive connection: its head, its body read past."""
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), LIMIT)
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length")))
+    length = int(
+        next(
+            line.split(b":")[1]
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+    )
     await asyncio.wait_for(reader.readexactly(length), LIMIT)
     return head
 
 
 def request(target: str = "/healthz", *headers: str) -> bytes:
-    return "".join([f"GET {target} HTTP/1.1\r\nHost: x\r\n", *(f"{h}\r\n" for h in headers),
-                    "\r\n"]).encode()
+    return "".join(
+        [f"GET {target} HTTP/1.1\r\nHost: x\r\n", *(f"{h}\r\n" for h in headers), "\r\n"]
+    ).encode()
 
 
 def chunked_post(*chunks: bytes, trailer: bytes = b"") -> bytes:
-    head = (f"POST /api/v1/sites/{SITE}/comments HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\n"
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    head = (
+        f"POST /api/v1/sites/{SITE}/comments HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
     body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks)
     return head + body + b"0\r\n" + (trailer + b"\r\n" if trailer else b"") + b"\r\n"
 
@@ -100,8 +110,7 @@ async def refused_with(server: ServerProcess, data: bytes, more: int = 0) -> tup
     return status, str(body["error"]["code"])  # type: ignore[index]
 
 
-async def test_an_unfinished_giant_header_is_answered_431_and_closed(
-        server: ServerProcess) -> None:
+async def test_an_unfinished_giant_header_is_answered_431_and_closed(server: ServerProcess) -> None:
     assert await refused_with(server, ENDLESS_HEADER, 4 * MiB) == (431, "headers_too_large")
 
 
@@ -117,7 +126,9 @@ async def test_a_head_too_large_in_one_piece_is_431(server: ServerProcess) -> No
 
 async def test_a_url_too_long_is_414(server: ServerProcess) -> None:
     assert await refused_with(server, request(f"/healthz?q={'x' * MAX_TARGET}")) == (
-        414, "url_too_long")
+        414,
+        "url_too_long",
+    )
 
 
 async def test_a_giant_trailer_is_cut_off(server: ServerProcess) -> None:
@@ -147,7 +158,8 @@ async def test_honest_requests_near_the_limits_keep_alive(server: ServerProcess)
 
 
 async def test_a_head_begun_behind_a_pipelined_request_counts_from_its_first_byte(
-        server: ServerProcess) -> None:
+    server: ServerProcess,
+) -> None:
     # One read holds a whole request and 24 KiB of the next one's header; further reads
     # carry the header past the limit. The next request's bytes in the first read counted
     # for nothing once the first request completed in it.
@@ -163,7 +175,8 @@ async def test_a_head_begun_behind_a_pipelined_request_counts_from_its_first_byt
 
 
 async def test_a_trailer_begun_in_the_read_that_ends_the_body_counts_from_its_first_byte(
-        server: ServerProcess) -> None:
+    server: ServerProcess,
+) -> None:
     # The body ends and a 40 KiB trailer begins in one read: over the limit, cut off at
     # once. Counted from the next read only, it would be held until the request deadline.
     async with tcp(server.port) as (reader, writer):
@@ -176,7 +189,8 @@ async def test_a_trailer_begun_in_the_read_that_ends_the_body_counts_from_its_fi
 
 
 async def test_honest_pipelined_requests_near_the_limit_are_all_answered(
-        server: ServerProcess) -> None:
+    server: ServerProcess,
+) -> None:
     # Each head is near the limit and they arrive together: none counts the others' bytes.
     near = request("/healthz", f"Cookie: c={'x' * (MAX_HEAD_BYTES - 1024)}")
     async with tcp(server.port) as (reader, writer):
@@ -188,12 +202,16 @@ async def test_honest_pipelined_requests_near_the_limit_are_all_answered(
 
 @pytest.mark.parametrize("where", ["head", "trailer", "pipelined head"])
 async def test_megabytes_of_header_bytes_do_not_grow_the_server(
-        server: ServerProcess, where: str, capsys: pytest.CaptureFixture[str]) -> None:
+    server: ServerProcess, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Eight clients each stream 16 MiB of one header value (in the head, in a chunked
     body's trailer, or in a head behind a pipelined request). Unbounded, the server would
     hold all 128 MiB."""
-    start = {"head": ENDLESS_HEADER, "trailer": ENDLESS_TRAILER,
-             "pipelined head": request() + ENDLESS_HEADER}[where]
+    start = {
+        "head": ENDLESS_HEADER,
+        "trailer": ENDLESS_TRAILER,
+        "pipelined head": request() + ENDLESS_HEADER,
+    }[where]
     process = psutil.Process(server.pid)
     before = peak = process.memory_info().rss
     done = asyncio.Event()
@@ -218,6 +236,8 @@ async def test_megabytes_of_header_bytes_do_not_grow_the_server(
     peak = max(peak, process.memory_info().rss)
     grew = (peak - before) / MiB
     with capsys.disabled():
-        print(f"\n[heads] {where}: server RSS {before / MiB:.0f} MiB before, peak "
-              f"{peak / MiB:.0f} MiB while 8 clients streamed 16 MiB of header bytes each")
+        print(
+            f"\n[heads] {where}: server RSS {before / MiB:.0f} MiB before, peak "
+            f"{peak / MiB:.0f} MiB while 8 clients streamed 16 MiB of header bytes each"
+        )
     assert grew < 32, f"the server grew by {grew:.0f} MiB"

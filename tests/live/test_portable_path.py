@@ -25,8 +25,20 @@ pytestmark = pytest.mark.slow
 
 class WsprotoServer(ServerProcess):
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "uvicorn", "server.app:app", "--host", "127.0.0.1",
-                "--port", str(self.port), "--ws", "wsproto", "--log-level", "info"]
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "server.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--ws",
+            "wsproto",
+            "--log-level",
+            "info",
+        ]
 
 
 @pytest.fixture
@@ -42,9 +54,9 @@ async def server(databases: Databases, tmp_path: Path) -> Iterator[ServerProcess
 
 async def test_portable_path_delivers_replays_and_drops_the_stuck(server: ServerProcess) -> None:
     async with http_client(base_url=server.url) as http:
+
         async def post(body: str) -> int:
-            r = await http.post("/api/v1/sites/portable/comments",
-                                json={"page": "p", "body": body})
+            r = await http.post("/api/v1/sites/portable/comments", json={"page": "p", "body": body})
             assert r.status_code == 201
             seq: int = r.json()["page"]["seq"]
             return seq

@@ -33,8 +33,9 @@ async def test_reconnect_with_last_seq_replays_exactly_what_was_missed(pair: Pai
     again = await Reader.open(pair.a.ws_url, site, seq=last)
     await again.until_seq(55)
     assert again.seqs() == list(range(6, 56))
-    assert [f["data"]["comment"]["body"] for f in again.durable()] == \
-        [f"missed {i}" for i in range(50)]
+    assert [f["data"]["comment"]["body"] for f in again.durable()] == [
+        f"missed {i}" for i in range(50)
+    ]
     await asyncio.sleep(0.3)
     assert again.seqs() == list(range(6, 56))  # nothing twice
     await again.close()
@@ -50,14 +51,15 @@ async def test_client_that_sees_a_gap_gets_the_missing_events(pair: Pair) -> Non
     await reader.send({"type": "sync", "seq": 4})  # say it lost 5..10
     await reader.next("sync", after=mark)
     assert reader.seqs() == [5, 6, 7, 8, 9, 10]
-    r = await pair.http.get(f"{pair.a.url}/api/v1/sites/{site}/events",
-                            params={"page": "p", "after": 7})
+    r = await pair.http.get(
+        f"{pair.a.url}/api/v1/sites/{site}/events", params={"page": "p", "after": 7}
+    )
     assert [e["seq"] for e in r.json()["events"]] == [8, 9, 10]
     await reader.close()
 
 
 async def test_redis_outage_loses_no_comment_and_readers_converge(
-        databases: Databases, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    databases: Databases, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     redis = RedisServer(tmp_path_factory.mktemp("redis-outage"))
     redis.start()
@@ -69,10 +71,13 @@ async def test_redis_outage_loses_no_comment_and_readers_converge(
         readers = [await Reader.open(srv.ws_url, "outage", seq=0) for srv in (a, b, a, b)]
         statuses: list[int] = []
         async with http_client(timeout=30) as http:
+
             async def post(i: int) -> None:
                 server = (a, b)[i % 2]
-                r = await http.post(f"{server.url}/api/v1/sites/outage/comments",
-                                    json={"page": "p", "body": f"c{i}"})
+                r = await http.post(
+                    f"{server.url}/api/v1/sites/outage/comments",
+                    json={"page": "p", "body": f"c{i}"},
+                )
                 statuses.append(r.status_code)
 
             for i in range(30):
@@ -99,7 +104,8 @@ async def test_redis_outage_loses_no_comment_and_readers_converge(
 
 
 async def test_sigterm_closes_sockets_with_1012_so_clients_resume_elsewhere(
-        databases: Databases, redis_server: RedisServer, tmp_path: Path) -> None:
+    databases: Databases, redis_server: RedisServer, tmp_path: Path
+) -> None:
     db_url = await databases.create("postgresql")
     store = SqlStore(db_url, pool_size=1)
     await add_site(store, "restart", origins=[ORIGIN])
@@ -119,8 +125,10 @@ async def test_sigterm_closes_sockets_with_1012_so_clients_resume_elsewhere(
         assert "Traceback" not in log
         assert "ERROR" not in log
         async with http_client() as http:
-            r = await http.post(f"{b.url}/api/v1/sites/restart/comments",
-                                json={"page": "p", "body": "after the restart"})
+            r = await http.post(
+                f"{b.url}/api/v1/sites/restart/comments",
+                json={"page": "p", "body": "after the restart"},
+            )
         resumed = await Reader.open(b.ws_url, "restart", seq=0)
         await resumed.until_seq(r.json()["page"]["seq"])
         await resumed.close()

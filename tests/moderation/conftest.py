@@ -33,8 +33,10 @@ class Mod:
         page = await self.http.get("/moderate/login")
         token = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert token is not None, page.text[:500]
-        r = await self.http.post("/moderate/login", data={
-            "email": self.email, "password": password, "csrf": token.group(1), "next": ""})
+        r = await self.http.post(
+            "/moderate/login",
+            data={"email": self.email, "password": password, "csrf": token.group(1), "next": ""},
+        )
         if r.status_code == 303:
             queue = await self.http.get("/moderate")
             found = re.search(r'name="csrf-token" content="([^"]+)"', queue.text)
@@ -42,13 +44,17 @@ class Mod:
             self.csrf = found.group(1)
         return r
 
-    async def act(self, comment_id: int, action: str, expected: str | None = "pending",
-                  **form: str) -> httpx.Response:
+    async def act(
+        self, comment_id: int, action: str, expected: str | None = "pending", **form: str
+    ) -> httpx.Response:
         data = {"csrf": self.csrf, **form}
         if expected:
             data["expected"] = expected
-        return await self.http.post(f"/moderate/comments/{comment_id}/{action}", data=data,
-                                    headers={"Accept": "application/json"})
+        return await self.http.post(
+            f"/moderate/comments/{comment_id}/{action}",
+            data=data,
+            headers={"Accept": "application/json"},
+        )
 
     async def queue(self, **params: str) -> str:
         r = await self.http.get("/moderate", params=params)
@@ -61,11 +67,14 @@ async def client_for(api: Api) -> AsyncIterator[httpx.AsyncClient]:
     """A fresh cookie jar on the same transport as ``api``."""
     shared = api.http._transport
     # Its own transport: closing this client must not close the API client's pool.
-    transport = httpx.ASGITransport(app=shared.app, client=("203.0.113.7", 5000)) \
-        if isinstance(shared, httpx.ASGITransport) \
+    transport = (
+        httpx.ASGITransport(app=shared.app, client=("203.0.113.7", 5000))
+        if isinstance(shared, httpx.ASGITransport)
         else httpx.AsyncHTTPTransport(local_address=CLIENT_IP)
-    async with httpx.AsyncClient(transport=transport, base_url=str(api.http.base_url),
-                                 follow_redirects=False, timeout=30) as http:
+    )
+    async with httpx.AsyncClient(
+        transport=transport, base_url=str(api.http.base_url), follow_redirects=False, timeout=30
+    ) as http:
         yield http
 
 
@@ -74,12 +83,12 @@ def make_mod(api: Api) -> Callable[..., Any]:
     """Create a moderator of some sites, logged in, as its own browser."""
 
     @asynccontextmanager
-    async def make(*sites: str, owner: bool = False, login: bool = True
-                   ) -> AsyncIterator[Mod]:
+    async def make(*sites: str, owner: bool = False, login: bool = True) -> AsyncIterator[Mod]:
         email = f"mod{next(_people)}@example.com"
         for site in sites:
-            await add_moderator(api.store, hasher("test"), email, site, password=PASSWORD,
-                                owner=owner)
+            await add_moderator(
+                api.store, hasher("test"), email, site, password=PASSWORD, owner=owner
+            )
         async with client_for(api) as http:
             mod = Mod(http, email)
             if login:

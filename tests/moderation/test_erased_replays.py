@@ -15,12 +15,19 @@ from tests.support.ws import Reader
 
 SECRET_BODY = "my phone is 555-0199, call me"
 SECRET_NAME = "Jane Q. Private"
-PATHS = ["author erases all", "author deletes", "moderator rejects", "owner erases",
-         "readers flag", "moderator redacts"]
+PATHS = [
+    "author erases all",
+    "author deletes",
+    "moderator rejects",
+    "owner erases",
+    "readers flag",
+    "moderator redacts",
+]
 
 
-async def _take_out_of_view(path: str, api: Api, site: str, posted: dict[str, Any],
-                            mod: Mod) -> None:
+async def _take_out_of_view(
+    path: str, api: Api, site: str, posted: dict[str, Any], mod: Mod
+) -> None:
     comment_id, token = posted["comment"]["id"], posted["author_token"]
     auth = {"Authorization": f"Bearer {token}"}
     if path == "author erases all":
@@ -33,12 +40,19 @@ async def _take_out_of_view(path: str, api: Api, site: str, posted: dict[str, An
         r = await mod.act(comment_id, "erase", expected=None)
     elif path == "readers flag":
         for reader in range(3):
-            flagger = await api.post(site, "elsewhere", f"reader {reader} was here",
-                                     headers={"X-Forwarded-For": f"198.51.{reader}.9"})
+            flagger = await api.post(
+                site,
+                "elsewhere",
+                f"reader {reader} was here",
+                headers={"X-Forwarded-For": f"198.51.{reader}.9"},
+            )
             r = await api.http.post(
                 f"/api/v1/sites/{site}/comments/{comment_id}/flag",
-                headers={"Authorization": f"Bearer {flagger['author_token']}",
-                         "X-Forwarded-For": f"198.51.{reader}.9"})
+                headers={
+                    "Authorization": f"Bearer {flagger['author_token']}",
+                    "X-Forwarded-For": f"198.51.{reader}.9",
+                },
+            )
             assert r.status_code == 200, r.text
     else:
         r = await mod.act(comment_id, "edit", expected=None, body="[removed by a moderator]")
@@ -53,7 +67,8 @@ def _leaker(path: str) -> Callable[[str], list[str]]:
 
 @pytest.mark.parametrize("path", PATHS)
 async def test_text_out_of_public_view_leaves_every_replay(
-        path: str, api: Api, make_mod: Callable[..., Any]) -> None:
+    path: str, api: Api, make_mod: Callable[..., Any]
+) -> None:
     site = await api.new_site()
     _leaks = _leaker(path)
     live = api.transport == "uvicorn"
@@ -67,13 +82,16 @@ async def test_text_out_of_public_view_leaves_every_replay(
             await watcher.until_seq(2)
         await _take_out_of_view(path, api, site, posted, mod)
 
-        events = await api.http.get(f"/api/v1/sites/{site}/events",
-                                    params={"page": "p", "after": 0})
+        events = await api.http.get(
+            f"/api/v1/sites/{site}/events", params={"page": "p", "after": 0}
+        )
         seqs = [e["seq"] for e in events.json()["events"]]
         assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= 3  # still gap-free
         assert _leaks(events.text) == []
-        assert _leaks((await api.http.get(f"/api/v1/sites/{site}/thread",
-                                          params={"page": "p"})).text) == []
+        assert (
+            _leaks((await api.http.get(f"/api/v1/sites/{site}/thread", params={"page": "p"})).text)
+            == []
+        )
         assert _leaks((await api.http.get(f"/api/v1/sites/{site}/feed.atom")).text) == []
         if watcher is not None:
             await watcher.until_seq(seqs[-1])

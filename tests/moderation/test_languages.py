@@ -17,16 +17,25 @@ async def test_queue_and_flash_in_german_and_serbian_cyrillic(api: Api, make_mod
         mod.http.headers["Accept-Language"] = "de-DE,de;q=0.9,en;q=0.5"
         html = await mod.queue()
         assert '<html lang="de">' in html
-        for text in ("Warteschlange", "Ausstehend", "Freigeben", "Abmelden", "Kein Name",
-                     "Zurückgehalten:", "Antworten, bearbeiten oder sperren"):
+        for text in (
+            "Warteschlange",
+            "Ausstehend",
+            "Freigeben",
+            "Abmelden",
+            "Kein Name",
+            "Zurückgehalten:",
+            "Antworten, bearbeiten oder sperren",
+        ):
             assert text in html, text
-        script = re.search(r'<script type="application/json" id="tl-messages">(.*?)</script>',
-                           html, re.S)
+        script = re.search(
+            r'<script type="application/json" id="tl-messages">(.*?)</script>', html, re.S
+        )
         assert script is not None
         assert json.loads(script.group(1))["Saved."] == "Gespeichert."
 
-        done = await mod.http.post(f"/moderate/comments/{cid}/approve",
-                                   data={"csrf": mod.csrf, "expected": "pending"})
+        done = await mod.http.post(
+            f"/moderate/comments/{cid}/approve", data={"csrf": mod.csrf, "expected": "pending"}
+        )
         assert done.status_code == 303
         after = await mod.http.get(done.headers["location"])
         assert f"Kommentar {cid} freigegeben." in after.text
@@ -35,8 +44,9 @@ async def test_queue_and_flash_in_german_and_serbian_cyrillic(api: Api, make_mod
         # cookie cannot carry as text.
         mod.http.headers["Accept-Language"] = "sr-RS"
         other = (await api.post(site, body="Још један"))["comment"]["id"]
-        done = await mod.http.post(f"/moderate/comments/{other}/spam",
-                                   data={"csrf": mod.csrf, "expected": "pending"})
+        done = await mod.http.post(
+            f"/moderate/comments/{other}/spam", data={"csrf": mod.csrf, "expected": "pending"}
+        )
         assert done.status_code == 303
         html = (await mod.http.get(done.headers["location"])).text
         assert f"Коментар {other} је означен као спам." in html

@@ -20,8 +20,9 @@ from tests.support.net import http_client, ws_connect
 from tests.support.servers import ServerProcess
 
 
-async def test_moderator_socket_needs_a_session_and_our_origin(live_server: Any,
-                                                               backend_store: Any) -> None:
+async def test_moderator_socket_needs_a_session_and_our_origin(
+    live_server: Any, backend_store: Any
+) -> None:
     url = live_server.ws_url.replace("/ws", "/moderate/ws")
     own_origin = live_server.url
     with pytest.raises(InvalidStatus) as err:
@@ -31,18 +32,25 @@ async def test_moderator_socket_needs_a_session_and_our_origin(live_server: Any,
     async with http_client(base_url=live_server.url) as http:
         api = Api(http, backend_store, "uvicorn")
         site = await api.new_site(moderation="all")
-        await add_moderator(backend_store, hasher("test"), f"ws-{site}@example.com", site,
-                            password=PASSWORD)
+        await add_moderator(
+            backend_store, hasher("test"), f"ws-{site}@example.com", site, password=PASSWORD
+        )
         mod = Mod(http, f"ws-{site}@example.com")
         assert (await mod.login()).status_code == 303
         cookie = f"tl_session={http.cookies.get('tl_session')}"
         with pytest.raises(InvalidStatus) as err:
-            async with ws_connect(url, origin="https://evil.test",  # type: ignore[arg-type]
-                               additional_headers={"Cookie": cookie}):
+            async with ws_connect(
+                url,
+                origin="https://evil.test",  # type: ignore[arg-type]
+                additional_headers={"Cookie": cookie},
+            ):
                 pass
         assert err.value.response.status_code == 403
-        async with ws_connect(url, origin=own_origin,  # type: ignore[arg-type]
-                           additional_headers={"Cookie": cookie}) as ws:
+        async with ws_connect(
+            url,
+            origin=own_origin,  # type: ignore[arg-type]
+            additional_headers={"Cookie": cookie},
+        ) as ws:
             posted = await api.post(site, body="held for the live queue")
             frame = json.loads(await ws.recv())
             assert frame["type"] == "queue.changed"
@@ -64,8 +72,11 @@ async def _open_queue(server: Any, http: Any) -> Any:
     """The live queue on ``server``, opened with the session ``http`` logged in with."""
     url = server.ws_url.replace("/ws", "/moderate/ws")
     cookie = f"tl_session={http.cookies.get('tl_session')}"
-    return await ws_connect(url, origin=server.url,  # type: ignore[arg-type]
-                            additional_headers={"Cookie": cookie})
+    return await ws_connect(
+        url,
+        origin=server.url,  # type: ignore[arg-type]
+        additional_headers={"Cookie": cookie},
+    )
 
 
 async def _closed_with_reason(ws: Any) -> tuple[int | None, str]:
@@ -84,8 +95,12 @@ ACCESS_ENDINGS = ["logout", "site revoked", "account deleted", "session expired"
 
 @pytest.mark.parametrize("ending", ACCESS_ENDINGS)
 async def test_live_queue_closes_when_access_ends_in_any_process(
-        ending: str, backend_db: str, live_server: Any, backend_store: Any,
-        tmp_path_factory: pytest.TempPathFactory) -> None:
+    ending: str,
+    backend_db: str,
+    live_server: Any,
+    backend_store: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     # The moderator's socket lives on one process; access ends through another, or through
     # the command line, which tells no running server anything.
     other = ServerProcess(env_for(backend_db, tmp_path_factory.mktemp("other"))).start()
@@ -96,8 +111,7 @@ async def test_live_queue_closes_when_access_ends_in_any_process(
             async with http_client(base_url=live_server.url) as local:
                 posted = await Api(local, backend_store, "uvicorn").post(site, body="watched")
             async with asyncio.timeout(10):
-                assert json.loads(await ws.recv())["data"]["item"]["id"] == \
-                    posted["comment"]["id"]
+                assert json.loads(await ws.recv())["data"]["item"]["id"] == posted["comment"]["id"]
             if ending == "logout":
                 r = await http.post("/moderate/logout", data={"csrf": mod.csrf})
                 assert r.status_code == 303
@@ -107,8 +121,9 @@ async def test_live_queue_closes_when_access_ends_in_any_process(
                 await remove_moderator(backend_store, mod.email)
             else:
                 async with backend_store.write() as tx:
-                    await tx.conn.execute(update(sessions).values(
-                        seen_at=sessions.c.seen_at - 31 * 60 * 1000))
+                    await tx.conn.execute(
+                        update(sessions).values(seen_at=sessions.c.seen_at - 31 * 60 * 1000)
+                    )
             code, reason = await _closed_with_reason(ws)
         assert code == 1008
         assert reason in ("your session ended: log in again", f"you no longer moderate {site}")
@@ -116,8 +131,7 @@ async def test_live_queue_closes_when_access_ends_in_any_process(
         other.terminate()
 
 
-async def test_an_authors_edit_reaches_the_live_queue(live_server: Any,
-                                                      backend_store: Any) -> None:
+async def test_an_authors_edit_reaches_the_live_queue(live_server: Any, backend_store: Any) -> None:
     async with http_client(base_url=live_server.url) as http:
         api, site, _ = await _moderator_of_a_new_site(http, backend_store, "editwatch")
         ws = await _open_queue(live_server, http)
@@ -125,9 +139,11 @@ async def test_an_authors_edit_reaches_the_live_queue(live_server: Any,
         cid = posted["comment"]["id"]
         async with asyncio.timeout(10):
             first = json.loads(await ws.recv())
-            r = await http.patch(f"/api/v1/sites/{site}/comments/{cid}",
-                                 json={"body": "the switched version"},
-                                 headers={"Authorization": f"Bearer {posted['author_token']}"})
+            r = await http.patch(
+                f"/api/v1/sites/{site}/comments/{cid}",
+                json={"body": "the switched version"},
+                headers={"Authorization": f"Bearer {posted['author_token']}"},
+            )
             assert r.status_code == 200
             while True:
                 frame = json.loads(await ws.recv())

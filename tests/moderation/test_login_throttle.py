@@ -28,9 +28,13 @@ class CountingHasher(PasswordHasher):
     """The app's own hasher, counting how many passwords it was asked to check."""
 
     def __init__(self, inner: PasswordHasher) -> None:
-        super().__init__(time_cost=inner.time_cost, memory_cost=inner.memory_cost,
-                         parallelism=inner.parallelism, hash_len=inner.hash_len,
-                         salt_len=inner.salt_len)
+        super().__init__(
+            time_cost=inner.time_cost,
+            memory_cost=inner.memory_cost,
+            parallelism=inner.parallelism,
+            hash_len=inner.hash_len,
+            salt_len=inner.salt_len,
+        )
         self.verified = 0
 
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
@@ -39,21 +43,22 @@ class CountingHasher(PasswordHasher):
 
 
 @pytest.fixture(params=[("sqlite", "memory"), ("postgresql", "redis")], ids=lambda p: "-".join(p))
-def login_app(request: pytest.FixtureRequest, databases: Databases, tmp_path: Path
-              ) -> Callable[[], AbstractAsyncContextManager[Any]]:
+def login_app(
+    request: pytest.FixtureRequest, databases: Databases, tmp_path: Path
+) -> Callable[[], AbstractAsyncContextManager[Any]]:
     """An app with one owner, on SQLite with the in-process limiter, or on PostgreSQL with
     the attempts counted in a real Redis (where concurrent reservations really race)."""
     backend, broker = request.param
-    redis_url = request.getfixturevalue("redis_server").scratch_url() if broker == "redis" \
-        else None
+    redis_url = request.getfixturevalue("redis_server").scratch_url() if broker == "redis" else None
 
     @asynccontextmanager
     async def running() -> AsyncIterator[Any]:
         url = await databases.create(backend)
         store = SqlStore(url)
         await add_site(store, "guarded", origins=["https://blog.test"])
-        await add_moderator(store, hasher("test"), "owner@example.com", "guarded",
-                            password=PASSWORD, owner=True)
+        await add_moderator(
+            store, hasher("test"), "owner@example.com", "guarded", password=PASSWORD, owner=True
+        )
         await store.close()
         app = create_app(settings_for(url, tmp_path, redis_url=redis_url))
         async with app.router.lifespan_context(app):
@@ -76,8 +81,9 @@ class Browser:
         self.token = found.group(1)
 
     async def attempt(self, password: str, email: str = "owner@example.com") -> int:
-        r = await self.http.post("/moderate/login", data={"email": email, "password": password,
-                                                          "csrf": self.token})
+        r = await self.http.post(
+            "/moderate/login", data={"email": email, "password": password, "csrf": self.token}
+        )
         if r.status_code != 303:
             self.read_form(r.text)
         return r.status_code
@@ -102,11 +108,17 @@ async def test_fifty_simultaneous_logins_verify_at_most_five_passwords(login_app
             transport = httpx.ASGITransport(app=app, client=("198.51.100.20", 5000))
 
             async def guess(password: str) -> int:
-                async with httpx.AsyncClient(transport=transport, base_url="http://test",
-                                             cookies=cookies) as http:
-                    r = await http.post("/moderate/login", data={
-                        "email": "owner@example.com", "password": password,
-                        "csrf": form.token})
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://test", cookies=cookies
+                ) as http:
+                    r = await http.post(
+                        "/moderate/login",
+                        data={
+                            "email": "owner@example.com",
+                            "password": password,
+                            "csrf": form.token,
+                        },
+                    )
                     return r.status_code
 
             guesses = [f"guess number {i}" for i in range(49)] + [PASSWORD]
@@ -117,7 +129,8 @@ async def test_fifty_simultaneous_logins_verify_at_most_five_passwords(login_app
 
 
 async def test_failures_from_elsewhere_do_not_lock_the_owner_out_of_their_network(
-        login_app: Any) -> None:
+    login_app: Any,
+) -> None:
     async with login_app() as app:
         async with browser(app, "198.51.100.20") as attacker:
             for i in range(5):
@@ -128,8 +141,7 @@ async def test_failures_from_elsewhere_do_not_lock_the_owner_out_of_their_networ
 
 
 async def test_a_network_is_limited_across_accounts(login_app: Any) -> None:
-    async with login_app() as app, \
-            browser(app, "198.51.100.20") as form:
+    async with login_app() as app, browser(app, "198.51.100.20") as form:
         for i in range(20):
             assert await form.attempt("wrong", email=f"someone{i}@example.com") == 401
         assert await form.attempt(PASSWORD) == 429
@@ -143,7 +155,8 @@ async def test_a_successful_login_gives_the_network_its_attempt_back(login_app: 
 
 
 async def test_guesses_spread_over_many_networks_are_bounded_but_spare_known_devices(
-        login_app: Any) -> None:
+    login_app: Any,
+) -> None:
     async with login_app() as app:
         # The owner logged in from this browser before the attack: a known device.
         async with browser(app, "203.0.113.50") as owner:

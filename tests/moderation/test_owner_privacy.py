@@ -28,7 +28,10 @@ async def test_owner_exports_and_erases_an_author(api: Api, make_mod: Any) -> No
         assert "attachment" in export.headers["content-disposition"]
         data = export.json()
         assert sorted(c["body"] for c in data["comments"]) == [
-            "a normal reader", "troll one", "troll two"]
+            "a normal reader",
+            "troll one",
+            "troll two",
+        ]
         assert "ip_hash" not in export.text
         assert "webhook_secret" not in export.text
         r = await owner.act(troll["comment"]["id"], "erase", expected=None)
@@ -40,7 +43,8 @@ async def test_owner_exports_and_erases_an_author(api: Api, make_mod: Any) -> No
 
 
 async def test_an_export_shows_no_author_hash_and_only_this_server_can_open_them(
-        api: Api, make_mod: Any) -> None:
+    api: Api, make_mod: Any
+) -> None:
     site = await api.new_site()
     first = await api.post(site, body="one of mine", name="Same Author")
     await api.post(site, "p2", "another of mine", token=first["author_token"])
@@ -51,14 +55,25 @@ async def test_an_export_shows_no_author_hash_and_only_this_server_can_open_them
     sealed = [c["author"] for c in export.json()["comments"]]
     assert len(set(sealed)) == 2  # one author, yet nothing in the file links the two comments
     batch = Batch("threadline", site={})
-    batch.comments = [ImportedComment(source_id=str(i), page="1", parent=None, name=None,
-                                      body="x", status=Status.APPROVED, created_at=0,
-                                      where="test", author_hash=value)
-                      for i, value in enumerate(sealed)]
+    batch.comments = [
+        ImportedComment(
+            source_id=str(i),
+            page="1",
+            parent=None,
+            name=None,
+            body="x",
+            status=Status.APPROVED,
+            created_at=0,
+            where="test",
+            author_hash=value,
+        )
+        for i, value in enumerate(sealed)
+    ]
     open_export_authors(batch, SECRET)  # this server, restoring its own export
     assert [c.author_hash for c in batch.comments] == [author_hash, author_hash]
     elsewhere = Batch("threadline", site={})
-    elsewhere.comments = [replace(c, author_hash=s) for c, s in zip(batch.comments, sealed,
-                                                                     strict=True)]
+    elsewhere.comments = [
+        replace(c, author_hash=s) for c, s in zip(batch.comments, sealed, strict=True)
+    ]
     open_export_authors(elsewhere, SECRET[::-1])  # another server's secret
     assert [c.author_hash for c in elsewhere.comments] == [None, None]

@@ -44,8 +44,9 @@ class World:
 
     def browser(self, **headers: str) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=("203.0.113.7", 5000))
-        return httpx.AsyncClient(transport=transport, base_url="http://test",
-                                 follow_redirects=False, headers=headers)
+        return httpx.AsyncClient(
+            transport=transport, base_url="http://test", follow_redirects=False, headers=headers
+        )
 
     async def moderator(self, email: str) -> Mod:
         await add_moderator(self.store, hasher("test"), email, "mine", password=PASSWORD)
@@ -58,19 +59,24 @@ class World:
         self.mailbox.got.clear()
         message = self.mailbox.messages[-1]
         assert message["To"] == email
-        found = re.search(re.escape(PUBLIC) + r"(/moderate/reset/[A-Za-z0-9_-]+)",
-                          message.get_content())
+        found = re.search(
+            re.escape(PUBLIC) + r"(/moderate/reset/[A-Za-z0-9_-]+)", message.get_content()
+        )
         assert found is not None, message.get_content()
         return found.group(1)
 
     async def links(self) -> int:
         async with self.store.read() as tx:
-            return int((await tx.conn.execute(
-                select(func.count()).select_from(password_resets))).scalar_one())
+            return int(
+                (
+                    await tx.conn.execute(select(func.count()).select_from(password_resets))
+                ).scalar_one()
+            )
 
 
-async def world_of(databases: Databases, backend: str, tmp_path: Path, **settings: Any
-                   ) -> AsyncIterator[World]:
+async def world_of(
+    databases: Databases, backend: str, tmp_path: Path, **settings: Any
+) -> AsyncIterator[World]:
     url = await databases.create(backend)
     store = SqlStore(url)
     await add_site(store, "mine", origins=["https://blog.test"])
@@ -79,8 +85,11 @@ async def world_of(databases: Databases, backend: str, tmp_path: Path, **setting
     smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
     smtp.start()
     clock = Clock()
-    settings = {"smtp_url": f"smtp://127.0.0.1:{port}", "smtp_from": "comments@blog.test",
-                **settings}
+    settings = {
+        "smtp_url": f"smtp://127.0.0.1:{port}",
+        "smtp_from": "comments@blog.test",
+        **settings,
+    }
     app = create_app(settings_for(url, tmp_path, **settings), clock=clock)
     try:
         async with app.router.lifespan_context(app):
@@ -91,8 +100,9 @@ async def world_of(databases: Databases, backend: str, tmp_path: Path, **setting
 
 
 @pytest.fixture(params=BACKENDS)
-async def world(request: pytest.FixtureRequest, databases: Databases, tmp_path: Path
-                ) -> AsyncIterator[World]:
+async def world(
+    request: pytest.FixtureRequest, databases: Databases, tmp_path: Path
+) -> AsyncIterator[World]:
     async for made in world_of(databases, request.param, tmp_path, public_url=PUBLIC):
         yield made
 
@@ -106,16 +116,18 @@ async def form_token(http: httpx.AsyncClient, path: str) -> str:
 
 
 async def ask(http: httpx.AsyncClient, email: str) -> httpx.Response:
-    return await http.post("/moderate/reset", data={
-        "csrf": await form_token(http, "/moderate/reset"), "email": email})
+    return await http.post(
+        "/moderate/reset", data={"csrf": await form_token(http, "/moderate/reset"), "email": email}
+    )
 
 
 async def test_asking_for_a_link_answers_the_same_whatever_the_address(world: World) -> None:
     await world.moderator("known@example.com")
     async with world.browser() as http:
         assert 'href="/moderate/reset"' in (await http.get("/moderate/login")).text
-        forged = await http.post("/moderate/reset", data={"csrf": "forged",
-                                                          "email": "known@example.com"})
+        forged = await http.post(
+            "/moderate/reset", data={"csrf": "forged", "email": "known@example.com"}
+        )
         assert forged.status_code == 403 and "The form expired" in forged.text
         unknown = await ask(http, "nobody@example.com")
         known = await ask(http, "known@example.com")
@@ -128,8 +140,7 @@ async def test_asking_for_a_link_answers_the_same_whatever_the_address(world: Wo
     assert await world.links() == 1
 
 
-async def test_a_link_sets_a_new_password_once_and_ends_every_old_session(
-        world: World) -> None:
+async def test_a_link_sets_a_new_password_once_and_ends_every_old_session(world: World) -> None:
     mod = await world.moderator("forgetful@example.com")
     assert (await mod.http.get("/moderate")).status_code == 200  # a session from before
     async with world.browser() as http:
@@ -137,8 +148,9 @@ async def test_a_link_sets_a_new_password_once_and_ends_every_old_session(
         link = await world.link_sent_to("forgetful@example.com")
         page = await http.get(link)
         assert page.status_code == 200 and "For forgetful@example.com." in page.text
-        short = await http.post(link, data={"csrf": await form_token(http, link),
-                                            "password": "short"})
+        short = await http.post(
+            link, data={"csrf": await form_token(http, link), "password": "short"}
+        )
         assert short.status_code == 422 and "at least 10 characters" in short.text
         forged = await http.post(link, data={"csrf": "forged", "password": NEW})
         assert forged.status_code == 403
@@ -197,7 +209,8 @@ async def test_the_link_goes_to_the_public_url_whatever_host_was_asked(world: Wo
 
 @pytest.mark.parametrize("missing", ["public_url", "smtp_url"])
 async def test_without_e_mail_or_a_public_url_the_operator_resets_passwords(
-        databases: Databases, tmp_path: Path, missing: str) -> None:
+    databases: Databases, tmp_path: Path, missing: str
+) -> None:
     settings = {"public_url": PUBLIC, missing: None}
     async for world in world_of(databases, "sqlite", tmp_path, **settings):
         await world.moderator("stuck@example.com")
@@ -205,15 +218,13 @@ async def test_without_e_mail_or_a_public_url_the_operator_resets_passwords(
             assert 'href="/moderate/reset"' not in (await http.get("/moderate/login")).text
             page = await http.get("/moderate/reset")
             assert "threadline moderator passwd" in page.text and "<form" not in page.text
-            r = await http.post("/moderate/reset", data={"csrf": "",
-                                                         "email": "stuck@example.com"})
+            r = await http.post("/moderate/reset", data={"csrf": "", "email": "stuck@example.com"})
             assert r.status_code == 404
         await asyncio.sleep(0.2)
         assert world.mailbox.messages == [] and await world.links() == 0
 
 
-async def test_a_password_changed_by_the_operator_ends_sessions_and_links(
-        world: World) -> None:
+async def test_a_password_changed_by_the_operator_ends_sessions_and_links(world: World) -> None:
     """core.moderators.set_moderator_password, for `threadline moderator passwd`."""
     mod = await world.moderator("changed@example.com")
     async with world.browser() as http:

@@ -13,18 +13,30 @@ from tests.moderation.conftest import PASSWORD, Mod, client_for
 from tests.support.api import Api
 
 # Posted before there is a session, each guarded by its own form token (tested with them).
-PRE_SESSION = ("/moderate/login", "/moderate/join/{token}", "/moderate/join/{token}/decline",
-               "/moderate/reset", "/moderate/reset/{token}")
-ACTION_ROUTES = [r for r in create_app.__globals__["moderation_routes"]()
-                 if isinstance(r, Route) and "POST" in (r.methods or set())
-                 and r.path not in PRE_SESSION]
+PRE_SESSION = (
+    "/moderate/login",
+    "/moderate/join/{token}",
+    "/moderate/join/{token}/decline",
+    "/moderate/reset",
+    "/moderate/reset/{token}",
+)
+ACTION_ROUTES = [
+    r
+    for r in create_app.__globals__["moderation_routes"]()
+    if isinstance(r, Route) and "POST" in (r.methods or set()) and r.path not in PRE_SESSION
+]
 
 
 def concrete(path: str) -> str:
-    return (path.replace("{comment_id:id}", "1").replace("{action}", "approve")
-            .replace("{site}", "x").replace("{moderator_id:id}", "1")
-            .replace("{ban_id:id}", "1").replace("{invitation_id:id}", "1")
-            .replace("{token}", "x" * 43))
+    return (
+        path.replace("{comment_id:id}", "1")
+        .replace("{action}", "approve")
+        .replace("{site}", "x")
+        .replace("{moderator_id:id}", "1")
+        .replace("{ban_id:id}", "1")
+        .replace("{invitation_id:id}", "1")
+        .replace("{token}", "x" * 43)
+    )
 
 
 @pytest.mark.parametrize("route", ACTION_ROUTES, ids=lambda r: r.path)
@@ -33,8 +45,9 @@ async def test_actions_without_a_session_are_refused(api: Api, route: Route) -> 
         form = await http.post(concrete(route.path), data={"csrf": "x"})
         assert form.status_code == 303
         assert form.headers["location"] == "/moderate/login"
-        js = await http.post(concrete(route.path), data={"csrf": "x"},
-                             headers={"Accept": "application/json"})
+        js = await http.post(
+            concrete(route.path), data={"csrf": "x"}, headers={"Accept": "application/json"}
+        )
         assert js.status_code == 401
         assert js.json()["error"]["code"] == "login_required"
 
@@ -48,8 +61,9 @@ async def test_pages_without_a_session_redirect_to_login(api: Api, path: str) ->
 
 
 @pytest.mark.parametrize("route", ACTION_ROUTES, ids=lambda r: r.path)
-async def test_actions_without_a_valid_csrf_token_are_403(api: Api, make_mod: Any,
-                                                          route: Route) -> None:
+async def test_actions_without_a_valid_csrf_token_are_403(
+    api: Api, make_mod: Any, route: Route
+) -> None:
     site = await api.new_site()
     async with make_mod(site, owner=True) as mod:
         for data in ({}, {"csrf": "forged-token"}):
@@ -64,14 +78,15 @@ ID_ROUTES = [r for r in ACTION_ROUTES if ":id}" in r.path]
 @pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: r.path)
 @pytest.mark.parametrize("huge", [2**63, 2**64 + 7, 10**30])
 async def test_ids_beyond_the_database_are_a_plain_404(
-        api: Api, make_mod: Any, route: Route, huge: int,
-        caplog: pytest.LogCaptureFixture) -> None:
+    api: Api, make_mod: Any, route: Route, huge: int, caplog: pytest.LogCaptureFixture
+) -> None:
     site = await api.new_site()
     async with make_mod(site, owner=True) as mod:
         path = concrete(route.path).replace("/x/", f"/{site}/")
         path = re.sub(r"/1(/|$)", rf"/{huge}\1", path, count=1)
-        r = await mod.http.post(path, data={"csrf": mod.csrf, "body": "x"},
-                                headers={"Accept": "application/json"})
+        r = await mod.http.post(
+            path, data={"csrf": mod.csrf, "body": "x"}, headers={"Accept": "application/json"}
+        )
         assert r.status_code == 404, (path, r.text[:200])
     assert not [rec for rec in caplog.records if rec.levelname == "ERROR"]
 
@@ -80,23 +95,31 @@ async def test_cross_origin_action_is_403_even_with_the_token(api: Api, make_mod
     site = await api.new_site(moderation="all")
     cid = (await api.post(site))["comment"]["id"]
     async with make_mod(site) as mod:
-        r = await mod.http.post(f"/moderate/comments/{cid}/approve",
-                                data={"csrf": mod.csrf, "expected": "pending"},
-                                headers={"Origin": "https://evil.test"})
+        r = await mod.http.post(
+            f"/moderate/comments/{cid}/approve",
+            data={"csrf": mod.csrf, "expected": "pending"},
+            headers={"Origin": "https://evil.test"},
+        )
         assert r.status_code == 403
-        r = await mod.http.post(f"/moderate/comments/{cid}/approve",
-                                data={"csrf": mod.csrf, "expected": "pending"},
-                                headers={"Sec-Fetch-Site": "cross-site"})
+        r = await mod.http.post(
+            f"/moderate/comments/{cid}/approve",
+            data={"csrf": mod.csrf, "expected": "pending"},
+            headers={"Sec-Fetch-Site": "cross-site"},
+        )
         assert r.status_code == 403
         ours = str(mod.http.base_url).rstrip("/")
         other_scheme = ours.replace("http://", "https://", 1)
-        r = await mod.http.post(f"/moderate/comments/{cid}/approve",
-                                data={"csrf": mod.csrf, "expected": "pending"},
-                                headers={"Origin": other_scheme, "Accept": "application/json"})
+        r = await mod.http.post(
+            f"/moderate/comments/{cid}/approve",
+            data={"csrf": mod.csrf, "expected": "pending"},
+            headers={"Origin": other_scheme, "Accept": "application/json"},
+        )
         assert r.status_code == 403  # same host, other scheme: another origin
-        r = await mod.http.post(f"/moderate/comments/{cid}/approve",
-                                data={"csrf": mod.csrf, "expected": "pending"},
-                                headers={"Origin": ours, "Accept": "application/json"})
+        r = await mod.http.post(
+            f"/moderate/comments/{cid}/approve",
+            data={"csrf": mod.csrf, "expected": "pending"},
+            headers={"Origin": ours, "Accept": "application/json"},
+        )
         assert r.status_code == 200
 
 
@@ -113,8 +136,7 @@ async def test_moderator_of_one_site_cannot_touch_another(api: Api, make_mod: An
     assert (await api.thread(theirs))["comments"] == []
 
 
-async def test_login_throttling_locks_the_account_and_not_others(api: Api,
-                                                                 make_mod: Any) -> None:
+async def test_login_throttling_locks_the_account_and_not_others(api: Api, make_mod: Any) -> None:
     site = await api.new_site()
     async with make_mod(site, login=False) as victim, make_mod(site, login=False) as other:
         for _ in range(5):
@@ -134,8 +156,9 @@ async def test_unknown_account_fails_like_a_wrong_password(api: Api) -> None:
         assert "do not match" in r.text
 
 
-async def test_session_cookie_is_httponly_samesite_strict_and_rotates(api: Api,
-                                                                      make_mod: Any) -> None:
+async def test_session_cookie_is_httponly_samesite_strict_and_rotates(
+    api: Api, make_mod: Any
+) -> None:
     site = await api.new_site()
     async with make_mod(site, login=False) as mod:
         first = await mod.login()
@@ -162,8 +185,9 @@ async def test_logout_ends_the_session_on_the_server(api: Api, make_mod: Any) ->
             assert (await thief.get("/moderate")).status_code == 303
 
 
-@pytest.mark.parametrize("path", ["/moderate/login", "/moderate", "/moderate/audit",
-                                  "/moderate/nope", "/"])
+@pytest.mark.parametrize(
+    "path", ["/moderate/login", "/moderate", "/moderate/audit", "/moderate/nope", "/"]
+)
 async def test_pages_forbid_framing_with_csp(api: Api, make_mod: Any, path: str) -> None:
     site = await api.new_site()
     async with make_mod(site) as mod:
@@ -176,24 +200,35 @@ async def test_pages_forbid_framing_with_csp(api: Api, make_mod: Any, path: str)
         assert r.headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("target", ["//evil.test", "/\\evil.test", "https://evil.test",
-                                    "javascript:alert(1)", "/moderate\r\nSet-Cookie: x=1"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.test",
+        "/\\evil.test",
+        "https://evil.test",
+        "javascript:alert(1)",
+        "/moderate\r\nSet-Cookie: x=1",
+    ],
+)
 async def test_login_never_redirects_off_site(api: Api, make_mod: Any, target: str) -> None:
     site = await api.new_site()
     async with make_mod(site, login=False) as mod:
         page = await mod.http.get("/moderate/login", params={"next": target})
         token = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert token is not None
-        r = await mod.http.post("/moderate/login", data={
-            "email": mod.email, "password": PASSWORD, "csrf": token.group(1), "next": target})
+        r = await mod.http.post(
+            "/moderate/login",
+            data={"email": mod.email, "password": PASSWORD, "csrf": token.group(1), "next": target},
+        )
         assert r.status_code == 303
         assert r.headers["location"] == "/moderate"
 
 
 async def test_moderation_page_escapes_reader_text(api: Api, make_mod: Any) -> None:
     site = await api.new_site(moderation="all")
-    await api.post(site, body="<script>alert(1)</script><img src=x onerror=alert(2)>",
-                   name="<b>bold</b>")
+    await api.post(
+        site, body="<script>alert(1)</script><img src=x onerror=alert(2)>", name="<b>bold</b>"
+    )
     async with make_mod(site) as mod:
         html = await mod.queue()
         assert "<script>alert(1)" not in html

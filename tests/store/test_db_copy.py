@@ -37,12 +37,34 @@ T0 = 1_700_000_000_000
 def _fill(conn: Any) -> None:
     """Rows in every table, shaped like real use: threads with replies, events with seqs."""
     rng = random.Random(7)
-    conn.execute(insert(sites), [{"id": "old", "name": "Old blog", "origins": '["https://a.test"]',
-                                  "moderation": "first-time", "created_at": T0}])
-    conn.execute(insert(pages), [{"id": p, "site_id": "old", "key": f"post-{p}",
-                                  "url": f"https://a.test/{p}", "title": f"Post «{p}»",
-                                  "seq": 0, "comment_count": 0, "created_at": T0}
-                                 for p in range(1, PAGES + 1)])
+    conn.execute(
+        insert(sites),
+        [
+            {
+                "id": "old",
+                "name": "Old blog",
+                "origins": '["https://a.test"]',
+                "moderation": "first-time",
+                "created_at": T0,
+            }
+        ],
+    )
+    conn.execute(
+        insert(pages),
+        [
+            {
+                "id": p,
+                "site_id": "old",
+                "key": f"post-{p}",
+                "url": f"https://a.test/{p}",
+                "title": f"Post «{p}»",
+                "seq": 0,
+                "comment_count": 0,
+                "created_at": T0,
+            }
+            for p in range(1, PAGES + 1)
+        ],
+    )
     seq = dict.fromkeys(range(1, PAGES + 1), 0)
     count = dict.fromkeys(range(1, PAGES + 1), 0)
     tops: dict[int, list[int]] = {p: [] for p in seq}
@@ -53,46 +75,115 @@ def _fill(conn: Any) -> None:
         if parent is None:
             tops[page].append(cid)
         status = rng.choice(["approved"] * 8 + ["pending", "spam"])
-        rows.append({"id": cid, "site_id": "old", "page_id": page, "parent_id": parent,
-                     "reply_to_id": parent, "author_name": rng.choice([None, "Ann", "Đorđe"]),
-                     "author_hash": f"{rng.getrandbits(64):016x}",
-                     "body": f"Comment {cid}: 'q' \"dq\" \\ ünïcode ✓ " * rng.randint(1, 4),
-                     "status": status, "moderator": cid % 97 == 0,
-                     "created_at": T0 + cid * 1000, "edited_at": None if cid % 5 else T0,
-                     "reply_count": 0, "flags": int(cid % 11 == 0), "held_reason": None,
-                     "ip_hash": f"{cid % 300:032x}", "idempotency_key": None})
+        rows.append(
+            {
+                "id": cid,
+                "site_id": "old",
+                "page_id": page,
+                "parent_id": parent,
+                "reply_to_id": parent,
+                "author_name": rng.choice([None, "Ann", "Đorđe"]),
+                "author_hash": f"{rng.getrandbits(64):016x}",
+                "body": f"Comment {cid}: 'q' \"dq\" \\ ünïcode ✓ " * rng.randint(1, 4),
+                "status": status,
+                "moderator": cid % 97 == 0,
+                "created_at": T0 + cid * 1000,
+                "edited_at": None if cid % 5 else T0,
+                "reply_count": 0,
+                "flags": int(cid % 11 == 0),
+                "held_reason": None,
+                "ip_hash": f"{cid % 300:032x}",
+                "idempotency_key": None,
+            }
+        )
         if status == "approved":
             seq[page] += 1
             count[page] += 1
-            evs.append({"page_id": page, "seq": seq[page], "type": "comment.created",
-                        "payload": json.dumps({"comment": {"id": cid}}),
-                        "created_at": T0 + cid * 1000})
+            evs.append(
+                {
+                    "page_id": page,
+                    "seq": seq[page],
+                    "type": "comment.created",
+                    "payload": json.dumps({"comment": {"id": cid}}),
+                    "created_at": T0 + cid * 1000,
+                }
+            )
     conn.execute(insert(comments), rows)
     conn.execute(insert(events), evs)
     for page in seq:
-        conn.execute(pages.update().where(pages.c.id == page)
-                     .values(seq=seq[page], comment_count=count[page]))
-    conn.execute(insert(moderators), [{"id": 1, "email": "mod@a.test", "password_hash": "x",
-                                       "created_at": T0, "display_name": "Mod"}])
-    conn.execute(insert(moderator_sites), [{"moderator_id": 1, "site_id": "old",
-                                            "role": "owner"}])
-    conn.execute(insert(sessions), [{"token_hash": "t" * 64, "moderator_id": 1, "csrf": "c",
-                                     "created_at": T0, "seen_at": T0}])
-    conn.execute(insert(audit_log), [{"site_id": "old", "moderator_id": 1, "action": "approve",
-                                      "comment_id": 5, "before_status": "pending",
-                                      "after_status": "approved", "detail": None,
-                                      "created_at": T0}])
-    conn.execute(insert(comment_flags), [{"comment_id": 11, "reporter": "r1",
-                                          "created_at": T0}])
-    conn.execute(insert(bans), [{"site_id": "old", "author_hash": "ab", "ip_hash": None,
-                                 "mode": "hold", "reason": "test", "moderator_id": 1,
-                                 "created_at": T0}])
+        conn.execute(
+            pages.update()
+            .where(pages.c.id == page)
+            .values(seq=seq[page], comment_count=count[page])
+        )
+    conn.execute(
+        insert(moderators),
+        [
+            {
+                "id": 1,
+                "email": "mod@a.test",
+                "password_hash": "x",
+                "created_at": T0,
+                "display_name": "Mod",
+            }
+        ],
+    )
+    conn.execute(insert(moderator_sites), [{"moderator_id": 1, "site_id": "old", "role": "owner"}])
+    conn.execute(
+        insert(sessions),
+        [{"token_hash": "t" * 64, "moderator_id": 1, "csrf": "c", "created_at": T0, "seen_at": T0}],
+    )
+    conn.execute(
+        insert(audit_log),
+        [
+            {
+                "site_id": "old",
+                "moderator_id": 1,
+                "action": "approve",
+                "comment_id": 5,
+                "before_status": "pending",
+                "after_status": "approved",
+                "detail": None,
+                "created_at": T0,
+            }
+        ],
+    )
+    conn.execute(insert(comment_flags), [{"comment_id": 11, "reporter": "r1", "created_at": T0}])
+    conn.execute(
+        insert(bans),
+        [
+            {
+                "site_id": "old",
+                "author_hash": "ab",
+                "ip_hash": None,
+                "mode": "hold",
+                "reason": "test",
+                "moderator_id": 1,
+                "created_at": T0,
+            }
+        ],
+    )
 
 
 def _copy(source: str, target: str, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server.cli", "db", "copy", "--from", source,
-                           "--to", target, *options], capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "db",
+            "copy",
+            "--from",
+            source,
+            "--to",
+            target,
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 async def _all_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -101,10 +192,10 @@ async def _all_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
         out = {}
         async with store.read() as tx:
             for table in metadata.sorted_tables:
-                rows = await tx.conn.execute(select(table).order_by(
-                    *table.primary_key.columns))
-                out[table.name] = [tuple(int(v) if isinstance(v, bool) else v for v in r)
-                                   for r in rows]
+                rows = await tx.conn.execute(select(table).order_by(*table.primary_key.columns))
+                out[table.name] = [
+                    tuple(int(v) if isinstance(v, bool) else v for v in r) for r in rows
+                ]
         return out
     finally:
         await store.close()
@@ -138,9 +229,13 @@ async def test_sqlite_to_postgresql_copies_every_row_and_resumes(databases: Data
 
     # The copy's ids do not collide with new rows: the sequences moved past them.
     async with pg.write() as tx:
-        new = (await tx.conn.execute(insert(pages).values(
-            site_id="old", key="after-the-move", seq=0, comment_count=0, created_at=T0)
-            .returning(pages.c.id))).scalar_one()
+        new = (
+            await tx.conn.execute(
+                insert(pages)
+                .values(site_id="old", key="after-the-move", seq=0, comment_count=0, created_at=T0)
+                .returning(pages.c.id)
+            )
+        ).scalar_one()
     assert new == PAGES + 1
 
     # A target row that differs from the source is reported, never overwritten.
@@ -157,8 +252,9 @@ async def test_sqlite_to_postgresql_copies_every_row_and_resumes(databases: Data
     await pg.close()
 
 
-async def test_copy_from_an_unmigrated_database_is_refused(databases: Databases,
-                                                           tmp_path: Any) -> None:
+async def test_copy_from_an_unmigrated_database_is_refused(
+    databases: Databases, tmp_path: Any
+) -> None:
     target = await databases.create("postgresql")
     sqlite3.connect(tmp_path / "empty.db").close()  # a database, but with no tables
     done = _copy(f"sqlite:///{tmp_path}/empty.db", target)

@@ -32,9 +32,15 @@ pytestmark = pytest.mark.slow
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT,
-                          env={**os.environ, **env}, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def ok(env: dict[str, str], *args: str) -> str:
@@ -55,8 +61,10 @@ def _ms(value: str) -> int:
 def trees(data: dict[str, Any]) -> Expected:
     """The comment trees an export holds, keyed by page, in the generator's shape."""
     keys = {p["id"]: p["key"] for p in data["pages"]}
-    nodes = {c["id"]: Node(c["name"], c["body"], c["status"], _ms(c["created_at"]))
-             for c in data["comments"]}
+    nodes = {
+        c["id"]: Node(c["name"], c["body"], c["status"], _ms(c["created_at"]))
+        for c in data["comments"]
+    }
     got = Expected({key: [] for key in keys.values()})
     for c in data["comments"]:
         parent = c["reply_to"] or c["parent"]
@@ -72,8 +80,13 @@ async def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
     store = SqlStore(url, pool_size=1)
     try:
         async with store.read() as tx:
-            return {t.name: [tuple(r) for r in await tx.conn.execute(
-                select(t).order_by(*t.primary_key.columns))] for t in metadata.sorted_tables}
+            return {
+                t.name: [
+                    tuple(r)
+                    for r in await tx.conn.execute(select(t).order_by(*t.primary_key.columns))
+                ]
+                for t in metadata.sorted_tables
+            }
     finally:
         await store.close()
 
@@ -84,34 +97,45 @@ async def derived_counts_hold(url: str) -> None:
     try:
         async with store.read() as tx:
             approved = comments.c.status == "approved"
-            shown = dict(list(await tx.conn.execute(
-                select(comments.c.page_id, func.count()).where(approved)
-                .group_by(comments.c.page_id))))
-            for page_id, count in await tx.conn.execute(select(pages.c.id,
-                                                               pages.c.comment_count)):
+            shown = dict(
+                list(
+                    await tx.conn.execute(
+                        select(comments.c.page_id, func.count())
+                        .where(approved)
+                        .group_by(comments.c.page_id)
+                    )
+                )
+            )
+            for page_id, count in await tx.conn.execute(select(pages.c.id, pages.c.comment_count)):
                 assert count == shown.get(page_id, 0)
-            replies = dict(list(await tx.conn.execute(
-                select(comments.c.parent_id, func.count())
-                .where(approved, comments.c.parent_id.is_not(None))
-                .group_by(comments.c.parent_id))))
-            for cid, count in await tx.conn.execute(select(comments.c.id,
-                                                           comments.c.reply_count)):
+            replies = dict(
+                list(
+                    await tx.conn.execute(
+                        select(comments.c.parent_id, func.count())
+                        .where(approved, comments.c.parent_id.is_not(None))
+                        .group_by(comments.c.parent_id)
+                    )
+                )
+            )
+            for cid, count in await tx.conn.execute(select(comments.c.id, comments.c.reply_count)):
                 assert count == replies.get(cid, 0)
     finally:
         await store.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def db_env(request: pytest.FixtureRequest, databases: Databases,
-                 tmp_path: Path) -> dict[str, str]:
+async def db_env(
+    request: pytest.FixtureRequest, databases: Databases, tmp_path: Path
+) -> dict[str, str]:
     url = await databases.create(request.param)
     env = env_for(url, tmp_path)
     ok(env, "site", "add", "blog", "--origin", "https://blog.test")
     return env
 
 
-async def test_disqus_export_imports_whole_trees_once(db_env: dict[str, str],
-                                                      tmp_path: Path) -> None:
+async def test_disqus_export_imports_whole_trees_once(
+    db_env: dict[str, str], tmp_path: Path
+) -> None:
     path = tmp_path / "disqus.xml"
     want = disqus_export(path, posts=600)
     assert want.count() == 600 and want.count("spam") and want.count("deleted")
@@ -137,8 +161,9 @@ async def test_disqus_export_imports_whole_trees_once(db_env: dict[str, str],
     await derived_counts_hold(db_env["THREADLINE_DATABASE_URL"])
 
 
-async def test_wordpress_export_imports_comments_not_pingbacks(databases: Databases,
-                                                               tmp_path: Path) -> None:
+async def test_wordpress_export_imports_comments_not_pingbacks(
+    databases: Databases, tmp_path: Path
+) -> None:
     env = env_for(await databases.create("sqlite"), tmp_path)
     ok(env, "site", "add", "wp", "--origin", "https://wp.test")
     path = tmp_path / "wordpress.xml"
@@ -164,16 +189,17 @@ async def test_isso_database_imports_with_edits(databases: Databases, tmp_path: 
     refused = cli(env, "import", "isso", str(path), "--site", "notes")
     assert refused.returncode == 2 and "--base-url" in refused.stderr
 
-    out = ok(env, "import", "isso", str(path), "--site", "notes",
-             "--base-url", "https://isso.test")
+    out = ok(env, "import", "isso", str(path), "--site", "notes", "--base-url", "https://isso.test")
     assert f"imported {want.count()} comments" in out
     data = export(env, "notes")
     assert trees(data).shapes() == want.shapes()
-    got_edits = {_ms(c["created_at"]): _ms(c["edited_at"]) for c in data["comments"]
-                 if c["edited_at"]}
+    got_edits = {
+        _ms(c["created_at"]): _ms(c["edited_at"]) for c in data["comments"] if c["edited_at"]
+    }
     assert got_edits == edited
-    again = ok(env, "import", "isso", str(path), "--site", "notes", "--base-url",
-               "https://isso.test")
+    again = ok(
+        env, "import", "isso", str(path), "--site", "notes", "--base-url", "https://isso.test"
+    )
     assert f"{want.count()} already imported" in again
 
 
@@ -196,9 +222,15 @@ async def test_threadline_export_round_trips(databases: Databases, tmp_path: Pat
         keys = {p["id"]: p["key"] for p in data["pages"]}
         ids = {c["id"]: (keys[c["page_id"]], c["created_at"]) for c in data["comments"]}
         rows = sorted(
-            {**c, "id": None, "page_id": keys[c["page_id"]],
-             "parent": ids.get(c["parent"]), "reply_to": ids.get(c["reply_to"])}.items()
-            for c in data["comments"])
+            {
+                **c,
+                "id": None,
+                "page_id": keys[c["page_id"]],
+                "parent": ids.get(c["parent"]),
+                "reply_to": ids.get(c["reply_to"]),
+            }.items()
+            for c in data["comments"]
+        )
         page_rows = sorted((p["key"], p["url"], p["title"], p["count"]) for p in data["pages"])
         return page_rows, rows
 
@@ -222,13 +254,14 @@ async def test_threadline_export_round_trips(databases: Databases, tmp_path: Pat
 def _cut(path: Path, fraction: float) -> Path:
     cut = path.with_name("cut-" + path.name)
     data = path.read_bytes()
-    cut.write_bytes(data[:int(len(data) * fraction)])
+    cut.write_bytes(data[: int(len(data) * fraction)])
     return cut
 
 
 @pytest.mark.parametrize("fmt", ["disqus", "wxr", "json"])
 async def test_cut_short_file_names_its_line_and_writes_nothing(
-        fmt: str, databases: Databases, tmp_path: Path) -> None:
+    fmt: str, databases: Databases, tmp_path: Path
+) -> None:
     env = env_for(await databases.create("sqlite"), tmp_path)
     ok(env, "site", "add", "blog", "--origin", "https://blog.test")
     full = tmp_path / "full"
@@ -245,30 +278,37 @@ async def test_cut_short_file_names_its_line_and_writes_nothing(
     lines = cut.read_bytes().count(b"\n") + 1
     before = await snapshot(env["THREADLINE_DATABASE_URL"])
 
-    done = cli(env, "import", "json" if fmt == "json" else fmt, str(cut), "--site",
-               "other" if fmt == "json" else "blog")
+    done = cli(
+        env,
+        "import",
+        "json" if fmt == "json" else fmt,
+        str(cut),
+        "--site",
+        "other" if fmt == "json" else "blog",
+    )
     assert done.returncode == 2
     assert "cut short" in done.stderr
     assert f"{cut}:{lines}:" in done.stderr  # the line where the file stops
     assert await snapshot(env["THREADLINE_DATABASE_URL"]) == before
 
 
-async def test_damaged_isso_database_writes_nothing(databases: Databases,
-                                                    tmp_path: Path) -> None:
+async def test_damaged_isso_database_writes_nothing(databases: Databases, tmp_path: Path) -> None:
     env = env_for(await databases.create("sqlite"), tmp_path)
     ok(env, "site", "add", "notes", "--origin", "https://isso.test")
     isso_database(tmp_path / "comments.db")
     cut = _cut(tmp_path / "comments.db", 0.5)
     before = await snapshot(env["THREADLINE_DATABASE_URL"])
-    done = cli(env, "import", "isso", str(cut), "--site", "notes", "--base-url",
-               "https://isso.test")
+    done = cli(
+        env, "import", "isso", str(cut), "--site", "notes", "--base-url", "https://isso.test"
+    )
     assert done.returncode == 2 and str(cut) in done.stderr
     assert "damaged or cut short" in done.stderr or "not a readable" in done.stderr
     assert await snapshot(env["THREADLINE_DATABASE_URL"]) == before
 
 
 async def test_a_broken_reference_names_its_element_and_writes_nothing(
-        databases: Databases, tmp_path: Path) -> None:
+    databases: Databases, tmp_path: Path
+) -> None:
     env = env_for(await databases.create("sqlite"), tmp_path)
     ok(env, "site", "add", "blog", "--origin", "https://blog.test")
     path = tmp_path / "disqus.xml"
@@ -284,35 +324,42 @@ async def test_a_broken_reference_names_its_element_and_writes_nothing(
     assert await snapshot(env["THREADLINE_DATABASE_URL"]) == before
 
 
-async def test_unreadable_or_absurd_input_is_one_clear_line(databases: Databases,
-                                                           tmp_path: Path) -> None:
+async def test_unreadable_or_absurd_input_is_one_clear_line(
+    databases: Databases, tmp_path: Path
+) -> None:
     env = env_for(await databases.create("sqlite"), tmp_path)
     ok(env, "site", "add", "blog", "--origin", "https://blog.test")
     for fmt in ("disqus", "wxr", "isso", "json"):
         for target in (tmp_path / "missing.xml", tmp_path):
             done = cli(env, "import", fmt, str(target), "--site", "blog")
             assert done.returncode == 2, (fmt, target, done.stderr)
-            assert done.stderr.startswith("threadline: error:") and "Traceback" not in \
-                done.stderr
+            assert done.stderr.startswith("threadline: error:") and "Traceback" not in done.stderr
     path = tmp_path / "old.xml"
     disqus_export(path, posts=20)
     text = path.read_text()
     first = text.index("<createdAt>", text.index("<post "))
-    path.write_text(text[:first] + "<createdAt>0001-01-01T00:00:00+01:00" +
-                    text[text.index("</createdAt>", first):])
+    path.write_text(
+        text[:first]
+        + "<createdAt>0001-01-01T00:00:00+01:00"
+        + text[text.index("</createdAt>", first) :]
+    )
     before = await snapshot(env["THREADLINE_DATABASE_URL"])
     done = cli(env, "import", "disqus", str(path), "--site", "blog")
     assert done.returncode == 2 and "before 1990" in done.stderr, done.stderr
     assert await snapshot(env["THREADLINE_DATABASE_URL"]) == before
 
 
-@pytest.mark.parametrize("payload", [
-    '<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-    "<disqus><post>&b;</post></disqus>",
-    '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><disqus><post>&x;</post></disqus>',
-])
-async def test_entities_in_an_export_are_refused(payload: str, databases: Databases,
-                                                 tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        "<disqus><post>&b;</post></disqus>",
+        '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><disqus><post>&x;</post></disqus>',
+    ],
+)
+async def test_entities_in_an_export_are_refused(
+    payload: str, databases: Databases, tmp_path: Path
+) -> None:
     env = env_for(await databases.create("sqlite"), tmp_path)
     ok(env, "site", "add", "blog", "--origin", "https://blog.test")
     path = tmp_path / "evil.xml"

@@ -19,12 +19,14 @@ from tests.support.db import Databases
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_migrated_database_matches_the_declared_schema(backend: str,
-                                                             databases: Databases) -> None:
+async def test_migrated_database_matches_the_declared_schema(
+    backend: str, databases: Databases
+) -> None:
     store = SqlStore(await databases.create(backend))
     try:
         diff = await store.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+        )
         assert diff == []
         assert await current_revision(store) == head_revision()
         await migrate(store)  # idempotent
@@ -57,7 +59,8 @@ async def test_only_a_migration_creates_a_sqlite_file(tmp_path: Path) -> None:
 
 
 async def test_sqlite_connections_use_wal_full_sync_and_never_block_in_sqlite(
-        databases: Databases) -> None:
+    databases: Databases,
+) -> None:
     store = SqlStore(await databases.create("sqlite"))
     try:
         async with store.read() as tx:
@@ -74,7 +77,8 @@ async def test_sqlite_connections_use_wal_full_sync_and_never_block_in_sqlite(
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_events_lose_their_copies_of_comments_and_replay_by_reference(
-        backend: str, databases: Databases, tmp_path: object) -> None:
+    backend: str, databases: Databases, tmp_path: object
+) -> None:
     """Migration 0004 keeps each event's comment id and count, drops the copied text."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path}/old.db"
@@ -87,46 +91,67 @@ async def test_events_lose_their_copies_of_comments_and_replay_by_reference(
     try:
         await migrate(store, "0003")
         async with store.write() as tx:
-            await tx.conn.execute(text(
-                "INSERT INTO sites (id, name, origins, created_at) "
-                "VALUES ('old', 'Old', '[]', 1)"))
-            await tx.conn.execute(text(
-                "INSERT INTO pages (id, site_id, key, seq, comment_count, created_at) "
-                "VALUES (7, 'old', 'p', 2, 0, 1)"))
-            await tx.conn.execute(text(
-                "INSERT INTO comments (id, site_id, page_id, body, status, created_at) "
-                "VALUES (41, 'old', 7, '', 'deleted', 1)"))
+            await tx.conn.execute(
+                text(
+                    "INSERT INTO sites (id, name, origins, created_at) "
+                    "VALUES ('old', 'Old', '[]', 1)"
+                )
+            )
+            await tx.conn.execute(
+                text(
+                    "INSERT INTO pages (id, site_id, key, seq, comment_count, created_at) "
+                    "VALUES (7, 'old', 'p', 2, 0, 1)"
+                )
+            )
+            await tx.conn.execute(
+                text(
+                    "INSERT INTO comments (id, site_id, page_id, body, status, created_at) "
+                    "VALUES (41, 'old', 7, '', 'deleted', 1)"
+                )
+            )
             for seq, kind, count in ((1, "comment.created", 1), (2, "comment.deleted", 0)):
-                payload = ('{"comment": {"id": 41, "body": "erased long ago", '
-                           f'"name": "Someone"}}, "count": {count}}}')
-                await tx.conn.execute(text(
-                    "INSERT INTO events (page_id, seq, type, payload, created_at) "
-                    "VALUES (7, :seq, :kind, :payload, 1)"),
-                    {"seq": seq, "kind": kind, "payload": payload})
+                payload = (
+                    '{"comment": {"id": 41, "body": "erased long ago", '
+                    f'"name": "Someone"}}, "count": {count}}}'
+                )
+                await tx.conn.execute(
+                    text(
+                        "INSERT INTO events (page_id, seq, type, payload, created_at) "
+                        "VALUES (7, :seq, :kind, :payload, 1)"
+                    ),
+                    {"seq": seq, "kind": kind, "payload": payload},
+                )
         await migrate(store)
         async with store.read() as tx:
-            rows = (await tx.conn.execute(text(
-                "SELECT seq, comment_id, comment_count FROM events ORDER BY seq"))).all()
+            rows = (
+                await tx.conn.execute(
+                    text("SELECT seq, comment_id, comment_count FROM events ORDER BY seq")
+                )
+            ).all()
             page = await tx.find_page_by_id(7)
             assert page is not None
             replay = await tx.events_after(page, 0, 10)
         assert [tuple(r) for r in rows] == [(1, 41, 1), (2, 41, 0)]
         assert [(e.seq, e.data["comment"]["body"], e.data["count"]) for e in replay] == [
-            (1, "", 1), (2, "", 0)]
+            (1, "", 1),
+            (2, "", 0),
+        ]
     finally:
         await store.close()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-async def test_database_errors_never_carry_the_values_they_bound(backend: str,
-                                                                 databases: Databases) -> None:
+async def test_database_errors_never_carry_the_values_they_bound(
+    backend: str, databases: Databases
+) -> None:
     """An error's text ends up in a log with its traceback: no comment text may be in it."""
     store = SqlStore(await databases.create(backend))
     try:
         with pytest.raises(Exception) as raised:  # noqa: PT011 -- any driver's error
             async with store.write() as tx:
-                await tx.conn.execute(text("INSERT INTO no_such_table VALUES (:body)"),
-                                      {"body": "a private sentence"})
+                await tx.conn.execute(
+                    text("INSERT INTO no_such_table VALUES (:body)"), {"body": "a private sentence"}
+                )
         assert "a private sentence" not in str(raised.value)
         assert "a private sentence" not in repr(raised.value)
     finally:

@@ -16,12 +16,14 @@ from tests.support.db import Databases
 
 
 def _site(site_id: str) -> Site:
-    return Site(id=site_id, name=site_id, origins=("http://a.test",), moderation=Mode.NONE,
-                created_at=0)
+    return Site(
+        id=site_id, name=site_id, origins=("http://a.test",), moderation=Mode.NONE, created_at=0
+    )
 
 
 async def test_a_write_waits_for_another_process_lock_while_the_loop_keeps_serving(
-        databases: Databases) -> None:
+    databases: Databases,
+) -> None:
     url = await databases.create("sqlite")
     path = sqlite_path(url)
     assert path is not None
@@ -29,8 +31,10 @@ async def test_a_write_waits_for_another_process_lock_while_the_loop_keeps_servi
     other = sqlite3.connect(path, isolation_level=None)  # "another process" holding the lock
     try:
         other.execute("BEGIN IMMEDIATE")
-        other.execute("INSERT INTO sites (id, name, origins, moderation, created_at, notify)"
-                      " VALUES ('held', 'held', '[]', 'none', 0, '{}')")
+        other.execute(
+            "INSERT INTO sites (id, name, origins, moderation, created_at, notify)"
+            " VALUES ('held', 'held', '[]', 'none', 0, '{}')"
+        )
 
         async def write() -> None:
             async with store.write() as tx:
@@ -54,7 +58,8 @@ async def test_a_write_waits_for_another_process_lock_while_the_loop_keeps_servi
 
 
 async def test_a_lock_held_too_long_is_a_clean_unavailable_and_writes_nothing(
-        databases: Databases, monkeypatch: pytest.MonkeyPatch) -> None:
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(database, "SQLITE_LOCK_WAIT", 0.05)
     url = await databases.create("sqlite")
     path = sqlite_path(url)

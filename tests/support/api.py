@@ -35,19 +35,30 @@ class Api:
     transport: str
     clock: Clock | None = None
 
-    async def new_site(self, *, moderation: str = "none", origins: tuple[str, ...] = (ORIGIN,)
-                       ) -> str:
+    async def new_site(
+        self, *, moderation: str = "none", origins: tuple[str, ...] = (ORIGIN,)
+    ) -> str:
         site_id = f"s{next(_sites)}-{int(time.time() * 1000) % 100000}"
         await add_site(self.store, site_id, origins=origins, mode=moderation)
         return site_id
 
-    async def post(self, site: str, page: str = "p", body: str = "Hello", *,
-                   token: str | None = None, expect: int | None = 201, **extra: Any
-                   ) -> dict[str, Any]:
+    async def post(
+        self,
+        site: str,
+        page: str = "p",
+        body: str = "Hello",
+        *,
+        token: str | None = None,
+        expect: int | None = 201,
+        **extra: Any,
+    ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         headers.update(extra.pop("headers", {}))
-        r = await self.http.post(f"/api/v1/sites/{site}/comments",
-                                 json={"page": page, "body": body, **extra}, headers=headers)
+        r = await self.http.post(
+            f"/api/v1/sites/{site}/comments",
+            json={"page": page, "body": body, **extra},
+            headers=headers,
+        )
         if expect is not None:
             assert r.status_code == expect, r.text
         data: dict[str, Any] = r.json()
@@ -65,11 +76,21 @@ class Api:
             conn = tx.conn
             page_ids = select(pages.c.id).where(pages.c.site_id == site)
             return {
-                "pages": (await conn.execute(select(func.count()).select_from(pages)
-                                             .where(pages.c.site_id == site))).scalar_one(),
-                "comments": (await conn.execute(select(func.count()).select_from(comments)
-                                                .where(comments.c.site_id == site))).scalar_one(),
-                "events": (await conn.execute(select(func.count()).select_from(events)
-                                              .where(events.c.page_id.in_(page_ids)))
-                           ).scalar_one(),
+                "pages": (
+                    await conn.execute(
+                        select(func.count()).select_from(pages).where(pages.c.site_id == site)
+                    )
+                ).scalar_one(),
+                "comments": (
+                    await conn.execute(
+                        select(func.count()).select_from(comments).where(comments.c.site_id == site)
+                    )
+                ).scalar_one(),
+                "events": (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(events)
+                        .where(events.c.page_id.in_(page_ids))
+                    )
+                ).scalar_one(),
             }

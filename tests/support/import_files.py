@@ -35,16 +35,21 @@ class Expected:
     trees: dict[str, list[Node]] = field(default_factory=dict)  # page key -> top level
 
     def shapes(self) -> dict[str, list[tuple[object, ...]]]:
-        return {key: sorted((n.shape() for n in tops), key=repr)
-                for key, tops in self.trees.items() if tops}
+        return {
+            key: sorted((n.shape() for n in tops), key=repr)
+            for key, tops in self.trees.items()
+            if tops
+        }
 
     def hold_under_hidden_threads(self) -> Expected:
         """Approved replies in a thread whose first comment is not published (nor a
         tombstone) can be seen by nobody: imports hold them for a moderator instead."""
+
         def hold(nodes: list[Node]) -> None:
             for n in nodes:
                 n.status = "pending" if n.status == "approved" else n.status
                 hold(n.children)
+
         for tops in self.trees.values():
             for top in tops:
                 if top.status not in ("approved", "deleted"):
@@ -53,8 +58,8 @@ class Expected:
 
     def count(self, status: str | None = None) -> int:
         def walk(nodes: list[Node]) -> int:
-            return sum((status is None or n.status == status) + walk(n.children)
-                       for n in nodes)
+            return sum((status is None or n.status == status) + walk(n.children) for n in nodes)
+
         return sum(walk(tops) for tops in self.trees.values())
 
 
@@ -75,8 +80,10 @@ def _paragraphs(rng: random.Random, i: int) -> tuple[str, str]:
         parts[-1] = "first half\nSecond line"
     if rng.random() < 0.2:
         parts.append(f"see blog.test/{i} (https://blog.test/{i}?a=1&b=2)")
-        html.append(f'<p>see <a href="https://blog.test/{i}?a=1&amp;b=2" rel="nofollow">'
-                    f"blog.test/{i}</a></p>")
+        html.append(
+            f'<p>see <a href="https://blog.test/{i}?a=1&amp;b=2" rel="nofollow">'
+            f"blog.test/{i}</a></p>"
+        )
     return "".join(html), "\n\n".join(parts)
 
 
@@ -89,21 +96,25 @@ def disqus_export(path: Path, posts: int = 600, threads: int = 15, seed: int = 3
     listed out of order, with spam, deleted posts, anonymous authors and HTML bodies."""
     rng = random.Random(seed)
     expected = Expected()
-    out = ['<?xml version="1.0" encoding="utf-8"?>',
-           '<disqus xmlns="http://disqus.com" '
-           'xmlns:dsq="http://disqus.com/disqus-internals" '
-           'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-           'xsi:schemaLocation="http://disqus.com/api/schemas/1.0/disqus.xsd">',
-           '  <category dsq:id="9"><forum>blog</forum><title>General</title>'
-           "<isDefault>true</isDefault></category>"]
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<disqus xmlns="http://disqus.com" '
+        'xmlns:dsq="http://disqus.com/disqus-internals" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:schemaLocation="http://disqus.com/api/schemas/1.0/disqus.xsd">',
+        '  <category dsq:id="9"><forum>blog</forum><title>General</title>'
+        "<isDefault>true</isDefault></category>",
+    ]
     for t in range(1, threads + 1):
         query = "?utm_source=feed" if t % 3 == 0 else ""
-        out.append(f'  <thread dsq:id="{1000 + t}"><id>post-{t}</id><forum>blog</forum>'
-                   f'<category dsq:id="9"/><link>https://blog.test/posts/{t}/{query}</link>'
-                   f"<title>Post &#8470; {t} &amp; more</title><message/>"
-                   f"<createdAt>{_iso(T0)}</createdAt><author><name>Owner</name>"
-                   "<isAnonymous>false</isAnonymous></author><isClosed>false</isClosed>"
-                   "<isDeleted>false</isDeleted></thread>")
+        out.append(
+            f'  <thread dsq:id="{1000 + t}"><id>post-{t}</id><forum>blog</forum>'
+            f'<category dsq:id="9"/><link>https://blog.test/posts/{t}/{query}</link>'
+            f"<title>Post &#8470; {t} &amp; more</title><message/>"
+            f"<createdAt>{_iso(T0)}</createdAt><author><name>Owner</name>"
+            "<isAnonymous>false</isAnonymous></author><isClosed>false</isClosed>"
+            "<isDeleted>false</isDeleted></thread>"
+        )
         expected.trees[f"https://blog.test/posts/{t}/"] = []
     nodes: dict[int, tuple[Node, int]] = {}  # post id -> node, thread
     records: list[str] = []
@@ -117,8 +128,12 @@ def disqus_export(path: Path, posts: int = 600, threads: int = 15, seed: int = 3
         raw_name = LONG_NAME if i == 7 else rng.choice(NAMES)
         html, text = _paragraphs(rng, i)
         created = T0 + i * 37_000
-        node = Node(None if status == "deleted" else _shown_name(raw_name),
-                    "" if status == "deleted" else text, status, created)
+        node = Node(
+            None if status == "deleted" else _shown_name(raw_name),
+            "" if status == "deleted" else text,
+            status,
+            created,
+        )
         nodes[2000 + i] = (node, thread)
         if parent is None:
             expected.trees[f"https://blog.test/posts/{thread}/"].append(node)
@@ -134,7 +149,8 @@ def disqus_export(path: Path, posts: int = 600, threads: int = 15, seed: int = 3
             f"<isAnonymous>{str(anonymous).lower()}</isAnonymous>"
             f"{'' if anonymous else f'<username>user{i}</username>'}</author>"
             f'<ipAddress>10.0.0.{i % 250}</ipAddress><thread dsq:id="{1000 + thread}"/>'
-            f"{parent_xml}</post>")
+            f"{parent_xml}</post>"
+        )
     # Disqus lists posts by id, but an edited export can move them: replies may come first.
     rng.shuffle(records)
     out.extend(records)
@@ -143,8 +159,13 @@ def disqus_export(path: Path, posts: int = 600, threads: int = 15, seed: int = 3
     return expected.hold_under_hidden_threads()
 
 
-WXR_STATUS = {"1": "approved", "0": "pending", "spam": "spam", "trash": "rejected",
-              "post-trashed": "rejected"}
+WXR_STATUS = {
+    "1": "approved",
+    "0": "pending",
+    "spam": "spam",
+    "trash": "rejected",
+    "post-trashed": "rejected",
+}
 
 
 def wxr_export(path: Path, seed: int = 5) -> tuple[Expected, int]:
@@ -156,8 +177,11 @@ def wxr_export(path: Path, seed: int = 5) -> tuple[Expected, int]:
     expected = Expected()
     items, comment_id, pingbacks = [], 0, 0
     for post in range(1, 6):
-        link = f"https://wp.test/{2019 + post}/01/hello-{post}/" if post != 5 \
+        link = (
+            f"https://wp.test/{2019 + post}/01/hello-{post}/"
+            if post != 5
             else "https://wp.test/?page_id=15"
+        )
         expected.trees[link] = []
         mine: list[tuple[int, Node]] = []
         comments = []
@@ -168,8 +192,12 @@ def wxr_export(path: Path, seed: int = 5) -> tuple[Expected, int]:
             created = T0 + comment_id * 61_000
             name = rng.choice(NAMES)
             text = f"WordPress comment {comment_id} & <i>friends</i>\nsecond line"
-            node = Node(_shown_name(name), text.replace("<i>", "").replace("</i>", ""),
-                        WXR_STATUS[approved], created)
+            node = Node(
+                _shown_name(name),
+                text.replace("<i>", "").replace("</i>", ""),
+                WXR_STATUS[approved],
+                created,
+            )
             if parent:
                 dict(mine)[parent].children.append(node)
             else:
@@ -188,7 +216,8 @@ def wxr_export(path: Path, seed: int = 5) -> tuple[Expected, int]:
                 f"</wp:comment_content><wp:comment_approved><![CDATA[{approved}]]>"
                 f"</wp:comment_approved><wp:comment_type><![CDATA[comment]]>"
                 f"</wp:comment_type><wp:comment_parent>{parent}</wp:comment_parent>"
-                f"<wp:comment_user_id>0</wp:comment_user_id></wp:comment>")
+                f"<wp:comment_user_id>0</wp:comment_user_id></wp:comment>"
+            )
         if post % 2:
             pingbacks += 1
             comment_id += 1
@@ -199,7 +228,8 @@ def wxr_export(path: Path, seed: int = 5) -> tuple[Expected, int]:
                 "<wp:comment_content><![CDATA[[...] linked here [...]]]></wp:comment_content>"
                 "<wp:comment_approved>1</wp:comment_approved>"
                 "<wp:comment_type><![CDATA[pingback]]></wp:comment_type>"
-                "<wp:comment_parent>0</wp:comment_parent></wp:comment>")
+                "<wp:comment_parent>0</wp:comment_parent></wp:comment>"
+            )
         comments.append(
             f"<wp:comment><wp:comment_id>{9000 + post}</wp:comment_id>"
             "<wp:comment_author><![CDATA[WooCommerce]]></wp:comment_author>"
@@ -207,7 +237,8 @@ def wxr_export(path: Path, seed: int = 5) -> tuple[Expected, int]:
             "<wp:comment_content><![CDATA[Order status changed.]]></wp:comment_content>"
             "<wp:comment_approved>1</wp:comment_approved>"
             "<wp:comment_type><![CDATA[order_note]]></wp:comment_type>"
-            "<wp:comment_parent>0</wp:comment_parent></wp:comment>")
+            "<wp:comment_parent>0</wp:comment_parent></wp:comment>"
+        )
         items.append(
             f"<item><title>Hello &amp; welcome {post}</title><link>{link}</link>"
             f"<pubDate>Mon, 01 Jan 2020 00:00:00 +0000</pubDate>"
@@ -215,10 +246,13 @@ def wxr_export(path: Path, seed: int = 5) -> tuple[Expected, int]:
             f"<content:encoded><![CDATA[<p>Post body</p>]]></content:encoded>"
             f"<wp:post_id>{10 + post}</wp:post_id>"
             f"<wp:post_type><![CDATA[{'page' if post == 5 else 'post'}]]></wp:post_type>"
-            f"<wp:status><![CDATA[publish]]></wp:status>{''.join(comments)}</item>")
-    items.append("<item><title>logo.png</title><link>https://wp.test/logo/</link>"
-                 "<wp:post_id>99</wp:post_id><wp:post_type><![CDATA[attachment]]>"
-                 "</wp:post_type></item>")
+            f"<wp:status><![CDATA[publish]]></wp:status>{''.join(comments)}</item>"
+        )
+    items.append(
+        "<item><title>logo.png</title><link>https://wp.test/logo/</link>"
+        "<wp:post_id>99</wp:post_id><wp:post_type><![CDATA[attachment]]>"
+        "</wp:post_type></item>"
+    )
     path.write_text(
         '<?xml version="1.0" encoding="UTF-8" ?>\n'
         '<rss version="2.0" xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/" '
@@ -228,7 +262,10 @@ def wxr_export(path: Path, seed: int = 5) -> tuple[Expected, int]:
         'xmlns:wp="http://wordpress.org/export/1.2/">\n<channel>\n'
         "<title>WP blog</title><link>https://wp.test</link><wp:wxr_version>1.2</wp:wxr_version>"
         "<wp:base_site_url>https://wp.test</wp:base_site_url>\n"
-        + "\n".join(items) + "\n</channel>\n</rss>\n", encoding="utf-8")
+        + "\n".join(items)
+        + "\n</channel>\n</rss>\n",
+        encoding="utf-8",
+    )
     return expected.hold_under_hidden_threads(), pingbacks
 
 
@@ -268,8 +305,12 @@ def isso_database(path: Path, seed: int = 9) -> tuple[Expected, dict[int, int]]:
             modified = created + 30.5 if cid % 4 == 0 else None
             author = rng.choice([*NAMES, None])
             text = f"*Markdown* stays as written, {cid}\n\n> quoted"
-            node = Node(None if mode == 4 else _shown_name(author),
-                        "" if mode == 4 else text, ISSO_MODES[mode], round(created * 1000))
+            node = Node(
+                None if mode == 4 else _shown_name(author),
+                "" if mode == 4 else text,
+                ISSO_MODES[mode],
+                round(created * 1000),
+            )
             if modified is not None:
                 edited[node.created_at] = round(modified * 1000)
             if parent is None:
@@ -277,11 +318,25 @@ def isso_database(path: Path, seed: int = 9) -> tuple[Expected, dict[int, int]]:
                 tops.append((cid, node))
             else:
                 dict(tops)[parent].children.append(node)
-            db.execute("INSERT INTO comments (tid, id, parent, created, modified, mode, "
-                       "remote_addr, text, author, email, website, voters) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (tid, cid, parent, created, modified, mode, "10.0.0.0", text, author,
-                        None, None, b""))
+            db.execute(
+                "INSERT INTO comments (tid, id, parent, created, modified, mode, "
+                "remote_addr, text, author, email, website, voters) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    tid,
+                    cid,
+                    parent,
+                    created,
+                    modified,
+                    mode,
+                    "10.0.0.0",
+                    text,
+                    author,
+                    None,
+                    None,
+                    b"",
+                ),
+            )
     db.commit()
     db.close()
     return expected.hold_under_hidden_threads(), edited

@@ -23,8 +23,10 @@ from server.logs import JsonFormatter
 ALLOWED = frozenset({"127.0.0.1", "::1", "0.0.0.0", "::"})
 # Candidates only: each is confirmed by ipaddress, so timestamps and versions pass.
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
-_IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}"
-                   r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4})(?![\w:])")
+_IPV6 = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}"
+    r"(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4})(?![\w:])"
+)
 # uvicorn's access shape, whoever the client: `127.0.0.1:54321 - "GET /x HTTP/1.1" 200`
 # (in JSON the quote is escaped).
 _ACCESS_SHAPE = re.compile(r'\S+:\d+ - \\?"')
@@ -115,13 +117,17 @@ def finish(session: pytest.Session) -> None:
     if not findings:
         if reporter is not None:  # proof the check ran, and on what
             reporter.write("\n")  # after the progress line
-            reporter.write_line(f"log check: {lines} lines in {len(files)} logs in "
-                                f"{_directory}, no client address")
+            reporter.write_line(
+                f"log check: {lines} lines in {len(files)} logs in {_directory}, no client address"
+            )
         return
     if session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    report = [f"the run fails: {len(findings)} of {lines} log lines in {_directory} name a "
-              "client address (docs/privacy.md: no raw IP in any log)", *findings[:SHOWN]]
+    report = [
+        f"the run fails: {len(findings)} of {lines} log lines in {_directory} name a "
+        "client address (docs/privacy.md: no raw IP in any log)",
+        *findings[:SHOWN],
+    ]
     if len(findings) > SHOWN:
         report.append(f"... and {len(findings) - SHOWN} more")
     if reporter is None:

@@ -17,8 +17,7 @@ def parse(text: str) -> dict[str, float]:
     return out
 
 
-async def scrape(http: httpx.AsyncClient, base_url: str, token: str = TOKEN
-                 ) -> dict[str, float]:
+async def scrape(http: httpx.AsyncClient, base_url: str, token: str = TOKEN) -> dict[str, float]:
     r = await http.get(f"{base_url}/metrics", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain; version=0.0.4")

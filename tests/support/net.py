@@ -28,14 +28,16 @@ def ws_connect(url: str, *, source: str = CLIENT_IP, **kwargs: Any) -> connect:
     return connect(url, local_addr=(source, 0), **kwargs)
 
 
-async def open_tcp(port: int, *, source: str = CLIENT_IP
-                   ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def open_tcp(
+    port: int, *, source: str = CLIENT_IP
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
 
 
 @contextlib.asynccontextmanager
-async def tcp(port: int, *, source: str = CLIENT_IP
-              ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+async def tcp(
+    port: int, *, source: str = CLIENT_IP
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     """A raw connection from ``source``, closed on the way out whatever the server did."""
     reader, writer = await open_tcp(port, source=source)
     try:
@@ -46,8 +48,7 @@ async def tcp(port: int, *, source: str = CLIENT_IP
             await writer.wait_closed()
 
 
-def tcp_socket(port: int, *, source: str = CLIENT_IP, rcvbuf: int | None = None
-               ) -> socket.socket:
+def tcp_socket(port: int, *, source: str = CLIENT_IP, rcvbuf: int | None = None) -> socket.socket:
     """A connected blocking socket from ``source``."""
     sock = socket.socket()
     if rcvbuf is not None:

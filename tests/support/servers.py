@@ -41,8 +41,18 @@ class ServerProcess:
 
     def command(self) -> list[str]:
         # `threadline serve` itself, so the production uvicorn options are what we test.
-        return [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), "--workers", "1"]
+        return [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+        ]
 
     def start(self) -> ServerProcess:
         self.log = session_log(self.log, "server")
@@ -50,8 +60,12 @@ class ServerProcess:
         out = open(self.log, "ab") if self.log else None  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
-                self.command(), cwd=ROOT, env=env, stdout=out or subprocess.DEVNULL,
-                stderr=subprocess.STDOUT)
+                self.command(),
+                cwd=ROOT,
+                env=env,
+                stdout=out or subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
         finally:
             if out is not None:
                 out.close()  # the child has its own descriptor

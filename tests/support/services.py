@@ -31,8 +31,9 @@ def free_port() -> int:
         return port
 
 
-def wait_port(port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
-              ) -> None:
+def wait_port(
+    port: int, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -85,9 +86,21 @@ class RedisServer:
     def start(self) -> None:
         assert self.exe is not None
         self.proc = subprocess.Popen(
-            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL)
+            [
+                self.exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         wait_port(self.port, proc=self.proc)
 
     def stop(self) -> None:
@@ -137,22 +150,62 @@ class PostgresCluster:
             as_user = ["runuser", "-u", "postgres", "--"]
         self._as_user = as_user
         data, self.port = os.path.join(self.base, "data"), free_port()
-        subprocess.run([*as_user, f"{self.bindir}/initdb", "-D", data, "-U", "postgres",
-                        "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-                       check=True, stdout=subprocess.DEVNULL)
-        opts = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                "-c max_connections=300")
-        subprocess.run([*as_user, f"{self.bindir}/pg_ctl", "-D", data, "-l",
-                        f"{self.base}/server.log", "-w", "-o", opts, "start"],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                *as_user,
+                f"{self.bindir}/initdb",
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        opts = (
+            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=300"
+        )
+        subprocess.run(
+            [
+                *as_user,
+                f"{self.bindir}/pg_ctl",
+                "-D",
+                data,
+                "-l",
+                f"{self.base}/server.log",
+                "-w",
+                "-o",
+                opts,
+                "start",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         if not self.base:
             return
-        subprocess.run([*self._as_user, f"{self.bindir}/pg_ctl", "-D",
-                        os.path.join(self.base, "data"), "-m", "immediate", "-w", "stop"],
-                       stdout=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            [
+                *self._as_user,
+                f"{self.bindir}/pg_ctl",
+                "-D",
+                os.path.join(self.base, "data"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
         shutil.rmtree(self.base, ignore_errors=True)
 
 

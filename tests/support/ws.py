@@ -30,11 +30,23 @@ class Reader:
     _task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, ws_url: str, site: str, page: str = "p", *, seq: int | None = None,
-                   origin: str = ORIGIN, token: str | None = None, wait_sync: bool = True
-                   ) -> Reader:
-        ws = await ws_connect(f"{ws_url}?site={site}", origin=origin,  # type: ignore[arg-type]
-                              open_timeout=10, max_size=2**20)
+    async def open(
+        cls,
+        ws_url: str,
+        site: str,
+        page: str = "p",
+        *,
+        seq: int | None = None,
+        origin: str = ORIGIN,
+        token: str | None = None,
+        wait_sync: bool = True,
+    ) -> Reader:
+        ws = await ws_connect(
+            f"{ws_url}?site={site}",
+            origin=origin,  # type: ignore[arg-type]
+            open_timeout=10,
+            max_size=2**20,
+        )
         reader = cls(ws)
         reader._task = asyncio.create_task(reader._read())
         msg: dict[str, Any] = {"type": "subscribe", "page": page}
@@ -111,14 +123,16 @@ class Reader:
 class RawClient:
     """A websocket spoken by hand over a blocking socket: it can stop reading entirely."""
 
-    def __init__(self, port: int, site: str, *, origin: str = ORIGIN, rcvbuf: int = 4096
-                 ) -> None:
+    def __init__(self, port: int, site: str, *, origin: str = ORIGIN, rcvbuf: int = 4096) -> None:
         self.sock = tcp_socket(port, rcvbuf=rcvbuf)
         key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall((
-            f"GET /ws?site={site} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n").encode())
+        self.sock.sendall(
+            (
+                f"GET /ws?site={site} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+            ).encode()
+        )
         response = b""
         while b"\r\n\r\n" not in response:
             response += self.sock.recv(1)

@@ -37,8 +37,9 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.Column("comment_count", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name="fk_pages_site_id_sites",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["sites.id"], name="fk_pages_site_id_sites", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_pages"),
         sa.UniqueConstraint("site_id", "key", name="uq_pages_site_id_key"),
     )
@@ -61,20 +62,31 @@ def upgrade() -> None:
         sa.Column("held_reason", sa.String(200)),
         sa.Column("ip_hash", sa.String(32)),
         sa.Column("idempotency_key", sa.String(100)),
-        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name="fk_comments_site_id_sites",
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["page_id"], ["pages.id"], name="fk_comments_page_id_pages",
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["parent_id"], ["comments.id"],
-                                name="fk_comments_parent_id_comments", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["sites.id"], name="fk_comments_site_id_sites", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["page_id"], ["pages.id"], name="fk_comments_page_id_pages", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["parent_id"],
+            ["comments.id"],
+            name="fk_comments_parent_id_comments",
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_comments"),
-        sa.UniqueConstraint("site_id", "idempotency_key",
-                            name="uq_comments_site_id_idempotency_key"),
+        sa.UniqueConstraint(
+            "site_id", "idempotency_key", name="uq_comments_site_id_idempotency_key"
+        ),
     )
-    op.create_index("ix_comments_page_id_parent_id_created_at_id", "comments",
-                    ["page_id", "parent_id", "created_at", "id"])
-    op.create_index("ix_comments_site_id_status_created_at", "comments",
-                    ["site_id", "status", "created_at"])
+    op.create_index(
+        "ix_comments_page_id_parent_id_created_at_id",
+        "comments",
+        ["page_id", "parent_id", "created_at", "id"],
+    )
+    op.create_index(
+        "ix_comments_site_id_status_created_at", "comments", ["site_id", "status", "created_at"]
+    )
     op.create_index("ix_comments_site_id_author_hash", "comments", ["site_id", "author_hash"])
     op.create_table(
         "events",
@@ -84,8 +96,9 @@ def upgrade() -> None:
         sa.Column("type", sa.String(32), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["page_id"], ["pages.id"], name="fk_events_page_id_pages",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["page_id"], ["pages.id"], name="fk_events_page_id_pages", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_events"),
         sa.UniqueConstraint("page_id", "seq", name="uq_events_page_id_seq"),
     )
@@ -103,11 +116,15 @@ def upgrade() -> None:
         sa.Column("moderator_id", Id, nullable=False),
         sa.Column("site_id", sa.String(64), nullable=False),
         sa.Column("role", sa.String(16), nullable=False),
-        sa.ForeignKeyConstraint(["moderator_id"], ["moderators.id"],
-                                name="fk_moderator_sites_moderator_id_moderators",
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["site_id"], ["sites.id"],
-                                name="fk_moderator_sites_site_id_sites", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["moderator_id"],
+            ["moderators.id"],
+            name="fk_moderator_sites_moderator_id_moderators",
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["sites.id"], name="fk_moderator_sites_site_id_sites", ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("moderator_id", "site_id", name="pk_moderator_sites"),
     )
     op.create_table(
@@ -121,17 +138,28 @@ def upgrade() -> None:
         sa.Column("after_status", sa.String(16)),
         sa.Column("detail", sa.Text()),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name="fk_audit_log_site_id_sites",
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["moderator_id"], ["moderators.id"],
-                                name="fk_audit_log_moderator_id_moderators",
-                                ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["sites.id"], name="fk_audit_log_site_id_sites", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["moderator_id"],
+            ["moderators.id"],
+            name="fk_audit_log_moderator_id_moderators",
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
     )
     op.create_index("ix_audit_log_site_id_created_at", "audit_log", ["site_id", "created_at"])
 
 
 def downgrade() -> None:
-    for table in ("audit_log", "moderator_sites", "moderators", "events", "comments",
-                  "pages", "sites"):
+    for table in (
+        "audit_log",
+        "moderator_sites",
+        "moderators",
+        "events",
+        "comments",
+        "pages",
+        "sites",
+    ):
         op.drop_table(table)

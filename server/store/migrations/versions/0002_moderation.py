@@ -28,8 +28,12 @@ def upgrade() -> None:
         sa.Column("csrf", sa.String(64), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("seen_at", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["moderator_id"], ["moderators.id"],
-                                name="fk_sessions_moderator_id_moderators", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["moderator_id"],
+            ["moderators.id"],
+            name="fk_sessions_moderator_id_moderators",
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("token_hash", name="pk_sessions"),
     )
     op.create_index("ix_sessions_moderator_id", "sessions", ["moderator_id"])
@@ -38,8 +42,12 @@ def upgrade() -> None:
         sa.Column("comment_id", Id, nullable=False),
         sa.Column("reporter", sa.String(64), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["comment_id"], ["comments.id"],
-                                name="fk_comment_flags_comment_id_comments", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["comment_id"],
+            ["comments.id"],
+            name="fk_comment_flags_comment_id_comments",
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("comment_id", "reporter", name="pk_comment_flags"),
     )
     op.create_table(
@@ -52,10 +60,15 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(200)),
         sa.Column("moderator_id", Id),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name="fk_bans_site_id_sites",
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["moderator_id"], ["moderators.id"],
-                                name="fk_bans_moderator_id_moderators", ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["sites.id"], name="fk_bans_site_id_sites", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["moderator_id"],
+            ["moderators.id"],
+            name="fk_bans_moderator_id_moderators",
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_bans"),
     )
     op.create_index("ix_bans_site_id_author_hash", "bans", ["site_id", "author_hash"])

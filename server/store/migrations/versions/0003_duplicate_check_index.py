@@ -15,8 +15,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_comments_site_id_ip_hash_created_at", "comments",
-                    ["site_id", "ip_hash", "created_at"])
+    op.create_index(
+        "ix_comments_site_id_ip_hash_created_at", "comments", ["site_id", "ip_hash", "created_at"]
+    )
 
 
 def downgrade() -> None:

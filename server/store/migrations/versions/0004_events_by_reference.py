@@ -26,25 +26,43 @@ BATCH = 1000
 def upgrade() -> None:
     with op.batch_alter_table("events") as batch:
         batch.add_column(sa.Column("comment_id", Id))
-        batch.add_column(sa.Column("comment_count", sa.Integer(), server_default=sa.text("0"),
-                                   nullable=False))
+        batch.add_column(
+            sa.Column("comment_count", sa.Integer(), server_default=sa.text("0"), nullable=False)
+        )
     conn = op.get_bind()
-    events = sa.table("events", sa.column("id", Id), sa.column("payload", sa.Text()),
-                      sa.column("comment_id", Id), sa.column("comment_count", sa.Integer()))
-    move = (sa.update(events).where(events.c.id == sa.bindparam("b_id"))
-            .values(comment_id=sa.bindparam("b_comment"), comment_count=sa.bindparam("b_count")))
+    events = sa.table(
+        "events",
+        sa.column("id", Id),
+        sa.column("payload", sa.Text()),
+        sa.column("comment_id", Id),
+        sa.column("comment_count", sa.Integer()),
+    )
+    move = (
+        sa.update(events)
+        .where(events.c.id == sa.bindparam("b_id"))
+        .values(comment_id=sa.bindparam("b_comment"), comment_count=sa.bindparam("b_count"))
+    )
     last = 0
     while True:
-        rows = conn.execute(sa.select(events.c.id, events.c.payload)
-                            .where(events.c.id > last).order_by(events.c.id).limit(BATCH)).all()
+        rows = conn.execute(
+            sa.select(events.c.id, events.c.payload)
+            .where(events.c.id > last)
+            .order_by(events.c.id)
+            .limit(BATCH)
+        ).all()
         if not rows:
             break
         values = []
         for event_id, payload in rows:
             data = json.loads(payload)
             comment = data.get("comment") or {}
-            values.append({"b_id": event_id, "b_comment": comment.get("id"),
-                           "b_count": int(data.get("count") or 0)})
+            values.append(
+                {
+                    "b_id": event_id,
+                    "b_comment": comment.get("id"),
+                    "b_count": int(data.get("count") or 0),
+                }
+            )
         conn.execute(move, values)
         last = rows[-1][0]
     with op.batch_alter_table("events") as batch:

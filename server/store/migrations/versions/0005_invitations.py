@@ -27,11 +27,15 @@ def upgrade() -> None:
         sa.Column("invited_by", Id, nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["site_id"], ["sites.id"], name="fk_invitations_site_id_sites",
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["invited_by"], ["moderators.id"],
-                                name="fk_invitations_invited_by_moderators",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["sites.id"], name="fk_invitations_site_id_sites", ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["invited_by"],
+            ["moderators.id"],
+            name="fk_invitations_invited_by_moderators",
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_invitations"),
         sa.UniqueConstraint("token_hash", name="uq_invitations_token_hash"),
         sa.UniqueConstraint("site_id", "email", name="uq_invitations_site_id_email"),

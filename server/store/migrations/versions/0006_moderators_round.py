@@ -29,9 +29,12 @@ def upgrade() -> None:
         sa.Column("moderator_id", Id, nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["moderator_id"], ["moderators.id"],
-                                name="fk_password_resets_moderator_id_moderators",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["moderator_id"],
+            ["moderators.id"],
+            name="fk_password_resets_moderator_id_moderators",
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("token_hash", name="pk_password_resets"),
     )
     op.create_index("ix_password_resets_moderator_id", "password_resets", ["moderator_id"])
