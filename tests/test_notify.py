@@ -61,7 +61,7 @@ class Mailbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = BytesParser(policy=default).parsebytes(envelope.content)
-        self.messages.append(msg)  # type: ignore[arg-type]
+        self.messages.append(msg)
         self.loop.call_soon_threadsafe(self.got.set)
         return "250 OK"
 

@@ -131,7 +131,7 @@ async def test_ip_hashes_are_forgotten_after_30_days(
     new = (await asgi_api.post(site, body="today"))["comment"]["id"]
     await forget_old_data(asgi_app.state.tl.services)
     async with asgi_api.store.read() as tx:
-        hashes = dict(
+        hashes: dict[int, str | None] = dict(
             (
                 await tx.conn.execute(
                     select(comments.c.id, comments.c.ip_hash).where(comments.c.id.in_([old, new]))

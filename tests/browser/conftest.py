@@ -222,6 +222,9 @@ class Quiet:
     async def reset(self, *args: Any) -> None:
         return None
 
+    async def release(self, *args: Any) -> None:
+        return None
+
 
 async def seed_comment(
     store: SqlStore,

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -51,6 +52,10 @@ URLS = [
 ]
 
 
+def _at_least(asked: list[str], count: int) -> bool:
+    return len(asked) >= count
+
+
 async def until(ready: Callable[[], bool], timeout: float = 10) -> None:
     """Wait for a request the page makes (its handler records it)."""
     deadline = time.monotonic() + timeout
@@ -92,11 +97,11 @@ async def test_widget_count_js_and_importer_key_urls_alike(new_context: Any) -> 
             await route.fulfill(body=html["doc"], content_type="text/html")
 
     await page.route("**/*", serve)
-    seen = []
+    seen: list[str] = []
     for n, url in enumerate(URLS, 1):
         await page.goto(url)
         seen.append(await page.evaluate("location.href"))
-        await until(lambda n=n: len(asked) >= n)
+        await until(partial(_at_least, asked, n))
     widget_keys = list(asked)
     assert widget_keys == [url_page_key(href) for href in seen]
     # A canonical link is keyed by the same rule.

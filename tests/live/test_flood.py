@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-async def limited(databases: Databases, tmp_path: Path) -> Iterator[ServerProcess]:
+async def limited(databases: Databases, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     url = await databases.create("sqlite")
     store = SqlStore(url)
     await add_site(store, "flood", origins=[ORIGIN])

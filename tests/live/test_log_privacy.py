@@ -30,10 +30,10 @@ async def visit(url: str, ws_url: str) -> None:
             f"/api/v1/sites/{SITE}/thread", params={"page": MARK}, headers={"Origin": ORIGIN}
         )
         assert r.status_code == 200
-    async with ws_connect(f"{ws_url}?site={SITE}&x={MARK}", origin=ORIGIN):  # type: ignore[arg-type]
+    async with ws_connect(f"{ws_url}?site={SITE}&x={MARK}", origin=ORIGIN):
         pass
     with pytest.raises(InvalidStatus):
-        async with ws_connect(f"{ws_url}?site={MARK}", origin=ORIGIN):  # type: ignore[arg-type]
+        async with ws_connect(f"{ws_url}?site={MARK}", origin=ORIGIN):
             pass
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ class WsprotoServer(ServerProcess):
 
 
 @pytest.fixture
-async def server(databases: Databases, tmp_path: Path) -> Iterator[ServerProcess]:
+async def server(databases: Databases, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     url = await databases.create("sqlite")
     store = SqlStore(url)
     await add_site(store, "portable", origins=[ORIGIN])
