@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from server.protocols import MAX_HEAD_BYTES, MAX_HEADERS, MAX_TARGET
+from server.runtime.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_TARGET
 from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
