@@ -32,7 +32,7 @@ from server.store.schema import (
     sessions,
     sites,
 )
-from tests.conftest import BACKENDS, env_for
+from tests.support.config import BACKENDS, env_for
 from tests.support.db import Databases
 from tests.support.servers import ROOT
 from tests.test_cli import run

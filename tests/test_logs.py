@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from server.metrics import HttpStats
 from server.runtime import log_filters, logs
-from tests.conftest import env_for
+from tests.support.config import env_for
 from tests.support.db import Databases
 from tests.support.servers import ServerProcess
 

@@ -20,8 +20,8 @@ from server.core.privacy import ip_hash
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import comment_flags, comments, metadata
-from tests.conftest import SECRET, env_for, settings_for
 from tests.support.api import Api, Clock
+from tests.support.config import SECRET, env_for, settings_for
 from tests.support.db import Databases
 from tests.support.servers import ROOT
 

@@ -19,7 +19,7 @@ from server.core.imports import PageKey
 from server.core.sites import SiteDirectory
 from server.core.urls import url_page_key
 from server.imports import read
-from tests.browser.conftest import Comments, open_page
+from tests.support.browser import Comments, open_page
 
 pytestmark = pytest.mark.e2e
 WIDGET = Path(__file__).resolve().parents[2] / "widget"

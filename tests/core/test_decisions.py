@@ -19,7 +19,7 @@ from server.core.models import Comment, Event, Site, Status
 from server.core.sites import SiteDirectory, add_site
 from server.store.database import SqlStore
 from server.store.schema import audit_log
-from tests.conftest import BACKENDS, SECRET
+from tests.support.config import BACKENDS, SECRET
 from tests.support.db import Databases
 
 

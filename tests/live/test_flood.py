@@ -10,8 +10,8 @@ import pytest
 from bench.flood import FloodOutcome, run
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.conftest import env_for
 from tests.support.api import ORIGIN
+from tests.support.config import env_for
 from tests.support.db import Databases
 from tests.support.servers import ServerProcess
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.live import running_one, sqlite_with_site
 from tests.support.net import CLIENT_IP, http_client, ws_connect
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ import pytest
 
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.conftest import env_for
 from tests.support.api import ORIGIN
+from tests.support.config import env_for
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess

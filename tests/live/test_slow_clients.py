@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.live import running_one, sqlite_with_site
 from tests.support.metrics import TOKEN, scrape
 from tests.support.net import http_client, tcp, ws_connect
 from tests.support.servers import ServerProcess

@@ -13,9 +13,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from server.core.moderators import add_moderator, remove_moderator
 from server.core.passwords import hasher
 from server.store.schema import sessions
-from tests.conftest import env_for
-from tests.moderation.conftest import PASSWORD, Mod
 from tests.support.api import Api
+from tests.support.config import env_for
+from tests.support.moderation import PASSWORD, Mod
 from tests.support.net import http_client, ws_connect
 from tests.support.servers import ServerProcess
 

@@ -19,9 +19,9 @@ from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.conftest import settings_for
-from tests.moderation.conftest import PASSWORD
+from tests.support.config import settings_for
 from tests.support.db import Databases
+from tests.support.moderation import PASSWORD
 
 
 class CountingHasher(PasswordHasher):

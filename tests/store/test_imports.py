@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from server.store.database import SqlStore
 from server.store.schema import comments, metadata, pages
-from tests.conftest import env_for
+from tests.support.config import env_for
 from tests.support.db import Databases
 from tests.support.import_files import (
     Expected,
