@@ -62,8 +62,8 @@ async def test_new_comments_wait_behind_a_button_while_reading_below(
         await comments.post(site, "scroll", f"Long comment {i}. " + "Lorem ipsum. " * 30)
     url = comments.article(site, "scroll")
     page = await open_page(await new_context(viewport={"width": 800, "height": 600}), url)
-    await expect(page.locator("ol.list > li.c")).to_have_count(20)
-    reading = page.locator("li.c", has_text="Long comment 5.")
+    await expect(page.locator("ol.list > li.comment")).to_have_count(20)
+    reading = page.locator("li.comment", has_text="Long comment 5.")
     await reading.scroll_into_view_if_needed()
     before = (await reading.bounding_box() or {})["y"]
     await comments.post(site, "scroll", "Fresh one")
