@@ -24,9 +24,9 @@ CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 
 def widget_english() -> dict[str, object]:
-    text = (ROOT / "widget" / "threadline.js").read_text()
+    text = (ROOT / "widget" / "src" / "texts.js").read_text()
     found = re.search(r"/\*catalogue\*/(\{.*?\})/\*end\*/", text, re.S)
-    assert found is not None, "widget/threadline.js lost its /*catalogue*/ markers"
+    assert found is not None, "widget/src/texts.js lost its /*catalogue*/ markers"
     data: dict[str, object] = json.loads(found.group(1))
     return data
 

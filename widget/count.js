@@ -12,69 +12,71 @@
   // A GET with query parameters is a "simple" CORS request: no preflight, so one round trip.
   const MAX_PAGES = 100, MAX_URL = 6000;
 
-  // The widget's key for a page known by its URL (widget/threadline.js urlKey): no fragment,
+  // The widget's key for a page known by its URL (widget/src/page-key.js): no fragment,
   // no tracking parameters, the rest of the query kept and encoded as Python's urlencode.
-  const TRACK = /^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|ref_src|_ga|_gl)$/i;
-  const enc = (/** @type {string} */ s) => encodeURIComponent(s)
-    .replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase()).replace(/%20/g, "+");
+  const TRACKING_PARAMETERS = /^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|ref_src|_ga|_gl)$/i;
+  const formEncode = (/** @type {string} */ text) => encodeURIComponent(text)
+    .replace(/[!'()*]/g, (character) => "%" + character.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%20/g, "+");
 
-  /** @param {HTMLElement} el */
-  const keyOf = (el) => {
-    const d = el.dataset;
-    if (d.page && d.page.trim()) return d.page.trim();
-    if (!d.url) return null;
+  /** @param {HTMLElement} span */
+  const keyOf = (span) => {
+    const data = span.dataset;
+    if (data.page && data.page.trim()) return data.page.trim();
+    if (!data.url) return null;
     try {
-      const u = new URL(d.url, location.href);
-      const q = [...u.searchParams].filter(([k]) => !TRACK.test(k)).map(([k, v]) => enc(k) + "=" + enc(v)).join("&");
-      u.search = u.hash = "";
-      return u.href + (q && "?" + q);
-    } catch (_) {
+      const address = new URL(data.url, location.href);
+      const query = [...address.searchParams].filter(([name]) => !TRACKING_PARAMETERS.test(name))
+        .map(([name, value]) => formEncode(name) + "=" + formEncode(value)).join("&");
+      address.search = address.hash = "";
+      return address.href + (query && "?" + query);
+    } catch {
       return null;
     }
   };
 
-  /** @param {HTMLElement} el @param {number} n */
-  const show = (el, n) => {
-    const t = n === 1 ? el.dataset.one : el.dataset.other;
-    el.textContent = t ? t.replace("{n}", String(n)) : String(n);
-    el.dataset.threadlineCountLoaded = "";
+  /** @param {HTMLElement} span @param {number} count */
+  const show = (span, count) => {
+    const template = count === 1 ? span.dataset.one : span.dataset.other;
+    span.textContent = template ? template.replace("{n}", String(count)) : String(count);
+    span.dataset.threadlineCountLoaded = "";
   };
 
   const run = () => {
     /** @type {Map<string, HTMLElement[]>} */
     const byKey = new Map();
-    for (const el of /** @type {NodeListOf<HTMLElement>} */ (
+    for (const span of /** @type {NodeListOf<HTMLElement>} */ (
       document.querySelectorAll("[data-threadline-count]"))) {
-      const k = keyOf(el);
-      if (k === null) continue;
-      const list = byKey.get(k);
-      if (list) list.push(el); else byKey.set(k, [el]);
+      const key = keyOf(span);
+      if (key === null) continue;
+      const spans = byKey.get(key);
+      if (spans) spans.push(span); else byKey.set(key, [span]);
     }
     /** @type {string[][]} */
     const batches = [[]];
     let length = api.length;
-    for (const k of byKey.keys()) {
-      const cost = encodeURIComponent(k).length + 6;
+    for (const key of byKey.keys()) {
+      const cost = encodeURIComponent(key).length + 6;
       let batch = batches[batches.length - 1];
       if (batch.length >= MAX_PAGES || (batch.length && length + cost > MAX_URL)) {
         batches.push(batch = []);
         length = api.length;
       }
-      batch.push(k);
+      batch.push(key);
       length += cost;
     }
     for (const batch of batches) {
       if (!batch.length) continue;
-      const q = batch.map((k) => "page=" + encodeURIComponent(k)).join("&");
-      fetch(`${api}?${q}`, { credentials: "omit" })
-        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      const query = batch.map((key) => "page=" + encodeURIComponent(key)).join("&");
+      fetch(`${api}?${query}`, { credentials: "omit" })
+        .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
         .then((body) => {
-          for (const k of batch) {
-            const n = body.counts && body.counts[k];
-            for (const el of byKey.get(k) || []) show(el, typeof n === "number" ? n : 0);
+          for (const key of batch) {
+            const count = body.counts && body.counts[key];
+            for (const span of byKey.get(key) || []) show(span, typeof count === "number" ? count : 0);
           }
         })
-        .catch((e) => console.warn("[threadline] counts unavailable:", e));
+        .catch((error) => console.warn("[threadline] counts unavailable:", error));
     }
   };
 

@@ -14,7 +14,7 @@ from ada_url import HostType, idna_to_ascii, parse_url
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Query parameters that only say how a reader arrived (campaigns, ad clicks, newsletters,
 # shares): the same page without them. Names are matched whole, ignoring ASCII case. The
-# widget (widget/threadline.js, TRACK) and count.js hold the same list: a test compares.
+# widget (widget/src/page-key.js) and count.js hold the same list: a test compares.
 TRACKING = re.compile(
     r"utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|"
     r"ref_src|_ga|_gl",

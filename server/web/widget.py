@@ -1,4 +1,4 @@
-"""Serving /widget.js and /count.js: read once, gzipped once, ETag and conditional requests."""
+"""Serving /widget.js and /count.js: made once, gzipped once, ETag and conditional requests."""
 
 from __future__ import annotations
 
@@ -9,21 +9,26 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-WIDGET = Path(__file__).resolve().parent.parent.parent / "widget" / "threadline.js"
-COUNT = WIDGET.with_name("count.js")
+from server.web.widget_source import served_widget
+
+COUNT = Path(__file__).resolve().parent.parent.parent / "widget" / "count.js"
+
+
+def file_or_error(path: Path) -> bytes:
+    """A script as it is on disk, or one that says in the console which file is missing."""
+    if path.exists():
+        return path.read_bytes()
+    return (
+        f"console.error('[threadline] widget/{path.name} is missing from this install');".encode()
+    )
 
 
 class WidgetAsset:
-    def __init__(self, path: Path = WIDGET) -> None:
-        self.path = path
-        self.body = (
-            path.read_bytes()
-            if path.exists()
-            else (
-                f"console.error('[threadline] widget/{path.name} is missing from this install');"
-            ).encode()
-        )
+    def __init__(self, path: Path | None = None) -> None:
+        # The widget is assembled and minified from widget/src; other scripts serve as they are.
+        self.body = served_widget() if path is None else file_or_error(path)
         self.gzipped = gzip.compress(self.body, compresslevel=9, mtime=0)
+        # Over the bytes served: a new minifier or source part is a new ETag.
         self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
 
     async def serve(self, request: Request) -> Response:

@@ -10,10 +10,10 @@
   for (const e of root.querySelectorAll("ol.list " + forbidden.split(",").join(", ol.list "))) {
     if (e.tagName !== "BUTTON" || e.hasAttribute("formaction")) bad.push(`element ${e.tagName}`);
   }
-  for (const holder of root.querySelectorAll("li .body, li .nm")) {
+  for (const holder of root.querySelectorAll("li .body, li .author")) {
     for (const n of holder.childNodes) {
       if (n.nodeType === Node.TEXT_NODE) continue;
-      if (n.tagName !== "A" || holder.classList.contains("nm")) {
+      if (n.tagName !== "A" || holder.classList.contains("author")) {
         bad.push(`child ${n.nodeName}`);
         continue;
       }
@@ -23,7 +23,7 @@
       if (n.rel !== "nofollow ugc noopener noreferrer") bad.push(`rel ${n.rel}`);
     }
   }
-  const bodies = root.querySelectorAll("ol.list > li.c > article .body");
+  const bodies = root.querySelectorAll("ol.list > li.comment > article .body");
   return {
     bad,
     xss: window.__xss === undefined ? null : window.__xss,

@@ -45,7 +45,7 @@ async def test_held_comment_appears_live_and_approval_reaches_readers(
     await author.get_by_label("Comment").fill("Held until a human says yes")
     await author.get_by_role("button", name="Submit").click()
     pending_text = "Your comment will appear once approved by a moderator."
-    await expect(author.locator("li.c").get_by_text(pending_text)).to_be_visible()
+    await expect(author.locator("li.comment").get_by_text(pending_text)).to_be_visible()
     item = mod.locator("li.item", has_text="Held until a human says yes")
     await expect(item).to_be_visible()  # no reload
     await expect(item.get_by_text("moderation mode: all")).to_be_visible()
@@ -53,7 +53,7 @@ async def test_held_comment_appears_live_and_approval_reaches_readers(
     await item.get_by_role("button", name="Approve").click()
     await expect(item).to_have_count(0)
     await expect(reader.get_by_text("Held until a human says yes")).to_be_visible()
-    await expect(author.locator("li.c").get_by_text(pending_text)).to_have_count(0)
+    await expect(author.locator("li.comment").get_by_text(pending_text)).to_have_count(0)
     await expect(author.get_by_text("Held until a human says yes")).to_be_visible()
     await expect(mod.locator('[data-count="pending"]')).to_have_text("0")
     await expect(mod.locator('[data-count="approved"]')).to_have_text("1")
@@ -96,7 +96,7 @@ async def test_moderator_reply_shows_the_moderator_badge(
     await item.get_by_text("Reply, edit or ban").click()
     await item.get_by_label("Moderator reply").fill("Yes, MIT licensed.")
     await item.get_by_role("button", name="Post reply").click()
-    reply = reader.locator("ol.replies li.c", has_text="Yes, MIT licensed.")
+    reply = reader.locator("ol.replies li.comment", has_text="Yes, MIT licensed.")
     await expect(reply).to_be_visible()
     await expect(reply.get_by_text("Moderator", exact=True)).to_be_visible()
 
@@ -122,11 +122,11 @@ async def test_rejection_tells_the_author_widget(comments: Comments, new_context
     await expect(author.get_by_text("Active: 1")).to_be_visible()
     await author.get_by_label("Comment").fill("This will not survive")
     await author.get_by_role("button", name="Submit").click()
-    await expect(author.locator("li.c", has_text="This will not survive")).to_be_visible()
+    await expect(author.locator("li.comment", has_text="This will not survive")).to_be_visible()
     mod = await moderator(comments, new_context, site)
     item = mod.locator("li.item", has_text="This will not survive")
     await item.get_by_role("button", name="Reject").click()
-    await expect(author.locator("li.c", has_text="This will not survive")).to_have_count(0)
+    await expect(author.locator("li.comment", has_text="This will not survive")).to_have_count(0)
     await expect(author.get_by_text("Your comment was not approved.")).to_be_visible()
 
 

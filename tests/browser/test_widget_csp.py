@@ -32,12 +32,12 @@ async def looks(page: Page) -> dict[str, Any]:
         const hp = root.querySelector('input[name=website]');
         const box = hp.getBoundingClientRect();
         return {
-            padding: css('.tl', 'paddingTop'),
-            font: css('.tl', 'fontFamily').startsWith('system-ui'),
+            padding: css('.threadline', 'paddingTop'),
+            font: css('.threadline', 'fontFamily').startsWith('system-ui'),
             heading: css('h2', 'fontWeight'),
-            submit: css('button.pri', 'backgroundColor'),
+            submit: css('button.primary', 'backgroundColor'),
             radius: css('textarea', 'borderRadius'),
-            itemBorder: css('li.c', 'borderTopStyle'),
+            itemBorder: css('li.comment', 'borderTopStyle'),
             honeypot: [hp.hidden, hp.getAttribute('aria-hidden'), hp.tabIndex,
                        hp.autocomplete, getComputedStyle(hp).display, box.width, box.height],
         };
@@ -105,7 +105,9 @@ async def test_widget_renders_and_works_under_a_strict_host_policy(
     await page.get_by_label("Comment").fill("Posted under a strict policy")
     await page.get_by_role("button", name="Submit").click()
     await expect(page.get_by_text("Thank you! Your submission has been received!")).to_be_visible()
-    await expect(page.locator("li.c", has_text="Posted under a strict policy")).to_be_visible()
+    await expect(
+        page.locator("li.comment", has_text="Posted under a strict policy")
+    ).to_be_visible()
     assert blocked == []
     # and the policy really was in force: an inline style is refused
     await page.evaluate(

@@ -12,14 +12,14 @@ from playwright.async_api import ConsoleMessage, Page, Route, expect
 
 from server.core.models import Ban, Filters, Status
 from server.core.sites import add_site, update_site
-from tests.support.browser import ROOT, Comments, open_page
+from server.web.widget_source import served_widget
+from tests.support.browser import Comments, open_page
 from tests.support.servers import ServerProcess
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.e2e
 FAILED = "Comments could not be loaded."
 THREAD = re.compile(r".*/thread\?.*")
-WIDGET = ROOT / "widget" / "threadline.js"
 
 
 def console(page: Page) -> list[str]:
@@ -107,7 +107,7 @@ async def test_unreachable_server_says_so_retries_and_loads_once_it_is_back(
     page = await (await new_context()).new_page()
     await page.route(
         f"{base}/widget.js",
-        lambda route: route.fulfill(path=WIDGET, content_type="text/javascript"),
+        lambda route: route.fulfill(body=served_widget(), content_type="text/javascript"),
     )
     failed: list[float] = []
     page.on(
@@ -216,7 +216,7 @@ async def test_edit_after_the_window_closed_says_so(comments: Comments, new_cont
     page = await open_page(await new_context(), comments.article(site, "late"))
     await page.get_by_label("Comment").fill("Written in haste")
     await page.get_by_role("button", name="Submit").click()
-    item = page.locator("li.c", has_text="Written in haste")
+    item = page.locator("li.comment", has_text="Written in haste")
     await item.get_by_role("button", name="Edit").click()
     async with comments.store.write() as tx:  # an hour passes
         cid = await _id_of(comments, site, "Written in haste")
@@ -249,7 +249,7 @@ async def test_refusals_and_load_failures_speak_the_readers_language(
     page = await open_page(ctx, comments.article(site, "jezik"))
     await page.get_by_role("textbox").last.fill("Два пута исто")
     await page.get_by_role("button", name="Пошаљи").click()
-    await expect(page.locator("li.c", has_text="Два пута исто")).to_be_visible()
+    await expect(page.locator("li.comment", has_text="Два пута исто")).to_be_visible()
     await page.get_by_role("textbox").last.fill("Два пута исто")
     await page.get_by_role("button", name="Пошаљи").click()
     await expect(page.get_by_role("status")).to_have_text("Већ сте објавили овај коментар.")
@@ -270,7 +270,7 @@ async def test_a_reply_to_a_comment_gone_meanwhile_says_so(
     site = await comments.site()
     await comments.post(site, "gone", "Soon to vanish")
     page = await open_page(await new_context(), comments.article(site, "gone"))
-    item = page.locator("li.c", has_text="Soon to vanish")
+    item = page.locator("li.comment", has_text="Soon to vanish")
     await item.get_by_role("button", name="Reply").click()
     async with comments.store.write() as tx:  # a moderator rejects it meanwhile
         await tx.update_comment(

@@ -31,8 +31,9 @@ async def _styles(page: Page) -> dict[str, Any]:
             return [s.fontSize, s.fontFamily, s.color, s.display, s.backgroundColor,
                     Math.round(r.width), Math.round(r.height)];
         };
-        return {section: pick('.tl'), textarea: pick('textarea'),
-                submit: pick('button.pri'), item: pick('li.c'), body: pick('li.c .body'),
+        return {section: pick('.threadline'), textarea: pick('textarea'),
+                submit: pick('button.primary'), item: pick('li.comment'),
+                body: pick('li.comment .body'),
                 heading: pick('h2')};
     }""")
     return result
@@ -116,7 +117,7 @@ async def test_everything_works_by_keyboard(comments: Comments, new_context: Any
     await page.keyboard.type("Typed without a mouse")
     await page.keyboard.press("Tab")  # to Submit
     await page.keyboard.press("Enter")
-    await expect(page.locator("li.c", has_text="Typed without a mouse")).to_be_visible()
+    await expect(page.locator("li.comment", has_text="Typed without a mouse")).to_be_visible()
     status = page.get_by_role("status")
     await expect(status).to_have_text("Thank you! Your submission has been received!")
     assert await status.get_attribute("aria-live") == "polite"

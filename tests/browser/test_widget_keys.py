@@ -19,6 +19,7 @@ from server.core.imports import PageKey
 from server.core.sites import SiteDirectory
 from server.core.urls import url_page_key
 from server.imports import read
+from server.web.widget_source import served_widget
 from tests.support.browser import Comments, open_page
 
 pytestmark = pytest.mark.e2e
@@ -83,9 +84,7 @@ async def test_widget_count_js_and_importer_key_urls_alike(new_context: Any) -> 
     async def serve(route: Route) -> None:
         url = route.request.url
         if url.endswith("/widget.js"):
-            await route.fulfill(
-                body=(WIDGET / "threadline.js").read_text(), content_type="text/javascript"
-            )
+            await route.fulfill(body=served_widget(), content_type="text/javascript")
         elif url.endswith("/count.js"):
             await route.fulfill(
                 body=(WIDGET / "count.js").read_text(), content_type="text/javascript"
@@ -169,7 +168,7 @@ async def test_query_chosen_pages_keep_their_threads_and_show_imported_ones(
     await expect(p43.get_by_text("Be the first to leave a comment.")).to_be_visible()
     await p43.get_by_label("Comment").fill("Only about post 43")
     await p43.get_by_role("button", name="Submit").click()
-    await expect(p43.locator("li.c", has_text="Only about post 43")).to_be_visible()
+    await expect(p43.locator("li.comment", has_text="Only about post 43")).to_be_visible()
     await p42.reload()
     await expect(p42.get_by_text("Imported from WordPress")).to_be_visible()
     await expect(p42.get_by_text("Only about post 43")).to_have_count(0)

@@ -26,19 +26,21 @@ async def test_serbian_cyrillic_by_data_lang(comments: Comments, new_context: An
     page = await open_page(await new_context(), comments.article(site, "stara", lang="sr-Cyrl"))
     await expect(page.get_by_role("heading", name="2 коментара")).to_be_visible()  # "few"
     await expect(page.get_by_text("пре 4 године")).to_be_visible()
-    mod = page.locator("li.c", has_text="Званична реч")
+    mod = page.locator("li.comment", has_text="Званична реч")
     await expect(mod.get_by_text("Модератор", exact=True)).to_be_visible()
-    await expect(page.locator("li.c .nm").last).to_have_text("Без имена")
+    await expect(page.locator("li.comment .author").last).to_have_text("Без имена")
 
     await page.get_by_label("Коментар").fill("Нови коментар")
     await page.get_by_role("button", name="Пошаљи").click()
     await expect(page.get_by_text("Хвала! Ваша порука је примљена!")).to_be_visible()
     await expect(page.get_by_role("heading", name="3 коментара")).to_be_visible()
     await expect(
-        page.locator("li.c", has_text="Нови коментар").get_by_text("управо сада")
+        page.locator("li.comment", has_text="Нови коментар").get_by_text("управо сада")
     ).to_be_visible()
     assert (
-        await page.locator("#threadline").evaluate("h => h.shadowRoot.querySelector('.tl').lang")
+        await page.locator("#threadline").evaluate(
+            "h => h.shadowRoot.querySelector('.threadline').lang"
+        )
         == "sr-Cyrl"
     )
     assert page.errors == []  # type: ignore[attr-defined]
@@ -55,7 +57,7 @@ async def test_german_by_the_browsers_language(comments: Comments, new_context: 
     page = await open_page(ctx, comments.article(site, "alt"))
     await expect(page.get_by_role("heading", name="1 Kommentar", exact=True)).to_be_visible()
     await expect(page.get_by_text("vor 4 Jahren")).to_be_visible()
-    await expect(page.locator("li.c .nm")).to_have_text("Kein Name")
+    await expect(page.locator("li.comment .author")).to_have_text("Kein Name")
     await page.get_by_label("Kommentar", exact=True).fill("Servus")
     await page.get_by_role("button", name="Senden").click()
     await expect(page.get_by_text("Danke! Dein Beitrag ist angekommen!")).to_be_visible()

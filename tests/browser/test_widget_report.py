@@ -33,7 +33,7 @@ async def first_comment_ms(
     for i in range(runs):
         ctx = await new_context()
         page = await open_page(ctx, comments.article(site, "fifty", f"fifty-{i}.html"))
-        await expect(page.locator("ol.list > li.c")).to_have_count(20)
+        await expect(page.locator("ol.list > li.comment")).to_have_count(20)
         times.append(
             await page.evaluate("""() => {
             const s = performance.getEntriesByName('threadline:start')[0].startTime;

@@ -73,7 +73,7 @@ async def test_post_shows_thanks_and_the_comment_and_counts(
     await expect(page.get_by_text("Thank you! Your submission has been received!")).to_be_visible()
     await expect(page.get_by_text("My first comment")).to_be_visible()
     await expect(page.get_by_role("heading", name="1 comment", exact=True)).to_be_visible()
-    item = page.locator("li.c").first
+    item = page.locator("li.comment").first
     await expect(item.get_by_text("No Name")).to_be_visible()
     await expect(item.get_by_text("just now")).to_be_visible()
     await expect(page.get_by_label("Comment")).to_have_value("")
@@ -90,7 +90,7 @@ async def test_set_name_is_used_and_remembered(comments: Comments, new_context: 
     await expect(page.get_by_text("Posting as Ada")).to_be_visible()
     await page.get_by_label("Comment").fill("Signed comment")
     await page.get_by_role("button", name="Submit").click()
-    await expect(page.locator("li.c .nm").first).to_have_text("Ada")
+    await expect(page.locator("li.comment .author").first).to_have_text("Ada")
     again = await open_page(ctx, url)
     await expect(again.get_by_text("Posting as Ada")).to_be_visible()
 
@@ -106,7 +106,7 @@ async def test_relative_times_badge_and_counts(comments: Comments, new_context: 
     await expect(page.get_by_role("heading", name="12 comments")).to_be_visible()
     await expect(page.get_by_text("4 years ago")).to_be_visible()
     await expect(page.get_by_text("5 minutes ago")).to_be_visible()
-    mod = page.locator("li.c", has_text="Official word")
+    mod = page.locator("li.comment", has_text="Official word")
     await expect(mod.get_by_text("Moderator", exact=True)).to_be_visible()
     await expect(mod.get_by_text("Mod Squad")).to_be_visible()
 
@@ -119,13 +119,13 @@ async def test_author_edits_and_deletes_inside_the_window(
     page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
     await page.get_by_label("Comment").fill("Tpyo here")
     await page.get_by_role("button", name="Submit").click()
-    item = page.locator("li.c", has_text="Tpyo here")
+    item = page.locator("li.comment", has_text="Tpyo here")
     await item.get_by_role("button", name="Edit").click()
     box = page.get_by_role("textbox", name="Edit")
     await expect(box).to_have_value("Tpyo here")
     await box.fill("Typo fixed")
     await page.get_by_role("button", name="Save").click()
-    fixed = page.locator("li.c", has_text="Typo fixed")
+    fixed = page.locator("li.comment", has_text="Typo fixed")
     await expect(fixed.get_by_text("(Edited)")).to_be_visible()
     await fixed.get_by_role("button", name="Delete").click()
     await expect(page.get_by_text("Typo fixed")).to_have_count(0)
@@ -136,7 +136,7 @@ async def test_others_comments_have_no_edit_or_delete(comments: Comments, new_co
     site = await comments.site()
     await comments.post(site, "others", "Someone else's words")
     page = await open_page(await new_context(), comments.article(site, "others"))
-    item = page.locator("li.c", has_text="Someone else's words")
+    item = page.locator("li.comment", has_text="Someone else's words")
     await expect(item.get_by_role("button", name="Reply")).to_be_visible()
     await expect(item.get_by_role("button", name="Edit")).to_have_count(0)
     await expect(item.get_by_role("button", name="Delete")).to_have_count(0)
@@ -201,7 +201,7 @@ async def test_load_more_comments_and_replies_fetch_everything(
         await seed(comments, site, "long", f"Reply number {j}", ago=500 - j, parent=ids[-1])
     page = await open_page(await new_context(), comments.article(site, "long"))
     await expect(page.get_by_role("heading", name="57 comments")).to_be_visible()
-    top = page.locator("ol.list > li.c")
+    top = page.locator("ol.list > li.comment")
     await expect(top).to_have_count(20)
     more = page.get_by_role("button", name="Load More Comments")
     await more.click()
@@ -209,12 +209,14 @@ async def test_load_more_comments_and_replies_fetch_everything(
     await more.click()
     await expect(top).to_have_count(45)
     await expect(more).to_be_hidden()
-    replies = page.locator("li.c", has_text="Comment number 44").locator("ol.replies > li.c")
+    replies = page.locator("li.comment", has_text="Comment number 44").locator(
+        "ol.replies > li.comment"
+    )
     await expect(replies).to_have_count(3)
     await page.get_by_role("button", name="Load More Replies").click()
     await expect(replies).to_have_count(12)
     await expect(page.get_by_role("button", name="Load More Replies")).to_be_hidden()
-    texts = await page.locator("ol.list > li.c > article .body").all_inner_texts()
+    texts = await page.locator("ol.list > li.comment > article .body").all_inner_texts()
     assert texts == [f"Comment number {i}" for i in reversed(range(45))]
     reply_texts = await replies.locator(".body").all_inner_texts()
     assert reply_texts == [f"Reply number {j}" for j in range(12)]
@@ -226,7 +228,7 @@ async def test_reply_form_posts_a_reply_under_its_parent(
     site = await comments.site()
     await comments.post(site, "thread", "A question?", name="Q")
     page = await open_page(await new_context(), comments.article(site, "thread"))
-    parent = page.locator("li.c", has_text="A question?")
+    parent = page.locator("li.comment", has_text="A question?")
     await parent.get_by_role("button", name="Reply").click()
     await page.get_by_label("Reply to Q").fill("An answer.")
     await page.get_by_label("Reply to Q").press("Control+Enter")
@@ -245,7 +247,7 @@ async def test_pending_comment_then_approved_reaches_everyone(
     await author.get_by_label("Comment").fill("Please approve me")
     await author.get_by_role("button", name="Submit").click()
     pending = "Your comment will appear once approved by a moderator."
-    await expect(author.locator("li.c").get_by_text(pending)).to_be_visible()
+    await expect(author.locator("li.comment").get_by_text(pending)).to_be_visible()
     await expect(reader.get_by_text("Please approve me")).to_have_count(0)
     async with comments.store.read() as tx:
         from sqlalchemy import select
@@ -267,8 +269,8 @@ async def test_pending_comment_then_approved_reaches_everyone(
         svc, await SiteDirectory(comments.store).get(site), cid, Action.APPROVE, moderator=None
     )
     await expect(reader.get_by_text("Please approve me")).to_be_visible(timeout=15000)
-    await expect(author.locator("li.c").get_by_text(pending)).to_have_count(0, timeout=15000)
-    await expect(author.locator("li.c", has_text="Please approve me")).to_be_visible()
+    await expect(author.locator("li.comment").get_by_text(pending)).to_have_count(0, timeout=15000)
+    await expect(author.locator("li.comment", has_text="Please approve me")).to_be_visible()
 
 
 async def test_reply_to_a_reply_says_whom_it_answers_and_links_there(
@@ -284,20 +286,20 @@ async def test_reply_to_a_reply_says_whom_it_answers_and_links_there(
     page = await open_page(
         await new_context(viewport={"width": 800, "height": 500}), comments.article(site, "context")
     )
-    parent = page.locator("li.c", has_text="Does it scale?")
+    parent = page.locator("li.comment", has_text="Does it scale?")
     # A reply to a reply: posted from the widget, it says whom it answers.
     await (
-        parent.locator("li.c", has_text="It does, through Redis.")
+        parent.locator("li.comment", has_text="It does, through Redis.")
         .get_by_role("button", name="Reply")
         .click()
     )
     await page.get_by_label("Reply to Chen").fill("Which Redis, though?")
     await page.get_by_role("button", name="Submit").last.click()
-    mine = parent.locator("ol.replies > li.c", has_text="Which Redis, though?")
+    mine = parent.locator("ol.replies > li.comment", has_text="Which Redis, though?")
     link = mine.get_by_role("link", name="in reply to Chen")
     await expect(link).to_be_visible()
     # A reply to the top comment needs no such line: it is nested under it.
-    first = parent.locator("ol.replies > li.c", has_text="It does, through Redis.")
+    first = parent.locator("ol.replies > li.comment", has_text="It does, through Redis.")
     await expect(first.get_by_role("link")).to_have_count(0)
     # The link leads to the comment it answers, without touching the host page's URL.
     await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")

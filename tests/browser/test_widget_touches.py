@@ -53,7 +53,7 @@ async def test_escape_closes_reply_and_edit_forms_and_editing_hides_the_actions(
     page = await open_page(await new_context(), comments.article(site, "escape"))
     await page.get_by_label("Comment").fill("Mine to edit")
     await page.get_by_role("button", name="Submit").click()
-    item = page.locator("li.c", has_text="Mine to edit")
+    item = page.locator("li.comment", has_text="Mine to edit")
     await item.get_by_role("button", name="Reply").click()
     reply_box = page.get_by_label("Reply to No Name")
     await expect(reply_box).to_be_focused()
@@ -79,7 +79,7 @@ async def test_flag_asks_first_and_can_be_undone(comments: Comments, new_context
     body = f"Flag me maybe {site}"
     await comments.post(site, "flag", body)
     page = await open_page(await new_context(), comments.article(site, "flag"))
-    item = page.locator("li.c", has_text=body)
+    item = page.locator("li.comment", has_text=body)
     asked: list[str] = []
 
     def answer(accept: bool) -> None:
@@ -124,7 +124,7 @@ async def test_touch_targets_are_at_least_44px_on_phones(
     async def sizes(page: Page) -> list[list[Any]]:
         found: list[list[Any]] = await page.evaluate("""() => {
             const root = document.querySelector('#threadline').shadowRoot;
-            return [...root.querySelectorAll('button, input, textarea, a.rt')]
+            return [...root.querySelectorAll('button, input, textarea, a.reply-to')]
               .filter((e) => e.getClientRects().length)
               .map((e) => { const r = e.getBoundingClientRect();
                             return [e.textContent || e.tagName, r.width, r.height]; });
@@ -152,9 +152,9 @@ async def test_the_readers_own_comments_are_marked(comments: Comments, new_conte
     page = await open_page(ctx, url)
     await page.get_by_label("Comment").fill("My own words")
     await page.get_by_role("button", name="Submit").click()
-    mine = page.locator("li.c", has_text="My own words")
+    mine = page.locator("li.comment", has_text="My own words")
     await expect(mine.get_by_text("You", exact=True)).to_be_visible()
-    theirs = page.locator("li.c", has_text="Somebody else's")
+    theirs = page.locator("li.comment", has_text="Somebody else's")
     await expect(theirs.get_by_text("You", exact=True)).to_have_count(0)
     # Still marked on the next visit, long after the edit window: and not to anyone else.
     await page.evaluate("""() => { const k = Object.keys(localStorage)[0];
@@ -162,7 +162,7 @@ async def test_the_readers_own_comments_are_marked(comments: Comments, new_conte
         for (const id in me.m) me.m[id] -= 30 * 86400e3;
         localStorage[k] = JSON.stringify(me); }""")
     again = await open_page(ctx, url)
-    mine = again.locator("li.c", has_text="My own words")
+    mine = again.locator("li.comment", has_text="My own words")
     await expect(mine.get_by_text("You", exact=True)).to_be_visible()
     await expect(mine.get_by_role("button", name="Edit")).to_have_count(0)
     other = await open_page(await new_context(), url)
@@ -179,7 +179,7 @@ async def test_the_name_row_sets_the_name_apart_from_its_field(
     )
     await expect(page.get_by_text("Posting as No Name")).to_be_visible()
     row = await page.evaluate("""() => {
-        const who = document.querySelector('#threadline').shadowRoot.querySelector('.who');
+        const who = document.querySelector('#threadline').shadowRoot.querySelector('.name-row');
         const [as, label] = [who.querySelector('span'), who.querySelector('label')];
         return {name: getComputedStyle(as.querySelector('b')).fontWeight,
                 gap: label.getBoundingClientRect().left - as.getBoundingClientRect().right};
@@ -195,7 +195,7 @@ async def test_dark_theme_draws_on_the_page_and_auto_dark_on_its_own(
     ctx = await new_context(color_scheme="dark")
     background = (
         "getComputedStyle(document.querySelector('#threadline').shadowRoot"
-        ".querySelector('.tl')).backgroundColor"
+        ".querySelector('.threadline')).backgroundColor"
     )
     dark = await open_page(ctx, comments.article(site, "dark", theme="dark"))
     await expect(dark.get_by_text("Be the first to leave a comment.")).to_be_visible()

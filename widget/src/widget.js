@@ -1,0 +1,145 @@
+// @ts-check
+/* The widget: one per host element. It starts the thread's first request at once, builds
+   its parts in the reader's language, loads the thread and keeps it live. */
+
+class Widget {
+  /** @param {HTMLElement} host @param {DOMStringMap} options the script's data-* attributes
+   * @param {URL} server where the script came from */
+  constructor(host, options, server) {
+    this.site = options.site || "";
+    const canonical = /** @type {HTMLLinkElement|null} */ (document.querySelector("link[rel=canonical]"));
+    this.url = pageKey((canonical && canonical.href) || location.href);
+    this.page = options.page || this.url;
+    this.saved = new SavedState(this.site);
+    this.api = new ThreadApi(server, this.site, this.saved);
+    /** @type {string|null} where the next page of the thread starts: none for the first */
+    this.cursor = null;
+    /** @type {Promise<any>|null} */
+    this.firstPage = this.api.thread(this.page, null);  // first: in flight while we build the DOM
+    this.live = new LiveConnection(`${server.protocol === "https:" ? "wss" : "ws"}://${server.host}`
+      + `/ws?v=1&site=${encodeURIComponent(this.site)}`, this);
+    const wanted = options.lang ? [options.lang] : [...(navigator.languages || [navigator.language || "en"])];
+    // English is built in; anything else is one cached request, in flight with the thread's.
+    const catalogue = /^en\b/i.test(wanted[0] || "en") ? null
+      : fetch(`${server.origin}/i18n?lang=${encodeURIComponent(wanted.slice(0, 6).join(","))}`)
+        .then((response) => (response.ok ? response.json() : null)).catch(() => null);
+    this.editWindowSeconds = 900;
+    this.loadFailures = 0;
+    if (!catalogue) this.start(host, options);
+    else catalogue.then((answer) => this.start(host, options, answer));
+  }
+
+  /** Build and load, in the catalogue's language, or in English when it is unusable.
+   * @param {HTMLElement} host @param {DOMStringMap} options @param {any=} catalogue */
+  start(host, options, catalogue) {
+    this.texts = Texts.from(catalogue);
+    try {
+      this.build(host, options.theme || "auto");
+      this.loadThread();
+    } catch (error) { log("could not start: " + error); }
+  }
+
+  /** @param {HTMLElement} host @param {string} theme */
+  build(host, theme) {
+    const texts = this.texts;
+    const root = host.shadowRoot || host.attachShadow({ mode: "open" });
+    const style = applyStyles(root);
+    const section = this.section = element("section", "threadline");
+    section.dataset.theme = theme;
+    section.lang = texts.language;
+    const thread = this.thread = new ThreadView(this);
+    this.composer = new Composer(this);
+    const top = element("div", "top");
+    top.append(thread.countHeading, thread.activeLabel);
+    this.status = element("div", "status");
+    this.status.setAttribute("role", "status");
+    this.status.setAttribute("aria-live", "polite");
+    this.loadError = element("p", "status error");
+    this.retryButton = button(texts.text("retry"), () => this.loadThread(), "link");
+    this.loadError.hidden = true;
+    this.form = this.composer.form(null);
+    this.lock(true);  // until the thread is there
+    section.append(top, this.loadError, this.form, this.status, thread.typingLine, thread.newComments,
+      thread.list, thread.emptyNote, thread.moreButton);
+    root.replaceChildren(...(style ? [style] : []), section);
+  }
+
+  /** @param {boolean} locked */
+  lock(locked) {
+    for (const control of this.form.elements) /** @type {HTMLInputElement} */ (control).disabled = locked;
+  }
+
+  /** The status line under the form. @param {string} text @param {boolean=} isError */
+  say(text, isError) {
+    this.status.textContent = text;
+    this.status.classList.toggle("error", !!isError);
+  }
+
+  /** The thread's first page, or its next one ("Load More Comments"). */
+  async loadThread() {
+    const first = !this.cursor, thread = this.thread;
+    clearTimeout(this.retryTimer);
+    thread.moreButton.disabled = this.retryButton.disabled = true;
+    try {
+      const early = this.firstPage;
+      this.firstPage = null;
+      const data = await (early || this.api.thread(this.page, this.cursor));
+      if (first) mark("fetched");
+      if (first) {
+        this.loadError.hidden = true;
+        this.lock(false);
+        this.loadFailures = 0;
+        this.formToken = data.form_token;
+        this.live.seq = data.page.seq;
+        this.editWindowSeconds = data.config.edit_window;
+        thread.setCount(data.page.count);
+        this.live.watch(this.section);
+      }
+      for (const comment of data.comments) {
+        thread.list.append(thread.render(comment, comment.replies, comment.replies_cursor));
+      }
+      if (first) mark("rendered");
+      this.cursor = data.cursor;
+      thread.moreButton.hidden = !data.has_more;
+      thread.emptyNote.hidden = thread.shown.size > 0;
+    } catch (caught) {
+      const error = /** @type {any} */ (caught), origin = location.origin, site = this.site;
+      // Once, and for a refusal the one line that fixes it.
+      if (!this.loadFailures) log(error.code === "origin_not_allowed" ? `${origin} is not an allowed origin of site "${site}": add it with \`threadline site update ${site} --add-origin ${origin}\``
+        : error.code === "unknown_site" ? `no site "${site}" on ${this.api.origin}: add it with \`threadline site add ${site} --origin ${origin}\``
+        : "could not load comments: " + error.message);
+      if (!first) return;
+      this.lock(true);  // a reload after a reset can fail too
+      thread.countHeading.textContent = this.texts.text("loadFail");
+      this.loadError.replaceChildren(failureMessage(this.texts, error) + " ", this.retryButton);
+      this.loadError.hidden = false;
+      // Again by itself, backing off from 2 s to a minute.
+      this.retryTimer = setTimeout(() => this.loadThread(), backoff(this.loadFailures++, 2e3, 6e4) + 1e3);
+    } finally {
+      thread.moreButton.disabled = this.retryButton.disabled = false;
+    }
+  }
+
+  /** The server could not replay what this widget missed: load the thread afresh. */
+  reset() {
+    this.thread.clear();
+    this.cursor = null;
+    this.live.close();
+    this.loadThread();
+  }
+}
+
+/** Render into data-target, else #threadline, else a new element right after the script. */
+const startWidget = () => {
+  if (!script) return;
+  const options = script.dataset;
+  if (!options.site) return log('add data-site="YOUR_SITE_ID" to the <script> tag');
+  let host = /** @type {HTMLElement|null} */ (document.querySelector(options.target || "#threadline"));
+  if (options.target && !host) return log(`no element matches data-target="${options.target}"`);
+  if (!host || host.shadowRoot) {  // none, or already taken by another widget on this page
+    host = element("div");
+    script.after(host);
+  }
+  try { new Widget(host, options, new URL(script.src)); } catch (error) { log("could not start: " + error); }
+};
+startWidget();
