@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE, as a Unix tool whose reader went away
-DATABASE_URL = "THREADLINE_DATABASE_URL"
+DATABASE_URL_SETTING = "THREADLINE_DATABASE_URL"  # named in the fix for a bad URL
 
 # A command's handler: the settings in effect and its parsed arguments in, exit status out.
 Command: TypeAlias = Callable[[Settings, argparse.Namespace], int]
@@ -74,7 +74,7 @@ def run_on_database(
         try:
             await check_database(
                 store,
-                DATABASE_URL,
+                DATABASE_URL_SETTING,
                 create=not migrated,
                 hint=", or create it with `threadline migrate`",
             )
