@@ -71,6 +71,29 @@ def test_every_command_describes_itself(args: list[str], tmp_path: Path) -> None
     assert len(result.stdout.splitlines()) > 3
 
 
+def test_help_loads_neither_the_database_nor_the_web_server_nor_an_event_loop() -> None:
+    """`threadline --help` stays quick: each command imports what it needs when it runs."""
+    probe = (
+        "import sys\n"
+        "from server.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted({'asyncio', 'sqlalchemy', 'starlette', 'uvicorn'} & sys.modules.keys()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 def test_migrate_puts_the_database_in_the_data_dir(tmp_path: Path) -> None:
     data = tmp_path / "elsewhere"
     result = run({"THREADLINE_DATA_DIR": str(data), "THREADLINE_ENV": "test"}, "migrate")

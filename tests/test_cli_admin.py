@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, Table, insert, select
 
 from server.core.moderators import find_moderator
 from server.core.passwords import hasher, verify
@@ -48,7 +48,7 @@ async def cli_env(
     return env_for(await databases.create(request.param), tmp_path)
 
 
-def _site_rows(conn: Any, site: str, n: int) -> None:
+def _site_rows(conn: Connection, site: str, n: int) -> None:
     """A site with a row in every table that can name it: page, comment and reply, event,
     flag, ban, invitation, audit entry, a moderator's grant."""
     conn.execute(
@@ -114,7 +114,7 @@ def _site_rows(conn: Any, site: str, n: int) -> None:
     conn.execute(insert(moderator_sites).values(moderator_id=1, site_id=site, role="owner"))
 
 
-def _fill(conn: Any) -> None:
+def _fill(conn: Connection) -> None:
     conn.execute(
         insert(moderators).values(id=1, email="mod@a.test", password_hash="x", created_at=T0)
     )
@@ -127,7 +127,7 @@ def _fill(conn: Any) -> None:
     _site_rows(conn, "kept", 2)
 
 
-def _everything(conn: Any) -> dict[str, list[tuple[Any, ...]]]:
+def _everything(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
     return {
         t.name: [tuple(r) for r in conn.execute(select(t).order_by(*t.primary_key.columns))]
         for t in metadata.sorted_tables
