@@ -488,7 +488,47 @@ def summary(results: dict[str, Any]) -> str:
         f"{what:<{w0}}  {target:<{w2}}  [{verdict}]  {figure}"
         for what, figure, target, verdict in table
     ]
+    base = results.get("baseline")
+    if base:
+        compared = baseline_rows(base)
+        c0 = max((len(r[0]) for r in compared), default=10)
+        c1 = max((len(r[1]) for r in compared), default=10)
+        lines += ["", baseline_heading(base), "-" * 19]
+        lines += [f"{what:<{c0}}  {fig:<{c1}}  [{verdict}]" for what, fig, verdict in compared]
     return "\n".join(lines)
+
+
+def baseline_heading(base: dict[str, Any]) -> str:
+    return (
+        f"Baseline comparison: {base.get('current', 'current')} / {base['label']}, "
+        f"{base.get('sessions_per_tree', '?')} sessions each, alternating (ABBA)"
+    )
+
+
+def _num(x: float | None, unit: str) -> str:
+    if x is None:
+        return "n/a"
+    digits = 0 if unit == "/s" or abs(x) >= 100 else 2
+    return f"{x:,.{digits}f}{'' if unit == '/s' else ' '}{unit}"
+
+
+def baseline_rows(base: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(measure, "current / baseline = ratio (noise +-tol)", verdict) per compared figure."""
+    out = []
+    for name, got in (base.get("scenarios") or {}).items():
+        if "error" in got:
+            out.append((f"{name} against the baseline", got["error"], "FAIL"))
+        for f in got.get("figures", []):
+            ratio = "n/a" if f["ratio"] is None else f"{f['ratio']:.2f}x"
+            out.append(
+                (
+                    f["measure"],
+                    f"{_num(f['current'], f['unit'])} / {_num(f['baseline'], f['unit'])}"
+                    f" = {ratio} (noise +-{f['tolerance']:.0%})",
+                    f["verdict"],
+                )
+            )
+    return out
 
 
 def _table(rows_: list[Row]) -> list[str]:
@@ -541,6 +581,20 @@ def write_markdown(results: dict[str, Any], path: Path, images: list[Path]) -> N
         *_table(check_rows(results)),
         "",
     ]
+    base = results.get("baseline")
+    if base:
+        lines += [
+            "## Baseline comparison",
+            "",
+            baseline_heading(base) + ": current / baseline, and whether the ratio lies within "
+            "the run's noise (the larger of the spread between a tree's own sessions and the "
+            "floor HEAD against itself showed).",
+            "",
+            "| Measure | Current / baseline | Verdict |",
+            "|---|---|---|",
+            *[f"| {w} | {f} | {v} |" for w, f, v in baseline_rows(base)],
+            "",
+        ]
     if images:
         lines += ["## Plots", ""]
         lines += [f"![{img.stem}]({img.relative_to(path.parent).as_posix()})" for img in images]

@@ -1,0 +1,233 @@
+"""Same-run comparison with another revision (BENCH_BASELINE): fan-out latency and
+throughput, HTTP listing and posting, this tree's Threadline against the baseline tree's.
+
+Both trees are started the same way (their own CLI and bench/sut, from their own directory,
+same interpreter, same pinning and flags) and measured by the same generator. Sessions run in
+ABBA order (current, baseline, baseline, current, ...): a drift over the run (another job
+starting on the machine, the disk filling, PostgreSQL's caches warming) hits both trees
+equally. Each tree's figure is the median of its sessions.
+
+Noise: a tree's own sessions, same code and same run, differ by the run's noise. A figure's
+tolerance is the larger of that observed spread (max - min over median, the worse of the two
+trees) and a floor measured with BENCH_BASELINE=HEAD (the tree against itself; FLOOR below);
+the verdict is "within noise" when current / baseline lies within [1 / (1 + tol), 1 + tol]."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.baseline import Tree, current
+from bench.harness import QUICK, Services
+from bench.procs import Generator, Proc
+from bench.scenarios_fanout import run_rate, with_readers
+from bench.scenarios_http import threadline as http_threadline
+from bench.suts import threadline_from
+
+# Sessions per tree (even: each ABBA block gives each tree two).
+SESSIONS = int(os.environ.get("BENCH_BASELINE_SESSIONS", "2"))
+LATENCY_READERS = 100 if QUICK else 1000
+LATENCY_COUNT, LATENCY_ROUNDS = (20, 1) if QUICK else (30, 3)
+THROUGHPUT_READERS = 1000
+THROUGHPUT_RATES = [25.0] if QUICK else [10.0, 25.0, 35.0, 45.0, 55.0, 65.0, 75.0, 100.0]
+THROUGHPUT_AT = 25.0  # p99 and CPU per frame compared at this rate (held on this machine)
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    unit: str
+    better: str  # "lower" | "higher"
+    floor: float  # relative; the noise floor HEAD against itself showed (see module doc)
+
+
+# Floors from BENCH_BASELINE=HEAD runs on the 2-core machine (docs/benchmarks.md, "Comparing
+# with another revision"): the largest |ratio - 1| seen for each figure, rounded up.
+FIGURES = {
+    f.key: f
+    for f in (
+        Figure("latency.p50_ms", "(a) p50 delivery", "ms", "lower", 0.15),
+        Figure("latency.p99_ms", "(a) p99 delivery", "ms", "lower", 0.25),
+        Figure("latency.b_cpu_us_per_frame", "(a) B CPU per frame", "us", "lower", 0.10),
+        Figure("throughput.max_rate", "(b) events/s held at p99 <= 100 ms", "/s", "higher", 0.0),
+        Figure("throughput.p99_ms", "(b) p99 at 25 events/s", "ms", "lower", 0.30),
+        Figure("throughput.b_cpu_us_per_frame", "(b) B CPU per frame", "us", "lower", 0.10),
+        Figure("http.listing_rps", "(e) listing", "/s", "higher", 0.15),
+        Figure("http.listing_p99_ms", "(e) listing p99", "ms", "lower", 0.30),
+        Figure("http.posting_rps", "(e) posting", "/s", "higher", 0.20),
+    )
+}
+
+
+def cpu_ns(pid: int) -> int:
+    """CPU time of every thread of a process, in ns (/proc schedstat): psutil's clock ticks
+    are 10 ms, too coarse for the quick run's few thousand frames."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int((task / "schedstat").read_text().split()[0])
+    return total
+
+
+def schedule(sessions: int = SESSIONS) -> list[str]:
+    """ABBA blocks: current, baseline, baseline, current, ..."""
+    order: list[str] = []
+    for i in range(sessions):
+        order += ["current", "baseline"] if i % 2 == 0 else ["baseline", "current"]
+    return order
+
+
+Session = Callable[[Tree], Awaitable[dict[str, float | None]]]
+
+
+async def sessions(services: Services, measure: Session) -> dict[str, Any]:
+    assert services.baseline is not None
+    trees = {"current": current(), "baseline": services.baseline}
+    values: dict[str, list[dict[str, float | None]]] = {"current": [], "baseline": []}
+    for which in schedule():
+        print(f"[bench]   {which} ({trees[which].label}) ...", flush=True)
+        values[which].append(await measure(trees[which]))
+    return {"trees": {k: t.label for k, t in trees.items()}, "sessions": values}
+
+
+def _spread(values: list[float]) -> float:
+    """(max - min) / median of one tree's sessions: what the same code varied by here."""
+    mid = statistics.median(values) if values else 0
+    return (max(values) - min(values)) / mid if len(values) > 1 and mid else 0.0
+
+
+def verdicts(raw: dict[str, Any], suffix: str = "") -> list[dict[str, Any]]:
+    """Per figure: each tree's sessions, medians, ratio, tolerance, verdict."""
+    out = []
+    keys = sorted({k for s in raw["sessions"]["current"] for k in s}, key=list(FIGURES).index)
+    for key in keys:
+        fig = FIGURES[key]
+        per = {
+            which: [s[key] for s in raw["sessions"][which] if s.get(key) is not None]
+            for which in ("current", "baseline")
+        }
+        med = {w: statistics.median(v) if v else None for w, v in per.items()}
+        spread = max(_spread(v) for v in per.values())
+        tol = max(fig.floor, spread)
+        cur, base = med["current"], med["baseline"]
+        ratio = cur / base if cur is not None and base else None
+        if ratio is None:
+            verdict = "n/a"
+        elif 1 / (1 + tol) <= ratio <= 1 + tol:
+            verdict = "within noise"
+        else:
+            better = ratio < 1 if fig.better == "lower" else ratio > 1
+            verdict = "better" if better else "WORSE"
+        out.append(
+            {
+                "key": key,
+                "measure": fig.label + suffix,
+                "unit": fig.unit,
+                "current": cur,
+                "baseline": base,
+                "current_sessions": per["current"],
+                "baseline_sessions": per["baseline"],
+                "ratio": None if ratio is None else round(ratio, 3),
+                "spread": round(spread, 3),
+                "tolerance": round(tol, 3),
+                "verdict": verdict,
+            }
+        )
+    return out
+
+
+# -- (a) latency ----------------------------------------------------------------------------
+async def latency(services: Services) -> dict[str, Any]:
+    async def measure(tree: Tree) -> dict[str, float | None]:
+        async def body(gen: Generator, a: Proc | None, b: Proc) -> Any:
+            rounds = []
+            for _ in range(LATENCY_ROUNDS):
+                c0 = cpu_ns(b.pid)
+                fig = await run_rate(gen, a, b, services, rate=10, count=LATENCY_COUNT)
+                fig["b_cpu_ns"] = cpu_ns(b.pid) - c0
+                rounds.append(fig)
+            rounds.sort(key=lambda r: r["p99_ms"])  # the median round, as the scenario does
+            return rounds[len(rounds) // 2]
+
+        fig = await with_readers(services, threadline_from(tree), ["p"] * LATENCY_READERS, body)
+        if "error" in fig:
+            raise RuntimeError(f"{tree.label}: {fig['error']}")
+        return {
+            "latency.p50_ms": fig["p50_ms"],
+            "latency.p99_ms": fig["p99_ms"],
+            "latency.b_cpu_us_per_frame": round(
+                fig["b_cpu_ns"] / 1000 / max(fig["delivered"], 1), 3
+            ),
+        }
+
+    raw = await sessions(services, measure)
+    suffix = f", {LATENCY_READERS:,} readers, 10 events/s"
+    return {**raw, "readers": LATENCY_READERS, "figures": verdicts(raw, suffix)}
+
+
+# -- (b) throughput -------------------------------------------------------------------------
+async def throughput(services: Services) -> dict[str, Any]:
+    readers = THROUGHPUT_READERS
+
+    async def measure(tree: Tree) -> dict[str, float | None]:
+        async def body(gen: Generator, a: Proc | None, b: Proc) -> Any:
+            points = []
+            for rate in THROUGHPUT_RATES:
+                count = max(10, int(rate * (2 if QUICK else 3)))
+                c0 = cpu_ns(b.pid)
+                point = await run_rate(gen, a, b, services, rate=rate, count=count)
+                point["b_cpu_ns"] = cpu_ns(b.pid) - c0
+                points.append({"rate": rate, **point})
+                if point["p99_ms"] > 100 or point["delivery"] < 0.999:
+                    break
+            return points
+
+        points = await with_readers(services, threadline_from(tree), ["p"] * readers, body)
+        if not isinstance(points, list):
+            raise RuntimeError(f"{tree.label}: {points.get('error')}")
+        held = [p["rate"] for p in points if p["p99_ms"] <= 100 and p["delivery"] >= 0.999]
+        at = [p for p in points if p["rate"] == THROUGHPUT_AT]
+        out: dict[str, float | None] = {"throughput.max_rate": max(held) if held else None}
+        if at:
+            out["throughput.p99_ms"] = at[0]["p99_ms"]
+            out["throughput.b_cpu_us_per_frame"] = round(
+                at[0]["b_cpu_ns"] / 1000 / max(at[0]["delivered"], 1), 3
+            )
+        return out
+
+    raw = await sessions(services, measure)
+    suffix = f", {readers:,} readers"
+    return {**raw, "readers": readers, "figures": verdicts(raw, suffix)}
+
+
+# -- (e) HTTP -------------------------------------------------------------------------------
+async def http(services: Services) -> dict[str, Any]:
+    out: dict[str, Any] = {"figures": []}
+    for backend in ("sqlite", "postgresql"):
+
+        async def measure(tree: Tree, backend: str = backend) -> dict[str, float | None]:
+            got = await http_threadline(services, backend, tree)
+            return {
+                "http.listing_rps": got["listing"]["requests_per_s"],
+                "http.listing_p99_ms": got["listing"]["p99_ms"],
+                "http.posting_rps": got["posting"]["requests_per_s"],
+            }
+
+        raw = await sessions(services, measure)
+        out[backend] = raw
+        out["trees"] = raw["trees"]
+        out["figures"] += verdicts(raw, f", {backend}")
+    return out
+
+
+COMPARISONS: dict[str, Callable[[Services], Awaitable[dict[str, Any]]]] = {
+    "latency": latency,
+    "throughput": throughput,
+    "http": http,
+}
