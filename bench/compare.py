@@ -90,10 +90,23 @@ async def sessions(services: Services, measure: Session) -> dict[str, Any]:
     assert services.baseline is not None
     trees = {"current": current(), "baseline": services.baseline}
     values: dict[str, list[dict[str, float | None]]] = {"current": [], "baseline": []}
+    errors: list[str] = []
     for which in schedule():
-        print(f"[bench]   {which} ({trees[which].label}) ...", flush=True)
-        values[which].append(await measure(trees[which]))
-    return {"trees": {k: t.label for k, t in trees.items()}, "sessions": values}
+        tree = trees[which]
+        print(f"[bench]   {'' if tree.is_current else 'baseline '}{tree.label} ...", flush=True)
+        # One retry: on a busy machine a session can fail to start (readers not all joined);
+        # the other sessions still count, and the error is shown.
+        for attempt in (1, 2):
+            try:
+                values[which].append(await measure(tree))
+                break
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"{which} session, attempt {attempt}: {exc}")
+                print(f"[bench]   failed: {exc}", flush=True)
+    out: dict[str, Any] = {"trees": {k: t.label for k, t in trees.items()}, "sessions": values}
+    if errors:
+        out["session_errors"] = errors
+    return out
 
 
 def _spread(values: list[float]) -> float:
@@ -105,7 +118,8 @@ def _spread(values: list[float]) -> float:
 def verdicts(raw: dict[str, Any], suffix: str = "") -> list[dict[str, Any]]:
     """Per figure: each tree's sessions, medians, ratio, tolerance, verdict."""
     out = []
-    keys = sorted({k for s in raw["sessions"]["current"] for k in s}, key=list(FIGURES).index)
+    found = {k for which in ("current", "baseline") for s in raw["sessions"][which] for k in s}
+    keys = sorted(found, key=list(FIGURES).index)
     for key in keys:
         fig = FIGURES[key]
         per = {
@@ -222,6 +236,7 @@ async def http(services: Services) -> dict[str, Any]:
         raw = await sessions(services, measure)
         out[backend] = raw
         out["trees"] = raw["trees"]
+        out.setdefault("session_errors", []).extend(raw.get("session_errors", []))
         out["figures"] += verdicts(raw, f", {backend}")
     return out
 

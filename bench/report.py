@@ -518,6 +518,8 @@ def baseline_rows(base: dict[str, Any]) -> list[tuple[str, str, str]]:
     for name, got in (base.get("scenarios") or {}).items():
         if "error" in got:
             out.append((f"{name} against the baseline", got["error"], "FAIL"))
+        for err in got.get("session_errors", []):
+            out.append((f"{name} against the baseline", err, "session lost"))
         for f in got.get("figures", []):
             ratio = "n/a" if f["ratio"] is None else f"{f['ratio']:.2f}x"
             out.append(
