@@ -8,8 +8,8 @@ starting on the machine, the disk filling, PostgreSQL's caches warming) hits bot
 equally. Each tree's figure is the median of its sessions.
 
 Noise: a tree's own sessions, same code and same run, differ by the run's noise. A figure's
-tolerance is the larger of that observed spread (max - min over median, the worse of the two
-trees) and a floor measured with BENCH_BASELINE=HEAD (the tree against itself; FLOOR below);
+tolerance is the larger of that observed spread (max / min - 1, the worse of the two trees)
+and a floor measured with BENCH_BASELINE=HEAD (the tree against itself; Figure.floor below);
 the verdict is "within noise" when current / baseline lies within [1 / (1 + tol), 1 + tol]."""
 
 from __future__ import annotations
@@ -110,9 +110,9 @@ async def sessions(services: Services, measure: Session) -> dict[str, Any]:
 
 
 def _spread(values: list[float]) -> float:
-    """(max - min) / median of one tree's sessions: what the same code varied by here."""
-    mid = statistics.median(values) if values else 0
-    return (max(values) - min(values)) / mid if len(values) > 1 and mid else 0.0
+    """max / min - 1 over one tree's sessions: the factor the same code varied by here, the
+    scale on which the ratio between the trees is judged."""
+    return max(values) / min(values) - 1 if len(values) > 1 and min(values) > 0 else 0.0
 
 
 def verdicts(raw: dict[str, Any], suffix: str = "") -> list[dict[str, Any]]:

@@ -118,7 +118,7 @@ def test_sessions_alternate_and_verdicts_use_the_runs_own_spread() -> None:
         }
     }
     [fig] = compare.verdicts(raw)
-    assert fig["ratio"] == 1.0 and fig["spread"] == pytest.approx(4 / 12, abs=1e-3)
+    assert fig["ratio"] == 1.0 and fig["spread"] == pytest.approx(14 / 10 - 1, abs=1e-3)
     assert fig["verdict"] == "within noise"
     raw["sessions"]["current"] = [{"latency.p99_ms": 20.0}, {"latency.p99_ms": 20.0}]
     [fig] = compare.verdicts(raw)
