@@ -549,9 +549,10 @@ COMPARING = (
     "baseline, baseline, current (`BENCH_BASELINE_SESSIONS` per tree, default 2), so a drift "
     "hits both. Per figure the summary prints current / baseline = ratio and `within noise` "
     "when the ratio lies inside the run's noise: the larger of the spread between one tree's "
-    "own sessions and the floor `BENCH_BASELINE=HEAD` (the tree against itself) showed "
-    "(`bench/compare.py`). Results: `bench/results/baseline-<sha>.json`, and a Baseline "
-    "comparison section here after a full run."
+    "own sessions and the floor `BENCH_BASELINE=HEAD` (the tree against itself) showed, "
+    "or when the trees' sessions overlap (`bench/compare.py`). Results: "
+    "`bench/results/baseline-<sha>.json`, and a Baseline comparison section here after a "
+    "full run."
 )
 
 
