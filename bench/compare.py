@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import websockets
+from redis.asyncio import Redis
 from websockets.typing import Origin
 
 from bench.baseline import Tree, current
@@ -93,10 +94,22 @@ def schedule(sessions: int = SESSIONS) -> list[str]:
 Session = Callable[[Tree], Awaitable[dict[str, float | None]]]
 
 
+async def flush_redis(services: Services) -> None:
+    """Every session starts on an empty Redis (a fresh database too), as REALTIME-NOTES 6.1
+    asks between systems under test. Redis holds only windows and presence here, but the
+    windows outlive a session: 100 readers joining a page that does not exist yet count
+    towards one network's new pages per minute (server/core/threads.py, 60), so the
+    sessions after the first lost 10-100 % of their joins to it."""
+    client = Redis.from_url(services.redis.url)
+    try:
+        await client.flushall()
+    finally:
+        await client.aclose()
+
+
 async def subscribed(b: Proc, page: str = "p") -> None:
-    """Wait until B answers one reader's subscribe with its sync frame. Without it, the
-    second and later Threadline sessions of a run lost 10-100 % of 100 readers joining at
-    once as soon as the port opened (seen with this tree's own SUT, not only a baseline's)."""
+    """Wait until B answers one reader's subscribe with its sync frame (the page then exists:
+    the readers that follow do not each try to create it)."""
     url = f"ws://127.0.0.1:{b.port}/ws?site=bench"
     for _ in range(30):
         try:
@@ -126,6 +139,7 @@ async def sessions(services: Services, measure: Session) -> dict[str, Any]:
         # the other sessions still count, and the error is shown.
         for attempt in (1, 2):
             try:
+                await flush_redis(services)
                 values[which].append(await measure(tree))
                 break
             except Exception as exc:  # noqa: BLE001
