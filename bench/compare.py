@@ -55,8 +55,13 @@ class Figure:
     floor: float  # relative; the noise floor HEAD against itself showed (see module doc)
 
 
-# Floors from BENCH_BASELINE=HEAD runs on the 2-core machine (docs/benchmarks.md, "Comparing
-# with another revision"): the largest |ratio - 1| seen for each figure, rounded up.
+# Floors: the least tolerance a figure gets, since two sessions a tree can agree by luck on a
+# quiet machine. B's CPU per frame (schedstat, ns) is the steadiest figure: BENCH_BASELINE=HEAD
+# quick runs on the 2-core machine with other jobs running (load 7-15) gave 0.95x-1.07x, so
+# 10 %. Latency and HTTP figures are set wider (15-30 %); on that loaded machine they moved far
+# more (HEAD against itself: p50 0.22x-1.22x, listing 0.68x-1.20x), which the in-run spread
+# and the sessions-apart rule absorb or, when a load burst hits one tree's sessions only, do
+# not: read a verdict with its tolerance, and rerun BENCH_BASELINE=HEAD to see the floor.
 FIGURES = {
     f.key: f
     for f in (
