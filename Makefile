@@ -69,8 +69,10 @@ bench-deps: system-deps
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 
+# BASELINE=<git rev> (or BENCH_BASELINE): that revision's Threadline too, measured in the same
+# run next to this tree's (latency, throughput, http), with a within-noise verdict per figure.
 bench: $(VENV)/.installed-test bench-deps $(PEERS)/.installed
-	$(BIN)/python -m bench
+	$(if $(BASELINE),BENCH_BASELINE=$(BASELINE) )$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) $(PEERS) data .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,8 @@ import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench import plots, report
+from bench import baseline, plots, report
+from bench.compare import COMPARISONS, SESSIONS
 from bench.harness import QUICK, ROOT, Services, machine
 from bench.scenarios_fanout import (
     capacity,
@@ -69,14 +70,22 @@ def main(argv: list[str]) -> int:
             results = {**results, "scenarios": merged["scenarios"]}
         out.mkdir(parents=True, exist_ok=True)
         latest.write_text(json.dumps(results, indent=2, default=str))
+        if "baseline" in results:
+            name = f"baseline-{results['baseline']['sha'][:12]}{'-quick' if QUICK else ''}.json"
+            (out / name).write_text(json.dumps(results["baseline"], indent=2, default=str))
     print(report.summary(results))
     if not QUICK:
         docs = ROOT / "docs"
         images = plots.draw(results, docs / "bench")
         report.write_markdown(results, docs / "benchmarks.md", images)
+    compared = (results.get("baseline") or {}).get("scenarios", {})
     return (
         0
-        if all(s.get("ok", True) for s in results["scenarios"].values() if isinstance(s, dict))
+        if all(
+            s.get("ok", True)
+            for s in [*results["scenarios"].values(), *compared.values()]
+            if isinstance(s, dict)
+        )
         else 1
     )
 
@@ -86,6 +95,21 @@ def run(only: set[str]) -> dict[str, Any]:
     services.start()
     results: dict[str, Any] = {"machine": machine(), "started": time.time(), "scenarios": {}}
     try:
+        rev = baseline.requested()
+        if rev is not None:
+            tree = services.baseline = baseline.export(rev, services.work)
+            imports = tree.check()
+            print(f"[bench] baseline {tree.label} exported to {tree.root}", flush=True)
+            print(f"[bench] baseline imports server from {imports['server']}", flush=True)
+            results["baseline"] = {
+                "rev": rev,
+                "sha": tree.sha,
+                "label": tree.label,
+                "current": baseline.current().label,
+                "imports": imports,
+                "sessions_per_tree": SESSIONS,
+                "scenarios": {},
+            }
         for name, scenario in SCENARIOS:
             if only and name not in only:
                 continue
@@ -99,9 +123,25 @@ def run(only: set[str]) -> dict[str, Any]:
             took = round(time.monotonic() - began, 1)
             results["scenarios"][name]["seconds"] = took
             print(f"[bench] {name} done in {took} s", flush=True)
+            if services.baseline is not None and name in COMPARISONS:
+                results["baseline"]["scenarios"][name] = compare(name, services)
     finally:
         services.stop()
     return results
+
+
+def compare(name: str, services: Services) -> dict[str, Any]:
+    """The scenario's figures again, this tree against the baseline's, sessions alternating."""
+    print(f"[bench] {name} against the baseline ...", flush=True)
+    began = time.monotonic()
+    try:
+        got = asyncio.run(COMPARISONS[name](services))
+    except Exception as exc:  # noqa: BLE001 -- the scenario's own figures still count
+        traceback.print_exc()
+        got = {"ok": False, "error": repr(exc), "figures": []}
+    got["seconds"] = took = round(time.monotonic() - began, 1)
+    print(f"[bench] {name} against the baseline done in {took} s", flush=True)
+    return got
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import platform
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -19,6 +19,9 @@ from server.store.database import SqlStore
 from server.store.migrate import migrate
 from tests.support.servers import ServerProcess
 from tests.support.services import PostgresCluster, RedisServer
+
+if TYPE_CHECKING:
+    from bench.baseline import Tree
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "http://bench.test"
@@ -40,6 +43,8 @@ class Services:
         self.work = work or Path(tempfile.mkdtemp(prefix="tl-bench-"))
         self.pg = pg or PostgresCluster()
         self.redis = redis or RedisServer(self.work)
+        # BENCH_BASELINE: the other revision's tree (bench.baseline), exported once per run.
+        self.baseline: Tree | None = None
 
     def start(self) -> None:
         if self.owned:
@@ -51,7 +56,9 @@ class Services:
             self.redis.stop()
             self.pg.stop()
 
-    async def database(self, backend: str = "postgresql") -> str:
+    async def database(self, backend: str = "postgresql", *, migrated: bool = True) -> str:
+        """A new, empty database; migrated by this tree's code unless told not to (a baseline
+        tree migrates its own)."""
         n = next(_dbs)
         if backend == "sqlite":
             url = f"sqlite:///{self.work}/db{n}.db"
@@ -62,6 +69,8 @@ class Services:
             finally:
                 await conn.close()
             url = self.pg.url(f"bench{n}")
+        if not migrated:
+            return url
         store = SqlStore(url, pool_size=2)
         await migrate(store)
         await store.close()

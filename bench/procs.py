@@ -55,6 +55,9 @@ class Proc:
     port: int = field(default_factory=free_port)
     log: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
+    # The tree the command runs in: `python -m` puts it first on sys.path, so a baseline
+    # tree exported by bench.baseline imports its own `bench` and `server`.
+    cwd: Path = ROOT
 
     def start(self, timeout: float = 30) -> Proc:
         cmd = [part.replace("{port}", str(self.port)) for part in self.cmd]
@@ -64,7 +67,7 @@ class Proc:
         try:
             self.proc = subprocess.Popen(
                 pinned(self.cpu, cmd),
-                cwd=ROOT,
+                cwd=self.cwd,
                 env={**os.environ, **self.env},
                 stdout=out or subprocess.DEVNULL,
                 stderr=subprocess.STDOUT,

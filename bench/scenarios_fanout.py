@@ -6,6 +6,7 @@ import asyncio
 import re
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import psutil
@@ -123,11 +124,20 @@ async def median_round(
 
 
 async def with_readers(
-    services: Services, sut: Sut, pages: list[str], body: Any, *, publisher: bool = True
+    services: Services,
+    sut: Sut,
+    pages: list[str],
+    body: Any,
+    *,
+    publisher: bool = True,
+    prime: Callable[[Proc], Awaitable[None]] | None = None,
 ) -> Any:
+    """Start the SUT, join the readers, warm up, run body; `prime(b)` first when given."""
     a, b = await sut.start(services, a=publisher)
     gen = Generator(sut.adapter, b.port, pages, procs=procs_for(len(pages)))
     try:
+        if prime is not None:
+            await prime(b)
         ready = await gen.start()
         if ready < len(pages) * 0.999:
             return {"error": f"only {ready} of {len(pages)} readers joined"}

@@ -8,12 +8,15 @@ import os
 import re
 import subprocess
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from bench.harness import ORIGIN, QUICK, ROOT, Services
 from bench.procs import Proc, pinned
+
+if TYPE_CHECKING:
+    from bench.baseline import Tree
 
 SECONDS = 1 if QUICK else 6
 CONNECTIONS = 50
@@ -77,23 +80,42 @@ async def _seed_threadline(url: str) -> None:
             )
 
 
-async def threadline(services: Services, backend: str) -> dict[str, Any]:
-    db = await services.database(backend)
-    store = await services.site(db, "bench")
-    await store.close()
-    env = services.server(db).env
-    server = Proc(
-        ["threadline", "serve", "--host", "127.0.0.1", "--port", "{port}"],
-        env={**env, "PATH": str(ROOT / ".venv" / "bin") + ":/usr/bin:/bin"},
-        cpu="1",
-        log=services.work / f"http-{backend}.log",
-    )
-    server.cmd[0] = str(ROOT / ".venv" / "bin" / "threadline")
+async def threadline(
+    services: Services, backend: str, tree: Tree | None = None, *, posting: bool = True
+) -> dict[str, Any]:
+    """Threadline's `serve` on one core; from another revision's exported tree when given
+    (its own CLI, run there, since the console script imports the editable install)."""
+    serve = ["serve", "--host", "127.0.0.1", "--port", "{port}"]
+    if tree is None:
+        db = await services.database(backend)
+        store = await services.site(db, "bench")
+        await store.close()
+        env = services.server(db).env
+        server = Proc(
+            ["threadline", *serve],
+            env={**env, "PATH": str(ROOT / ".venv" / "bin") + ":/usr/bin:/bin"},
+            cpu="1",
+            log=services.work / f"http-{backend}.log",
+        )
+        server.cmd[0] = str(ROOT / ".venv" / "bin" / "threadline")
+    else:
+        db = await services.database(backend, migrated=False)
+        env = services.server(db).env
+        await asyncio.to_thread(tree.prepare, env)
+        server = Proc(
+            tree.cli(*serve),
+            env={**env, "PATH": str(ROOT / ".venv" / "bin") + ":/usr/bin:/bin"},
+            cpu="1",
+            log=services.work / f"http-{backend}-{tree.slug}.log",
+            cwd=tree.root,
+        )
     server.start()
     try:
         await _seed_threadline(server.url)
         listing = wrk(f"{server.url}/api/v1/sites/bench/thread?page=t50")
-        posting = wrk(
+        if not posting:
+            return {"listing": listing}
+        posted = wrk(
             f"{server.url}/api/v1/sites/bench/comments",
             script=POST_LUA
             % {
@@ -103,7 +125,7 @@ async def threadline(services: Services, backend: str) -> dict[str, Any]:
         )
     finally:
         server.terminate()
-    return {"listing": listing, "posting": posting}
+    return {"listing": listing, "posting": posted}
 
 
 async def isso(services: Services) -> dict[str, Any]:

@@ -5,11 +5,17 @@ PostgreSQL and the load generator share CPU 0."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.harness import ROOT, Services
 from bench.procs import Proc, uvicorn
+
+if TYPE_CHECKING:
+    from bench.baseline import Tree
 
 PEERS_PYTHON = str(ROOT / "bench" / ".venv-peers" / "bin" / "python")
 B_CPU, A_CPU = "1", "0"
@@ -22,14 +28,26 @@ class Sut:
     kind: str  # threadline | bare | null | peer | asgi
     module: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    # Another revision's tree (BENCH_BASELINE): its own bench/sut and server, run from there.
+    tree: Tree | None = None
+
+    @property
+    def cwd(self) -> Path:
+        return self.tree.root if self.tree is not None else ROOT
 
     async def start(self, services: Services, *, a: bool = True) -> tuple[Proc | None, Proc]:
-        log = services.work / f"{self.name}"
-        if self.kind == "threadline":
+        # A revision may hold a "/" or a ".": the baseline's logs are named by its commit.
+        log = services.work / (f"threadline-{self.tree.slug}" if self.tree else self.name)
+        if self.kind == "threadline" and self.tree is not None:
+            db = await services.database("postgresql", migrated=False)
+            env = services.server(db).env
+            await asyncio.to_thread(self.tree.prepare, env)
+        elif self.kind == "threadline":
             db = await services.database("postgresql")
             store = await services.site(db, "bench")
             await store.close()
             env = services.server(db).env
+        if self.kind == "threadline":
             pa = (
                 uvicorn(
                     sys.executable,
@@ -37,6 +55,7 @@ class Sut:
                     env=env,
                     cpu=A_CPU,
                     log=log.with_suffix(".a.log"),
+                    cwd=self.cwd,
                 )
                 if a
                 else None
@@ -47,6 +66,7 @@ class Sut:
                 env=env,
                 cpu=B_CPU,
                 log=log.with_suffix(".b.log"),
+                cwd=self.cwd,
             )
         elif self.kind in ("bare", "null"):
             port = str(services.redis.port)
@@ -79,6 +99,13 @@ class Sut:
 
 
 THREADLINE = Sut("threadline", "threadline", "threadline")
+
+
+def threadline_from(tree: Tree) -> Sut:
+    """The same system under test, from another revision's exported tree."""
+    return replace(THREADLINE, name=f"threadline @ {tree.label}", tree=tree)
+
+
 BARE = Sut("websockets via Redis", "bare", "bare")
 NULL = Sut("websockets in-process", "null", "null")
 RAW_ASGI = Sut("raw ASGI (uvicorn)", "asgi", "asgi")
