@@ -46,7 +46,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from server.clientip import client_key, is_trusted
+from server.http.clientip import client_key, is_trusted
 from server.settings import Settings
 
 ABORT_AFTER = 5.0

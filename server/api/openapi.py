@@ -7,8 +7,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.responses import JSON
 from server.core.text import BODY_MAX, NAME_MAX, PAGE_KEY_MAX, TITLE_MAX, URL_MAX
+from server.http.responses import JSON
 
 NULLABLE_INT: dict[str, Any] = {"type": ["integer", "null"]}
 NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}

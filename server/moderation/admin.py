@@ -12,23 +12,24 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.responses import JSON
 from server.core import invitations
 from server.core.accounts import Session
 from server.core.bans import lift_ban
 from server.core.erasure import erase_author_of, export_site
-from server.core.errors import DomainError, Forbidden, Invalid, Unavailable
+from server.core.errors import Forbidden, Invalid, Unavailable
 from server.core.models import AuditEntry, Filters, Notify, Site
 from server.core.moderators import clean_email
 from server.core.origins import origin_of_url
 from server.core.queue import sites_for
 from server.core.sites import update_site
+from server.http.app_state import app_state
+from server.http.responses import JSON
 from server.i18n import N_
 from server.moderation.auth import links_by_email
 from server.moderation.forms import Posted, form_action, settings_page
 from server.moderation.invitations import join_link
-from server.moderation.render import done, failure, page
-from server.moderation.security import app_state, moderator_page
+from server.moderation.render import done, page
+from server.moderation.security import moderator_page
 from server.notify import send_email
 
 if TYPE_CHECKING:  # the app state imports this module
@@ -47,10 +48,7 @@ async def _owned(request: Request, session: Session) -> Site:
 
 @moderator_page
 async def site_page(request: Request, session: Session) -> Response:
-    try:
-        site = await _owned(request, session)
-    except DomainError as exc:
-        return failure(request, session, exc)
+    site = await _owned(request, session)
     state = app_state(request)
     async with state.store.read() as tx:
         moderators = await tx.site_moderators(site.id)
@@ -236,10 +234,7 @@ async def _audit(state: AppState, session: Session, site_id: str, action: str, d
 
 @moderator_page
 async def site_export(request: Request, session: Session) -> Response:
-    try:
-        site = await _owned(request, session)
-    except DomainError as exc:
-        return failure(request, session, exc)
+    site = await _owned(request, session)
     data = await export_site(app_state(request).store, site, app_state(request).secret)
     return JSON(
         data, headers={"Content-Disposition": f'attachment; filename="threadline-{site.id}.json"'}

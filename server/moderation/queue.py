@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.clientip import client_ip
 from server.core.accounts import Session
 from server.core.bans import ban_author
 from server.core.comments import Draft, post_comment
@@ -16,10 +15,13 @@ from server.core.decisions import RESTORE_DAYS, Action, decide_comment, moderato
 from server.core.errors import DomainError, Forbidden, Invalid, NotFound
 from server.core.models import Comment, Site, Status
 from server.core.queue import TAB_ACTIONS, TABS, comment_history, view_queue
+from server.http.app_state import app_state
+from server.http.clientip import client_ip
+from server.http.errors import wants_json
 from server.i18n import N_
 from server.moderation.forms import Posted, form_action
-from server.moderation.render import done, failure, page
-from server.moderation.security import app_state, moderator_page, safe_next, wants_json
+from server.moderation.render import done, page
+from server.moderation.security import moderator_page, safe_next
 from server.state import AppState
 
 DONE = {
@@ -54,17 +56,14 @@ async def queue_page(request: Request, session: Session) -> Response:
         page_no = int(q.get("page", "1"))
     except ValueError:
         page_no = 1
-    try:
-        view = await view_queue(
-            app_state(request).services,
-            session.moderator,
-            tab=tab if tab in TABS else "pending",
-            site_id=q.get("site") or None,
-            search=q.get("q", ""),
-            page=page_no,
-        )
-    except DomainError as exc:
-        return failure(request, session, exc)
+    view = await view_queue(
+        app_state(request).services,
+        session.moderator,
+        tab=tab if tab in TABS else "pending",
+        site_id=q.get("site") or None,
+        search=q.get("q", ""),
+        page=page_no,
+    )
 
     def page_link(n: int) -> str:
         params = {"tab": view.tab, "page": n, "q": view.search, "site": view.site or ""}
@@ -89,12 +88,9 @@ async def queue_page(request: Request, session: Session) -> Response:
 async def comment_page(request: Request, session: Session) -> Response:
     """One comment, its actions and its history: where the audit log links to."""
     state = app_state(request)
-    try:
-        item, history = await comment_history(
-            state.services, session.moderator, request.path_params["comment_id"]
-        )
-    except DomainError as exc:
-        return failure(request, session, exc)
+    item, history = await comment_history(
+        state.services, session.moderator, request.path_params["comment_id"]
+    )
     return page(
         request,
         "comment.html",

@@ -7,15 +7,16 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.clientip import client_ip
 from server.core import resets
 from server.core.accounts import start_session
 from server.core.errors import DomainError, NotFound, RateLimited
 from server.core.origins import origin_of_url
+from server.http.app_state import app_state
+from server.http.clientip import client_ip
 from server.i18n import N_
 from server.moderation.auth import form_page, form_posted_here, links_by_email, logged_in
+from server.moderation.forms import form_again
 from server.moderation.render import add_flash
-from server.moderation.security import app_state
 from server.notify import send_email
 from server.state import AppState
 
@@ -62,11 +63,13 @@ async def reset_ask(request: Request) -> Response:
             state.services, email, client_ip(request.scope, state.settings.trusted_proxies)
         )
     except RateLimited as exc:
-        response = await reset_page(
-            request, N_("Too many requests for a link; try again in an hour."), 429, email=email
+
+        async def again(message: str, status: int) -> Response:
+            return await reset_page(request, message, status, email=email)
+
+        return await form_again(
+            exc, again, N_("Too many requests for a link; try again in an hour.")
         )
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
     state.spawn(_send_link(state, email), "password-reset-email")
     return await reset_page(request, email=email, sent=True)
 
@@ -131,7 +134,7 @@ async def reset_choose(request: Request) -> Response:
     except NotFound:
         return await reset_page(request, status=404, gone=True)
     except DomainError as exc:
-        return await reset_form(request, exc.message, 422)
+        return await form_again(exc, lambda message, status: reset_form(request, message, status))
     token, _ = await start_session(state.services, moderator)
     response = logged_in(request, token, "/moderate")
     add_flash(request, response, N_("Your new password is set."))

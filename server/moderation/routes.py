@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.http import ids  # noqa: F401 -- registers the {name:id} route parameter
 from server.moderation import account, admin, auth, invitations, queue, reset
-from server.web import ids  # noqa: F401 -- registers the {name:id} route parameter
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 _TYPES = {"moderate.js": "text/javascript; charset=utf-8", "moderate.css": "text/css"}

@@ -12,21 +12,18 @@ from itsdangerous import BadSignature, Signer
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
-from server.api.responses import error
 from server.core.accounts import Session, find_session
 from server.core.errors import DomainError
 from server.core.origins import normalize_origin, origin_of_url
+from server.http.app_state import app_state
+from server.http.errors import wants_json
+from server.http.responses import error
 
 if TYPE_CHECKING:  # the app state imports this module
     from server.state import AppState
 
 SessionHandler = Callable[[Request, Session], Awaitable[Response]]
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-def app_state(conn: HTTPConnection) -> AppState:
-    state: AppState = conn.app.state.tl
-    return state
 
 
 def cookie_name(state: AppState) -> str:
@@ -59,15 +56,15 @@ def set_cookie(
 
 
 async def current_session(conn: HTTPConnection) -> Session | None:
-    state = app_state(conn)
-    raw = conn.cookies.get(cookie_name(state))
-    if not raw:
-        return None
-    try:
-        token = signer(state, "session").unsign(raw).decode()
-    except BadSignature:
-        return None
-    return await find_session(state.services, token)
+    """The moderator's session, looked up once per request: the error page drawn after a
+    refusal shows the same moderator the handler saw."""
+    if hasattr(conn.state, "session"):
+        known: Session | None = conn.state.session
+        return known
+    token = session_token(conn)
+    session = await find_session(app_state(conn).services, token) if token else None
+    conn.state.session = session
+    return session
 
 
 def session_token(conn: HTTPConnection) -> str | None:
@@ -112,10 +109,6 @@ def own_origin(conn: HTTPConnection) -> str:
         return normalize_origin(f"{scheme}://{conn.headers.get('host', '')}")
     except DomainError:
         return ""
-
-
-def wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
 
 
 def safe_next(value: str | None, default: str = "/moderate") -> str:

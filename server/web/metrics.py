@@ -7,7 +7,8 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.responses import error
+from server.http.app_state import app_state
+from server.http.responses import error
 from server.metrics import Exposition
 from server.state import AppState
 
@@ -15,7 +16,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 async def metrics(request: Request) -> Response:
-    state: AppState = request.app.state.tl
+    state = app_state(request)
     token = state.settings.metrics_token
     if not token:
         return error(404, "metrics_off", "set THREADLINE_METRICS_TOKEN to turn on /metrics")
