@@ -27,10 +27,10 @@ from server.core.models import (
     Site,
     Status,
 )
-from server.core.moderation import Decision, decide
 from server.core.origins import origin_allowed, origin_of_url
 from server.core.ports import NewComment, Tx
 from server.core.privacy import ip_hash
+from server.core.screening import Decision, decide
 from server.core.text import clean_body, clean_name, clean_page_key, clean_title, clean_url
 
 CHANGES_PER_MINUTE = 20  # edits and deletions from one network
