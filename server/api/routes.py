@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from server.api import feeds
 from server.api.inputs import bearer_token, idempotency_key, json_object, query, query_int
 from server.api.openapi import openapi_json
-from server.core import comments, erasure, flags, threads
+from server.core import author_changes, comments, erasure, flags, threads
 from server.core.errors import Invalid
 from server.core.guards import form_token
 from server.core.models import Site
@@ -99,7 +99,7 @@ async def comments_update(request: Request) -> Response:
     site = await site_of(request)
     data = await json_object(request, ("body",))
     app = app_state(request)
-    comment = await comments.edit_comment(
+    comment = await author_changes.edit_comment(
         app.services,
         site,
         comment_id(request),
@@ -113,7 +113,7 @@ async def comments_update(request: Request) -> Response:
 async def comments_delete(request: Request) -> Response:
     site = await site_of(request)
     app = app_state(request)
-    comment = await comments.delete_comment(
+    comment = await author_changes.delete_comment(
         app.services,
         site,
         comment_id(request),

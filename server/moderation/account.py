@@ -26,7 +26,7 @@ async def account_page(request: Request, session: Session) -> Response:
 @form_action(back=lambda request: ACCOUNT)
 async def account_name(request: Request, session: Session, posted: Posted) -> Response:
     name = await set_display_name(
-        app_state(request).store, session.moderator.id, posted.form.get("display_name", "")
+        app_state(request).services, session.moderator.id, posted.form.get("display_name", "")
     )
     return done(
         request,

@@ -33,7 +33,7 @@ def join_link(origin: str, token: str) -> str:
 async def join_page(request: Request, message: str | None = None, status: int = 200) -> Response:
     state = app_state(request)
     session = await current_session(request)
-    invitation = await invitations.look_up(state.store, _token(request), state.services.now_ms())
+    invitation = await invitations.look_up(state.services, _token(request))
     site = await state.sites.get(invitation.site_id)
     mine = session is not None and session.moderator.email == invitation.email
     return form_page(
@@ -53,9 +53,7 @@ async def join_page(request: Request, message: str | None = None, status: int = 
 @form_action(back=lambda request: "/moderate")
 async def join_accept(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    invitation = await invitations.accept(
-        state.store, _token(request), session.moderator, state.services.now_ms()
-    )
+    invitation = await invitations.accept(state.services, _token(request), session.moderator)
     return done(
         request,
         {"site": invitation.site_id, "role": invitation.role.value},
@@ -72,11 +70,7 @@ async def join_create(request: Request) -> Response:
         return await join_page(request, N_("The form expired; please try again."), 403)
     try:
         moderator = await invitations.join(
-            state.store,
-            state.passwords,
-            _token(request),
-            str(form.get("password", ""))[:1024],
-            state.services.now_ms(),
+            state.services, state.passwords, _token(request), str(form.get("password", ""))[:1024]
         )
     except DomainError as exc:
         return await form_again(exc, lambda message, status: join_page(request, message, status))
@@ -90,5 +84,5 @@ async def join_decline(request: Request) -> Response:
     form = await request.form()
     if not form_posted_here(request, form):
         return await join_page(request, N_("The form expired; please try again."), 403)
-    await invitations.decline(state.store, _token(request), state.services.now_ms())
+    await invitations.decline(state.services, _token(request))
     return back(request, N_("Invitation declined."), return_to="/moderate/login")

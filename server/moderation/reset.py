@@ -75,7 +75,7 @@ async def reset_ask(request: Request) -> Response:
 
 
 async def _send_link(state: AppState, email: str) -> None:
-    found = await resets.request_reset(state.store, email, state.services.now_ms())
+    found = await resets.request_reset(state.services, email)
     if found is None or not state.settings.smtp_url or not state.settings.public_url:
         return
     address, token = found
@@ -104,7 +104,7 @@ def _token(request: Request) -> str:
 async def reset_form(request: Request, message: str | None = None, status: int = 200) -> Response:
     state = app_state(request)
     try:
-        moderator = await resets.look_up(state.store, _token(request), state.services.now_ms())
+        moderator = await resets.look_up(state.services, _token(request))
     except NotFound:
         return await reset_page(request, status=404, gone=True)
     return form_page(
@@ -125,11 +125,7 @@ async def reset_choose(request: Request) -> Response:
         return await reset_form(request, N_("The form expired; please try again."), 403)
     try:
         moderator = await resets.reset_password(
-            state.store,
-            state.passwords,
-            _token(request),
-            str(form.get("password", ""))[:1024],
-            state.services.now_ms(),
+            state.services, state.passwords, _token(request), str(form.get("password", ""))[:1024]
         )
     except NotFound:
         return await reset_page(request, status=404, gone=True)

@@ -7,6 +7,7 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.core.queue import comment_counts
 from server.http.app_state import app_state
 from server.http.responses import error
 from server.metrics import Exposition
@@ -78,9 +79,8 @@ async def render(state: AppState) -> str:
         "HTTP requests by route template, method and status class.",
         sorted(state.http_stats.latency.items()),
     )
-    async with state.store.read() as tx:
-        counts = await tx.status_counts()
-        site_ids = [site.id for site in await tx.list_sites()]
+    counted = await comment_counts(state.services)
+    counts, site_ids = counted.by_status, counted.site_ids
     out.metric(
         "threadline_comments",
         "gauge",
