@@ -14,9 +14,9 @@ RAW_SEND = "threadline.raw_send"
 
 class Sockets:
     """Outermost: websockets go straight to their handler. Every layer a socket passes
-    through stays suspended on its stack for the socket's whole life (the middlewares here
-    only act on HTTP anyway): ~10 KiB per idle reader, measured. The server's own ``send``
-    is kept so the live layer can write shared frames straight to its transport."""
+    through stays suspended on its stack for the socket's whole life (the app's other
+    middlewares only act on HTTP anyway): ~10 KiB per idle reader, measured. The server's own
+    ``send`` is kept so the live layer can write shared frames straight to its transport."""
 
     def __init__(self, app: ASGIApp, routes: dict[str, SocketHandler]) -> None:
         self.app = app
