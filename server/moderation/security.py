@@ -13,11 +13,11 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
 from server.core.accounts import Session, find_session
-from server.core.errors import DomainError
+from server.core.errors import DomainError, Forbidden
 from server.core.origins import normalize_origin, origin_of_url
 from server.http.app_state import app_state
 from server.http.errors import wants_json
-from server.http.responses import error
+from server.http.responses import domain_error, error
 
 if TYPE_CHECKING:  # the app state imports this module
     from server.state import AppState
@@ -141,27 +141,34 @@ def moderator_page(handler: SessionHandler) -> Handler:
 
 
 def moderator_action(handler: SessionHandler) -> Handler:
-    """A state-changing request: needs a session (401), our origin and the CSRF token (403)."""
+    """A state-changing request: needs a session (401), our origin and the CSRF token (403).
+    These refusals are JSON whatever was asked for, and never reach the error page: a forged
+    or expired form gets no page of ours to act from."""
 
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
         session = await current_session(request)
         if session is None:
             if wants_json(request):
+                # Not Unauthorized: that invites a bearer token, and moderators log in.
                 return error(401, "login_required", "log in as a moderator first")
             return RedirectResponse("/moderate/login", status_code=303)
         if not same_origin(request):
-            return error(403, "cross_origin", "moderation requests must come from this site")
+            return domain_error(
+                Forbidden("cross_origin", "moderation requests must come from this site")
+            )
         sent = request.headers.get("x-csrf-token")
         if sent is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")
         ):
             sent = str((await request.form()).get("csrf", ""))
         if not sent or not hmac.compare_digest(sent, session.csrf):
-            return error(
-                403,
-                "csrf_failed",
-                "the form expired or did not come from this site; reload the page and try again",
+            return domain_error(
+                Forbidden(
+                    "csrf_failed",
+                    "the form expired or did not come from this site; "
+                    "reload the page and try again",
+                )
             )
         return await handler(request, session)
 
