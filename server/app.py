@@ -13,11 +13,16 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from server.api.middleware import BodyLimit, SiteOrigins, SocketHandler, Sockets
 from server.api.routes import routes as api_routes
+from server.api.site_origins import SiteOrigins
+from server.core.errors import DomainError
+from server.http.body_limit import BodyLimit
+from server.http.errors import domain_error_handler
+from server.http.security_headers import SecurityHeaders
+from server.http.sockets import SocketHandler, Sockets
 from server.live.endpoint import ws_endpoint
-from server.moderation.headers import SecurityHeaders
 from server.moderation.live import moderation_ws
+from server.moderation.render import ERROR_PAGES as moderation_error_pages
 from server.moderation.routes import routes as moderation_routes
 from server.runtime import log_filters, logs
 from server.settings import Settings
@@ -62,7 +67,11 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
             Middleware(BodyLimit),
             Middleware(SiteOrigins, sites=state.sites),
         ],
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={
+            DomainError: domain_error_handler(moderation_error_pages),
+            HTTPException: http_error,
+            Exception: server_error,
+        },
         lifespan=lifespan,
     )
     app.state.tl = state

@@ -15,7 +15,6 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
-from server.api.cache import ThreadCache
 from server.broker import Broker, create_broker
 from server.broker.channels import MODERATION_PREFIX
 from server.core.authors import AuthorTokens
@@ -24,6 +23,7 @@ from server.core.erasure import forget_old_data
 from server.core.passwords import hasher
 from server.core.sites import SiteDirectory
 from server.core.wordfold import warm as warm_word_filters
+from server.http.thread_cache import ThreadCache
 from server.live.hub import Hub
 from server.metrics import HttpStats
 from server.moderation.live import ModHub

@@ -9,36 +9,28 @@ from typing import Any
 import orjson
 from starlette.requests import ClientDisconnect, Request
 
-from server.core.errors import DomainError, Invalid
+from server.core.errors import Invalid, Malformed
 
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,100}")
-
-
-class BadRequest(DomainError):
-    """Input the server cannot parse at all (400), as opposed to input it refuses (422)."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(code, message)
-        self.status = status
 
 
 async def json_object(request: Request, allowed: Iterable[str]) -> dict[str, Any]:
     """The request body as a JSON object with only the ``allowed`` keys."""
     ctype = request.headers.get("content-type", "")
     if ctype.split(";")[0].strip().lower() != "application/json":
-        raise BadRequest("unsupported_media_type", "send the body as application/json", 415)
+        raise Malformed("unsupported_media_type", "send the body as application/json")
     try:
         raw = await request.body()
     except ClientDisconnect:
         # Gone mid-body (or cut off for sending it too slowly): nobody reads the answer, but
         # it is an answer, not an application error with a traceback.
-        raise BadRequest(
+        raise Malformed(
             "incomplete_body", "the connection closed before the body arrived"
         ) from None
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise BadRequest("malformed_json", "the body is not valid JSON") from None
+        raise Malformed("malformed_json", "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise Invalid("invalid_body_type", "the body must be a JSON object")
     unknown = set(data) - set(allowed)
@@ -69,7 +61,7 @@ def bearer_token(request: Request) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise BadRequest("invalid_authorization", "use 'Authorization: Bearer <author token>'", 401)
+        raise Malformed("invalid_authorization", "use 'Authorization: Bearer <author token>'")
     return token.strip()
 
 

@@ -1,9 +1,8 @@
-"""JSON API handlers: parse input, call one core function, render the result."""
+"""JSON API handlers: parse input, call one core function, render the result. A refusal is
+raised, and answered by the app's one ``DomainError`` handler."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -11,41 +10,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.api import feeds
 from server.api.inputs import bearer_token, idempotency_key, json_object, query, query_int
 from server.api.openapi import openapi_json
-from server.api.responses import JSON, domain_error
-from server.clientip import client_ip
-from server.core import comments, erasure, flags, threads
-from server.core.errors import DomainError, Invalid
+from server.core import author_changes, comments, erasure, flags, threads
+from server.core.errors import Invalid
 from server.core.guards import form_token
 from server.core.models import Site
 from server.core.text import clean_page_key
-from server.state import AppState
-from server.web import feeds
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def state(request: Request) -> AppState:
-    app_state: AppState = request.app.state.tl
-    return app_state
+from server.http.app_state import app_state
+from server.http.clientip import client_ip
+from server.http.responses import JSON
 
 
 async def site_of(request: Request) -> Site:
-    return await state(request).sites.get(request.path_params["site"])
-
-
-def api(handler: Handler) -> Handler:
-    """Turn domain errors into JSON errors: one place, the same shape everywhere."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except DomainError as exc:
-            return domain_error(exc)
-
-    return wrapper
+    return await app_state(request).sites.get(request.path_params["site"])
 
 
 def comment_id(request: Request) -> int:
@@ -55,10 +34,9 @@ def comment_id(request: Request) -> int:
     return value
 
 
-@api
 async def thread_get(request: Request) -> Response:
     site = await site_of(request)
-    app = state(request)
+    app = app_state(request)
     page = clean_page_key(query(request, "page", required=True))
     order = threads.parse_order(query(request, "order"))
     cursor = query(request, "cursor")
@@ -79,11 +57,10 @@ async def thread_get(request: Request) -> Response:
     return Response(token + b'",' + cached[1:], media_type="application/json")
 
 
-@api
 async def replies_get(request: Request) -> Response:
     site = await site_of(request)
     body = await threads.list_replies(
-        state(request).services, site, comment_id(request), cursor=query(request, "cursor")
+        app_state(request).services, site, comment_id(request), cursor=query(request, "cursor")
     )
     return JSON(body)
 
@@ -91,11 +68,10 @@ async def replies_get(request: Request) -> Response:
 POST_FIELDS = ("page", "url", "title", "parent", "name", "body", "form_token", "hp")
 
 
-@api
 async def comments_create(request: Request) -> Response:
     site = await site_of(request)
     data = await json_object(request, POST_FIELDS)
-    app = state(request)
+    app = app_state(request)
     result = await comments.post_comment(
         app.services,
         site,
@@ -119,12 +95,11 @@ async def comments_create(request: Request) -> Response:
     )
 
 
-@api
 async def comments_update(request: Request) -> Response:
     site = await site_of(request)
     data = await json_object(request, ("body",))
-    app = state(request)
-    comment = await comments.edit_comment(
+    app = app_state(request)
+    comment = await author_changes.edit_comment(
         app.services,
         site,
         comment_id(request),
@@ -135,11 +110,10 @@ async def comments_update(request: Request) -> Response:
     return JSON({"comment": comment.public()})
 
 
-@api
 async def comments_delete(request: Request) -> Response:
     site = await site_of(request)
-    app = state(request)
-    comment = await comments.delete_comment(
+    app = app_state(request)
+    comment = await author_changes.delete_comment(
         app.services,
         site,
         comment_id(request),
@@ -149,10 +123,9 @@ async def comments_delete(request: Request) -> Response:
     return JSON({"comment": comment.public()})
 
 
-@api
 async def comments_flag(request: Request) -> Response:
     site = await site_of(request)
-    app = state(request)
+    app = app_state(request)
     count, undo = await flags.flag_comment(
         app.services,
         site,
@@ -163,10 +136,9 @@ async def comments_flag(request: Request) -> Response:
     return JSON({"flagged": True, "flags": count, "undo": undo})
 
 
-@api
 async def comments_unflag(request: Request) -> Response:
     site = await site_of(request)
-    app = state(request)
+    app = app_state(request)
     count = await flags.unflag_comment(
         app.services,
         site,
@@ -178,58 +150,52 @@ async def comments_unflag(request: Request) -> Response:
     return JSON({"flagged": False, "flags": count})
 
 
-@api
 async def authors_me_get(request: Request) -> Response:
     site = await site_of(request)
-    mine = await erasure.my_comments(state(request).services, site, bearer_token(request))
+    mine = await erasure.my_comments(app_state(request).services, site, bearer_token(request))
     return JSON({"comments": mine})
 
 
-@api
 async def authors_me_delete(request: Request) -> Response:
     site = await site_of(request)
-    erased = await erasure.erase_mine(state(request).services, site, bearer_token(request))
+    erased = await erasure.erase_mine(app_state(request).services, site, bearer_token(request))
     return JSON({"erased": erased})
 
 
-@api
 async def counts_get(request: Request) -> Response:
     site = await site_of(request)
     pages = request.query_params.getlist("page")
-    return JSON({"counts": await threads.count_pages(state(request).services, site, pages)})
+    return JSON({"counts": await threads.count_pages(app_state(request).services, site, pages)})
 
 
-@api
 async def counts_post(request: Request) -> Response:
     site = await site_of(request)
     data = await json_object(request, ("pages",))
     pages = data.get("pages")
     if not isinstance(pages, list):
         raise Invalid("invalid_pages", "pages must be a list of page keys")
-    return JSON({"counts": await threads.count_pages(state(request).services, site, pages)})
+    return JSON({"counts": await threads.count_pages(app_state(request).services, site, pages)})
 
 
-@api
 async def feed_get(request: Request) -> Response:
     site = await site_of(request)
     page, items = await threads.newest_comments(
-        state(request).services, site, query(request, "page")
+        app_state(request).services, site, query(request, "page")
     )
     return Response(
-        feeds.render(site, page, items, state(request).settings.public_url),
+        feeds.render(site, page, items, app_state(request).settings.public_url),
         media_type="application/atom+xml; charset=utf-8",
         # Not kept by shared caches: a comment erased now leaves the feed now.
         headers={"Cache-Control": "no-cache"},
     )
 
 
-@api
 async def events_get(request: Request) -> Response:
     site = await site_of(request)
     after = query_int(request, "after", 0)
     limit = max(1, min(query_int(request, "limit", threads.MAX_EVENTS), threads.MAX_EVENTS))
     page, events = await threads.events_after(
-        state(request).services, site, query(request, "page", required=True), after, limit
+        app_state(request).services, site, query(request, "page", required=True), after, limit
     )
     return JSON(
         {

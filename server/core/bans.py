@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server.core.authority import owned_site, require_moderator
 from server.core.context import Services
 from server.core.errors import Invalid, NotFound
 from server.core.models import AuditEntry, Ban, Moderator, Site
@@ -21,6 +22,7 @@ async def ban_author(
 ) -> Ban:
     """Ban whoever wrote ``comment_id``: later comments are refused or held. No e-mail or
     raw IP is ever stored: the ban holds the author-token hash and the network's hash."""
+    require_moderator(moderator, site.id)
     if mode not in MODES:
         raise Invalid("invalid_ban_mode", "ban mode must be 'reject' or 'hold'")
     now = svc.now_ms()
@@ -53,7 +55,9 @@ async def ban_author(
     return Ban(ban_id, ban.site_id, ban.author_hash, ban.ip_hash, ban.mode, ban.reason, now)
 
 
-async def lift_ban(svc: Services, site: Site, ban_id: int, *, moderator: Moderator) -> None:
+async def lift_ban(svc: Services, site_id: str, ban_id: int, *, moderator: Moderator) -> None:
+    """Owners only: a ban is part of the site's settings."""
+    site = await owned_site(svc, moderator, site_id)
     async with svc.store.write() as tx:
         if not await tx.delete_ban(ban_id, [site.id]):
             raise NotFound("ban_not_found", "no such ban on this site")

@@ -1,4 +1,5 @@
-"""Posting, editing and deleting comments: each write and its event in one transaction."""
+"""Posting comments and replies: each write and its event in one transaction. An author's
+later edits and deletions are ``author_changes``."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from server.core.errors import (
     Forbidden,
     Invalid,
     NotFound,
-    Unauthorized,
 )
-from server.core.events import edited, hidden, record
+from server.core.events import record
 from server.core.guards import DUPLICATE_WINDOW, form_age_ms, honeypot_filled
 from server.core.models import (
     Comment,
@@ -27,13 +27,11 @@ from server.core.models import (
     Site,
     Status,
 )
-from server.core.moderation import Decision, decide
 from server.core.origins import origin_allowed, origin_of_url
 from server.core.ports import NewComment, Tx
 from server.core.privacy import ip_hash
+from server.core.screening import Decision, decide
 from server.core.text import clean_body, clean_name, clean_page_key, clean_title, clean_url
-
-CHANGES_PER_MINUTE = 20  # edits and deletions from one network
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,78 +266,3 @@ async def _replay(
             "idempotency_key_reused", "this idempotency key was used for a different comment"
         )
     return PostResult(earlier, page, issued, replayed=True)
-
-
-async def _owned(tx: Tx, svc: Services, site: Site, comment_id: int, token: str | None) -> Comment:
-    if token is None:
-        raise Unauthorized("token_required", "send your author token as 'Authorization: Bearer'")
-    AuthorTokens.check_format(token)
-    comment = await tx.find_comment(comment_id, for_update=True)
-    if comment is None or comment.site_id != site.id:
-        raise NotFound("comment_not_found", "no such comment on this site")
-    if not AuthorTokens.matches(comment.author_hash, site.id, token):
-        if comment.status is not Status.APPROVED:  # another's held comment: not there
-            raise NotFound("comment_not_found", "no such comment on this site")
-        raise Forbidden("not_author", "this author token did not write that comment")
-    if comment.status not in (Status.APPROVED, Status.PENDING):
-        raise Conflict("comment_not_editable", f"this comment is {comment.status.value}")
-    if svc.now_ms() - comment.created_at > svc.limits.edit_window * 1000:
-        raise Forbidden(
-            "edit_window_closed",
-            f"comments can be changed for {svc.limits.edit_window} seconds only",
-        )
-    return comment
-
-
-async def _check_changes(svc: Services, site: Site, client_ip: str) -> None:
-    # Each change of a published comment reaches every reader, cache and moderator: an
-    # author editing in a loop must not make that traffic at will.
-    await svc.check_rate(
-        f"change:{site.id}:{ip_hash(svc.secret, client_ip)}", CHANGES_PER_MINUTE, 60, "edits"
-    )
-
-
-async def edit_comment(
-    svc: Services, site: Site, comment_id: int, body: object, *, token: str | None, client_ip: str
-) -> Comment:
-    """An author edits their own comment inside the edit window; readers see `(Edited)`."""
-    await _check_changes(svc, site, client_ip)
-    text = clean_body(body)
-    events: list[Event] = []
-    async with svc.store.write() as tx:
-        comment = await _owned(tx, svc, site, comment_id, token)
-        held = decide(site, text, comment.author_name, author_approved=1)
-        status = comment.status
-        if status is Status.APPROVED and held.status is Status.PENDING:
-            status = Status.PENDING
-        updated = await tx.update_comment(
-            comment.id, body=text, edited_at=svc.now_ms(), status=status, held_reason=held.reason
-        )
-        if comment.status is Status.APPROVED:
-            change = edited if status is Status.APPROVED else hidden
-            events.append(await change(tx, updated, svc.now_ms()))
-        page = await tx.find_page_by_id(comment.page_id)
-    await svc.publish(events)
-    if page is not None:  # every edit: a moderator must review the text that is there now
-        await svc.queue_changed(QueueChange(site.id, updated, page, comment.status))
-    return updated
-
-
-async def delete_comment(
-    svc: Services, site: Site, comment_id: int, *, token: str | None, client_ip: str
-) -> Comment:
-    """An author deletes their own comment; its text and name are erased at once."""
-    await _check_changes(svc, site, client_ip)
-    events: list[Event] = []
-    async with svc.store.write() as tx:
-        comment = await _owned(tx, svc, site, comment_id, token)
-        updated = await tx.update_comment(
-            comment.id, status=Status.DELETED, body="", author_name=None
-        )
-        if comment.status is Status.APPROVED:
-            events.append(await hidden(tx, updated, svc.now_ms()))
-        page = await tx.find_page_by_id(comment.page_id)
-    await svc.publish(events)
-    if page is not None:
-        await svc.queue_changed(QueueChange(site.id, updated, page, comment.status))
-    return updated

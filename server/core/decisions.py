@@ -13,6 +13,7 @@ import hmac
 from dataclasses import replace
 from enum import StrEnum
 
+from server.core.authority import require_moderator
 from server.core.context import Services
 from server.core.errors import Conflict, NotFound
 from server.core.events import edited, hidden, shown
@@ -75,7 +76,10 @@ async def decide_comment(
 ) -> Comment:
     """Apply one decision. ``expected`` is the status the moderator saw: if another
     moderator changed it meanwhile, this answers 409 instead of deciding twice. ``version``
-    names the text they saw: if it was edited since (bait and switch), 409 as well."""
+    names the text they saw: if it was edited since (bait and switch), 409 as well.
+    ``moderator`` None is the operator (CLI, imports); a moderator must moderate ``site``."""
+    if moderator is not None:
+        require_moderator(moderator, site.id)
     events: list[Event] = []
     now = svc.now_ms()
     async with svc.store.write() as tx:
@@ -218,9 +222,11 @@ async def _tell_author(svc: Services, comment: Comment) -> None:
 async def moderator_edit(
     svc: Services, site: Site, comment_id: int, body: object, *, moderator: Moderator
 ) -> Comment:
-    """A moderator corrects any comment; readers see it live, marked `(Edited)`."""
+    """A moderator corrects any comment of their sites; readers see it live, marked
+    `(Edited)`."""
     from server.core.text import clean_body
 
+    require_moderator(moderator, site.id)
     text = clean_body(body)
     events: list[Event] = []
     async with svc.store.write() as tx:

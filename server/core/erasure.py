@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from server.core.authority import require_owner
 from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.decisions import RESTORE_MS
@@ -89,6 +90,7 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
 
 
 async def erase_author_of(svc: Services, site: Site, comment_id: int, *, by: Moderator) -> int:
+    require_owner(by, site.id, "erase an author's data")
     async with svc.store.read() as tx:
         comment = await tx.find_comment(comment_id)
     if comment is None or comment.site_id != site.id:

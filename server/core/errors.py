@@ -1,4 +1,5 @@
-"""Domain errors with stable codes; each transport maps them to its own wire form once."""
+"""Domain errors with stable codes and messages, never a wire status: each transport maps
+them to its own form in one place (HTTP: ``server.http.statuses``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ class DomainError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class Malformed(DomainError):
+    """The input cannot be read at all (not JSON, the wrong media type, a garbled header),
+    as opposed to input that is read and refused (``Invalid``)."""
 
 
 class Invalid(DomainError):

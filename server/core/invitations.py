@@ -16,11 +16,12 @@ import secrets
 
 from argon2 import PasswordHasher
 
+from server.core.context import Services
 from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.models import Invitation, Moderator, Role, Site
 from server.core.moderators import clean_email
 from server.core.passwords import check_password
-from server.core.ports import Store, Tx
+from server.core.ports import Tx
 
 VALID_DAYS = 7
 
@@ -30,14 +31,15 @@ def _hash(token: str) -> str:
 
 
 async def invite(
-    store: Store, email: str, site: Site, *, owner: bool, by: Moderator, now: int
+    svc: Services, email: str, site: Site, *, owner: bool, by: Moderator
 ) -> tuple[str, str]:
     """Offer ``site`` to ``email`` (inviting it again replaces the earlier link). Returns the
-    address as stored and the token for the link: send it to that address only."""
+    address as stored and the token for the link: send it to that address only. Only an
+    owner calls this (``site_admin.invite_moderator``)."""
     email = clean_email(email)
-    token = secrets.token_urlsafe(32)
+    token, now = secrets.token_urlsafe(32), svc.now_ms()
     role = Role.OWNER if owner else Role.MODERATOR
-    async with store.write() as tx:
+    async with svc.store.write() as tx:
         await tx.insert_invitation(
             _hash(token), site.id, email, role, by.id, now, now + VALID_DAYS * 86_400_000
         )
@@ -58,15 +60,15 @@ async def _open(tx: Tx, token: str, now: int) -> Invitation:
     )
 
 
-async def look_up(store: Store, token: str, now: int) -> Invitation:
-    async with store.read() as tx:
-        return await _open(tx, token, now)
+async def look_up(svc: Services, token: str) -> Invitation:
+    async with svc.store.read() as tx:
+        return await _open(tx, token, svc.now_ms())
 
 
-async def accept(store: Store, token: str, moderator: Moderator, now: int) -> Invitation:
+async def accept(svc: Services, token: str, moderator: Moderator) -> Invitation:
     """The logged-in moderator takes the site; only the account of the invited address may."""
-    async with store.write() as tx:
-        invitation = await _open(tx, token, now)
+    async with svc.store.write() as tx:
+        invitation = await _open(tx, token, svc.now_ms())
         if moderator.email != invitation.email:
             raise Forbidden(
                 "invitation_for_another_address",
@@ -77,11 +79,12 @@ async def accept(store: Store, token: str, moderator: Moderator, now: int) -> In
     return invitation
 
 
-async def join(store: Store, ph: PasswordHasher, token: str, password: str, now: int) -> Moderator:
+async def join(svc: Services, ph: PasswordHasher, token: str, password: str) -> Moderator:
     """The invitee has no account yet: create it with their own password and take the
     site. An address that has an account must log in instead."""
     hashed = await asyncio.to_thread(ph.hash, check_password(password))
-    async with store.write() as tx:
+    now = svc.now_ms()
+    async with svc.store.write() as tx:
         invitation = await _open(tx, token, now)
         if await tx.find_moderator(invitation.email) is not None:
             raise Conflict(
@@ -95,8 +98,8 @@ async def join(store: Store, ph: PasswordHasher, token: str, password: str, now:
     return moderator
 
 
-async def decline(store: Store, token: str, now: int) -> Invitation:
-    async with store.write() as tx:
-        invitation = await _open(tx, token, now)
+async def decline(svc: Services, token: str) -> Invitation:
+    async with svc.store.write() as tx:
+        invitation = await _open(tx, token, svc.now_ms())
         await tx.delete_invitation(invitation.id, invitation.site_id)
     return invitation

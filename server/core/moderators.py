@@ -7,6 +7,8 @@ import re
 
 from argon2 import PasswordHasher
 
+from server.core.audit import record
+from server.core.context import Services
 from server.core.errors import Invalid, NotFound
 from server.core.models import Moderator, Role
 from server.core.passwords import check_password
@@ -58,7 +60,8 @@ async def add_moderator(
 
 
 async def remove_moderator(store: Store, email: str, site_id: str | None = None) -> None:
-    """Revoke one site, or delete the account when no site is named."""
+    """Revoke one site, or delete the account when no site is named. Not audited: the CLI's
+    until it calls ``revoke_moderator``, which replaces it."""
     email = clean_email(email)
     async with store.write() as tx:
         moderator = await tx.find_moderator(email)
@@ -72,11 +75,35 @@ async def remove_moderator(store: Store, email: str, site_id: str | None = None)
             await tx.revoke(moderator.id, site_id)
 
 
-async def set_display_name(store: Store, moderator_id: int, name: object) -> str | None:
+async def revoke_moderator(
+    svc: Services, email: str, site_id: str | None = None, *, by: Moderator | None = None
+) -> Moderator:
+    """Revoke one site, or delete the account when no site is named; each site it loses gets
+    an audit entry (``by`` None: the operator, from the CLI). Returns the account as it was."""
+    email = clean_email(email)
+    now = svc.now_ms()
+    async with svc.store.write() as tx:
+        moderator = await tx.find_moderator(email)
+        if moderator is None:
+            raise NotFound("unknown_moderator", f"no moderator {email!r}")
+        if site_id is not None and site_id not in moderator.sites:
+            raise NotFound("not_a_moderator", f"{email} does not moderate {site_id!r}")
+        lost = sorted(moderator.sites) if site_id is None else [site_id]
+        if site_id is None:
+            await tx.delete_moderator(moderator.id)
+        else:
+            await tx.revoke(moderator.id, site_id)
+        what = "deleted the account of" if site_id is None else "removed"
+        for site in lost:
+            await record(tx, site, by, "settings", f"{what} moderator {email}", now)
+    return moderator
+
+
+async def set_display_name(svc: Services, moderator_id: int, name: object) -> str | None:
     """The name a moderator signs public replies with, checked like an author's name;
     blank clears it (replies are then signed with the site's name)."""
     clean = clean_name(name)
-    async with store.write() as tx:
+    async with svc.store.write() as tx:
         await tx.set_display_name(moderator_id, clean)
     return clean
 

@@ -187,3 +187,19 @@ async def comment_history(
         )
     assert page is not None
     return await queue_item(svc, comment, page), history
+
+
+@dataclass(frozen=True, slots=True)
+class CommentCounts:
+    """Comments by (site, status), "flagged" counted as a status too, and every site's id
+    (a site with nothing waiting still has a queue, of depth 0)."""
+
+    by_status: list[tuple[str, str, int]]
+    site_ids: list[str]
+
+
+async def comment_counts(svc: Services) -> CommentCounts:
+    async with svc.store.read() as tx:
+        counts = await tx.status_counts()
+        site_ids = [site.id for site in await tx.list_sites()]
+    return CommentCounts(counts, site_ids)

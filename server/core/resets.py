@@ -19,7 +19,7 @@ from server.core.errors import Invalid, NotFound
 from server.core.models import Moderator
 from server.core.moderators import clean_email, store_new_password
 from server.core.passwords import check_password
-from server.core.ports import Store, Tx
+from server.core.ports import Tx
 from server.core.privacy import ip_hash
 
 VALID_MS = 3_600_000
@@ -46,15 +46,15 @@ async def check_reset_rate(svc: Services, email: str, client_ip: str) -> None:
     )
 
 
-async def request_reset(store: Store, email: str, now: int) -> tuple[str, str] | None:
+async def request_reset(svc: Services, email: str) -> tuple[str, str] | None:
     """A link for the account with this address: (address, token to send it), or None when
     there is no such account (say nothing of it to the asker)."""
     try:
         email = clean_email(email)
     except Invalid:
         return None
-    token = secrets.token_urlsafe(32)
-    async with store.write() as tx:
+    token, now = secrets.token_urlsafe(32), svc.now_ms()
+    async with svc.store.write() as tx:
         moderator = await tx.find_moderator(email)
         if moderator is None:
             return None
@@ -75,18 +75,16 @@ async def _open(tx: Tx, token: str, now: int) -> Moderator:
     )
 
 
-async def look_up(store: Store, token: str, now: int) -> Moderator:
+async def look_up(svc: Services, token: str) -> Moderator:
     """The account a reset link is for, while the link works."""
-    async with store.read() as tx:
-        return await _open(tx, token, now)
+    async with svc.store.read() as tx:
+        return await _open(tx, token, svc.now_ms())
 
 
-async def reset_password(
-    store: Store, ph: PasswordHasher, token: str, password: str, now: int
-) -> Moderator:
+async def reset_password(svc: Services, ph: PasswordHasher, token: str, password: str) -> Moderator:
     """Use a link once: the account gets the new password, and nothing from before works."""
     hashed = await asyncio.to_thread(ph.hash, check_password(password))
-    async with store.write() as tx:
-        moderator = await _open(tx, token, now)
+    async with svc.store.write() as tx:
+        moderator = await _open(tx, token, svc.now_ms())
         await store_new_password(tx, moderator.id, hashed)
     return moderator

@@ -83,20 +83,44 @@ async def update_site(
     notify: Notify | None = None,
 ) -> Site:
     async with store.write() as tx:
-        site = await tx.find_site(site_id)
-        if site is None:
-            raise NotFound("unknown_site", f"no site {site_id!r}")
-        new_origins = tuple(origins) if origins is not None else site.origins
-        updated = Site(
-            id=site.id,
-            name=clean_site_name(name, site.name),
-            origins=clean_origins([*new_origins, *add_origins]),
-            moderation=parse_mode(mode) if mode else site.moderation,
-            filters=filters or site.filters,
-            created_at=site.created_at,
-            notify=notify or site.notify,
+        return await change_site(
+            tx,
+            site_id,
+            origins=origins,
+            add_origins=add_origins,
+            mode=mode,
+            name=name,
+            filters=filters,
+            notify=notify,
         )
-        await tx.update_site(updated)
+
+
+async def change_site(
+    tx: Tx,
+    site_id: str,
+    *,
+    origins: Iterable[str] | None = None,
+    add_origins: Iterable[str] = (),
+    mode: str | None = None,
+    name: str | None = None,
+    filters: Filters | None = None,
+    notify: Notify | None = None,
+) -> Site:
+    """``update_site`` in the caller's transaction (which may audit it alongside)."""
+    site = await tx.find_site(site_id)
+    if site is None:
+        raise NotFound("unknown_site", f"no site {site_id!r}")
+    new_origins = tuple(origins) if origins is not None else site.origins
+    updated = Site(
+        id=site.id,
+        name=clean_site_name(name, site.name),
+        origins=clean_origins([*new_origins, *add_origins]),
+        moderation=parse_mode(mode) if mode else site.moderation,
+        filters=filters or site.filters,
+        created_at=site.created_at,
+        notify=notify or site.notify,
+    )
+    await tx.update_site(updated)
     return updated
 
 

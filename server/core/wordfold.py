@@ -32,9 +32,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
-from typing import Any
 
 from server.core.invisible import BLANKS, IGNORABLE, IGNORABLE_CODES
+from server.core.lookalikes import case_first, confusable_prototypes, look_first, small_capitals
 
 # Planes 0 and 1 hold every cased, confusable or combining character; plane 14 holds the
 # tag characters and the supplementary variation selectors.
@@ -136,8 +136,8 @@ class _Tables:
 def _tables() -> _Tables:
     """Both readings' translation tables and the word-character class: built once per
     process (about 0.1 s, see warm), after which a fold is a few C-level passes."""
-    prototypes = _prototypes()
-    small_capitals = _small_capitals()
+    looks = confusable_prototypes()
+    capitals = small_capitals()
     by_case: dict[int, str] = {}
     by_look: dict[int, str] = {}
     plain: dict[int, str] = {}
@@ -164,13 +164,13 @@ def _tables() -> _Tables:
         else:
             _read_decomposition(ch, category, plain, latin_marks)
         lower = ch.casefold()
-        if lower in small_capitals:  # or lowercases to one (U+A7AE, a capital small capital)
-            by_case[code] = by_look[code] = small_capitals[lower]
+        if lower in capitals:  # or lowercases to one (U+A7AE, a capital small capital)
+            by_case[code] = by_look[code] = capitals[lower]
             continue
-        if lower == ch and ch not in prototypes and not ch.isascii():
+        if lower == ch and ch not in looks and not ch.isascii():
             continue  # neither reading changes it
-        by_case[code] = _case_first(ch, prototypes)
-        by_look[code] = _look_first(ch, prototypes)
+        by_case[code] = case_first(ch, looks)
+        by_look[code] = look_first(ch, looks)
     for code in chain(*IGNORABLE):  # the unassigned ones too: renderers hide them already
         by_case[code] = by_look[code] = plain[code] = ""
     for ch in BLANKS:
@@ -239,70 +239,3 @@ def _extend(ranges: list[tuple[int, int]], code: int) -> None:
         ranges[-1] = (ranges[-1][0], code)
     else:
         ranges.append((code, code))
-
-
-def _case_first(ch: str, prototypes: dict[str, str]) -> str:
-    """Lowercase, then what that looks like: case variants always agree."""
-    if ch.isascii():
-        return ch.lower()
-    return _look(_look(ch.casefold(), prototypes).casefold(), prototypes)
-
-
-def _look_first(ch: str, prototypes: dict[str, str]) -> str:
-    """What a character looks like, then lowercase: a Cyrillic capital EN is an H, so h.
-    UTS #39 files capital I and its look-alikes under l (alike without case); once case
-    is folded, those read as their lowercase does (i). A look that is not ASCII reads as
-    the lowercase reading does, so the two differ only where a capital looks Latin."""
-    if ch.isascii():
-        return ch.lower()
-    looks = _look(ch, prototypes)
-    if looks == "l" or not looks.isascii():
-        return _case_first(ch, prototypes)
-    return looks.casefold()
-
-
-def _look(text: str, prototypes: dict[str, str]) -> str:
-    return "".join(prototypes.get(ch, ch) for ch in text)
-
-
-def _small_capitals() -> dict[str, str]:
-    """Each Latin small capital and its letter, as Unicode names them ("LATIN LETTER SMALL
-    CAPITAL R": ʀ, r). Only these characters read so: those UTS #39 files under a small
-    capital (a Cyrillic в under ʙ) keep their own reading, or Serbian вас would read bac."""
-    capitals: dict[str, str] = {}
-    for letter in string.ascii_uppercase:
-        try:
-            capitals[unicodedata.lookup(f"LATIN LETTER SMALL CAPITAL {letter}")] = letter.lower()
-        except KeyError:
-            continue  # there is none for X
-    return capitals
-
-
-def _prototypes() -> dict[str, str]:
-    """Each non-ASCII character that looks like another: the prototype of its class.
-
-    The library keeps confusables.txt's pairs in both directions (source to prototype and
-    back), and prototypes never map further, so a character with one entry is a source
-    whose prototype is that entry, unless the two have only each other: then the ASCII one
-    (else the lower code point) stands for both."""
-    # Imported here: the library reads its 900 KB table on import, which only a process
-    # that filters words needs.
-    from confusable_homoglyphs import confusables
-
-    data: dict[str, list[dict[str, Any]]] = confusables.confusables_data
-    prototypes: dict[str, str] = {}
-    for key, entries in data.items():
-        ch = _visible(key)  # the library keeps the LRMs it read around right-to-left text
-        if len(ch) != 1 or ch.isascii() or len(entries) != 1:
-            continue
-        other = entries[0]["c"]
-        target = _visible(other)
-        if len(data.get(other, ())) == 1 and len(target) == 1:
-            target = min(ch, target, key=lambda c: (not c.isascii(), ord(c)))
-        if target != ch:
-            prototypes[ch] = target
-    return prototypes
-
-
-def _visible(text: str) -> str:
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")

@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.types import Scope, Send
 
+from server.http.sockets import RAW_SEND
 from server.live.protocol import Close, Frame
 
 log = logging.getLogger("threadline.live")
@@ -197,9 +198,6 @@ class AsgiConn(Conn):
             self.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.writer
-
-
-RAW_SEND = "threadline.raw_send"
 
 
 def open_conn(scope: Scope, send: Send, **kwargs: Any) -> Conn:

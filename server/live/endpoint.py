@@ -10,12 +10,12 @@ import time
 from starlette.types import Message
 from starlette.websockets import WebSocket
 
-from server.api.responses import JSON, domain_error, error
-from server.clientip import client_ip, client_key
 from server.core.authors import AuthorTokens
 from server.core.errors import DomainError, RateLimited
 from server.core.origins import origin_allowed
 from server.core.threads import page_for_subscriber
+from server.http.clientip import client_ip, client_key
+from server.http.responses import JSON, domain_error, error
 from server.live.conn import Conn, open_conn
 from server.live.protocol import VERSION, ClientMessage, Close, ProtocolError, frame, parse_client
 from server.state import AppState

@@ -7,10 +7,11 @@ from starlette.responses import Response
 
 from server.core.accounts import Session
 from server.core.moderators import set_display_name
+from server.http.app_state import app_state
 from server.i18n import N_
 from server.moderation.forms import Posted, form_action
 from server.moderation.render import done, page
-from server.moderation.security import app_state, moderator_page
+from server.moderation.security import moderator_page
 
 ACCOUNT = "/moderate/account"
 
@@ -25,7 +26,7 @@ async def account_page(request: Request, session: Session) -> Response:
 @form_action(back=lambda request: ACCOUNT)
 async def account_name(request: Request, session: Session, posted: Posted) -> Response:
     name = await set_display_name(
-        app_state(request).store, session.moderator.id, posted.form.get("display_name", "")
+        app_state(request).services, session.moderator.id, posted.form.get("display_name", "")
     )
     return done(
         request,

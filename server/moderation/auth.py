@@ -12,13 +12,14 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from server.clientip import client_ip
 from server.core.accounts import Session, end_session, login
 from server.core.errors import DomainError, RateLimited
+from server.http.app_state import app_state
+from server.http.clientip import client_ip
 from server.i18n import N_
+from server.moderation.forms import form_again
 from server.moderation.render import page
 from server.moderation.security import (
-    app_state,
     cookie_name,
     moderator_action,
     safe_next,
@@ -109,12 +110,14 @@ async def login_submit(request: Request) -> Response:
             client_ip(request.scope, state.settings.trusted_proxies),
             known_device=account_key(email) in known_accounts(request),
         )
-    except RateLimited as exc:
-        response = await login_page(request, exc.message, 429, email)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-    except DomainError:
-        return await login_page(request, N_("That e-mail and password do not match."), 401, email)
+    except DomainError as exc:
+
+        async def again(message: str, status: int) -> Response:
+            return await login_page(request, message, status, email)
+
+        if isinstance(exc, RateLimited):
+            return await form_again(exc, again)
+        return await form_again(exc, again, N_("That e-mail and password do not match."), 401)
     old = session_token(request)
     if old:
         await end_session(state.services, old)  # a new session id at every login

@@ -9,11 +9,12 @@ from starlette.responses import Response
 from server.core import invitations
 from server.core.accounts import Session, start_session
 from server.core.errors import DomainError, NotFound
+from server.http.app_state import app_state
 from server.i18n import N_
 from server.moderation.auth import form_page, form_posted_here, logged_in
-from server.moderation.forms import Posted, form_action
-from server.moderation.render import back, done, failure
-from server.moderation.security import app_state, current_session
+from server.moderation.forms import Posted, form_action, form_again
+from server.moderation.render import back, done
+from server.moderation.security import current_session
 
 TOKEN_MAX = 64
 
@@ -32,13 +33,8 @@ def join_link(origin: str, token: str) -> str:
 async def join_page(request: Request, message: str | None = None, status: int = 200) -> Response:
     state = app_state(request)
     session = await current_session(request)
-    try:
-        invitation = await invitations.look_up(
-            state.store, _token(request), state.services.now_ms()
-        )
-        site = await state.sites.get(invitation.site_id)
-    except DomainError as exc:
-        return failure(request, session, exc)
+    invitation = await invitations.look_up(state.services, _token(request))
+    site = await state.sites.get(invitation.site_id)
     mine = session is not None and session.moderator.email == invitation.email
     return form_page(
         request,
@@ -57,9 +53,7 @@ async def join_page(request: Request, message: str | None = None, status: int = 
 @form_action(back=lambda request: "/moderate")
 async def join_accept(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    invitation = await invitations.accept(
-        state.store, _token(request), session.moderator, state.services.now_ms()
-    )
+    invitation = await invitations.accept(state.services, _token(request), session.moderator)
     return done(
         request,
         {"site": invitation.site_id, "role": invitation.role.value},
@@ -76,14 +70,10 @@ async def join_create(request: Request) -> Response:
         return await join_page(request, N_("The form expired; please try again."), 403)
     try:
         moderator = await invitations.join(
-            state.store,
-            state.passwords,
-            _token(request),
-            str(form.get("password", ""))[:1024],
-            state.services.now_ms(),
+            state.services, state.passwords, _token(request), str(form.get("password", ""))[:1024]
         )
     except DomainError as exc:
-        return await join_page(request, exc.message, 409 if exc.code == "account_exists" else 422)
+        return await form_again(exc, lambda message, status: join_page(request, message, status))
     token, _ = await start_session(state.services, moderator)
     return logged_in(request, token, "/moderate")
 
@@ -94,8 +84,5 @@ async def join_decline(request: Request) -> Response:
     form = await request.form()
     if not form_posted_here(request, form):
         return await join_page(request, N_("The form expired; please try again."), 403)
-    try:
-        await invitations.decline(state.store, _token(request), state.services.now_ms())
-    except DomainError as exc:
-        return failure(request, await current_session(request), exc)
+    await invitations.decline(state.services, _token(request))
     return back(request, N_("Invitation declined."), return_to="/moderate/login")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import orjson
 from starlette.websockets import WebSocket
 
-from server.api.responses import error
 from server.broker.base import Broker
 from server.broker.channels import moderation_channel
 from server.core.accounts import access_lost, session_by_hash
@@ -20,9 +19,11 @@ from server.core.context import Services
 from server.core.errors import DomainError
 from server.core.models import Moderator, QueueChange
 from server.core.queue import queue_item, sites_for, tab_of
+from server.http.app_state import app_state
+from server.http.responses import error
 from server.live.conn import Conn, open_conn
 from server.live.protocol import EVENT, Close, Frame, pack, unpack
-from server.moderation.security import app_state, current_session, same_origin
+from server.moderation.security import current_session, same_origin
 
 log = logging.getLogger("threadline.moderation")
 REVIEW_EVERY = 1.0  # a moderator's "reviewing" note is relayed at most this often

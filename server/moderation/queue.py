@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.clientip import client_ip
+from server.core import queue_actions
 from server.core.accounts import Session
-from server.core.bans import ban_author
-from server.core.comments import Draft, post_comment
-from server.core.decisions import RESTORE_DAYS, Action, decide_comment, moderator_edit
-from server.core.errors import DomainError, Forbidden, Invalid, NotFound
-from server.core.models import Comment, Site, Status
+from server.core.authority import comment_to_moderate
+from server.core.decisions import RESTORE_DAYS, Action
+from server.core.errors import Invalid
+from server.core.models import Comment, Status
 from server.core.queue import TAB_ACTIONS, TABS, comment_history, view_queue
+from server.http.app_state import app_state
+from server.http.clientip import client_ip
+from server.http.errors import wants_json
 from server.i18n import N_
 from server.moderation.forms import Posted, form_action
-from server.moderation.render import done, failure, page
-from server.moderation.security import app_state, moderator_page, safe_next, wants_json
+from server.moderation.render import done, page
+from server.moderation.security import moderator_page, safe_next
 from server.state import AppState
 
 DONE = {
@@ -54,17 +55,14 @@ async def queue_page(request: Request, session: Session) -> Response:
         page_no = int(q.get("page", "1"))
     except ValueError:
         page_no = 1
-    try:
-        view = await view_queue(
-            app_state(request).services,
-            session.moderator,
-            tab=tab if tab in TABS else "pending",
-            site_id=q.get("site") or None,
-            search=q.get("q", ""),
-            page=page_no,
-        )
-    except DomainError as exc:
-        return failure(request, session, exc)
+    view = await view_queue(
+        app_state(request).services,
+        session.moderator,
+        tab=tab if tab in TABS else "pending",
+        site_id=q.get("site") or None,
+        search=q.get("q", ""),
+        page=page_no,
+    )
 
     def page_link(n: int) -> str:
         params = {"tab": view.tab, "page": n, "q": view.search, "site": view.site or ""}
@@ -89,12 +87,9 @@ async def queue_page(request: Request, session: Session) -> Response:
 async def comment_page(request: Request, session: Session) -> Response:
     """One comment, its actions and its history: where the audit log links to."""
     state = app_state(request)
-    try:
-        item, history = await comment_history(
-            state.services, session.moderator, request.path_params["comment_id"]
-        )
-    except DomainError as exc:
-        return failure(request, session, exc)
+    item, history = await comment_history(
+        state.services, session.moderator, request.path_params["comment_id"]
+    )
     return page(
         request,
         "comment.html",
@@ -115,16 +110,6 @@ async def reply_names(state: AppState, session: Session) -> dict[str, str]:
     }
 
 
-async def _comment_site(state: AppState, session: Session, comment_id: int) -> tuple[Comment, Site]:
-    async with state.store.read() as tx:
-        comment = await tx.find_comment(comment_id)
-    if comment is None:
-        raise NotFound("comment_not_found", "no such comment")
-    if not session.moderator.can_moderate(comment.site_id):
-        raise Forbidden("not_your_site", "you do not moderate the site of that comment")
-    return comment, await state.sites.get(comment.site_id)
-
-
 def _status(value: object) -> Status | None:
     try:
         return Status(str(value)) if value else None
@@ -138,20 +123,20 @@ def _version(value: object) -> str | None:
 
 @form_action()
 async def queue_action(request: Request, session: Session, posted: Posted) -> Response:
-    state = app_state(request)
+    svc = app_state(request).services
     try:
         action = Action(request.path_params["action"])
     except ValueError:
         raise Invalid("invalid_action", "unknown action") from None
-    comment, site = await _comment_site(state, session, request.path_params["comment_id"])
+    comment_id = request.path_params["comment_id"]
     if _unconfirmed(action, posted):
+        comment, _ = await comment_to_moderate(svc, session.moderator, comment_id)
         return _confirm_delete(request, session, posted, [comment])
-    updated = await decide_comment(
-        state.services,
-        site,
-        comment.id,
+    updated = await queue_actions.decide(
+        svc,
+        session.moderator,
+        comment_id,
         action,
-        moderator=session.moderator,
         expected=_status(posted.form.get("expected")),
         version=_version(posted.form.get("version")),
     )
@@ -193,38 +178,28 @@ def _confirm_delete(
 
 @form_action()
 async def queue_bulk(request: Request, session: Session, posted: Posted) -> Response:
-    state = app_state(request)
+    form = posted.form
     try:
-        action = Action(str(posted.form.get("action", "")))
-        ids = [int(str(v)) for v in posted.form.getlist("ids")][:MAX_BULK]
+        action = Action(str(form.get("action", "")))
+        ids = [int(str(v)) for v in form.getlist("ids")][:MAX_BULK]
     except ValueError:
         raise Invalid("invalid_bulk", "choose an action and items") from None
     if ids and _unconfirmed(action, posted):
         return _confirm_delete(request, session, posted, ids)
-    decided: list[int] = []
-    refused: list[dict[str, Any]] = []
-    for comment_id in ids:
-        try:
-            comment, site = await _comment_site(state, session, comment_id)
-            await decide_comment(
-                state.services,
-                site,
-                comment.id,
-                action,
-                moderator=session.moderator,
-                expected=_status(posted.form.get(f"s{comment_id}")),
-                version=_version(posted.form.get(f"v{comment_id}")),
-            )
-            decided.append(comment_id)
-        except DomainError as exc:
-            refused.append({"id": comment_id, "code": exc.code, "message": exc.message})
+    seen = [
+        queue_actions.Seen(i, _status(form.get(f"s{i}")), _version(form.get(f"v{i}"))) for i in ids
+    ]
+    outcome = await queue_actions.decide_many(
+        app_state(request).services, session.moderator, action, seen
+    )
+    refused = [{"id": i, "code": exc.code, "message": exc.message} for i, exc in outcome.refused]
     text = (BULK_PARTLY if refused else BULK_DONE)[action]
     return done(
         request,
-        {"decided": decided, "refused": refused},
+        {"decided": outcome.decided, "refused": refused},
         text,
         posted.back,
-        done=len(decided),
+        done=len(outcome.decided),
         refused=len(refused),
     )
 
@@ -232,18 +207,12 @@ async def queue_bulk(request: Request, session: Session, posted: Posted) -> Resp
 @form_action()
 async def queue_reply(request: Request, session: Session, posted: Posted) -> Response:
     state = app_state(request)
-    comment, site = await _comment_site(state, session, request.path_params["comment_id"])
-    async with state.store.read() as tx:
-        page_row = await tx.find_page_by_id(comment.page_id)
-    assert page_row is not None
-    result = await post_comment(
+    result = await queue_actions.reply(
         state.services,
-        site,
-        Draft(page=page_row.key, body=posted.form.get("body"), parent=comment.id),
-        token=None,
+        session.moderator,
+        request.path_params["comment_id"],
+        posted.form.get("body"),
         client_ip=client_ip(request.scope, state.settings.trusted_proxies),
-        moderator=True,
-        name_override=session.moderator.public_name(site),
     )
     return done(
         request,
@@ -255,25 +224,37 @@ async def queue_reply(request: Request, session: Session, posted: Posted) -> Res
 
 @form_action()
 async def queue_edit(request: Request, session: Session, posted: Posted) -> Response:
-    state = app_state(request)
-    comment, site = await _comment_site(state, session, request.path_params["comment_id"])
-    updated = await moderator_edit(
-        state.services, site, comment.id, posted.form.get("body"), moderator=session.moderator
+    updated = await queue_actions.edit(
+        app_state(request).services,
+        session.moderator,
+        request.path_params["comment_id"],
+        posted.form.get("body"),
     )
     return done(request, {"id": updated.id, "body": updated.body}, N_("Edit saved."), posted.back)
 
 
 @form_action()
 async def queue_ban(request: Request, session: Session, posted: Posted) -> Response:
-    state = app_state(request)
-    comment, site = await _comment_site(state, session, request.path_params["comment_id"])
-    ban = await ban_author(
-        state.services,
-        site,
-        comment.id,
-        moderator=session.moderator,
+    ban = await queue_actions.ban(
+        app_state(request).services,
+        session.moderator,
+        request.path_params["comment_id"],
         mode=str(posted.form.get("mode", "reject")),
         include_ip=posted.form.get("include_ip") == "1",
         reason=str(posted.form.get("reason", "")),
     )
     return done(request, {"ban": ban.id}, N_("Author banned."), posted.back)
+
+
+@form_action()
+async def erase_author_data(request: Request, session: Session, posted: Posted) -> Response:
+    erased = await queue_actions.erase_author_data(
+        app_state(request).services, session.moderator, request.path_params["comment_id"]
+    )
+    return done(
+        request,
+        {"erased": erased},
+        N_("Comments by that author erased: {n}."),
+        posted.back,
+        n=erased,
+    )

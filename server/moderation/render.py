@@ -14,13 +14,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from server.api.responses import JSON, domain_error, status_of
 from server.core.accounts import Session
 from server.core.decisions import RESTORE_DAYS, AlreadyHandled
 from server.core.errors import Conflict, DomainError
 from server.core.models import iso
+from server.http.app_state import app_state
+from server.http.errors import ErrorPages, wants_json
+from server.http.responses import JSON
 from server.i18n import N_, Translator, accept_language, negotiate
-from server.moderation.security import app_state, safe_next, set_cookie, signer, wants_json
+from server.moderation.security import current_session, safe_next, set_cookie, signer
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # User text is only ever autoescaped here; nothing from a reader is marked safe.
@@ -107,37 +109,44 @@ def _read_flash(request: Request, tr: Translator) -> dict[str, str] | None:
         return None
 
 
-def failure(
-    request: Request, session: Session | None, exc: DomainError, return_to: str | None = None
-) -> Response:
-    """A refused action: JSON for the page's script, an HTML page with the reason otherwise."""
-    if isinstance(exc, AlreadyHandled):  # in the moderator's language, naming who
-        tr = translator(request)
-        status = tr(exc.status.value)
-        text = (
-            tr(
-                N_("{by} already changed this comment to {status}; reload to see it."),
-                by=exc.by,
-                status=status,
-            )
-            if exc.by
-            else tr(
-                N_("This comment was changed to {status} meanwhile; reload to see it."),
-                status=status,
-            )
+def explained(request: Request, exc: DomainError) -> DomainError:
+    """A refusal in the moderator's words: who already handled a comment, in their language
+    (for the page's script as for the page)."""
+    if not isinstance(exc, AlreadyHandled):
+        return exc
+    tr = translator(request)
+    status = tr(exc.status.value)
+    text = (
+        tr(
+            N_("{by} already changed this comment to {status}; reload to see it."),
+            by=exc.by,
+            status=status,
         )
-        exc = Conflict(exc.code, text)
-    if wants_json(request):
-        return domain_error(exc)
+        if exc.by
+        else tr(
+            N_("This comment was changed to {status} meanwhile; reload to see it."),
+            status=status,
+        )
+    )
+    return Conflict(exc.code, text)
+
+
+async def error_page(request: Request, exc: DomainError, status: int) -> Response:
+    """A refused action or page: the reason, and a link back to where the moderator was
+    (the form's ``return_to``, kept by ``form_action``)."""
     return page(
         request,
         "error.html",
-        session,
-        status=status_of(exc),
+        await current_session(request),
+        status=status,
         title=N_("Already handled") if exc.code == "already_handled" else N_("Not done"),
         message=exc.message,
-        back=safe_next(return_to),
+        back=safe_next(getattr(request.state, "return_to", None)),
     )
+
+
+# How every refusal under /moderate reaches a person (scripts still get JSON).
+ERROR_PAGES = ErrorPages("/moderate", render=error_page, explain=explained)
 
 
 def done(

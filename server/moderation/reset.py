@@ -7,15 +7,16 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.clientip import client_ip
 from server.core import resets
 from server.core.accounts import start_session
 from server.core.errors import DomainError, NotFound, RateLimited
 from server.core.origins import origin_of_url
+from server.http.app_state import app_state
+from server.http.clientip import client_ip
 from server.i18n import N_
 from server.moderation.auth import form_page, form_posted_here, links_by_email, logged_in
+from server.moderation.forms import form_again
 from server.moderation.render import add_flash
-from server.moderation.security import app_state
 from server.notify import send_email
 from server.state import AppState
 
@@ -62,17 +63,19 @@ async def reset_ask(request: Request) -> Response:
             state.services, email, client_ip(request.scope, state.settings.trusted_proxies)
         )
     except RateLimited as exc:
-        response = await reset_page(
-            request, N_("Too many requests for a link; try again in an hour."), 429, email=email
+
+        async def again(message: str, status: int) -> Response:
+            return await reset_page(request, message, status, email=email)
+
+        return await form_again(
+            exc, again, N_("Too many requests for a link; try again in an hour.")
         )
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
     state.spawn(_send_link(state, email), "password-reset-email")
     return await reset_page(request, email=email, sent=True)
 
 
 async def _send_link(state: AppState, email: str) -> None:
-    found = await resets.request_reset(state.store, email, state.services.now_ms())
+    found = await resets.request_reset(state.services, email)
     if found is None or not state.settings.smtp_url or not state.settings.public_url:
         return
     address, token = found
@@ -101,7 +104,7 @@ def _token(request: Request) -> str:
 async def reset_form(request: Request, message: str | None = None, status: int = 200) -> Response:
     state = app_state(request)
     try:
-        moderator = await resets.look_up(state.store, _token(request), state.services.now_ms())
+        moderator = await resets.look_up(state.services, _token(request))
     except NotFound:
         return await reset_page(request, status=404, gone=True)
     return form_page(
@@ -122,16 +125,12 @@ async def reset_choose(request: Request) -> Response:
         return await reset_form(request, N_("The form expired; please try again."), 403)
     try:
         moderator = await resets.reset_password(
-            state.store,
-            state.passwords,
-            _token(request),
-            str(form.get("password", ""))[:1024],
-            state.services.now_ms(),
+            state.services, state.passwords, _token(request), str(form.get("password", ""))[:1024]
         )
     except NotFound:
         return await reset_page(request, status=404, gone=True)
     except DomainError as exc:
-        return await reset_form(request, exc.message, 422)
+        return await form_again(exc, lambda message, status: reset_form(request, message, status))
     token, _ = await start_session(state.services, moderator)
     response = logged_in(request, token, "/moderate")
     add_flash(request, response, N_("Your new password is set."))

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.moderation import account, admin, auth, invitations, queue, reset
-from server.web import ids  # noqa: F401 -- registers the {name:id} route parameter
+from server.http import ids  # noqa: F401 -- registers the {name:id} route parameter
+from server.moderation import account, admin, audit, auth, invitations, queue, reset
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 _TYPES = {"moderate.js": "text/javascript; charset=utf-8", "moderate.css": "text/css"}
@@ -40,10 +40,10 @@ def routes() -> list[BaseRoute]:
         Route(one + "/reply", queue.queue_reply, methods=["POST"]),
         Route(one + "/edit", queue.queue_edit, methods=["POST"]),
         Route(one + "/ban", queue.queue_ban, methods=["POST"]),
-        Route(one + "/erase", admin.erase_author_data, methods=["POST"]),
+        Route(one + "/erase", queue.erase_author_data, methods=["POST"]),
         Route(one + "/{action}", queue.queue_action, methods=["POST"]),
         Route("/moderate/bulk", queue.queue_bulk, methods=["POST"]),
-        Route("/moderate/audit", admin.audit_page, methods=["GET"]),
+        Route("/moderate/audit", audit.audit_page, methods=["GET"]),
         Route(account.ACCOUNT, account.account_page, methods=["GET"]),
         Route(account.ACCOUNT, account.account_name, methods=["POST"]),
         Route(site, admin.site_page, methods=["GET"]),

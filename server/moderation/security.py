@@ -12,21 +12,18 @@ from itsdangerous import BadSignature, Signer
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 
-from server.api.responses import error
 from server.core.accounts import Session, find_session
-from server.core.errors import DomainError
+from server.core.errors import DomainError, Forbidden
 from server.core.origins import normalize_origin, origin_of_url
+from server.http.app_state import app_state
+from server.http.errors import wants_json
+from server.http.responses import domain_error, error
 
 if TYPE_CHECKING:  # the app state imports this module
     from server.state import AppState
 
 SessionHandler = Callable[[Request, Session], Awaitable[Response]]
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-def app_state(conn: HTTPConnection) -> AppState:
-    state: AppState = conn.app.state.tl
-    return state
 
 
 def cookie_name(state: AppState) -> str:
@@ -59,15 +56,15 @@ def set_cookie(
 
 
 async def current_session(conn: HTTPConnection) -> Session | None:
-    state = app_state(conn)
-    raw = conn.cookies.get(cookie_name(state))
-    if not raw:
-        return None
-    try:
-        token = signer(state, "session").unsign(raw).decode()
-    except BadSignature:
-        return None
-    return await find_session(state.services, token)
+    """The moderator's session, looked up once per request: the error page drawn after a
+    refusal shows the same moderator the handler saw."""
+    if hasattr(conn.state, "session"):
+        known: Session | None = conn.state.session
+        return known
+    token = session_token(conn)
+    session = await find_session(app_state(conn).services, token) if token else None
+    conn.state.session = session
+    return session
 
 
 def session_token(conn: HTTPConnection) -> str | None:
@@ -114,10 +111,6 @@ def own_origin(conn: HTTPConnection) -> str:
         return ""
 
 
-def wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
-
-
 def safe_next(value: str | None, default: str = "/moderate") -> str:
     """Only our own relative paths: never //evil, /\\evil or a scheme."""
     if (
@@ -148,27 +141,34 @@ def moderator_page(handler: SessionHandler) -> Handler:
 
 
 def moderator_action(handler: SessionHandler) -> Handler:
-    """A state-changing request: needs a session (401), our origin and the CSRF token (403)."""
+    """A state-changing request: needs a session (401), our origin and the CSRF token (403).
+    These refusals are JSON whatever was asked for, and never reach the error page: a forged
+    or expired form gets no page of ours to act from."""
 
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
         session = await current_session(request)
         if session is None:
             if wants_json(request):
+                # Not Unauthorized: that invites a bearer token, and moderators log in.
                 return error(401, "login_required", "log in as a moderator first")
             return RedirectResponse("/moderate/login", status_code=303)
         if not same_origin(request):
-            return error(403, "cross_origin", "moderation requests must come from this site")
+            return domain_error(
+                Forbidden("cross_origin", "moderation requests must come from this site")
+            )
         sent = request.headers.get("x-csrf-token")
         if sent is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")
         ):
             sent = str((await request.form()).get("csrf", ""))
         if not sent or not hmac.compare_digest(sent, session.csrf):
-            return error(
-                403,
-                "csrf_failed",
-                "the form expired or did not come from this site; reload the page and try again",
+            return domain_error(
+                Forbidden(
+                    "csrf_failed",
+                    "the form expired or did not come from this site; "
+                    "reload the page and try again",
+                )
             )
         return await handler(request, session)
 

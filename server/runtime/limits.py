@@ -25,7 +25,7 @@ from functools import cache
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
-from server.clientip import client_key, is_trusted
+from server.http.clientip import client_key, is_trusted
 from server.settings import Settings
 
 ABORT_AFTER = 5.0

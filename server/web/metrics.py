@@ -7,7 +7,9 @@ import hmac
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.responses import error
+from server.core.queue import comment_counts
+from server.http.app_state import app_state
+from server.http.responses import error
 from server.metrics import Exposition
 from server.state import AppState
 
@@ -15,7 +17,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 async def metrics(request: Request) -> Response:
-    state: AppState = request.app.state.tl
+    state = app_state(request)
     token = state.settings.metrics_token
     if not token:
         return error(404, "metrics_off", "set THREADLINE_METRICS_TOKEN to turn on /metrics")
@@ -77,9 +79,8 @@ async def render(state: AppState) -> str:
         "HTTP requests by route template, method and status class.",
         sorted(state.http_stats.latency.items()),
     )
-    async with state.store.read() as tx:
-        counts = await tx.status_counts()
-        site_ids = [site.id for site in await tx.list_sites()]
+    counted = await comment_counts(state.services)
+    counts, site_ids = counted.by_status, counted.site_ids
     out.metric(
         "threadline_comments",
         "gauge",

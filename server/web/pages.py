@@ -8,17 +8,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from server.api.responses import JSON, error
-from server.state import AppState
+from server.http.app_state import app_state
+from server.http.responses import JSON, error
 
 WIDGET_DIR = Path(__file__).resolve().parent.parent.parent / "widget"
 DEMO = WIDGET_DIR / "demo.html"
 DEMO_CSS = WIDGET_DIR / "demo.css"
-
-
-def state(request: Request) -> AppState:
-    app_state: AppState = request.app.state.tl
-    return app_state
 
 
 async def demo_page(request: Request) -> Response:
@@ -39,7 +34,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    app = state(request)
+    app = app_state(request)
     checks: dict[str, str] = {}
     ok = not app.shutting_down
     checks["process"] = "shutting down" if app.shutting_down else "ok"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from server.api.cache import ThreadCache
+from server.http.thread_cache import ThreadCache
 
 
 async def test_a_listing_computed_across_a_forget_is_served_but_not_kept() -> None:

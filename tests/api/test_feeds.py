@@ -74,8 +74,8 @@ async def test_a_forged_host_header_never_reaches_the_feed(api: Api) -> None:
 
 
 def test_the_self_link_comes_from_the_public_url() -> None:
+    from server.api.feeds import render
     from server.core.models import Page, Site
-    from server.web.feeds import render
 
     site = Site("blog", "Blog", ("https://blog.test",))
     page = Page(1, "blog", "a page/with?odd&chars", None, None, 0, 0)

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.clientip import client_ip
 from server.core.sites import add_site
+from server.http.clientip import client_ip
 from server.store.database import SqlStore
 from tests.support.api import Api, Clock
 from tests.support.config import settings_for

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from server.broker.memory import MemoryBroker
+from server.core.author_changes import delete_comment
 from server.core.authors import AuthorTokens
-from server.core.comments import Draft, delete_comment, post_comment
+from server.core.comments import Draft, post_comment
 from server.core.context import Limits, Services
 from server.core.decisions import Action, decide_comment
 from server.core.erasure import erase_mine, forget_old_data

@@ -1,22 +1,17 @@
-"""Pure-ASGI middleware for the API: per-site origin allowlist with CORS, body size limit."""
+"""Pure-ASGI middleware for the API: the per-site origin allowlist, with CORS."""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
 
-from server.api.responses import error
+from server.core.errors import Forbidden
 from server.core.origins import origin_allowed
 from server.core.sites import SiteDirectory
-from server.live.conn import RAW_SEND
+from server.http.responses import domain_error
 
-SocketHandler = Callable[[WebSocket], Awaitable[None]]
 SITE_PREFIX = "/api/v1/sites/"
-MAX_BODY = 64 * 1024
 ALLOW_METHODS = "GET, POST, PATCH, DELETE"
 ALLOW_HEADERS = "Content-Type, Authorization, Idempotency-Key"
 
@@ -51,12 +46,10 @@ class SiteOrigins:
             await self.app(scope, receive, _with(send, cors if readable else []))
             return
         if not origin_allowed(origin, site.origins):
-            response = error(
-                403,
-                "origin_not_allowed",
-                f"{origin[:100]} is not an allowed origin of site {site.id!r}",
-                {"Vary": "Origin"},
+            refusal = Forbidden(
+                "origin_not_allowed", f"{origin[:100]} is not an allowed origin of site {site.id!r}"
             )
+            response = domain_error(refusal, {"Vary": "Origin"})
             await response(scope, receive, _with(send, cors[:1] if readable else []))
             return
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
@@ -87,69 +80,3 @@ def _with(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
         await send(message)
 
     return send_with
-
-
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with a JSON 413, before they are read."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_big = error(
-            413, "payload_too_large", f"request bodies are limited to {self.limit} bytes"
-        )
-        length = Headers(scope=scope).get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await too_big(scope, receive, send)
-            return
-        seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await too_big(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class Sockets:
-    """Outermost: websockets go straight to their handler. Every layer a socket passes
-    through stays suspended on its stack for the socket's whole life (the middlewares here
-    only act on HTTP anyway): ~10 KiB per idle reader, measured. The server's own ``send``
-    is kept so the live layer can write shared frames straight to its transport."""
-
-    def __init__(self, app: ASGIApp, routes: dict[str, SocketHandler]) -> None:
-        self.app = app
-        self.routes = routes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            handler = self.routes.get(scope["path"])
-            if handler is not None:
-                scope[RAW_SEND] = send
-                await handler(WebSocket(scope, receive, send))
-                return
-        await self.app(scope, receive, send)

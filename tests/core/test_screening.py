@@ -7,7 +7,7 @@ import pytest
 
 from server.core.errors import Invalid
 from server.core.models import Filters, Site, Status
-from server.core.moderation import Decision, decide
+from server.core.screening import Decision, decide
 
 
 def _site(*, banned: tuple[str, ...] = (), suspect: tuple[str, ...] = ()) -> Site:
@@ -204,7 +204,7 @@ def test_a_word_in_the_list_keeps_its_marks() -> None:
 
 
 def test_word_lists_are_compiled_once_per_list() -> None:
-    from server.core.moderation import _word_list
+    from server.core.screening import _word_list
 
     words = ("casino", "ｆｒｅｅ money")
     _word_list.cache_clear()

@@ -1,0 +1,231 @@
+"""The schemas of the OpenAPI document: every JSON shape the API reads or answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.core.text import BODY_MAX, NAME_MAX, PAGE_KEY_MAX, TITLE_MAX, URL_MAX
+
+NULLABLE_INT: dict[str, Any] = {"type": ["integer", "null"]}
+NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def json_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def schemas() -> dict[str, Any]:
+    statuses = ["approved", "pending", "deleted", "rejected", "spam"]
+    comment = {
+        "type": "object",
+        "required": [
+            "id",
+            "parent",
+            "reply_to",
+            "name",
+            "body",
+            "status",
+            "moderator",
+            "created_at",
+            "edited_at",
+            "reply_count",
+        ],
+        "properties": {
+            "id": {"type": "integer"},
+            "parent": NULLABLE_INT,
+            "reply_to": NULLABLE_INT,
+            "name": NULLABLE_STR,
+            "body": {"type": "string"},
+            "status": {"enum": statuses},
+            "moderator": {"type": "boolean"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "edited_at": {"type": ["string", "null"], "format": "date-time"},
+            "reply_count": {"type": "integer"},
+        },
+    }
+    page = {
+        "type": "object",
+        "required": ["key", "seq", "count", "title", "url"],
+        "properties": {
+            "key": {"type": "string"},
+            "seq": {"type": "integer"},
+            "count": {"type": "integer"},
+            "title": NULLABLE_STR,
+            "url": NULLABLE_STR,
+        },
+    }
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "additionalProperties": False,
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "additionalProperties": False,
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                }
+            },
+        },
+        "Comment": comment,
+        "ThreadComment": {
+            "allOf": [
+                comment,
+                {
+                    "type": "object",
+                    "required": ["replies", "replies_cursor"],
+                    "properties": {
+                        "replies": {"type": "array", "items": ref("Comment")},
+                        "replies_cursor": NULLABLE_STR,
+                    },
+                },
+            ]
+        },
+        "Page": page,
+        "Thread": {
+            "type": "object",
+            "required": ["page", "comments", "cursor", "has_more", "config", "form_token"],
+            "properties": {
+                "page": ref("Page"),
+                "comments": {"type": "array", "items": ref("ThreadComment")},
+                "cursor": NULLABLE_STR,
+                "has_more": {"type": "boolean"},
+                "config": {
+                    "type": "object",
+                    "required": ["edit_window", "moderation"],
+                    "properties": {
+                        "edit_window": {"type": "integer"},
+                        "moderation": {"enum": ["none", "first-time", "all"]},
+                    },
+                },
+                "form_token": {"type": "string"},
+            },
+        },
+        "Replies": {
+            "type": "object",
+            "required": ["replies", "cursor", "has_more"],
+            "properties": {
+                "replies": {"type": "array", "items": ref("Comment")},
+                "cursor": NULLABLE_STR,
+                "has_more": {"type": "boolean"},
+            },
+        },
+        "Draft": {
+            "type": "object",
+            "required": ["page", "body"],
+            "additionalProperties": False,
+            "properties": {
+                "page": {"type": "string", "minLength": 1, "maxLength": PAGE_KEY_MAX},
+                "body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX},
+                "name": {"type": ["string", "null"], "maxLength": NAME_MAX},
+                "parent": {"type": ["integer", "null"], "minimum": 1},
+                "url": {"type": ["string", "null"], "maxLength": URL_MAX},
+                "title": {"type": ["string", "null"], "maxLength": TITLE_MAX},
+                "form_token": {
+                    "type": ["string", "null"],
+                    "maxLength": 64,
+                    "description": "`form_token` from the thread listing",
+                },
+                "hp": {
+                    "type": ["string", "null"],
+                    "maxLength": 200,
+                    "description": "Honeypot: must stay empty",
+                },
+            },
+        },
+        "Posted": {
+            "type": "object",
+            "required": ["comment", "status", "page"],
+            "properties": {
+                "comment": ref("Comment"),
+                "status": {"enum": ["approved", "pending"]},
+                "page": ref("Page"),
+                "author_token": {
+                    "type": "string",
+                    "description": "Only on an author's first post: keep it",
+                },
+            },
+        },
+        "Edit": {
+            "type": "object",
+            "required": ["body"],
+            "additionalProperties": False,
+            "properties": {"body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX}},
+        },
+        "OneComment": {
+            "type": "object",
+            "required": ["comment"],
+            "properties": {"comment": ref("Comment")},
+        },
+        "Counts": {
+            "type": "object",
+            "required": ["counts"],
+            "properties": {
+                "counts": {"type": "object", "additionalProperties": {"type": "integer"}}
+            },
+        },
+        "PageList": {
+            "type": "object",
+            "required": ["pages"],
+            "additionalProperties": False,
+            "properties": {
+                "pages": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 100,
+                    "items": {"type": "string", "minLength": 1, "maxLength": PAGE_KEY_MAX},
+                }
+            },
+        },
+        "Envelope": {
+            "type": "object",
+            "required": ["type", "page", "seq", "data"],
+            "properties": {
+                "type": {"type": "string"},
+                "page": {"type": "string"},
+                "seq": {"type": "integer"},
+                "data": {"type": "object"},
+            },
+        },
+        "Events": {
+            "type": "object",
+            "required": ["events", "seq", "has_more"],
+            "properties": {
+                "events": {"type": "array", "items": ref("Envelope")},
+                "seq": {"type": "integer"},
+                "has_more": {"type": "boolean"},
+            },
+        },
+        "Flagged": {
+            "type": "object",
+            "required": ["flagged", "flags", "undo"],
+            "properties": {
+                "flagged": {"const": True},
+                "flags": {"type": "integer"},
+                "undo": {
+                    "type": "string",
+                    "description": "Takes this flag back: `DELETE .../flag?undo=...`",
+                },
+            },
+        },
+        "Unflagged": {
+            "type": "object",
+            "required": ["flagged", "flags"],
+            "properties": {"flagged": {"const": False}, "flags": {"type": "integer"}},
+        },
+        "Mine": {
+            "type": "object",
+            "required": ["comments"],
+            "properties": {"comments": {"type": "array", "items": ref("Comment")}},
+        },
+        "Erased": {
+            "type": "object",
+            "required": ["erased"],
+            "properties": {"erased": {"type": "integer"}},
+        },
+    }
