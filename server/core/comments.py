@@ -29,9 +29,11 @@ from server.core.models import (
 )
 from server.core.moderation import Decision, decide
 from server.core.origins import origin_allowed, origin_of_url
-from server.core.ports import NewComment, Tx
+from server.core.ports import NewComment
 from server.core.privacy import ip_hash
 from server.core.text import clean_body, clean_name, clean_page_key, clean_title, clean_url
+from server.core.transactions.comments import CommentsTx
+from server.core.transactions.pages import PagesTx
 
 CHANGES_PER_MINUTE = 20  # edits and deletions from one network
 
@@ -227,7 +229,7 @@ def _parent_id(value: object) -> int | None:
     return value
 
 
-async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | None:
+async def _attach_point(tx: CommentsTx, page: Page, parent_id: int | None) -> Comment | None:
     """The comment a reply hangs under: replies nest one level, so a reply to a reply
     attaches to its top-level ancestor."""
     if parent_id is None:
@@ -248,7 +250,7 @@ async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | 
 
 
 async def _replay(
-    tx: Tx,
+    tx: PagesTx,
     earlier: Comment,
     author_hash: str,
     issued: str | None,
@@ -270,7 +272,9 @@ async def _replay(
     return PostResult(earlier, page, issued, replayed=True)
 
 
-async def _owned(tx: Tx, svc: Services, site: Site, comment_id: int, token: str | None) -> Comment:
+async def _owned(
+    tx: CommentsTx, svc: Services, site: Site, comment_id: int, token: str | None
+) -> Comment:
     if token is None:
         raise Unauthorized("token_required", "send your author token as 'Authorization: Bearer'")
     AuthorTokens.check_format(token)
