@@ -8,15 +8,17 @@ from server.core.context import Services
 from server.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from server.core.events import edited, hidden
 from server.core.models import Comment, Event, QueueChange, Site, Status
-from server.core.ports import Tx
 from server.core.privacy import ip_hash
 from server.core.screening import decide
 from server.core.text import clean_body
+from server.core.transactions.comments import CommentsTx
 
 CHANGES_PER_MINUTE = 20  # edits and deletions from one network
 
 
-async def _owned(tx: Tx, svc: Services, site: Site, comment_id: int, token: str | None) -> Comment:
+async def _owned(
+    tx: CommentsTx, svc: Services, site: Site, comment_id: int, token: str | None
+) -> Comment:
     if token is None:
         raise Unauthorized("token_required", "send your author token as 'Authorization: Bearer'")
     AuthorTokens.check_format(token)

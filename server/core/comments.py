@@ -28,10 +28,12 @@ from server.core.models import (
     Status,
 )
 from server.core.origins import origin_allowed, origin_of_url
-from server.core.ports import NewComment, Tx
+from server.core.ports import NewComment
 from server.core.privacy import ip_hash
 from server.core.screening import Decision, decide
 from server.core.text import clean_body, clean_name, clean_page_key, clean_title, clean_url
+from server.core.transactions.comments import CommentsTx
+from server.core.transactions.pages import PagesTx
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +227,7 @@ def _parent_id(value: object) -> int | None:
     return value
 
 
-async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | None:
+async def _attach_point(tx: CommentsTx, page: Page, parent_id: int | None) -> Comment | None:
     """The comment a reply hangs under: replies nest one level, so a reply to a reply
     attaches to its top-level ancestor."""
     if parent_id is None:
@@ -246,7 +248,7 @@ async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | 
 
 
 async def _replay(
-    tx: Tx,
+    tx: PagesTx,
     earlier: Comment,
     author_hash: str,
     issued: str | None,

@@ -27,7 +27,7 @@ from server.core.models import (
     Site,
     Status,
 )
-from server.core.ports import Tx
+from server.core.transactions.combined import DecisionHistoryTx, PublicChangeTx
 
 
 class Action(StrEnum):
@@ -143,7 +143,9 @@ def _changes(before: Comment, target: Status, now: int) -> dict[str, object]:
     return changes
 
 
-async def _check_restore(tx: Tx, before: Comment, expected: Status | None, now: int) -> Status:
+async def _check_restore(
+    tx: DecisionHistoryTx, before: Comment, expected: Status | None, now: int
+) -> Status:
     """The status a deleted comment returns to, if a moderator deleted it recently enough
     for its text to be there still."""
     if before.status is not Status.DELETED or (
@@ -164,7 +166,7 @@ async def _check_restore(tx: Tx, before: Comment, expected: Status | None, now: 
 
 
 async def _check_transition(
-    tx: Tx, before: Comment, target: Status, expected: Status | None
+    tx: DecisionHistoryTx, before: Comment, target: Status, expected: Status | None
 ) -> None:
     # Approving a published comment that readers flagged dismisses the flags.
     repeated = before.status is target and not (target is Status.APPROVED and before.flags)
@@ -174,7 +176,7 @@ async def _check_transition(
         raise Conflict("comment_deleted", "this comment was deleted")
 
 
-async def changed_by(tx: Tx, comment: Comment) -> str | None:
+async def changed_by(tx: DecisionHistoryTx, comment: Comment) -> str | None:
     """The moderator whose decision put the comment in its current status, as other
     moderators know them; None if its last change was not a moderator's (an author's edit
     or deletion) or their account is gone."""
@@ -185,7 +187,9 @@ async def changed_by(tx: Tx, comment: Comment) -> str | None:
     return moderator.label if moderator else None
 
 
-async def _public_change(tx: Tx, before: Comment, after: Comment, now: int) -> Event | None:
+async def _public_change(
+    tx: PublicChangeTx, before: Comment, after: Comment, now: int
+) -> Event | None:
     """The durable event when a decision changes what readers see, else None."""
     was, now_public = before.status is Status.APPROVED, after.status is Status.APPROVED
     if was == now_public:

@@ -9,7 +9,8 @@ removed it, while the page's ``seq`` stays gap-free."""
 from __future__ import annotations
 
 from server.core.models import Comment, Event, EventType, Page, Status
-from server.core.ports import Tx
+from server.core.transactions.combined import PublicChangeTx
+from server.core.transactions.events import EventsTx
 
 # Events after which earlier frames of the same comment show text readers may no longer
 # see: in-memory replay buffers drop what they hold when one passes.
@@ -64,7 +65,7 @@ def replayed(
     )
 
 
-async def record(tx: Tx, page: Page, kind: EventType, comment: Comment, now: int) -> Event:
+async def record(tx: EventsTx, page: Page, kind: EventType, comment: Comment, now: int) -> Event:
     """Store the event for ``comment`` in the current transaction; returns it to publish
     after commit."""
     event = comment_event(page, kind, comment)
@@ -72,7 +73,7 @@ async def record(tx: Tx, page: Page, kind: EventType, comment: Comment, now: int
     return event
 
 
-async def shown(tx: Tx, comment: Comment, now: int) -> Event:
+async def shown(tx: PublicChangeTx, comment: Comment, now: int) -> Event:
     """``comment`` joined public view (approved): the page counts it, its parent counts
     the reply, and readers get ``comment.approved``."""
     page = await tx.advance_page(comment.page_id, +1)
@@ -81,7 +82,7 @@ async def shown(tx: Tx, comment: Comment, now: int) -> Event:
     return await record(tx, page, EventType.APPROVED, comment, now)
 
 
-async def hidden(tx: Tx, comment: Comment, now: int) -> Event:
+async def hidden(tx: PublicChangeTx, comment: Comment, now: int) -> Event:
     """``comment`` left public view (deleted, erased, rejected, held): the counts drop and
     readers get ``comment.deleted`` with its tombstone."""
     page = await tx.advance_page(comment.page_id, -1)
@@ -90,7 +91,7 @@ async def hidden(tx: Tx, comment: Comment, now: int) -> Event:
     return await record(tx, page, EventType.DELETED, comment, now)
 
 
-async def edited(tx: Tx, comment: Comment, now: int) -> Event:
+async def edited(tx: PublicChangeTx, comment: Comment, now: int) -> Event:
     """A published comment's text changed: readers get ``comment.edited``."""
     page = await tx.advance_page(comment.page_id, 0)
     return await record(tx, page, EventType.EDITED, comment, now)

@@ -21,8 +21,9 @@ from server.core.imports import (
     plain,
 )
 from server.core.models import AuditEntry, Filters, Site, Status
-from server.core.ports import NewComment, Store, Tx
+from server.core.ports import NewComment, Store
 from server.core.sites import check_site_id, clean_origins, clean_site_name, parse_mode
+from server.core.transactions.combined import ImportWritingTx
 
 VISIBLE_ROOTS = (Status.APPROVED, Status.DELETED)  # a tombstone still shows its replies
 HELD_UNDER_HIDDEN = "imported: replies to a comment that is not published"
@@ -146,7 +147,7 @@ class _Row:
 
 @dataclass
 class _Writer:
-    tx: Tx
+    tx: ImportWritingTx
     site: Site
     batch: Batch
     resolved: dict[str, tuple[str, str | None, str | None]]

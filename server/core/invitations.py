@@ -21,7 +21,7 @@ from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.models import Invitation, Moderator, Role, Site
 from server.core.moderators import clean_email
 from server.core.passwords import check_password
-from server.core.ports import Tx
+from server.core.transactions.combined import InvitationLinkTx
 
 VALID_DAYS = 7
 
@@ -46,7 +46,7 @@ async def invite(
     return email, token
 
 
-async def _open(tx: Tx, token: str, now: int) -> Invitation:
+async def _open(tx: InvitationLinkTx, token: str, now: int) -> Invitation:
     """The invitation behind a link, if it still stands: not expired, and its sender still
     owns the site (an owner who lost a site loses the offers they made for it)."""
     found = await tx.find_invitation(_hash(token))

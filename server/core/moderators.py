@@ -12,8 +12,9 @@ from server.core.context import Services
 from server.core.errors import Invalid, NotFound
 from server.core.models import Moderator, Role
 from server.core.passwords import check_password
-from server.core.ports import Store, Tx
+from server.core.ports import Store
 from server.core.text import clean_name
+from server.core.transactions.combined import PasswordChangeTx
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{2,63}")
 
@@ -123,7 +124,7 @@ async def set_moderator_password(
         return await store_new_password(tx, moderator.id, hashed)
 
 
-async def store_new_password(tx: Tx, moderator_id: int, password_hash: str) -> int:
+async def store_new_password(tx: PasswordChangeTx, moderator_id: int, password_hash: str) -> int:
     """In the caller's transaction: the new hash, no session left from before, no reset
     link left to use. Returns how many sessions ended."""
     await tx.set_password(moderator_id, password_hash)

@@ -19,8 +19,8 @@ from server.core.errors import Invalid, NotFound
 from server.core.models import Moderator
 from server.core.moderators import clean_email, store_new_password
 from server.core.passwords import check_password
-from server.core.ports import Tx
 from server.core.privacy import ip_hash
+from server.core.transactions.combined import ResetLinkTx
 
 VALID_MS = 3_600_000
 # Asking is limited before any lookup, the same for every address: the limits say nothing
@@ -62,7 +62,7 @@ async def request_reset(svc: Services, email: str) -> tuple[str, str] | None:
     return email, token
 
 
-async def _open(tx: Tx, token: str, now: int) -> Moderator:
+async def _open(tx: ResetLinkTx, token: str, now: int) -> Moderator:
     found = await tx.find_password_reset(_hash(token))
     if found is not None and found[1] > now:
         moderator = await tx.find_moderator_by_id(found[0])

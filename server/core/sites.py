@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from server.core.errors import Conflict, Invalid, NotFound
 from server.core.models import Filters, Mode, Notify, Site
 from server.core.origins import normalize_origin
-from server.core.ports import Store, Tx
+from server.core.ports import Store
 from server.core.singleflight import SingleFlight
+from server.core.transactions.sites import SitesTx
 
 _SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 # A site changed by the CLI reaches running servers within this many seconds.
@@ -96,7 +97,7 @@ async def update_site(
 
 
 async def change_site(
-    tx: Tx,
+    tx: SitesTx,
     site_id: str,
     *,
     origins: Iterable[str] | None = None,
@@ -155,7 +156,7 @@ async def remove_site(store: Store, site_id: str, *, erase: bool = False) -> Sit
     return contents
 
 
-async def _removable(tx: Tx, site_id: str, erase: bool) -> SiteContents:
+async def _removable(tx: SitesTx, site_id: str, erase: bool) -> SiteContents:
     site = await tx.find_site(site_id)
     if site is None:
         raise NotFound("unknown_site", f"no site {site_id!r}")

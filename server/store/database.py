@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from server.core.errors import Conflict, DuplicateKey, Unavailable
-from server.store.conn import SyncConn
+from server.store.connection import AwaitableSyncConnection
 from server.store.tx import SqlTx
 
 log = logging.getLogger("threadline.store")
@@ -78,7 +78,7 @@ class SqlStore:
             if self._sqlite is not None:
                 with self._sqlite.connect() as conn:
                     await _sqlite_begin(conn, write=False)
-                    yield SqlTx(SyncConn(conn), self.dialect)
+                    yield SqlTx(AwaitableSyncConnection(conn), self.dialect)
                     conn.rollback()
                 return
             assert self._pg is not None
@@ -97,7 +97,7 @@ class SqlStore:
                     with self._sqlite.connect() as conn:
                         await _sqlite_begin(conn, write=True)
                         try:
-                            yield SqlTx(SyncConn(conn), self.dialect)
+                            yield SqlTx(AwaitableSyncConnection(conn), self.dialect)
                         except BaseException:
                             conn.rollback()
                             raise

@@ -7,7 +7,19 @@ from typing import Any
 import orjson
 from sqlalchemy import Row
 
-from server.core.models import Comment, Filters, Mode, Notify, Page, Site, Status
+from server.core.models import (
+    AuditEntry,
+    Ban,
+    Comment,
+    Filters,
+    Invitation,
+    Mode,
+    Notify,
+    Page,
+    Role,
+    Site,
+    Status,
+)
 
 DEFAULT_FILTERS = Filters()
 
@@ -79,4 +91,42 @@ def comment_from_row(row: Row[Any]) -> Comment:
         ip_hash=row.ip_hash,
         deleted_at=row.deleted_at,
         deleted_from=Status(row.deleted_from) if row.deleted_from else None,
+    )
+
+
+def invitation_from_row(row: Row[Any]) -> Invitation:
+    return Invitation(
+        id=row.id,
+        site_id=row.site_id,
+        email=row.email,
+        role=Role(row.role),
+        invited_by=row.invited_by,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+def audit_from_row(row: Row[Any]) -> AuditEntry:
+    return AuditEntry(
+        site_id=row.site_id,
+        moderator_id=row.moderator_id,
+        action=row.action,
+        comment_id=row.comment_id,
+        before_status=row.before_status,
+        after_status=row.after_status,
+        detail=row.detail,
+        created_at=row.created_at,
+        id=row.id,
+    )
+
+
+def ban_from_row(row: Row[Any]) -> Ban:
+    return Ban(
+        id=row.id,
+        site_id=row.site_id,
+        author_hash=row.author_hash,
+        ip_hash=row.ip_hash,
+        mode=row.mode,
+        reason=row.reason,
+        created_at=row.created_at,
     )

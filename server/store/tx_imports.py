@@ -5,14 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from server.core.models import Status
-from server.store.conn import Conn
+from server.core.transactions.imports import ImportsTx
+from server.store.connection import Connection
 from server.store.schema import comments, pages
 
 IMPORT_PREFIX = "import:"
 
 
-class ImportQueries:
-    conn: Conn
+class ImportQueries(ImportsTx):
+    """What an import reads and writes besides ordinary comments and pages."""
+
+    conn: Connection
 
     async def imported_comments(
         self, site_id: str

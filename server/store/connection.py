@@ -1,4 +1,5 @@
-"""The one method SqlTx needs from a connection, so SQLite and PostgreSQL can differ below it.
+"""The one method a transaction needs from a connection, so SQLite and PostgreSQL can differ
+below it.
 
 PostgreSQL goes through asyncpg (a network round trip per statement is worth awaiting).
 SQLite runs on the event loop thread itself: a statement on an indexed table takes tens of
@@ -10,22 +11,23 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection as SqlAlchemyConnection
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.base import Executable
 
 Rows = CursorResult[*tuple[Any, ...]]
 
 
-class Conn(Protocol):
+class Connection(Protocol):
     async def execute(self, statement: Executable, parameters: Any = None, /) -> Rows: ...
 
 
-class SyncConn:
+class AwaitableSyncConnection:
     """A synchronous SQLAlchemy connection behind the awaitable interface."""
 
     __slots__ = ("sync",)
 
-    def __init__(self, sync: Connection) -> None:
+    def __init__(self, sync: SqlAlchemyConnection) -> None:
         self.sync = sync
 
     async def execute(self, statement: Executable, parameters: Any = None, /) -> Rows:
