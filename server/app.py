@@ -18,8 +18,8 @@ from server.api.middleware import BodyLimit, SiteOrigins, SocketHandler, Sockets
 from server.api.routes import routes as api_routes
 from server.live.endpoint import ws_endpoint
 from server.moderation.headers import SecurityHeaders
-from server.moderation.live import moderation_ws
 from server.moderation.routes import routes as moderation_routes
+from server.moderation.socket import moderation_ws
 from server.settings import Settings
 from server.state import AppState
 from server.web.i18n import widget_messages

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 from server.api.responses import error
 from server.core.origins import origin_allowed
 from server.core.sites import SiteDirectory
-from server.live.conn import RAW_SEND
+from server.live.connection import RAW_SEND
 
 SocketHandler = Callable[[WebSocket], Awaitable[None]]
 SITE_PREFIX = "/api/v1/sites/"

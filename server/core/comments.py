@@ -31,6 +31,7 @@ from server.core.moderation import Decision, decide
 from server.core.origins import origin_allowed, origin_of_url
 from server.core.ports import NewComment, Tx
 from server.core.privacy import ip_hash
+from server.core.queue_changes import queue_change
 from server.core.text import clean_body, clean_name, clean_page_key, clean_title, clean_url
 
 CHANGES_PER_MINUTE = 20  # edits and deletions from one network
@@ -141,7 +142,7 @@ async def _post_once(
             if earlier is not None:
                 return await _replay(tx, earlier, author_hash, issued, (key, body, parent_id))
         page = await tx.ensure_page(site.id, key, None, None, now)
-        parent = await _attach_point(tx, page, parent_id)
+        parent, answered = await _attach_point(tx, page, parent_id)
         ban, approved_before = None, False
         if not moderator:
             ban, duplicate, approved_before = await tx.author_checks(
@@ -189,7 +190,7 @@ async def _post_once(
                 await tx.add_reply_count(parent.id, +1)
             events.append(await record(tx, page, EventType.CREATED, comment, now))
     await svc.publish(events)
-    await svc.queue_changed(QueueChange(site.id, comment, page, None))
+    await svc.queue_changed(QueueChange(site.id, comment, page, None, replying_to=answered))
     return PostResult(comment, page, issued)
 
 
@@ -227,11 +228,13 @@ def _parent_id(value: object) -> int | None:
     return value
 
 
-async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | None:
-    """The comment a reply hangs under: replies nest one level, so a reply to a reply
-    attaches to its top-level ancestor."""
+async def _attach_point(
+    tx: Tx, page: Page, parent_id: int | None
+) -> tuple[Comment | None, Comment | None]:
+    """The comment a reply hangs under, and the one it answers: replies nest one level,
+    so a reply to a reply attaches to its top-level ancestor."""
     if parent_id is None:
-        return None
+        return None, None
     parent = await tx.find_comment(parent_id)
     # A held or removed comment answers like a missing one: a different error would tell
     # anyone who guesses ids that it exists.
@@ -240,11 +243,11 @@ async def _attach_point(tx: Tx, page: Page, parent_id: int | None) -> Comment | 
     if parent.page_id != page.id:
         raise Invalid("parent_on_other_page", "the comment you are replying to is on another page")
     if parent.parent_id is None:
-        return parent
+        return parent, parent
     root = await tx.find_comment(parent.parent_id)
     if root is None:  # pragma: no cover -- foreign key keeps the root
         raise NotFound("unknown_parent", "the comment you are replying to does not exist")
-    return root
+    return root, parent
 
 
 async def _replay(
@@ -319,9 +322,12 @@ async def edit_comment(
             change = edited if status is Status.APPROVED else hidden
             events.append(await change(tx, updated, svc.now_ms()))
         page = await tx.find_page_by_id(comment.page_id)
+        queued = (
+            None if page is None else await queue_change(tx, site.id, updated, page, comment.status)
+        )
     await svc.publish(events)
-    if page is not None:  # every edit: a moderator must review the text that is there now
-        await svc.queue_changed(QueueChange(site.id, updated, page, comment.status))
+    if queued is not None:  # every edit: a moderator must review the text that is there now
+        await svc.queue_changed(queued)
     return updated
 
 
@@ -339,7 +345,10 @@ async def delete_comment(
         if comment.status is Status.APPROVED:
             events.append(await hidden(tx, updated, svc.now_ms()))
         page = await tx.find_page_by_id(comment.page_id)
+        queued = (
+            None if page is None else await queue_change(tx, site.id, updated, page, comment.status)
+        )
     await svc.publish(events)
-    if page is not None:
-        await svc.queue_changed(QueueChange(site.id, updated, page, comment.status))
+    if queued is not None:
+        await svc.queue_changed(queued)
     return updated

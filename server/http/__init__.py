@@ -1,0 +1,1 @@
+"""HTTP pieces every transport shares."""
