@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export THREADLINE_DATA_DIR ?= ./data
 
-.PHONY: run test lint bench bench-deps system-deps clean
+.PHONY: run test check lint bench bench-deps system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,12 +42,16 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-test: $(VENV)/.installed-test system-deps
+# The habits CI enforces: lint, formatting and strict types (server and tests) before any test.
+test: check system-deps
 	$(BIN)/pytest
 
-lint: $(VENV)/.installed-test
+check: $(VENV)/.installed-test
 	$(BIN)/ruff check server tests bench
+	$(BIN)/ruff format --check server tests bench
 	$(BIN)/mypy
+
+lint: check
 
 # The peers (python-socketio, Channels, broadcaster, Isso) live in their own virtualenv so
 # that their pins never meet ours; wrk drives the HTTP scenarios.

@@ -12,7 +12,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import partial
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import func, select
@@ -76,7 +77,8 @@ class Follower:
             self.connects += 1
             assert reader.closed is not None
             stopping = asyncio.ensure_future(stop.wait())
-            await asyncio.wait([reader.closed, stopping], return_when=asyncio.FIRST_COMPLETED)
+            either: list[asyncio.Future[Any]] = [reader.closed, stopping]
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
             if stop.is_set():
                 assert reader.transport is not None
@@ -173,7 +175,8 @@ async def run(
         if kill:
             plan.append((0.5 if redis_restarts != 1 else 0.6, "kill"))
         for fraction, what in sorted(plan):
-            await _wait(lambda f=fraction: len(accepted) >= f * comments_total, 120)
+            threshold = fraction * comments_total
+            await _wait(partial(_reached, accepted, threshold), 120)
             at = time.monotonic() - started
             if what == "redis":
                 log(f"[faults] {at:5.1f}s: Redis down")
@@ -199,7 +202,7 @@ async def run(
                 select(pages.c.seq).where(pages.c.site_id == site, pages.c.key == page)
             )
         ).scalar_one()
-        keys = dict(
+        keys: dict[str, int] = dict(
             (
                 await tx.conn.execute(
                     select(comments.c.idempotency_key, func.count())
@@ -231,6 +234,10 @@ async def run(
         post_seconds=post_seconds,
         converge_seconds=converge_seconds,
     )
+
+
+def _reached(accepted: set[str], threshold: float) -> bool:
+    return len(accepted) >= threshold
 
 
 async def _wait(predicate: Callable[[], bool], timeout: float) -> None:

@@ -83,7 +83,8 @@ def throughput_plot(throughput: dict[str, Any], null: dict[str, Any] | None, pat
         ax.plot(xs, ys, marker=marker, color=color, label=name)
         over = [(x, y) for x, y, p in zip(xs, ys, points, strict=True) if p["p99_ms"] > 100]
         if over:
-            ax.scatter(*zip(*over, strict=True), s=90, facecolors="none", edgecolors="red")
+            over_x, over_y = zip(*over, strict=True)
+            ax.scatter(over_x, over_y, s=90, facecolors="none", edgecolors="red")
         top = max(top, *xs)
     if top == 0:
         plt.close(fig)

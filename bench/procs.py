@@ -123,7 +123,7 @@ def uvicorn(python: str, app: str, **kwargs: Any) -> Proc:
 
 @dataclass
 class Measurement:
-    latencies_us: array.array  # type: ignore[type-arg]
+    latencies_us: array.array[int]
     per_message: dict[int, list[int]]
     connections: int
     expected: int
@@ -247,7 +247,12 @@ class Generator:
 async def trigger(
     a_url: str, *, rate: float, count: int, page: str, size: int = 200, pages: int = 1
 ) -> None:
-    params: dict[str, object] = {"rate": rate, "count": count, "page": page, "size": size}
+    params: dict[str, str | int | float] = {
+        "rate": rate,
+        "count": count,
+        "page": page,
+        "size": size,
+    }
     if pages > 1:
         params["pages"] = pages
     async with httpx.AsyncClient(timeout=10) as http:

@@ -55,7 +55,7 @@ EXPLAIN = {
     "the lateness is counted as delivery latency, while B spends ~32 us per frame (a "
     "third of its core). Such points are flagged `rig core`; this 2-core machine cannot "
     "drive the 10,000-reader point honestly. B's own obstacle was the garbage collector: "
-    "full collections at 10,000 sockets took 0.2-0.9 s until `server/gctune.py` (freeze "
+    "full collections at 10,000 sockets took 0.2-0.9 s until `server/runtime/gctune.py` (freeze "
     "what exists after startup, young-generation threshold 20,000); now ~70 ms, "
     "which still reaches the p99 at that size.",
     "e_post": "Posting is CPU-bound on one core. Profiled in a slower run (363/s on SQLite, "

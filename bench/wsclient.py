@@ -66,7 +66,7 @@ class Reader(asyncio.Protocol):
         key = base64.b64encode(os.urandom(16)).decode()
         peer_host, peer_port = transport.get_extra_info("peername")[:2]
         host = f"{peer_host}:{peer_port}"
-        transport.write(
+        transport.write(  # type: ignore[attr-defined]  # a BaseTransport that writes
             (
                 f"GET {self.path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"

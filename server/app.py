@@ -13,13 +13,13 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from server import logfilters, logs
 from server.api.middleware import BodyLimit, SiteOrigins, SocketHandler, Sockets
 from server.api.routes import routes as api_routes
 from server.live.endpoint import ws_endpoint
 from server.moderation.headers import SecurityHeaders
 from server.moderation.routes import routes as moderation_routes
 from server.moderation.socket import moderation_ws
+from server.runtime import log_filters, logs
 from server.settings import Settings
 from server.state import AppState
 from server.web.i18n import widget_messages
@@ -32,7 +32,7 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
     """Build the app. Nothing here does I/O; the lifespan opens and closes resources."""
     state = AppState.build(settings, clock=clock)
     sockets: dict[str, SocketHandler] = {"/ws": ws_endpoint, "/moderate/ws": moderation_ws}
-    logfilters.install(socket_routes=sockets)
+    log_filters.install(socket_routes=sockets)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -66,12 +66,12 @@ def _run(
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.serve import uvicorn_options
+    from server.runtime.serve import uvicorn_options
 
     options = uvicorn_options(
         settings, host=args.host, port=args.port, workers=args.workers, reload=args.reload
     )
-    from server import logs
+    from server.runtime import logs
 
     logs.configure(settings.log_format, settings.log_level, settings.access_log)
     if args.migrate:

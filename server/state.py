@@ -15,7 +15,6 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
-from server import gctune
 from server.api.cache import ThreadCache
 from server.broker import Broker, create_broker
 from server.broker.channels import MODERATION_PREFIX
@@ -29,6 +28,7 @@ from server.live.moderation_queue import ModerationQueueHub
 from server.live.node import LiveNode
 from server.metrics import HttpStats
 from server.notify import Notifier
+from server.runtime import gctune
 from server.settings import Settings
 from server.store.database import SqlStore
 from server.store.migrate import check_migrated

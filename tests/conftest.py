@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,20 +10,21 @@ import httpx
 import pytest
 
 from server.app import create_app
-from server.settings import Settings
 from server.store.database import SqlStore
 from tests.support import logcheck
 from tests.support.api import Api, Clock
+from tests.support.config import (
+    BACKENDS,
+    LazyDatabases,
+    env_for,
+    settings_for,
+)
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 from tests.support.services import PostgresCluster, RedisServer, unavailable
 
 pytest_plugins = ["pytester"]  # tests/test_log_check.py runs a session of its own
-BACKENDS = ["sqlite", "postgresql"]
-SECRET = "test-secret-key-that-is-long-enough-0123456789"
-# The test clients' own addresses: in-process (ASGI) and over loopback.
-TEST_PROXIES = ("203.0.113.7", "127.0.0.0/8")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,53 +76,7 @@ def databases(
         cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
         return cluster
 
-    return _LazyDatabases(tmp_path_factory.mktemp("db"), pg)
-
-
-class _LazyDatabases(Databases):
-    """Start PostgreSQL only when a test asks for it."""
-
-    def __init__(self, workdir: Path, pg: Any) -> None:
-        super().__init__(workdir, None)
-        self._pg_factory = pg
-
-    async def create(self, backend: str) -> str:
-        if backend == "postgresql" and self.pg is None:
-            self.pg = self._pg_factory()
-        return await super().create(backend)
-
-
-def settings_for(db_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "env": "test",
-        "database_url": db_url,
-        "secret_key": SECRET,
-        "data_dir": str(data_dir),
-        "password_profile": "test",
-        "rate_limit": 0,
-        "page_rate_limit": 0,
-        "min_submit_ms": 0,
-        # Tests speak for readers on many networks through X-Forwarded-For.
-        "trusted_proxies": TEST_PROXIES,
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
-def env_for(db_url: str, data_dir: Path, **overrides: str) -> dict[str, str]:
-    env = {
-        "THREADLINE_ENV": "test",
-        "THREADLINE_DATABASE_URL": db_url,
-        "THREADLINE_SECRET_KEY": SECRET,
-        "THREADLINE_DATA_DIR": str(data_dir),
-        "THREADLINE_LOG_LEVEL": "info",
-        "THREADLINE_RATE_LIMIT": "0",
-        "THREADLINE_PAGE_RATE_LIMIT": "0",
-        "THREADLINE_MIN_SUBMIT_MS": "0",
-        "THREADLINE_TRUSTED_PROXIES": ",".join(TEST_PROXIES),
-    }
-    env.update(overrides)
-    return env
+    return LazyDatabases(tmp_path_factory.mktemp("db"), pg)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -212,19 +165,3 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
-
-
-@contextlib.contextmanager
-def cwd(path: Path) -> Iterator[None]:
-    import os
-
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
-
-
-def has(binary: str) -> bool:
-    return shutil.which(binary) is not None

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import env_for
+from tests.support.config import env_for
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ROOT, ServerProcess

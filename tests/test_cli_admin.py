@@ -8,11 +8,12 @@ import os
 import pty
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 
 from server.core.moderators import find_moderator
 from server.core.passwords import hasher, verify
@@ -31,7 +32,7 @@ from server.store.schema import (
     sessions,
     sites,
 )
-from tests.conftest import BACKENDS, env_for
+from tests.support.config import BACKENDS, env_for
 from tests.support.db import Databases
 from tests.support.servers import ROOT
 from tests.test_cli import run
@@ -142,6 +143,10 @@ def _of_site_gone(table: str, row: dict[str, Any]) -> bool:
     )
 
 
+def _primary_key(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[column.name] for column in table.primary_key.columns)
+
+
 async def test_site_remove_takes_every_row_of_the_site_and_nothing_else(
     cli_env: dict[str, str],
 ) -> None:
@@ -158,10 +163,7 @@ async def test_site_remove_takes_every_row_of_the_site_and_nothing_else(
         for table in metadata.sorted_tables:
             expected[table.name] = [
                 tuple(row.values())
-                for row in sorted(
-                    before[table.name],
-                    key=lambda r, t=table: tuple(r[c.name] for c in t.primary_key.columns),
-                )
+                for row in sorted(before[table.name], key=partial(_primary_key, table))
                 if not _of_site_gone(table.name, row)
             ]
         named = {t for t, rows in before.items() if any(_of_site_gone(t, r) for r in rows)}

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from server import logfilters, logs
 from server.metrics import HttpStats
-from tests.conftest import env_for
+from server.runtime import log_filters, logs
+from tests.support.config import env_for
 from tests.support.db import Databases
 from tests.support.servers import ServerProcess
 
@@ -110,7 +110,7 @@ def test_uvicorn_records_lose_client_addresses_and_queries(
     capsys: pytest.CaptureFixture[str], access_log: bool
 ) -> None:
     logs.configure("json", "debug", access_log=access_log)
-    logfilters.install(socket_routes=["/ws"])
+    log_filters.install(socket_routes=["/ws"])
     uvicorn_says()
     records = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     text = json.dumps(records)

@@ -24,7 +24,7 @@ from server.core.models import Notify
 from server.core.sites import add_site, update_site
 from server.store.database import SqlStore
 from server.webtarget import check_target
-from tests.conftest import settings_for
+from tests.support.config import settings_for
 from tests.support.db import Databases
 from tests.support.services import free_port
 
@@ -61,7 +61,7 @@ class Mailbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = BytesParser(policy=default).parsebytes(envelope.content)
-        self.messages.append(msg)  # type: ignore[arg-type]
+        self.messages.append(msg)
         self.loop.call_soon_threadsafe(self.got.set)
         return "250 OK"
 

@@ -1,11 +1,11 @@
-"""How the HTTP protocol counts a client's connections (the rest of server/protocols.py is
+"""How the HTTP protocol counts a client's connections (the rest of server/runtime/ is
 tested against real servers in tests/live)."""
 
 from __future__ import annotations
 
 import pytest
 
-from server.protocols import connection_key
+from server.runtime.limits import connection_key
 
 TRUSTED = ("10.0.0.0/24", "2001:db8:ffff::1")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from server.app import create_app
 from server.core import wordfold
-from tests.conftest import settings_for
+from tests.support.config import settings_for
 
 
 async def test_word_filter_tables_are_built_when_the_app_starts(

@@ -22,7 +22,7 @@ from server.app import create_app
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.migrate import migrate
-from tests.conftest import settings_for
+from tests.support.config import settings_for
 
 CHECKS = [
     not_a_server_error,

@@ -13,8 +13,8 @@ from server.app import create_app
 from server.clientip import client_ip
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.conftest import settings_for
 from tests.support.api import Api, Clock
+from tests.support.config import settings_for
 from tests.support.db import Databases
 
 

@@ -12,8 +12,8 @@ import pytest
 from server.app import create_app
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.conftest import SECRET, settings_for
 from tests.support.api import Api
+from tests.support.config import SECRET, settings_for
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.services import free_port

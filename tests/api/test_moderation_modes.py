@@ -221,8 +221,8 @@ def _svc(api: Api) -> Services:
     from server.broker.memory import MemoryBroker
     from server.core.authors import AuthorTokens
     from server.core.context import Limits, Services
-    from tests.conftest import SECRET
     from tests.core.test_decisions import Recorder
+    from tests.support.config import SECRET
 
     return Services(
         store=api.store,

@@ -258,7 +258,7 @@ async def test_posting_is_rate_limited_per_client_network(
     from server.app import create_app
     from server.core.sites import add_site
     from server.store.database import SqlStore
-    from tests.conftest import settings_for
+    from tests.support.config import settings_for
 
     url = await databases.create("sqlite")  # type: ignore[attr-defined]
     store = SqlStore(url)

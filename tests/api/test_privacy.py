@@ -20,8 +20,8 @@ from server.core.privacy import ip_hash
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import comment_flags, comments, metadata
-from tests.conftest import SECRET, env_for, settings_for
 from tests.support.api import Api, Clock
+from tests.support.config import SECRET, env_for, settings_for
 from tests.support.db import Databases
 from tests.support.servers import ROOT
 
@@ -131,7 +131,7 @@ async def test_ip_hashes_are_forgotten_after_30_days(
     new = (await asgi_api.post(site, body="today"))["comment"]["id"]
     await forget_old_data(asgi_app.state.tl.services)
     async with asgi_api.store.read() as tx:
-        hashes = dict(
+        hashes: dict[int, str | None] = dict(
             (
                 await tx.conn.execute(
                     select(comments.c.id, comments.c.ip_hash).where(comments.c.id.in_([old, new]))

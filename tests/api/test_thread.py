@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.support.api import ORIGIN, Api
 
@@ -12,8 +13,9 @@ async def _post_many(
 ) -> list[int]:
     ids = []
     for i in range(n):  # sequential: creation order is the order we assert on
-        extra = {"parent": parent} if parent else {}
-        ids.append((await api.post(site, page, f"comment {i}", **extra))["comment"]["id"])
+        extra: dict[str, Any] = {"parent": parent} if parent else {}
+        posted = await api.post(site, page, f"comment {i}", **extra)
+        ids.append(posted["comment"]["id"])
     return ids
 
 
@@ -24,7 +26,7 @@ async def test_load_more_comments_walks_three_pages_newest_first(api: Api) -> No
     cursor = None
     pages = 0
     while True:
-        params = {"cursor": cursor} if cursor else {}
+        params: dict[str, str] = {"cursor": cursor} if cursor else {}
         data = await api.thread(site, "long", **params)
         pages += 1
         seen += [c["id"] for c in data["comments"]]

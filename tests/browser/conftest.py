@@ -3,59 +3,32 @@
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
-from server.core.authors import AuthorTokens
-from server.core.comments import Draft, post_comment
-from server.core.context import Limits, Services
-from server.core.sites import SiteDirectory, add_site
 from server.store.database import SqlStore
-from tests.conftest import SECRET, env_for
 from tests.support import logcheck
+from tests.support.browser import (
+    CHROMIUM_ARGS,
+    ROOT,
+    Comments,
+    Demo,
+    HostSite,
+    chromium_path,
+    stop_group,
+)
+from tests.support.config import env_for
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 from tests.support.services import RedisServer, free_port, stop, unavailable, wait_port
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    # Real, different sites: the page on blog.test, Threadline on comments.test.
-    "--host-resolver-rules=MAP *.test 127.0.0.1",
-]
-_sites = itertools.count(1)
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def chromium_path() -> str | None:
-    for path in (
-        os.environ.get("CHROMIUM_PATH"),
-        "/usr/lib/chromium/chromium",
-        shutil.which("chromium"),
-        "/usr/bin/chromium",
-    ):
-        if path and os.path.exists(path):
-            return path
-    return None
 
 
 @pytest.fixture(scope="session")
@@ -67,34 +40,6 @@ async def browser() -> AsyncIterator[Browser]:
         b = await pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         yield b
         await b.close()
-
-
-@dataclass
-class HostSite:
-    """Static pages on http://blog.test:PORT that embed the widget from comments.test."""
-
-    root: Path
-    port: int
-
-    @property
-    def origin(self) -> str:
-        return f"http://blog.test:{self.port}"
-
-    def page(
-        self, name: str, body: str, head: str = "", headers: dict[str, str] | None = None
-    ) -> str:
-        """Write a page; ``headers`` (a Content-Security-Policy, say) are sent with it."""
-        sidecar = self.root / f"{name}.headers"
-        if headers:
-            sidecar.write_text("".join(f"{k}: {v}\n" for k, v in headers.items()))
-        else:
-            sidecar.unlink(missing_ok=True)
-        (self.root / name).write_text(
-            "<!doctype html><html lang=en><head><meta charset=utf-8>"
-            "<meta name=viewport content='width=device-width, initial-scale=1'>"
-            f"<title>{name}</title>{head}</head><body>{body}</body></html>"
-        )
-        return f"{self.origin}/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -112,50 +57,6 @@ def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostSite]:
         yield HostSite(root, port)
     finally:
         stop(proc)
-
-
-@dataclass
-class Comments:
-    """The Threadline server under test, as http://comments.test:PORT."""
-
-    server: ServerProcess
-    store: SqlStore
-    host: HostSite
-    http: httpx.AsyncClient
-
-    @property
-    def base(self) -> str:
-        return f"http://comments.test:{self.server.port}"
-
-    async def site(self, moderation: str = "none") -> str:
-        site_id = f"b{next(_sites)}"
-        await add_site(self.store, site_id, origins=[self.host.origin], mode=moderation)
-        return site_id
-
-    def embed(self, site: str, page: str, **data: str) -> str:
-        attrs = "".join(f' data-{k}="{v}"' for k, v in data.items())
-        return (
-            f'<script src="{self.base}/widget.js" data-site="{site}" data-page="{page}"'
-            f"{attrs} async></script>"
-        )
-
-    def article(
-        self, site: str, page: str, name: str | None = None, *, head: str = "", **data: str
-    ) -> str:
-        body = (
-            f"<article><h1>An article</h1><p>{'Words. ' * 40}</p></article>"
-            f'<div id="threadline"></div>{self.embed(site, page, **data)}'
-        )
-        return self.host.page(name or f"{site}-{page}.html", body, head)
-
-    async def post(self, site: str, page: str, body: str, **extra: Any) -> dict[str, Any]:
-        r = await self.http.post(
-            f"{self.server.url}/api/v1/sites/{site}/comments",
-            json={"page": page, "body": body, **extra},
-        )
-        assert r.status_code == 201, r.text
-        data: dict[str, Any] = r.json()
-        return data
 
 
 @pytest.fixture(scope="session")
@@ -194,126 +95,6 @@ async def new_context(browser: Browser) -> AsyncIterator[Callable[..., Any]]:
             await ctx.close()
 
 
-async def open_page(ctx: BrowserContext, url: str) -> Page:
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
-    await page.goto(url)
-    return page
-
-
-class Quiet:
-    """Publisher/limiter for seeding through core from the test process: running servers
-    pick the events up from the database (their sweeper) within seconds."""
-
-    async def publish(self, events: Any) -> None:
-        return None
-
-    async def notify_author(self, *args: Any) -> None:
-        return None
-
-    async def hit(self, *args: Any) -> float:
-        return 0.0
-
-    async def peek(self, *args: Any) -> int:
-        return 0
-
-    async def reset(self, *args: Any) -> None:
-        return None
-
-
-async def seed_comment(
-    store: SqlStore,
-    site: str,
-    page: str,
-    body: str,
-    *,
-    ago: float = 0,
-    moderator: bool = False,
-    name: str | None = None,
-    parent: int | None = None,
-) -> int:
-    """A comment created `ago` seconds in the past (or by a moderator), through core."""
-    quiet = Quiet()
-    svc = Services(
-        store=store,
-        publisher=quiet,
-        limiter=quiet,
-        tokens=AuthorTokens(SECRET),
-        secret=SECRET,
-        limits=Limits(rate_limit=0, min_submit_ms=0),
-        clock=lambda: time.time() - ago,
-    )
-    s = await SiteDirectory(store).get(site)
-    result = await post_comment(
-        svc,
-        s,
-        Draft(page=page, body=body, name=name, parent=parent),
-        token=None,
-        client_ip="192.0.2.1",
-        moderator=moderator,
-        name_override=name,
-    )
-    return result.comment.id
-
-
-@dataclass
-class Demo:
-    """`make run`, run as a newcomer runs it (a fresh data directory, the default settings):
-    its demo page at http://127.0.0.1:PORT/ embeds the widget for the site `demo`."""
-
-    port: int
-    store: SqlStore
-    seeded: bool = False
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    async def conversation(self) -> None:
-        """The demo thread as the README's screenshots show it (seeded once)."""
-        if self.seeded:
-            return
-        self.seeded = True
-        page = "demo-article"
-        await seed_comment(
-            self.store,
-            "demo",
-            page,
-            "Great write-up. The part about replaying events by seq finally made it click for me.",
-            name="Priya",
-            ago=3 * 3600,
-        )
-        first = await seed_comment(
-            self.store,
-            "demo",
-            page,
-            "Does this work behind a load balancer?",
-            name="Marco",
-            ago=2 * 3600,
-        )
-        answer = await seed_comment(
-            self.store,
-            "demo",
-            page,
-            "Yes: any process can serve any reader; no sticky sessions needed.",
-            name="Threadline team",
-            moderator=True,
-            parent=first,
-            ago=3600,
-        )
-        await seed_comment(
-            self.store,
-            "demo",
-            page,
-            "Even with websockets? Nice.",
-            name="Chen",
-            parent=answer,
-            ago=600,
-        )
-
-
 @pytest.fixture(scope="session")
 async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
     data = tmp_path_factory.mktemp("make-run-data")
@@ -349,18 +130,5 @@ async def demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
         wait_port(port, timeout=60, proc=proc)
         yield Demo(port, store)
     finally:
-        _stop_group(proc)
+        stop_group(proc)
         await store.close()
-
-
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process group this fixture started (make, its shell, the server), as
-    Ctrl-C would; SIGKILL whatever is left after 20 s."""
-    with contextlib.suppress(ProcessLookupError):
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            os.killpg(proc.pid, sig)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                proc.poll()
-                os.killpg(proc.pid, 0)  # ProcessLookupError once every member is gone
-                time.sleep(0.05)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Request, expect
 
-from tests.browser.conftest import Comments, open_page
+from tests.support.browser import Comments, open_page
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from playwright.async_api import Page, expect
 
 from server.core.moderators import add_moderator
 from server.core.passwords import hasher
-from tests.browser.conftest import Comments, open_page
+from tests.support.browser import Comments, open_page
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long moderator password"

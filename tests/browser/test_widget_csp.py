@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Comments, Demo
+from tests.support.browser import Comments, Demo
 
 pytestmark = pytest.mark.e2e
 

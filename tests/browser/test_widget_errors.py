@@ -12,7 +12,7 @@ from playwright.async_api import ConsoleMessage, Page, Route, expect
 
 from server.core.models import Ban, Filters, Status
 from server.core.sites import add_site, update_site
-from tests.browser.conftest import ROOT, Comments, open_page
+from tests.support.browser import ROOT, Comments, open_page
 from tests.support.servers import ServerProcess
 from tests.support.services import free_port
 

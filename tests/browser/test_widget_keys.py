@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,7 +19,7 @@ from server.core.imports import PageKey
 from server.core.sites import SiteDirectory
 from server.core.urls import url_page_key
 from server.imports import read
-from tests.browser.conftest import Comments, open_page
+from tests.support.browser import Comments, open_page
 
 pytestmark = pytest.mark.e2e
 WIDGET = Path(__file__).resolve().parents[2] / "widget"
@@ -49,6 +50,10 @@ URLS = [
     "https://B\u00fccher.example/?p=1",
     "http://[::1]:8000/?p=1",
 ]
+
+
+def _at_least(asked: list[str], count: int) -> bool:
+    return len(asked) >= count
 
 
 async def until(ready: Callable[[], bool], timeout: float = 10) -> None:
@@ -92,11 +97,11 @@ async def test_widget_count_js_and_importer_key_urls_alike(new_context: Any) -> 
             await route.fulfill(body=html["doc"], content_type="text/html")
 
     await page.route("**/*", serve)
-    seen = []
+    seen: list[str] = []
     for n, url in enumerate(URLS, 1):
         await page.goto(url)
         seen.append(await page.evaluate("location.href"))
-        await until(lambda n=n: len(asked) >= n)
+        await until(partial(_at_least, asked, n))
     widget_keys = list(asked)
     assert widget_keys == [url_page_key(href) for href in seen]
     # A canonical link is keyed by the same rule.

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import Comments, open_page
 from tests.browser.test_widget_states import seed
+from tests.support.browser import Comments, open_page
 
 pytestmark = pytest.mark.e2e
 FOUR_YEARS = 4 * 365 * 86400 + 86400

@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Locator, expect
 
-from tests.browser.conftest import Comments, open_page
+from tests.support.browser import Comments, open_page
 
 pytestmark = pytest.mark.e2e
+
+
+async def _top(locator: Locator) -> float:
+    box = await locator.bounding_box()
+    assert box is not None
+    return box["y"]
 
 
 async def test_comment_typed_in_a_appears_in_b_without_reload(
@@ -65,12 +71,12 @@ async def test_new_comments_wait_behind_a_button_while_reading_below(
     await expect(page.locator("ol.list > li.c")).to_have_count(20)
     reading = page.locator("li.c", has_text="Long comment 5.")
     await reading.scroll_into_view_if_needed()
-    before = (await reading.bounding_box() or {})["y"]
+    before = await _top(reading)
     await comments.post(site, "scroll", "Fresh one")
     await comments.post(site, "scroll", "Fresher one")
     button = page.get_by_role("button", name="2 new comments")
     await expect(button).to_be_visible()
-    moved = (await reading.bounding_box() or {})["y"] - before
+    moved = await _top(reading) - before
     assert abs(moved) < 2  # nothing moved under the reader (subpixel rounding aside)
     await expect(page.get_by_text("Fresh one")).to_have_count(0)
     await button.click()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import Comments, open_page
+from tests.support.browser import Comments, open_page
 from tests.support.net import http_client
 
 pytestmark = pytest.mark.e2e

@@ -13,8 +13,8 @@ from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.decisions import Action, decide_comment
 from server.core.sites import SiteDirectory
-from tests.browser.conftest import Comments, Quiet, open_page, seed_comment
-from tests.conftest import SECRET
+from tests.support.browser import Comments, Quiet, open_page, seed_comment
+from tests.support.config import SECRET
 
 pytestmark = pytest.mark.e2e
 

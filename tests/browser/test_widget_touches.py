@@ -3,13 +3,12 @@ targets on phones, the reader's own comments marked, the name row, the dark them
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Dialog, Page, expect
 
-from tests.browser.conftest import Comments, open_page
+from tests.support.browser import Comments, open_page
 
 pytestmark = pytest.mark.e2e
 
@@ -84,12 +83,13 @@ async def test_flag_asks_first_and_can_be_undone(comments: Comments, new_context
     asked: list[str] = []
 
     def answer(accept: bool) -> None:
+        async def on_dialog(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            await (dialog.accept() if accept else dialog.dismiss())
+
         page.once(
             "dialog",
-            lambda d: (
-                asked.append(d.message),
-                asyncio.ensure_future(d.accept() if accept else d.dismiss()),
-            ),
+            on_dialog,
         )
 
     answer(False)

@@ -19,7 +19,7 @@ from server.core.models import Comment, Event, Site, Status
 from server.core.sites import SiteDirectory, add_site
 from server.store.database import SqlStore
 from server.store.schema import audit_log
-from tests.conftest import BACKENDS, SECRET
+from tests.support.config import BACKENDS, SECRET
 from tests.support.db import Databases
 
 
@@ -111,6 +111,7 @@ async def test_second_decision_on_a_handled_item_is_a_conflict(world: World) -> 
             world.svc, world.site, cid, Action.REJECT, moderator=None, expected=Status.PENDING
         )
     assert err.value.code == "already_handled"
+    assert isinstance(world.svc.store, SqlStore)
     async with world.svc.store.read() as tx:
         rows = (
             await tx.conn.execute(
@@ -141,6 +142,7 @@ async def test_reply_under_a_hidden_parent_cannot_be_approved(world: World) -> N
 
 
 async def _row(world: World, comment_id: int) -> Comment:
+    assert isinstance(world.svc.store, SqlStore)
     async with world.svc.store.read() as tx:
         found = await tx.find_comment(comment_id)
     assert found is not None
@@ -176,6 +178,7 @@ async def test_a_moderators_delete_hides_the_text_and_restore_republishes_it(wor
     ]
     assert gone.data["comment"]["body"] == ""  # readers never got the hidden text
     assert back.data["comment"]["body"] == "said in haste" and back.data["count"] == 1
+    assert isinstance(world.svc.store, SqlStore)
     async with world.svc.store.read() as tx:
         actions = (
             (

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import comments, events
-from tests.conftest import BACKENDS, env_for
+from tests.support.config import BACKENDS, env_for
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Iterator
 import psutil
 import pytest
 
-from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.db import Databases
+from tests.support.live import running_one, sqlite_with_site
 from tests.support.net import CLIENT_IP, OTHER_CLIENT_IP, open_tcp
 from tests.support.servers import ServerProcess
 from tests.support.ws import Reader

@@ -11,8 +11,8 @@ import pytest
 
 from server.core.moderators import add_moderator
 from server.core.passwords import hasher
-from tests.live.conftest import Pair
-from tests.moderation.conftest import PASSWORD, Mod
+from tests.support.live import Pair
+from tests.support.moderation import PASSWORD, Mod
 from tests.support.net import http_client
 from tests.support.ws import Reader
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.conftest import Pair, start_pair
 from tests.support.db import Databases
+from tests.support.live import Pair, start_pair
 from tests.support.services import RedisServer
 from tests.support.ws import Reader
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,8 +10,8 @@ import pytest
 from bench.flood import FloodOutcome, run
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.conftest import env_for
 from tests.support.api import ORIGIN
+from tests.support.config import env_for
 from tests.support.db import Databases
 from tests.support.servers import ServerProcess
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-async def limited(databases: Databases, tmp_path: Path) -> Iterator[ServerProcess]:
+async def limited(databases: Databases, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     url = await databases.create("sqlite")
     store = SqlStore(url)
     await add_site(store, "flood", origins=[ORIGIN])

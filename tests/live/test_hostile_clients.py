@@ -12,9 +12,9 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.live import running_one, sqlite_with_site
 from tests.support.metrics import TOKEN, scrape
 from tests.support.net import http_client, ws_connect
 from tests.support.servers import ServerProcess
@@ -58,7 +58,7 @@ async def post(http: httpx.AsyncClient, server: ServerProcess, page: str, body: 
 
 async def refused(url: str, origin: str | None) -> tuple[int, dict[str, object]]:
     with pytest.raises(InvalidStatus) as err:
-        async with ws_connect(url, origin=origin, open_timeout=5):  # type: ignore[arg-type]
+        async with ws_connect(url, origin=origin, open_timeout=5):
             pass
     response = err.value.response
     return response.status_code, json.loads(response.body or b"{}")
@@ -117,7 +117,7 @@ async def test_no_subscribe_in_time_or_bad_first_frame_is_closed(server: ServerP
     bad = await Reader.open(server.ws_url, SITE, "p", wait_sync=False)
     await bad.send({"type": "ping"})  # subscribe was already sent; ping is fine
     await bad.next("pong")
-    first = await ws_connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN)  # type: ignore[arg-type]
+    first = await ws_connect(f"{server.ws_url}?site={SITE}", origin=ORIGIN)
     await first.send(json.dumps({"type": "typing"}))
     await first.wait_closed()
     assert first.close_code == 1008
@@ -197,7 +197,7 @@ async def test_one_network_brings_only_so_many_new_pages_into_being(server: Serv
     for i in range(61):
         async with ws_connect(
             f"{server.ws_url}?site={SITE}",
-            origin=ORIGIN,  # type: ignore[arg-type]
+            origin=ORIGIN,
             additional_headers={"X-Forwarded-For": "198.51.100.61"},
         ) as ws:
             await ws.send(json.dumps({"type": "subscribe", "page": f"new-page-{i}"}))
@@ -210,7 +210,7 @@ async def test_one_network_brings_only_so_many_new_pages_into_being(server: Serv
     assert codes[60][0] == 1013 and "new pages" in codes[60][1]
     async with ws_connect(
         f"{server.ws_url}?site={SITE}",
-        origin=ORIGIN,  # type: ignore[arg-type]
+        origin=ORIGIN,
         additional_headers={"X-Forwarded-For": "198.51.100.61"},
     ) as ws:
         await ws.send(json.dumps({"type": "subscribe", "page": "new-page-3"}))  # exists
@@ -224,7 +224,7 @@ async def test_one_ipv6_64_is_one_client_for_the_socket_cap(server: ServerProces
     async def from_address(address: str) -> Any:
         return await ws_connect(
             url,
-            origin=ORIGIN,  # type: ignore[arg-type]
+            origin=ORIGIN,
             additional_headers={"X-Forwarded-For": address},
         )
 

@@ -11,9 +11,9 @@ import pytest
 from bench.faults import run
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.live.conftest import start_pair
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.live import start_pair
 from tests.support.services import RedisServer
 
 pytestmark = pytest.mark.slow

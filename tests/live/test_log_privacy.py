@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.live import running_one, sqlite_with_site
 from tests.support.net import CLIENT_IP, http_client, ws_connect
 
 pytestmark = pytest.mark.slow
@@ -30,10 +30,10 @@ async def visit(url: str, ws_url: str) -> None:
             f"/api/v1/sites/{SITE}/thread", params={"page": MARK}, headers={"Origin": ORIGIN}
         )
         assert r.status_code == 200
-    async with ws_connect(f"{ws_url}?site={SITE}&x={MARK}", origin=ORIGIN):  # type: ignore[arg-type]
+    async with ws_connect(f"{ws_url}?site={SITE}&x={MARK}", origin=ORIGIN):
         pass
     with pytest.raises(InvalidStatus):
-        async with ws_connect(f"{ws_url}?site={MARK}", origin=ORIGIN):  # type: ignore[arg-type]
+        async with ws_connect(f"{ws_url}?site={MARK}", origin=ORIGIN):
             pass
 
 

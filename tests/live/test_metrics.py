@@ -11,9 +11,9 @@ import pytest
 
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.live.conftest import running_pair
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.live import running_pair
 from tests.support.metrics import TOKEN, scrape
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
@@ -119,7 +119,7 @@ async def test_metrics_without_the_token_are_refused(
 async def test_metrics_are_off_without_a_configured_token(
     databases: Databases, tmp_path: Path, http: httpx.AsyncClient
 ) -> None:
-    from tests.conftest import env_for
+    from tests.support.config import env_for
 
     db = await databases.create("sqlite")
     server = ServerProcess(env_for(db, tmp_path)).start()
@@ -141,7 +141,7 @@ async def test_queue_depth_is_zero_not_absent_when_nothing_waits(
     databases: Databases, tmp_path: Path
 ) -> None:
     from server.app import create_app
-    from tests.conftest import settings_for
+    from tests.support.config import settings_for
 
     db = await databases.create("sqlite")
     store = SqlStore(db, pool_size=1)

@@ -22,7 +22,7 @@ from server.core.ports import Tx
 from server.core.sites import SiteDirectory, add_site
 from server.live.moderation_queue import ModerationQueueHub
 from server.store.database import SqlStore
-from tests.conftest import BACKENDS, SECRET
+from tests.support.config import BACKENDS, SECRET
 from tests.support.db import Databases
 
 

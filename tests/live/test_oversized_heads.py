@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from server.protocols import MAX_HEAD_BYTES, MAX_HEADERS, MAX_TARGET
-from tests.live.conftest import running_one, sqlite_with_site
+from server.runtime.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_TARGET
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.live import running_one, sqlite_with_site
 from tests.support.net import tcp
 from tests.support.servers import ServerProcess
 from tests.support.ws import Reader

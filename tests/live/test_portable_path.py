@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.conftest import env_for
 from tests.support.api import ORIGIN
+from tests.support.config import env_for
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
@@ -42,7 +42,7 @@ class WsprotoServer(ServerProcess):
 
 
 @pytest.fixture
-async def server(databases: Databases, tmp_path: Path) -> Iterator[ServerProcess]:
+async def server(databases: Databases, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     url = await databases.create("sqlite")
     store = SqlStore(url)
     await add_site(store, "portable", origins=[ORIGIN])

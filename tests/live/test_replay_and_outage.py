@@ -10,9 +10,9 @@ import pytest
 
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.live.conftest import Pair, start_pair
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.live import Pair, start_pair
 from tests.support.net import http_client
 from tests.support.services import RedisServer
 from tests.support.ws import Reader

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from tests.live.conftest import running_one, sqlite_with_site
 from tests.support.api import ORIGIN
 from tests.support.db import Databases
+from tests.support.live import running_one, sqlite_with_site
 from tests.support.metrics import TOKEN, scrape
 from tests.support.net import http_client, tcp, ws_connect
 from tests.support.servers import ServerProcess
@@ -110,7 +110,7 @@ async def test_honest_clients_keep_alive_and_websockets_outlive_the_deadline(
             )
             await reader.readexactly(length)
             await asyncio.sleep(1.5)  # longer than the deadline, between requests
-    async with ws_connect(f"{server.ws_url}?v=1&site={SITE}", origin=ORIGIN) as ws:  # type: ignore[arg-type]
+    async with ws_connect(f"{server.ws_url}?v=1&site={SITE}", origin=ORIGIN) as ws:
         await ws.send('{"type": "subscribe", "page": "p", "seq": 0}')
         await asyncio.sleep(2.5)  # well past the deadline: a websocket has no such limit
         await ws.send('{"type": "sync", "seq": 0}')

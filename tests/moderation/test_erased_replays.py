@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.moderation.conftest import Mod
 from tests.support.api import Api
+from tests.support.moderation import Mod
 from tests.support.ws import Reader
 
 SECRET_BODY = "my phone is 555-0199, call me"

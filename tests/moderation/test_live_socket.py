@@ -13,9 +13,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from server.core.moderators import add_moderator, remove_moderator
 from server.core.passwords import hasher
 from server.store.schema import sessions
-from tests.conftest import env_for
-from tests.moderation.conftest import PASSWORD, Mod
 from tests.support.api import Api
+from tests.support.config import env_for
+from tests.support.moderation import PASSWORD, Mod
 from tests.support.net import http_client, ws_connect
 from tests.support.servers import ServerProcess
 
@@ -26,7 +26,7 @@ async def test_moderator_socket_needs_a_session_and_our_origin(
     url = live_server.ws_url.replace("/ws", "/moderate/ws")
     own_origin = live_server.url
     with pytest.raises(InvalidStatus) as err:
-        async with ws_connect(url, origin=own_origin):  # type: ignore[arg-type]
+        async with ws_connect(url, origin=own_origin):
             pass
     assert err.value.response.status_code == 401
     async with http_client(base_url=live_server.url) as http:
@@ -41,14 +41,14 @@ async def test_moderator_socket_needs_a_session_and_our_origin(
         with pytest.raises(InvalidStatus) as err:
             async with ws_connect(
                 url,
-                origin="https://evil.test",  # type: ignore[arg-type]
+                origin="https://evil.test",
                 additional_headers={"Cookie": cookie},
             ):
                 pass
         assert err.value.response.status_code == 403
         async with ws_connect(
             url,
-            origin=own_origin,  # type: ignore[arg-type]
+            origin=own_origin,
             additional_headers={"Cookie": cookie},
         ) as ws:
             posted = await api.post(site, body="held for the live queue")
@@ -74,7 +74,7 @@ async def _open_queue(server: Any, http: Any) -> Any:
     cookie = f"tl_session={http.cookies.get('tl_session')}"
     return await ws_connect(
         url,
-        origin=server.url,  # type: ignore[arg-type]
+        origin=server.url,
         additional_headers={"Cookie": cookie},
     )
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -19,9 +19,9 @@ from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.conftest import settings_for
-from tests.moderation.conftest import PASSWORD
+from tests.support.config import settings_for
 from tests.support.db import Databases
+from tests.support.moderation import PASSWORD
 
 
 class CountingHasher(PasswordHasher):
@@ -37,7 +37,7 @@ class CountingHasher(PasswordHasher):
         )
         self.verified = 0
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         self.verified += 1
         return super().verify(hash, password)
 

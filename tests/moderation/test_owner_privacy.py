@@ -9,8 +9,8 @@ from server.core.authors import AuthorTokens
 from server.core.erasure import open_export_authors
 from server.core.imports import Batch, ImportedComment
 from server.core.models import Status
-from tests.conftest import SECRET
 from tests.support.api import Api
+from tests.support.config import SECRET
 
 
 async def test_owner_exports_and_erases_an_author(api: Api, make_mod: Any) -> None:

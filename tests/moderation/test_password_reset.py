@@ -24,10 +24,10 @@ from server.core.passwords import hasher
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import password_resets
-from tests.conftest import BACKENDS, settings_for
-from tests.moderation.conftest import PASSWORD, Mod
 from tests.support.api import Clock
+from tests.support.config import BACKENDS, settings_for
 from tests.support.db import Databases
+from tests.support.moderation import PASSWORD, Mod
 from tests.support.services import free_port
 from tests.test_notify import Mailbox
 

@@ -9,8 +9,8 @@ import pytest
 from starlette.routing import Route
 
 from server.app import create_app
-from tests.moderation.conftest import PASSWORD, Mod, client_for
 from tests.support.api import Api
+from tests.support.moderation import PASSWORD, Mod, client_for
 
 # Posted before there is a session, each guarded by its own form token (tested with them).
 PRE_SESSION = (

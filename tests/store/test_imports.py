@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from server.store.database import SqlStore
 from server.store.schema import comments, metadata, pages
-from tests.conftest import env_for
+from tests.support.config import env_for
 from tests.support.db import Databases
 from tests.support.import_files import (
     Expected,
@@ -97,7 +97,7 @@ async def derived_counts_hold(url: str) -> None:
     try:
         async with store.read() as tx:
             approved = comments.c.status == "approved"
-            shown = dict(
+            shown: dict[int, int] = dict(
                 list(
                     await tx.conn.execute(
                         select(comments.c.page_id, func.count())
@@ -108,7 +108,7 @@ async def derived_counts_hold(url: str) -> None:
             )
             for page_id, count in await tx.conn.execute(select(pages.c.id, pages.c.comment_count)):
                 assert count == shown.get(page_id, 0)
-            replies = dict(
+            replies: dict[int, int] = dict(
                 list(
                     await tx.conn.execute(
                         select(comments.c.parent_id, func.count())

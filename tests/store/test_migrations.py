@@ -14,7 +14,7 @@ from server.core.errors import Unavailable
 from server.store.database import SqlStore
 from server.store.migrate import check_migrated, current_revision, head_revision, migrate
 from server.store.schema import metadata
-from tests.conftest import BACKENDS
+from tests.support.config import BACKENDS
 from tests.support.db import Databases
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from server.logs import JsonFormatter
+from server.runtime.logs import JsonFormatter
 
 # The servers' own bind addresses may be named (uvicorn's "running on", database URLs).
 ALLOWED = frozenset({"127.0.0.1", "::1", "0.0.0.0", "::"})

@@ -43,7 +43,7 @@ class Reader:
     ) -> Reader:
         ws = await ws_connect(
             f"{ws_url}?site={site}",
-            origin=origin,  # type: ignore[arg-type]
+            origin=origin,
             open_timeout=10,
             max_size=2**20,
         )

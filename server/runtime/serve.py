@@ -25,8 +25,9 @@ def uvicorn_options(
         "workers": 1 if reload else (workers or settings.workers),
         "reload": reload,
         "loop": "uvloop",
-        "http": "server.protocols:DeadlineHttpToolsProtocol",  # httptools, with deadlines
-        "ws": "server.protocols:WebSocketProtocol",  # websockets-sansio, bounded send buffer
+        # httptools, with deadlines; websockets-sansio, with a bounded send buffer.
+        "http": "server.runtime.http_protocol:DeadlineHttpToolsProtocol",
+        "ws": "server.runtime.websocket_protocol:WebSocketProtocol",
         "ws_max_size": MAX_FRAME,
         # Per-message deflate costs ~35 KiB per idle socket and a decompression-bomb surface
         # for frames of a few hundred bytes.
@@ -44,6 +45,6 @@ def uvicorn_options(
         # Threadline's own access records (THREADLINE_ACCESS_LOG) carry the request id.
         "access_log": False,
         "log_level": settings.log_level,
-        # Logging is set up by server.logs (JSON or text), not by uvicorn's dictConfig.
+        # Logging is set up by server.runtime.logs (JSON or text), not by uvicorn's dictConfig.
         "log_config": None,
     }

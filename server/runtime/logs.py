@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server import logfilters
 from server.metrics import HttpStats
+from server.runtime import log_filters
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 # An id from the proxy in front is kept so logs line up across hops; anything else is
@@ -88,7 +88,7 @@ def configure(fmt: str, level: str, access_log: bool = False) -> None:
     uvicorn_access = logging.getLogger("uvicorn.access")
     uvicorn_access.handlers.clear()
     uvicorn_access.propagate = False
-    logfilters.install()
+    log_filters.install()
     access.setLevel(logging.INFO if access_log else logging.WARNING)
     # Alembic announces its plugins and its dialect at INFO every time a process starts; a
     # migration's own steps are reported by `threadline migrate`.

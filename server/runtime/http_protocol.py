@@ -1,4 +1,4 @@
-"""uvicorn's HTTP and websocket protocols, hardened against clients that hold sockets.
+"""uvicorn's HTTP protocol, hardened against clients that hold sockets.
 
 uvicorn times out idle keep-alive connections, but not a request that arrives a byte at a
 time (slowloris) or a connection that opens and never sends: each holds a socket and a
@@ -8,130 +8,31 @@ for the first one), or the connection is closed, and reset ``ABORT_AFTER`` secon
 the client is not reading either. A websocket's deadline ends at its upgrade; a slow
 application is not cut off, only a slow client.
 
-Websockets keep a fixed kernel send buffer (``WS_SNDBUF``). Left to autotune, Linux lets a
-socket whose peer stops reading buffer up to 4 MB (``tcp_wmem``) before the reader's own
-queue fills and it is dropped; comment events are small, and this is ample even for a
-reader far away. A reader that does not answer the close that drops it (or a keepalive
-ping) is reset, not left open with full buffers.
-
-A request's head (request line and headers) is bounded, in bytes, in header fields and in
-the length of its target, and so are a chunked body's trailers: httptools buffers a header
-value until its end without a callback, so the bytes received while a head is incomplete
-are counted too, from where in its read the head began (a pipelining client sends the start
-of the next head in the read that ends the last request). Over a limit the client gets 431
-(or 414) and the connection closes.
-
-uvicorn's ``limit_concurrency`` is global: one client holding thousands of idle sockets
-would shut everyone else out. So one client address (an IPv6 /64, which one subscriber
-usually gets) may hold at most ``THREADLINE_HTTP_MAX_PER_IP`` HTTP connections in this
-process; the next is answered 429 before it is read. A connection that becomes a websocket
-hands its place over to the websocket's own per-IP limit (server.live.rooms); trusted proxies,
-through which every reader comes, are not counted."""
+The bounds it enforces (a head's size, connections per client) are in
+``server.runtime.limits``."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ipaddress
-import json
-import os
-import socket
-import struct
-from collections import Counter
-from collections.abc import Sequence
-from functools import cache
-from typing import Any
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from server.clientip import client_key, is_trusted
-from server.settings import Settings
-
-ABORT_AFTER = 5.0
-WS_SNDBUF = 64 * 1024  # the kernel doubles it for its bookkeeping
-# nginx's default ceiling for a whole head (large_client_header_buffers 4 x 8k); Node allows
-# 16 KiB, Go 1 MiB. Threadline's requests carry a few small headers, but a browser sends
-# every cookie of a parent domain the comments host shares with the blog.
-MAX_HEAD_BYTES = 32 * 1024
-MAX_HEADERS = 100  # Apache's and gunicorn's LimitRequestFields; browsers send ~20
-# nginx's and Apache's line limit (8k); count.js keeps its batched GETs under 6,000.
-MAX_TARGET = 8 * 1024
-
-
-class Refusal(Exception):
-    """A limit hit while parsing: answered with ``status`` and a JSON error, then closed."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: Sequence[tuple[bytes, bytes]] = ()
-    ) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers
-
-    def response(self, default_headers: Sequence[tuple[bytes, bytes]]) -> bytes:
-        body = json.dumps({"error": {"code": self.code, "message": self.message}}).encode()
-        head = [STATUS_LINE[self.status]]
-        for name, value in [
-            *default_headers,
-            *self.headers,
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]:
-            head += [name, b": ", value, b"\r\n"]
-        return b"".join([*head, b"\r\n", body])
-
-
-# A fresh exception each time: one raised again and again would grow its traceback.
-def head_too_large() -> Refusal:
-    return Refusal(
-        431,
-        "headers_too_large",
-        f"the request line and headers may be at most {MAX_HEAD_BYTES} bytes",
-    )
-
-
-def too_many_headers() -> Refusal:
-    return Refusal(431, "too_many_headers", f"at most {MAX_HEADERS} header fields")
-
-
-def target_too_long() -> Refusal:
-    return Refusal(414, "url_too_long", f"the URL may be at most {MAX_TARGET} bytes")
-
-
-def too_many_connections(limit: int) -> Refusal:
-    return Refusal(
-        429,
-        "too_many_connections",
-        f"at most {limit} open connections per client address",
-        [(b"retry-after", b"10")],
-    )
-
-
-@cache
-def settings() -> Settings:
-    # Read the way server.app builds the app: this class is named in uvicorn's options and
-    # instantiated by uvicorn in each worker process, with no way to pass it arguments.
-    return Settings.from_env(os.environ)
-
-
-def request_timeout() -> float:
-    return float(settings().request_timeout)
-
-
-def connection_key(host: str, trusted: tuple[str, ...]) -> str | None:
-    """What a client's HTTP connections are counted by: its IPv4 address, or its IPv6 /64;
-    None for a trusted proxy or a peer without an IP address (a Unix socket)."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return None if is_trusted(host, trusted) else client_key(host)
-
-
-# Open HTTP connections by connection_key, in this process (each worker counts its own).
-open_connections: Counter[str] = Counter()
+from server.runtime.limits import (
+    ABORT_AFTER,
+    MAX_HEAD_BYTES,
+    MAX_HEADERS,
+    MAX_TARGET,
+    Refusal,
+    connection_key,
+    head_too_large,
+    open_connections,
+    request_timeout,
+    settings,
+    target_too_long,
+    too_many_connections,
+    too_many_headers,
+)
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
@@ -315,46 +216,3 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
             # A client that neither sends nor reads would keep the socket open flushing.
             self.loop.call_later(ABORT_AFTER, self.transport.abort)
-
-
-class WebSocketProtocol(WebSocketsSansIOProtocol):
-    lost = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, WS_SNDBUF)
-        super().connection_made(transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
-        super().connection_lost(exc)
-
-    async def send(self, message: Any) -> None:
-        await super().send(message)
-        if message.get("type") == "websocket.close" and self.close_timer is not None:
-            # uvicorn closes the transport when the peer has not answered the close frame
-            # in time, and a close waits to flush, which a peer that reads nothing never
-            # lets happen: the socket would stay open, buffers full, as long as the peer
-            # lives. It is reset instead.
-            self.close_timer.cancel()
-            self.close_timer = self.loop.call_later(self.close_timeout, self._reset)
-
-    def keepalive_timeout(self) -> None:
-        closing = self.close_sent or self.transport.is_closing()  # then uvicorn does nothing
-        super().keepalive_timeout()  # a close frame and a close: the same story
-        if not closing:
-            self._reset()
-
-    def _reset(self) -> None:
-        """Close with a reset (``SO_LINGER`` 0): nothing more is sent, and the kernel frees
-        the socket's buffers at once instead of retrying them to a peer that reads none."""
-        self.close_timer = None
-        if self.lost:  # closed meanwhile: its descriptor may already be another socket's
-            return
-        sock = self.transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.transport.abort()

@@ -56,7 +56,7 @@ class _Lifecycle(logging.Filter):
 class ClientAddresses(logging.Filter):
     """Drops or rewrites uvicorn's records that name a client (docs/privacy.md: no raw IP in
     any log). HTTP requests have Threadline's own access record (route template, status, ms;
-    server.logs.RequestContext), so uvicorn's access lines are dropped. A websocket
+    server.runtime.logs.RequestContext), so uvicorn's access lines are dropped. A websocket
     handshake becomes an access record too, ``WebSocket /ws 101``, by route and outcome,
     and only when access logging is on. The websockets library's wire traces at DEBUG
     (request line, headers such as X-Forwarded-For and cookies, frames) are dropped. Any

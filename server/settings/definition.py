@@ -1,22 +1,14 @@
-"""All configuration, read once from ``THREADLINE_*`` environment variables."""
+"""Every ``THREADLINE_*`` variable: its default, its help and its bounds."""
 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
-import os
-import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-
-class SettingsError(ValueError):
-    """One or more environment variables are wrong; the message names each of them."""
-
+from server.settings.secret_file import local_secret, secret_path
+from server.settings.values import SettingsError, database_url_problem, parse_value, shown
 
 # Where a setting's value came from, as `threadline settings` says it.
 ENVIRONMENT, DEFAULT, GENERATED = "environment", "default", "generated"
@@ -226,7 +218,7 @@ class Settings:
             sources[name] = ENVIRONMENT
             raw = environ[name].strip()
             try:
-                values[f.name] = _parse(f, raw)
+                values[f.name] = parse_value(f, raw)
             except ValueError as exc:
                 problems.append(f"{name}={raw!r}: {exc}")
         settings = cls(**values, sources=sources)
@@ -236,7 +228,7 @@ class Settings:
         if not settings.secret_key:
             sources["THREADLINE_SECRET_KEY"] = GENERATED
             settings = dataclasses.replace(
-                settings, secret_key=_local_secret(settings.data_dir, create=generate_secret)
+                settings, secret_key=local_secret(settings.data_dir, create=generate_secret)
             )
         return settings
 
@@ -256,7 +248,7 @@ class Settings:
                     if value
                     else f"generated into {where} by the first command that needs it"
                 )
-            rows.append((name, _shown(value, hidden=f.metadata.get("hidden", False)), source))
+            rows.append((name, shown(value, hidden=f.metadata.get("hidden", False)), source))
         return rows
 
     def _problems(self, environ: Mapping[str, str]) -> list[str]:
@@ -289,104 +281,3 @@ class Settings:
                 shown = ",".join(default) if isinstance(default, tuple) else default
                 rows.append((name, "" if shown is None else str(shown), f.metadata["help"]))
         return rows
-
-
-def database_url_problem(url: str) -> str | None:
-    """What is wrong with the form of a database URL, or None."""
-    if url.startswith("sqlite:///"):
-        return (
-            None
-            if url.removeprefix("sqlite:///").split("?")[0]
-            else "expected sqlite:///PATH, with a path"
-        )
-    if not url.startswith(("postgresql://", "postgres://")):
-        return "expected sqlite:///PATH or postgresql://USER@HOST/DB"
-    try:
-        urlsplit(url).port  # noqa: B018 -- parsing it is the check
-    except ValueError as exc:
-        return f"not a valid URL ({exc})"
-    return None
-
-
-def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
-    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    if kind == "int":
-        try:
-            value: Any = int(raw)
-        except ValueError:
-            raise ValueError("expected a whole number") from None
-        low, high = f.metadata.get("min"), f.metadata.get("max")
-        if low is not None and value < low:
-            raise ValueError(f"expected a number >= {low}")
-        if high is not None and value > high:
-            raise ValueError(f"expected a number <= {high}")
-        return value
-    if kind.startswith("tuple"):
-        return _parse_networks(raw)
-    if kind == "str | None":
-        return raw or None
-    if kind == "bool":
-        if raw.lower() in ("1", "true", "yes", "on"):
-            return True
-        if raw.lower() in ("0", "false", "no", "off", ""):
-            return False
-        raise ValueError("expected 1 or 0")
-    choices = f.metadata.get("choices")
-    if choices and raw not in choices:
-        raise ValueError("expected one of " + ", ".join(choices))
-    return raw
-
-
-def _parse_networks(raw: str) -> tuple[str, ...]:
-    items = tuple(part.strip() for part in raw.split(",") if part.strip())
-    for item in items:
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise ValueError(f"expected IP addresses or CIDR ranges, got {item!r}") from None
-    return items
-
-
-def _shown(value: object, *, hidden: bool) -> str:
-    if value is None or value == "":
-        return "(unset)"
-    if hidden:
-        return "(hidden)"
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, tuple):
-        return ",".join(value) or "(unset)"
-    text = str(value)
-    parts = urlsplit(text)
-    if "://" in text and parts.password:
-        user = parts.username or ""
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    return text
-
-
-def secret_path(data_dir: str) -> Path:
-    return Path(data_dir) / "secret.key"
-
-
-def _local_secret(data_dir: str, *, create: bool = True) -> str:
-    """Generate a secret once per data directory, so restarts keep sessions valid; without
-    ``create``, only read one that is there ("" if none)."""
-    path = secret_path(data_dir)
-    if not create:
-        return path.read_text().strip() if path.is_file() else ""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another worker may have created it a moment ago and still be writing.
-        for _ in range(50):
-            secret = path.read_text().strip()
-            if secret:
-                return secret
-            time.sleep(0.01)
-        raise SettingsError(f"{path} is empty: delete it or set THREADLINE_SECRET_KEY") from None
-    with os.fdopen(fd, "w") as fh:
-        secret = secrets.token_urlsafe(48)
-        fh.write(secret)
-    return secret
