@@ -3,14 +3,21 @@ the write, so the live queue shows the reply's context without reading anything 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Protocol
 
 from server.core.models import Comment, Page, QueueChange, Status
-from server.core.ports import Tx
+
+
+class CommentReader(Protocol):
+    """All a queue change reads: any transaction of the write that made it will do."""
+
+    async def find_comments(self, ids: Sequence[int]) -> dict[int, Comment]: ...
 
 
 async def queue_change(
-    tx: Tx,
+    tx: CommentReader,
     site_id: str,
     comment: Comment,
     page: Page,
@@ -22,7 +29,7 @@ async def queue_change(
     return change
 
 
-async def with_replies(tx: Tx, changes: list[QueueChange]) -> list[QueueChange]:
+async def with_replies(tx: CommentReader, changes: list[QueueChange]) -> list[QueueChange]:
     """``changes`` with the comments they answer as they are now. Called after the
     transaction's last write: a comment erased in it must show erased, never its old text."""
     answered = {c.comment.id: ref for c in changes if (ref := _answered_id(c.comment))}

@@ -1,1 +1,2 @@
-"""HTTP pieces every transport shares."""
+"""HTTP pieces every transport shares: responses, the error model's one table and handler,
+client addresses, security headers, the thread cache, the websocket dispatch middleware."""
