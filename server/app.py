@@ -21,9 +21,9 @@ from server.http.errors import domain_error_handler
 from server.http.security_headers import SecurityHeaders
 from server.http.sockets import SocketHandler, Sockets
 from server.live.endpoint import ws_endpoint
-from server.moderation.live import moderation_ws
 from server.moderation.render import ERROR_PAGES as moderation_error_pages
 from server.moderation.routes import routes as moderation_routes
+from server.moderation.socket import moderation_ws
 from server.runtime import log_filters, logs
 from server.settings import Settings
 from server.state import AppState

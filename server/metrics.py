@@ -51,7 +51,7 @@ class Histogram:
 
 
 class LiveStats:
-    """The fan-out's own counters, bumped inline by the hub and its rooms."""
+    """The fan-out's own counters, bumped inline by the live node and its rooms."""
 
     __slots__ = ("delivered", "dropped_slow", "fanout", "published")
 

@@ -24,9 +24,9 @@ from server.core.passwords import hasher
 from server.core.sites import SiteDirectory
 from server.core.wordfold import warm as warm_word_filters
 from server.http.thread_cache import ThreadCache
-from server.live.hub import Hub
+from server.live.moderation_queue import ModerationQueueHub
+from server.live.node import LiveNode
 from server.metrics import HttpStats
-from server.moderation.live import ModHub
 from server.notify import Notifier
 from server.runtime import gctune
 from server.settings import Settings
@@ -41,12 +41,12 @@ class AppState:
     settings: Settings
     store: SqlStore
     broker: Broker
-    hub: Hub
+    hub: LiveNode
     services: Services
     sites: SiteDirectory
     passwords: PasswordHasher
     node_id: str
-    modhub: ModHub
+    modhub: ModerationQueueHub
     notifier: Notifier
     thread_cache: ThreadCache = field(default_factory=ThreadCache)
     http_stats: HttpStats = field(default_factory=HttpStats)
@@ -92,7 +92,7 @@ class AppState:
         node_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         store = SqlStore(settings.database_url)
         broker = create_broker(settings.redis_url, node_id)
-        hub = Hub(broker, store)
+        hub = LiveNode(broker, store)
         services = Services(
             store=store,
             publisher=hub,
@@ -109,7 +109,7 @@ class AppState:
                 min_submit_ms=settings.min_submit_ms,
             ),
         )
-        modhub = ModHub(broker, services, node_id)
+        modhub = ModerationQueueHub(broker, services)
         hub.route(MODERATION_PREFIX, modhub.on_message)
         sites = SiteDirectory(store)
         notifier = Notifier(settings, sites)

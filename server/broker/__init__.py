@@ -1,4 +1,4 @@
-"""Pub/sub, presence and rate-limit counters: in-process or Redis, behind one Protocol."""
+"""Pub/sub, presence and rate-limit counters: in-process or Redis, one backend for all three."""
 
 from __future__ import annotations
 

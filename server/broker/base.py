@@ -1,9 +1,14 @@
-"""The broker interface the live layer and the rate limiter use."""
+"""The broker's three roles: pub/sub for the live layer, presence counts, rate-limit counters.
+
+The memory and Redis brokers implement all three; each user depends on the role it needs
+(core's rate limits on ``Counters`` only), and ``Broker`` names the whole for construction."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
+
+from server.core.ports import Counters
 
 # (channel, message) -> None. Called on the event loop; must not block or await.
 MessageHandler = Callable[[str, bytes], None]
@@ -11,8 +16,8 @@ MessageHandler = Callable[[str, bytes], None]
 ReconnectHandler = Callable[[], Awaitable[None]]
 
 
-class Broker(Protocol):
-    node_id: str
+class PubSub(Protocol):
+    """Messages between the processes, on the channels this process subscribed to."""
 
     @property
     def connected(self) -> bool: ...
@@ -29,6 +34,10 @@ class Broker(Protocol):
 
     async def unsubscribe(self, channel: str) -> None: ...
 
+
+class Presence(Protocol):
+    """How many readers each process has on a channel, summed over the live processes."""
+
     async def set_presence(self, channel: str, count: int) -> None:
         """Record how many readers this process has on ``channel``."""
         ...
@@ -37,16 +46,13 @@ class Broker(Protocol):
         """Readers per channel summed over live processes."""
         ...
 
-    async def hit(self, key: str, limit: int, window: float) -> float:
-        """Count one hit in a fixed window; 0 if allowed, else seconds until allowed."""
-        ...
 
-    async def peek(self, key: str) -> int: ...
+class Broker(PubSub, Presence, Counters, Protocol):
+    """All three roles of one backend, as the composition root builds and closes it."""
 
-    async def reset(self, key: str) -> None: ...
-
-    async def release(self, key: str) -> None:
-        """Give back one hit of the current window (an attempt that turned out fine)."""
-        ...
+    node_id: str
 
     async def ping(self) -> None: ...
+
+
+__all__ = ["Broker", "Counters", "MessageHandler", "Presence", "PubSub", "ReconnectHandler"]

@@ -1,4 +1,4 @@
-"""Every channel and key name, from one place."""
+"""Every channel and key name, from one place (what travels on them: messages.py)."""
 
 from __future__ import annotations
 
@@ -11,21 +11,15 @@ def page_channel(site_id: str, page_id: int) -> str:
 FORGET_CHANNEL = "tl:forget"
 
 
-def forget_message(site_id: str, page_key: str) -> bytes:
-    # Neither part can hold a newline: page keys and site ids refuse control characters.
-    return f"{site_id}\n{page_key}".encode()
-
-
-def read_forget_message(message: bytes) -> tuple[str, str]:
-    site_id, _, page_key = message.decode().partition("\n")
-    return site_id, page_key
-
-
 MODERATION_PREFIX = "tl:mod:"
 
 
 def moderation_channel(site_id: str) -> str:
     return MODERATION_PREFIX + site_id
+
+
+def site_of_moderation_channel(channel: str) -> str:
+    return channel.removeprefix(MODERATION_PREFIX)
 
 
 def heartbeat_channel(node_id: str) -> str:

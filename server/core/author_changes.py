@@ -7,8 +7,9 @@ from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from server.core.events import edited, hidden
-from server.core.models import Comment, Event, QueueChange, Site, Status
+from server.core.models import Comment, Event, Site, Status
 from server.core.privacy import ip_hash
+from server.core.queue_changes import queue_change
 from server.core.screening import decide
 from server.core.text import clean_body
 from server.core.transactions.comments import CommentsTx
@@ -67,9 +68,12 @@ async def edit_comment(
             change = edited if status is Status.APPROVED else hidden
             events.append(await change(tx, updated, svc.now_ms()))
         page = await tx.find_page_by_id(comment.page_id)
+        queued = (
+            None if page is None else await queue_change(tx, site.id, updated, page, comment.status)
+        )
     await svc.publish(events)
-    if page is not None:  # every edit: a moderator must review the text that is there now
-        await svc.queue_changed(QueueChange(site.id, updated, page, comment.status))
+    if queued is not None:  # every edit: a moderator must review the text that is there now
+        await svc.queue_changed(queued)
     return updated
 
 
@@ -87,7 +91,10 @@ async def delete_comment(
         if comment.status is Status.APPROVED:
             events.append(await hidden(tx, updated, svc.now_ms()))
         page = await tx.find_page_by_id(comment.page_id)
+        queued = (
+            None if page is None else await queue_change(tx, site.id, updated, page, comment.status)
+        )
     await svc.publish(events)
-    if page is not None:
-        await svc.queue_changed(QueueChange(site.id, updated, page, comment.status))
+    if queued is not None:
+        await svc.queue_changed(queued)
     return updated

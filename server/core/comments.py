@@ -141,7 +141,7 @@ async def _post_once(
             if earlier is not None:
                 return await _replay(tx, earlier, author_hash, issued, (key, body, parent_id))
         page = await tx.ensure_page(site.id, key, None, None, now)
-        parent = await _attach_point(tx, page, parent_id)
+        parent, answered = await _attach_point(tx, page, parent_id)
         ban, approved_before = None, False
         if not moderator:
             ban, duplicate, approved_before = await tx.author_checks(
@@ -189,7 +189,7 @@ async def _post_once(
                 await tx.add_reply_count(parent.id, +1)
             events.append(await record(tx, page, EventType.CREATED, comment, now))
     await svc.publish(events)
-    await svc.queue_changed(QueueChange(site.id, comment, page, None))
+    await svc.queue_changed(QueueChange(site.id, comment, page, None, replying_to=answered))
     return PostResult(comment, page, issued)
 
 
@@ -227,11 +227,13 @@ def _parent_id(value: object) -> int | None:
     return value
 
 
-async def _attach_point(tx: CommentsTx, page: Page, parent_id: int | None) -> Comment | None:
-    """The comment a reply hangs under: replies nest one level, so a reply to a reply
-    attaches to its top-level ancestor."""
+async def _attach_point(
+    tx: CommentsTx, page: Page, parent_id: int | None
+) -> tuple[Comment | None, Comment | None]:
+    """The comment a reply hangs under, and the one it answers: replies nest one level,
+    so a reply to a reply attaches to its top-level ancestor."""
     if parent_id is None:
-        return None
+        return None, None
     parent = await tx.find_comment(parent_id)
     # A held or removed comment answers like a missing one: a different error would tell
     # anyone who guesses ids that it exists.
@@ -240,11 +242,11 @@ async def _attach_point(tx: CommentsTx, page: Page, parent_id: int | None) -> Co
     if parent.page_id != page.id:
         raise Invalid("parent_on_other_page", "the comment you are replying to is on another page")
     if parent.parent_id is None:
-        return parent
+        return parent, parent
     root = await tx.find_comment(parent.parent_id)
     if root is None:  # pragma: no cover -- foreign key keeps the root
         raise NotFound("unknown_parent", "the comment you are replying to does not exist")
-    return root
+    return root, parent
 
 
 async def _replay(

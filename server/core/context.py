@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from server.core.authors import AuthorTokens
 from server.core.errors import RateLimited
 from server.core.models import Event, QueueChange
-from server.core.ports import Limiter, Publisher, QueueObserver, Store
+from server.core.ports import Counters, Publisher, QueueObserver, Store
 
 log = logging.getLogger("threadline.core")
 
@@ -29,7 +29,7 @@ class Limits:
 class Services:
     store: Store
     publisher: Publisher
-    limiter: Limiter
+    limiter: Counters
     tokens: AuthorTokens
     secret: str
     limits: Limits = field(default_factory=Limits)

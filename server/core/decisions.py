@@ -23,10 +23,10 @@ from server.core.models import (
     Event,
     EventType,
     Moderator,
-    QueueChange,
     Site,
     Status,
 )
+from server.core.queue_changes import queue_change
 from server.core.transactions.combined import DecisionHistoryTx, PublicChangeTx
 
 
@@ -116,13 +116,15 @@ async def decide_comment(
             )
         )
         page = await tx.find_page_by_id(before.page_id)
-    await svc.publish(events)
-    if page is not None:
-        await svc.queue_changed(
-            QueueChange(
-                site.id, updated, page, before.status, moderator.label if moderator else None
-            )
+        by = moderator.label if moderator else None
+        queued = (
+            None
+            if page is None
+            else await queue_change(tx, site.id, updated, page, before.status, by)
         )
+    await svc.publish(events)
+    if queued is not None:
+        await svc.queue_changed(queued)
     if (
         target in (Status.REJECTED, Status.SPAM)
         and before.status is Status.PENDING
@@ -256,7 +258,12 @@ async def moderator_edit(
             )
         )
         page = await tx.find_page_by_id(before.page_id)
+        queued = (
+            None
+            if page is None
+            else await queue_change(tx, site.id, updated, page, before.status, moderator.label)
+        )
     await svc.publish(events)
-    if page is not None:  # other moderators review the corrected text, not the old one
-        await svc.queue_changed(QueueChange(site.id, updated, page, before.status, moderator.label))
+    if queued is not None:  # other moderators review the corrected text, not the old one
+        await svc.queue_changed(queued)
     return updated

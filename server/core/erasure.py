@@ -15,6 +15,7 @@ from server.core.events import hidden
 from server.core.imports import Batch
 from server.core.models import AuditEntry, Event, Moderator, QueueChange, Site, Status
 from server.core.ports import Store
+from server.core.queue_changes import with_replies
 from server.core.sealing import PREFIX as SEALED
 from server.core.sealing import Sealer
 
@@ -83,6 +84,8 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
                 created_at=now,
             )
         )
+        # After every erasure: a reply answering another erased comment shows it erased.
+        changes = await with_replies(tx, changes)
     await svc.publish(events)
     for change in changes:
         await svc.queue_changed(change)

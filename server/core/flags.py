@@ -10,8 +10,9 @@ from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.errors import Forbidden, NotFound, Unauthorized
 from server.core.events import hidden
-from server.core.models import Event, QueueChange, Site, Status
+from server.core.models import Event, Site, Status
 from server.core.privacy import ip_hash
+from server.core.queue_changes import queue_change
 
 FLAGS_PER_MINUTE = 10  # flags and undos together, per network
 
@@ -63,13 +64,15 @@ async def flag_comment(
             held = await tx.update_comment(comment.id, status=Status.PENDING, held_reason=reason)
             events.append(await hidden(tx, held, svc.now_ms()))
             page = await tx.find_page_by_id(comment.page_id) or page
+        queued = None
+        if held is not None:
+            queued = await queue_change(tx, site.id, held, page, Status.APPROVED)
+        elif count != before:
+            flagged = replace(comment, flags=count)
+            queued = await queue_change(tx, site.id, flagged, page, comment.status)
     await svc.publish(events)
-    if held is not None:
-        await svc.queue_changed(QueueChange(site.id, held, page, Status.APPROVED))
-    elif count != before:
-        await svc.queue_changed(
-            QueueChange(site.id, replace(comment, flags=count), page, comment.status)
-        )
+    if queued is not None:
+        await svc.queue_changed(queued)
     return count, _undo_token(svc.secret, site.id, comment_id, network, author, now)
 
 
@@ -110,8 +113,10 @@ async def unflag_comment(
         count = await tx.remove_flag(comment.id, network, author, int(at))
         page = await tx.find_page_by_id(comment.page_id)
         assert page is not None
-    if count != comment.flags:
-        await svc.queue_changed(
-            QueueChange(site.id, replace(comment, flags=count), page, comment.status)
-        )
+        queued = None
+        if count != comment.flags:
+            unflagged = replace(comment, flags=count)
+            queued = await queue_change(tx, site.id, unflagged, page, comment.status)
+    if queued is not None:
+        await svc.queue_changed(queued)
     return count

@@ -232,13 +232,16 @@ class Ban:
 
 @dataclass(frozen=True, slots=True)
 class QueueChange:
-    """A comment moved between moderation states (or appeared in one)."""
+    """A comment moved between moderation states (or appeared in one), with what the live
+    queue shows beside it: ``replying_to`` is the comment it answers, read in the same
+    transaction, so no observer reads the database again for it."""
 
     site_id: str
     comment: Comment
     page: Page
     before: Status | None
     by: str | None = None
+    replying_to: Comment | None = None
 
 
 class EventType(StrEnum):

@@ -40,8 +40,9 @@ class Store(Protocol):
     def write(self) -> AbstractAsyncContextManager[Tx]: ...
 
 
-class Limiter(Protocol):
-    """Fixed-window counters shared by every process (Redis) or kept in this one."""
+class Counters(Protocol):
+    """Fixed-window counters shared by every process (Redis) or kept in this one: what the
+    rate limits count with."""
 
     async def hit(self, key: str, limit: int, window: float) -> float:
         """Count a hit; 0 if allowed, else the seconds until the window frees up."""

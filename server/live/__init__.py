@@ -1,1 +1,2 @@
-"""Websockets: this process's readers, grouped by page, fed from the broker."""
+"""Websockets: this process's readers grouped by page (node, rooms, presence), and the
+moderators' live queue, fed from the broker."""

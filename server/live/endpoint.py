@@ -15,9 +15,9 @@ from server.core.errors import DomainError, RateLimited
 from server.core.origins import origin_allowed
 from server.core.threads import page_for_subscriber
 from server.http.clientip import client_ip, client_key
-from server.http.responses import JSON, domain_error, error
-from server.live.conn import Conn, open_conn
-from server.live.protocol import VERSION, ClientMessage, Close, ProtocolError, frame, parse_client
+from server.http.websocket_refusal import Refusal, refuse_websocket
+from server.live.connection import LiveConnection, open_live_connection
+from server.live.frames import VERSION, ClientMessage, Close, ProtocolError, frame, parse_client
 from server.state import AppState
 
 log = logging.getLogger("threadline.live")
@@ -43,34 +43,28 @@ class Bucket:
         return True
 
 
-async def _refuse(ws: WebSocket, response: JSON) -> None:
-    """Refuse the handshake with an HTTP status and a JSON reason (or a bare 403)."""
-    if "websocket.http.response" in ws.scope.get("extensions", {}):
-        await ws.send_denial_response(response)
-    else:  # pragma: no cover -- every server we run supports the denial extension
-        await ws.close(Close.POLICY)
-
-
 async def ws_endpoint(ws: WebSocket) -> None:
     app: AppState = ws.app.state.tl
     ip = client_ip(ws.scope, app.settings.trusted_proxies)
     if app.shutting_down:
-        await _refuse(ws, error(503, "shutting_down", "this server is restarting"))
+        await refuse_websocket(ws, Refusal(503, "shutting_down", "this server is restarting"))
         return
     if ws.query_params.get("v", str(VERSION)) != str(VERSION):
-        await _refuse(ws, error(400, "unsupported_version", f"this server speaks v={VERSION}"))
+        await refuse_websocket(
+            ws, Refusal(400, "unsupported_version", f"this server speaks v={VERSION}")
+        )
         return
     origin = ws.headers.get("origin")
     try:
         site = await app.sites.get(ws.query_params.get("site", ""))
     except DomainError as exc:
-        await _refuse(ws, domain_error(exc))
+        await refuse_websocket(ws, exc)
         return
     if origin is None or not origin_allowed(origin, site.origins):
         # Cross-site websocket hijacking: refused before accept, like CORS for HTTP.
-        await _refuse(
+        await refuse_websocket(
             ws,
-            error(
+            Refusal(
                 403,
                 "origin_not_allowed",
                 f"origin {str(origin)[:100]} is not allowed for this site",
@@ -79,13 +73,13 @@ async def ws_endpoint(ws: WebSocket) -> None:
         return
     counted = client_key(ip)
     try:
-        app.hub.admit(counted, app.settings.ws_max_per_ip)
+        app.hub.rooms.admit(counted, app.settings.ws_max_per_ip)
     except DomainError as exc:
-        await _refuse(ws, domain_error(exc))
+        await refuse_websocket(ws, exc)
         return
     try:
         await ws.accept()
-        conn = open_conn(
+        conn = open_live_connection(
             ws.scope, ws.send, node_id=app.node_id, ip=ip, limit=app.settings.ws_queue_bytes
         )
         try:
@@ -98,13 +92,13 @@ async def ws_endpoint(ws: WebSocket) -> None:
             if task is not None:
                 task.uncancel()
         finally:
-            app.hub.leave(conn)
+            app.hub.rooms.leave(conn)
             await conn.stop()
     finally:
-        app.hub.release(counted)
+        app.hub.rooms.release(counted)
 
 
-async def _serve(ws: WebSocket, app: AppState, site_id: str, conn: Conn) -> None:
+async def _serve(ws: WebSocket, app: AppState, site_id: str, conn: LiveConnection) -> None:
     # The raw ASGI receive, awaited right here: no extra coroutine frame stays suspended on
     # every idle reader's stack.
     receive = ws._receive
@@ -120,13 +114,13 @@ async def _serve(ws: WebSocket, app: AppState, site_id: str, conn: Conn) -> None
             if conn.closed:
                 return
             if msg.type == "typing":
-                await app.hub.typing(conn)
+                await app.hub.typing.relay(conn)
             elif msg.type == "ping":
                 conn.push(frame("pong", conn.room.key if conn.room else ""))
             elif msg.type == "sync":
                 if msg.seq is None:
                     raise ProtocolError(Close.POLICY, "sync needs the last seq you applied")
-                await app.hub.resync(conn, msg.seq)
+                await app.hub.rooms.resync(conn, msg.seq)
             else:
                 raise ProtocolError(Close.POLICY, "already subscribed")
     except TimeoutError:
@@ -135,7 +129,7 @@ async def _serve(ws: WebSocket, app: AppState, site_id: str, conn: Conn) -> None
         await _close(ws, conn, exc.code, exc.reason)
 
 
-async def _subscribe(app: AppState, site_id: str, conn: Conn, msg: ClientMessage) -> None:
+async def _subscribe(app: AppState, site_id: str, conn: LiveConnection, msg: ClientMessage) -> None:
     site = await app.sites.get(site_id)
     try:
         page = await page_for_subscriber(app.services, site, msg.page, conn.ip)
@@ -145,10 +139,10 @@ async def _subscribe(app: AppState, site_id: str, conn: Conn, msg: ClientMessage
         raise ProtocolError(Close.TRY_AGAIN, f"{exc.code}: {exc.message}") from None
     except DomainError as exc:
         raise ProtocolError(Close.POLICY, f"{exc.code}: {exc.message}") from None
-    await app.hub.join(conn, page, msg.seq)
+    await app.hub.rooms.join(conn, page, msg.seq)
 
 
-def _parse(message: Message, conn: Conn, bucket: Bucket) -> ClientMessage | None:
+def _parse(message: Message, conn: LiveConnection, bucket: Bucket) -> ClientMessage | None:
     if message["type"] == "websocket.disconnect":
         return None
     conn.last_seen = time.monotonic()
@@ -160,7 +154,7 @@ def _parse(message: Message, conn: Conn, bucket: Bucket) -> ClientMessage | None
     return parse_client(text)
 
 
-async def _close(ws: WebSocket, conn: Conn, code: int, reason: str) -> None:
+async def _close(ws: WebSocket, conn: LiveConnection, code: int, reason: str) -> None:
     conn.closed = True
     with contextlib.suppress(Exception):
         await ws.close(code, reason[:120])

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
 from server.core.models import Page
-from server.live.conn import Conn
-from server.live.protocol import Frame, frame
+from server.live.connection import LiveConnection
+from server.live.frames import Frame, frame
 from server.metrics import LiveStats
 
 log = logging.getLogger("threadline.live")
@@ -33,18 +34,15 @@ class Room:
         self.page = page
         self.key = page.key
         self._load = load
-        self.conns: set[Conn] = set()
-        self.joining: dict[Conn, list[tuple[int, Frame]]] = {}
-        self.ahead: set[Conn] = set()  # conns whose floor is above last_seq
+        self.conns: set[LiveConnection] = set()
+        self.joining: dict[LiveConnection, list[tuple[int, Frame]]] = {}
+        self.ahead: set[LiveConnection] = set()  # conns whose floor is above last_seq
         self.last_seq = page.seq
         self.recent: deque[tuple[int, Frame]] = deque(maxlen=RECENT)
         self.pending: dict[int, tuple[Frame, bool]] = {}
         self._filling: asyncio.Task[None] | None = None
         self._refill = False
-        self.presence_total = -1
-        self.presence_new: set[Conn] = set()
-        self.typing_at = 0.0
-        self.empty_since: float | None = None
+        self.empty_since: float | None = None  # when the last local reader left
 
     @property
     def local_count(self) -> int:
@@ -121,8 +119,9 @@ class Room:
             self._filling = None
 
     # -- readers -------------------------------------------------------------------------
-    async def resync(self, conn: Conn, after: int | None) -> None:
+    async def resync(self, conn: LiveConnection, after: int | None) -> None:
         """Bring ``conn`` from ``after`` to now, then stream live: no gap, no duplicate."""
+        self.empty_since = None
         self.conns.discard(conn)
         self.joining[conn] = []
         try:
@@ -160,11 +159,20 @@ class Room:
             return [(s, t) for s, t in self.recent if after < s <= upto]
         return [(s, t) for s, t, _ in await self._load(self.page, after, upto)]
 
-    def remove(self, conn: Conn) -> None:
+    def remove(self, conn: LiveConnection) -> None:
         self.conns.discard(conn)
         self.joining.pop(conn, None)
         self.ahead.discard(conn)
-        self.presence_new.discard(conn)
+        if not self.local_count:
+            self.empty_since = time.monotonic()
+
+    def idle_for(self, now: float) -> float:
+        """Seconds since the last local reader left (0 while it has readers)."""
+        return 0.0 if self.empty_since is None else now - self.empty_since
+
+    def silent_since(self, moment: float) -> list[LiveConnection]:
+        """Readers that sent nothing (not even a ping) after ``moment``."""
+        return [conn for conn in self.conns if conn.last_seen < moment]
 
     # -- ephemeral -----------------------------------------------------------------------
     def broadcast(self, out: Frame, skip: str = "") -> None:

@@ -11,7 +11,7 @@ uvicorn's ``limit_concurrency`` is global: one client holding thousands of idle 
 would shut everyone else out. So one client address (an IPv6 /64, which one subscriber
 usually gets) may hold at most ``THREADLINE_HTTP_MAX_PER_IP`` HTTP connections in this
 process; the next is answered 429 before it is read. A connection that becomes a websocket
-hands its place over to the websocket's own per-IP limit (server.live.hub); trusted proxies,
+hands its place over to the websocket's own per-IP limit (server.live.rooms); trusted proxies,
 through which every reader comes, are not counted."""
 
 from __future__ import annotations

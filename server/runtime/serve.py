@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.live.protocol import MAX_FRAME
+from server.live.frames import MAX_FRAME
 from server.settings import Settings
 
 APP = "server.app:app"

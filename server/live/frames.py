@@ -1,4 +1,4 @@
-"""The websocket wire protocol (version 1): frames, close codes, broker message headers.
+"""The websocket wire protocol (version 1): frames, close codes, what clients may send.
 
 Documented for clients in docs/protocol.md; keep the two in step."""
 
@@ -113,21 +113,3 @@ def frame(type_: str, page: str, seq: int = 0, data: Any = None) -> Frame:
 
 def event_frame(event: Event) -> Frame:
     return Frame(orjson.dumps(event.envelope()))
-
-
-# Between processes every message is "<kind>|<seq>|<target>|<frame>":
-#   e  a frame for every reader of the page except the socket named by target (typing);
-#      a durable one (seq > 0) has target REDACTS when it takes text out of public view
-#   a  a frame only for the sockets of the author whose token hash is target
-#   p  a doorbell: presence on this page changed somewhere; recount
-EVENT, AUTHOR, PRESENCE = b"e", b"a", b"p"
-REDACTS = "r"
-
-
-def pack(kind: bytes, seq: int, target: str, data: bytes) -> bytes:
-    return b"%s|%d|%s|%s" % (kind, seq, target.encode(), data)
-
-
-def unpack(message: bytes) -> tuple[bytes, int, str, bytes]:
-    kind, seq, target, data = message.split(b"|", 3)
-    return kind, int(seq), target.decode(), data

@@ -1,4 +1,4 @@
-"""One reader's websocket, and the frame it is sent.
+"""One live websocket (a reader's or a moderator's), and how a shared frame reaches it.
 
 A ``Frame`` is built once per event and shared by every socket of every page in this
 process. Under uvicorn's websockets-sansio protocol a socket writes that frame's wire bytes
@@ -19,16 +19,17 @@ from typing import Any
 from starlette.types import Scope, Send
 
 from server.http.sockets import RAW_SEND
-from server.live.protocol import Close, Frame
+from server.live.frames import Close, Frame
 
 log = logging.getLogger("threadline.live")
 _ids = itertools.count(1)
 CLOSE_TIMEOUT = 2.0
 
 
-class Conn:
-    """A subscribed socket. ``push`` never blocks: a reader that cannot keep up is dropped
-    (close 1013) rather than slowing the fan-out to everyone else on the page."""
+class LiveConnection:
+    """An accepted socket the live layer pushes frames to. ``push`` never blocks: a reader
+    that cannot keep up is dropped (close 1013) rather than slowing the fan-out to everyone
+    else on the page."""
 
     __slots__ = (
         "_closing",
@@ -108,7 +109,7 @@ class Conn:
             self._force.cancel()
 
 
-class DirectConn(Conn):
+class DirectConnection(LiveConnection):
     """Writes shared wire frames straight to uvicorn's transport: no task, no queue."""
 
     __slots__ = ("_proto", "_transport")
@@ -136,7 +137,7 @@ class DirectConn(Conn):
         super()._stop_all()
 
 
-class AsgiConn(Conn):
+class AsgiConnection(LiveConnection):
     """The portable path: a byte-bounded queue drained by a writer task through ASGI."""
 
     __slots__ = ("_waiter", "queue", "queued", "writer")
@@ -200,7 +201,7 @@ class AsgiConn(Conn):
                 await self.writer
 
 
-def open_conn(scope: Scope, send: Send, **kwargs: Any) -> Conn:
+def open_live_connection(scope: Scope, send: Send, **kwargs: Any) -> LiveConnection:
     """The fastest connection the server allows."""
     raw = scope.get(RAW_SEND)
     proto = getattr(raw, "__self__", None)
@@ -210,5 +211,5 @@ def open_conn(scope: Scope, send: Send, **kwargs: Any) -> Conn:
         and hasattr(proto, "close_sent")
         and any(c.__name__ == "WebSocketsSansIOProtocol" for c in type(proto).__mro__)
     ):
-        return DirectConn(send, proto, **kwargs)
-    return AsgiConn(send, **kwargs)
+        return DirectConnection(send, proto, **kwargs)
+    return AsgiConnection(send, **kwargs)
