@@ -18,9 +18,9 @@ from server.core.errors import Invalid
 from server.core.guards import form_token
 from server.core.models import Site
 from server.core.text import clean_page_key
-from server.http.app_state import app_state
 from server.http.clientip import client_ip
 from server.http.responses import JSON
+from server.state import app_state
 
 
 async def site_of(request: Request) -> Site:

@@ -18,7 +18,7 @@ from server.http.clientip import client_ip, client_key
 from server.http.websocket_refusal import Refusal, refuse_websocket
 from server.live.connection import LiveConnection, open_live_connection
 from server.live.frames import VERSION, ClientMessage, Close, ProtocolError, frame, parse_client
-from server.state import AppState
+from server.state import AppState, app_state
 
 log = logging.getLogger("threadline.live")
 
@@ -44,7 +44,7 @@ class Bucket:
 
 
 async def ws_endpoint(ws: WebSocket) -> None:
-    app: AppState = ws.app.state.tl
+    app = app_state(ws)
     ip = client_ip(ws.scope, app.settings.trusted_proxies)
     if app.shutting_down:
         await refuse_websocket(ws, Refusal(503, "shutting_down", "this server is restarting"))

@@ -7,11 +7,11 @@ from starlette.responses import Response
 
 from server.core.accounts import Session
 from server.core.moderators import set_display_name
-from server.http.app_state import app_state
 from server.i18n import N_
 from server.moderation.forms import Posted, form_action
 from server.moderation.render import done, page
 from server.moderation.security import moderator_page
+from server.state import app_state
 
 ACCOUNT = "/moderate/account"
 

@@ -15,7 +15,6 @@ from server.core.bans import lift_ban
 from server.core.invitations import VALID_DAYS
 from server.core.models import Moderator, Site
 from server.core.origins import origin_of_url
-from server.http.app_state import app_state
 from server.http.responses import JSON
 from server.i18n import N_
 from server.moderation.auth import links_by_email
@@ -24,6 +23,7 @@ from server.moderation.invitations import join_link
 from server.moderation.render import done, page
 from server.moderation.security import moderator_page
 from server.notify import send_email
+from server.state import app_state
 
 
 @moderator_page

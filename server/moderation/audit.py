@@ -9,9 +9,9 @@ from starlette.responses import Response
 
 from server.core.accounts import Session
 from server.core.audit import ACTIONS, audit_log
-from server.http.app_state import app_state
 from server.moderation.render import page
 from server.moderation.security import moderator_page
+from server.state import app_state
 
 
 @moderator_page

@@ -14,7 +14,6 @@ from starlette.responses import RedirectResponse, Response
 
 from server.core.accounts import Session, end_session, login
 from server.core.errors import DomainError, RateLimited
-from server.http.app_state import app_state
 from server.http.clientip import client_ip
 from server.i18n import N_
 from server.moderation.forms import form_again
@@ -28,6 +27,7 @@ from server.moderation.security import (
     set_cookie,
     signer,
 )
+from server.state import app_state
 
 if TYPE_CHECKING:  # the app state imports this module
     from server.state import AppState

@@ -9,12 +9,12 @@ from starlette.responses import Response
 from server.core import invitations
 from server.core.accounts import Session, start_session
 from server.core.errors import DomainError, NotFound
-from server.http.app_state import app_state
 from server.i18n import N_
 from server.moderation.auth import form_page, form_posted_here, logged_in
 from server.moderation.forms import Posted, form_action, form_again
 from server.moderation.render import back, done
 from server.moderation.security import current_session
+from server.state import app_state
 
 TOKEN_MAX = 64
 

@@ -14,14 +14,13 @@ from server.core.decisions import RESTORE_DAYS, Action
 from server.core.errors import Invalid
 from server.core.models import Comment, Status
 from server.core.queue import TAB_ACTIONS, TABS, comment_history, view_queue
-from server.http.app_state import app_state
 from server.http.clientip import client_ip
 from server.http.errors import wants_json
 from server.i18n import N_
 from server.moderation.forms import Posted, form_action
 from server.moderation.render import done, page
 from server.moderation.security import moderator_page, safe_next
-from server.state import AppState
+from server.state import AppState, app_state
 
 DONE = {
     Action.APPROVE: N_("Comment {id} approved."),

@@ -18,11 +18,11 @@ from server.core.accounts import Session
 from server.core.decisions import RESTORE_DAYS, AlreadyHandled
 from server.core.errors import Conflict, DomainError
 from server.core.models import iso
-from server.http.app_state import app_state
 from server.http.errors import ErrorPages, wants_json
 from server.http.responses import JSON
 from server.i18n import N_, Translator, accept_language, negotiate
 from server.moderation.security import current_session, safe_next, set_cookie, signer
+from server.state import app_state
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # User text is only ever autoescaped here; nothing from a reader is marked safe.

@@ -11,14 +11,13 @@ from server.core import resets
 from server.core.accounts import start_session
 from server.core.errors import DomainError, NotFound, RateLimited
 from server.core.origins import origin_of_url
-from server.http.app_state import app_state
 from server.http.clientip import client_ip
 from server.i18n import N_
 from server.moderation.auth import form_page, form_posted_here, links_by_email, logged_in
 from server.moderation.forms import form_again
 from server.moderation.render import add_flash
 from server.notify import send_email
-from server.state import AppState
+from server.state import AppState, app_state
 
 RESET = "/moderate/reset"
 TOKEN_MAX = 64

@@ -15,9 +15,9 @@ from starlette.responses import RedirectResponse, Response
 from server.core.accounts import Session, find_session
 from server.core.errors import DomainError, Forbidden
 from server.core.origins import normalize_origin, origin_of_url
-from server.http.app_state import app_state
 from server.http.errors import wants_json
 from server.http.responses import domain_error, error
+from server.state import app_state
 
 if TYPE_CHECKING:  # the app state imports this module
     from server.state import AppState

@@ -10,11 +10,11 @@ from starlette.websockets import WebSocket
 from server.core.accounts import session_by_hash
 from server.core.errors import DomainError
 from server.core.queue import sites_for
-from server.http.app_state import app_state
 from server.http.websocket_refusal import Refusal, refuse_websocket
 from server.live.connection import open_live_connection
 from server.live.moderation_queue import ModerationQueueHub, ModeratorSocket
 from server.moderation.security import current_session, same_origin
+from server.state import app_state
 
 REVIEW_EVERY = 1.0  # a moderator's "reviewing" note is relayed at most this often
 

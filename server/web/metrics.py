@@ -8,10 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.core.queue import comment_counts
-from server.http.app_state import app_state
 from server.http.responses import error
 from server.metrics import Exposition
-from server.state import AppState
+from server.state import AppState, app_state
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -8,8 +8,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from server.http.app_state import app_state
 from server.http.responses import JSON, error
+from server.state import app_state
 
 WIDGET_DIR = Path(__file__).resolve().parent.parent.parent / "widget"
 DEMO = WIDGET_DIR / "demo.html"
