@@ -470,3 +470,35 @@ def _wait_until_open(pid: int, path: Path, timeout: float = 30.0) -> None:
                 return
         time.sleep(0.02)
     raise AssertionError(f"process {pid} never opened {path}")
+
+
+async def test_moderator_remove_is_audited_on_every_site_the_account_loses(
+    cli_env: dict[str, str],
+) -> None:
+    from sqlalchemy import select
+
+    from server.store.database import SqlStore
+    from server.store.schema import audit_log
+
+    for site in ("one", "two"):
+        run(cli_env, "site", "add", site, "--origin", f"https://{site}.test")
+        added = run(
+            cli_env, "moderator", "add", "m@example.com", "--site", site, stdin="correct horse 1\n"
+        )
+        assert added.returncode == 0, added.stderr
+    assert run(cli_env, "moderator", "remove", "m@example.com", "--site", "one").returncode == 0
+    assert run(cli_env, "moderator", "remove", "m@example.com").returncode == 0
+    store = SqlStore(cli_env["THREADLINE_DATABASE_URL"])
+    try:
+        async with store.read() as tx:
+            rows = (
+                await tx.conn.execute(
+                    select(audit_log.c.site_id, audit_log.c.moderator_id, audit_log.c.detail)
+                )
+            ).all()
+    finally:
+        await store.close()
+    assert sorted(rows) == [
+        ("one", None, "removed moderator m@example.com"),
+        ("two", None, "deleted the account of moderator m@example.com"),
+    ]

@@ -126,10 +126,12 @@ def cmd_moderator_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_moderator_remove(settings: Settings, args: argparse.Namespace) -> int:
-    from server.core.moderators import remove_moderator
+    from server.core.context import command_services
+    from server.core.moderators import revoke_moderator
 
     async def remove(store: SqlStore) -> int:
-        await remove_moderator(store, args.email, args.site)
+        # Audited like an owner's removal, as the operator's (no moderator) on each site lost.
+        await revoke_moderator(command_services(store, settings.secret_key), args.email, args.site)
         target = f"from site {args.site}" if args.site else "entirely"
         print(f"removed {args.email} {target}")
         return 0

@@ -74,3 +74,41 @@ class Services:
                 log.exception(
                     "moderation observer %r failed for comment %d", observer, change.comment.id
                 )
+
+
+class _OutsideAServer:
+    """Publisher and counters for a command run outside any server (the CLI): there are no
+    readers here to publish to (servers deliver what was committed from the event table)
+    and an operator at the console is not rate-limited."""
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        return None
+
+    async def notify_author(self, site_id: str, author_hash: str, event: Event) -> None:
+        return None
+
+    async def hit(self, key: str, limit: int, window: float) -> float:
+        return 0.0
+
+    async def peek(self, key: str) -> int:
+        return 0
+
+    async def reset(self, key: str) -> None:
+        return None
+
+    async def release(self, key: str) -> None:
+        return None
+
+
+def command_services(store: Store, secret: str, clock: Callable[[], float] = time.time) -> Services:
+    """The services a command-line use-case runs with: the same store, clock and rules as a
+    server's, with nothing to publish and nothing to rate-limit."""
+    outside = _OutsideAServer()
+    return Services(
+        store=store,
+        publisher=outside,
+        limiter=outside,
+        tokens=AuthorTokens(secret),
+        secret=secret,
+        clock=clock,
+    )

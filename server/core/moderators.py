@@ -60,22 +60,6 @@ async def add_moderator(
     return moderator, created
 
 
-async def remove_moderator(store: Store, email: str, site_id: str | None = None) -> None:
-    """Revoke one site, or delete the account when no site is named. Not audited: the CLI's
-    until it calls ``revoke_moderator``, which replaces it."""
-    email = clean_email(email)
-    async with store.write() as tx:
-        moderator = await tx.find_moderator(email)
-        if moderator is None:
-            raise NotFound("unknown_moderator", f"no moderator {email!r}")
-        if site_id is None:
-            await tx.delete_moderator(moderator.id)
-        elif site_id not in moderator.sites:
-            raise NotFound("not_a_moderator", f"{email} does not moderate {site_id!r}")
-        else:
-            await tx.revoke(moderator.id, site_id)
-
-
 async def revoke_moderator(
     svc: Services, email: str, site_id: str | None = None, *, by: Moderator | None = None
 ) -> Moderator:

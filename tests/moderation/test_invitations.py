@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 
 from server.app import create_app
 from server.core.erasure import forget_old_data
-from server.core.moderators import add_moderator, remove_moderator
+from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import moderators
 from tests.support.api import Api, Clock
-from tests.support.config import BACKENDS, settings_for
+from tests.support.config import BACKENDS, remove_moderator, settings_for
 from tests.support.db import Databases
 from tests.support.moderation import PASSWORD, Mod
 from tests.support.services import free_port

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import update
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from server.core.moderators import add_moderator, remove_moderator
+from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from server.store.schema import sessions
 from tests.support.api import Api
-from tests.support.config import env_for
+from tests.support.config import env_for, remove_moderator
 from tests.support.moderation import PASSWORD, Mod
 from tests.support.net import http_client, ws_connect
 from tests.support.servers import ServerProcess

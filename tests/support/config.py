@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from server.core.context import command_services
+from server.core.moderators import revoke_moderator
 from server.settings import Settings
+from server.store.database import SqlStore
 from tests.support.db import Databases
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -81,3 +84,8 @@ def cwd(path: Path) -> Iterator[None]:
 
 def has(binary: str) -> bool:
     return shutil.which(binary) is not None
+
+
+async def remove_moderator(store: SqlStore, email: str, site_id: str | None = None) -> None:
+    """What `threadline moderator remove` does: the audited use-case, as the operator."""
+    await revoke_moderator(command_services(store, SECRET), email, site_id)
