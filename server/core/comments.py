@@ -234,7 +234,10 @@ async def _attach_point(
     so a reply to a reply attaches to its top-level ancestor."""
     if parent_id is None:
         return None, None
-    parent = await tx.find_comment(parent_id)
+    # Locked: the reply carries the comment it answers to the moderators' live queue, so an
+    # erasure of that comment must not commit between this read and the reply's commit (it
+    # waits for the reply, or the reply sees it erased and is refused).
+    parent = await tx.find_comment(parent_id, for_update=True)
     # A held or removed comment answers like a missing one: a different error would tell
     # anyone who guesses ids that it exists.
     if parent is None or parent.site_id != page.site_id or parent.status is not Status.APPROVED:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
@@ -10,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+import server.core.comments as comments_module
 from server.broker.memory import MemoryBroker
 from server.broker.messages import unpack
 from server.core.authors import AuthorTokens
@@ -129,3 +131,36 @@ async def test_an_erased_authors_reply_never_carries_their_erased_text(world: Wo
     answered = [c.replying_to for c in world.changes.seen if c.replying_to is not None]
     assert [c.id for c in answered] == [first.comment.id]
     assert answered[0].body == "" and answered[0].author_name is None
+
+
+async def test_an_erasure_racing_a_reply_waits_for_it_so_no_erased_text_is_carried(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL runs two writes at once: the author of the comment being answered erases
+    their data while the reply's transaction is open. The erasure must wait for the reply
+    (which carries the text as it was when it was still public), never commit in between
+    and leave the reply carrying text already erased."""
+    assert isinstance(world.svc.store, SqlStore)
+    if world.svc.store.dialect != "postgresql":
+        pytest.skip("SQLite runs one write at a time: there is no window")
+    first = await _post(world, "secret words the author will erase")
+    await decide_comment(world.svc, world.site, first.comment.id, Action.APPROVE, moderator=None)
+    token = first.author_token
+    assert token is not None
+    original = comments_module._attach_point
+    erasure: list[asyncio.Task[int]] = []
+
+    async def attach_then_race(tx: Any, page: Any, parent_id: int | None) -> Any:
+        found = await original(tx, page, parent_id)
+        if parent_id == first.comment.id:
+            erasure.append(asyncio.create_task(erase_mine(world.svc, world.site, token)))
+            await asyncio.sleep(0.5)  # time enough for an unhindered erasure to commit
+            assert not erasure[0].done(), "the erasure committed inside the reply's write"
+        return found
+
+    monkeypatch.setattr(comments_module, "_attach_point", attach_then_race)
+    reply = await _post(world, "a reply", parent=first.comment.id)
+    assert await erasure[0] == 1
+    carried = next(c for c in world.changes.seen if c.comment.id == reply.comment.id)
+    assert carried.replying_to is not None
+    assert carried.replying_to.body == "secret words the author will erase"
