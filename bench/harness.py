@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.migrate import migrate
+from tests.support.config import SECRET
 from tests.support.servers import ServerProcess
 from tests.support.services import PostgresCluster, RedisServer
 
@@ -78,7 +80,7 @@ class Services:
 
     async def site(self, db_url: str, site_id: str, **kwargs: Any) -> SqlStore:
         store = SqlStore(db_url, pool_size=4)
-        await add_site(store, site_id, origins=[ORIGIN], **kwargs)
+        await add_site(command_services(store, SECRET), site_id, origins=[ORIGIN], **kwargs)
         return store
 
     def server(self, db_url: str, *, redis: bool = True, **env: str) -> ServerProcess:

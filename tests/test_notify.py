@@ -19,12 +19,13 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from server.app import create_app
+from server.core.context import command_services
 from server.core.errors import Invalid
 from server.core.models import Notify
 from server.core.sites import add_site, update_site
 from server.store.database import SqlStore
 from server.webtarget import check_target
-from tests.support.config import settings_for
+from tests.support.config import SECRET, settings_for
 from tests.support.db import Databases
 from tests.support.services import free_port
 
@@ -102,9 +103,11 @@ async def test_held_comment_fires_a_signed_webhook_and_retries(app_and_store: An
     receiver = Receiver(statuses=[503])
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    await add_site(store, "hooked", origins=["https://blog.test"], mode="all")
+    await add_site(
+        command_services(store, SECRET), "hooked", origins=["https://blog.test"], mode="all"
+    )
     await update_site(
-        store,
+        command_services(store, SECRET),
         "hooked",
         notify=Notify(webhook_url=f"http://127.0.0.1:{port}/hook", webhook_secret="s3cret"),
     )
@@ -147,9 +150,11 @@ async def test_webhook_connects_to_the_address_it_checked(
     receiver = Receiver(statuses=[])
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    await add_site(store, "named", origins=["https://blog.test"], mode="all")
+    await add_site(
+        command_services(store, SECRET), "named", origins=["https://blog.test"], mode="all"
+    )
     await update_site(
-        store,
+        command_services(store, SECRET),
         "named",
         notify=Notify(webhook_url=f"http://localhost:{port}/hook?k=1", webhook_secret="x"),
     )
@@ -194,9 +199,13 @@ async def test_published_comments_do_not_notify(app_and_store: Any) -> None:
     receiver = Receiver(statuses=[])
     server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    await add_site(store, "quiet", origins=["https://blog.test"], mode="none")
+    await add_site(
+        command_services(store, SECRET), "quiet", origins=["https://blog.test"], mode="none"
+    )
     await update_site(
-        store, "quiet", notify=Notify(webhook_url=f"http://127.0.0.1:{port}/h", webhook_secret="x")
+        command_services(store, SECRET),
+        "quiet",
+        notify=Notify(webhook_url=f"http://127.0.0.1:{port}/h", webhook_secret="x"),
     )
     async with server:
         await post(app, "quiet", "published at once")
@@ -211,14 +220,16 @@ async def test_held_comment_is_emailed_without_header_injection(app_and_store: A
     controller.start()
     try:
         await add_site(
-            store,
+            command_services(store, SECRET),
             "mailed",
             origins=["https://blog.test"],
             mode="all",
             name="Blog\r\nBcc: victim@evil.test",
         )
         await update_site(
-            store, "mailed", notify=Notify(emails=("owner@blog.test", "mod@blog.test"))
+            command_services(store, SECRET),
+            "mailed",
+            notify=Notify(emails=("owner@blog.test", "mod@blog.test")),
         )
         await post(app, "mailed", "held for the owner", name="x\r\nBcc: a@evil.test")
         async with asyncio.timeout(10):

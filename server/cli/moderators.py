@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from server.cli.prompts import read_password
-from server.cli.running import Subcommands, now_ms, run_on_database
+from server.cli.running import Subcommands, run_on_database, services_for
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -68,13 +68,12 @@ def cmd_moderator_add(settings: Settings, args: argparse.Namespace) -> int:
         # An existing account keeps its password: granting a site must not reset it.
         password = None if existing else read_password()
         moderator, created = await add_moderator(
-            store,
+            services_for(settings, store),
             hasher(settings.password_profile),
             args.email,
             args.site,
             password=password,
             owner=args.owner,
-            now=now_ms(),
         )
         if created:
             role = moderator.sites[args.site].value
@@ -100,7 +99,10 @@ def cmd_moderator_passwd(settings: Settings, args: argparse.Namespace) -> int:
         if await find_moderator(store, email) is None:  # before asking for a password
             raise NotFound("unknown_moderator", f"no moderator {email!r}")
         ended = await set_moderator_password(
-            store, hasher(settings.password_profile), email, read_password()
+            services_for(settings, store),
+            hasher(settings.password_profile),
+            email,
+            read_password(),
         )
         sessions = {0: "no session was open", 1: "ended its 1 session"}.get(
             ended, f"ended its {ended} sessions"
@@ -115,7 +117,7 @@ def cmd_moderator_list(settings: Settings, args: argparse.Namespace) -> int:
     from server.core.moderators import list_moderators
 
     async def show(store: SqlStore) -> int:
-        for moderator in await list_moderators(store, args.site):
+        for moderator in await list_moderators(services_for(settings, store), args.site):
             grants = " ".join(
                 f"{site}:{role.value}" for site, role in sorted(moderator.sites.items())
             )
@@ -126,12 +128,11 @@ def cmd_moderator_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_moderator_remove(settings: Settings, args: argparse.Namespace) -> int:
-    from server.core.context import command_services
     from server.core.moderators import revoke_moderator
 
     async def remove(store: SqlStore) -> int:
         # Audited like an owner's removal, as the operator's (no moderator) on each site lost.
-        await revoke_moderator(command_services(store, settings.secret_key), args.email, args.site)
+        await revoke_moderator(services_for(settings, store), args.email, args.site)
         target = f"from site {args.site}" if args.site else "entirely"
         print(f"removed {args.email} {target}")
         return 0

@@ -14,6 +14,7 @@ from server.settings import Settings
 if TYPE_CHECKING:
     # Only for annotations: the store pulls in SQLAlchemy, which `threadline --help` and
     # `threadline settings` should not pay for.
+    from server.core.context import Services
     from server.store.database import SqlStore
 
 EXIT_USAGE = 2
@@ -37,6 +38,16 @@ def now_ms(clock: Callable[[], float] = time.time) -> int:
     """The CLI's one clock, read as core's ``Services.now_ms`` reads its own: milliseconds
     since the epoch, the unit of every time the store keeps."""
     return int(clock() * 1000)
+
+
+def services_for(
+    settings: Settings, store: SqlStore, clock: Callable[[], float] = time.time
+) -> Services:
+    """Core's services for a command: the same rules and clock as a server's, nothing to
+    publish (servers deliver what was committed), no rate limits for the operator."""
+    from server.core.context import command_services
+
+    return command_services(store, settings.secret_key, clock)
 
 
 def finish(work: Coroutine[object, object, Result]) -> Result:

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from server.cli.prompts import confirmed
-from server.cli.running import CliError, Subcommands, now_ms, run_on_database
+from server.cli.running import CliError, Subcommands, run_on_database, services_for
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -114,12 +114,11 @@ def cmd_site_add(settings: Settings, args: argparse.Namespace) -> int:
     async def add(store: SqlStore) -> int:
         try:
             site = await add_site(
-                store,
+                services_for(settings, store),
                 args.site_id,
                 origins=args.origin,
                 mode=args.moderation,
                 name=args.name,
-                now=now_ms(),
             )
         except Conflict:
             if not args.exist_ok:
@@ -139,7 +138,7 @@ def cmd_site_list(settings: Settings, args: argparse.Namespace) -> int:
     from server.core.sites import list_sites
 
     async def show(store: SqlStore) -> int:
-        for site in await list_sites(store):
+        for site in await list_sites(services_for(settings, store)):
             print(f"{site.id}\t{site.moderation.value}\t{' '.join(site.origins)}\t{site.name}")
         return 0
 
@@ -151,7 +150,7 @@ def cmd_site_update(settings: Settings, args: argparse.Namespace) -> int:
 
     async def update(store: SqlStore) -> int:
         site = await update_site(
-            store,
+            services_for(settings, store),
             args.site_id,
             origins=args.origin,
             add_origins=args.add_origin or (),
@@ -202,7 +201,9 @@ def cmd_site_remove(settings: Settings, args: argparse.Namespace) -> int:
 
     async def remove(store: SqlStore) -> int:
         try:
-            contents = await site_removal(store, args.site_id, erase=args.erase)
+            contents = await site_removal(
+                services_for(settings, store), args.site_id, erase=args.erase
+            )
         except Conflict as exc:
             raise CliError(
                 f"{exc.message}: keep a copy first (`threadline site export "
@@ -218,7 +219,7 @@ def cmd_site_remove(settings: Settings, args: argparse.Namespace) -> int:
         ):
             print(f"site {args.site_id} left unchanged", file=sys.stderr)
             return 1
-        await remove_site(store, args.site_id, erase=args.erase)
+        await remove_site(services_for(settings, store), args.site_id, erase=args.erase)
         print(f"removed {what} (the moderators' accounts stay)")
         return 0
 
@@ -233,7 +234,7 @@ def cmd_site_export(settings: Settings, args: argparse.Namespace) -> int:
 
     async def export(store: SqlStore) -> int:
         site = await SiteDirectory(store).get(args.site_id)
-        data = await export_site(store, site, settings.secret_key)
+        data = await export_site(services_for(settings, store), site)
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
 

@@ -14,7 +14,6 @@ from server.core.errors import NotFound, Unauthorized
 from server.core.events import hidden
 from server.core.imports import Batch
 from server.core.models import AuditEntry, Event, Moderator, QueueChange, Site, Status
-from server.core.ports import Store
 from server.core.queue_changes import with_replies
 from server.core.sealing import PREFIX as SEALED
 from server.core.sealing import Sealer
@@ -106,12 +105,12 @@ async def erase_author_of(svc: Services, site: Site, comment_id: int, *, by: Mod
 EXPORT_AUTHORS = "export authors"
 
 
-async def export_site(store: Store, site: Site, secret: str) -> dict[str, Any]:
+async def export_site(svc: Services, site: Site) -> dict[str, Any]:
     """The site's pages and comments as JSON: no secrets, no IP hashes, and each author
     hash sealed with this server's secret. Nobody reading the file can link comments by
     author; a restore into this server opens them, so authors keep their comments."""
-    sealer = Sealer(secret, EXPORT_AUTHORS)
-    async with store.read() as tx:
+    sealer = Sealer(svc.secret, EXPORT_AUTHORS)
+    async with svc.store.read() as tx:
         pages = await tx.site_pages(site.id)
         comments = await tx.site_comments(site.id)
     return {

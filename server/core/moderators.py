@@ -32,20 +32,20 @@ async def find_moderator(store: Store, email: str) -> Moderator | None:
 
 
 async def add_moderator(
-    store: Store,
+    svc: Services,
     ph: PasswordHasher,
     email: str,
     site_id: str,
     *,
     password: str | None,
     owner: bool = False,
-    now: int = 0,
 ) -> tuple[Moderator, bool]:
     """Create the account (a password is then required) or grant an existing one the site.
     Returns the moderator and whether it was created."""
     email = clean_email(email)
     role = Role.OWNER if owner else Role.MODERATOR
-    async with store.write() as tx:
+    now = svc.now_ms()
+    async with svc.store.write() as tx:
         if await tx.find_site(site_id) is None:
             raise NotFound("unknown_site", f"no site {site_id!r}")
         existing = await tx.find_moderator(email)
@@ -94,14 +94,14 @@ async def set_display_name(svc: Services, moderator_id: int, name: object) -> st
 
 
 async def set_moderator_password(
-    store: Store, ph: PasswordHasher, email: str, password: str
+    svc: Services, ph: PasswordHasher, email: str, password: str
 ) -> int:
     """Give the account a new password (`threadline moderator passwd`) and end every session
     it has, so a browser logged in with the old one (perhaps not the owner's) must log in
     again; any reset link sent to it stops working. Returns how many sessions ended."""
     email = clean_email(email)
     hashed = await asyncio.to_thread(ph.hash, check_password(password))
-    async with store.write() as tx:
+    async with svc.store.write() as tx:
         moderator = await tx.find_moderator(email)
         if moderator is None:
             raise NotFound("unknown_moderator", f"no moderator {email!r}")
@@ -117,9 +117,9 @@ async def store_new_password(tx: PasswordChangeTx, moderator_id: int, password_h
     return ended
 
 
-async def list_moderators(store: Store, site_id: str | None = None) -> list[Moderator]:
+async def list_moderators(svc: Services, site_id: str | None = None) -> list[Moderator]:
     """Every moderator account by e-mail, or those of one site."""
-    async with store.read() as tx:
+    async with svc.store.read() as tx:
         if site_id is not None and await tx.find_site(site_id) is None:
             raise NotFound("unknown_site", f"no site {site_id!r}")
         everyone = await tx.list_moderators()

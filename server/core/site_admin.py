@@ -173,4 +173,4 @@ async def remove_site_moderator(
 
 async def export_owned_site(svc: Services, owner: Moderator, site_id: str) -> dict[str, Any]:
     site = await owned_site(svc, owner, site_id)
-    return await export_site(svc.store, site, svc.secret)
+    return await export_site(svc, site)

@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from server.core.context import Services
 from server.core.errors import Conflict, Invalid, NotFound
 from server.core.models import Filters, Mode, Notify, Site
 from server.core.origins import normalize_origin
@@ -50,22 +51,21 @@ def clean_origins(values: Iterable[str]) -> tuple[str, ...]:
 
 
 async def add_site(
-    store: Store,
+    svc: Services,
     site_id: str,
     *,
     origins: Iterable[str],
     mode: str = "none",
     name: str | None = None,
-    now: int = 0,
 ) -> Site:
     site = Site(
         id=check_site_id(site_id),
         name=clean_site_name(name, site_id),
         origins=clean_origins(origins),
         moderation=parse_mode(mode),
-        created_at=now,
+        created_at=svc.now_ms(),
     )
-    async with store.write() as tx:
+    async with svc.store.write() as tx:
         if await tx.find_site(site.id) is not None:
             raise Conflict("site_exists", f"site {site.id!r} already exists")
         await tx.insert_site(site)
@@ -73,7 +73,7 @@ async def add_site(
 
 
 async def update_site(
-    store: Store,
+    svc: Services,
     site_id: str,
     *,
     origins: Iterable[str] | None = None,
@@ -83,7 +83,7 @@ async def update_site(
     filters: Filters | None = None,
     notify: Notify | None = None,
 ) -> Site:
-    async with store.write() as tx:
+    async with svc.store.write() as tx:
         return await change_site(
             tx,
             site_id,
@@ -125,8 +125,8 @@ async def change_site(
     return updated
 
 
-async def list_sites(store: Store) -> list[Site]:
-    async with store.read() as tx:
+async def list_sites(svc: Services) -> list[Site]:
+    async with svc.store.read() as tx:
         return await tx.list_sites()
 
 
@@ -140,17 +140,17 @@ class SiteContents:
     moderators: int  # accounts granted the site (the accounts themselves stay)
 
 
-async def site_removal(store: Store, site_id: str, *, erase: bool = False) -> SiteContents:
+async def site_removal(svc: Services, site_id: str, *, erase: bool = False) -> SiteContents:
     """What :func:`remove_site` would take, refused as it would be: to ask before doing it."""
-    async with store.read() as tx:
+    async with svc.store.read() as tx:
         return await _removable(tx, site_id, erase)
 
 
-async def remove_site(store: Store, site_id: str, *, erase: bool = False) -> SiteContents:
+async def remove_site(svc: Services, site_id: str, *, erase: bool = False) -> SiteContents:
     """Delete a site and everything of it: pages, comments, events, flags, bans,
     invitations, audit entries and moderators' grants. Refused while it has comments
     unless ``erase``: they cannot be brought back (export them first)."""
-    async with store.write() as tx:
+    async with svc.store.write() as tx:
         contents = await _removable(tx, site_id, erase)
         await tx.delete_site(site_id)
     return contents

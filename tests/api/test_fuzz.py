@@ -19,10 +19,11 @@ from schemathesis.specs.openapi.checks import (
 
 from server.api.openapi import openapi_document
 from server.app import create_app
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.migrate import migrate
-from tests.support.config import settings_for
+from tests.support.config import SECRET, settings_for
 
 CHECKS = [
     not_a_server_error,
@@ -45,7 +46,7 @@ class FreshApp:
             url = f"sqlite:///{data}/fuzz.db"
             store = SqlStore(url)
             await migrate(store)
-            await add_site(store, "fuzz", origins=["https://blog.test"])
+            await add_site(command_services(store, SECRET), "fuzz", origins=["https://blog.test"])
             await store.close()
             self.app = create_app(settings_for(url, data))
         await self.app(scope, receive, send)

@@ -10,11 +10,12 @@ import httpx
 import pytest
 
 from server.app import create_app
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.http.clientip import client_ip
 from server.store.database import SqlStore
 from tests.support.api import Api, Clock
-from tests.support.config import settings_for
+from tests.support.config import SECRET, settings_for
 from tests.support.db import Databases
 
 
@@ -63,7 +64,7 @@ async def strict(request: pytest.FixtureRequest, databases: Databases, tmp_path:
     backend, broker = request.param
     url = await databases.create(backend)
     store = SqlStore(url)
-    await add_site(store, "g", origins=["https://blog.test"])
+    await add_site(command_services(store, SECRET), "g", origins=["https://blog.test"])
     clock = Clock()
     redis_url = request.getfixturevalue("redis_server").scratch_url() if broker == "redis" else None
     settings = settings_for(

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from server.app import create_app
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from tests.support.api import Api
@@ -23,7 +24,7 @@ from tests.support.ws import Reader
 async def _app(databases: Databases, tmp_path: Path, **overrides: Any) -> Any:
     url = await databases.create("sqlite")
     store = SqlStore(url)
-    await add_site(store, "h", origins=["https://blog.test"])
+    await add_site(command_services(store, SECRET), "h", origins=["https://blog.test"])
     await store.close()
     return create_app(settings_for(url, tmp_path, **overrides))
 

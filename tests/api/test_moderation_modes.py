@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from server.core.context import command_services
 from server.core.models import Filters
 from server.core.sites import update_site
 from tests.support.api import Api
+from tests.support.config import SECRET
 
 if TYPE_CHECKING:
     from server.core.context import Services
@@ -15,7 +17,7 @@ if TYPE_CHECKING:
 async def _site(api: Api, mode: str = "none", **filters: object) -> str:
     site = await api.new_site(moderation=mode)
     if filters:
-        await update_site(api.store, site, filters=Filters(**filters))  # type: ignore[arg-type]
+        await update_site(command_services(api.store, SECRET), site, filters=Filters(**filters))  # type: ignore[arg-type]
     return site
 
 

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from server.core.context import command_services
 from tests.support.api import Api
+from tests.support.config import SECRET
 
 
 async def test_post_returns_comment_status_and_author_token(api: Api) -> None:
@@ -262,7 +264,7 @@ async def test_posting_is_rate_limited_per_client_network(
 
     url = await databases.create("sqlite")  # type: ignore[attr-defined]
     store = SqlStore(url)
-    await add_site(store, "rl", origins=["http://blog.test"])
+    await add_site(command_services(store, SECRET), "rl", origins=["http://blog.test"])
     app = create_app(settings_for(url, tmp_path, rate_limit=3))  # type: ignore[arg-type]
     async with app.router.lifespan_context(app):
 

@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 
 from server.app import create_app
 from server.core.authors import AuthorTokens
+from server.core.context import command_services
 from server.core.erasure import forget_old_data
 from server.core.privacy import ip_hash
 from server.core.sites import add_site
@@ -94,7 +95,7 @@ async def test_raw_ip_addresses_are_never_stored_or_logged(
 ) -> None:
     url = await databases.create("sqlite")
     store = SqlStore(url)
-    await add_site(store, "ips", origins=["https://blog.test"])
+    await add_site(command_services(store, SECRET), "ips", origins=["https://blog.test"])
     app = create_app(settings_for(url, tmp_path))
     caplog.set_level(logging.DEBUG)
     try:
@@ -158,7 +159,7 @@ async def test_ip_hashes_are_forgotten_after_30_days(
 async def test_cli_exports_a_site(databases: Databases, tmp_path: Path) -> None:
     url = await databases.create("sqlite")
     store = SqlStore(url)
-    await add_site(store, "exp", origins=["https://blog.test"])
+    await add_site(command_services(store, SECRET), "exp", origins=["https://blog.test"])
     async with store.write() as tx:
         await tx.conn.execute(text("SELECT 1"))
     await store.close()

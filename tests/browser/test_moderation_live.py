@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, expect
 
+from server.core.context import command_services
 from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from tests.support.browser import Comments, open_page
+from tests.support.config import SECRET
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long moderator password"
@@ -23,7 +25,9 @@ _people = itertools.count(1)
 
 async def moderator(comments: Comments, new_context: Any, site: str, **context: Any) -> Page:
     email = f"m{next(_people)}@blog.test"
-    await add_moderator(comments.store, hasher("test"), email, site, password=PASSWORD)
+    await add_moderator(
+        command_services(comments.store, SECRET), hasher("test"), email, site, password=PASSWORD
+    )
     page = await open_page(await new_context(**context), f"{comments.base}/moderate/login")
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)

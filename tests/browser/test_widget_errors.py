@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from playwright.async_api import ConsoleMessage, Page, Route, expect
 
+from server.core.context import command_services
 from server.core.models import Ban, Filters, Status
 from server.core.sites import add_site, update_site
 from server.web.widget_source import served_widget
 from tests.support.browser import Comments, open_page
+from tests.support.config import SECRET
 from tests.support.servers import ServerProcess
 from tests.support.services import free_port
 
@@ -69,7 +71,7 @@ async def test_unknown_site_says_so_logs_the_fix_and_loads_once_it_exists(
     await shows_failure(page, "This site is not set up for comments.")
     fix = f"threadline site add {site} --origin {comments.host.origin}"
     assert [line for line in logged if fix in line], logged
-    await add_site(comments.store, site, origins=[comments.host.origin])
+    await add_site(command_services(comments.store, SECRET), site, origins=[comments.host.origin])
     await retry_until_loaded(page)
 
 
@@ -77,7 +79,9 @@ async def test_refused_origin_says_so_logs_the_fix_and_loads_once_allowed(
     comments: Comments, new_context: Any
 ) -> None:
     site = f"elsewhere{time.monotonic_ns()}"
-    await add_site(comments.store, site, origins=["https://other.example"])
+    await add_site(
+        command_services(comments.store, SECRET), site, origins=["https://other.example"]
+    )
     ctx = await new_context()
     page = await ctx.new_page()
     logged = console(page)
@@ -86,7 +90,9 @@ async def test_refused_origin_says_so_logs_the_fix_and_loads_once_allowed(
     fix = f"threadline site update {site} --add-origin {comments.host.origin}"
     assert [line for line in logged if fix in line], logged
     assert len(logged) == 1  # one line, and not again on every retry
-    await update_site(comments.store, site, add_origins=[comments.host.origin])
+    await update_site(
+        command_services(comments.store, SECRET), site, add_origins=[comments.host.origin]
+    )
     await retry_until_loaded(page)
 
 
@@ -151,7 +157,9 @@ async def test_each_posting_refusal_says_why_and_keeps_the_text(
     comments: Comments, new_context: Any
 ) -> None:
     site = await comments.site()
-    await update_site(comments.store, site, filters=Filters(banned_words=("grift",)))
+    await update_site(
+        command_services(comments.store, SECRET), site, filters=Filters(banned_words=("grift",))
+    )
     page = await open_page(await new_context(), comments.article(site, "refusals"))
     box = page.get_by_label("Comment")
 

@@ -14,7 +14,7 @@ from server.core import queue_actions, site_admin
 from server.core.authors import AuthorTokens
 from server.core.bans import lift_ban
 from server.core.comments import Draft, post_comment
-from server.core.context import Limits, Services
+from server.core.context import Limits, Services, command_services
 from server.core.decisions import Action, decide_comment, moderator_edit
 from server.core.errors import Forbidden, Invalid, NotFound, Unavailable
 from server.core.models import AuditEntry, Event, Moderator, Site, Status
@@ -51,12 +51,21 @@ class Sites:
 async def sites(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[Sites]:
     store = SqlStore(await databases.create(request.param))
     for site_id in ("mine", "theirs"):
-        await add_site(store, site_id, origins=["https://blog.test"], mode="all")
+        await add_site(
+            command_services(store, SECRET), site_id, origins=["https://blog.test"], mode="all"
+        )
     ph = hasher("test")
     owner, _ = await add_moderator(
-        store, ph, "owner@example.com", "mine", password=PASSWORD, owner=True
+        command_services(store, SECRET),
+        ph,
+        "owner@example.com",
+        "mine",
+        password=PASSWORD,
+        owner=True,
     )
-    moderator, _ = await add_moderator(store, ph, "mod@example.com", "mine", password=PASSWORD)
+    moderator, _ = await add_moderator(
+        command_services(store, SECRET), ph, "mod@example.com", "mine", password=PASSWORD
+    )
     svc = Services(
         store=store,
         publisher=Silent(),
@@ -220,7 +229,13 @@ async def test_owners_remove_moderators_but_not_themselves_and_it_is_audited(
 async def test_the_operator_removing_a_moderator_is_audited_on_each_site_it_loses(
     sites: Sites,
 ) -> None:
-    await add_moderator(sites.svc.store, hasher("test"), "mod@example.com", "theirs", password=None)
+    await add_moderator(
+        command_services(sites.svc.store, SECRET),
+        hasher("test"),
+        "mod@example.com",
+        "theirs",
+        password=None,
+    )
     await revoke_moderator(sites.svc, "mod@example.com", "theirs")
     [entry] = await _audit(sites.svc, "theirs")
     assert (entry.action, entry.moderator_id) == ("settings", None)

@@ -12,7 +12,7 @@ from server.broker.memory import MemoryBroker
 from server.core.author_changes import delete_comment
 from server.core.authors import AuthorTokens
 from server.core.comments import Draft, post_comment
-from server.core.context import Limits, Services
+from server.core.context import Limits, Services, command_services
 from server.core.decisions import Action, decide_comment
 from server.core.erasure import erase_mine, forget_old_data
 from server.core.errors import Conflict
@@ -48,7 +48,9 @@ class World:
 @pytest.fixture(params=BACKENDS)
 async def world(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[World]:
     store = SqlStore(await databases.create(request.param))
-    await add_site(store, "mod", origins=["https://blog.test"], mode="all")
+    await add_site(
+        command_services(store, SECRET), "mod", origins=["https://blog.test"], mode="all"
+    )
     recorder = Recorder()
     svc = Services(
         store=store,

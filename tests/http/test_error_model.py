@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.app import create_app
+from server.core.context import command_services
 from server.core.errors import (
     Conflict,
     DomainError,
@@ -30,7 +31,7 @@ from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from server.http.statuses import BY_CLASS
 from tests.support.api import Api
-from tests.support.config import settings_for
+from tests.support.config import SECRET, settings_for
 from tests.support.moderation import PASSWORD, Mod, client_for
 
 JSON_ACCEPT = {"Accept": "application/json"}
@@ -166,7 +167,9 @@ async def moderator(asgi_api: Api) -> AsyncIterator[tuple[Mod, str, str]]:
     """A logged-in moderator (not owner) of one site, and another site they do not moderate."""
     mine, theirs = await asgi_api.new_site(moderation="all"), await asgi_api.new_site()
     email = f"errors-{mine}@example.com"
-    await add_moderator(asgi_api.store, hasher("test"), email, mine, password=PASSWORD)
+    await add_moderator(
+        command_services(asgi_api.store, SECRET), hasher("test"), email, mine, password=PASSWORD
+    )
     async with client_for(asgi_api) as http:
         mod = Mod(http, email)
         assert (await mod.login()).status_code == 303

@@ -9,10 +9,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import comments, events
-from tests.support.config import BACKENDS, env_for
+from tests.support.config import BACKENDS, SECRET, env_for
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
@@ -26,7 +27,7 @@ async def test_200_concurrent_posts_to_one_page_are_gap_free(
 ) -> None:
     url = await databases.create(backend)
     store = SqlStore(url)
-    await add_site(store, "busy", origins=["http://blog.test"])
+    await add_site(command_services(store, SECRET), "busy", origins=["http://blog.test"])
     servers = [ServerProcess(env_for(url, tmp_path)).start() for _ in range(2)]
     try:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from server.core.context import command_services
 from server.core.moderators import add_moderator
 from server.core.passwords import hasher
+from tests.support.config import SECRET
 from tests.support.live import Pair
 from tests.support.moderation import PASSWORD, Mod
 from tests.support.net import http_client
@@ -93,7 +95,12 @@ async def test_an_erased_author_is_gone_from_every_endpoint_replay_cache_and_log
 
     owner_email = f"owner-{site}@example.com"
     await add_moderator(
-        pair.store, hasher("test"), owner_email, site, password=PASSWORD, owner=True
+        command_services(pair.store, SECRET),
+        hasher("test"),
+        owner_email,
+        site,
+        password=PASSWORD,
+        owner=True,
     )
     seen: list[str] = []
     async with http_client(base_url=b.url, timeout=30) as owner_http:

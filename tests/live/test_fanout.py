@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from server.core.context import command_services
+from tests.support.config import SECRET
 from tests.support.db import Databases
 from tests.support.live import Pair, start_pair
 from tests.support.services import RedisServer
@@ -89,7 +91,7 @@ async def test_killed_process_viewers_leave_the_count_within_30s(
         from tests.support.api import ORIGIN
 
         store = SqlStore(a.env["THREADLINE_DATABASE_URL"], pool_size=1)
-        await add_site(store, "kill", origins=[ORIGIN])
+        await add_site(command_services(store, SECRET), "kill", origins=[ORIGIN])
         await store.close()
         doomed = [await Reader.open(a.ws_url, "kill") for _ in range(3)]
         survivor = await Reader.open(b.ws_url, "kill")

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from bench.flood import FloodOutcome, run
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from tests.support.api import ORIGIN
-from tests.support.config import env_for
+from tests.support.config import SECRET, env_for
 from tests.support.db import Databases
 from tests.support.servers import ServerProcess
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.slow
 async def limited(databases: Databases, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     url = await databases.create("sqlite")
     store = SqlStore(url)
-    await add_site(store, "flood", origins=[ORIGIN])
+    await add_site(command_services(store, SECRET), "flood", origins=[ORIGIN])
     await store.close()
     # 127.0.0.1 is trusted as a proxy so the test can speak for many client IPs.
     server = ServerProcess(

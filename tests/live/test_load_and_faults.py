@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from bench.faults import run
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from tests.support.api import ORIGIN
+from tests.support.config import SECRET
 from tests.support.db import Databases
 from tests.support.live import start_pair
 from tests.support.services import RedisServer
@@ -29,7 +31,7 @@ async def test_nothing_is_lost_through_redis_restarts_and_a_killed_server(
     redis.start()
     db_url = await databases.create("postgresql")
     store = SqlStore(db_url, pool_size=2)
-    await add_site(store, "faults", origins=[ORIGIN])
+    await add_site(command_services(store, SECRET), "faults", origins=[ORIGIN])
     # All readers come from 127.0.0.1: lift the per-IP socket cap for this run.
     a, b = start_pair(db_url, redis.url, tmp_path, THREADLINE_WS_MAX_PER_IP="1000")
     try:

@@ -9,9 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from tests.support.api import ORIGIN
+from tests.support.config import SECRET
 from tests.support.db import Databases
 from tests.support.live import running_pair
 from tests.support.metrics import TOKEN, scrape
@@ -28,8 +30,8 @@ POST_ROUTE = 'route="/api/v1/sites/{site}/comments",method="POST",status="2xx"'
 async def metrics_db(databases: Databases) -> str:
     url: str = await databases.create("postgresql")
     store = SqlStore(url, pool_size=2)
-    await add_site(store, "mx", origins=[ORIGIN])
-    await add_site(store, "mxq", origins=[ORIGIN], mode="all")
+    await add_site(command_services(store, SECRET), "mx", origins=[ORIGIN])
+    await add_site(command_services(store, SECRET), "mxq", origins=[ORIGIN], mode="all")
     await store.close()
     return url
 
@@ -145,7 +147,7 @@ async def test_queue_depth_is_zero_not_absent_when_nothing_waits(
 
     db = await databases.create("sqlite")
     store = SqlStore(db, pool_size=1)
-    await add_site(store, "quiet", origins=[ORIGIN], mode="all")
+    await add_site(command_services(store, SECRET), "quiet", origins=[ORIGIN], mode="all")
     await store.close()
     app = create_app(settings_for(db, tmp_path, metrics_token=TOKEN))
     async with (

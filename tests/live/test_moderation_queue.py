@@ -16,7 +16,7 @@ from server.broker.memory import MemoryBroker
 from server.broker.messages import unpack
 from server.core.authors import AuthorTokens
 from server.core.comments import Draft, PostResult, post_comment
-from server.core.context import Limits, Services
+from server.core.context import Limits, Services, command_services
 from server.core.decisions import Action, decide_comment
 from server.core.erasure import erase_mine
 from server.core.models import Event, QueueChange, Site
@@ -56,7 +56,9 @@ class World:
 @pytest.fixture(params=BACKENDS)
 async def world(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[World]:
     store = SqlStore(await databases.create(request.param))
-    await add_site(store, "live-queue", origins=["https://blog.test"], mode="all")
+    await add_site(
+        command_services(store, SECRET), "live-queue", origins=["https://blog.test"], mode="all"
+    )
     changes = Changes()
     svc = Services(
         store=store,

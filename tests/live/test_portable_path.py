@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from tests.support.api import ORIGIN
-from tests.support.config import env_for
+from tests.support.config import SECRET, env_for
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
@@ -45,7 +46,7 @@ class WsprotoServer(ServerProcess):
 async def server(databases: Databases, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     url = await databases.create("sqlite")
     store = SqlStore(url)
-    await add_site(store, "portable", origins=[ORIGIN])
+    await add_site(command_services(store, SECRET), "portable", origins=[ORIGIN])
     await store.close()
     proc = WsprotoServer(env_for(url, tmp_path, THREADLINE_WS_QUEUE_BYTES="16384")).start()
     yield proc

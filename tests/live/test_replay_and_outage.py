@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from tests.support.api import ORIGIN
+from tests.support.config import SECRET
 from tests.support.db import Databases
 from tests.support.live import Pair, start_pair
 from tests.support.net import http_client
@@ -65,7 +67,7 @@ async def test_redis_outage_loses_no_comment_and_readers_converge(
     redis.start()
     db_url = await databases.create("postgresql")
     store = SqlStore(db_url, pool_size=1)
-    await add_site(store, "outage", origins=[ORIGIN])
+    await add_site(command_services(store, SECRET), "outage", origins=[ORIGIN])
     a, b = start_pair(db_url, redis.url, tmp_path)
     try:
         readers = [await Reader.open(srv.ws_url, "outage", seq=0) for srv in (a, b, a, b)]
@@ -108,7 +110,7 @@ async def test_sigterm_closes_sockets_with_1012_so_clients_resume_elsewhere(
 ) -> None:
     db_url = await databases.create("postgresql")
     store = SqlStore(db_url, pool_size=1)
-    await add_site(store, "restart", origins=[ORIGIN])
+    await add_site(command_services(store, SECRET), "restart", origins=[ORIGIN])
     await store.close()
     a, b = start_pair(db_url, redis_server.url, tmp_path)
     try:

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from server.core.context import command_services
 from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from tests.support.api import Api
+from tests.support.config import SECRET
 from tests.support.moderation import (
     PASSWORD,
     Mod,
@@ -28,7 +30,12 @@ def make_mod(api: Api) -> Callable[..., Any]:
         email = f"mod{next(people_numbers)}@example.com"
         for site in sites:
             await add_moderator(
-                api.store, hasher("test"), email, site, password=PASSWORD, owner=owner
+                command_services(api.store, SECRET),
+                hasher("test"),
+                email,
+                site,
+                password=PASSWORD,
+                owner=owner,
             )
         async with client_for(api) as http:
             mod = Mod(http, email)

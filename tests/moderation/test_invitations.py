@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from server.app import create_app
+from server.core.context import command_services
 from server.core.erasure import forget_old_data
 from server.core.moderators import add_moderator
 from server.core.passwords import hasher
@@ -23,7 +24,7 @@ from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import moderators
 from tests.support.api import Api, Clock
-from tests.support.config import BACKENDS, remove_moderator, settings_for
+from tests.support.config import BACKENDS, SECRET, remove_moderator, settings_for
 from tests.support.db import Databases
 from tests.support.moderation import PASSWORD, Mod
 from tests.support.services import free_port
@@ -48,7 +49,12 @@ class World:
     async def moderator(self, email: str, *sites: str, owner: bool = False) -> Mod:
         for site in sites:
             await add_moderator(
-                self.store, hasher("test"), email, site, password=PASSWORD, owner=owner
+                command_services(self.store, SECRET),
+                hasher("test"),
+                email,
+                site,
+                password=PASSWORD,
+                owner=owner,
             )
         mod = Mod(self.browser(), email)
         assert (await mod.login()).status_code == 303
@@ -77,7 +83,7 @@ async def world(
     url = await databases.create(request.param)
     store = SqlStore(url)
     for site in ("mine", "theirs"):
-        await add_site(store, site, origins=["https://blog.test"])
+        await add_site(command_services(store, SECRET), site, origins=["https://blog.test"])
     port = free_port()
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
@@ -280,9 +286,14 @@ async def test_without_a_public_url_no_invitation_is_sent_whatever_the_host(
 ) -> None:
     url = await databases.create("sqlite")
     store = SqlStore(url)
-    await add_site(store, "mine", origins=["https://blog.test"])
+    await add_site(command_services(store, SECRET), "mine", origins=["https://blog.test"])
     await add_moderator(
-        store, hasher("test"), "owner@example.com", "mine", password=PASSWORD, owner=True
+        command_services(store, SECRET),
+        hasher("test"),
+        "owner@example.com",
+        "mine",
+        password=PASSWORD,
+        owner=True,
     )
     port = free_port()
     mailbox = Mailbox()

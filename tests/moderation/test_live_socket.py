@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import update
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from server.core.context import command_services
 from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from server.store.schema import sessions
 from tests.support.api import Api
-from tests.support.config import env_for, remove_moderator
+from tests.support.config import SECRET, env_for, remove_moderator
 from tests.support.moderation import PASSWORD, Mod
 from tests.support.net import http_client, ws_connect
 from tests.support.servers import ServerProcess
@@ -33,7 +34,11 @@ async def test_moderator_socket_needs_a_session_and_our_origin(
         api = Api(http, backend_store, "uvicorn")
         site = await api.new_site(moderation="all")
         await add_moderator(
-            backend_store, hasher("test"), f"ws-{site}@example.com", site, password=PASSWORD
+            command_services(backend_store, SECRET),
+            hasher("test"),
+            f"ws-{site}@example.com",
+            site,
+            password=PASSWORD,
         )
         mod = Mod(http, f"ws-{site}@example.com")
         assert (await mod.login()).status_code == 303
@@ -63,7 +68,9 @@ async def _moderator_of_a_new_site(http: Any, store: Any, who: str) -> tuple[Api
     api = Api(http, store, "uvicorn")
     site = await api.new_site(moderation="all")
     mod = Mod(http, f"{who}-{site}@example.com")
-    await add_moderator(store, hasher("test"), mod.email, site, password=PASSWORD)
+    await add_moderator(
+        command_services(store, SECRET), hasher("test"), mod.email, site, password=PASSWORD
+    )
     assert (await mod.login()).status_code == 303
     return api, site, mod
 

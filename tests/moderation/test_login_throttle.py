@@ -15,11 +15,12 @@ import pytest
 from argon2 import PasswordHasher
 
 from server.app import create_app
+from server.core.context import command_services
 from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from tests.support.config import settings_for
+from tests.support.config import SECRET, settings_for
 from tests.support.db import Databases
 from tests.support.moderation import PASSWORD
 
@@ -55,9 +56,14 @@ def login_app(
     async def running() -> AsyncIterator[Any]:
         url = await databases.create(backend)
         store = SqlStore(url)
-        await add_site(store, "guarded", origins=["https://blog.test"])
+        await add_site(command_services(store, SECRET), "guarded", origins=["https://blog.test"])
         await add_moderator(
-            store, hasher("test"), "owner@example.com", "guarded", password=PASSWORD, owner=True
+            command_services(store, SECRET),
+            hasher("test"),
+            "owner@example.com",
+            "guarded",
+            password=PASSWORD,
+            owner=True,
         )
         await store.close()
         app = create_app(settings_for(url, tmp_path, redis_url=redis_url))

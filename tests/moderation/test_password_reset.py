@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from server.app import create_app
+from server.core.context import command_services
 from server.core.erasure import forget_old_data
 from server.core.errors import Invalid, NotFound
 from server.core.moderators import add_moderator, set_moderator_password
@@ -25,7 +26,7 @@ from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import password_resets
 from tests.support.api import Clock
-from tests.support.config import BACKENDS, settings_for
+from tests.support.config import BACKENDS, SECRET, settings_for
 from tests.support.db import Databases
 from tests.support.moderation import PASSWORD, Mod
 from tests.support.services import free_port
@@ -49,7 +50,9 @@ class World:
         )
 
     async def moderator(self, email: str) -> Mod:
-        await add_moderator(self.store, hasher("test"), email, "mine", password=PASSWORD)
+        await add_moderator(
+            command_services(self.store, SECRET), hasher("test"), email, "mine", password=PASSWORD
+        )
         mod = Mod(self.browser(), email)
         assert (await mod.login()).status_code == 303
         return mod
@@ -79,7 +82,7 @@ async def world_of(
 ) -> AsyncIterator[World]:
     url = await databases.create(backend)
     store = SqlStore(url)
-    await add_site(store, "mine", origins=["https://blog.test"])
+    await add_site(command_services(store, SECRET), "mine", origins=["https://blog.test"])
     port = free_port()
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=port)
@@ -230,11 +233,17 @@ async def test_a_password_changed_by_the_operator_ends_sessions_and_links(world:
     async with world.browser() as http:
         await ask(http, "changed@example.com")
         link = await world.link_sent_to("changed@example.com")
-        await set_moderator_password(world.store, hasher("test"), "Changed@Example.com ", NEW)
+        await set_moderator_password(
+            command_services(world.store, SECRET), hasher("test"), "Changed@Example.com ", NEW
+        )
         assert (await http.get(link)).status_code == 404
         assert (await Mod(http, "changed@example.com").login(NEW)).status_code == 303
     assert (await mod.http.get("/moderate")).status_code == 303
     with pytest.raises(NotFound):
-        await set_moderator_password(world.store, hasher("test"), "nobody@example.com", NEW)
+        await set_moderator_password(
+            command_services(world.store, SECRET), hasher("test"), "nobody@example.com", NEW
+        )
     with pytest.raises(Invalid):
-        await set_moderator_password(world.store, hasher("test"), "changed@example.com", "short")
+        await set_moderator_password(
+            command_services(world.store, SECRET), hasher("test"), "changed@example.com", "short"
+        )

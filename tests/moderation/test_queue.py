@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.schema import audit_log, comments
 from tests.support.api import ORIGIN, Api
+from tests.support.config import SECRET
 
 
 async def test_held_comment_is_in_pending_with_its_reason(api: Api, make_mod: Any) -> None:
@@ -188,7 +190,9 @@ async def test_moderator_replies_never_show_the_email_address(api: Api, make_mod
     address's local part (the old fallback), which readers must not learn."""
     site = await api.new_site()
     named = site + "-named"
-    await add_site(api.store, named, origins=[ORIGIN], name="  Ada's   Blog ")
+    await add_site(
+        command_services(api.store, SECRET), named, origins=[ORIGIN], name="  Ada's   Blog "
+    )
     cid = (await api.post(site, body="A question?"))["comment"]["id"]
     other = (await api.post(named, body="Another question?"))["comment"]["id"]
     async with make_mod(site, named) as mod:

@@ -10,9 +10,11 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import comments, events, pages
+from tests.support.config import SECRET
 
 _sites = itertools.count(1)
 ORIGIN = "http://blog.test:8080"
@@ -39,7 +41,9 @@ class Api:
         self, *, moderation: str = "none", origins: tuple[str, ...] = (ORIGIN,)
     ) -> str:
         site_id = f"s{next(_sites)}-{int(time.time() * 1000) % 100000}"
-        await add_site(self.store, site_id, origins=origins, mode=moderation)
+        await add_site(
+            command_services(self.store, SECRET), site_id, origins=origins, mode=moderation
+        )
         return site_id
 
     async def post(

@@ -18,7 +18,7 @@ from playwright.async_api import BrowserContext, Page
 
 from server.core.authors import AuthorTokens
 from server.core.comments import Draft, post_comment
-from server.core.context import Limits, Services
+from server.core.context import Limits, Services, command_services
 from server.core.sites import SiteDirectory, add_site
 from server.store.database import SqlStore
 from tests.support.config import SECRET
@@ -98,7 +98,12 @@ class Comments:
 
     async def site(self, moderation: str = "none") -> str:
         site_id = f"b{next(site_numbers)}"
-        await add_site(self.store, site_id, origins=[self.host.origin], mode=moderation)
+        await add_site(
+            command_services(self.store, SECRET),
+            site_id,
+            origins=[self.host.origin],
+            mode=moderation,
+        )
         return site_id
 
     def embed(self, site: str, page: str, **data: str) -> str:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import httpx
 
+from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from tests.support.api import ORIGIN
-from tests.support.config import env_for
+from tests.support.config import SECRET, env_for
 from tests.support.db import Databases
 from tests.support.servers import ServerProcess
 
@@ -29,7 +30,7 @@ class Pair:
 
     async def site(self) -> str:
         site_id = f"live{next(site_numbers)}"
-        await add_site(self.store, site_id, origins=[ORIGIN])
+        await add_site(command_services(self.store, SECRET), site_id, origins=[ORIGIN])
         return site_id
 
     async def post(
@@ -56,7 +57,7 @@ async def sqlite_with_site(databases: Databases, site: str) -> str:
     """A new SQLite database with one site allowing ``ORIGIN``."""
     url: str = await databases.create("sqlite")
     store = SqlStore(url)
-    await add_site(store, site, origins=[ORIGIN])
+    await add_site(command_services(store, SECRET), site, origins=[ORIGIN])
     await store.close()
     return url
 
