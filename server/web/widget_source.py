@@ -23,6 +23,8 @@ PARTS = (
     "api.js",
     "live.js",
     "styles.js",
+    "avatars.js",
+    "identity.js",
     "thread-view.js",
     "composer.js",
     "widget.js",

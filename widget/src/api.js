@@ -19,18 +19,26 @@ class ThreadApi {
     this.origin = server.origin;
     this.base = `${server.origin}/api/v1/sites/${encodeURIComponent(site)}`;
     this.saved = saved;
+    /** @type {string|null} a signed-in reader's session: it writes instead of the author token */
+    this.session = null;
+    /** @type {() => Promise<boolean>} a new session for an ended one, if the token still gives one */
+    this.renew = async () => false;
   }
 
-  /** @param {string} path @param {RequestInit=} init */
-  async request(path, init = {}) {
+  /** @param {string} path @param {RequestInit=} init
+   * @param {string|null|undefined} credential @param {boolean=} retried */
+  async request(path, init = {}, credential = this.session || this.saved.authorToken, retried) {
     const headers = /** @type {Record<string,string>} */ ({ ...(init.headers || {}) });
     if (init.body) headers["Content-Type"] = "application/json";
     // Reads go without the token: a simple request, no preflight round trip.
-    if (this.saved.authorToken && init.method) headers.Authorization = "Bearer " + this.saved.authorToken;
+    if (credential && init.method) headers.Authorization = "Bearer " + credential;
     const response = await fetch(this.base + path, { ...init, headers });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       const error = body.error || {};
+      if (error.code === "session_expired" && credential === this.session && !retried && await this.renew()) {
+        return this.request(path, init, this.session, true);
+      }
       throw new ApiError(error.message || String(response.status), error.code, response.status,
         +(response.headers.get("Retry-After") || 0));
     }
@@ -50,7 +58,8 @@ class ThreadApi {
 const ERROR_TEXT_KEYS = {
   duplicate_comment: "eDup", author_banned: "eBanned", rate_limited: "eRate", body_too_long: "eLong",
   comment_rejected: "eWords", edit_window_closed: "eClosed", comment_not_editable: "eClosed",
-  unknown_parent: "eGone", comment_not_found: "eGone", unknown_site: "noSite", origin_not_allowed: "noOrigin"
+  unknown_parent: "eGone", comment_not_found: "eGone", unknown_site: "noSite", origin_not_allowed: "noOrigin",
+  name_reserved: "eName", sso_required: "logInTo"
 };
 
 /** Why a request failed, in the reader's language. @param {Texts} texts @param {any} error */

@@ -8,6 +8,11 @@ class Composer {
     this.widget = widget;
     /** @type {HTMLElement|null} "Posting as NAME", on the comment form */
     this.postingAs = null;
+    /** @type {HTMLElement[]} what the name row holds for a reader who is not signed in */
+    this.fields = [];
+    /** above the form: the log-in prompt of a site for signed-in readers only, or the offer
+     * to show a reader's earlier comments under the name they signed in with */
+    this.notice = element("div", "notice");
   }
 
   /** The comment form; with a parent it is an inline reply form.
@@ -62,7 +67,7 @@ class Composer {
    * @param {string} idSuffix */
   nameRow(idSuffix) {
     const widget = this.widget, texts = widget.texts, saved = widget.saved;
-    const row = element("div", "name-row");
+    const row = this.row = element("div", "name-row");
     this.postingAs = element("span", "", "");
     const label = /** @type {HTMLLabelElement} */ (element("label", "", texts.text("name")));
     const input = /** @type {HTMLInputElement} */ (element("input"));
@@ -74,8 +79,24 @@ class Composer {
     input.addEventListener("keydown", (event) => {
       if (event.key === "Enter") { event.preventDefault(); setName(); }
     });
-    row.append(this.postingAs, label, input, button(texts.text("set"), setName));
+    row.append(...(this.fields = [this.postingAs, label, input, button(texts.text("set"), setName)]));
     return row;
+  }
+
+  /** The name row, the log-in prompt and the offer to claim, as the reader's sign-in and
+   * the site's policy (anonymous, sso-optional, sso-only) have them now. */
+  refresh() {
+    const widget = this.widget, texts = widget.texts, signOn = widget.signOn;
+    const data = signOn.data, reader = data && data.identity, form = widget.form;
+    const link = /^sso/.test(widget.policy) ? signOn.link() : "";
+    form.hidden = !reader && widget.policy === "sso-only";
+    /** @type {HTMLElement} */ (this.row).replaceChildren(...(reader ? [texts.text("as") + " ",
+      avatar(reader.name, reader.avatar, reader.author_key), element("b", "", reader.name), verifiedCheck(texts)]
+      : [...this.fields, link]));
+    const claimable = reader && widget.saved.authorToken && data.claimable;
+    this.notice.replaceChildren(...(form.hidden ? [texts.text("logInTo") + " ", link]
+      : claimable ? [texts.text("claim", claimable) + " ", button(texts.text("attach", claimable), () => signOn.claim())]
+      : []));
   }
 
   showName() {
@@ -107,7 +128,7 @@ class Composer {
         method: "POST", headers: { "Idempotency-Key": form.dataset.key },
         body: JSON.stringify({
           page: widget.page, url: widget.url, title: document.title.slice(0, 300),
-          body: area.value, name: saved.name || null, parent: parent ? parent.id : null,
+          body: area.value, name: (!widget.api.session && saved.name) || null, parent: parent ? parent.id : null,
           form_token: widget.formToken,
           hp: /** @type {HTMLInputElement} */ (form.querySelector(".honeypot")).value,
         }),
@@ -126,7 +147,9 @@ class Composer {
       if (parent) form.remove();
     } catch (error) {
       // The text changed since the attempt that used this key: the next one is a new post.
-      if (/** @type {any} */ (error).code === "idempotency_key_reused") delete form.dataset.key;
+      const code = /** @type {any} */ (error).code;
+      if (code === "idempotency_key_reused") delete form.dataset.key;
+      if (code === "sso_required") { widget.policy = "sso-only"; this.refresh(); }
       widget.say(failureMessage(texts, error), true);
     } finally {
       submit.disabled = false;

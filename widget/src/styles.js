@@ -8,8 +8,8 @@ const STYLES = `
 --muted:var(--tl-muted,#6b7280);--border:var(--tl-border,#e5e7eb);--radius:var(--tl-radius,10px);--on-accent:var(--tl-on-accent,#fff);
 all:initial;display:block;box-sizing:border-box;font:16px/1.5 var(--tl-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);
 color:var(--text);background:var(--background);padding:16px;border-radius:var(--radius);text-align:left}
-.threadline[data-theme=dark]{--accent:var(--tl-accent,#60a5fa);--on-accent:var(--tl-on-accent,#0b1220);--background:var(--tl-bg,transparent);--text:var(--tl-fg,#e5e7eb);--muted:var(--tl-muted,#9ca3af);--border:var(--tl-border,#374151)}
-@media (prefers-color-scheme:dark){.threadline[data-theme=auto]{--accent:var(--tl-accent,#60a5fa);--on-accent:var(--tl-on-accent,#0b1220);--background:var(--tl-bg,#111827);--text:var(--tl-fg,#e5e7eb);--muted:var(--tl-muted,#9ca3af);--border:var(--tl-border,#374151)}}
+.threadline[data-theme=dark]{--accent:var(--tl-accent,#60a5fa);--on-accent:var(--tl-on-accent,#0b1220);--background:var(--tl-bg,transparent);--text:var(--tl-fg,#e5e7eb);--muted:var(--tl-muted,#9ca3af);--border:var(--tl-border,#374151);--shade:72%;--on-shade:#111827}
+@media (prefers-color-scheme:dark){.threadline[data-theme=auto]{--accent:var(--tl-accent,#60a5fa);--on-accent:var(--tl-on-accent,#0b1220);--background:var(--tl-bg,#111827);--text:var(--tl-fg,#e5e7eb);--muted:var(--tl-muted,#9ca3af);--border:var(--tl-border,#374151);--shade:72%;--on-shade:#111827}}
 *,*::before,*::after{box-sizing:border-box}
 h2{font-size:1.15em;margin:0;font-weight:650}
 .top{display:flex;justify-content:space-between;align-items:baseline;gap:8px;margin-bottom:12px}
@@ -32,6 +32,8 @@ ol{list-style:none;margin:0;padding:0}
 .replies .comment{margin-left:clamp(12px,5%,40px);border-top:0;border-left:2px solid var(--border);padding-left:12px}
 .comment-head{display:flex;flex-wrap:wrap;gap:6px;align-items:baseline}
 .author{font-weight:600}.yours{border:1px solid var(--accent);color:var(--accent);border-radius:99px;font-size:.7em;padding:0 7px}.reply-to{color:var(--muted);font-size:.85em}article:focus{outline:2px solid var(--accent);outline-offset:2px}.moderator{background:var(--accent);color:var(--on-accent);border-radius:99px;font-size:.7em;padding:1px 8px}
+.avatar{width:28px;height:28px;border-radius:50%;align-self:center;display:inline-grid;place-items:center;font-size:12px;font-weight:600;object-fit:cover;background:hsl(var(--hue) 50% var(--shade,38%));color:var(--on-shade,#fff)}
+.verified{display:inline-grid;place-items:center;width:16px;height:16px;border-radius:50%;background:var(--accent);color:var(--on-accent);font-size:11px;align-self:center}.notice:not(:empty){margin-bottom:12px}
 .body{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0}
 .body a{color:var(--accent)}
 .pending,.deleted{color:var(--muted);font-style:italic}

@@ -33,7 +33,12 @@ const ENGLISH = /*catalogue*/{
   "eClosed": "This comment can no longer be changed.",
   "eGone": "That comment is no longer there.",
   "inReplyTo": "in reply to {name}", "toGone": "in reply to a deleted comment",
-  "confirmFlag": "Flag this comment for the moderators to review?", "undo": "Undo", "you": "You"
+  "confirmFlag": "Flag this comment for the moderators to review?", "undo": "Undo", "you": "You",
+  "verified": "Verified", "logIn": "Log in", "logInTo": "Log in to comment.",
+  "eName": "That name belongs to a verified reader or a moderator: choose another.",
+  "claim": {"one": "You wrote {n} comment on this browser before signing in. Show it under your name?", "other": "You wrote {n} comments on this browser before signing in. Show them under your name?"},
+  "attach": {"one": "Attach it", "other": "Attach them"},
+  "claimed": {"one": "{n} comment now shows under your name.", "other": "{n} comments now show under your name."}
 }/*end*/;
 
 /** The catalogue of one language, with its plural rules and relative times. */

@@ -87,7 +87,10 @@ class ThreadView {
     const head = element("div", "comment-head");
     const deleted = comment.status === "deleted";
     if (!deleted) {
-      head.append(element("span", "author", comment.name || texts.text("noName")));
+      const name = comment.name || texts.text("noName");
+      head.append(avatar(name, comment.verified && comment.avatar, comment.author_key || comment.name || "No Name"),
+        element("span", "author", name));
+      if (comment.verified) head.append(verifiedCheck(texts));
       if (comment.moderator) head.append(element("span", "moderator", texts.text("moderator")));
       if (widget.saved.ownComments[comment.id]) head.append(element("span", "yours", texts.text("you")));
     }

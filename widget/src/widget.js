@@ -12,6 +12,11 @@ class Widget {
     this.page = options.page || this.url;
     this.saved = new SavedState(this.site);
     this.api = new ThreadApi(server, this.site, this.saved);
+    /** @type {string|undefined} the site's policy: anonymous, sso-optional or sso-only */
+    this.policy = undefined;
+    const hostData = host.dataset;
+    this.signOn = new SingleSignOn(this, hostData.ssoToken || options.ssoToken || shared.token,
+      hostData.loginUrl || options.loginUrl);
     /** @type {string|null} where the next page of the thread starts: none for the first */
     this.cursor = null;
     /** @type {Promise<any>|null} */
@@ -36,6 +41,7 @@ class Widget {
     try {
       this.build(host, options.theme || "auto");
       this.loadThread();
+      this.signOn.start(this.signOn.token);
     } catch (error) { log("could not start: " + error); }
   }
 
@@ -59,14 +65,15 @@ class Widget {
     this.loadError.hidden = true;
     this.form = this.composer.form(null);
     this.lock(true);  // until the thread is there
-    section.append(top, this.loadError, this.form, this.status, thread.typingLine, thread.newComments,
+    section.append(top, this.loadError, this.composer.notice, this.form, this.status, thread.typingLine, thread.newComments,
       thread.list, thread.emptyNote, thread.moreButton);
     root.replaceChildren(...(style ? [style] : []), section);
   }
 
   /** @param {boolean} locked */
   lock(locked) {
-    for (const control of this.form.elements) /** @type {HTMLInputElement} */ (control).disabled = locked;
+    // The name row's field and button too, while a signed-in reader's name stands there.
+    for (const control of [...this.form.elements, ...this.composer.fields]) /** @type {HTMLInputElement} */ (control).disabled = locked;
   }
 
   /** The status line under the form. @param {string} text @param {boolean=} isError */
@@ -92,6 +99,8 @@ class Widget {
         this.formToken = data.form_token;
         this.live.seq = data.page.seq;
         this.editWindowSeconds = data.config.edit_window;
+        this.policy = data.config.sso;
+        this.composer.refresh();
         thread.setCount(data.page.count);
         this.live.watch(this.section);
       }
