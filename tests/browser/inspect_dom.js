@@ -8,7 +8,13 @@
   const forbidden = "script,img,svg,iframe,object,embed,base,meta,video,audio,source,input," +
     "details,marquee,math,form,style,link,button[formaction]";
   for (const e of root.querySelectorAll("ol.list " + forbidden.split(",").join(", ol.list "))) {
-    if (e.tagName !== "BUTTON" || e.hasAttribute("formaction")) bad.push(`element ${e.tagName}`);
+    if (e.matches("img.avatar")) {  // a verified reader's picture: https only, no referrer
+      const names = [...e.attributes].map((a) => a.name).sort().join(",");
+      if (names !== "alt,class,height,loading,referrerpolicy,src,width") bad.push(`avatar ${names}`);
+      if (!e.getAttribute("src").startsWith("https:") || e.referrerPolicy !== "no-referrer") {
+        bad.push(`avatar ${e.getAttribute("src")}`);
+      }
+    } else if (e.tagName !== "BUTTON" || e.hasAttribute("formaction")) bad.push(`element ${e.tagName}`);
   }
   for (const holder of root.querySelectorAll("li .body, li .author")) {
     for (const n of holder.childNodes) {

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Route, expect
 
 from tests.support.browser import Comments, open_page
 
@@ -77,3 +78,87 @@ async def test_payloads_render_as_text_and_run_nothing(
     assert report["xss"] is None
     assert dialogs == []
     assert sorted(report["texts"]) == sorted(p.strip() for p in PAYLOADS)
+
+
+HOSTILE_AVATARS = [
+    f"javascript:{SET}",
+    f" javascript:{SET}",
+    f"JaVaScRiPt:{SET}",
+    f"data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' onload='{SET}'/>",
+    f"data:text/html,<script>{SET}</script>",
+    "http://avatars.example/plain-http.svg",
+    "//avatars.example/scheme-relative.svg",
+    "/same-origin-relative.svg",
+    " https://avatars.example/leading-space.svg",
+    f'"><img src=x onerror="{SET}">',
+    "blob:https://avatars.example/0",
+    "https://avatars.example/fine.svg",
+    f'https://avatars.example/quoted.svg" onerror="{SET}',
+]
+HOSTILE_NAMES = [
+    f"<img src=x onerror={SET}>",
+    f"<script>{SET}</script>",
+    "\u202eevil\u202c reversed",
+    "\u2067Ada\u2069 \u200fisolated",
+    f'"><svg onload={SET}>',
+    "javascript:alert(1)",
+]
+
+
+async def test_hostile_name_and_avatar_claims_render_safely_and_load_only_https(
+    comments: Comments, new_context: Any
+) -> None:
+    """Claims as a compromised server or site backend could send them (the server refuses
+    all but https avatars itself): the widget shows them as text, draws an avatar for every
+    non-https one, and never loads one."""
+    site = await comments.site()
+    for i in range(len(HOSTILE_AVATARS)):
+        await comments.post(site, "claims", f"Claimed {i}")
+    ctx = await new_context()
+    requests: list[str] = []
+    ctx.on("request", lambda r: requests.append(r.url))
+
+    async def hostile(route: Route) -> None:
+        # Playwright fetches from outside Chromium, where comments.test does not resolve.
+        response = await route.fetch(url=route.request.url.replace("comments.test", "127.0.0.1"))
+        data = await response.json()
+        for i, comment in enumerate(data["comments"]):
+            comment.update(
+                verified=True,
+                avatar=HOSTILE_AVATARS[i],
+                author_key=f"{i:012x}",
+                name=HOSTILE_NAMES[i % len(HOSTILE_NAMES)],
+            )
+        await route.fulfill(response=response, json=data)
+
+    async def image(route: Route) -> None:
+        await route.fulfill(status=200, content_type="image/svg+xml", body="<svg/>")
+
+    await ctx.route(re.compile(r".*/thread\?.*"), hostile)
+    await ctx.route("https://avatars.example/**", image)
+    page = await open_page(ctx, comments.article(site, "claims"))
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    await expect(page.locator("ol.list > li.comment")).to_have_count(len(HOSTILE_AVATARS))
+    await page.mouse.move(10, 10)
+    await page.wait_for_timeout(500)
+    report = await page.evaluate(INSPECT)
+    assert report["bad"] == []
+    assert report["xss"] is None
+    assert dialogs == []
+    root = page.locator("#threadline")
+    sources = await root.locator("img").evaluate_all(
+        "(all) => all.map((image) => image.getAttribute('src'))"
+    )
+    assert sorted(sources) == sorted(a for a in HOSTILE_AVATARS if a.startswith("https:"))
+    assert await root.locator("li.comment span.avatar").count() == len(HOSTILE_AVATARS) - 2
+    names = await root.locator("li.comment .author").all_text_contents()
+    assert sorted(set(names)) == sorted(HOSTILE_NAMES)
+    assert await root.get_by_role("img", name="Verified").count() == len(HOSTILE_AVATARS)
+    loaded = [url for url in requests if "avatars.example" in url or url.endswith(".svg")]
+    assert all(url.startswith("https://avatars.example/") for url in loaded), loaded
+    assert not any(
+        url.startswith(("http:", "data:", "javascript:", "blob:"))
+        and ("avatars.example" in url or "svg" in url)
+        for url in requests
+    )
