@@ -43,7 +43,8 @@ CURSOR = {
     "description": "The opaque cursor from the previous page",
     "schema": {"type": "string", "maxLength": 200},
 }
-BEARER: list[dict[str, Any]] = [{}, {"authorToken": []}]
+BEARER: list[dict[str, Any]] = [{}, {"authorToken": []}, {"readerSession": []}]
+MINE: list[dict[str, Any]] = [{"authorToken": []}, {"readerSession": []}]
 
 
 def _op(
@@ -130,14 +131,14 @@ def openapi_document() -> dict[str, Any]:
                     {"200": json_body(ref("OneComment"), "Edited")},
                     params=[COMMENT_ID],
                     body=ref("Edit"),
-                    security=[{"authorToken": []}],
+                    security=MINE,
                     op_id="comments_update",
                 ),
                 "delete": _op(
                     "Delete your comment (inside the edit window)",
                     {"200": json_body(ref("OneComment"), "Deleted")},
                     params=[COMMENT_ID],
-                    security=[{"authorToken": []}],
+                    security=MINE,
                     op_id="comments_delete",
                 ),
             },
@@ -169,17 +170,34 @@ def openapi_document() -> dict[str, Any]:
             },
             base + "/authors/me": {
                 "get": _op(
-                    "Everything your author token wrote on this site",
+                    "Everything you wrote on this site (author token or session)",
                     {"200": json_body(ref("Mine"), "Your comments")},
-                    security=[{"authorToken": []}],
+                    security=MINE,
                     op_id="authors_me_get",
                 ),
                 "delete": _op(
-                    "Erase everything your author token wrote on this site",
+                    "Erase everything you wrote on this site (author token or session)",
                     {"200": json_body(ref("Erased"), "How many were erased")},
-                    security=[{"authorToken": []}],
+                    security=MINE,
                     op_id="authors_me_delete",
                 ),
+            },
+            base + "/sso/session": {
+                "post": _op(
+                    "Sign a reader in: exchange the site's token for a session",
+                    {"200": json_body(ref("Session"), "Signed in")},
+                    body=ref("SignIn"),
+                    op_id="sso_session_create",
+                )
+            },
+            base + "/sso/claim": {
+                "post": _op(
+                    "Attach this browser's anonymous comments to the signed-in reader",
+                    {"200": json_body(ref("Claimed"), "How many were attached")},
+                    body=ref("Claim"),
+                    security=[{"readerSession": []}],
+                    op_id="sso_claim",
+                )
             },
             base + "/counts": {
                 "get": _op(
@@ -250,7 +268,13 @@ def openapi_document() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "The author token returned by your first post",
-                }
+                },
+                "readerSession": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "The session a sign-in returned (single sign-on)",
+                },
             },
         },
     }

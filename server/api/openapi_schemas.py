@@ -33,6 +33,9 @@ def schemas() -> dict[str, Any]:
             "created_at",
             "edited_at",
             "reply_count",
+            "verified",
+            "avatar",
+            "author_key",
         ],
         "properties": {
             "id": {"type": "integer"},
@@ -45,6 +48,29 @@ def schemas() -> dict[str, Any]:
             "created_at": {"type": "string", "format": "date-time"},
             "edited_at": {"type": ["string", "null"], "format": "date-time"},
             "reply_count": {"type": "integer"},
+            "verified": {
+                "type": "boolean",
+                "description": "Written by a reader the site signed in (single sign-on)",
+            },
+            "avatar": {
+                "type": ["string", "null"],
+                "format": "uri",
+                "description": "A verified reader's avatar: an https URL",
+            },
+            "author_key": {
+                "type": ["string", "null"],
+                "description": "Stable per verified reader (not their user id): for avatars",
+            },
+        },
+    }
+    identity = {
+        "type": "object",
+        "required": ["name", "avatar", "moderator", "author_key"],
+        "properties": {
+            "name": {"type": "string"},
+            "avatar": NULLABLE_STR,
+            "moderator": {"type": "boolean"},
+            "author_key": {"type": "string"},
         },
     }
     page = {
@@ -97,10 +123,11 @@ def schemas() -> dict[str, Any]:
                 "has_more": {"type": "boolean"},
                 "config": {
                     "type": "object",
-                    "required": ["edit_window", "moderation"],
+                    "required": ["edit_window", "moderation", "sso"],
                     "properties": {
                         "edit_window": {"type": "integer"},
                         "moderation": {"enum": ["none", "first-time", "all"]},
+                        "sso": {"enum": ["anonymous", "sso-optional", "sso-only"]},
                     },
                 },
                 "form_token": {"type": "string"},
@@ -222,6 +249,47 @@ def schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["comments"],
             "properties": {"comments": {"type": "array", "items": ref("Comment")}},
+        },
+        "SignIn": {
+            "type": "object",
+            "required": ["token"],
+            "additionalProperties": False,
+            "properties": {
+                "token": {
+                    "type": "string",
+                    "maxLength": 8192,
+                    "description": "The JWT the site's backend signed for its reader",
+                },
+                "author_token": {
+                    "type": "string",
+                    "description": "This browser's anonymous author token, to count what "
+                    "the reader may claim",
+                },
+            },
+        },
+        "Session": {
+            "type": "object",
+            "required": ["session", "expires_at", "identity", "claimable"],
+            "properties": {
+                "session": {
+                    "type": "string",
+                    "description": "Send as `Authorization: Bearer` wherever an author token goes",
+                },
+                "expires_at": {"type": "string", "format": "date-time"},
+                "identity": identity,
+                "claimable": {"type": "integer"},
+            },
+        },
+        "Claim": {
+            "type": "object",
+            "required": ["author_token"],
+            "additionalProperties": False,
+            "properties": {"author_token": {"type": "string"}},
+        },
+        "Claimed": {
+            "type": "object",
+            "required": ["claimed"],
+            "properties": {"claimed": {"type": "integer"}},
         },
         "Erased": {
             "type": "object",

@@ -13,10 +13,10 @@ from starlette.routing import BaseRoute, Route
 from server.api import feeds
 from server.api.inputs import bearer_token, idempotency_key, json_object, query, query_int
 from server.api.openapi import openapi_json
-from server.core import author_changes, comments, erasure, flags, threads
+from server.core import author_changes, comments, erasure, flags, identities, threads
 from server.core.errors import Invalid
 from server.core.guards import form_token
-from server.core.models import Site
+from server.core.models import Site, iso
 from server.core.text import clean_page_key
 from server.http.clientip import client_ip
 from server.http.responses import JSON
@@ -162,6 +162,41 @@ async def authors_me_delete(request: Request) -> Response:
     return JSON({"erased": erased})
 
 
+async def sso_session_create(request: Request) -> Response:
+    site = await site_of(request)
+    data = await json_object(request, ("token", "author_token"))
+    app = app_state(request)
+    signed_in = await identities.sign_in(
+        app.services,
+        site,
+        data.get("token"),
+        author_token=data.get("author_token"),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
+    return JSON(
+        {
+            "session": signed_in.session,
+            "expires_at": iso(signed_in.expires_at),
+            "identity": identities.identity_public(signed_in.identity),
+            "claimable": signed_in.claimable,
+        }
+    )
+
+
+async def sso_claim(request: Request) -> Response:
+    site = await site_of(request)
+    data = await json_object(request, ("author_token",))
+    app = app_state(request)
+    claimed = await identities.claim_comments(
+        app.services,
+        site,
+        bearer_token(request),
+        data.get("author_token"),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
+    return JSON({"claimed": claimed})
+
+
 async def counts_get(request: Request) -> Response:
     site = await site_of(request)
     pages = request.query_params.getlist("page")
@@ -220,6 +255,8 @@ def routes() -> list[BaseRoute]:
         Route(one + "/flag", comments_unflag, methods=["DELETE"]),
         Route(base + "/authors/me", authors_me_get, methods=["GET"]),
         Route(base + "/authors/me", authors_me_delete, methods=["DELETE"]),
+        Route(base + "/sso/session", sso_session_create, methods=["POST"]),
+        Route(base + "/sso/claim", sso_claim, methods=["POST"]),
         Route(base + "/counts", counts_get, methods=["GET"]),
         Route(base + "/counts", counts_post, methods=["POST"]),
         Route(base + "/events", events_get, methods=["GET"]),

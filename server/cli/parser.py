@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from server.cli import configuration, data, moderators, serving, sites
+from server.cli import configuration, data, moderators, serving, sites, sso
 
 # In the order `threadline --help` lists them.
-COMMAND_GROUPS = (serving, sites, moderators, data, configuration)
+COMMAND_GROUPS = (serving, sites, sso, moderators, data, configuration)
 
 
 def build_parser() -> argparse.ArgumentParser:

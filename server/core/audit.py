@@ -11,7 +11,19 @@ from server.core.ports import Tx
 from server.core.queue import sites_for
 
 AUDIT_PAGE = 50
-ACTIONS = ("approve", "reject", "spam", "delete", "edit", "ban", "unban", "settings", "erase")
+ACTIONS = (
+    "approve",
+    "reject",
+    "spam",
+    "delete",
+    "edit",
+    "ban",
+    "unban",
+    "settings",
+    "erase",
+    "claim",
+    "unclaim",
+)
 DETAIL_MAX = 500
 
 

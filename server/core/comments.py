@@ -14,6 +14,7 @@ from server.core.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    Unauthorized,
 )
 from server.core.events import record
 from server.core.guards import DUPLICATE_WINDOW, form_age_ms, honeypot_filled
@@ -21,18 +22,23 @@ from server.core.models import (
     Comment,
     Event,
     EventType,
+    Identity,
     Mode,
     Page,
     QueueChange,
     Site,
+    SsoPolicy,
     Status,
 )
+from server.core.names import imitates, name_keys
 from server.core.origins import origin_allowed, origin_of_url
 from server.core.ports import NewComment
 from server.core.privacy import ip_hash
+from server.core.readers import is_session, sessions
 from server.core.screening import Decision, decide
 from server.core.text import clean_body, clean_name, clean_page_key, clean_title, clean_url
 from server.core.transactions.comments import CommentsTx
+from server.core.transactions.identities import IdentitiesTx
 from server.core.transactions.pages import PagesTx
 
 
@@ -125,17 +131,30 @@ async def _post_once(
 ) -> PostResult:
     key, url, title = page_ref(site, draft.page, draft.url, draft.title)
     body = clean_body(draft.body)
-    name = name_override if moderator else clean_name(draft.name)
+    now = svc.now_ms()
+    signed_in = not moderator and is_session(token)
+    # A signed-in reader's name is the one their site gave: a name in the post is ignored.
+    name = name_override if moderator or signed_in else clean_name(draft.name)
     parent_id = _parent_id(draft.parent)
     issued = None
-    if token is None:
-        request = "\0".join((key, body, name or "", str(parent_id or "")))
-        token = issued = svc.tokens.issue(site.id, idempotency_key, request)
-    author_hash = AuthorTokens.hash(site.id, AuthorTokens.check_format(token))
+    if signed_in:
+        assert token is not None
+        author_hash = sessions(svc.secret).open(site.id, token, now)
+    else:
+        if site.sso.policy is SsoPolicy.ONLY and not moderator:
+            raise Forbidden("sso_required", "sign in to comment on this site")
+        if token is None:
+            request = "\0".join((key, body, name or "", str(parent_id or "")))
+            token = issued = svc.tokens.issue(site.id, idempotency_key, request)
+        author_hash = AuthorTokens.hash(site.id, AuthorTokens.check_format(token))
     client = ip_hash(svc.secret, client_ip)
-    now = svc.now_ms()
     events: list[Event] = []
     async with svc.store.write() as tx:
+        identity = await _identity(tx, site, author_hash) if signed_in else None
+        if identity is not None:
+            name = identity.name
+        elif name is not None and not moderator:
+            await _check_name_free(tx, site, name)
         if idempotency_key is not None:
             earlier = await tx.find_comment_by_key(site.id, idempotency_key)
             if earlier is not None:
@@ -157,8 +176,15 @@ async def _post_once(
                 raise Forbidden("author_banned", "you can no longer comment on this site")
             if duplicate:
                 raise Conflict("duplicate_comment", "you just posted this comment")
+        # A reader the site signed in as a moderator (and the site allows it) publishes
+        # at once, as the moderation pages' replies do; bans and limits still apply.
+        vouched = identity is not None and identity.moderator
         decision = decide(
-            site, body, name, author_approved=int(approved_before), moderator=moderator
+            site,
+            body,
+            name,
+            author_approved=int(approved_before),
+            moderator=moderator or vouched,
         )
         if not moderator:
             decision = _guarded(svc, site, draft, decision, ban is not None, now)
@@ -176,11 +202,13 @@ async def _post_once(
                 author_hash=author_hash,
                 body=body,
                 status=decision.status,
-                moderator=moderator,
+                moderator=moderator or vouched,
                 created_at=now,
                 ip_hash=client,
                 idempotency_key=idempotency_key,
                 held_reason=decision.reason,
+                verified=identity is not None,
+                author_avatar=identity.avatar if identity is not None else None,
             )
         )
         if decision.status is Status.APPROVED:
@@ -191,6 +219,25 @@ async def _post_once(
     await svc.publish(events)
     await svc.queue_changed(QueueChange(site.id, comment, page, None, replying_to=answered))
     return PostResult(comment, page, issued)
+
+
+async def _identity(tx: IdentitiesTx, site: Site, author_hash: str) -> Identity:
+    identity = await tx.find_identity(author_hash)
+    if identity is None or identity.site_id != site.id:  # erased since the session began
+        raise Unauthorized("session_expired", "your session has ended: sign in again")
+    return identity
+
+
+async def _check_name_free(tx: IdentitiesTx, site: Site, name: str) -> None:
+    """An anonymous name may not pass for a verified reader of the site, or a moderator
+    (whose replies show their display name, or the site's own name)."""
+    reserved = site.sso.policy is not SsoPolicy.ANONYMOUS and await tx.name_reserved(
+        site.id, name_keys(name)
+    )
+    if reserved or imitates(name, [*await tx.moderator_names(site.id), site.name]):
+        raise Conflict(
+            "name_reserved", "this name belongs to a signed-in reader or a moderator here"
+        )
 
 
 def _guarded(

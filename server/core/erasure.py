@@ -7,14 +7,14 @@ from dataclasses import replace
 from typing import Any
 
 from server.core.authority import require_owner
-from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.decisions import RESTORE_MS
-from server.core.errors import NotFound, Unauthorized
+from server.core.errors import NotFound
 from server.core.events import hidden
 from server.core.imports import Batch
 from server.core.models import AuditEntry, Event, Moderator, QueueChange, Site, Status
 from server.core.queue_changes import with_replies
+from server.core.readers import author_hash_of
 from server.core.sealing import PREFIX as SEALED
 from server.core.sealing import Sealer
 
@@ -23,7 +23,7 @@ IP_HASH_DAYS = 30
 
 async def my_comments(svc: Services, site: Site, token: str | None) -> list[dict[str, Any]]:
     """Everything this author token wrote on the site, including held comments."""
-    author = _author(site, token)
+    author = author_hash_of(svc.secret, site.id, token, svc.now_ms())
     async with svc.store.read() as tx:
         found = await tx.author_comments(site.id, author)
     return [
@@ -35,13 +35,9 @@ async def my_comments(svc: Services, site: Site, token: str | None) -> list[dict
 
 async def erase_mine(svc: Services, site: Site, token: str | None) -> int:
     """The author deletes every comment they wrote here, outside any edit window."""
-    return await erase_author(svc, site, _author(site, token), by=None)
-
-
-def _author(site: Site, token: str | None) -> str:
-    if token is None:
-        raise Unauthorized("token_required", "send your author token as 'Authorization: Bearer'")
-    return AuthorTokens.hash(site.id, AuthorTokens.check_format(token))
+    return await erase_author(
+        svc, site, author_hash_of(svc.secret, site.id, token, svc.now_ms()), by=None
+    )
 
 
 async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moderator | None) -> int:
@@ -52,6 +48,10 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
     now = svc.now_ms()
     async with svc.store.write() as tx:
         await tx.forget_flagger(author_hash)
+        # A signed-in reader goes with their comments: the site's user id, name and avatar,
+        # the readings of the name, and which anonymous comments they claimed.
+        await tx.forget_claims(site.id, author_hash)
+        await tx.delete_identity(author_hash)
         found = await tx.author_comments(site.id, author_hash)
         for comment, _ in found:
             if comment.status is Status.DELETED and comment.author_hash is None:
@@ -62,6 +62,8 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
                 body="",
                 author_name=None,
                 author_hash=None,
+                author_avatar=None,
+                verified=False,
                 ip_hash=None,
                 deleted_at=None,
                 deleted_from=None,

@@ -6,13 +6,13 @@ import hashlib
 import hmac
 from dataclasses import replace
 
-from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.errors import Forbidden, NotFound, Unauthorized
 from server.core.events import hidden
 from server.core.models import Event, Site, Status
 from server.core.privacy import ip_hash
 from server.core.queue_changes import queue_change
+from server.core.readers import author_hash_of, is_session
 
 FLAGS_PER_MINUTE = 10  # flags and undos together, per network
 
@@ -38,7 +38,7 @@ async def flag_comment(
     the token that takes this flag back (``unflag_comment``)."""
     network = ip_hash(svc.secret, client_ip)
     await svc.check_rate(f"flag:{site.id}:{network}", FLAGS_PER_MINUTE, 60, "flags")
-    author = AuthorTokens.hash(site.id, AuthorTokens.check_format(token)) if token else None
+    author = author_hash_of(svc.secret, site.id, token, svc.now_ms()) if token else None
     events: list[Event] = []
     held = None
     now = svc.now_ms()
@@ -46,6 +46,7 @@ async def flag_comment(
         if (
             token is not None
             and author is not None
+            and not is_session(token)  # a session is this server's own, checked above
             and not svc.tokens.issued_here(site.id, token)
             and not await tx.author_known(site.id, author)
         ):
@@ -91,7 +92,7 @@ async def unflag_comment(
     held stays held: a moderator decides. Returns the flag count."""
     network = ip_hash(svc.secret, client_ip)
     await svc.check_rate(f"flag:{site.id}:{network}", FLAGS_PER_MINUTE, 60, "flags")
-    author = AuthorTokens.hash(site.id, AuthorTokens.check_format(token)) if token else None
+    author = author_hash_of(svc.secret, site.id, token, svc.now_ms()) if token else None
     at = (undo or "").partition(".")[0]
     if not (
         at.isascii()

@@ -27,6 +27,56 @@ class Mode(StrEnum):
     ALL = "all"
 
 
+class SsoPolicy(StrEnum):
+    """Who may comment on a site: anyone (the default), anyone with signed-in readers
+    verified, or signed-in readers only."""
+
+    ANONYMOUS = "anonymous"
+    OPTIONAL = "sso-optional"
+    ONLY = "sso-only"
+
+
+@dataclass(frozen=True, slots=True)
+class Sso:
+    """A site's single sign-on settings (its keys are rows of their own: ``SsoKey``)."""
+
+    policy: SsoPolicy = SsoPolicy.ANONYMOUS
+    # Whether a token's `role: moderator` claim shows the Moderator badge (and publishes
+    # the reader's comments at once, as a moderator's are).
+    moderators: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy.value, "moderators": self.moderators}
+
+
+@dataclass(frozen=True, slots=True)
+class SsoKey:
+    """One key a site's backend signs its readers' tokens with. ``material`` is the shared
+    secret (HS256) or the PEM public key (EdDSA, RS256)."""
+
+    site_id: str
+    kid: str
+    algorithm: str
+    material: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A reader the site vouches for: its user id (``subject``), the name and avatar its
+    last token gave, and the author hash every comment of theirs carries."""
+
+    id: int
+    site_id: str
+    subject: str
+    author_hash: str
+    name: str
+    avatar: str | None
+    moderator: bool
+    created_at: int
+    seen_at: int
+
+
 class Order(StrEnum):
     NEWEST = "newest"
     OLDEST = "oldest"
@@ -75,6 +125,7 @@ class Site:
     filters: Filters = field(default_factory=Filters)
     created_at: int = 0
     notify: Notify = field(default_factory=Notify)
+    sso: Sso = field(default_factory=Sso)
 
 
 class Role(StrEnum):
@@ -155,10 +206,14 @@ class Comment:
     # a while: when, and the status it had. Author deletions and erasures blank it at once.
     deleted_at: int | None = None
     deleted_from: Status | None = None
+    # Written by a signed-in reader of the site (single sign-on), with their avatar's URL.
+    verified: bool = False
+    author_avatar: str | None = None
 
     def public(self) -> dict[str, Any]:
         """What readers may see: never the author hash, IP hash or hold reason."""
         deleted = self.status is Status.DELETED
+        verified = self.verified and not deleted
         return {
             "id": self.id,
             "parent": self.parent_id,
@@ -170,6 +225,9 @@ class Comment:
             "created_at": iso(self.created_at),
             "edited_at": iso(self.edited_at) if self.edited_at else None,
             "reply_count": self.reply_count,
+            "verified": verified,
+            "avatar": self.author_avatar if verified else None,
+            "author_key": author_key(self.author_hash) if verified else None,
         }
 
     @property
@@ -180,7 +238,16 @@ class Comment:
 
     def tombstone(self) -> Comment:
         """What readers may still see of a comment gone from public view: where it stood."""
-        return replace(self, body="", author_name=None, status=Status.DELETED)
+        return replace(self, body="", author_name=None, status=Status.DELETED, author_avatar=None)
+
+
+def author_key(author_hash: str | None) -> str | None:
+    """What readers see of a verified author, to draw the same avatar for each of their
+    comments: a digest of the author hash (itself keyed with the server's secret for
+    identities), so it names no site user id and leads back to nothing."""
+    if author_hash is None:
+        return None
+    return hashlib.sha256(b"author-key:" + author_hash.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True, slots=True)

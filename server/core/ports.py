@@ -11,6 +11,7 @@ from server.core.transactions.accounts import AccountsTx
 from server.core.transactions.comments import CommentsTx
 from server.core.transactions.comments import NewComment as NewComment
 from server.core.transactions.events import EventsTx
+from server.core.transactions.identities import SingleSignOnTx
 from server.core.transactions.imports import ImportsTx
 from server.core.transactions.maintenance import MaintenanceTx
 from server.core.transactions.moderation import ModerationTx
@@ -27,6 +28,7 @@ class Tx(
     AccountsTx,
     ImportsTx,
     MaintenanceTx,
+    SingleSignOnTx,
     Protocol,
 ):
     """One database transaction. Writes commit together or not at all.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from server.core.context import Services
 from server.core.errors import Conflict, Invalid, NotFound
-from server.core.models import Filters, Mode, Notify, Site
+from server.core.models import Filters, Mode, Notify, Site, Sso, SsoPolicy
 from server.core.origins import normalize_origin
 from server.core.ports import Store
 from server.core.singleflight import SingleFlight
@@ -40,6 +40,16 @@ def parse_mode(value: str) -> Mode:
     except ValueError:
         raise Invalid(
             "invalid_moderation", "moderation must be one of: none, first-time, all"
+        ) from None
+
+
+def parse_sso_policy(value: str) -> SsoPolicy:
+    try:
+        return SsoPolicy(value)
+    except ValueError:
+        raise Invalid(
+            "invalid_sso_policy",
+            "the sign-in policy must be one of: " + ", ".join(p.value for p in SsoPolicy),
         ) from None
 
 
@@ -82,6 +92,7 @@ async def update_site(
     name: str | None = None,
     filters: Filters | None = None,
     notify: Notify | None = None,
+    sso: Sso | None = None,
 ) -> Site:
     async with svc.store.write() as tx:
         return await change_site(
@@ -93,6 +104,7 @@ async def update_site(
             name=name,
             filters=filters,
             notify=notify,
+            sso=sso,
         )
 
 
@@ -106,6 +118,7 @@ async def change_site(
     name: str | None = None,
     filters: Filters | None = None,
     notify: Notify | None = None,
+    sso: Sso | None = None,
 ) -> Site:
     """``update_site`` in the caller's transaction (which may audit it alongside)."""
     site = await tx.find_site(site_id)
@@ -120,6 +133,7 @@ async def change_site(
         filters=filters or site.filters,
         created_at=site.created_at,
         notify=notify or site.notify,
+        sso=sso or site.sso,
     )
     await tx.update_site(updated)
     return updated

@@ -108,7 +108,11 @@ async def list_thread(
         "comments": comments,
         "cursor": next_cursor,
         "has_more": next_cursor is not None,
-        "config": {"edit_window": svc.limits.edit_window, "moderation": site.moderation.value},
+        "config": {
+            "edit_window": svc.limits.edit_window,
+            "moderation": site.moderation.value,
+            "sso": site.sso.policy.value,
+        },
     }, fresh is not None
 
 

@@ -12,12 +12,16 @@ from server.core.models import (
     Ban,
     Comment,
     Filters,
+    Identity,
     Invitation,
     Mode,
     Notify,
     Page,
     Role,
     Site,
+    Sso,
+    SsoKey,
+    SsoPolicy,
     Status,
 )
 
@@ -27,6 +31,7 @@ DEFAULT_FILTERS = Filters()
 def site_from_row(row: Row[Any]) -> Site:
     filters = orjson.loads(row.filters or "{}")
     notify = orjson.loads(row.notify or "{}")
+    sso = orjson.loads(row.sso or "{}")
     return Site(
         id=row.id,
         name=row.name,
@@ -44,6 +49,10 @@ def site_from_row(row: Row[Any]) -> Site:
             webhook_secret=notify.get("webhook_secret"),
             emails=tuple(notify.get("emails", ())),
         ),
+        sso=Sso(
+            policy=SsoPolicy(sso.get("policy", SsoPolicy.ANONYMOUS.value)),
+            moderators=bool(sso.get("moderators", False)),
+        ),
     )
 
 
@@ -55,6 +64,7 @@ def site_values(site: Site) -> dict[str, Any]:
         "moderation": site.moderation.value,
         "filters": orjson.dumps(site.filters.as_dict()).decode(),
         "notify": orjson.dumps(site.notify.as_dict()).decode(),
+        "sso": orjson.dumps(site.sso.as_dict()).decode(),
         "created_at": site.created_at,
     }
 
@@ -91,6 +101,32 @@ def comment_from_row(row: Row[Any]) -> Comment:
         ip_hash=row.ip_hash,
         deleted_at=row.deleted_at,
         deleted_from=Status(row.deleted_from) if row.deleted_from else None,
+        verified=bool(row.verified),
+        author_avatar=row.author_avatar,
+    )
+
+
+def identity_from_row(row: Row[Any]) -> Identity:
+    return Identity(
+        id=row.id,
+        site_id=row.site_id,
+        subject=row.subject,
+        author_hash=row.author_hash,
+        name=row.name,
+        avatar=row.avatar,
+        moderator=bool(row.moderator),
+        created_at=row.created_at,
+        seen_at=row.seen_at,
+    )
+
+
+def sso_key_from_row(row: Row[Any]) -> SsoKey:
+    return SsoKey(
+        site_id=row.site_id,
+        kid=row.kid,
+        algorithm=row.algorithm,
+        material=row.material,
+        created_at=row.created_at,
     )
 
 

@@ -39,6 +39,7 @@ sites = Table(
     Column("filters", Text, nullable=False, server_default="{}"),  # JSON object
     Column("created_at", BigInteger, nullable=False),
     Column("notify", Text, nullable=False, server_default="{}"),  # JSON: webhook, e-mails
+    Column("sso", Text, nullable=False, server_default="{}"),  # JSON: policy, moderators
 )
 
 pages = Table(
@@ -79,6 +80,9 @@ comments = Table(
     # the hourly clean-up blanks it after 30 days (core/erasure.py).
     Column("deleted_at", BigInteger),
     Column("deleted_from", String(16)),
+    # Written by a signed-in reader (single sign-on), and the avatar URL their token gave.
+    Column("verified", Boolean, nullable=False, server_default=text("false")),
+    Column("author_avatar", String(2048)),
     UniqueConstraint("site_id", "idempotency_key"),
     Index(None, "page_id", "parent_id", "created_at", "id"),
     Index(None, "site_id", "status", "created_at"),
@@ -194,4 +198,58 @@ invitations = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     UniqueConstraint("site_id", "email"),
+)
+
+# Single sign-on. The keys a site's backend signs its readers' tokens with (several at once,
+# told apart by ``kid``, so they can be rotated); an HS256 secret is sealed (core/sealing.py).
+sso_keys = Table(
+    "sso_keys",
+    metadata,
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("material", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# The readers a site vouched for: its user id, and from its token only the name and avatar.
+identities = Table(
+    "identities",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("author_hash", String(64), nullable=False, unique=True),
+    Column("name", String(50), nullable=False),
+    Column("avatar", String(2048)),
+    Column("moderator", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("seen_at", BigInteger, nullable=False),
+    UniqueConstraint("site_id", "subject"),
+)
+
+# Each reading of each verified name (core/names.py): an anonymous name with one of them
+# would pass for that reader, and is refused.
+identity_names = Table(
+    "identity_names",
+    metadata,
+    Column("identity_id", Id, ForeignKey("identities.id", ondelete="CASCADE"), primary_key=True),
+    Column("name_key", String(200), primary_key=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Index(None, "site_id", "name_key"),
+)
+
+# Anonymous comments a signed-in reader attached to their identity, with the author and the
+# name they had before, so a moderator can give them back.
+claims = Table(
+    "claims",
+    metadata,
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("identity_hash", String(64), nullable=False),
+    Column("author_hash", String(64), nullable=False),
+    Column("author_name", String(50)),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "site_id", "identity_hash"),
+    Index(None, "site_id", "author_hash"),
 )

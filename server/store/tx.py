@@ -10,6 +10,7 @@ from server.store.tx_bans import BanQueries
 from server.store.tx_comments import CommentQueries
 from server.store.tx_events import EventQueries
 from server.store.tx_flags import FlagQueries
+from server.store.tx_identities import ClaimQueries, IdentityQueries, SsoKeyQueries
 from server.store.tx_imports import ImportQueries
 from server.store.tx_invitations import InvitationQueries
 from server.store.tx_maintenance import MaintenanceQueries
@@ -34,6 +35,9 @@ class SqlTx(
     InvitationQueries,
     ImportQueries,
     MaintenanceQueries,
+    SsoKeyQueries,
+    IdentityQueries,
+    ClaimQueries,
     Tx,
 ):
     """Queries run inside one transaction on one connection."""

@@ -25,6 +25,8 @@ class NewComment:
     ip_hash: str | None
     idempotency_key: str | None
     held_reason: str | None
+    verified: bool = False
+    author_avatar: str | None = None
 
 
 class CommentsTx(Protocol):
