@@ -18,7 +18,9 @@ const avatar = (name, url, seed) => {
   let hash = 2166136261;  // FNV-1a: near seeds, far colours
   for (const char of seed) hash = Math.imul(hash ^ /** @type {number} */ (char.codePointAt(0)), 16777619);
   const initials = name.split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 2).map((word) => [...word][0]);
-  const drawn = element("span", "avatar", initials.join("").toUpperCase() || "?");
+  const drawn = element("span", "avatar");
+  // Drawn by the style sheet: the initials are no text of the page (nor copied with it).
+  drawn.dataset.initials = initials.join("").toUpperCase() || "?";
   drawn.style.setProperty("--hue", String((hash >>> 0) % 360));
   drawn.setAttribute("aria-hidden", "true");
   return drawn;

@@ -32,7 +32,7 @@ ol{list-style:none;margin:0;padding:0}
 .replies .comment{margin-left:clamp(12px,5%,40px);border-top:0;border-left:2px solid var(--border);padding-left:12px}
 .comment-head{display:flex;flex-wrap:wrap;gap:6px;align-items:baseline}
 .author{font-weight:600}.yours{border:1px solid var(--accent);color:var(--accent);border-radius:99px;font-size:.7em;padding:0 7px}.reply-to{color:var(--muted);font-size:.85em}article:focus{outline:2px solid var(--accent);outline-offset:2px}.moderator{background:var(--accent);color:var(--on-accent);border-radius:99px;font-size:.7em;padding:1px 8px}
-.avatar{width:28px;height:28px;border-radius:50%;align-self:center;display:inline-grid;place-items:center;font-size:12px;font-weight:600;object-fit:cover;background:hsl(var(--hue) 50% var(--shade,38%));color:var(--on-shade,#fff)}
+.avatar{width:28px;height:28px;border-radius:50%;align-self:center;display:inline-grid;place-items:center;font-size:12px;font-weight:600;object-fit:cover;background:hsl(var(--hue) 50% var(--shade,38%));color:var(--on-shade,#fff)}.avatar::before{content:attr(data-initials)}
 .verified{display:inline-grid;place-items:center;width:16px;height:16px;border-radius:50%;background:var(--accent);color:var(--on-accent);font-size:11px;align-self:center}.notice:not(:empty){margin-bottom:12px}
 .body{white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0}
 .body a{color:var(--accent)}
