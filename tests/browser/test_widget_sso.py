@@ -12,14 +12,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 import pytest
 from playwright.async_api import BrowserContext, Page, Request, Route, expect
 
 from server.core.context import command_services
-from server.core.sso_admin import add_sso_key, set_sso
-from tests.support.browser import Comments, open_page, seed_comment
+from server.core.sso_admin import set_sso
+from tests.support.browser import Comments, open_page, seed_comment, signed_in_post
 from tests.support.config import SECRET
+from tests.support.sso import SigningKey, claims, enable_sso, hs256_key
 
 pytestmark = pytest.mark.e2e
 
@@ -38,22 +38,11 @@ class SsoSite:
 
     comments: Comments
     id: str
-    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    key: SigningKey = field(default_factory=lambda: hs256_key(secret=secrets.token_urlsafe(32)))
 
-    def token(
-        self, subject: str, name: str, avatar: str | None = None, *, expires_in: float = 600
-    ) -> str:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "aud": self.id,
-            "sub": subject,
-            "name": name,
-            "iat": now,
-            "exp": int(now + expires_in),
-        }
-        if avatar is not None:
-            claims["avatar"] = avatar
-        return jwt.encode(claims, self.secret, algorithm="HS256", headers={"kid": "k1"})
+    def token(self, subject: str, name: str, avatar: str | None = None, **more: Any) -> str:
+        extra = {} if avatar is None else {"avatar": avatar}
+        return self.key.sign(claims(self.id, subject, name, **extra, **more))
 
     def page(self, page: str, *, name: str | None = None, **host: str) -> str:
         """An article whose widget host element carries ``host`` as data-* attributes."""
@@ -80,32 +69,16 @@ class SsoSite:
             assert time.monotonic() < deadline, "the server kept the site's old policy"
             await asyncio.sleep(0.1)
 
-    async def session(self, token: str) -> dict[str, Any]:
-        r = await self.comments.http.post(
-            f"{self.comments.server.url}/api/v1/sites/{self.id}/sso/session", json={"token": token}
-        )
-        assert r.status_code == 200, r.text
-        data: dict[str, Any] = r.json()
-        return data
-
     async def post(self, token: str, page: str, body: str) -> dict[str, Any]:
         """A comment written by a signed-in reader, through the API."""
-        session = (await self.session(token))["session"]
-        r = await self.comments.http.post(
-            f"{self.comments.server.url}/api/v1/sites/{self.id}/comments",
-            json={"page": page, "body": body},
-            headers={"Authorization": f"Bearer {session}"},
+        return await signed_in_post(
+            self.comments.http, self.comments.server.url, self.id, token, page, body
         )
-        assert r.status_code == 201, r.text
-        data: dict[str, Any] = r.json()
-        return data
 
 
 async def sso_site(comments: Comments, policy: str = "sso-optional") -> SsoSite:
     site = SsoSite(comments, await comments.site())
-    svc = command_services(comments.store, SECRET)
-    await add_sso_key(svc, site.id, kid="k1", algorithm="HS256", material=site.secret)
-    await site.policy(policy)
+    await enable_sso(comments.store, site.id, site.key, policy=policy)
     return site
 
 
@@ -394,7 +367,8 @@ async def test_a_refused_token_says_why_and_leaves_the_widget_usable_anonymously
     comments: Comments, new_context: Any
 ) -> None:
     site = await sso_site(comments)
-    expired = site.token("u-8", "Late", expires_in=-3600)
+    long_ago = int(time.time()) - 7200
+    expired = site.token("u-8", "Late", iat=long_ago, exp=long_ago + 600)
     ctx, _ = await reader(new_context)
     page = await open_page(ctx, site.page("expired", sso_token=expired))
     await expect(page.get_by_role("status")).to_have_text("the sign-in token has expired")

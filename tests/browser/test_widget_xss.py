@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Route, expect
 
-from tests.support.browser import Comments, open_page
+from tests.support.browser import Comments, open_page, signed_in_post
+from tests.support.sso import claims, enable_sso, hs256_key
 
 pytestmark = pytest.mark.e2e
 INSPECT = (Path(__file__).parent / "inspect_dom.js").read_text()
@@ -95,6 +97,7 @@ HOSTILE_AVATARS = [
     "https://avatars.example/fine.svg",
     f'https://avatars.example/quoted.svg" onerror="{SET}',
 ]
+BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 HOSTILE_NAMES = [
     f"<img src=x onerror={SET}>",
     f"<script>{SET}</script>",
@@ -162,3 +165,45 @@ async def test_hostile_name_and_avatar_claims_render_safely_and_load_only_https(
         and ("avatars.example" in url or "svg" in url)
         for url in requests
     )
+
+
+async def test_hostile_claims_in_site_tokens_are_refused_or_shown_as_text(
+    comments: Comments, new_context: Any
+) -> None:
+    """The same claims in tokens a site's backend signed, through the real server: names
+    with markup are kept and shown as text; non-https avatars and bidi controls are refused
+    at the exchange, and the widget says why and stays as it was (signed out, nothing
+    loaded)."""
+    site = await comments.site()
+    key = hs256_key(secret=secrets.token_urlsafe(32))
+    await enable_sso(comments.store, site, key)
+    markup = [name for name in HOSTILE_NAMES if not BIDI.search(name)]
+    for i, name in enumerate(markup):
+        token = key.sign(claims(site, f"markup-{i}", name, avatar=f"https://avatars.example/{i}"))
+        await signed_in_post(comments.http, comments.server.url, site, token, "tokens", f"By {i}")
+    refused = [claims(site, "bad", "Evil", avatar=avatar) for avatar in HOSTILE_AVATARS[:8]]
+    refused += [claims(site, "bad", name) for name in HOSTILE_NAMES if BIDI.search(name)]
+    for i, bad in enumerate(refused):
+        ctx = await new_context()
+        requests: list[str] = []
+        ctx.on("request", lambda r: requests.append(r.url))
+        await ctx.route("https://avatars.example/**", lambda route: route.abort())
+        body = f'<div id="threadline" data-sso-token="{key.sign(bad)}"></div>' + comments.embed(
+            site, "tokens"
+        )
+        page = await open_page(ctx, comments.host.page(f"{site}-refused-{i}.html", body))
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: dialogs.append(d.message))
+        status = page.get_by_role("status")
+        await expect(status).to_have_text(re.compile(r"^(avatar|name)\b"))
+        await expect(page.get_by_label("Name", exact=True)).to_be_visible()  # still signed out
+        report = await page.evaluate(INSPECT)
+        assert report["bad"] == [] and report["xss"] is None and dialogs == []
+        names = await page.locator("#threadline li .author").all_text_contents()
+        assert sorted(names) == sorted(markup)
+        sources = await page.locator("#threadline img").evaluate_all(
+            "(all) => all.map((image) => image.getAttribute('src'))"
+        )
+        assert all(source.startswith("https://avatars.example/") for source in sources)
+        assert not [url for url in requests if url.startswith(("http://avatars", "data:"))]
+        await ctx.close()

@@ -132,6 +132,30 @@ class Comments:
         return data
 
 
+async def signed_in_post(
+    http: httpx.AsyncClient,
+    server: str,
+    site: str,
+    token: str,
+    page: str,
+    body: str,
+    parent: int | None = None,
+) -> dict[str, Any]:
+    """A comment written by a reader signed in with a site's token: the token exchanged for
+    a session, the session sent as the widget sends it."""
+    api = f"{server}/api/v1/sites/{site}"
+    r = await http.post(f"{api}/sso/session", json={"token": token})
+    assert r.status_code == 200, r.text
+    r = await http.post(
+        f"{api}/comments",
+        json={"page": page, "body": body, "parent": parent},
+        headers={"Authorization": f"Bearer {r.json()['session']}"},
+    )
+    assert r.status_code == 201, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
 async def open_page(ctx: BrowserContext, url: str) -> Page:
     page = await ctx.new_page()
     errors: list[str] = []
