@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Route, expect
+from playwright.async_api import BrowserContext, Route, expect
 
 from tests.support.browser import Comments, open_page, signed_in_post
 from tests.support.sso import claims, enable_sso, hs256_key
@@ -184,26 +184,29 @@ async def test_hostile_claims_in_site_tokens_are_refused_or_shown_as_text(
     refused = [claims(site, "bad", "Evil", avatar=avatar) for avatar in HOSTILE_AVATARS[:8]]
     refused += [claims(site, "bad", name) for name in HOSTILE_NAMES if BIDI.search(name)]
     for i, bad in enumerate(refused):
-        ctx = await new_context()
-        requests: list[str] = []
-        ctx.on("request", lambda r: requests.append(r.url))
-        await ctx.route("https://avatars.example/**", lambda route: route.abort())
-        body = f'<div id="threadline" data-sso-token="{key.sign(bad)}"></div>' + comments.embed(
-            site, "tokens"
+        url = comments.host.page(
+            f"{site}-refused-{i}.html",
+            f'<div id="threadline" data-sso-token="{key.sign(bad)}"></div>'
+            + comments.embed(site, "tokens"),
         )
-        page = await open_page(ctx, comments.host.page(f"{site}-refused-{i}.html", body))
-        dialogs: list[str] = []
-        page.on("dialog", lambda d: dialogs.append(d.message))
-        status = page.get_by_role("status")
-        await expect(status).to_have_text(re.compile(r"^(avatar|name)\b"))
-        await expect(page.get_by_label("Name", exact=True)).to_be_visible()  # still signed out
-        report = await page.evaluate(INSPECT)
-        assert report["bad"] == [] and report["xss"] is None and dialogs == []
-        names = await page.locator("#threadline li .author").all_text_contents()
-        assert sorted(names) == sorted(markup)
-        sources = await page.locator("#threadline img").evaluate_all(
-            "(all) => all.map((image) => image.getAttribute('src'))"
-        )
-        assert all(source.startswith("https://avatars.example/") for source in sources)
-        assert not [url for url in requests if url.startswith(("http://avatars", "data:"))]
-        await ctx.close()
+        await _refused_sign_in(await new_context(), url, markup)
+
+
+async def _refused_sign_in(ctx: BrowserContext, url: str, names: list[str]) -> None:
+    requests: list[str] = []
+    ctx.on("request", lambda r: requests.append(r.url))
+    await ctx.route("https://avatars.example/**", lambda route: route.abort())
+    page = await open_page(ctx, url)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    await expect(page.get_by_role("status")).to_have_text(re.compile(r"^(avatar|name)\b"))
+    await expect(page.get_by_label("Name", exact=True)).to_be_visible()  # still signed out
+    report = await page.evaluate(INSPECT)
+    assert report["bad"] == [] and report["xss"] is None and dialogs == []
+    assert sorted(await page.locator("#threadline li .author").all_text_contents()) == sorted(names)
+    sources = await page.locator("#threadline img").evaluate_all(
+        "(all) => all.map((image) => image.getAttribute('src'))"
+    )
+    assert all(source.startswith("https://avatars.example/") for source in sources)
+    assert not [url for url in requests if url.startswith(("http://avatars", "data:"))]
+    await ctx.close()
