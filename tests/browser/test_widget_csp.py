@@ -9,7 +9,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.support.browser import Comments, Demo
+from tests.support.browser import DEMO_AVATAR_URL, Comments, Demo
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,10 @@ async def test_demo_page_as_make_run_serves_it_is_styled_and_hides_the_honeypot(
     await expect(hp).to_be_hidden()
     # Outside the accessibility tree: only the comment box and the name are text boxes.
     assert await page.get_by_role("textbox").count() == 2
-    assert blocked == []
+    # The policy admits images from the demo server only: the signed-in reader's https
+    # picture is refused (nothing else is), and the widget draws their initials instead.
+    await expect(page.locator("#threadline li.comment span.avatar")).to_have_count(5)
+    assert [line for line in blocked if DEMO_AVATAR_URL not in line] == []
 
 
 async def test_widget_renders_and_works_under_a_strict_host_policy(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.support.browser import Comments, Demo, open_page
+from tests.support.browser import DEMO_AVATAR_SVG, DEMO_AVATAR_URL, Comments, Demo, open_page
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,12 +127,24 @@ async def test_everything_works_by_keyboard(comments: Comments, new_context: Any
 async def test_screenshot_for_the_readme(demo: Demo, new_context: Any, scheme: str) -> None:
     """README's pictures are the demo page as `make run` serves it: what a newcomer sees."""
     await demo.conversation()
+    # The demo page's policy admits images from itself only (img-src 'self' data:): the
+    # signed-in reader's picture, from an https host of their site, needs one that admits it.
     ctx = await new_context(
-        viewport={"width": 720, "height": 900}, color_scheme=scheme, device_scale_factor=1
+        viewport={"width": 720, "height": 900},
+        color_scheme=scheme,
+        device_scale_factor=1,
+        bypass_csp=True,
+    )
+    await ctx.route(
+        DEMO_AVATAR_URL,
+        lambda route: route.fulfill(content_type="image/svg+xml", body=DEMO_AVATAR_SVG),
     )
     page = await open_page(ctx, demo.url)
     await expect(page.get_by_text("Active: 1")).to_be_visible()
     await expect(page.get_by_text("Even with websockets? Nice.")).to_be_visible()
+    picture = page.locator("img.avatar")
+    await expect(picture).to_be_visible()
+    assert await picture.evaluate("(image) => image.complete && image.naturalWidth > 0")
     box = page.get_by_role("textbox", name="Comment")
     await box.press_sequentially("Loving the live updates", delay=5)
     shot = ROOT / "docs" / "screenshots" / f"widget-{scheme}.png"

@@ -4,7 +4,6 @@ claims what they wrote before; avatars load without a referrer; sso-only sites a
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import time
@@ -17,7 +16,13 @@ from playwright.async_api import BrowserContext, Page, Request, Route, expect
 
 from server.core.context import command_services
 from server.core.sso_admin import set_sso
-from tests.support.browser import Comments, open_page, seed_comment, signed_in_post
+from tests.support.browser import (
+    Comments,
+    open_page,
+    seed_comment,
+    signed_in_post,
+    wait_for_policy,
+)
 from tests.support.config import SECRET
 from tests.support.sso import SigningKey, claims, enable_sso, hs256_key
 
@@ -56,18 +61,8 @@ class SsoSite:
         )
 
     async def policy(self, policy: str) -> None:
-        """Change the policy, and wait until the server (which caches sites for seconds)
-        lists the site's threads with it."""
         await set_sso(command_services(self.comments.store, SECRET), self.id, policy=policy)
-        deadline = time.monotonic() + 10
-        while True:
-            r = await self.comments.http.get(
-                f"{self.comments.server.url}/api/v1/sites/{self.id}/thread", params={"page": "x"}
-            )
-            if r.json()["config"]["sso"] == policy:
-                return
-            assert time.monotonic() < deadline, "the server kept the site's old policy"
-            await asyncio.sleep(0.1)
+        await wait_for_policy(self.comments.http, self.comments.server.url, self.id, policy)
 
     async def post(self, token: str, page: str, body: str) -> dict[str, Any]:
         """A comment written by a signed-in reader, through the API."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import os
@@ -19,10 +20,12 @@ from playwright.async_api import BrowserContext, Page
 from server.core.authors import AuthorTokens
 from server.core.comments import Draft, post_comment
 from server.core.context import Limits, Services, command_services
+from server.core.decisions import Action, decide_comment
 from server.core.sites import SiteDirectory, add_site
 from server.store.database import SqlStore
 from tests.support.config import SECRET
 from tests.support.servers import ServerProcess
+from tests.support.sso import claims, eddsa_key, enable_sso
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -38,6 +41,15 @@ CHROMIUM_ARGS = [
 
 
 site_numbers = itertools.count(1)
+
+DEMO_AVATAR_URL = "https://avatars.example/ada.svg"
+# A portrait, drawn: what the avatar host answers (Playwright answers for it: no network).
+DEMO_AVATAR_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 56 56"><rect width="56" height="56" '
+    'fill="#93c5fd"/><path d="M8 56c2-13 10-19 20-19s18 6 20 19z" fill="#4338ca"/>'
+    '<circle cx="28" cy="24" r="11" fill="#f2c6a0"/><path d="M16 25c-1-11 5-16 12-16s13 5 '
+    '12 16c-2-5-6-8-12-8s-10 3-12 8z" fill="#5b3a29"/></svg>'
+)
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,6 +142,18 @@ class Comments:
         assert r.status_code == 201, r.text
         data: dict[str, Any] = r.json()
         return data
+
+
+async def wait_for_policy(http: httpx.AsyncClient, server: str, site: str, policy: str) -> None:
+    """Until the server (which caches sites for seconds) lists the site's threads with this
+    sign-in policy."""
+    deadline = time.monotonic() + 10
+    while True:
+        r = await http.get(f"{server}/api/v1/sites/{site}/thread", params={"page": "x"})
+        if r.json()["config"]["sso"] == policy:
+            return
+        assert time.monotonic() < deadline, f"the server kept site {site}'s old policy"
+        await asyncio.sleep(0.1)
 
 
 async def signed_in_post(
@@ -277,6 +301,35 @@ class Demo:
             parent=answer,
             ago=600,
         )
+        # A reader signed in with the site's own account: verified, with their picture
+        # (served by the browser tests as DEMO_AVATAR_URL).
+        # A public key: the demo server has a secret of its own, under which it could not
+        # open an HS256 secret sealed here.
+        key = eddsa_key()
+        await enable_sso(self.store, "demo", key)
+        server = f"http://127.0.0.1:{self.port}"
+        async with httpx.AsyncClient() as http:
+            await wait_for_policy(http, server, "demo", "sso-optional")
+            posted = await signed_in_post(
+                http,
+                server,
+                "demo",
+                key.sign(claims("demo", "ada", "Ada Lovelace", avatar=DEMO_AVATAR_URL)),
+                page,
+                "Signed in with my account on the site: my name and picture came along.",
+            )
+        # Posted without the widget's form token, it waits for a moderator: approve it.
+        if posted["status"] == "pending":
+            quiet = Quiet()
+            svc = Services(
+                store=self.store,
+                publisher=quiet,
+                limiter=quiet,
+                tokens=AuthorTokens(SECRET),
+                secret=SECRET,
+            )
+            site = await SiteDirectory(self.store).get("demo")
+            await decide_comment(svc, site, posted["comment"]["id"], Action.APPROVE, moderator=None)
 
 
 def stop_group(proc: subprocess.Popen[bytes]) -> None:

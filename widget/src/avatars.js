@@ -12,6 +12,7 @@ const avatar = (name, url, seed) => {
     image.loading = "lazy";
     image.width = image.height = 28;
     image.alt = "";
+    image.onerror = () => image.replaceWith(avatar(name, null, seed));  // gone, or refused by the page's policy
     image.src = url;
     return image;
   }
