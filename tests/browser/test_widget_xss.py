@@ -97,6 +97,11 @@ HOSTILE_AVATARS = [
     "https://avatars.example/fine.svg",
     f'https://avatars.example/quoted.svg" onerror="{SET}',
 ]
+# What https://avatars.example answers (Playwright answers for it): a picture that loads.
+PICTURE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">'
+    '<rect width="28" height="28"/></svg>'
+)
 BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 HOSTILE_NAMES = [
     f"<img src=x onerror={SET}>",
@@ -135,7 +140,7 @@ async def test_hostile_name_and_avatar_claims_render_safely_and_load_only_https(
         await route.fulfill(response=response, json=data)
 
     async def image(route: Route) -> None:
-        await route.fulfill(status=200, content_type="image/svg+xml", body="<svg/>")
+        await route.fulfill(status=200, content_type="image/svg+xml", body=PICTURE)
 
     await ctx.route(re.compile(r".*/thread\?.*"), hostile)
     await ctx.route("https://avatars.example/**", image)
