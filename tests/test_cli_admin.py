@@ -21,9 +21,12 @@ from server.store.database import SqlStore
 from server.store.schema import (
     audit_log,
     bans,
+    claims,
     comment_flags,
     comments,
     events,
+    identities,
+    identity_names,
     invitations,
     metadata,
     moderator_sites,
@@ -31,6 +34,7 @@ from server.store.schema import (
     pages,
     sessions,
     sites,
+    sso_keys,
 )
 from tests.support.config import BACKENDS, env_for
 from tests.support.db import Databases
@@ -112,6 +116,32 @@ def _site_rows(conn: Connection, site: str, n: int) -> None:
         )
     )
     conn.execute(insert(moderator_sites).values(moderator_id=1, site_id=site, role="owner"))
+    conn.execute(
+        insert(sso_keys).values(
+            site_id=site, kid="k1", algorithm="HS256", material="sealed", created_at=T0
+        )
+    )
+    conn.execute(
+        insert(identities).values(
+            id=n,
+            site_id=site,
+            subject="user-1",
+            author_hash=f"{site:i<64}",
+            name="Ada",
+            created_at=T0,
+            seen_at=T0,
+        )
+    )
+    conn.execute(insert(identity_names).values(identity_id=n, name_key="ada", site_id=site))
+    conn.execute(
+        insert(claims).values(
+            comment_id=10 * n,
+            site_id=site,
+            identity_hash=f"{site:i<64}",
+            author_hash="ab",
+            created_at=T0,
+        )
+    )
 
 
 def _fill(conn: Connection) -> None:

@@ -10,9 +10,9 @@ import time
 from starlette.types import Message
 from starlette.websockets import WebSocket
 
-from server.core.authors import AuthorTokens
-from server.core.errors import DomainError, RateLimited
+from server.core.errors import DomainError, RateLimited, Unauthorized
 from server.core.origins import origin_allowed
+from server.core.readers import author_hash_of, is_session
 from server.core.threads import page_for_subscriber
 from server.http.clientip import client_ip, client_key
 from server.http.websocket_refusal import Refusal, refuse_websocket
@@ -134,12 +134,24 @@ async def _subscribe(app: AppState, site_id: str, conn: LiveConnection, msg: Cli
     try:
         page = await page_for_subscriber(app.services, site, msg.page, conn.ip)
         if msg.token is not None:
-            conn.author_hash = AuthorTokens.hash(site.id, AuthorTokens.check_format(msg.token))
+            conn.author_hash = _author(app, site.id, msg.token)
     except RateLimited as exc:
         raise ProtocolError(Close.TRY_AGAIN, f"{exc.code}: {exc.message}") from None
     except DomainError as exc:
         raise ProtocolError(Close.POLICY, f"{exc.code}: {exc.message}") from None
     await app.hub.rooms.join(conn, page, msg.seq)
+
+
+def _author(app: AppState, site_id: str, token: str) -> str | None:
+    """Whose own events (a rejection of their held comment) this socket also receives: an
+    author token's, or a signed-in reader's. A session that ended only loses those: the page
+    stays live (a malformed author token is still refused, as before)."""
+    try:
+        return author_hash_of(app.secret, site_id, token, app.services.now_ms())
+    except Unauthorized:
+        if is_session(token):
+            return None
+        raise
 
 
 def _parse(message: Message, conn: LiveConnection, bucket: Bucket) -> ClientMessage | None:

@@ -14,11 +14,16 @@ from server.core.context import command_services
 from server.core.identities import undo_claims
 from server.core.models import Moderator, Role
 from server.core.moderators import add_moderator
+from server.core.passwords import hasher
 from server.core.sso_admin import add_sso_key, remove_sso_key
+from server.store.database import SqlStore
 from server.store.schema import claims as claims_table
 from server.store.schema import comments, identities, identity_names, moderators
 from tests.support.api import Api
 from tests.support.config import SECRET
+from tests.support.moderation import PASSWORD, Mod, client_for
+from tests.support.net import http_client
+from tests.support.servers import ServerProcess
 from tests.support.sso import (
     SigningKey,
     claims,
@@ -28,6 +33,7 @@ from tests.support.sso import (
     hs256_key,
     rs256_key,
 )
+from tests.support.ws import Reader
 
 
 async def sign_in(
@@ -414,3 +420,56 @@ async def test_policy_changes_reach_the_listing(api: Api) -> None:
     key = hs256_key()
     site = await sso_site(api, key, policy="sso-only")
     assert (await api.thread(site, page="fresh"))["config"]["sso"] == "sso-only"
+
+
+async def test_an_erased_identity_leaves_every_replay_listing_and_feed(api: Api) -> None:
+    key = hs256_key()
+    site = await sso_site(api, key)
+    avatar = "https://avatars.example/erin-7f3a.png"
+    token = key.sign(claims(site, sub="erin", name="Erin Erasable", avatar=avatar))
+    session = (await sign_in(api, site, token))["session"]
+    await api.post(site, body="a neighbour's comment", name="Neighbour")
+    posted = await api.post(site, body="words of Erin", token=session)
+    await api.http.patch(
+        f"/api/v1/sites/{site}/comments/{posted['comment']['id']}",
+        json={"body": "edited words of Erin"},
+        headers=bearer(session),
+    )
+    erased = await api.http.delete(f"/api/v1/sites/{site}/authors/me", headers=bearer(session))
+    assert erased.json() == {"erased": 1}
+    served = [
+        (await api.http.get(f"/api/v1/sites/{site}/events", params={"page": "p"})).text,
+        (await api.http.get(f"/api/v1/sites/{site}/thread", params={"page": "p"})).text,
+        (await api.http.get(f"/api/v1/sites/{site}/feed.atom")).text,
+    ]
+    for text in served:
+        for secret in ("Erin", "erin-7f3a", posted["comment"]["author_key"]):
+            assert secret not in text
+
+
+async def test_a_session_subscribes_the_socket_to_the_readers_own_events(
+    live_server: ServerProcess, backend_store: SqlStore
+) -> None:
+    key = hs256_key()
+    async with http_client(base_url=live_server.url, timeout=30) as http:
+        api = Api(http, backend_store, "uvicorn")
+        site = await sso_site(api, key, moderation="all")
+        session = (await sign_in(api, site, key.sign(claims(site))))["session"]
+        held = await api.post(site, body="held for review", token=session)
+        assert held["status"] == "pending"
+        mine = await Reader.open(live_server.ws_url, site, token=session)
+        # An ended session keeps the page live; it only loses the reader's own events.
+        stranger = await Reader.open(live_server.ws_url, site, token="x.y.z")
+        services = command_services(backend_store, SECRET)
+        email = f"mod-{site}@example.org"
+        await add_moderator(services, hasher(), email, site, password=PASSWORD)
+        async with client_for(api) as mod_http:
+            mod = Mod(mod_http, email)
+            await mod.login()
+            r = await mod.act(held["comment"]["id"], "reject")
+            assert r.status_code == 200, r.text
+        await mine.next("comment.rejected")
+        assert stranger.close_code is None
+        assert not [f for f in stranger.frames if f["type"] == "comment.rejected"]
+        await mine.close()
+        await stranger.close()
