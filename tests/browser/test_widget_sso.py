@@ -16,6 +16,7 @@ from playwright.async_api import BrowserContext, Page, Request, Route, expect
 
 from server.core.context import command_services
 from server.core.sso_admin import set_sso
+from tests.browser.test_moderation_live import moderator
 from tests.support.browser import (
     Comments,
     open_page,
@@ -71,8 +72,10 @@ class SsoSite:
         )
 
 
-async def sso_site(comments: Comments, policy: str = "sso-optional") -> SsoSite:
-    site = SsoSite(comments, await comments.site())
+async def sso_site(
+    comments: Comments, policy: str = "sso-optional", moderation: str = "none"
+) -> SsoSite:
+    site = SsoSite(comments, await comments.site(moderation))
     await enable_sso(comments.store, site.id, site.key, policy=policy)
     return site
 
@@ -406,3 +409,22 @@ async def test_an_ended_session_is_renewed_once_from_the_token(
     item = page.locator("li.comment", has_text="After a renewal")
     await expect(item.locator(".author")).to_have_text("Renée")
     assert ended["once"] and len(exchanges) == 2
+
+
+async def test_a_signed_in_readers_socket_hears_of_their_rejected_comment(
+    comments: Comments, new_context: Any
+) -> None:
+    site = await sso_site(comments, moderation="all")
+    ctx, _ = await reader(new_context)
+    author = await open_page(ctx, site.page("rejected", sso_token=site.token("u-10", "Held")))
+    await expect(author.get_by_text("Posting as Held")).to_be_visible()
+    await expect(author.get_by_text("Active: 1")).to_be_visible()
+    await author.get_by_label("Comment").fill("Signed in, yet not approved")
+    await author.get_by_role("button", name="Submit").click()
+    mine = author.locator("li.comment", has_text="Signed in, yet not approved")
+    await expect(mine).to_be_visible()
+    mod = await moderator(comments, new_context, site.id)
+    item = mod.locator("li.item", has_text="Signed in, yet not approved")
+    await item.get_by_role("button", name="Reject").click()
+    await expect(mine).to_have_count(0)
+    await expect(author.get_by_text("Your comment was not approved.")).to_be_visible()

@@ -47,6 +47,7 @@ class SingleSignOn {
     this.data = data;
     api.session = data && data.session;
     widget.composer.refresh();
+    widget.live.reconnect();  // news meant for this reader (a rejection) follow the session
   }
 
   /** The session ended: exchange the token again, once. Whether that gave a session. */

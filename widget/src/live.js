@@ -43,7 +43,7 @@ class LiveConnection {
     const widget = this.widget;
     const socket = this.socket = new WebSocket(this.address);
     socket.onopen = () => this.send({
-      type: "subscribe", page: widget.page, seq: this.seq, token: widget.saved.authorToken,
+      type: "subscribe", page: widget.page, seq: this.seq, token: widget.api.session || widget.saved.authorToken,
     });
     socket.onmessage = (message) => {
       try { this.receive(JSON.parse(message.data)); } catch (error) { log("bad frame: " + error); }
