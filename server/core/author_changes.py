@@ -14,15 +14,15 @@ from server.core.queue_changes import queue_change
 from server.core.readers import author_hash_of
 from server.core.screening import decide
 from server.core.text import clean_body
-from server.core.transactions.comments import CommentsTx
+from server.core.transactions.combined import AuthorChangeTx
 
 CHANGES_PER_MINUTE = 20  # edits and deletions from one network
 
 
 async def _owned(
-    tx: CommentsTx, svc: Services, site: Site, comment_id: int, token: str | None
+    tx: AuthorChangeTx, svc: Services, site: Site, comment_id: int, token: str | None
 ) -> Comment:
-    author = author_hash_of(svc.secret, site.id, token, svc.now_ms())
+    author = await author_hash_of(tx, svc.secret, site, token, svc.now_ms())
     comment = await tx.find_comment(comment_id, for_update=True)
     if comment is None or comment.site_id != site.id:
         raise NotFound("comment_not_found", "no such comment on this site")

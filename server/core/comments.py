@@ -14,7 +14,6 @@ from server.core.errors import (
     Forbidden,
     Invalid,
     NotFound,
-    Unauthorized,
 )
 from server.core.events import record
 from server.core.guards import DUPLICATE_WINDOW, form_age_ms, honeypot_filled
@@ -22,7 +21,6 @@ from server.core.models import (
     Comment,
     Event,
     EventType,
-    Identity,
     Mode,
     Page,
     QueueChange,
@@ -30,11 +28,11 @@ from server.core.models import (
     SsoPolicy,
     Status,
 )
-from server.core.names import imitates, name_keys
+from server.core.names import imitates, name_keys, wears_check_mark
 from server.core.origins import origin_allowed, origin_of_url
 from server.core.ports import NewComment
 from server.core.privacy import ip_hash
-from server.core.readers import is_session, sessions
+from server.core.readers import is_session, session_identity
 from server.core.screening import Decision, decide
 from server.core.text import clean_body, clean_name, clean_page_key, clean_title, clean_url
 from server.core.transactions.comments import CommentsTx
@@ -137,10 +135,8 @@ async def _post_once(
     name = name_override if moderator or signed_in else clean_name(draft.name)
     parent_id = _parent_id(draft.parent)
     issued = None
-    if signed_in:
-        assert token is not None
-        author_hash = sessions(svc.secret).open(site.id, token, now)
-    else:
+    author_hash = ""  # a signed-in reader's is read with their identity, below
+    if not signed_in:
         if site.sso.policy is SsoPolicy.ONLY and not moderator:
             raise Forbidden("sso_required", "sign in to comment on this site")
         if token is None:
@@ -150,9 +146,11 @@ async def _post_once(
     client = ip_hash(svc.secret, client_ip)
     events: list[Event] = []
     async with svc.store.write() as tx:
-        identity = await _identity(tx, site, author_hash) if signed_in else None
-        if identity is not None:
-            name = identity.name
+        identity = None
+        if signed_in:
+            assert token is not None
+            identity = await session_identity(tx, svc.secret, site, token, now)
+            author_hash, name = identity.author_hash, identity.name
         elif name is not None and not moderator:
             await _check_name_free(tx, site, name)
         if idempotency_key is not None:
@@ -178,7 +176,7 @@ async def _post_once(
                 raise Conflict("duplicate_comment", "you just posted this comment")
         # A reader the site signed in as a moderator (and the site allows it) publishes
         # at once, as the moderation pages' replies do; bans and limits still apply.
-        vouched = identity is not None and identity.moderator
+        vouched = identity is not None and identity.moderator and site.sso.moderators
         decision = decide(
             site,
             body,
@@ -221,19 +219,16 @@ async def _post_once(
     return PostResult(comment, page, issued)
 
 
-async def _identity(tx: IdentitiesTx, site: Site, author_hash: str) -> Identity:
-    identity = await tx.find_identity(author_hash)
-    if identity is None or identity.site_id != site.id:  # erased since the session began
-        raise Unauthorized("session_expired", "your session has ended: sign in again")
-    return identity
-
-
 async def _check_name_free(tx: IdentitiesTx, site: Site, name: str) -> None:
     """An anonymous name may not pass for a verified reader of the site, or a moderator
     (whose replies show their display name, or the site's own name)."""
     reserved = site.sso.policy is not SsoPolicy.ANONYMOUS and await tx.name_reserved(
         site.id, name_keys(name)
     )
+    if wears_check_mark(name):
+        raise Invalid(
+            "name_reserved", "names may not carry a check mark: it marks verified readers"
+        )
     if reserved or imitates(name, [*await tx.moderator_names(site.id), site.name]):
         raise Conflict(
             "name_reserved", "this name belongs to a signed-in reader or a moderator here"

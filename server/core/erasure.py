@@ -23,8 +23,8 @@ IP_HASH_DAYS = 30
 
 async def my_comments(svc: Services, site: Site, token: str | None) -> list[dict[str, Any]]:
     """Everything this author token wrote on the site, including held comments."""
-    author = author_hash_of(svc.secret, site.id, token, svc.now_ms())
     async with svc.store.read() as tx:
+        author = await author_hash_of(tx, svc.secret, site, token, svc.now_ms())
         found = await tx.author_comments(site.id, author)
     return [
         {**c.public(), "status": c.status.value, "page": page_key}
@@ -35,9 +35,9 @@ async def my_comments(svc: Services, site: Site, token: str | None) -> list[dict
 
 async def erase_mine(svc: Services, site: Site, token: str | None) -> int:
     """The author deletes every comment they wrote here, outside any edit window."""
-    return await erase_author(
-        svc, site, author_hash_of(svc.secret, site.id, token, svc.now_ms()), by=None
-    )
+    async with svc.store.read() as tx:
+        author = await author_hash_of(tx, svc.secret, site, token, svc.now_ms())
+    return await erase_author(svc, site, author, by=None)
 
 
 async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moderator | None) -> int:
@@ -48,13 +48,11 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
     now = svc.now_ms()
     async with svc.store.write() as tx:
         await tx.forget_flagger(author_hash)
-        # A signed-in reader goes with their comments: the site's user id, name and avatar,
-        # the readings of the name, and which anonymous comments they claimed.
-        await tx.forget_claims(site.id, author_hash)
-        await tx.delete_identity(author_hash)
         found = await tx.author_comments(site.id, author_hash)
-        for comment, _ in found:
-            if comment.status is Status.DELETED and comment.author_hash is None:
+        for listed, _ in found:
+            # Locked and read again: a claim may have moved it to another author since.
+            comment = await tx.find_comment(listed.id, for_update=True)
+            if comment is None or comment.author_hash != author_hash:
                 continue
             erased = await tx.update_comment(
                 comment.id,
@@ -73,6 +71,11 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
             page = await tx.find_page_by_id(comment.page_id)
             assert page is not None
             changes.append(QueueChange(site.id, replace(erased), page, comment.status))
+        # A signed-in reader goes with their comments: the site's user id, name and avatar,
+        # the readings of the name, and which anonymous comments they claimed (after the
+        # comments, whose locks keep a claim from slipping in between).
+        await tx.forget_claims(site.id, author_hash)
+        await tx.delete_identity(author_hash)
         await tx.insert_audit(
             AuditEntry(
                 site_id=site.id,

@@ -38,11 +38,11 @@ async def flag_comment(
     the token that takes this flag back (``unflag_comment``)."""
     network = ip_hash(svc.secret, client_ip)
     await svc.check_rate(f"flag:{site.id}:{network}", FLAGS_PER_MINUTE, 60, "flags")
-    author = author_hash_of(svc.secret, site.id, token, svc.now_ms()) if token else None
     events: list[Event] = []
     held = None
     now = svc.now_ms()
     async with svc.store.write() as tx:
+        author = await author_hash_of(tx, svc.secret, site, token, now) if token else None
         if (
             token is not None
             and author is not None
@@ -92,7 +92,10 @@ async def unflag_comment(
     held stays held: a moderator decides. Returns the flag count."""
     network = ip_hash(svc.secret, client_ip)
     await svc.check_rate(f"flag:{site.id}:{network}", FLAGS_PER_MINUTE, 60, "flags")
-    author = author_hash_of(svc.secret, site.id, token, svc.now_ms()) if token else None
+    author = None
+    if token is not None:
+        async with svc.store.read() as tx:
+            author = await author_hash_of(tx, svc.secret, site, token, svc.now_ms())
     at = (undo or "").partition(".")[0]
     if not (
         at.isascii()

@@ -25,8 +25,8 @@ from server.core.models import (
 )
 from server.core.names import name_keys
 from server.core.privacy import ip_hash
-from server.core.readers import identity_hash, is_session, sessions
-from server.core.sso_tokens import read_site_token
+from server.core.readers import identity_hash, is_session, session_identity, sessions
+from server.core.sso_tokens import SessionClaims, read_site_token
 from server.core.transactions.identities import Claim, NewIdentity
 
 SIGN_INS_PER_MINUTE = 30  # per network: each one verifies a signature and writes a row
@@ -84,7 +84,9 @@ async def sign_in(
         claimable = 0
         if anonymous is not None:
             claimable = len(_claimable(await tx.author_comments(site.id, anonymous)))
-    session, expires = sessions(svc.secret).issue(site.id, author_hash, now)
+    session, expires = sessions(svc.secret).issue(
+        site.id, SessionClaims(identity.id, identity.created_at, site.sso.epoch), now
+    )
     return SignedIn(session, expires, identity, claimable)
 
 
@@ -98,18 +100,6 @@ def _claimable(found: list[tuple[Comment, str]]) -> list[Comment]:
     return [comment for comment, _ in found if comment.status in CLAIMABLE]
 
 
-async def signed_in_identity(svc: Services, site: Site, session: str | None) -> Identity:
-    """The identity a session names, still there (an erased one is not)."""
-    if session is None or not is_session(session):
-        raise Unauthorized("session_required", "sign in first: send your session as Bearer")
-    author_hash = sessions(svc.secret).open(site.id, session, svc.now_ms())
-    async with svc.store.read() as tx:
-        identity = await tx.find_identity(author_hash)
-    if identity is None or identity.site_id != site.id:
-        raise Unauthorized("session_expired", "your session has ended: sign in again")
-    return identity
-
-
 async def claim_comments(
     svc: Services, site: Site, session: str | None, author_token: object, *, client_ip: str
 ) -> int:
@@ -118,14 +108,23 @@ async def claim_comments(
     await svc.check_rate(
         f"claim:{site.id}:{ip_hash(svc.secret, client_ip)}", CLAIMS_PER_MINUTE, 60, "claims"
     )
-    identity = await signed_in_identity(svc, site, session)
+    if session is None or not is_session(session):
+        raise Unauthorized("session_required", "sign in first: send your session as Bearer")
     anonymous = _anonymous_author(site, author_token)
     now = svc.now_ms()
     events: list[Event] = []
     changes: list[QueueChange] = []
     async with svc.store.write() as tx:
-        found = _claimable(await tx.author_comments(site.id, anonymous))
-        for comment in found:
+        identity = await session_identity(tx, svc.secret, site, session, now)
+        found: list[Comment] = []
+        for listed in _claimable(await tx.author_comments(site.id, anonymous)):
+            # Locked, and read again: an erasure or another claim may have taken it since.
+            comment = await tx.find_comment(listed.id, for_update=True)
+            if comment is None or comment.author_hash != anonymous:
+                continue
+            if comment.status not in CLAIMABLE:
+                continue
+            found.append(comment)
             await tx.insert_claim(
                 site.id,
                 Claim(comment.id, identity.author_hash, anonymous, comment.author_name, now),
@@ -144,9 +143,8 @@ async def claim_comments(
                 assert page is not None
                 changes.append(QueueChange(site.id, updated, page, comment.status))
         if found:
-            await audit.record(
-                tx, site.id, None, "claim", f"{identity.name}: {len(found)} comment(s)", now
-            )
+            # No name here: the audit log outlives an erasure of the reader.
+            await audit.record(tx, site.id, None, "claim", f"{len(found)} comment(s)", now)
     await svc.publish(events)
     for change in changes:
         await svc.queue_changed(change)
@@ -159,6 +157,7 @@ async def undo_claims(svc: Services, site: Site, comment_id: int, *, by: Moderat
     require_moderator(by, site.id)
     now = svc.now_ms()
     events: list[Event] = []
+    changes: list[QueueChange] = []
     async with svc.store.write() as tx:
         comment = await tx.find_comment(comment_id, for_update=True)
         if comment is None or comment.site_id != site.id or comment.author_hash is None:
@@ -180,7 +179,13 @@ async def undo_claims(svc: Services, site: Site, comment_id: int, *, by: Moderat
             )
             if before.status is Status.APPROVED:
                 events.append(await edited(tx, given_back, now))
+            else:
+                page = await tx.find_page_by_id(before.page_id)
+                assert page is not None
+                changes.append(QueueChange(site.id, given_back, page, before.status))
         await tx.delete_claims([claim.comment_id for claim in claims])
         await audit.record(tx, site.id, by, "unclaim", f"{len(claims)} comment(s) given back", now)
     await svc.publish(events)
+    for change in changes:
+        await svc.queue_changed(change)
     return len(claims)

@@ -44,9 +44,12 @@ class Sso:
     # Whether a token's `role: moderator` claim shows the Moderator badge (and publishes
     # the reader's comments at once, as a moderator's are).
     moderators: bool = False
+    # Sessions name the epoch they began in: removing a key, turning sign-in off or taking
+    # back the trust in moderator claims moves it on, and every session of the site ends.
+    epoch: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"policy": self.policy.value, "moderators": self.moderators}
+        return {"policy": self.policy.value, "moderators": self.moderators, "epoch": self.epoch}
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,9 @@ from functools import lru_cache
 
 from server.core.authors import AuthorTokens
 from server.core.errors import Unauthorized
+from server.core.models import Identity, Site, SsoPolicy
 from server.core.sso_tokens import Sessions, looks_like_session
+from server.core.transactions.identities import IdentitiesTx
 
 
 @lru_cache(maxsize=4)
@@ -29,12 +31,30 @@ def is_session(token: str | None) -> bool:
     return token is not None and looks_like_session(token)
 
 
-def author_hash_of(secret: str, site_id: str, token: str | None, now_ms: int) -> str:
+async def session_identity(
+    tx: IdentitiesTx, secret: str, site: Site, session: str, now_ms: int
+) -> Identity:
+    """The identity a session names, while the session holds: unexpired, of this site's
+    current sign-in epoch (a removed key or sign-in turned off ends it), the very row it
+    began with (an erased reader's old sessions do not come back when they sign in again)."""
+    claims = sessions(secret).open(site.id, session, now_ms)
+    ended = Unauthorized("session_expired", "your session has ended: sign in again")
+    if site.sso.policy is SsoPolicy.ANONYMOUS or claims.epoch != site.sso.epoch:
+        raise ended
+    identity = await tx.identity_by_id(claims.identity_id)
+    if identity is None or identity.site_id != site.id or identity.created_at != claims.born:
+        raise ended
+    return identity
+
+
+async def author_hash_of(
+    tx: IdentitiesTx, secret: str, site: Site, token: str | None, now_ms: int
+) -> str:
     """The author hash a credential stands for; refused when there is none or it is bad."""
     if token is None:
         raise Unauthorized(
             "token_required", "send your author token or session as 'Authorization: Bearer'"
         )
     if looks_like_session(token):
-        return sessions(secret).open(site_id, token, now_ms)
-    return AuthorTokens.hash(site_id, AuthorTokens.check_format(token))
+        return (await session_identity(tx, secret, site, token, now_ms)).author_hash
+    return AuthorTokens.hash(site.id, AuthorTokens.check_format(token))

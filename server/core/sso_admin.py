@@ -11,7 +11,7 @@ from server.core import audit
 from server.core.authority import require_owner
 from server.core.context import Services
 from server.core.errors import Conflict, NotFound
-from server.core.models import Moderator, Site, Sso, SsoKey
+from server.core.models import Moderator, Site, Sso, SsoKey, SsoPolicy
 from server.core.sites import change_site, parse_sso_policy
 from server.core.sso_tokens import check_key, check_kid, seal_key
 
@@ -42,10 +42,12 @@ async def set_sso(
         site = await tx.find_site(site_id)
         if site is None:
             raise NotFound("unknown_site", f"no site {site_id!r}")
-        sso = Sso(
-            policy=parse_sso_policy(policy) if policy is not None else site.sso.policy,
-            moderators=site.sso.moderators if moderators is None else moderators,
-        )
+        new_policy = parse_sso_policy(policy) if policy is not None else site.sso.policy
+        trusts = site.sso.moderators if moderators is None else moderators
+        # Turning sign-in off, or the trust in moderator claims, ends every session now:
+        # a session must not outlive what vouched for it.
+        withdrawn = (new_policy is SsoPolicy.ANONYMOUS) or (site.sso.moderators and not trusts)
+        sso = Sso(new_policy, trusts, site.sso.epoch + 1 if withdrawn else site.sso.epoch)
         updated = await change_site(tx, site_id, sso=sso)
         await audit.record(
             tx,
@@ -90,8 +92,12 @@ async def remove_sso_key(
 ) -> None:
     _may(by, site_id)
     async with svc.store.write() as tx:
-        if not await tx.delete_sso_key(site_id, kid):
+        site = await tx.find_site(site_id)
+        if site is None or not await tx.delete_sso_key(site_id, kid):
             raise NotFound("unknown_sso_key", f"site {site_id!r} has no sign-in key {kid!r}")
+        # Sessions do not say which key vouched for them: every one of the site ends (a
+        # removed key may have leaked), and readers sign in again with a current one.
+        await change_site(tx, site_id, sso=replace(site.sso, epoch=site.sso.epoch + 1))
         await audit.record(tx, site_id, by, "settings", f"sign-in key removed: {kid}", svc.now_ms())
 
 

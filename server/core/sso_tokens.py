@@ -9,7 +9,9 @@ has its own code, which the site's developers see while they wire it up."""
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -24,6 +26,7 @@ from server.core.errors import Invalid, Unauthorized
 from server.core.models import Site, SsoKey
 from server.core.sealing import Sealer
 from server.core.text import clean_name, clean_url
+from server.core.urls import read_web_url
 
 ALGORITHMS = ("HS256", "EdDSA", "RS256")
 SKEW_SECONDS = 60  # clocks of the site's backend and this server may differ this much
@@ -33,6 +36,7 @@ AVATAR_MAX = 2048
 HS256_SECRET_MIN = 32  # bytes: RFC 7518 asks for a key as long as the hash
 RSA_BITS_MIN = 2048
 SESSION_SECONDS = 12 * 3600
+TOKEN_LIFETIME_MAX = 15 * 60
 _KID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SITE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
@@ -114,7 +118,9 @@ def read_site_token(
     except jwt.PyJWTError:
         raise _refuse("sso_token_malformed", "the sign-in token is not a JWT") from None
     algorithm = header.get("alg")
-    if not isinstance(algorithm, str) or algorithm.lower() == "none":
+    if not isinstance(algorithm, str):
+        raise _refuse("sso_token_malformed", "the sign-in token's header has no algorithm")
+    if algorithm.lower() == "none":
         raise _refuse("sso_unsigned_token", "the sign-in token is not signed (alg: none)")
     _check_audience(site, claims.get("aud"))
     verified = _verify_signature(site, keys, token, header, secret)
@@ -142,9 +148,10 @@ def _verify_signature(
     kid = header.get("kid")
     named = [k for k in keys if k.kid == kid] if kid is not None else list(keys)
     if not named:
+        # ascii(): whatever the header holds (a lone surrogate) is echoed as plain ASCII.
         raise _refuse(
             "sso_unknown_key",
-            f"site {site.id!r} has no sign-in key {kid!r}"
+            f"site {site.id!r} has no sign-in key {ascii(kid)[:80]}"
             if kid is not None
             else f"site {site.id!r} has no sign-in keys",
         )
@@ -152,7 +159,8 @@ def _verify_signature(
     if not candidates:
         raise _refuse(
             "sso_algorithm_mismatch",
-            f"the sign-in token says {header['alg']}; the key is for {named[0].algorithm}",
+            f"the sign-in token says {ascii(header['alg'])[:40]}; "
+            f"the key is for {named[0].algorithm}",
         )
     for key in candidates:
         verifying = _verifying_key(secret, key)
@@ -190,16 +198,29 @@ def _check_times(claims: dict[str, Any], now_ms: int) -> None:
         raise _refuse("sso_token_expired", "the sign-in token has expired")
     if max(issued, not_before) > now + SKEW_SECONDS:
         raise _refuse("sso_token_not_yet_valid", "the sign-in token is dated in the future")
+    # It sits in a page's HTML, which may be copied or cached: it must not outlive a visit.
+    if expires - issued > TOKEN_LIFETIME_MAX:
+        raise _refuse(
+            "sso_token_too_long_lived",
+            f"a sign-in token may live {TOKEN_LIFETIME_MAX // 60} minutes at most (exp - iat)",
+        )
 
 
 def _number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _reader(site: Site, claims: dict[str, Any]) -> Reader:
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not 0 < len(subject) <= SUBJECT_MAX:
-        raise _refuse("sso_invalid_claim", f"sub must be the user's id (1-{SUBJECT_MAX} chars)")
+    if (
+        not isinstance(subject, str)
+        or not 0 < len(subject) <= SUBJECT_MAX
+        or any(unicodedata.category(ch) in ("Cc", "Cs", "Cn") for ch in subject)
+    ):
+        raise _refuse(
+            "sso_invalid_claim",
+            f"sub must be the user's id: 1-{SUBJECT_MAX} characters, no control characters",
+        )
     try:
         name = clean_name(claims.get("name"))
     except Invalid as error:
@@ -225,26 +246,40 @@ def avatar_url(value: object) -> str | None:
         raise _refuse("sso_invalid_claim", f"avatar: {error.message}") from None
     if url is None or not url.startswith("https://") or len(url) > AVATAR_MAX:
         raise _refuse("sso_invalid_claim", "avatar must be an https URL")
+    # Every reader's browser loads it: not an address on their own network.
+    host = read_web_url(url)
+    if not host.domain or host.host == "localhost" or host.host.endswith(".localhost"):
+        raise _refuse("sso_invalid_claim", "avatar must be on a named https host")
     return url
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaims:
+    identity_id: int
+    born: int  # the identity row's created_at: SQLite may give a deleted row's id again
+    epoch: int
 
 
 class Sessions:
     """The sessions this server gives signed-in readers: a JWT of its own (HS256 under a key
-    derived from the server's secret), naming the site and the identity's author hash."""
+    derived from the server's secret), naming the site, the identity's row and the site's
+    sign-in epoch (nothing a reader could link to anything: the row id is only looked up)."""
 
     def __init__(self, secret: str) -> None:
         self._key = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"threadline reader sessions v1"
         ).derive(secret.encode())
 
-    def issue(self, site_id: str, author_hash: str, now_ms: int) -> tuple[str, int]:
+    def issue(self, site_id: str, claims: SessionClaims, now_ms: int) -> tuple[str, int]:
         """A session token and when it expires (ms)."""
         expires = now_ms + SESSION_SECONDS * 1000
         token = jwt.encode(
             {
                 "iss": "threadline",
                 "aud": site_id,
-                "sub": author_hash,
+                "sub": str(claims.identity_id),
+                "born": claims.born,
+                "epoch": claims.epoch,
                 "iat": now_ms // 1000,
                 "exp": expires // 1000,
             },
@@ -254,8 +289,9 @@ class Sessions:
         )
         return token, expires
 
-    def open(self, site_id: str, token: str, now_ms: int) -> str:
-        """The author hash of a session this server issued for this site, unexpired."""
+    def open(self, site_id: str, token: str, now_ms: int) -> SessionClaims:
+        """What a session this server issued for this site says, while it lasts (the caller
+        checks the identity is still there and the epoch still the site's)."""
         try:
             claims = jwt.decode(
                 token,
@@ -263,16 +299,24 @@ class Sessions:
                 algorithms=["HS256"],
                 audience=site_id,
                 issuer="threadline",
-                options={"verify_exp": False, "require": ["exp", "sub", "aud", "iss"]},
+                options={
+                    "verify_exp": False,
+                    "require": ["exp", "sub", "aud", "iss", "epoch", "born"],
+                },
             )
         except jwt.PyJWTError:
             raise _refuse("invalid_session", "this session was not issued for this site") from None
         if not _number(claims["exp"]) or claims["exp"] * 1000 <= now_ms:
             raise _refuse("session_expired", "your session has ended: sign in again")
-        subject = claims["sub"]
-        if not isinstance(subject, str):
+        subject, born, epoch = claims["sub"], claims["born"], claims["epoch"]
+        if not (
+            isinstance(subject, str)
+            and subject.isdigit()
+            and type(epoch) is int
+            and type(born) is int
+        ):
             raise _refuse("invalid_session", "this session was not issued for this site")
-        return subject
+        return SessionClaims(int(subject), born, epoch)
 
 
 def looks_like_session(token: str) -> bool:

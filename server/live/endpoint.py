@@ -11,6 +11,7 @@ from starlette.types import Message
 from starlette.websockets import WebSocket
 
 from server.core.errors import DomainError, RateLimited, Unauthorized
+from server.core.models import Site
 from server.core.origins import origin_allowed
 from server.core.readers import author_hash_of, is_session
 from server.core.threads import page_for_subscriber
@@ -134,7 +135,7 @@ async def _subscribe(app: AppState, site_id: str, conn: LiveConnection, msg: Cli
     try:
         page = await page_for_subscriber(app.services, site, msg.page, conn.ip)
         if msg.token is not None:
-            conn.author_hash = _author(app, site.id, msg.token)
+            conn.author_hash = await _author(app, site, msg.token)
     except RateLimited as exc:
         raise ProtocolError(Close.TRY_AGAIN, f"{exc.code}: {exc.message}") from None
     except DomainError as exc:
@@ -142,12 +143,13 @@ async def _subscribe(app: AppState, site_id: str, conn: LiveConnection, msg: Cli
     await app.hub.rooms.join(conn, page, msg.seq)
 
 
-def _author(app: AppState, site_id: str, token: str) -> str | None:
+async def _author(app: AppState, site: Site, token: str) -> str | None:
     """Whose own events (a rejection of their held comment) this socket also receives: an
     author token's, or a signed-in reader's. A session that ended only loses those: the page
     stays live (a malformed author token is still refused, as before)."""
     try:
-        return author_hash_of(app.secret, site_id, token, app.services.now_ms())
+        async with app.store.read() as tx:
+            return await author_hash_of(tx, app.secret, site, token, app.services.now_ms())
     except Unauthorized:
         if is_session(token):
             return None

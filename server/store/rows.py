@@ -52,6 +52,7 @@ def site_from_row(row: Row[Any]) -> Site:
         sso=Sso(
             policy=SsoPolicy(sso.get("policy", SsoPolicy.ANONYMOUS.value)),
             moderators=bool(sso.get("moderators", False)),
+            epoch=int(sso.get("epoch", 0)),
         ),
     )
 

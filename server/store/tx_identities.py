@@ -96,6 +96,12 @@ class IdentityQueries(IdentitiesTx):
         row = (await self.conn.execute(q)).first()
         return identity_from_row(row) if row else None
 
+    async def identity_by_id(self, identity_id: int) -> Identity | None:
+        row = (
+            await self.conn.execute(select(identities).where(identities.c.id == identity_id))
+        ).first()
+        return identity_from_row(row) if row else None
+
     async def identities_of(self, author_hashes: Collection[str]) -> dict[str, Identity]:
         if not author_hashes:
             return {}

@@ -15,6 +15,7 @@ from server.core.transactions.accounts import (
 )
 from server.core.transactions.comments import CommentsTx
 from server.core.transactions.events import EventsTx
+from server.core.transactions.identities import IdentitiesTx
 from server.core.transactions.imports import ImportsTx
 from server.core.transactions.moderation import AuditTx
 from server.core.transactions.pages import PagesTx
@@ -23,6 +24,10 @@ from server.core.transactions.pages import PagesTx
 class PublicChangeTx(PagesTx, CommentsTx, EventsTx, Protocol):
     """A comment joins, leaves or changes in public view: the page takes its next ``seq``,
     the parent counts the reply and the event is stored for readers to catch up from."""
+
+
+class AuthorChangeTx(CommentsTx, IdentitiesTx, Protocol):
+    """An author changes their comment: the comment, and whom a reader's session names."""
 
 
 class DecisionHistoryTx(AuditTx, ModeratorsTx, Protocol):
