@@ -73,10 +73,10 @@ class SsoSite:
 
 
 async def sso_site(
-    comments: Comments, policy: str = "sso-optional", moderation: str = "none"
+    comments: Comments, policy: str = "sso-optional", moderation: str = "none", **more: Any
 ) -> SsoSite:
     site = SsoSite(comments, await comments.site(moderation))
-    await enable_sso(comments.store, site.id, site.key, policy=policy)
+    await enable_sso(comments.store, site.id, site.key, policy=policy, **more)
     return site
 
 
@@ -428,3 +428,20 @@ async def test_a_signed_in_readers_socket_hears_of_their_rejected_comment(
     await item.get_by_role("button", name="Reject").click()
     await expect(mine).to_have_count(0)
     await expect(author.get_by_text("Your comment was not approved.")).to_be_visible()
+
+
+async def test_a_reader_the_site_trusts_as_moderator_wears_the_badge_and_the_check(
+    comments: Comments, new_context: Any
+) -> None:
+    site = await sso_site(comments, moderators=True)
+    await site.post(site.token("u-11", "Editor", role="moderator"), "badge", "From the desk")
+    await site.post(site.token("u-12", "Plain reader"), "badge", "From the crowd")
+    ctx, _ = await reader(new_context)
+    page = await open_page(ctx, site.page("badge"))
+    desk = page.locator("li.comment", has_text="From the desk")
+    await expect(desk.get_by_text("Moderator", exact=True)).to_be_visible()
+    await expect(desk.get_by_role("img", name="Verified")).to_be_visible()
+    await expect(desk.locator("span.avatar")).to_have_attribute("data-initials", "E")
+    crowd = page.locator("li.comment", has_text="From the crowd")
+    await expect(crowd.get_by_role("img", name="Verified")).to_be_visible()
+    await expect(crowd.get_by_text("Moderator", exact=True)).to_have_count(0)
