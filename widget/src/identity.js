@@ -44,10 +44,12 @@ class SingleSignOn {
       }
     }
     if (token !== this.token) return;  // signed in or out again meanwhile
+    const before = api.session;
     this.data = data;
     api.session = data && data.session;
     widget.composer.refresh();
-    widget.live.reconnect();  // news meant for this reader (a rejection) follow the session
+    // News meant for this reader (a rejection) follow the session.
+    if (api.session !== before) widget.live.reconnect();
   }
 
   /** The session ended: exchange the token again, once. Whether that gave a session. */
