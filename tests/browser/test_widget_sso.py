@@ -4,6 +4,7 @@ claims what they wrote before; avatars load without a referrer; sso-only sites a
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time
@@ -445,3 +446,35 @@ async def test_a_reader_the_site_trusts_as_moderator_wears_the_badge_and_the_che
     crowd = page.locator("li.comment", has_text="From the crowd")
     await expect(crowd.get_by_role("img", name="Verified")).to_be_visible()
     await expect(crowd.get_by_text("Moderator", exact=True)).to_have_count(0)
+
+
+async def test_a_signed_in_reader_edits_deletes_and_flags_with_the_session(
+    comments: Comments, new_context: Any
+) -> None:
+    site = await sso_site(comments)
+    await comments.post(site.id, "own", "Someone else's", name="Other")
+    ctx, _ = await reader(new_context)
+    page = await open_page(ctx, site.page("own", sso_token=site.token("u-13", "Editor")))
+    page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
+    sent: list[str | None] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.headers.get("authorization")) if r.method != "GET" else None,
+    )
+    await expect(page.get_by_text("Posting as Editor")).to_be_visible()
+    await page.get_by_label("Comment").fill("Tpyo by a verified reader")
+    await page.get_by_role("button", name="Submit").click()
+    mine = page.locator("li.comment", has_text="by a verified reader")
+    await mine.get_by_role("button", name="Edit").click()
+    await page.get_by_role("textbox", name="Edit").fill("Typo fixed by a verified reader")
+    await page.get_by_role("button", name="Save").click()
+    await expect(mine.get_by_text("(Edited)")).to_be_visible()
+    await expect(mine.get_by_role("img", name="Verified")).to_be_visible()
+    other = page.locator("li.comment", has_text="Someone else's")
+    await other.get_by_role("button", name="Flag").click()
+    await expect(other.get_by_text("Flagged", exact=True)).to_be_visible()
+    await mine.get_by_role("button", name="Delete").click()
+    await expect(mine).to_have_count(0)
+    writes = [header for header in sent if header is not None]
+    assert len(writes) == 4  # post, edit, flag, delete: each with the session, a JWT
+    assert all(re.fullmatch(r"Bearer [\w-]+\.[\w-]+\.[\w-]+", header) for header in writes)
