@@ -478,3 +478,20 @@ async def test_a_signed_in_reader_edits_deletes_and_flags_with_the_session(
     writes = [header for header in sent if header is not None]
     assert len(writes) == 4  # post, edit, flag, delete: each with the session, a JWT
     assert all(re.fullmatch(r"Bearer [\w-]+\.[\w-]+\.[\w-]+", header) for header in writes)
+
+
+async def test_a_page_global_named_threadline_does_not_stop_the_widget(
+    comments: Comments, new_context: Any
+) -> None:
+    site = await sso_site(comments)
+    body = (
+        "<script>window.Threadline = {version: 1};</script>"
+        + '<div id="threadline"></div>'
+        + comments.embed(site.id, "global")
+    )
+    ctx, _ = await reader(new_context)
+    page = await open_page(ctx, comments.host.page(f"{site.id}-global.html", body))
+    await expect(page.get_by_text("Posting as No Name")).to_be_visible()
+    await page.evaluate("(token) => Threadline.login(token)", site.token("u-14", "Global"))
+    await expect(page.get_by_text("Posting as Global")).to_be_visible()
+    assert page.errors == []  # type: ignore[attr-defined]

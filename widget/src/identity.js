@@ -6,7 +6,8 @@
 /** What the widgets of one page share, however many script tags run this code: the page's
  * token and one exchange per site and token. The page calls Threadline.login(token) and
  * Threadline.logout(). */
-const shared = /** @type {any} */ (window).Threadline = /** @type {any} */ (window).Threadline || {
+const hostWindow = /** @type {any} */ (window);
+const shared = hostWindow.Threadline?.listeners ? hostWindow.Threadline : hostWindow.Threadline = {
   token: null, listeners: [], exchanges: {},
   /** @param {string|null} token */
   login(token) { shared.token = token || null; for (const listener of shared.listeners) listener(shared.token); },
