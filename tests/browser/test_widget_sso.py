@@ -255,7 +255,7 @@ async def test_claiming_earlier_comments_shows_them_under_the_identity_in_both_b
     item = b.locator("li.comment", has_text="And another")
     await expect(item.locator(".author")).to_have_text("Kim Ode")
     await a.reload()
-    await expect(a.get_by_text("Posting as No Name")).to_be_visible()  # the script is there
+    await expect(a.get_by_text("Posting as Quiet Reader")).to_be_visible()  # the script is there
     await a.evaluate("(token) => Threadline.login(token)", site.token("u-4", "Kim Ode"))
     await expect(a.get_by_text("Posting as Kim Ode")).to_be_visible()
     await expect(a.get_by_role("button", name=re.compile("^Attach"))).to_have_count(0)
