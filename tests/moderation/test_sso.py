@@ -161,6 +161,9 @@ class CountingStore:
         async with self.store.read() as tx:
             yield CountingTx(tx, self.calls)
 
+    def write(self) -> Any:
+        return self.store.write()
+
 
 class CountingTx:
     def __init__(self, tx: Any, calls: Counter[str]) -> None:
