@@ -20,6 +20,7 @@ from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from server.core.queue import view_queue
 from server.store.schema import comments, identities, identity_names
+from tests.moderation.test_live_socket import _open_queue
 from tests.support.api import Api
 from tests.support.config import SECRET
 from tests.support.moderation import PASSWORD, Mod
@@ -210,8 +211,6 @@ async def mod_page(api: Api, make_mod: Any, site: str, comment_id: int) -> Any:
 async def test_the_live_queue_shows_the_verified_mark_name_and_avatar_host(
     live_server: Any, backend_store: Any
 ) -> None:
-    from tests.moderation.test_live_socket import _open_queue
-
     async with http_client(base_url=live_server.url) as http:
         api = Api(http, backend_store, "uvicorn")
         site = await api.new_site(moderation="all")
