@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.core.errors import DomainError
 from server.core.imports import (
     Batch,
     ImportedComment,
@@ -23,6 +24,7 @@ from server.core.imports import (
 from server.core.models import AuditEntry, Filters, Site, Status
 from server.core.ports import NewComment, Store
 from server.core.sites import check_site_id, clean_origins, clean_site_name, parse_mode
+from server.core.sso_tokens import avatar_url
 from server.core.transactions.combined import ImportWritingTx
 
 VISIBLE_ROOTS = (Status.APPROVED, Status.DELETED)  # a tombstone still shows its replies
@@ -242,6 +244,9 @@ class _Writer:
             if self.same_site and comment.author_hash and AUTHOR_HASH.fullmatch(comment.author_hash)
             else None
         )
+        # A signed-in reader's mark travels with their author hash only (this server's own
+        # export, restored into the same site): without it nothing vouches for the name.
+        verified = comment.verified and author is not None and not deleted
         row = await self.tx.insert_comment(
             NewComment(
                 site_id=self.site.id,
@@ -257,6 +262,8 @@ class _Writer:
                 ip_hash=None,
                 idempotency_key=import_key(self.batch.source, comment),
                 held_reason=plain(held, keep_newlines=False)[:200] if held else None,
+                verified=verified,
+                author_avatar=_avatar(comment.avatar) if verified else None,
             )
         )
         if comment.edited_at is not None or comment.flags:
@@ -273,3 +280,11 @@ class _Writer:
             self.shown[page_id] += 1
             if parent is not None:
                 self.replies[parent.root] += 1
+
+
+def _avatar(value: str | None) -> str | None:
+    """An imported avatar as a sign-in would take it (an https URL), else none."""
+    try:
+        return avatar_url(value)
+    except DomainError:
+        return None

@@ -58,6 +58,9 @@ class ImportedComment:
     author_hash: str | None = None
     held_reason: str | None = None
     flags: int = 0
+    # Written by a signed-in reader (a Threadline export): kept only with its author.
+    verified: bool = False
+    avatar: str | None = None
 
 
 @dataclass

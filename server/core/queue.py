@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from server.core.context import Services
 from server.core.decisions import RESTORE_MS, TARGET, Action
 from server.core.errors import Forbidden, Invalid, NotFound
-from server.core.models import AuditEntry, Comment, Moderator, Page, Status, iso
+from server.core.models import AuditEntry, Comment, Identity, Moderator, Page, Status, iso
+from server.core.transactions.identities import Claim
 
 # Deleted: what moderators deleted, while it can still be restored.
 TABS = ("pending", "flagged", "approved", "rejected", "spam", "deleted")
@@ -50,11 +52,28 @@ def held_reason(comment: Comment) -> str | None:
     return None if comment.status is Status.APPROVED else comment.held_reason
 
 
+def avatar_host(url: str | None) -> str | None:
+    """The host a verified reader's avatar is served from: all a moderator sees of it (the
+    moderation pages load no third-party image)."""
+    if not url:
+        return None
+    try:
+        return urlsplit(url).hostname or None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class QueueItem:
     comment: Comment
     page: Page
     parent: Comment | None
+    # The signed-in reader who wrote it (single sign-on), when the view read it: the live
+    # queue renders from the change alone and shows just the verified mark and name.
+    identity: Identity | None = None
+    # What that reader claimed of their earlier anonymous comments (the comment's own page
+    # reads them; a moderator may give them back).
+    claims: tuple[Claim, ...] = ()
 
     @property
     def actions(self) -> list[str]:
@@ -68,6 +87,15 @@ class QueueItem:
     def reason(self) -> str | None:
         return held_reason(self.comment)
 
+    @property
+    def avatar_host(self) -> str | None:
+        return avatar_host(self.comment.author_avatar) if self.comment.verified else None
+
+    @property
+    def claimed_from(self) -> Claim | None:
+        """This comment's claim: it was written anonymously before its author signed in."""
+        return next((c for c in self.claims if c.comment_id == self.comment.id), None)
+
     def view(self) -> dict[str, Any]:
         """The item as the moderation page shows it (and the live queue sends it)."""
         c = self.comment
@@ -80,6 +108,9 @@ class QueueItem:
             "body": c.body,
             "created_at": iso(c.created_at),
             "moderator": c.moderator,
+            "verified": c.verified,
+            "subject": self.identity.subject if self.identity else None,
+            "avatar_host": self.avatar_host,
             "edited": c.edited_at is not None,
             "held_reason": self.reason,
             "flags": c.flags,
@@ -149,19 +180,32 @@ async def view_queue(
         parents = await tx.find_comments(
             [ref for c, _ in rows if (ref := c.reply_to_id or c.parent_id)]
         )
+        # Who the signed-in readers among the authors are: one query for the whole page.
+        identities = await tx.identities_of(
+            {c.author_hash for c, _ in rows[:PAGE_SIZE] if c.verified and c.author_hash}
+        )
     items = [
-        QueueItem(c, p, parents.get(c.reply_to_id or c.parent_id or 0)) for c, p in rows[:PAGE_SIZE]
+        QueueItem(
+            c,
+            p,
+            parents.get(c.reply_to_id or c.parent_id or 0),
+            identities.get(c.author_hash) if c.verified and c.author_hash else None,
+        )
+        for c, p in rows[:PAGE_SIZE]
     ]
     return QueueView(tab, site_id, search, page, items, counts, len(rows) > PAGE_SIZE)
 
 
 async def queue_item(svc: Services, comment: Comment, page: Page) -> QueueItem:
+    """One comment as the queue shows it, with its author's identity and what that
+    identity claimed."""
     parent_id = comment.reply_to_id or comment.parent_id
-    parent = None
-    if parent_id:
-        async with svc.store.read() as tx:
-            parent = await tx.find_comment(parent_id)
-    return QueueItem(comment, page, parent)
+    author = comment.author_hash if comment.verified else None
+    async with svc.store.read() as tx:
+        parent = await tx.find_comment(parent_id) if parent_id else None
+        identity = await tx.find_identity(author) if author else None
+        claims = await tx.claims_of(comment.site_id, author) if author else []
+    return QueueItem(comment, page, parent, identity, tuple(claims))
 
 
 HISTORY = 100  # audit entries shown on a comment's page

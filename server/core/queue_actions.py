@@ -1,6 +1,7 @@
 """What a moderator does to one comment from the queue (decide, reply, edit, ban, erase its
-author's data) and to many at once. Each is refused unless they moderate the comment's site
-(or, to erase, own it): the rule lives here, not in the pages that call it."""
+author's data, give claimed comments back) and to many at once. Each is refused unless they
+moderate the comment's site (or, to erase, own it): the rule lives here, not in the pages
+that call it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from server.core.context import Services
 from server.core.decisions import Action, decide_comment, moderator_edit
 from server.core.erasure import erase_author_of
 from server.core.errors import DomainError, Forbidden
+from server.core.identities import undo_claims
 from server.core.models import Ban, Comment, Moderator, Status
 
 
@@ -118,3 +120,10 @@ async def erase_author_data(svc: Services, owner: Moderator, comment_id: int) ->
         # The same answer whether the comment exists: nothing about other sites leaks.
         raise Forbidden("not_owner", "only the site's owners can erase an author's data")
     return await erase_author_of(svc, site, comment.id, by=owner)
+
+
+async def give_back_claims(svc: Services, moderator: Moderator, comment_id: int) -> int:
+    """Give every comment the comment's signed-in author claimed back to the anonymous
+    author who wrote it (audited as "unclaim"). Returns how many went back."""
+    _, site = await comment_to_moderate(svc, moderator, comment_id)
+    return await undo_claims(svc, site, comment_id, by=moderator)

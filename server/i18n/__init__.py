@@ -123,4 +123,7 @@ DATA_IDS = (
     "None: publish at once",
     "First-time authors are held",
     "Hold every comment",
+    "Anyone, without signing in (no single sign-on)",
+    "Anyone; readers your site signs in are verified",
+    "Only readers your site signs in",
 )

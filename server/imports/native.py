@@ -73,6 +73,8 @@ def read_export(path: Path) -> Batch:
                 author_hash=_opt(item, "author", where),
                 held_reason=_opt(item, "held_reason", where),
                 flags=_field(item, "flags", int, where),
+                verified=item.get("verified") is True,
+                avatar=_opt(item, "avatar", where),
                 where=where,
             )
         )

@@ -85,7 +85,9 @@ class ModerationQueueHub:
 
     async def queue_changed(self, change: QueueChange) -> None:
         # Rendered once, here, from what the change carries: the processes that forward it
-        # read nothing, and only the moderators of its site hear its channel.
+        # read nothing, and only the moderators of its site hear its channel. So a signed-in
+        # reader's comment shows its verified mark, name and avatar's host (the comment
+        # carries them), not the site's user id: the page shows that on the next load.
         item = QueueItem(change.comment, change.page, change.replying_to)
         data = orjson.dumps(
             {

@@ -1,5 +1,6 @@
-"""Owners manage a site (origins, mode, word lists, notifications, moderators, bans): the
-settings page and its forms. The rules (owners only, audited) are core's ``site_admin``."""
+"""Owners manage a site (origins, mode, word lists, notifications, moderators, bans, single
+sign-on): the settings page and its forms. The rules (owners only, audited) are core's
+``site_admin`` and ``sso_admin``."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.core import site_admin
+from server.core import site_admin, sso_admin
 from server.core.accounts import Session
 from server.core.bans import lift_ban
 from server.core.invitations import VALID_DAYS
-from server.core.models import Moderator, Site
+from server.core.models import Moderator, Site, SsoKey
 from server.core.origins import origin_of_url
+from server.core.sso_tokens import ALGORITHMS
+from server.http.errors import wants_json
 from server.http.responses import JSON
 from server.i18n import N_
 from server.moderation.auth import links_by_email
@@ -32,6 +35,7 @@ async def site_page(request: Request, session: Session) -> Response:
     overview = await site_admin.site_overview(
         state.services, session.moderator, request.path_params["site"]
     )
+    keys = await sso_admin.list_sso_keys(state.services, overview.site.id, by=session.moderator)
     return page(
         request,
         "site.html",
@@ -42,7 +46,19 @@ async def site_page(request: Request, session: Session) -> Response:
         invited=overview.invited,
         bans=overview.bans,
         smtp=links_by_email(state),
+        sso_keys=[(key, key_preview(key)) for key in keys],
+        sso_algorithms=ALGORITHMS,
     )
+
+
+def key_preview(key: SsoKey) -> str | None:
+    """The first line of a public key's PEM body (the BEGIN line says nothing), enough to
+    tell keys apart; None for a shared secret, which is never shown again."""
+    if key.algorithm == "HS256":
+        return None
+    lines = [line.strip() for line in key.material.strip().splitlines() if line.strip()]
+    body = [line for line in lines if not line.startswith("-----")]
+    return (body or lines or [""])[0][:80]
 
 
 def _lines(form: FormData, name: str, limit: int = 200) -> list[str]:
@@ -152,3 +168,83 @@ async def site_export(request: Request, session: Session) -> Response:
     return JSON(
         data, headers={"Content-Disposition": f'attachment; filename="threadline-{site_id}.json"'}
     )
+
+
+@form_action(back=settings_page)
+async def site_sso_update(request: Request, session: Session, posted: Posted) -> Response:
+    """The sign-in policy, and whether a token's `role: moderator` claim is trusted."""
+    state = app_state(request)
+    updated = await sso_admin.set_sso(
+        state.services,
+        request.path_params["site"],
+        policy=str(posted.form.get("policy", "")),
+        moderators=posted.form.get("moderators") == "1",
+        by=session.moderator,
+    )
+    state.sites.forget(updated.id)  # this process shows the change at once
+    return done(
+        request,
+        {"site": updated.id, "sso": updated.sso.as_dict()},
+        N_("Sign-in settings saved."),
+        posted.back,
+    )
+
+
+@form_action(back=settings_page)
+async def site_sso_key_add(request: Request, session: Session, posted: Posted) -> Response:
+    """A public key (or an HS256 secret) the owner pastes."""
+    form = posted.form
+    key = await sso_admin.add_sso_key(
+        app_state(request).services,
+        request.path_params["site"],
+        kid=str(form.get("kid", "")).strip(),
+        algorithm=str(form.get("algorithm", "")),
+        material=str(form.get("material", "")).strip(),
+        by=session.moderator,
+    )
+    return done(
+        request,
+        {"kid": key.kid, "algorithm": key.algorithm},
+        N_("Sign-in key {kid} added."),
+        posted.back,
+        kid=key.kid,
+    )
+
+
+@form_action(back=settings_page)
+async def site_sso_secret_new(request: Request, session: Session, posted: Posted) -> Response:
+    """A new HS256 secret made here, shown this once (only its sealed form is kept)."""
+    site_id = request.path_params["site"]
+    secret = sso_admin.new_shared_secret()
+    key = await sso_admin.add_sso_key(
+        app_state(request).services,
+        site_id,
+        kid=str(posted.form.get("kid", "")).strip(),
+        algorithm="HS256",
+        material=secret,
+        by=session.moderator,
+    )
+    if wants_json(request):
+        response: Response = JSON({"kid": key.kid, "algorithm": key.algorithm, "secret": secret})
+    else:
+        response = page(
+            request,
+            "sso_secret.html",
+            session,
+            section=f"site:{site_id}",
+            sso_site=site_id,
+            kid=key.kid,
+            secret=secret,
+        )
+    # Shown once: no cache, history or proxy may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@form_action(back=settings_page)
+async def site_sso_key_remove(request: Request, session: Session, posted: Posted) -> Response:
+    kid = str(posted.form.get("kid", ""))
+    await sso_admin.remove_sso_key(
+        app_state(request).services, request.path_params["site"], kid, by=session.moderator
+    )
+    return done(request, {"removed": kid}, N_("Sign-in key {kid} removed."), posted.back, kid=kid)

@@ -1,4 +1,5 @@
-"""The queue page and every action on an item: decide, bulk decide, reply, edit, ban."""
+"""The queue page and every action on an item: decide, bulk decide, reply, edit, ban, give
+claimed comments back."""
 
 from __future__ import annotations
 
@@ -256,4 +257,18 @@ async def erase_author_data(request: Request, session: Session, posted: Posted) 
         N_("Comments by that author erased: {n}."),
         posted.back,
         n=erased,
+    )
+
+
+@form_action()
+async def queue_unclaim(request: Request, session: Session, posted: Posted) -> Response:
+    given = await queue_actions.give_back_claims(
+        app_state(request).services, session.moderator, request.path_params["comment_id"]
+    )
+    return done(
+        request,
+        {"given_back": given},
+        N_("Comments given back to their anonymous author: {n}."),
+        posted.back,
+        n=given,
     )

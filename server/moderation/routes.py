@@ -41,6 +41,7 @@ def routes() -> list[BaseRoute]:
         Route(one + "/edit", queue.queue_edit, methods=["POST"]),
         Route(one + "/ban", queue.queue_ban, methods=["POST"]),
         Route(one + "/erase", queue.erase_author_data, methods=["POST"]),
+        Route(one + "/unclaim", queue.queue_unclaim, methods=["POST"]),
         Route(one + "/{action}", queue.queue_action, methods=["POST"]),
         Route("/moderate/bulk", queue.queue_bulk, methods=["POST"]),
         Route("/moderate/audit", audit.audit_page, methods=["GET"]),
@@ -56,6 +57,10 @@ def routes() -> list[BaseRoute]:
             methods=["POST"],
         ),
         Route(site + "/bans/{ban_id:id}/remove", admin.site_lift_ban, methods=["POST"]),
+        Route(site + "/sso", admin.site_sso_update, methods=["POST"]),
+        Route(site + "/sso/keys", admin.site_sso_key_add, methods=["POST"]),
+        Route(site + "/sso/keys/new-secret", admin.site_sso_secret_new, methods=["POST"]),
+        Route(site + "/sso/keys/remove", admin.site_sso_key_remove, methods=["POST"]),
         Route(
             site + "/invitations/{invitation_id:id}/withdraw",
             admin.site_withdraw_invitation,

@@ -214,6 +214,14 @@
     meta.append(ref);
     meta.append(el("strong", "author", it.name || _("No Name")));
     if (it.moderator) meta.append(el("span", "badge", _("Moderator")));
+    if (it.verified) {
+      const mark = el("span", "badge verified", _("verified"));
+      mark.title = _("Signed in through the site (single sign-on)");
+      meta.append(" ", mark);
+      // Live items carry no site user id (the change is rendered without reading it).
+      if (it.subject) meta.append(" ", el("span", "muted subject", _("user id {subject}", { subject: it.subject })));
+      if (it.avatar_host) meta.append(" ", el("span", "muted avatar-host", _("avatar from {host}", { host: it.avatar_host })));
+    }
     meta.append(" ", el("span", "muted", _("on")), " ");
     if (it.page.url) {
       const a = /** @type {HTMLAnchorElement} */ (el("a", "page", it.page.title || it.page.key));

@@ -17,6 +17,7 @@ from server.core.moderators import add_moderator
 from server.core.passwords import hasher
 from tests.support.browser import Comments, open_page
 from tests.support.config import SECRET
+from tests.support.sso import claims, enable_sso, hs256_key
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long moderator password"
@@ -305,4 +306,35 @@ async def test_select_all_selects_every_item_for_a_bulk_decision(
     await expect(mod.locator("li.item")).to_contain_text("All two")
     await expect(everything).not_to_be_checked()
     assert not await everything.evaluate("box => box.indeterminate")
+    assert mod.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_verified_readers_comment_arrives_live_with_its_mark_and_no_avatar_image(
+    comments: Comments, new_context: Any
+) -> None:
+    key = hs256_key()
+    site = await comments.site(moderation="all")
+    await enable_sso(comments.store, site, key)  # before the server first reads the site
+    mod = await moderator(comments, new_context, site)
+    avatar = "https://avatars.example/ada.png"
+    signed = await comments.http.post(
+        f"{comments.server.url}/api/v1/sites/{site}/sso/session",
+        json={"token": key.sign(claims(site, name="Ada Verified", avatar=avatar))},
+    )
+    assert signed.status_code == 200, signed.text
+    r = await comments.http.post(
+        f"{comments.server.url}/api/v1/sites/{site}/comments",
+        json={"page": "sso-live", "body": "Signed in and held"},
+        headers={"Authorization": f"Bearer {signed.json()['session']}"},
+    )
+    assert r.status_code == 201, r.text
+    item = mod.locator("li.item", has_text="Signed in and held")
+    await expect(item).to_be_visible()  # no reload
+    await expect(item.locator(".author")).to_have_text("Ada Verified")
+    await expect(item.locator(".badge.verified")).to_have_text("verified")
+    await expect(item.get_by_text("avatar from avatars.example")).to_be_visible()
+    assert await mod.locator("img").count() == 0
+    await mod.reload()  # the page, which reads the identity, also shows the site's user id
+    await expect(item.get_by_text("user id user-1")).to_be_visible()
+    assert await mod.locator("img").count() == 0
     assert mod.errors == []  # type: ignore[attr-defined]
