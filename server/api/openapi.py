@@ -188,7 +188,13 @@ def openapi_document() -> dict[str, Any]:
                     {"200": json_body(ref("Session"), "Signed in")},
                     body=ref("SignIn"),
                     op_id="sso_session_create",
-                )
+                ),
+                "delete": _op(
+                    "Sign out: end this reader's sessions on the server",
+                    {"200": json_body(ref("SignedOut"), "Every session begun before is over")},
+                    security=[{"readerSession": []}],
+                    op_id="sso_session_delete",
+                ),
             },
             base + "/sso/claim": {
                 "post": _op(

@@ -280,6 +280,11 @@ def schemas() -> dict[str, Any]:
                 "claimable": {"type": "integer"},
             },
         },
+        "SignedOut": {
+            "type": "object",
+            "required": ["signed_out"],
+            "properties": {"signed_out": {"const": True}},
+        },
         "Claim": {
             "type": "object",
             "required": ["author_token"],

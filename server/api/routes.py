@@ -183,6 +183,12 @@ async def sso_session_create(request: Request) -> Response:
     )
 
 
+async def sso_session_delete(request: Request) -> Response:
+    site = await site_of(request)
+    await identities.sign_out(app_state(request).services, site, bearer_token(request))
+    return JSON({"signed_out": True})
+
+
 async def sso_claim(request: Request) -> Response:
     site = await site_of(request)
     data = await json_object(request, ("author_token",))
@@ -256,6 +262,7 @@ def routes() -> list[BaseRoute]:
         Route(base + "/authors/me", authors_me_get, methods=["GET"]),
         Route(base + "/authors/me", authors_me_delete, methods=["DELETE"]),
         Route(base + "/sso/session", sso_session_create, methods=["POST"]),
+        Route(base + "/sso/session", sso_session_delete, methods=["DELETE"]),
         Route(base + "/sso/claim", sso_claim, methods=["POST"]),
         Route(base + "/counts", counts_get, methods=["GET"]),
         Route(base + "/counts", counts_post, methods=["POST"]),

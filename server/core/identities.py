@@ -100,6 +100,16 @@ def _claimable(found: list[tuple[Comment, str]]) -> list[Comment]:
     return [comment for comment, _ in found if comment.status in CLAIMABLE]
 
 
+async def sign_out(svc: Services, site: Site, session: str | None) -> None:
+    """End the reader's sessions (this one and any other begun before it), on the server:
+    a copy of one left in a page's memory is worth nothing after a sign-out."""
+    if session is None or not is_session(session):
+        raise Unauthorized("session_required", "send the session to end as Bearer")
+    async with svc.store.write() as tx:
+        identity = await session_identity(tx, svc.secret, site, session, svc.now_ms())
+        await tx.end_sessions(identity.id, svc.now_ms() + 1)
+
+
 async def claim_comments(
     svc: Services, site: Site, session: str | None, author_token: object, *, client_ip: str
 ) -> int:

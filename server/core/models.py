@@ -78,6 +78,7 @@ class Identity:
     moderator: bool
     created_at: int
     seen_at: int
+    sessions_from: int = 0  # sessions issued before this (ms) ended: the reader signed out
 
 
 class Order(StrEnum):

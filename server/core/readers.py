@@ -44,6 +44,8 @@ async def session_identity(
     identity = await tx.identity_by_id(claims.identity_id)
     if identity is None or identity.site_id != site.id or identity.created_at != claims.born:
         raise ended
+    if claims.since < identity.sessions_from:  # the reader signed out since
+        raise ended
     return identity
 
 

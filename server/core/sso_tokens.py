@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -34,6 +35,7 @@ TOKEN_MAX = 8192
 SUBJECT_MAX = 255
 AVATAR_MAX = 2048
 HS256_SECRET_MIN = 32  # bytes: RFC 7518 asks for a key as long as the hash
+HS256_DISTINCT_MIN = 12
 RSA_BITS_MIN = 2048
 SESSION_SECONDS = 12 * 3600
 TOKEN_LIFETIME_MAX = 15 * 60
@@ -68,17 +70,24 @@ def check_key(algorithm: str, material: str) -> str:
     if algorithm not in ALGORITHMS:
         raise Invalid("invalid_algorithm", "the algorithm must be one of: " + ", ".join(ALGORITHMS))
     if algorithm == "HS256":
-        if len(material.encode()) < HS256_SECRET_MIN:
+        # Not an entropy estimate: a guard against the obvious (a blank, a repeated
+        # character, a pasted control sequence). Owners are steered to a generated one.
+        if (
+            len(material.encode()) < HS256_SECRET_MIN
+            or len(set(material)) < HS256_DISTINCT_MIN
+            or any(unicodedata.category(ch)[0] in "CZ" for ch in material)
+        ):
             raise Invalid(
                 "weak_sso_secret",
-                f"an HS256 secret must be at least {HS256_SECRET_MIN} bytes (use 32 random bytes)",
+                f"an HS256 secret must be at least {HS256_SECRET_MIN} bytes of varied "
+                "printable characters: generate one (`threadline sso key add --generate`)",
             )
         return material
     if "PRIVATE KEY" in material:
         raise Invalid("private_key_given", "give the public key: this server only verifies")
     try:
         key = load_pem_public_key(material.strip().encode())
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # a curve OpenSSL lacks, say
         raise Invalid("invalid_public_key", "the key is not a PEM public key") from None
     if algorithm == "EdDSA" and not isinstance(key, Ed25519PublicKey):
         raise Invalid("invalid_public_key", "EdDSA keys must be Ed25519 public keys")
@@ -258,6 +267,7 @@ class SessionClaims:
     identity_id: int
     born: int  # the identity row's created_at: SQLite may give a deleted row's id again
     epoch: int
+    since: int = 0  # when it was issued (ms): a sign-out ends the sessions from before it
 
 
 class Sessions:
@@ -280,6 +290,7 @@ class Sessions:
                 "sub": str(claims.identity_id),
                 "born": claims.born,
                 "epoch": claims.epoch,
+                "since": now_ms,
                 "iat": now_ms // 1000,
                 "exp": expires // 1000,
             },
@@ -301,22 +312,21 @@ class Sessions:
                 issuer="threadline",
                 options={
                     "verify_exp": False,
-                    "require": ["exp", "sub", "aud", "iss", "epoch", "born"],
+                    "require": ["exp", "sub", "aud", "iss", "epoch", "born", "since"],
                 },
             )
         except jwt.PyJWTError:
             raise _refuse("invalid_session", "this session was not issued for this site") from None
         if not _number(claims["exp"]) or claims["exp"] * 1000 <= now_ms:
             raise _refuse("session_expired", "your session has ended: sign in again")
-        subject, born, epoch = claims["sub"], claims["born"], claims["epoch"]
+        subject, born, epoch, since = (claims[k] for k in ("sub", "born", "epoch", "since"))
         if not (
             isinstance(subject, str)
             and subject.isdigit()
-            and type(epoch) is int
-            and type(born) is int
+            and all(type(value) is int for value in (born, epoch, since))
         ):
             raise _refuse("invalid_session", "this session was not issued for this site")
-        return SessionClaims(int(subject), born, epoch)
+        return SessionClaims(int(subject), born, epoch, since)
 
 
 def looks_like_session(token: str) -> bool:

@@ -118,6 +118,7 @@ def identity_from_row(row: Row[Any]) -> Identity:
         moderator=bool(row.moderator),
         created_at=row.created_at,
         seen_at=row.seen_at,
+        sessions_from=row.sessions_from,
     )
 
 

@@ -225,6 +225,8 @@ identities = Table(
     Column("moderator", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", BigInteger, nullable=False),
     Column("seen_at", BigInteger, nullable=False),
+    # Sessions issued before this moment (ms) are over: the reader signed out.
+    Column("sessions_from", BigInteger, nullable=False, server_default=text("0")),
     UniqueConstraint("site_id", "subject"),
 )
 

@@ -108,6 +108,11 @@ class IdentityQueries(IdentitiesTx):
         q = select(identities).where(identities.c.author_hash.in_(list(author_hashes)))
         return {r.author_hash: identity_from_row(r) for r in await self.conn.execute(q)}
 
+    async def end_sessions(self, identity_id: int, before: int) -> None:
+        await self.conn.execute(
+            update(identities).where(identities.c.id == identity_id).values(sessions_from=before)
+        )
+
     async def delete_identity(self, author_hash: str) -> None:
         await self.conn.execute(delete(identities).where(identities.c.author_hash == author_hash))
 

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from server.core.context import command_services
+from server.core.errors import Invalid
 from server.core.identities import undo_claims
 from server.core.models import Moderator, Role
 from server.core.moderators import add_moderator
@@ -619,3 +620,49 @@ async def test_an_erased_readers_old_session_stays_ended(api: Api) -> None:
         log = await tx.conn.execute(select(audit_log.c.detail).where(audit_log.c.site_id == site))
         details = " ".join(str(row.detail) for row in log)
     assert "Ada" not in details and "Lovelace" not in details
+
+
+async def test_signing_out_ends_the_readers_sessions_on_the_server(api: Api) -> None:
+    key = hs256_key()
+    site = await sso_site(api, key)
+    token = key.sign(claims(site))
+    first = (await sign_in(api, site, token))["session"]
+    second = (await sign_in(api, site, token))["session"]  # another tab, say
+    out = await api.http.delete(f"/api/v1/sites/{site}/sso/session", headers=bearer(first))
+    assert out.status_code == 200 and out.json() == {"signed_out": True}
+    for session in (first, second):
+        gone = await api.post(site, body="after signing out", token=session, expect=401)
+        assert gone["error"]["code"] == "session_expired"
+    again = (await sign_in(api, site, token))["session"]
+    assert (await api.post(site, body="signed in again", token=again))["comment"]["verified"]
+    anonymous = await api.http.delete(f"/api/v1/sites/{site}/sso/session")
+    assert anonymous.status_code == 401
+
+
+# An EC public key on a curve OpenSSL can parse the name of but not use (secp112r1).
+UNSUPPORTED_CURVE = """-----BEGIN PUBLIC KEY-----
+MDIwEAYHKoZIzj0CAQYFK4EEAAYDHgAEbAmG7Q71gbgSdCGfvIJZSPi1dvD507+w
+SkkYpA==
+-----END PUBLIC KEY-----
+"""
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "material", "code"),
+    [
+        ("EdDSA", UNSUPPORTED_CURVE, "invalid_public_key"),
+        ("RS256", UNSUPPORTED_CURVE, "invalid_public_key"),
+        ("HS256", "\0" * 40, "weak_sso_secret"),
+        ("HS256", "a" * 64, "weak_sso_secret"),
+        ("HS256", "short", "weak_sso_secret"),
+    ],
+    ids=["curve-eddsa", "curve-rs256", "nul", "repeated", "short"],
+)
+async def test_unusable_keys_are_refused_with_a_reason(
+    api: Api, algorithm: str, material: str, code: str
+) -> None:
+    site = await api.new_site()
+    services = command_services(api.store, SECRET)
+    with pytest.raises(Invalid) as refused_key:
+        await add_sso_key(services, site, kid="k", algorithm=algorithm, material=material)
+    assert refused_key.value.code == code

@@ -189,7 +189,7 @@ async def test_logout_returns_the_widget_to_anonymous_and_login_signs_in_again(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_every_widget_on_the_page_follows_login_with_one_exchange(
+async def test_every_widget_of_the_site_follows_login_and_logout_ends_the_session(
     comments: Comments, new_context: Any
 ) -> None:
     site = await sso_site(comments)
@@ -201,10 +201,13 @@ async def test_every_widget_on_the_page_follows_login_with_one_exchange(
     url = comments.host.page(f"{site.id}-two.html", body)
     ctx, _ = await reader(new_context)
     page = await ctx.new_page()
-    exchanges: list[str] = []
-    page.on(
-        "request", lambda r: exchanges.append(r.url) if r.url.endswith("/sso/session") else None
-    )
+    sessions: list[str] = []
+
+    async def answered(response: Any) -> None:
+        if response.url.endswith("/sso/session") and response.request.method == "POST":
+            sessions.append((await response.json())["session"])
+
+    page.on("response", answered)
     await page.goto(url)
     one, two = page.locator("#one"), page.locator("#two")
     await expect(one.get_by_text("Posting as No Name")).to_be_visible()
@@ -212,10 +215,71 @@ async def test_every_widget_on_the_page_follows_login_with_one_exchange(
     await page.evaluate("(token) => Threadline.login(token)", site.token("u-3", "Lin"))
     await expect(one.get_by_text("Posting as Lin")).to_be_visible()
     await expect(two.get_by_text("Posting as Lin")).to_be_visible()
-    assert len(exchanges) == 1
+    # One exchange per copy of the script (each script tag runs its own): a session never
+    # sits where the page's other scripts could read it.
+    assert len(sessions) == 2
+    shared = await page.evaluate("JSON.stringify(Object.keys(window.Threadline))")
+    assert "exchange" not in shared and "session" not in shared
+    page_text = await page.evaluate("JSON.stringify(window.Threadline)")
+    assert not any(session in page_text for session in sessions)
     await page.evaluate("Threadline.logout()")
     await expect(one.get_by_text("Posting as No Name")).to_be_visible()
     await expect(two.get_by_text("Posting as No Name")).to_be_visible()
+    # Signed out on the server too: a copy of the session kept anywhere is worth nothing.
+    for session in sessions:
+        for _ in range(50):
+            r = await comments.http.get(
+                f"{comments.server.url}/api/v1/sites/{site.id}/authors/me",
+                headers={"Authorization": f"Bearer {session}"},
+            )
+            if r.status_code == 401:
+                break
+            await asyncio.sleep(0.1)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "session_expired"
+
+
+async def test_a_token_for_one_site_goes_to_that_sites_widgets_only(
+    comments: Comments, new_context: Any
+) -> None:
+    first, second = await sso_site(comments), await sso_site(comments)
+    body = (
+        '<div id="one"></div><div id="two"></div>'
+        + comments.embed(first.id, "first", target="#one")
+        + comments.embed(second.id, "second", target="#two")
+    )
+    url = comments.host.page(f"{first.id}-{second.id}.html", body)
+    ctx, _ = await reader(new_context)
+    page = await ctx.new_page()
+    exchanged: list[str] = []
+    page.on(
+        "request",
+        lambda r: exchanged.append(r.url) if r.url.endswith("/sso/session") else None,
+    )
+    await page.goto(url)
+    one, two = page.locator("#one"), page.locator("#two")
+    await expect(two.get_by_text("Posting as No Name")).to_be_visible()
+    await page.evaluate("(token) => Threadline.login(token)", first.token("u-9", "Noor"))
+    await expect(one.get_by_text("Posting as Noor")).to_be_visible()
+    await expect(two.get_by_text("Posting as No Name")).to_be_visible()
+    await expect(two.get_by_text("made for site")).to_have_count(0)
+    assert exchanged and all(f"/sites/{first.id}/" in url for url in exchanged)
+
+
+async def test_a_page_element_named_threadline_does_not_stop_the_widget(
+    comments: Comments, new_context: Any
+) -> None:
+    site = await sso_site(comments)
+    body = (
+        '<form id="Threadline"><input name="listeners"><input name="login"></form>'
+        '<div id="threadline"></div>' + comments.embed(site.id, "clobbered")
+    )
+    url = comments.host.page(f"{site.id}-clobbered.html", body)
+    ctx, _ = await reader(new_context)
+    page = await ctx.new_page()
+    await page.goto(url)
+    await expect(page.get_by_text("Posting as No Name")).to_be_visible()
+    await page.evaluate("(token) => Threadline.login(token)", site.token("u-4", "Ivo"))
+    await expect(page.get_by_text("Posting as Ivo")).to_be_visible()
 
 
 async def test_claiming_earlier_comments_shows_them_under_the_identity_in_both_browsers(

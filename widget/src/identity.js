@@ -4,14 +4,29 @@
    what they wrote here anonymously under that name. */
 
 /** What the widgets of one page share, however many script tags run this code: the page's
- * token and one exchange per site and token. The page calls Threadline.login(token) and
- * Threadline.logout(). */
-const hostWindow = /** @type {any} */ (window);
-const shared = hostWindow.Threadline?.listeners ? hostWindow.Threadline : hostWindow.Threadline = {
-  token: null, listeners: [], exchanges: {},
-  /** @param {string|null} token */
-  login(token) { shared.token = token || null; for (const listener of shared.listeners) listener(shared.token); },
-  logout() { shared.login(null); },
+ * token and who listens for it. The page calls Threadline.login(token) and
+ * Threadline.logout(). Sessions are never here: any script of the page could read them. */
+const hostWindow = /** @type {any} */ (window), found = hostWindow.Threadline;
+// Not an element the page named "Threadline" (DOM clobbering), nor anything else it made.
+const shared = found && Array.isArray(found.listeners) && typeof found.login === "function" ? found
+  : hostWindow.Threadline = {
+    token: null, listeners: [],
+    /** @param {string|null} token */
+    login(token) { shared.token = token || null; for (const listener of shared.listeners) listener(shared.token); },
+    logout() { shared.login(null); },
+  };
+/** This copy's exchanges by server, site, token and author token, kept out of the page's
+ * reach. @type {Map<string, Promise<any>>} */
+const exchanges = new Map();
+
+/** Whether a token the page shares is meant for ``site``: its aud, read without verifying,
+ * only to route it. A token for another site (perhaps on another server) never leaves here.
+ * @param {string|null} token @param {string} site */
+const meantFor = (token, site) => {
+  try {
+    const claims = JSON.parse(atob(/** @type {string} */ (token).split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return [].concat(claims.aud).includes(/** @type {never} */ (site));
+  } catch { return false; }
 };
 
 class SingleSignOn {
@@ -23,6 +38,7 @@ class SingleSignOn {
     /** @type {any} the exchange's answer while signed in: session, identity, claimable */
     this.data = null;
     shared.listeners.push((/** @type {string|null} */ next) => {
+      if (next && !meantFor(next, widget.site)) return;  // another site's reader
       this.token = next;
       if (widget.composer) this.start(next);  // else start() runs once the widget is built
     });
@@ -33,19 +49,28 @@ class SingleSignOn {
   async start(token) {
     const widget = this.widget, api = widget.api, authorToken = widget.saved.authorToken;
     let data = null;
+    if (api.session && token !== this.signedInWith) {
+      // Signed out, or another reader in: the session ends on the server too, not only in
+      // this page's memory.
+      api.request("/sso/session", { method: "DELETE" }, api.session, true).catch(() => {});
+      exchanges.clear();
+    }
     if (token) {
       const key = this.key = [api.base, token, authorToken].join(" ");
       try {
-        data = await (this.exchange = shared.exchanges[key] = shared.exchanges[key] || api.request("/sso/session",
-          { method: "POST", body: JSON.stringify({ token, author_token: authorToken }) }, ""));
+        const exchange = exchanges.get(key) || api.request("/sso/session",
+          { method: "POST", body: JSON.stringify({ token, author_token: authorToken }) }, "");
+        exchanges.set(key, this.exchange = exchange);
+        data = await exchange;
       } catch (error) {
-        if (shared.exchanges[key] === this.exchange) delete shared.exchanges[key];
+        if (exchanges.get(key) === this.exchange) exchanges.delete(key);
         const caught = /** @type {any} */ (error);
         widget.say(caught.code ? caught.message : failureMessage(widget.texts, caught), true);
       }
     }
     if (token !== this.token) return;  // signed in or out again meanwhile
     const before = api.session;
+    this.signedInWith = data && token;
     this.data = data;
     api.session = data && data.session;
     widget.composer.refresh();
@@ -55,7 +80,7 @@ class SingleSignOn {
 
   /** The session ended: exchange the token again, once. Whether that gave a session. */
   async renew() {
-    if (shared.exchanges[this.key] === this.exchange) delete shared.exchanges[this.key];
+    if (exchanges.get(this.key) === this.exchange) exchanges.delete(this.key);
     await this.start(this.token);
     return !!this.data;
   }

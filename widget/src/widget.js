@@ -15,7 +15,8 @@ class Widget {
     /** @type {string|undefined} the site's policy: anonymous, sso-optional or sso-only */
     this.policy = undefined;
     const hostData = host.dataset;
-    this.signOn = new SingleSignOn(this, hostData.ssoToken || options.ssoToken || shared.token,
+    const pageToken = meantFor(shared.token, this.site) ? shared.token : null;
+    this.signOn = new SingleSignOn(this, hostData.ssoToken || options.ssoToken || pageToken,
       hostData.loginUrl || options.loginUrl);
     /** @type {string|null} where the next page of the thread starts: none for the first */
     this.cursor = null;
