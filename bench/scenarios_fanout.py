@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import psutil
 
 from bench.harness import QUICK, ROOT, Services
@@ -123,6 +124,20 @@ async def median_round(
     return chosen
 
 
+async def prepare_pages(sut: Sut, url: str, pages: list[str]) -> None:
+    """Threadline's pages exist before the generator's readers join them, as earlier readers
+    or posts would have made them: one network (the generator is all loopback) may bring only
+    60 new pages a minute into being by subscribing (core/threads.py)."""
+    distinct = sorted(set(pages))
+    if sut.kind != "threadline" or len(distinct) <= 1:
+        return
+    async with httpx.AsyncClient(timeout=120) as http:
+        r = await http.post(f"{url}/_bench/pages", json=distinct)
+        if r.status_code == 404 and sut.tree is not None:
+            return  # an older revision's tree: its baseline scenarios read one page
+        r.raise_for_status()
+
+
 async def with_readers(
     services: Services,
     sut: Sut,
@@ -138,6 +153,7 @@ async def with_readers(
     try:
         if prime is not None:
             await prime(b)
+        await prepare_pages(sut, b.url, pages)
         ready = await gen.start()
         if ready < len(pages) * 0.999:
             return {"error": f"only {ready} of {len(pages)} readers joined"}
@@ -347,6 +363,7 @@ async def memory(services: Services) -> dict[str, Any]:
             total = 0
             for step in steps:
                 pages = [f"m{i // 50}" for i in range(total, step)]
+                await prepare_pages(sut, b.url, pages)
                 gen = Generator(sut.adapter, b.port, pages, procs=procs_for(len(pages)))
                 gens.append(gen)
                 ready = await gen.start(join_timeout=120)
@@ -384,6 +401,7 @@ async def capacity(services: Services) -> dict[str, Any]:
         gen = Generator("threadline", b.port, pages, procs=procs_for(n))
         gen.typing_every = 5.0  # the first reader of every page types every 5 s
         try:
+            await prepare_pages(THREADLINE, b.url, pages)
             ready = await gen.start(join_timeout=180)
             await trigger(
                 a.url if a else b.url,

@@ -11,6 +11,8 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
+
 from bench.sut.common import open_loop, spawn, start_params
 from server.app import create_app
 from server.core.comments import Draft, post_comment
@@ -48,6 +50,9 @@ class App:
         if scope["type"] == "http" and scope["path"] == "/_bench/start":
             await self.start(scope, send)
             return
+        if scope["type"] == "http" and scope["path"] == "/_bench/pages":
+            await self.pages(receive, send)
+            return
         await self.real(scope, receive, send)
 
     async def start(self, scope: Any, send: Any) -> None:
@@ -66,6 +71,25 @@ class App:
         spawn(open_loop(rate, count, size, post))
         await send({"type": "http.response.start", "status": 202, "headers": []})
         await send({"type": "http.response.body", "body": b"started"})
+
+    async def pages(self, receive: Any, send: Any) -> None:
+        """Make the pages (a JSON list of keys) before their readers join: a page comes into
+        being when its first reader subscribes, at most 60 a minute from one network
+        (core/threads.py), and every generated reader comes from loopback."""
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        keys = orjson.loads(body)
+        state = self.real.state.tl
+        now = int(time.time() * 1000)
+        async with state.services.store.write() as tx:
+            for key in keys:
+                await tx.ensure_page(SITE, str(key), None, None, now)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
 
 
 app = App()

@@ -16,6 +16,7 @@ from bench.harness import ROOT, Services, machine
 from bench.procs import Generator, Proc
 from bench.scenarios_fanout import run_rate, with_readers
 from bench.suts import BARE, THREADLINE
+from server.core.threads import NEW_PAGES_PER_MINUTE
 from tests.support.services import PostgresCluster, RedisServer
 
 pytestmark = pytest.mark.slow
@@ -94,3 +95,18 @@ def test_the_report_covers_every_target_of_the_committed_full_run(tmp_path: Path
     for t in found:
         if t.met is False:  # every miss is explained next to its figure
             assert report.EXPLAIN[t.key] in text
+
+
+async def test_readers_of_more_new_pages_than_one_network_may_make_all_join(
+    pg_cluster: PostgresCluster, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The memory and capacity scenarios put 10,000 readers on 200 pages, from loopback: the
+    harness makes the pages first, or the new-page limit per network turns most away."""
+    services = Services(pg_cluster, redis_server, tmp_path)
+    pages = [f"many{i}" for i in range(NEW_PAGES_PER_MINUTE + 40)]
+
+    async def body(gen: Generator, a: Proc | None, b: Proc) -> Any:
+        return {"joined": len(pages)}
+
+    fig = await with_readers(services, THREADLINE, pages, body, publisher=False)
+    assert fig == {"joined": len(pages)}
