@@ -60,6 +60,8 @@ async def test_held_comment_appears_live_and_approval_reaches_readers(
     await expect(reader.get_by_text("Held until a human says yes")).to_be_visible()
     await expect(author.locator("li.comment").get_by_text(pending_text)).to_have_count(0)
     await expect(author.get_by_text("Held until a human says yes")).to_be_visible()
+    # Nor does the status line under the form still say it awaits approval.
+    await expect(author.get_by_text(pending_text)).to_have_count(0)
     await expect(mod.locator('[data-count="pending"]')).to_have_text("0")
     await expect(mod.locator('[data-count="approved"]')).to_have_text("1")
     assert mod.errors == []  # type: ignore[attr-defined]

@@ -143,6 +143,8 @@ class Composer {
       area.value = "";
       delete form.dataset.key;
       widget.say(texts.text("thanks") + (data.status === "pending" ? " " + texts.text("pending") : ""));
+      widget.awaiting.clear();
+      if (data.status === "pending") widget.awaiting.add(data.comment.id);
       widget.thread.add(data.comment, true);
       if (parent) form.remove();
     } catch (error) {

@@ -108,5 +108,7 @@ class LiveConnection {
     else if (comment.status !== "deleted" || comment.reply_count) thread.add(comment);
     thread.setCount(frame.data.count);
     if (frame.type === "comment.created" || frame.type === "comment.approved") thread.clearTyping();
+    // Approved: the comment now stands in place, and the status line no longer says it waits.
+    if (frame.type === "comment.approved" && this.widget.awaiting.delete(comment.id)) this.widget.say("");
   }
 }

@@ -31,6 +31,8 @@ class Widget {
         .then((response) => (response.ok ? response.json() : null)).catch(() => null);
     this.editWindowSeconds = 900;
     this.loadFailures = 0;
+    /** @type {Set<number>} the reader's comments the status line says await approval */
+    this.awaiting = new Set();
     if (!catalogue) this.start(host, options);
     else catalogue.then((answer) => this.start(host, options, answer));
   }
