@@ -27,6 +27,7 @@ from server.core.authors import AuthorTokens
 from server.core.context import Limits, Services
 from server.core.erasure import forget_old_data
 from server.core.errors import DomainError
+from server.core.names import warm as warm_name_checks
 from server.core.passwords import hasher
 from server.core.sites import SiteDirectory
 from server.core.wordfold import warm as warm_word_filters
@@ -102,6 +103,7 @@ def build_state(settings: Settings, clock: Callable[[], float] = time.time) -> A
 async def start(state: AppState) -> None:
     await check_migrated(state.store)
     warm_word_filters()  # before any request, rather than in the first one they read
+    warm_name_checks()
     await state.hub.start()
     await state.notifier.start()
     await state.modhub.start()
