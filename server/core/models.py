@@ -84,6 +84,40 @@ class Identity:
 class Order(StrEnum):
     NEWEST = "newest"
     OLDEST = "oldest"
+    BEST = "best"  # top-level comments only: replies are always oldest first
+
+
+class ReactionKind(StrEnum):
+    """Which reactions a site offers its readers."""
+
+    OFF = "off"
+    UPVOTE = "upvote"  # one reaction, "up"
+    UPDOWN = "updown"  # "up" and "down"
+    EMOJI = "emoji"  # up to 6 emoji the owner chose, each its own reaction
+
+
+MAX_EMOJI = 6
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionSet:
+    """A site's reactions. The wire names them by ``choices``: "up", "down", or the emoji."""
+
+    kind: ReactionKind = ReactionKind.UPDOWN
+    emoji: tuple[str, ...] = ()
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        if self.kind is ReactionKind.UPVOTE:
+            return ("up",)
+        if self.kind is ReactionKind.UPDOWN:
+            return ("up", "down")
+        if self.kind is ReactionKind.EMOJI:
+            return self.emoji
+        return ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "emoji": list(self.emoji)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +164,7 @@ class Site:
     created_at: int = 0
     notify: Notify = field(default_factory=Notify)
     sso: Sso = field(default_factory=Sso)
+    reactions: ReactionSet = field(default_factory=ReactionSet)
 
 
 class Role(StrEnum):
@@ -213,6 +248,10 @@ class Comment:
     # Written by a signed-in reader of the site (single sign-on), with their avatar's URL.
     verified: bool = False
     author_avatar: str | None = None
+    # Reaction totals, (reaction, count) pairs with count > 0 in the site's order of choices
+    # (a tuple, not a dict: comments are frozen and hashable); when a moderator pinned it.
+    reaction_counts: tuple[tuple[str, int], ...] = ()
+    pinned_at: int | None = None
 
     def public(self) -> dict[str, Any]:
         """What readers may see: never the author hash, IP hash or hold reason."""
@@ -232,6 +271,8 @@ class Comment:
             "verified": verified,
             "avatar": self.author_avatar if verified else None,
             "author_key": author_key(self.author_hash) if verified else None,
+            "reactions": {} if deleted else dict(self.reaction_counts),
+            "pinned": self.pinned_at is not None and not deleted,
         }
 
     @property
@@ -242,7 +283,15 @@ class Comment:
 
     def tombstone(self) -> Comment:
         """What readers may still see of a comment gone from public view: where it stood."""
-        return replace(self, body="", author_name=None, status=Status.DELETED, author_avatar=None)
+        return replace(
+            self,
+            body="",
+            author_name=None,
+            status=Status.DELETED,
+            author_avatar=None,
+            reaction_counts=(),
+            pinned_at=None,
+        )
 
 
 def author_key(author_hash: str | None) -> str | None:
@@ -321,5 +370,8 @@ class EventType(StrEnum):
     EDITED = "comment.edited"
     DELETED = "comment.deleted"
     REJECTED = "comment.rejected"
+    PINNED = "comment.pinned"
+    UNPINNED = "comment.unpinned"
+    REACTIONS = "reactions"  # coalesced absolute totals, ephemeral (seq 0)
     TYPING = "typing"
     PRESENCE = "presence"

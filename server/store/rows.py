@@ -17,6 +17,8 @@ from server.core.models import (
     Mode,
     Notify,
     Page,
+    ReactionKind,
+    ReactionSet,
     Role,
     Site,
     Sso,
@@ -54,6 +56,7 @@ def site_from_row(row: Row[Any]) -> Site:
             moderators=bool(sso.get("moderators", False)),
             epoch=int(sso.get("epoch", 0)),
         ),
+        reactions=reaction_set_from_json(row.reactions),
     )
 
 
@@ -66,6 +69,7 @@ def site_values(site: Site) -> dict[str, Any]:
         "filters": orjson.dumps(site.filters.as_dict()).decode(),
         "notify": orjson.dumps(site.notify.as_dict()).decode(),
         "sso": orjson.dumps(site.sso.as_dict()).decode(),
+        "reactions": orjson.dumps(site.reactions.as_dict()).decode(),
         "created_at": site.created_at,
     }
 
@@ -104,6 +108,27 @@ def comment_from_row(row: Row[Any]) -> Comment:
         deleted_from=Status(row.deleted_from) if row.deleted_from else None,
         verified=bool(row.verified),
         author_avatar=row.author_avatar,
+        reaction_counts=reaction_counts_from_json(row.reaction_counts),
+        pinned_at=row.pinned_at,
+    )
+
+
+def reaction_counts_from_json(text: str | None) -> tuple[tuple[str, int], ...]:
+    """Totals as stored (written in the site's order of choices, zero counts left out)."""
+    if not text or text == "{}":  # most comments: no parse
+        return ()
+    return tuple((str(k), int(v)) for k, v in orjson.loads(text).items() if v)
+
+
+def reaction_counts_json(counts: tuple[tuple[str, int], ...]) -> str:
+    return orjson.dumps({k: v for k, v in counts if v}).decode()
+
+
+def reaction_set_from_json(text: str | None) -> ReactionSet:
+    data = orjson.loads(text or "{}")
+    return ReactionSet(
+        kind=ReactionKind(data.get("kind", ReactionKind.UPDOWN.value)),
+        emoji=tuple(data.get("emoji", ())),
     )
 
 

@@ -40,6 +40,7 @@ sites = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("notify", Text, nullable=False, server_default="{}"),  # JSON: webhook, e-mails
     Column("sso", Text, nullable=False, server_default="{}"),  # JSON: policy, moderators
+    Column("reactions", Text, nullable=False, server_default="{}"),  # JSON: kind, emoji
 )
 
 pages = Table(
@@ -83,6 +84,10 @@ comments = Table(
     # Written by a signed-in reader (single sign-on), and the avatar URL their token gave.
     Column("verified", Boolean, nullable=False, server_default=text("false")),
     Column("author_avatar", String(2048)),
+    # Engagement: the live reaction totals (JSON object, reaction -> count, kept in the same
+    # transaction as the reaction rows), and when a moderator pinned it (NULL: not pinned).
+    Column("reaction_counts", Text, nullable=False, server_default="{}"),
+    Column("pinned_at", BigInteger),
     UniqueConstraint("site_id", "idempotency_key"),
     Index(None, "page_id", "parent_id", "created_at", "id"),
     Index(None, "site_id", "status", "created_at"),
@@ -254,4 +259,44 @@ claims = Table(
     Column("created_at", BigInteger, nullable=False),
     Index(None, "site_id", "identity_hash"),
     Index(None, "site_id", "author_hash"),
+)
+
+# One reader's reaction to one comment. A live row has ``removed_at`` NULL; taking a reaction
+# back or changing it stamps ``removed_at`` (and a change inserts the new one), so the
+# ranking of a thread as it stood at any recent moment can be computed again: that is how
+# paging under ``order=best`` stays exact while reactions keep arriving (docs/protocol.md).
+# Removed rows are deleted after a day. ``voter`` is the author hash of the reader's token or
+# of their signed-in identity; ``network`` the hashed client network of an anonymous reader
+# (one live reaction per network and comment), NULL for signed-in readers and after 30 days.
+reactions = Table(
+    "reactions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("page_id", Id, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("voter", String(64), nullable=False),
+    Column("network", String(32)),
+    Column("kind", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("removed_at", BigInteger),
+    Index(
+        "ix_reactions_live_voter",
+        "comment_id",
+        "voter",
+        unique=True,
+        sqlite_where=text("removed_at IS NULL"),
+        postgresql_where=text("removed_at IS NULL"),
+    ),
+    Index(
+        "ix_reactions_live_network",
+        "comment_id",
+        "network",
+        unique=True,
+        sqlite_where=text("removed_at IS NULL AND network IS NOT NULL"),
+        postgresql_where=text("removed_at IS NULL AND network IS NOT NULL"),
+    ),
+    Index(None, "page_id", "created_at"),
+    Index(None, "site_id", "voter"),
+    Index(None, "removed_at"),
 )
