@@ -50,7 +50,7 @@ from server.store.migrate import check_migrated
 from server.web.i18n import widget_messages
 from server.web.metrics import metrics
 from server.web.pages import demo_css, demo_page, healthz, http_error, readyz, server_error
-from server.web.widget import COUNT, WidgetAsset
+from server.web.widget import COUNT, EngageAsset, WidgetAsset
 
 log = logging.getLogger("threadline")
 
@@ -168,6 +168,7 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
             Route("/", demo_page, methods=["GET"]),
             Route("/demo.css", demo_css, methods=["GET"]),
             Route("/widget.js", WidgetAsset().serve, methods=["GET", "HEAD"]),
+            Route("/widget-engage.js", EngageAsset().serve, methods=["GET", "HEAD"]),
             Route("/count.js", WidgetAsset(COUNT).serve, methods=["GET", "HEAD"]),
             Route("/i18n", widget_messages, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),

@@ -1,4 +1,5 @@
-"""Serving /widget.js and /count.js: made once, gzipped once, ETag and conditional requests."""
+"""Serving /widget.js, /widget-engage.js and /count.js: made once, gzipped once, ETag and
+conditional requests."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.web.widget_source import served_widget
+from server.web.widget_source import engage_version, served_engage, served_widget
 
 COUNT = Path(__file__).resolve().parent.parent.parent / "widget" / "count.js"
 
@@ -23,23 +24,32 @@ def file_or_error(path: Path) -> bytes:
     )
 
 
+# Short: an unversioned URL (or an old version's) must reach pages soon after a release.
+SHORT_CACHE = "public, max-age=300, stale-while-revalidate=86400"
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+
+
 class WidgetAsset:
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, body: bytes | None = None) -> None:
         # The widget is assembled and minified from widget/src; other scripts serve as they are.
-        self.body = served_widget() if path is None else file_or_error(path)
+        if body is None:
+            body = served_widget() if path is None else file_or_error(path)
+        self.body = body
         self.gzipped = gzip.compress(self.body, compresslevel=9, mtime=0)
         # Over the bytes served: a new minifier or source part is a new ETag.
         self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
 
-    async def serve(self, request: Request) -> Response:
-        headers = {
+    def headers(self, request: Request) -> dict[str, str]:
+        return {
             "ETag": self.etag,
-            # Short: the URL is not versioned, so a new release must reach pages soon.
-            "Cache-Control": "public, max-age=300, stale-while-revalidate=86400",
+            "Cache-Control": SHORT_CACHE,
             "Vary": "Accept-Encoding",
             "Cross-Origin-Resource-Policy": "cross-origin",
             "X-Content-Type-Options": "nosniff",
         }
+
+    async def serve(self, request: Request) -> Response:
+        headers = self.headers(request)
         if self.etag in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
         body = self.body
@@ -47,3 +57,20 @@ class WidgetAsset:
             body = self.gzipped
             headers["Content-Encoding"] = "gzip"
         return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+
+class EngageAsset(WidgetAsset):
+    """/widget-engage.js?v=DIGEST, the widget's second chunk: an ES module, which a host page
+    imports across origins only with CORS. The URL with the current digest names these bytes
+    forever, so caches keep it a year; any other v= (an old page's) gets today's bytes briefly."""
+
+    def __init__(self) -> None:
+        super().__init__(body=served_engage())
+        self.version = engage_version()
+
+    def headers(self, request: Request) -> dict[str, str]:
+        headers = super().headers(request)
+        headers["Access-Control-Allow-Origin"] = "*"
+        if request.query_params.get("v") == self.version:
+            headers["Cache-Control"] = IMMUTABLE_CACHE
+        return headers

@@ -1,5 +1,6 @@
 """The widget's script as served: the parts in widget/src joined in order inside one function,
-then minified once per process.
+then minified once per process; and its second chunk, /widget-engage.js (reactions, sorting,
+pins, permalinks), an ES module the widget imports by a URL carrying the chunk's digest.
 
 The parts keep full names and comments for their readers; rjsmin takes out comments and
 whitespace only (no renaming, so a stack trace still names real functions), which keeps
@@ -8,6 +9,7 @@ whitespace only (no renaming, so a stack trace still names real functions), whic
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from pathlib import Path
 
@@ -29,17 +31,42 @@ PARTS = (
     "composer.js",
     "widget.js",
 )
+ENGAGE_DIR = SOURCE_DIR / "engage"
+# The second chunk's parts, in the same sense; the last one exports install().
+ENGAGE_PARTS = (
+    "texts.js",
+    "styles.js",
+    "reactions.js",
+    "engagement.js",
+)
+# Where widget/src/widget.js names the chunk's version; replaced by its digest when served.
+ENGAGE_VERSION_MARK = "ENGAGE-VERSION"
+
+
+def missing_part(source_dir: Path, parts: tuple[str, ...], folder: str) -> str | None:
+    """A script saying in the console which part is missing, or None when none is."""
+    missing = [name for name in parts if not (source_dir / name).exists()]
+    if not missing:
+        return None
+    return f"console.error('[threadline] {folder}/{missing[0]} is missing from this install');"
 
 
 def widget_source(source_dir: Path = SOURCE_DIR) -> str:
     """The parts in order, inside one function: their names stay off the host page's globals."""
-    missing = [name for name in PARTS if not (source_dir / name).exists()]
+    missing = missing_part(source_dir, PARTS, "widget/src")
     if missing:
-        return (
-            f"console.error('[threadline] widget/src/{missing[0]} is missing from this install');"
-        )
+        return missing
     body = "\n".join((source_dir / name).read_text() for name in PARTS)
     return f'(() => {{\n"use strict";\n{body}\n}})();\n'
+
+
+def engage_source(source_dir: Path = ENGAGE_DIR) -> str:
+    """The chunk's parts in order: a module already keeps its names to itself. A missing part
+    still gives a module with install(), one that says so: the widget goes on without it."""
+    missing = missing_part(source_dir, ENGAGE_PARTS, "widget/src/engage")
+    if missing:
+        return f"export const install = () => {{ {missing} }};\n"
+    return "\n".join((source_dir / name).read_text() for name in ENGAGE_PARTS)
 
 
 def minified(script: str) -> str:
@@ -55,6 +82,18 @@ def minified(script: str) -> str:
 
 
 @functools.cache
+def served_engage() -> bytes:
+    """What /widget-engage.js serves, made once per process."""
+    return minified(engage_source()).encode()
+
+
+def engage_version() -> str:
+    """The chunk's digest: the v= of its URL, so a URL names one content forever."""
+    return hashlib.sha256(served_engage()).hexdigest()[:16]
+
+
+@functools.cache
 def served_widget() -> bytes:
-    """What /widget.js serves, made once per process (at start-up, by create_app)."""
-    return minified(widget_source()).encode()
+    """What /widget.js serves, made once per process (at start-up, by create_app), with the
+    chunk's current URL in it."""
+    return minified(widget_source()).replace(ENGAGE_VERSION_MARK, engage_version()).encode()

@@ -46,9 +46,9 @@ class ThreadApi {
   }
 
   /** One page of a thread; the first without a cursor.
-   * @param {string} page @param {string|null} cursor */
-  thread(page, cursor) {
-    const query = new URLSearchParams({ page });
+   * @param {string} page @param {string|null} cursor @param {Record<string, string>=} options order, around */
+  thread(page, cursor, options) {
+    const query = new URLSearchParams({ page, ...options });
     if (cursor) query.set("cursor", cursor);
     return this.request("/thread?" + query);
   }

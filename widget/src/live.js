@@ -95,6 +95,7 @@ class LiveConnection {
     else if (frame.type === "typing") thread.showTyping();
     else if (frame.type === "comment.rejected") thread.reject(frame.data.comment);
     else if (frame.type === "reset") this.widget.reset();
+    else if (this.widget.engage) this.widget.engage.receive(frame);  // reactions
   }
 
   /** @param {any} frame */

@@ -16,10 +16,12 @@ class SavedState {
     this.name = stored["n"];
     /** @type {Record<string, number>} this reader's comments by id: when each was posted */
     this.ownComments = stored["m"] || {};
+    /** @type {string|undefined} the thread order this reader chose: newest, oldest or best */
+    this.order = stored["o"];
   }
 
   save() {
-    const stored = { "t": this.authorToken, "n": this.name, "m": this.ownComments };
+    const stored = { "t": this.authorToken, "n": this.name, "m": this.ownComments, "o": this.order };
     try { localStorage.setItem(this.storageKey, JSON.stringify(stored)); } catch { /* storage blocked */ }
   }
 

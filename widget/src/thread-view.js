@@ -120,6 +120,7 @@ class ThreadView {
     if (comment.status === "pending") article.append(element("p", "pending", texts.text("pending")));
     else if (!deleted) article.append(this.actions(comment, article));
     listItem.replaceChildren(article);
+    if (widget.engage) widget.engage.decorate(comment, article);
     if (!comment.parent) {
       shown.replies = shown.replies || element("ol", "replies");
       shown.moreReplies = shown.moreReplies
@@ -184,14 +185,15 @@ class ThreadView {
       parent.replies.append(this.render(comment));
       return;
     }
-    const top = this.list.getBoundingClientRect().top;
-    if (!own && top < 0) {  // the reader is further down: do not move what they are reading
+    const top = this.list.getBoundingClientRect().top, order = this.widget.query.order;
+    // The reader is further down, or the list is ranked: do not move what they are reading.
+    if (!own && (top < 0 || order === "best")) {
       this.waiting.push(comment);
       this.newComments.textContent = this.widget.texts.text("new", this.waiting.length);
       this.newComments.hidden = false;
       return;
     }
-    this.list.prepend(this.render(comment));
+    this.list[order === "oldest" ? "append" : "prepend"](this.render(comment));
   }
 
   showWaiting() {

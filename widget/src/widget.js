@@ -20,8 +20,17 @@ class Widget {
       hostData.loginUrl || options.loginUrl);
     /** @type {string|null} where the next page of the thread starts: none for the first */
     this.cursor = null;
+    const linked = /^#threadline-comment-(\d+)$/.exec(location.hash);
+    /** @type {Record<string, string>} the reader's order; and for the first page a linked comment */
+    this.query = linked ? { around: linked[1] } : {};
+    if (this.saved.order) this.query.order = this.saved.order;
     /** @type {Promise<any>|null} */
-    this.firstPage = this.api.thread(this.page, null);  // first: in flight while we build the DOM
+    this.firstPage = this.api.thread(this.page, null, this.query);  // first: in flight while we build the DOM
+    // Reactions, sorting, pins and links: a second script, fetched meanwhile (immutable URL).
+    /** @type {any} what it installs */
+    this.engage = null;
+    this.engaging = import(`${server.origin}/widget-engage.js?v=ENGAGE-VERSION`)
+      .catch((error) => log("no reactions, sorting or links: " + error));
     this.live = new LiveConnection(`${server.protocol === "https:" ? "wss" : "ws"}://${server.host}`
       + `/ws?v=1&site=${encodeURIComponent(this.site)}`, this);
     const wanted = options.lang ? [options.lang] : [...(navigator.languages || [navigator.language || "en"])];
@@ -93,7 +102,7 @@ class Widget {
     try {
       const early = this.firstPage;
       this.firstPage = null;
-      const data = await (early || this.api.thread(this.page, this.cursor));
+      const data = await (early || this.api.thread(this.page, this.cursor, this.query));
       if (first) mark("fetched");
       if (first) {
         this.loadError.hidden = true;
@@ -106,6 +115,10 @@ class Widget {
         this.composer.refresh();
         thread.setCount(data.page.count);
         this.live.watch(this.section);
+        delete this.query.around;
+        if ((data.config.reactions || []).length || data.comments.length || data.target) {
+          this.engaging.then((module) => module && module.install(this, data, failureMessage));
+        }
       }
       for (const comment of data.comments) {
         thread.list.append(thread.render(comment, comment.replies, comment.replies_cursor));
@@ -115,6 +128,8 @@ class Widget {
       thread.moreButton.hidden = !data.has_more;
       thread.emptyNote.hidden = thread.shown.size > 0;
     } catch (caught) {
+      // A link to a comment no longer there: the thread as usual.
+      if (this.query.around) { delete this.query.around; return this.loadThread(); }
       const error = /** @type {any} */ (caught), origin = location.origin, site = this.site;
       // Once, and for a refusal the one line that fixes it.
       if (!this.loadFailures) log(error.code === "origin_not_allowed" ? `${origin} is not an allowed origin of site "${site}": add it with \`threadline site update ${site} --add-origin ${origin}\``

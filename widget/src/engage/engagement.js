@@ -1,0 +1,231 @@
+// @ts-check
+/* Engagement: what the chunk adds to a running widget. The widget calls install() after each
+   first page of its thread, and decorate() for every comment it renders from then on; its
+   live connection hands over the frames it does not know (reactions). */
+
+const ORDERS = ["newest", "oldest", "best"];
+const LINK_HASH = /^#threadline-comment-(\d+)$/;
+
+class Engagement {
+  /** @param {any} widget @param {(texts: any, error: any) => string} failureMessage */
+  constructor(widget, failureMessage) {
+    this.widget = widget;
+    this.failureMessage = failureMessage;
+    const texts = widget.texts, thread = widget.thread, composer = widget.composer;
+    addTexts(texts);
+    addStyles(/** @type {ShadowRoot} */ (widget.section.getRootNode()));
+    /** @type {string[]} the site's reactions: up and down, up only, emoji, or none */
+    this.choices = [];
+    /** @type {Record<string, string>} the reader's reaction by comment id */
+    this.mine = {};
+    /** @type {string|undefined} the credential this.mine was read with */
+    this.mineFor = undefined;
+    /** @type {Map<number, HTMLElement>} each shown comment's reaction buttons */
+    this.groups = new Map();
+    /** @type {Map<number, HTMLButtonElement>} each shown top-level comment's Pin button */
+    this.pinButtons = new Map();
+    /** @type {Map<number, boolean>} whether each comment was pinned when last shown */
+    this.pinned = new Map();
+    this.sortGroup = toggleGroup(texts.text("sort"), ORDERS, (order) => this.sortBy(order));
+    this.sortGroup.className = "sort";
+    for (const toggle of this.sortGroup.children) toggle.textContent = texts.text(/** @type {any} */ (toggle).dataset.choice);
+    thread.newComments.before(this.sortGroup);
+    // Signing in or out changes whose reactions are shown and who may pin: the widget says
+    // so by refreshing its composer.
+    const refresh = composer.refresh.bind(composer);
+    composer.refresh = () => { refresh(); this.signedIn(); };
+    addEventListener("hashchange", () => this.follow());
+  }
+
+  /** A first page of the thread arrived (and is rendered). @param {any} data the listing */
+  loaded(data) {
+    const widget = this.widget;
+    this.choices = data.config.reactions || [];
+    const order = widget.query.order || "newest";
+    for (const toggle of this.sortGroup.children) {
+      const choice = /** @type {any} */ (toggle).dataset.choice;
+      toggle.setAttribute("aria-pressed", String(choice === order));
+      // Without reactions every comment scores the same: best would be newest.
+      /** @type {HTMLElement} */ (toggle).hidden = choice === "best" && !this.choices.length && order !== "best";
+    }
+    // Those rendered before the chunk arrived (decorate() passes over the others).
+    for (const shown of widget.thread.shown.values()) this.decorate(shown.comment, shown.listItem.firstChild);
+    this.signedIn();
+    if (data.target) this.highlight(data.target);
+  }
+
+  /** Reaction buttons, Copy link, Pin and the Pinned label on one rendered comment.
+   * @param {any} comment @param {HTMLElement} article */
+  decorate(comment, article) {
+    const widget = this.widget, texts = widget.texts, id = comment.id;
+    if (!article || article.id) return;
+    article.id = "threadline-comment-" + id;  // the part after # in the comment's link
+    const pinned = !!comment.pinned && !comment.parent, wasPinned = this.pinned.get(id);
+    this.pinned.set(id, pinned);
+    const author = article.querySelector(".author");
+    if (pinned && author) author.after(make("span", "pin-label", texts.text("pinned")));
+    const actions = article.querySelector(":scope > .actions");
+    if (actions) {
+      if (this.choices.length) {
+        const group = toggleGroup(texts.text("reactions"), this.choices, (choice) => this.react(id, choice));
+        group.className = "reactions";
+        this.groups.set(id, group);
+        this.paint(id);
+        actions.prepend(group);
+      }
+      actions.append(pushButton(texts.text("copyLink"), () => this.copyLink(id), "link"));
+      if (!comment.parent) {
+        const pin = pushButton(texts.text(pinned ? "unpin" : "pin"), () => this.pin(id), "link");
+        pin.hidden = !this.moderator();
+        this.pinButtons.set(id, pin);
+        actions.append(pin);
+      }
+    }
+    // Pinned just now (live, or by this moderator): first, as the listing has it.
+    const listItem = article.parentElement;
+    if (pinned && wasPinned === false && listItem && listItem.parentElement === widget.thread.list) {
+      widget.thread.list.prepend(listItem);
+    }
+  }
+
+  /** A frame the widget does not handle itself. @param {any} frame */
+  receive(frame) {
+    if (frame.type !== "reactions") return;
+    // Absolute totals: a lost frame is healed by the next one.
+    for (const [id, counts] of Object.entries(frame.data.comments)) {
+      const shown = this.widget.thread.shown.get(+id);
+      if (!shown) continue;
+      shown.comment.reactions = counts;
+      this.paint(+id);
+    }
+  }
+
+  /** @param {number} id */
+  paint(id) {
+    const group = this.groups.get(id), shown = this.widget.thread.shown.get(id);
+    if (group && shown) paintReactions(group, shown.comment.reactions, this.mine[id], this.widget.texts);
+  }
+
+  /** Give a reaction, or take it back when it is the one given.
+   * @param {number} id @param {string} choice */
+  async react(id, choice) {
+    const widget = this.widget, saved = widget.saved;
+    if (this.busy) return;  // not disabled: a disabled button would lose the keyboard focus
+    this.busy = true;
+    try {
+      const undo = this.mine[id] === choice;
+      const answer = await widget.api.request(`/comments/${id}/reaction`, undo ? { method: "DELETE" }
+        : { method: "PUT", body: JSON.stringify({ reaction: choice }) });
+      if (answer.token) {
+        // The first reaction from this browser made it an author: kept as a post's token is.
+        saved.authorToken = this.mineFor = answer.token;
+        saved.save();
+        widget.live.reconnect();
+      }
+      if (answer.reaction) this.mine[id] = answer.reaction; else delete this.mine[id];
+      const shown = widget.thread.shown.get(id);
+      if (shown) shown.comment.reactions = answer.reactions;
+      this.paint(id);
+    } catch (error) {
+      widget.say(engageFailure(widget.texts, error, this.failureMessage), true);
+    } finally { this.busy = false; }
+  }
+
+  /** Whether the reader is signed in as one of the site's moderators. */
+  moderator() {
+    const data = this.widget.signOn.data;
+    return !!(data && data.identity && data.identity.moderator);
+  }
+
+  /** The reader signed in or out (or the thread was loaded): their reactions and Pin buttons. */
+  async signedIn() {
+    const widget = this.widget, api = widget.api, moderator = this.moderator();
+    for (const pin of this.pinButtons.values()) pin.hidden = !moderator;
+    const credential = api.session || widget.saved.authorToken;
+    if (credential === this.mineFor) return;
+    this.mineFor = credential;
+    let mine = {};
+    try {
+      if (credential) {
+        mine = (await api.request("/reactions/mine?page=" + encodeURIComponent(widget.page), { method: "GET" })).mine;
+      }
+    } catch (error) { return console.warn("[threadline] could not read your reactions: " + error); }
+    if (credential !== this.mineFor) return;  // signed in or out again meanwhile
+    this.mine = mine;
+    for (const id of this.groups.keys()) this.paint(id);
+  }
+
+  /** Reload the thread in another order, and remember the choice for this site.
+   * @param {string} order */
+  sortBy(order) {
+    const widget = this.widget, thread = widget.thread;
+    if ((widget.query.order || "newest") === order) return;
+    widget.query.order = widget.saved.order = order;
+    widget.saved.save();
+    for (const toggle of this.sortGroup.children) toggle.setAttribute("aria-pressed", String(/** @type {any} */ (toggle).dataset.choice === order));
+    thread.waiting.length = 0;
+    thread.newComments.hidden = true;
+    this.reload();
+  }
+
+  reload() {
+    const widget = this.widget;
+    widget.thread.clear();
+    for (const shownBefore of [this.groups, this.pinButtons, this.pinned]) shownBefore.clear();
+    widget.cursor = null;
+    widget.loadThread();
+  }
+
+  /** The host page's address with this comment's link, to the clipboard. @param {number} id */
+  async copyLink(id) {
+    const widget = this.widget, texts = widget.texts;
+    const url = location.href.split("#")[0] + "#threadline-comment-" + id;
+    try {
+      await navigator.clipboard.writeText(url);
+      widget.say(texts.text("copied"));
+    } catch { widget.say(texts.text("copyFail", 0, url)); }
+  }
+
+  /** Pin a comment, or unpin a pinned one (a signed-in moderator). The event that follows
+   * shows it on every open page; this one shows it at once. @param {number} id */
+  async pin(id) {
+    const widget = this.widget, shown = widget.thread.shown.get(id);
+    if (!shown) return;
+    const pinned = !!shown.comment.pinned;
+    try {
+      await widget.api.request(`/comments/${id}/pin`, { method: pinned ? "DELETE" : "PUT" });
+      widget.thread.render({ ...shown.comment, pinned: !pinned });
+      this.pinButtons.get(id)?.focus();  // the new button, where the old one was
+    } catch (error) {
+      widget.say(engageFailure(widget.texts, error, this.failureMessage), true);
+    }
+  }
+
+  /** Scroll to a linked comment, highlight it and give it the keyboard focus. @param {number} id */
+  highlight(id) {
+    const shown = this.widget.thread.shown.get(+id);
+    if (!shown) return;
+    for (const before of this.widget.section.querySelectorAll("article.target")) before.classList.remove("target");
+    const article = /** @type {HTMLElement} */ (shown.listItem.firstChild);
+    article.classList.add("target");
+    article.tabIndex = -1;
+    article.focus({ preventScroll: true });
+    article.scrollIntoView({ block: "center" });
+  }
+
+  /** The host page's hash changed to a comment's link: show it, loading around it if needed. */
+  follow() {
+    const linked = LINK_HASH.exec(location.hash);
+    if (!linked) return;
+    if (this.widget.thread.shown.has(+linked[1])) return this.highlight(+linked[1]);
+    this.widget.query.around = linked[1];
+    this.reload();
+  }
+}
+
+/** Called by the widget after each first page of its thread.
+ * @param {any} widget @param {any} data the listing @param {(texts: any, error: any) => string} failureMessage */
+export const install = (widget, data, failureMessage) => {
+  if (!widget.engage) widget.engage = new Engagement(widget, failureMessage);
+  widget.engage.loaded(data);
+};

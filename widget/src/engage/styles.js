@@ -1,0 +1,29 @@
+// @ts-check
+/* Styles: the chunk's own sheet beside the widget's, in the same shadow root. Colours come
+   from the widget's custom properties, so the light and dark themes (and a host page's
+   --tl-* choices) apply here as they do there. */
+
+const ENGAGE_STYLES = `
+.sort{display:flex;flex-wrap:wrap;gap:4px;align-items:center;margin:0 0 8px}
+.reactions{display:inline-flex;flex-wrap:wrap;gap:4px;margin-right:6px;vertical-align:middle}
+button.reaction{padding:1px 9px;border-radius:99px;color:var(--text);min-width:2.6em}
+.sort button[aria-pressed=true],button.reaction[aria-pressed=true]{background:var(--accent);border-color:var(--accent);color:var(--on-accent)}
+.pin-label{border:1px solid var(--accent);color:var(--accent);border-radius:99px;font-size:.7em;padding:0 7px;font-weight:600}
+article.target{outline:2px solid var(--accent);outline-offset:4px;border-radius:4px;background:color-mix(in srgb,var(--accent) 8%,transparent)}
+@media (prefers-reduced-motion:no-preference){article.target{transition:background .4s}}`;
+
+/** @type {CSSStyleSheet|undefined} one sheet, shared by every widget on the page */
+let engageSheet;
+
+/** Add the chunk's sheet to a widget's shadow root: a constructed one, which no host page's
+ * style-src blocks; a <style> where the widget had to use one too. @param {ShadowRoot} root */
+const addStyles = (root) => {
+  try {
+    if (!engageSheet) (engageSheet = new CSSStyleSheet()).replaceSync(ENGAGE_STYLES);
+    root.adoptedStyleSheets = [...root.adoptedStyleSheets, engageSheet];
+  } catch {
+    const style = document.createElement("style");
+    style.textContent = ENGAGE_STYLES;
+    root.prepend(style);
+  }
+};
