@@ -23,12 +23,20 @@ PLURALS = {
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 
-def widget_english() -> dict[str, object]:
-    text = (ROOT / "widget" / "src" / "texts.js").read_text()
+def english_of(part: str) -> dict[str, object]:
+    text = (ROOT / "widget" / "src" / part).read_text()
     found = re.search(r"/\*catalogue\*/(\{.*?\})/\*end\*/", text, re.S)
-    assert found is not None, "widget/src/texts.js lost its /*catalogue*/ markers"
+    assert found is not None, f"widget/src/{part} lost its /*catalogue*/ markers"
     data: dict[str, object] = json.loads(found.group(1))
     return data
+
+
+def widget_english() -> dict[str, object]:
+    """The widget's English texts and its second chunk's (reactions, sorting, pins, links),
+    which the one catalogue per language carries together."""
+    main, engage = english_of("texts.js"), english_of("engage/texts.js")
+    assert not set(main) & set(engage), "a key of the chunk's would hide the widget's"
+    return {**main, **engage}
 
 
 def moderation_ids() -> set[str]:

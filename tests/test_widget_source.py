@@ -1,5 +1,6 @@
 """The widget's source reads like the server's: small named parts, full names; and what
-/widget.js serves is those parts, minified, within the size budget."""
+/widget.js and its second chunk /widget-engage.js serve are those parts, minified, each within
+its size budget."""
 
 from __future__ import annotations
 
@@ -13,10 +14,23 @@ import pytest
 import tree_sitter_javascript
 from tree_sitter import Language, Node, Parser
 
-from server.web.widget_source import PARTS, SOURCE_DIR, minified, served_widget, widget_source
+from server.web.widget_source import (
+    ENGAGE_DIR,
+    ENGAGE_PARTS,
+    PARTS,
+    SOURCE_DIR,
+    engage_source,
+    engage_version,
+    minified,
+    served_engage,
+    served_widget,
+    widget_source,
+)
 
 COUNT = SOURCE_DIR.parent / "count.js"
 BUDGET = 12 * 1024  # gzipped, as tests/browser/test_widget_report.py measures it
+# The chunk's own: reactions, sorting, pins and links must not grow into a second widget.
+ENGAGE_BUDGET = 6 * 1024
 JAVASCRIPT = Parser(Language(tree_sitter_javascript.language()))
 # Names the widget declares, and names of properties it reads or writes.
 DECLARED = {"identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern"}
@@ -63,13 +77,18 @@ def test_the_check_finds_hand_shortened_names() -> None:
     assert found == ["s", "e", "me", "t", "el", "r", "r"]
 
 
-@pytest.mark.parametrize("path", [*(SOURCE_DIR / name for name in PARTS), COUNT], ids=str)
+@pytest.mark.parametrize(
+    "path",
+    [*(SOURCE_DIR / name for name in PARTS), *(ENGAGE_DIR / name for name in ENGAGE_PARTS), COUNT],
+    ids=str,
+)
 def test_widget_source_has_no_name_shorter_than_three_letters(path: Path) -> None:
     assert short_names(path.read_text()) == []
 
 
 def test_every_part_in_widget_src_is_served() -> None:
     assert sorted(PARTS) == sorted(path.name for path in SOURCE_DIR.glob("*.js"))
+    assert sorted(ENGAGE_PARTS) == sorted(path.name for path in ENGAGE_DIR.glob("*.js"))
 
 
 def test_served_widget_is_the_parts_minified_within_budget() -> None:
@@ -80,6 +99,18 @@ def test_served_widget_is_the_parts_minified_within_budget() -> None:
     assert len(served) < len(source) * 0.8  # comments and indentation are gone
     assert "@ts-check" not in served and "class ThreadView" in served
     assert len(gzip.compress(served.encode(), 9)) < BUDGET
+
+
+def test_served_chunk_is_its_parts_minified_within_its_budget_and_the_widget_names_it() -> None:
+    source = engage_source()
+    served = served_engage().decode()
+    parse(served)
+    assert len(served) < len(source) * 0.8
+    assert "export const install" in served and "class Engagement" in served
+    assert len(gzip.compress(served.encode(), 9)) < ENGAGE_BUDGET
+    # The widget imports the chunk by its digest: a new chunk is a new URL.
+    assert f"/widget-engage.js?v={engage_version()}" in served_widget().decode()
+    assert "ENGAGE-VERSION" not in served_widget().decode()
 
 
 def test_without_the_minifier_the_readable_script_is_served_with_one_warning(
@@ -98,3 +129,8 @@ def test_a_missing_part_is_said_in_the_console(tmp_path: Path) -> None:
     assert widget_source(tmp_path).startswith(
         f"console.error('[threadline] widget/src/{PARTS[1]} is missing"
     )
+    # The chunk still exports install(), which says so: the widget goes on without it.
+    (tmp_path / ENGAGE_PARTS[0]).write_text("// only the first part")
+    chunk = engage_source(tmp_path)
+    assert chunk.startswith("export const install = () => {")
+    assert f"widget/src/engage/{ENGAGE_PARTS[1]} is missing" in chunk

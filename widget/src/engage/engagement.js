@@ -57,27 +57,27 @@ class Engagement {
   /** Reaction buttons, Copy link, Pin and the Pinned label on one rendered comment.
    * @param {any} comment @param {HTMLElement} article */
   decorate(comment, article) {
-    const widget = this.widget, texts = widget.texts, id = comment.id;
+    const widget = this.widget, texts = widget.texts, commentId = comment.id;
     if (!article || article.id) return;
-    article.id = "threadline-comment-" + id;  // the part after # in the comment's link
-    const pinned = !!comment.pinned && !comment.parent, wasPinned = this.pinned.get(id);
-    this.pinned.set(id, pinned);
+    article.id = "threadline-comment-" + commentId;  // the part after # in the comment's link
+    const pinned = !!comment.pinned && !comment.parent, wasPinned = this.pinned.get(commentId);
+    this.pinned.set(commentId, pinned);
     const author = article.querySelector(".author");
     if (pinned && author) author.after(make("span", "pin-label", texts.text("pinned")));
     const actions = article.querySelector(":scope > .actions");
     if (actions) {
       if (this.choices.length) {
-        const group = toggleGroup(texts.text("reactions"), this.choices, (choice) => this.react(id, choice));
+        const group = toggleGroup(texts.text("reactions"), this.choices, (choice) => this.react(commentId, choice));
         group.className = "reactions";
-        this.groups.set(id, group);
-        this.paint(id);
+        this.groups.set(commentId, group);
+        this.paint(commentId);
         actions.prepend(group);
       }
-      actions.append(pushButton(texts.text("copyLink"), () => this.copyLink(id), "link"));
+      actions.append(pushButton(texts.text("copyLink"), () => this.copyLink(commentId), "link"));
       if (!comment.parent) {
-        const pin = pushButton(texts.text(pinned ? "unpin" : "pin"), () => this.pin(id), "link");
+        const pin = pushButton(texts.text(pinned ? "unpin" : "pin"), () => this.pin(commentId), "link");
         pin.hidden = !this.moderator();
-        this.pinButtons.set(id, pin);
+        this.pinButtons.set(commentId, pin);
         actions.append(pin);
       }
     }
@@ -92,29 +92,29 @@ class Engagement {
   receive(frame) {
     if (frame.type !== "reactions") return;
     // Absolute totals: a lost frame is healed by the next one.
-    for (const [id, counts] of Object.entries(frame.data.comments)) {
-      const shown = this.widget.thread.shown.get(+id);
+    for (const [commentId, counts] of Object.entries(frame.data.comments)) {
+      const shown = this.widget.thread.shown.get(+commentId);
       if (!shown) continue;
       shown.comment.reactions = counts;
-      this.paint(+id);
+      this.paint(+commentId);
     }
   }
 
-  /** @param {number} id */
-  paint(id) {
-    const group = this.groups.get(id), shown = this.widget.thread.shown.get(id);
-    if (group && shown) paintReactions(group, shown.comment.reactions, this.mine[id], this.widget.texts);
+  /** @param {number} commentId */
+  paint(commentId) {
+    const group = this.groups.get(commentId), shown = this.widget.thread.shown.get(commentId);
+    if (group && shown) paintReactions(group, shown.comment.reactions, this.mine[commentId], this.widget.texts);
   }
 
   /** Give a reaction, or take it back when it is the one given.
-   * @param {number} id @param {string} choice */
-  async react(id, choice) {
+   * @param {number} commentId @param {string} choice */
+  async react(commentId, choice) {
     const widget = this.widget, saved = widget.saved;
     if (this.busy) return;  // not disabled: a disabled button would lose the keyboard focus
     this.busy = true;
     try {
-      const undo = this.mine[id] === choice;
-      const answer = await widget.api.request(`/comments/${id}/reaction`, undo ? { method: "DELETE" }
+      const undo = this.mine[commentId] === choice;
+      const answer = await widget.api.request(`/comments/${commentId}/reaction`, undo ? { method: "DELETE" }
         : { method: "PUT", body: JSON.stringify({ reaction: choice }) });
       if (answer.token) {
         // The first reaction from this browser made it an author: kept as a post's token is.
@@ -122,10 +122,10 @@ class Engagement {
         saved.save();
         widget.live.reconnect();
       }
-      if (answer.reaction) this.mine[id] = answer.reaction; else delete this.mine[id];
-      const shown = widget.thread.shown.get(id);
+      if (answer.reaction) this.mine[commentId] = answer.reaction; else delete this.mine[commentId];
+      const shown = widget.thread.shown.get(commentId);
       if (shown) shown.comment.reactions = answer.reactions;
-      this.paint(id);
+      this.paint(commentId);
     } catch (error) {
       widget.say(engageFailure(widget.texts, error, this.failureMessage), true);
     } finally { this.busy = false; }
@@ -152,7 +152,7 @@ class Engagement {
     } catch (error) { return console.warn("[threadline] could not read your reactions: " + error); }
     if (credential !== this.mineFor) return;  // signed in or out again meanwhile
     this.mine = mine;
-    for (const id of this.groups.keys()) this.paint(id);
+    for (const commentId of this.groups.keys()) this.paint(commentId);
   }
 
   /** Reload the thread in another order, and remember the choice for this site.
@@ -176,10 +176,10 @@ class Engagement {
     widget.loadThread();
   }
 
-  /** The host page's address with this comment's link, to the clipboard. @param {number} id */
-  async copyLink(id) {
+  /** The host page's address with this comment's link, to the clipboard. @param {number} commentId */
+  async copyLink(commentId) {
     const widget = this.widget, texts = widget.texts;
-    const url = location.href.split("#")[0] + "#threadline-comment-" + id;
+    const url = location.href.split("#")[0] + "#threadline-comment-" + commentId;
     try {
       await navigator.clipboard.writeText(url);
       widget.say(texts.text("copied"));
@@ -187,23 +187,23 @@ class Engagement {
   }
 
   /** Pin a comment, or unpin a pinned one (a signed-in moderator). The event that follows
-   * shows it on every open page; this one shows it at once. @param {number} id */
-  async pin(id) {
-    const widget = this.widget, shown = widget.thread.shown.get(id);
+   * shows it on every open page; this one shows it at once. @param {number} commentId */
+  async pin(commentId) {
+    const widget = this.widget, shown = widget.thread.shown.get(commentId);
     if (!shown) return;
     const pinned = !!shown.comment.pinned;
     try {
-      await widget.api.request(`/comments/${id}/pin`, { method: pinned ? "DELETE" : "PUT" });
+      await widget.api.request(`/comments/${commentId}/pin`, { method: pinned ? "DELETE" : "PUT" });
       widget.thread.render({ ...shown.comment, pinned: !pinned });
-      this.pinButtons.get(id)?.focus();  // the new button, where the old one was
+      this.pinButtons.get(commentId)?.focus();  // the new button, where the old one was
     } catch (error) {
       widget.say(engageFailure(widget.texts, error, this.failureMessage), true);
     }
   }
 
-  /** Scroll to a linked comment, highlight it and give it the keyboard focus. @param {number} id */
-  highlight(id) {
-    const shown = this.widget.thread.shown.get(+id);
+  /** Scroll to a linked comment, highlight it and give it the keyboard focus. @param {number} commentId */
+  highlight(commentId) {
+    const shown = this.widget.thread.shown.get(+commentId);
     if (!shown) return;
     for (const before of this.widget.section.querySelectorAll("article.target")) before.classList.remove("target");
     const article = /** @type {HTMLElement} */ (shown.listItem.firstChild);

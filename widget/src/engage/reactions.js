@@ -20,7 +20,7 @@ const pushButton = (text, onClick, className) => {
 };
 
 /** What each of the built-in choices shows; an emoji choice shows itself. */
-const SYMBOLS = /** @type {Record<string, string>} */ ({ up: "\u25B2", down: "\u25BC" });
+const SYMBOLS = /** @type {Record<string, string>} */ ({ "up": "\u25B2", "down": "\u25BC" });
 
 /** A group of toggle buttons, one per choice. @param {string} label its accessible name
  * @param {string[]} choices @param {(choice: string) => void} choose */
