@@ -1,5 +1,6 @@
 """The widget styled and working under strict Content-Security-Policies: the demo page as
-`make run` serves it, and a host page that allows no inline style."""
+`make run` serves it, and a host page that allows no inline style (the widget's second chunk,
+/widget-engage.js, included)."""
 
 from __future__ import annotations
 
@@ -105,6 +106,13 @@ async def test_widget_renders_and_works_under_a_strict_host_policy(
     await expect(page.get_by_text("Seen through a strict policy")).to_be_visible()
     assert await looks(page) == STYLED
     await expect(page.get_by_text("Active: 1")).to_be_visible()  # the websocket is allowed
+    # The second chunk, an ES module from Threadline's origin, loads and styles itself too:
+    # the sort control, and Copy link and reactions under the comment.
+    sort = page.get_by_role("group", name="Sort by")
+    await expect(sort.get_by_role("button", name="Newest")).to_have_attribute("aria-pressed", "true")
+    seen = page.locator("li.comment", has_text="Seen through a strict policy")
+    await expect(seen.get_by_role("button", name="Copy link")).to_be_visible()
+    assert await sort.evaluate("(node) => getComputedStyle(node).display") == "flex"
     await page.get_by_label("Comment").fill("Posted under a strict policy")
     await page.get_by_role("button", name="Submit").click()
     await expect(page.get_by_text("Thank you! Your submission has been received!")).to_be_visible()

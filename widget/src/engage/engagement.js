@@ -180,10 +180,23 @@ class Engagement {
   async copyLink(commentId) {
     const widget = this.widget, texts = widget.texts;
     const url = location.href.split("#")[0] + "#threadline-comment-" + commentId;
+    let copied = false;
     try {
       await navigator.clipboard.writeText(url);
-      widget.say(texts.text("copied"));
-    } catch { widget.say(texts.text("copyFail", 0, url)); }
+      copied = true;
+    } catch {
+      // A page served over plain http has no navigator.clipboard: the copy command then,
+      // handed the link as it copies.
+      const give = (/** @type {ClipboardEvent} */ event) => {
+        event.clipboardData?.setData("text/plain", url);
+        event.preventDefault();
+      };
+      document.addEventListener("copy", give);
+      try { copied = document.execCommand("copy"); } catch { /* refused */ }
+      document.removeEventListener("copy", give);
+    }
+    // Refused both ways: the link is in the status line, to copy by hand.
+    widget.say(copied ? texts.text("copied") : texts.text("copyFail", 0, url));
   }
 
   /** Pin a comment, or unpin a pinned one (a signed-in moderator). The event that follows

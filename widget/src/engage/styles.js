@@ -6,8 +6,8 @@
 const ENGAGE_STYLES = `
 .sort{display:flex;flex-wrap:wrap;gap:4px;align-items:center;margin:0 0 8px}
 .reactions{display:inline-flex;flex-wrap:wrap;gap:4px;margin-right:6px;vertical-align:middle}
-button.reaction{padding:1px 9px;border-radius:99px;color:var(--text);min-width:2.6em}
-.sort button[aria-pressed=true],button.reaction[aria-pressed=true]{background:var(--accent);border-color:var(--accent);color:var(--on-accent)}
+.reactions button{padding:1px 9px;border-radius:99px;color:var(--text);min-width:2.6em}
+.sort button[aria-pressed=true],.reactions button[aria-pressed=true]{background:var(--accent);border-color:var(--accent);color:var(--on-accent)}
 .pin-label{border:1px solid var(--accent);color:var(--accent);border-radius:99px;font-size:.7em;padding:0 7px;font-weight:600}
 article.target{outline:2px solid var(--accent);outline-offset:4px;border-radius:4px;background:color-mix(in srgb,var(--accent) 8%,transparent)}
 @media (prefers-reduced-motion:no-preference){article.target{transition:background .4s}}`;

@@ -9,7 +9,7 @@
 /** @type {Record<string, string|Record<string, string>>} */
 const ENGAGE_ENGLISH = /*catalogue*/{
   "up": "Upvote, {n}", "down": "Downvote, {n}", "react": "React with {name}, {n}", "reactions": "Reactions",
-  "sort": "Sort comments", "newest": "Newest", "oldest": "Oldest", "best": "Best",
+  "sort": "Sort by", "newest": "Newest", "oldest": "Oldest", "best": "Best",
   "pinned": "Pinned", "pin": "Pin", "unpin": "Unpin",
   "copyLink": "Copy link", "copied": "Link copied", "copyFail": "Copy this link: {name}",
   "eOwn": "You cannot react to your own comment.",
