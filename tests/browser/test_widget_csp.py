@@ -109,7 +109,9 @@ async def test_widget_renders_and_works_under_a_strict_host_policy(
     # The second chunk, an ES module from Threadline's origin, loads and styles itself too:
     # the sort control, and Copy link and reactions under the comment.
     sort = page.get_by_role("group", name="Sort by")
-    await expect(sort.get_by_role("button", name="Newest")).to_have_attribute("aria-pressed", "true")
+    await expect(sort.get_by_role("button", name="Newest")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     seen = page.locator("li.comment", has_text="Seen through a strict policy")
     await expect(seen.get_by_role("button", name="Copy link")).to_be_visible()
     assert await sort.evaluate("(node) => getComputedStyle(node).display") == "flex"

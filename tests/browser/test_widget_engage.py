@@ -37,8 +37,14 @@ def widget(page: Page) -> Locator:
 
 def item(page: Page, text: str) -> Locator:
     """The comment (top-level or reply) whose own body is ``text``."""
-    return widget(page).locator("li.comment").filter(
-        has=page.locator(":scope > article > p.body", has_text=re.compile(f"^{re.escape(text)}$"))
+    return (
+        widget(page)
+        .locator("li.comment")
+        .filter(
+            has=page.locator(
+                ":scope > article > p.body", has_text=re.compile(f"^{re.escape(text)}$")
+            )
+        )
     )
 
 
@@ -227,9 +233,7 @@ async def test_a_link_to_a_reply_on_the_fifth_page_opens_scrolls_and_highlights_
         for i in range(90)
     ]
     replies = [
-        await seed_comment(
-            comments.store, site, "deep", f"Reply {j}", ago=5_000 - j, parent=ids[4]
-        )
+        await seed_comment(comments.store, site, "deep", f"Reply {j}", ago=5_000 - j, parent=ids[4])
         for j in range(6)
     ]
     target = replies[4]  # beyond the three replies a listing shows first
