@@ -35,6 +35,9 @@ class Engagement {
     const refresh = composer.refresh.bind(composer);
     composer.refresh = () => { refresh(); this.signedIn(); };
     addEventListener("hashchange", () => this.follow());
+    // Pinned comments stay first, whatever the widget puts in the list (a live comment goes
+    // on top under newest).
+    new MutationObserver(() => this.pinnedFirst()).observe(thread.list, { childList: true });
   }
 
   /** A first page of the thread arrived (and is rendered). @param {any} data the listing */
@@ -83,9 +86,17 @@ class Engagement {
     }
     // Pinned just now (live, or by this moderator): first, as the listing has it.
     const listItem = article.parentElement;
-    if (pinned && wasPinned === false && listItem && listItem.parentElement === widget.thread.list) {
+    if (!listItem || comment.parent) return;
+    listItem.classList.toggle("pinned", pinned);
+    if (pinned && wasPinned === false && listItem.parentElement === widget.thread.list) {
       widget.thread.list.prepend(listItem);
     }
+  }
+
+  pinnedFirst() {
+    const list = this.widget.thread.list, items = [...list.children];
+    const pinned = items.filter((listItem) => listItem.classList.contains("pinned"));
+    if (pinned.some((listItem, index) => items[index] !== listItem)) list.prepend(...pinned);
   }
 
   /** A frame the widget does not handle itself. @param {any} frame */

@@ -1,7 +1,8 @@
 // @ts-check
 /* Styles: the chunk's own sheet beside the widget's, in the same shadow root. Colours come
    from the widget's custom properties, so the light and dark themes (and a host page's
-   --tl-* choices) apply here as they do there. */
+   --tl-* choices) apply here as they do there. A linked comment is outlined, not tinted: a
+   tint would take its grey texts under 4.5:1. */
 
 const ENGAGE_STYLES = `
 .sort{display:flex;flex-wrap:wrap;gap:4px;align-items:center;margin:0 0 8px}
@@ -9,8 +10,7 @@ const ENGAGE_STYLES = `
 .reactions button{padding:1px 9px;border-radius:99px;color:var(--text);min-width:2.6em}
 .sort button[aria-pressed=true],.reactions button[aria-pressed=true]{background:var(--accent);border-color:var(--accent);color:var(--on-accent)}
 .pin-label{border:1px solid var(--accent);color:var(--accent);border-radius:99px;font-size:.7em;padding:0 7px;font-weight:600}
-article.target{outline:2px solid var(--accent);outline-offset:4px;border-radius:4px;background:color-mix(in srgb,var(--accent) 8%,transparent)}
-@media (prefers-reduced-motion:no-preference){article.target{transition:background .4s}}`;
+article.target{outline:3px solid var(--accent);outline-offset:4px;border-radius:4px}`;
 
 /** @type {CSSStyleSheet|undefined} one sheet, shared by every widget on the page */
 let engageSheet;
