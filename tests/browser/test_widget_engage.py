@@ -374,3 +374,16 @@ async def test_the_widget_works_without_its_second_chunk(
     said = [line for line in warnings if "no reactions, sorting or links" in line]
     assert len(said) == 1, warnings
     assert errors == []
+
+
+async def test_a_link_to_a_comment_no_longer_there_opens_the_thread_as_usual(
+    comments: Comments, new_context: Any
+) -> None:
+    site = await comments.site()
+    await comments.post(site, "gone", "Still here", name="Chen")
+    url = comments.article(site, "gone") + "#threadline-comment-987654321"
+    page = await open_page(await new_context(), url)
+    await expect(item(page, "Still here")).to_be_visible()
+    await expect(widget(page).locator("article.target")).to_have_count(0)
+    await expect(widget(page).get_by_role("heading", name="1 comment")).to_be_visible()
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -128,9 +128,9 @@ class Widget {
       thread.moreButton.hidden = !data.has_more;
       thread.emptyNote.hidden = thread.shown.size > 0;
     } catch (caught) {
-      // A link to a comment no longer there: the thread as usual.
-      if (this.query.around) { delete this.query.around; return this.loadThread(); }
       const error = /** @type {any} */ (caught), origin = location.origin, site = this.site;
+      // A link to a comment no longer there: the thread as usual.
+      if (error.code === "comment_not_found" && this.query.around) { delete this.query.around; return this.loadThread(); }
       // Once, and for a refusal the one line that fixes it.
       if (!this.loadFailures) log(error.code === "origin_not_allowed" ? `${origin} is not an allowed origin of site "${site}": add it with \`threadline site update ${site} --add-origin ${origin}\``
         : error.code === "unknown_site" ? `no site "${site}" on ${this.api.origin}: add it with \`threadline site add ${site} --origin ${origin}\``
