@@ -63,7 +63,8 @@ async def set_pinned(
     identity: Identity | None = None,
 ) -> Comment:
     """Pin or unpin, with the event and the audit entry in one transaction. Pinning what is
-    already pinned (or unpinning what is not) changes nothing and records nothing.
+    already pinned, or unpinning what is not (whatever it is), changes nothing and records
+    nothing.
     ``moderator`` and ``identity`` None is the operator (CLI)."""
     if moderator is not None:
         require_moderator(moderator, site.id)
@@ -73,10 +74,12 @@ async def set_pinned(
         comment = await tx.find_comment(comment_id, for_update=True)
         if comment is None or comment.site_id != site.id:
             raise NotFound("comment_not_found", "no such comment on this site")
+        if pinned == (comment.pinned_at is not None):
+            # Nothing to change (no pin to take off is no error either: only published
+            # comments hold pins).
+            return comment
         if comment.parent_id is not None or comment.status is not Status.APPROVED:
             raise Conflict("not_pinnable", "only published top-level comments can be pinned")
-        if pinned == (comment.pinned_at is not None):
-            return comment
         # The page's row lock (taken by advancing its seq) queues concurrent pins of one
         # page, so two of them cannot both see room for a third pin.
         page = await tx.advance_page(comment.page_id, 0)

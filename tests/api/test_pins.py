@@ -173,6 +173,9 @@ async def test_only_three_pins_a_page_and_only_published_top_level_comments(
             r = await pin(mod, refused)
             assert r.status_code == 409, r.text
             assert r.json()["error"]["code"] == "not_pinnable"
+            # No pin to take off is no error.
+            r = await pin(mod, refused, "unpin")
+            assert r.status_code == 200 and r.json()["pinned"] is False
         assert (await pin(mod, ids[0], "unpin")).status_code == 200
         assert (await pin(mod, ids[3])).status_code == 200
         missing = await pin(mod, 2**61)
