@@ -12,6 +12,7 @@ from server.core.cursors import Cursor
 from server.core.errors import Invalid, NotFound
 from server.core.models import Comment, Event, Order, Page, ReactionSet, Site, Status
 from server.core.pins import MAX_PINS
+from server.core.ports import Tx
 from server.core.privacy import ip_hash
 from server.core.ranking import best_key, best_score
 from server.core.text import clean_page_key
@@ -234,7 +235,6 @@ async def list_around(
     now = svc.now_ms()
     limit = svc.limits.page_size
     each = svc.limits.reply_page_size
-    more = svc.limits.page_size  # what list_replies pages by
     key = clean_page_key(page)
     missing = NotFound("comment_not_found", "no such comment on this page")
     async with svc.store.read() as tx:
@@ -270,24 +270,11 @@ async def list_around(
         tops = (pinned if from_start else []) + await _comments(tx, ranked.rows[start:end])
         next_cursor = ranked.cursor_after(end)
         replies = await tx.first_replies(fresh.id, [c.id for c in tops], each + 1)
-        # The parent of a reply beyond the first ones shows its replies through the reply
-        # page holding it, then a cursor: (shown, cursor, from the first reply or not).
-        reply_run: tuple[list[Comment], str | None, bool] | None = None
-        if target is not top:
-            before = await tx.replies_before(top.id, target.created_at, target.id)
-            if before >= each:  # not among the first replies a listing shows
-                chunk = 1 + (before - each) // more
-                shown_end = each + chunk * more
-                run = await tx.replies(top, None, shown_end + 1)
-                replies_from_start = chunk < AROUND_PAGES
-                shown = run[0 if replies_from_start else shown_end - more : shown_end]
-                last = shown[-1]
-                reply_cursor = (
-                    Cursor(last.created_at, last.id, Order.OLDEST).encode()
-                    if len(run) > shown_end
-                    else None
-                )
-                reply_run = (shown, reply_cursor, replies_from_start)
+        reply_run = (
+            await _replies_through(tx, top, target, each, svc.limits.page_size)
+            if target is not top
+            else None
+        )
     comments = []
     for comment in tops:
         if reply_run is not None and comment.id == top.id:
@@ -302,6 +289,26 @@ async def list_around(
     listing["target"] = target_id
     listing["from_start"] = from_start
     return listing
+
+
+async def _replies_through(
+    tx: Tx, top: Comment, reply: Comment, each: int, more: int
+) -> tuple[list[Comment], str | None, bool] | None:
+    """For a reply beyond the first ``each`` a listing shows: its parent's replies from the
+    first through the reply page (``more`` a page, as list_replies pages) holding it, the
+    cursor after them, and whether they start at the first (within ``AROUND_PAGES`` reply
+    pages; beyond, only the reply page holding it). None for one of the first replies."""
+    before = await tx.replies_before(top.id, reply.created_at, reply.id)
+    if before < each:
+        return None
+    chunk = 1 + (before - each) // more
+    end = each + chunk * more
+    run = await tx.replies(top, None, end + 1)
+    from_start = chunk < AROUND_PAGES
+    shown = run[0 if from_start else end - more : end]
+    last = shown[-1]
+    cursor = Cursor(last.created_at, last.id, Order.OLDEST).encode() if len(run) > end else None
+    return shown, cursor, from_start
 
 
 def page_info(page: Page) -> dict[str, Any]:

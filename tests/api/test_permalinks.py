@@ -154,3 +154,28 @@ async def test_unknown_hidden_and_foreign_comments_are_not_found(asgi_api: Api) 
         params={"page": "p", "around": str(here), "cursor": first["cursor"] or "x"},
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_around"
+
+
+async def test_a_reply_more_than_ten_reply_pages_in_lists_only_its_reply_page(
+    asgi_api: Api,
+) -> None:
+    api = asgi_api
+    site = await api.new_site()
+    [parent] = await post_many(api, site, 1)
+    replies = await post_many(api, site, 190, parent=parent)
+    # The first 3, then pages of 20: replies[182] ends the tenth reply page (3 + 9 * 20).
+    data = (await around(api, site, replies[182])).json()
+    [shown] = data["comments"]
+    assert [x["id"] for x in shown["replies"]] == replies[:183]
+    assert shown["replies_from_start"] is True
+    more = await api.http.get(
+        f"/api/v1/sites/{site}/comments/{parent}/replies",
+        params={"cursor": shown["replies_cursor"]},
+    )
+    assert [x["id"] for x in more.json()["replies"]] == replies[183:]
+    data = (await around(api, site, replies[185])).json()
+    [shown] = data["comments"]
+    assert data["from_start"] is True  # the parent is on the first page
+    assert [x["id"] for x in shown["replies"]] == replies[183:]
+    assert shown["replies_from_start"] is False
+    assert shown["replies_cursor"] is None
