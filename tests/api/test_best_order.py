@@ -16,9 +16,15 @@ from typing import Any
 import orjson
 from sqlalchemy import func, insert, select, update
 
+from server.core.context import command_services
+from server.core.moderators import add_moderator
+from server.core.passwords import hasher
+from server.http.thread_cache import ThreadCache
 from server.store.database import SqlStore
 from server.store.schema import comments, reactions, sites
 from tests.support.api import Api, Clock
+from tests.support.config import SECRET
+from tests.support.moderation import PASSWORD, Mod, client_for
 
 Z = 1.96
 _voters = itertools.count(1)
@@ -309,3 +315,39 @@ async def test_best_cursor_expires_after_20_hours_and_bad_input_is_refused(
         "best"
         in (await api.http.get(url, params={"page": "p", "order": "x"})).json()["error"]["message"]
     )
+
+
+async def test_a_change_forgets_the_cached_first_page_of_every_order() -> None:
+    cache = ThreadCache()
+
+    async def listing() -> tuple[bytes, bool]:
+        return b"{}", True
+
+    for order in ("newest", "oldest", "best"):
+        await cache.fetch("blog", "p", order, listing)
+        assert cache.get("blog", "p", order) == b"{}"
+    cache.forget("blog", "p")
+    assert [cache.get("blog", "p", o) for o in ("newest", "oldest", "best")] == [None] * 3
+
+
+async def test_a_pin_reaches_the_cached_best_listing_at_once(asgi_api: Api) -> None:
+    api = asgi_api
+    site = await api.new_site()
+    ids = await post_many(api, site, 3)
+    cached = await api.thread(site, order="best")  # now this process's cached first page
+    assert [c["pinned"] for c in cached["comments"]] == [False] * 3
+    email = f"best-{site}@example.com"
+    await add_moderator(
+        command_services(api.store, SECRET), hasher("test"), email, site, password=PASSWORD
+    )
+    async with client_for(api) as http:
+        mod = Mod(http, email)
+        assert (await mod.login()).status_code == 303
+        r = await mod.act(ids[0], "pin", expected=None)
+        assert r.status_code == 200, r.text
+    listed = (await api.thread(site, order="best"))["comments"]
+    assert [(c["id"], c["pinned"]) for c in listed] == [
+        (ids[0], True),
+        (ids[2], False),
+        (ids[1], False),
+    ]
