@@ -313,5 +313,14 @@ async def test_pins_reach_live_readers(live_server: ServerProcess, backend_store
                 unpinned = await reader.next("comment.unpinned")
                 assert unpinned["seq"] == pinned["seq"] + 1
                 assert unpinned["data"]["comment"]["pinned"] is False
+            # A reader who left before the pin catches up from its seq: the same two events.
+            late = await Reader.open(live_server.ws_url, site, seq=pinned["seq"] - 1)
+            try:
+                assert [(f["type"], f["seq"]) for f in late.durable()] == [
+                    ("comment.pinned", pinned["seq"]),
+                    ("comment.unpinned", unpinned["seq"]),
+                ]
+            finally:
+                await late.close()
         finally:
             await reader.close()
