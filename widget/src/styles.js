@@ -1,6 +1,7 @@
 // @ts-check
 /* Styles: the widget's look, inside its shadow root. A host page themes it through the
-   --tl-* custom properties only; every other name here is the widget's own. */
+   --tl-* custom properties only; every other name here is the widget's own. Text keeps 4.5:1
+   contrast and form fields' edges 3:1, light and dark (tests/browser/test_accessibility.py). */
 
 const STYLES = `
 :host{display:block!important;contain:content}
@@ -17,7 +18,7 @@ h2{font-size:1.15em;margin:0;font-weight:650}
 form{display:grid;gap:8px;margin:0 0 16px}
 .name-row{display:flex;flex-wrap:wrap;gap:8px;align-items:center;font-size:.9em}
 label{font-size:.85em;color:var(--muted);display:block}
-textarea,input{display:block;width:100%;font:inherit;color:inherit;background:transparent;border:1px solid var(--border);border-radius:calc(var(--radius)*.6);padding:8px 10px}
+textarea,input{display:block;width:100%;font:inherit;color:inherit;background:transparent;border:1px solid var(--muted);border-radius:calc(var(--radius)*.6);padding:8px 10px}
 textarea{min-height:5em;resize:vertical}
 .name-row input{width:14em;display:inline-block}.name-row label{margin-left:auto}.name-row b{font-weight:600}
 textarea:focus,input:focus,button:focus-visible{outline:2px solid var(--accent);outline-offset:1px}
