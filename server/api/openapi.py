@@ -98,8 +98,24 @@ def openapi_document() -> dict[str, Any]:
                     {"200": json_body(ref("Thread"), "One page of the thread")},
                     params=[
                         PAGE,
-                        {"name": "order", "in": "query", "schema": {"enum": ["newest", "oldest"]}},
+                        {
+                            "name": "order",
+                            "in": "query",
+                            "description": "newest (default), oldest, or best: ranked by the "
+                            "lower bound of the 95 % Wilson interval of readers' reactions, "
+                            "as of the first page's moment (its cursor carries it)",
+                            "schema": {"enum": ["newest", "oldest", "best"]},
+                        },
                         CURSOR,
+                        {
+                            "name": "around",
+                            "in": "query",
+                            "required": False,
+                            "description": "A permalink: list from the start through the "
+                            "page holding this comment (a reply: its parent's page, and the "
+                            "parent's replies through it); adds `target` and `from_start`",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
                     ],
                     op_id="thread_get",
                 )
@@ -166,6 +182,23 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     security=BEARER,
                     op_id="comments_unflag",
+                ),
+            },
+            one + "/pin": {
+                "put": _op(
+                    "Pin a published top-level comment to the top of its thread (at most 3 "
+                    "a page): a signed-in reader the site says is a moderator",
+                    {"200": json_body(ref("OneComment"), "Pinned (or already pinned)")},
+                    params=[COMMENT_ID],
+                    security=[{"readerSession": []}],
+                    op_id="comments_pin",
+                ),
+                "delete": _op(
+                    "Unpin a comment: a signed-in reader the site says is a moderator",
+                    {"200": json_body(ref("OneComment"), "Unpinned (or was not pinned)")},
+                    params=[COMMENT_ID],
+                    security=[{"readerSession": []}],
+                    op_id="comments_unpin",
                 ),
             },
             base + "/authors/me": {

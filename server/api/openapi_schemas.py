@@ -61,6 +61,12 @@ def schemas() -> dict[str, Any]:
                 "type": ["string", "null"],
                 "description": "Stable per verified reader (not their user id): for avatars",
             },
+            "reactions": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "description": "Readers' reactions: count of each, those with none left out",
+            },
+            "pinned": {"type": "boolean", "description": "Pinned by a moderator"},
         },
     }
     identity = {
@@ -108,6 +114,12 @@ def schemas() -> dict[str, Any]:
                     "properties": {
                         "replies": {"type": "array", "items": ref("Comment")},
                         "replies_cursor": NULLABLE_STR,
+                        "replies_from_start": {
+                            "type": "boolean",
+                            "description": "Only in a permalink's listing, on the parent of "
+                            "the target reply: false when its replies start at the reply page "
+                            "holding it (more than 10 pages in), not at the first",
+                        },
                     },
                 },
             ]
@@ -131,6 +143,15 @@ def schemas() -> dict[str, Any]:
                     },
                 },
                 "form_token": {"type": "string"},
+                "target": {
+                    "type": "integer",
+                    "description": "Only with `around`: the comment the listing is around",
+                },
+                "from_start": {
+                    "type": "boolean",
+                    "description": "Only with `around`: false when the comment is more than "
+                    "10 pages in and the listing is the page holding it alone",
+                },
             },
         },
         "Replies": {

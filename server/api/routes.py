@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from server.api import feeds
 from server.api.inputs import bearer_token, idempotency_key, json_object, query, query_int
 from server.api.openapi import openapi_json
-from server.core import author_changes, comments, erasure, flags, identities, threads
+from server.core import author_changes, comments, erasure, flags, identities, pins, threads
 from server.core.errors import Invalid
 from server.core.guards import form_token
 from server.core.models import Site, iso
@@ -40,7 +40,14 @@ async def thread_get(request: Request) -> Response:
     page = clean_page_key(query(request, "page", required=True))
     order = threads.parse_order(query(request, "order"))
     cursor = query(request, "cursor")
+    around = threads.parse_around(query(request, "around"))
     token = b'{"form_token":"' + form_token(app.secret, site.id, app.services.now_ms()).encode()
+    if around is not None:
+        # A permalink's listing: never cached (it is rare, and differs for every comment).
+        if cursor:
+            raise Invalid("invalid_around", "around lists from the start: send no cursor")
+        listing = await threads.list_around(app.services, site, page, around, order=order)
+        return Response(token + b'",' + orjson.dumps(listing)[1:], media_type="application/json")
 
     async def compute() -> tuple[bytes, bool]:
         listing, exists = await threads.list_thread(
@@ -148,6 +155,22 @@ async def comments_unflag(request: Request) -> Response:
         client_ip=client_ip(request.scope, app.settings.trusted_proxies),
     )
     return JSON({"flagged": False, "flags": count})
+
+
+async def comments_pin(request: Request) -> Response:
+    site = await site_of(request)
+    comment = await pins.pin_as_reader(
+        app_state(request).services, site, comment_id(request), bearer_token(request), pinned=True
+    )
+    return JSON({"comment": comment.public()})
+
+
+async def comments_unpin(request: Request) -> Response:
+    site = await site_of(request)
+    comment = await pins.pin_as_reader(
+        app_state(request).services, site, comment_id(request), bearer_token(request), pinned=False
+    )
+    return JSON({"comment": comment.public()})
 
 
 async def authors_me_get(request: Request) -> Response:
@@ -259,6 +282,8 @@ def routes() -> list[BaseRoute]:
         Route(one, comments_delete, methods=["DELETE"]),
         Route(one + "/flag", comments_flag, methods=["POST"]),
         Route(one + "/flag", comments_unflag, methods=["DELETE"]),
+        Route(one + "/pin", comments_pin, methods=["PUT"]),
+        Route(one + "/pin", comments_unpin, methods=["DELETE"]),
         Route(base + "/authors/me", authors_me_get, methods=["GET"]),
         Route(base + "/authors/me", authors_me_delete, methods=["DELETE"]),
         Route(base + "/sso/session", sso_session_create, methods=["POST"]),

@@ -23,6 +23,8 @@ ACTIONS = (
     "erase",
     "claim",
     "unclaim",
+    "pin",
+    "unpin",
 )
 DETAIL_MAX = 500
 

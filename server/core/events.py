@@ -84,7 +84,10 @@ async def shown(tx: PublicChangeTx, comment: Comment, now: int) -> Event:
 
 async def hidden(tx: PublicChangeTx, comment: Comment, now: int) -> Event:
     """``comment`` left public view (deleted, erased, rejected, held): the counts drop and
-    readers get ``comment.deleted`` with its tombstone."""
+    readers get ``comment.deleted`` with its tombstone. A pinned comment loses its pin: it
+    is not pinned again should it come back."""
+    if comment.pinned_at is not None:
+        comment = await tx.update_comment(comment.id, pinned_at=None)
     page = await tx.advance_page(comment.page_id, -1)
     if comment.parent_id is not None:
         await tx.add_reply_count(comment.parent_id, -1)

@@ -16,6 +16,7 @@ from server.core.transactions.imports import ImportsTx
 from server.core.transactions.maintenance import MaintenanceTx
 from server.core.transactions.moderation import ModerationTx
 from server.core.transactions.pages import PagesTx
+from server.core.transactions.ranking import RankingTx
 from server.core.transactions.sites import SitesTx
 
 
@@ -29,6 +30,7 @@ class Tx(
     ImportsTx,
     MaintenanceTx,
     SingleSignOnTx,
+    RankingTx,
     Protocol,
 ):
     """One database transaction. Writes commit together or not at all.

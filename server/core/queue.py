@@ -115,6 +115,9 @@ class QueueItem:
             "held_reason": self.reason,
             "flags": c.flags,
             "actions": self.actions,
+            # Published top-level comments can be pinned (moderate.js draws Pin / Unpin).
+            "pinnable": c.status is Status.APPROVED and c.parent_id is None,
+            "pinned": c.pinned_at is not None and c.status is Status.APPROVED,
             "restorable_until": iso(until) if (until := restorable_until(c)) else None,
             "page": {"key": self.page.key, "url": self.page.url, "title": self.page.title},
             "parent": None

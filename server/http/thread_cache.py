@@ -11,7 +11,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
+from server.core.models import Order
 from server.core.singleflight import SingleFlight
+
+ORDERS = tuple(order.value for order in Order)  # every order a first page is cached under
 
 
 class ThreadCache:
@@ -80,7 +83,7 @@ class ThreadCache:
             self._entries.popitem(last=False)
 
     def forget(self, site: str, page: str) -> None:
-        for order in ("newest", "oldest"):
+        for order in ORDERS:
             key = (site, page, order)
             self._entries.pop(key, None)
             if key in self._loading:

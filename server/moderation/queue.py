@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.core import queue_actions
+from server.core import pins, queue_actions
 from server.core.accounts import Session
 from server.core.authority import comment_to_moderate
 from server.core.decisions import RESTORE_DAYS, Action
@@ -272,3 +272,30 @@ async def queue_unclaim(request: Request, session: Session, posted: Posted) -> R
         posted.back,
         n=given,
     )
+
+
+async def _pin(request: Request, session: Session, posted: Posted, *, pinned: bool) -> Response:
+    comment = await pins.pin_as_moderator(
+        app_state(request).services,
+        session.moderator,
+        request.path_params["comment_id"],
+        pinned=pinned,
+    )
+    return done(
+        request,
+        {"id": comment.id, "pinned": comment.pinned_at is not None},
+        N_("Comment {id} pinned.") if pinned else N_("Comment {id} unpinned."),
+        posted.back,
+        id=comment.id,
+    )
+
+
+@form_action()
+async def queue_pin(request: Request, session: Session, posted: Posted) -> Response:
+    """Pin a published top-level comment to the top of its thread."""
+    return await _pin(request, session, posted, pinned=True)
+
+
+@form_action()
+async def queue_unpin(request: Request, session: Session, posted: Posted) -> Response:
+    return await _pin(request, session, posted, pinned=False)

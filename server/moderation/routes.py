@@ -42,6 +42,8 @@ def routes() -> list[BaseRoute]:
         Route(one + "/ban", queue.queue_ban, methods=["POST"]),
         Route(one + "/erase", queue.erase_author_data, methods=["POST"]),
         Route(one + "/unclaim", queue.queue_unclaim, methods=["POST"]),
+        Route(one + "/pin", queue.queue_pin, methods=["POST"]),
+        Route(one + "/unpin", queue.queue_unpin, methods=["POST"]),
         Route(one + "/{action}", queue.queue_action, methods=["POST"]),
         Route("/moderate/bulk", queue.queue_bulk, methods=["POST"]),
         Route("/moderate/audit", audit.audit_page, methods=["GET"]),

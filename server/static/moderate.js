@@ -168,7 +168,15 @@
       // A comment's own page shows its new state and history: load it again.
       if (form.closest("[data-single]")) { location.reload(); return; }
       if (form.classList.contains("act") && item) drop(item);
-      if (attr(form, "id") === "bulk") {
+      if (form.classList.contains("pin")) {
+        // Pinned or unpinned: the same form now offers the other one.
+        const pinned = !!res.body.pinned;
+        form.setAttribute("action", `/moderate/comments/${res.body.id}/${pinned ? "unpin" : "pin"}`);
+        /** @type {HTMLElement} */ (form.querySelector("button")).textContent = pinned ? _("Unpin") : _("Pin");
+        item?.querySelector(".badge.pinned")?.remove();
+        if (pinned) item?.querySelector(".meta .status")?.after(" ", el("span", "badge pinned", _("Pinned")));
+        say(pinned ? _("Comment {id} pinned.", { id: res.body.id }) : _("Comment {id} unpinned.", { id: res.body.id }));
+      } else if (attr(form, "id") === "bulk") {
         for (const id of res.body.decided || []) drop(document.getElementById("item-" + id));
         say(_("Done: {done}; refused: {refused}.", { done: (res.body.decided || []).length, refused: (res.body.refused || []).length }));
       } else if (!form.classList.contains("act")) {
@@ -232,7 +240,9 @@
     meta.append(" ", el("span", "muted", `(${it.site})`), " ");
     const t = /** @type {HTMLTimeElement} */ (el("time", "", it.created_at.replace("T", " ").slice(0, 16) + " UTC"));
     t.dateTime = it.created_at;
-    meta.append(t, " ", el("span", "status", _(it.status)), el("span", "reviewing"));
+    meta.append(t, " ", el("span", "status", _(it.status)));
+    if (it.pinned) meta.append(" ", el("span", "badge pinned", _("Pinned")));
+    meta.append(el("span", "reviewing"));
     /** @type {HTMLElement} */ (meta.lastChild).hidden = true;
     li.append(meta);
     if (it.parent) {
@@ -264,6 +274,14 @@
       const b = el("button", action === "approve" ? "primary" : "",
         action === "approve" && it.status === "approved" ? _("Dismiss flags") : LABELS[action] || action);
       f.append(b);
+      acts.append(f);
+    }
+    if (it.pinnable) {
+      const f = /** @type {HTMLFormElement} */ (el("form", "inline pin"));
+      f.setAttribute("method", "post");
+      f.setAttribute("action", `/moderate/comments/${it.id}/${it.pinned ? "unpin" : "pin"}`);
+      hidden(f, "csrf", csrf);
+      f.append(el("button", "", it.pinned ? _("Unpin") : _("Pin")));
       acts.append(f);
     }
     const more = /** @type {HTMLAnchorElement} */ (el("a", "muted", _("Reply, edit or ban")));

@@ -110,9 +110,16 @@ def _author_checks(network: bool, need_approved: bool) -> Select[tuple[str | Non
 AUTHOR_CHECKS = {(n, a): _author_checks(n, a) for n in (False, True) for a in (False, True)}
 
 
+# A top-level comment readers see: published, or deleted but kept as a tombstone above
+# its replies.
+VISIBLE_TOP = or_(c.status == APPROVED, and_(c.status == DELETED, c.reply_count > 0))
+
+
 def _top_level(order: Order, paged: bool) -> Select[tuple[object, ...]]:
-    visible = or_(c.status == APPROVED, and_(c.status == DELETED, c.reply_count > 0))
-    q = select(comments).where(c.page_id == bindparam("b_page"), c.parent_id.is_(None), visible)
+    # Pinned comments open the first page (PINNED): the ordered pages leave them out.
+    q = select(comments).where(
+        c.page_id == bindparam("b_page"), c.parent_id.is_(None), VISIBLE_TOP, c.pinned_at.is_(None)
+    )
     key, after = tuple_(c.created_at, c.id), tuple_(bindparam("b_at"), bindparam("b_id"))
     if order is Order.NEWEST:
         q = q.order_by(c.created_at.desc(), c.id.desc())
@@ -125,8 +132,19 @@ def _top_level(order: Order, paged: bool) -> Select[tuple[object, ...]]:
     return q.limit(LIMIT)
 
 
-# Keyed by (order, a cursor was given).
-TOP_LEVEL = {(o, p): _top_level(o, p) for o in Order for p in (False, True)}
+# Keyed by (order, a cursor was given); best is ranked in Python (server/core/ranking.py).
+TOP_LEVEL = {(o, p): _top_level(o, p) for o in (Order.NEWEST, Order.OLDEST) for p in (False, True)}
+PINNED = (
+    select(comments)
+    .where(
+        c.page_id == bindparam("b_page"),
+        c.parent_id.is_(None),
+        c.pinned_at.is_not(None),
+        c.status == APPROVED,
+    )
+    .order_by(c.pinned_at.desc(), c.id.desc())
+    .limit(LIMIT)
+)
 
 
 def _first_replies() -> Select[tuple[object, ...]]:
