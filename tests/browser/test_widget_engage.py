@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from tests.browser.test_accessibility import DARK_PAGE, PHONE, audit
 from tests.browser.test_widget_sso import SsoSite, sso_site
 from tests.support.browser import Comments, open_page, seed_comment
 
@@ -387,3 +388,35 @@ async def test_a_link_to_a_comment_no_longer_there_opens_the_thread_as_usual(
     await expect(widget(page).locator("article.target")).to_have_count(0)
     await expect(widget(page).get_by_role("heading", name="1 comment")).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("theme", "context"),
+    [("light", {}), ("dark", {}), ("dark", PHONE)],
+    ids=["light", "dark", "375px-dark"],
+)
+async def test_the_engagement_controls_pass_the_accessibility_audit(
+    comments: Comments, new_context: Any, theme: str, context: dict[str, Any]
+) -> None:
+    """Reactions (one pressed), the sort control, a pinned comment, a moderator's Pin and
+    Unpin, and a linked comment highlighted: no serious or critical axe-core violation."""
+    site = await sso_site(comments, moderators=True)
+    ids = [
+        await seed_comment(comments.store, site.id, "audit", f"Comment {i}", ago=100 - i)
+        for i in range(3)
+    ]
+    token = site.token("u-mod", "Editor", role="moderator")
+    url = comments.host.page(
+        f"{site.id}-audit-{theme}-{len(context)}.html",
+        f'<div id="threadline" data-sso-token="{token}"></div>'
+        + comments.embed(site.id, "audit", theme=theme),
+        head=DARK_PAGE if theme == "dark" else "",
+    )
+    page = await open_page(await new_context(**context), f"{url}#threadline-comment-{ids[1]}")
+    await expect(page.get_by_text("Posting as Editor")).to_be_visible()
+    await expect(widget(page).locator("article.target")).to_contain_text("Comment 1")
+    await own_actions(item(page, "Comment 0")).get_by_role("button", name="Pin").click()
+    await expect(item(page, "Comment 0").locator(".pin-label")).to_have_text("Pinned")
+    await upvote(item(page, "Comment 2")).click()
+    await expect(upvote(item(page, "Comment 2"))).to_have_attribute("aria-pressed", "true")
+    await audit(page, f"engagement controls ({theme}, {context.get('viewport', 'desktop')})")
