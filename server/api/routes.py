@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from server.api import feeds
 from server.api.inputs import bearer_token, idempotency_key, json_object, query, query_int
 from server.api.openapi import openapi_json
-from server.core import author_changes, comments, erasure, flags, identities, threads
+from server.core import author_changes, comments, erasure, flags, identities, reactions, threads
 from server.core.errors import Invalid
 from server.core.guards import form_token
 from server.core.models import Site, iso
@@ -150,6 +150,46 @@ async def comments_unflag(request: Request) -> Response:
     return JSON({"flagged": False, "flags": count})
 
 
+async def reaction_put(request: Request) -> Response:
+    site = await site_of(request)
+    data = await json_object(request, ("reaction",))
+    app = app_state(request)
+    reacted = await reactions.react(
+        app.services,
+        site,
+        comment_id(request),
+        data.get("reaction"),
+        token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
+    return JSON(reacted.public())
+
+
+async def reaction_delete(request: Request) -> Response:
+    site = await site_of(request)
+    app = app_state(request)
+    reacted = await reactions.unreact(
+        app.services,
+        site,
+        comment_id(request),
+        token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
+    return JSON(reacted.public())
+
+
+async def reactions_mine(request: Request) -> Response:
+    site = await site_of(request)
+    mine = await reactions.my_reactions(
+        app_state(request).services,
+        site,
+        query(request, "page", required=True),
+        bearer_token(request),
+    )
+    # One reader's own choices: no shared cache may keep them.
+    return JSON({"mine": mine}, headers={"Cache-Control": "no-store"})
+
+
 async def authors_me_get(request: Request) -> Response:
     site = await site_of(request)
     mine = await erasure.my_comments(app_state(request).services, site, bearer_token(request))
@@ -259,6 +299,9 @@ def routes() -> list[BaseRoute]:
         Route(one, comments_delete, methods=["DELETE"]),
         Route(one + "/flag", comments_flag, methods=["POST"]),
         Route(one + "/flag", comments_unflag, methods=["DELETE"]),
+        Route(one + "/reaction", reaction_put, methods=["PUT"]),
+        Route(one + "/reaction", reaction_delete, methods=["DELETE"]),
+        Route(base + "/reactions/mine", reactions_mine, methods=["GET"]),
         Route(base + "/authors/me", authors_me_get, methods=["GET"]),
         Route(base + "/authors/me", authors_me_delete, methods=["DELETE"]),
         Route(base + "/sso/session", sso_session_create, methods=["POST"]),

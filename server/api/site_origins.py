@@ -12,7 +12,7 @@ from server.core.sites import SiteDirectory
 from server.http.responses import domain_error
 
 SITE_PREFIX = "/api/v1/sites/"
-ALLOW_METHODS = "GET, POST, PATCH, DELETE"
+ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE"
 ALLOW_HEADERS = "Content-Type, Authorization, Idempotency-Key"
 
 

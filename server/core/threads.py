@@ -112,6 +112,7 @@ async def list_thread(
             "edit_window": svc.limits.edit_window,
             "moderation": site.moderation.value,
             "sso": site.sso.policy.value,
+            "reactions": list(site.reactions.choices),
         },
     }, fresh is not None
 

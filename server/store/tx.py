@@ -17,6 +17,7 @@ from server.store.tx_maintenance import MaintenanceQueries
 from server.store.tx_moderators import ModeratorQueries
 from server.store.tx_pages import PageQueries
 from server.store.tx_queue import QueueQueries
+from server.store.tx_reactions import ReactionQueries
 from server.store.tx_sessions import SessionQueries
 from server.store.tx_sites import SiteQueries
 
@@ -38,6 +39,7 @@ class SqlTx(
     SsoKeyQueries,
     IdentityQueries,
     ClaimQueries,
+    ReactionQueries,
     Tx,
 ):
     """Queries run inside one transaction on one connection."""
