@@ -165,10 +165,9 @@ async def change_site_settings(
             notify=notify,
             reactions=reactions,
         )
-        detail = (
-            f"mode {updated.moderation.value}, {len(updated.origins)} origins, "
-            f"reactions {' '.join(updated.reactions.choices) or 'off'}"
-        )
+        detail = f"mode {updated.moderation.value}, {len(updated.origins)} origins"
+        if updated.reactions != site.reactions:
+            detail += f", reactions {' '.join(updated.reactions.choices) or 'off'}"
         await record(tx, site.id, owner, "settings", detail, svc.now_ms())
     return updated
 
