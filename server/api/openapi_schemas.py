@@ -129,7 +129,7 @@ def schemas() -> dict[str, Any]:
                 "has_more": {"type": "boolean"},
                 "config": {
                     "type": "object",
-                    "required": ["edit_window", "moderation", "sso"],
+                    "required": ["edit_window", "moderation", "sso", "reactions"],
                     "properties": {
                         "edit_window": {"type": "integer"},
                         "moderation": {"enum": ["none", "first-time", "all"]},

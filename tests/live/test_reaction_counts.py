@@ -11,6 +11,10 @@ from typing import Any
 
 import pytest
 
+from server.live.frames import Frame
+from server.live.reaction_counts import EVERY, ReactionCounts
+from server.live.room import Room
+from tests.support.api import Api
 from tests.support.live import Pair
 from tests.support.ws import Reader
 
@@ -19,7 +23,6 @@ pytestmark = pytest.mark.slow
 READERS = 200  # distinct readers, each on a network of its own
 COMMENTS = 5  # each reader reacts to every comment: 1,000 reactions
 IN_FLIGHT = 40
-EVERY = 0.5  # at most one reactions frame per room this often (server/live/reaction_counts.py)
 
 
 def totals_seen(reader: Reader) -> dict[str, dict[str, int]]:
@@ -134,3 +137,39 @@ async def test_a_lone_reaction_arrives_at_once_on_both_processes(pair: Pair) -> 
         await watcher.wait(lambda w=watcher: totals_seen(w) == {str(comment_id): {}})
         assert len(reactions_frames(watcher)) == 2
         await watcher.close()
+
+
+async def test_a_room_flushes_once_per_interval_and_a_closed_room_drops_what_it_waited_for(
+    asgi_api: Api,
+) -> None:
+    site = await asgi_api.new_site()
+    posted = await asgi_api.post(site, body="react to me")
+    comment_id = posted["comment"]["id"]
+    page = (await asgi_api.thread(site))["page"]
+    async with asgi_api.store.read() as tx:
+        stored_page = await tx.find_page(site, page["key"])
+    assert stored_page is not None
+
+    async def nothing(*_: object) -> list[tuple[int, Frame, bool]]:
+        return []
+
+    room = Room("tl:p:test", stored_page, nothing)
+    rooms = {room.channel: room}
+    flushed = asyncio.Event()
+    counts = ReactionCounts(asgi_api.store, rooms, lambda _room: flushed.set())
+    counts.rang(room, comment_id)
+    counts.rang(room, comment_id)
+    await asyncio.wait_for(flushed.wait(), 10)
+    assert counts.frames == 1
+    # The next doorbell waits out the interval since that flush, however soon it rings.
+    loop = asyncio.get_running_loop()
+    counts.rang(room, comment_id)
+    assert counts._timers[room].when() - loop.time() > EVERY / 2
+    # The room closes meanwhile: nothing of it is kept, and nothing is sent for it.
+    del rooms[room.channel]
+    counts.forget(room)
+    assert room not in counts._pending and room not in counts._timers
+    assert room not in counts._last
+    counts.rang(room, comment_id)  # a doorbell after the close, before the registry knew
+    await counts.close()
+    assert counts.frames == 1 and not counts._pending and not counts._timers
