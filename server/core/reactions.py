@@ -149,7 +149,7 @@ async def _react_once(
         if any(row.voter != voter for row in live):
             raise Conflict(
                 "network_already_reacted",
-                "someone on your network already reacted to this comment; sign in to react too",
+                "someone on your network already reacted to this comment",
             )
         if mine is not None:
             await tx.remove_reaction(comment.id, voter, now)
