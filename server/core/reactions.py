@@ -106,7 +106,7 @@ async def react(
     limited_network = None if is_session(token) else network
     for attempt in range(2):
         try:
-            totals, page, changed = await _react_once(
+            totals, page = await _react_once(
                 svc, site, comment_id, kind, token, issued, voter, limited_network
             )
             break
@@ -115,7 +115,7 @@ async def react(
             # winner's row and answers for it.
             if attempt:
                 raise Conflict("conflict", "the reaction changed concurrently; try again") from None
-    if changed:
+    if page is not None:  # changed
         await svc.reactions_changed(site.id, page.id, page.key, comment_id)
     return Reacted(kind, totals, issued)
 
@@ -129,7 +129,8 @@ async def _react_once(
     issued: str | None,
     voter: str,
     network: str | None,
-) -> tuple[Totals, Page, bool]:
+) -> tuple[Totals, Page | None]:
+    """One attempt in one transaction: the comment's totals, and its page if they changed."""
     now = svc.now_ms()
     async with svc.store.write() as tx:
         if (
@@ -145,7 +146,7 @@ async def _react_once(
         live = await tx.live_reactions(comment.id, voter, network)
         mine = next((row for row in live if row.voter == voter), None)
         if mine is not None and mine.kind == kind:
-            return comment.reaction_counts, await _page_of(tx, comment), False
+            return comment.reaction_counts, None
         if any(row.voter != voter for row in live):
             raise Conflict(
                 "network_already_reacted",
@@ -159,7 +160,7 @@ async def _react_once(
         if not added:
             raise _Raced
         totals = await tx.recount_reactions(comment.id, site.reactions.choices)
-        return totals, await _page_of(tx, comment), True
+        return totals, await _page_of(tx, comment)
 
 
 async def unreact(

@@ -24,7 +24,7 @@ from server.core.site_admin import parse_reactions, reaction_set
 from server.core.sites import SiteDirectory, update_site
 from server.imports.native import read_export
 from server.store.schema import comments, reactions
-from tests.support.api import Api, Clock
+from tests.support.api import ORIGIN, Api, Clock
 from tests.support.config import SECRET
 from tests.support.sso import claims, enable_sso, hs256_key
 
@@ -462,3 +462,28 @@ async def test_export_and_import_carry_the_totals(api: Api, tmp_path: Path) -> N
             )
         ).scalar_one()
     assert total == '{"👍":2,"🎉":2}'
+
+
+async def test_a_browser_on_the_sites_origin_may_put_a_reaction(api: Api) -> None:
+    site = await reaction_site(api)
+    target = await comment_on(api, site)
+    url = f"/api/v1/sites/{site}/comments/{target}/reaction"
+    preflight = await api.http.options(
+        url,
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type, authorization",
+        },
+    )
+    assert preflight.status_code == 204
+    assert "PUT" in preflight.headers["access-control-allow-methods"]
+    r = await api.http.put(
+        url, json={"reaction": "up"}, headers={"Origin": ORIGIN, "X-Forwarded-For": new_network()}
+    )
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+    elsewhere = await api.http.put(
+        url, json={"reaction": "up"}, headers={"Origin": "https://evil.test"}
+    )
+    assert code(elsewhere) == (403, "origin_not_allowed")
