@@ -22,6 +22,7 @@ from server.core.imports import PageKey
 from server.core.models import ReactionKind, ReactionSet
 from server.core.site_admin import parse_reactions, reaction_set
 from server.core.sites import SiteDirectory, update_site
+from server.core.transactions.reactions import NewReaction
 from server.imports.native import read_export
 from server.store.schema import comments, reactions
 from tests.support.api import ORIGIN, Api, Clock
@@ -487,3 +488,27 @@ async def test_a_browser_on_the_sites_origin_may_put_a_reaction(api: Api) -> Non
         url, json={"reaction": "up"}, headers={"Origin": "https://evil.test"}
     )
     assert code(elsewhere) == (403, "origin_not_allowed")
+
+
+async def test_a_duplicate_live_row_is_no_row_and_no_error(asgi_api: Api) -> None:
+    """What a concurrent identical request would meet, were the comment's lock not there:
+    either partial unique index turns the second insert into nothing (core reads again)."""
+    site = await reaction_site(asgi_api)
+    target = await comment_on(asgi_api, site)
+    async with asgi_api.store.read() as tx:
+        comment = await tx.find_comment(target)
+    assert comment is not None
+
+    def row(voter: str, network: str | None, kind: str = "up") -> NewReaction:
+        return NewReaction(site, comment.page_id, target, voter, network, kind, 1)
+
+    async with asgi_api.store.write() as tx:
+        assert await tx.add_reaction(row("a" * 64, "n" * 32)) is True
+        assert await tx.add_reaction(row("a" * 64, None, "down")) is False  # same voter
+        assert await tx.add_reaction(row("b" * 64, "n" * 32)) is False  # same network
+        assert await tx.add_reaction(row("c" * 64, None)) is True  # signed in: no network
+        assert await tx.add_reaction(row("d" * 64, None)) is True
+        assert await tx.recount_reactions(target, ("up", "down")) == (("up", 3),)
+        assert await tx.remove_reaction(target, "a" * 64, 2) == "up"
+        assert await tx.add_reaction(row("b" * 64, "n" * 32, "down")) is True
+        assert await tx.recount_reactions(target, ("up", "down")) == (("up", 2), ("down", 1))
