@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from server.core.models import Comment, Page, Site, Status
+from server.core.models import Comment, Page, Site, SsoPolicy, Status
 from server.core.privacy import ip_hash
 from server.core.readers import author_hash_of, is_session
 from server.core.text import clean_page_key
@@ -93,6 +93,9 @@ async def react(
     """Give ``reaction`` to a comment, replacing the reader's earlier one; the same one again
     changes nothing. A reader who sent no token gets one, as with a first post."""
     kind = choice_of(site, reaction)
+    if site.sso.policy is SsoPolicy.ONLY and not is_session(token):
+        # As with comments: on such a site only the readers it signs in take part.
+        raise Forbidden("sso_required", "sign in to react on this site")
     network = ip_hash(svc.secret, client_ip)
     await svc.check_rate(f"react-net:{site.id}:{network}", NETWORK_PER_MINUTE, 60, "reactions")
     issued = None

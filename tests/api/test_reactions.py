@@ -200,6 +200,38 @@ async def test_one_live_reaction_per_network_for_anonymous_readers_only(api: Api
     assert code(await bob.put(own["comment"]["id"], "up")) == (403, "own_comment")
 
 
+async def test_a_site_for_signed_in_readers_only_takes_their_reactions_only(api: Api) -> None:
+    site = await reaction_site(api)
+    key = hs256_key()
+    await enable_sso(api.store, site, key, policy="sso-only")
+    target = await comment_on_as_moderator(api, site)
+    anonymous = Reader(api, site)
+    assert code(await anonymous.put(target, "up")) == (403, "sso_required")
+    signed = await api.http.post(
+        f"/api/v1/sites/{site}/sso/session", json={"token": key.sign(claims(site, sub="ann"))}
+    )
+    reader = Reader(api, site, token=signed.json()["session"])
+    assert (await reader.react(target, "up"))["reactions"] == {"up": 1}
+
+
+async def comment_on_as_moderator(api: Api, site: str) -> int:
+    """A comment on a site anonymous readers cannot write on (as a moderator's reply is)."""
+    from server.core.comments import Draft, post_comment
+
+    services = command_services(api.store, SECRET)
+    found = await SiteDirectory(api.store).get(site)
+    posted = await post_comment(
+        services,
+        found,
+        Draft(page="p", body="from the site"),
+        token=None,
+        client_ip="192.0.2.1",
+        moderator=True,
+        name_override="Mod",
+    )
+    return posted.comment.id
+
+
 async def test_reactions_and_take_backs_are_rate_limited(asgi_api: Api) -> None:
     site = await reaction_site(asgi_api)
     targets = [await comment_on(asgi_api, site, body=f"comment {i}") for i in range(2)]
