@@ -32,6 +32,7 @@ from server.store.schema import (
     moderator_sites,
     moderators,
     pages,
+    reactions,
     sessions,
     sites,
     sso_keys,
@@ -93,6 +94,11 @@ def _site_rows(conn: Connection, site: str, n: int) -> None:
     )
     conn.execute(
         insert(comment_flags).values(comment_id=10 * n, reporter=f"ip:{site}", created_at=T0)
+    )
+    conn.execute(
+        insert(reactions).values(
+            site_id=site, page_id=n, comment_id=10 * n, voter="v", kind="up", created_at=T0
+        )
     )
     conn.execute(
         insert(bans).values(

@@ -56,7 +56,15 @@ LAYERS: dict[str, int] = {
 TRANSPORTS = ("server.live.endpoint", "server.api", "server.moderation", "server.web")
 # What core may use besides the standard library: pure libraries with no I/O of their own
 # (PyJWT's one part that fetches, PyJWKClient, is not used: a site's keys are configured).
-CORE_LIBRARIES = {"ada_url", "argon2", "confusable_homoglyphs", "cryptography", "jwt", "orjson"}
+CORE_LIBRARIES = {
+    "ada_url",
+    "argon2",
+    "confusable_homoglyphs",
+    "cryptography",
+    "emoji",
+    "jwt",
+    "orjson",
+}
 
 
 def module_name(path: Path) -> str:

@@ -201,6 +201,32 @@ def openapi_document() -> dict[str, Any]:
                     op_id="comments_unpin",
                 ),
             },
+            one + "/reaction": {
+                "put": _op(
+                    "React to a comment (one reaction per reader: another one replaces it)",
+                    {"200": json_body(ref("Reacted"), "Counted (or already so)")},
+                    params=[COMMENT_ID],
+                    body=ref("Reaction"),
+                    security=BEARER,
+                    op_id="reaction_put",
+                ),
+                "delete": _op(
+                    "Take back your reaction to a comment",
+                    {"200": json_body(ref("Reacted"), "Taken back (or there was none)")},
+                    params=[COMMENT_ID],
+                    security=MINE,
+                    op_id="reaction_delete",
+                ),
+            },
+            base + "/reactions/mine": {
+                "get": _op(
+                    "Your live reactions on a page (the newest 1,000)",
+                    {"200": json_body(ref("MyReactions"), "By comment id")},
+                    params=[PAGE],
+                    security=MINE,
+                    op_id="reactions_mine",
+                )
+            },
             base + "/authors/me": {
                 "get": _op(
                     "Everything you wrote on this site (author token or session)",

@@ -8,6 +8,11 @@ from server.core.text import BODY_MAX, NAME_MAX, PAGE_KEY_MAX, TITLE_MAX, URL_MA
 
 NULLABLE_INT: dict[str, Any] = {"type": ["integer", "null"]}
 NULLABLE_STR: dict[str, Any] = {"type": ["string", "null"]}
+REACTION_TOTALS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": "integer", "minimum": 1},
+    "description": "Reaction totals in the site's order of choices (none: left out)",
+}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -61,11 +66,7 @@ def schemas() -> dict[str, Any]:
                 "type": ["string", "null"],
                 "description": "Stable per verified reader (not their user id): for avatars",
             },
-            "reactions": {
-                "type": "object",
-                "additionalProperties": {"type": "integer"},
-                "description": "Readers' reactions: count of each, those with none left out",
-            },
+            "reactions": REACTION_TOTALS,
             "pinned": {"type": "boolean", "description": "Pinned by a moderator"},
         },
     }
@@ -135,11 +136,17 @@ def schemas() -> dict[str, Any]:
                 "has_more": {"type": "boolean"},
                 "config": {
                     "type": "object",
-                    "required": ["edit_window", "moderation", "sso"],
+                    "required": ["edit_window", "moderation", "sso", "reactions"],
                     "properties": {
                         "edit_window": {"type": "integer"},
                         "moderation": {"enum": ["none", "first-time", "all"]},
                         "sso": {"enum": ["anonymous", "sso-optional", "sso-only"]},
+                        "reactions": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "The reactions readers may give: up, down or "
+                            "emoji (none: reactions are off)",
+                        },
                     },
                 },
                 "form_token": {"type": "string"},
@@ -316,6 +323,45 @@ def schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["claimed"],
             "properties": {"claimed": {"type": "integer"}},
+        },
+        "Reaction": {
+            "type": "object",
+            "required": ["reaction"],
+            "additionalProperties": False,
+            "properties": {
+                "reaction": {
+                    "type": "string",
+                    "maxLength": 64,
+                    "description": "One of the thread listing's `config.reactions`",
+                }
+            },
+        },
+        "Reacted": {
+            "type": "object",
+            "required": ["reaction", "reactions"],
+            "properties": {
+                "reaction": {
+                    "type": ["string", "null"],
+                    "description": "Your reaction to the comment now (null: none)",
+                },
+                "reactions": REACTION_TOTALS,
+                "token": {
+                    "type": "string",
+                    "description": "Only when the request carried no Bearer: your new author "
+                    "token, kept like a first post's",
+                },
+            },
+        },
+        "MyReactions": {
+            "type": "object",
+            "required": ["mine"],
+            "properties": {
+                "mine": {
+                    "type": "object",
+                    "additionalProperties": {"type": "string"},
+                    "description": "Your live reactions on the page, by comment id",
+                }
+            },
         },
         "Erased": {
             "type": "object",

@@ -13,7 +13,16 @@ from starlette.routing import BaseRoute, Route
 from server.api import feeds
 from server.api.inputs import bearer_token, idempotency_key, json_object, query, query_int
 from server.api.openapi import openapi_json
-from server.core import author_changes, comments, erasure, flags, identities, pins, threads
+from server.core import (
+    author_changes,
+    comments,
+    erasure,
+    flags,
+    identities,
+    pins,
+    reactions,
+    threads,
+)
 from server.core.errors import Invalid
 from server.core.guards import form_token
 from server.core.models import Site, iso
@@ -173,6 +182,46 @@ async def comments_unpin(request: Request) -> Response:
     return JSON({"comment": comment.public()})
 
 
+async def reaction_put(request: Request) -> Response:
+    site = await site_of(request)
+    data = await json_object(request, ("reaction",))
+    app = app_state(request)
+    reacted = await reactions.react(
+        app.services,
+        site,
+        comment_id(request),
+        data.get("reaction"),
+        token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
+    return JSON(reacted.public())
+
+
+async def reaction_delete(request: Request) -> Response:
+    site = await site_of(request)
+    app = app_state(request)
+    reacted = await reactions.unreact(
+        app.services,
+        site,
+        comment_id(request),
+        token=bearer_token(request),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
+    return JSON(reacted.public())
+
+
+async def reactions_mine(request: Request) -> Response:
+    site = await site_of(request)
+    mine = await reactions.my_reactions(
+        app_state(request).services,
+        site,
+        query(request, "page", required=True),
+        bearer_token(request),
+    )
+    # One reader's own choices: no shared cache may keep them.
+    return JSON({"mine": mine}, headers={"Cache-Control": "no-store"})
+
+
 async def authors_me_get(request: Request) -> Response:
     site = await site_of(request)
     mine = await erasure.my_comments(app_state(request).services, site, bearer_token(request))
@@ -284,6 +333,9 @@ def routes() -> list[BaseRoute]:
         Route(one + "/flag", comments_unflag, methods=["DELETE"]),
         Route(one + "/pin", comments_pin, methods=["PUT"]),
         Route(one + "/pin", comments_unpin, methods=["DELETE"]),
+        Route(one + "/reaction", reaction_put, methods=["PUT"]),
+        Route(one + "/reaction", reaction_delete, methods=["DELETE"]),
+        Route(base + "/reactions/mine", reactions_mine, methods=["GET"]),
         Route(base + "/authors/me", authors_me_get, methods=["GET"]),
         Route(base + "/authors/me", authors_me_delete, methods=["DELETE"]),
         Route(base + "/sso/session", sso_session_create, methods=["POST"]),

@@ -6,12 +6,14 @@ Page and moderation channels carry ``<kind>|<seq>|<target>|<frame>``:
      public view
   a  a frame only for the sockets of the author whose token hash is target
   p  a doorbell: presence on this page changed somewhere; recount
+  c  a doorbell: the reaction totals of the comment whose id is the frame changed; target
+     is the ringing process's node id (it has rung its own rooms already)
 The frame is the exact text sockets are sent, serialised once by the publishing process.
 The forget channel carries ``<site id>\\n<page key>``."""
 
 from __future__ import annotations
 
-EVENT, AUTHOR, PRESENCE = b"e", b"a", b"p"
+EVENT, AUTHOR, PRESENCE, REACTIONS = b"e", b"a", b"p", b"c"
 REDACTS = "r"
 
 

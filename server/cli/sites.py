@@ -79,6 +79,12 @@ def add_commands(subcommands: Subcommands) -> None:
     update.add_argument(
         "--flag-threshold", type=int, help="hold a comment once this many readers flag it"
     )
+    update.add_argument(
+        "--reactions",
+        metavar="SET",
+        help="what readers may react with: updown (the default), upvote, off, or "
+        "emoji:👍,❤️,😂 (1 to 6 emoji)",
+    )
     update.set_defaults(func=cmd_site_update)
 
     remove = actions.add_parser(
@@ -146,6 +152,7 @@ def cmd_site_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_site_update(settings: Settings, args: argparse.Namespace) -> int:
+    from server.core.site_admin import parse_reactions
     from server.core.sites import update_site
 
     async def update(store: SqlStore) -> int:
@@ -157,10 +164,12 @@ def cmd_site_update(settings: Settings, args: argparse.Namespace) -> int:
             mode=args.moderation,
             name=args.name,
             filters=await _changed_filters(store, args),
+            reactions=None if args.reactions is None else parse_reactions(args.reactions),
         )
         print(
             f"updated site {site.id}: origins {' '.join(site.origins)}, "
-            f"moderation {site.moderation.value}"
+            f"moderation {site.moderation.value}, "
+            f"reactions {' '.join(site.reactions.choices) or 'off'}"
         )
         return 0
 

@@ -65,6 +65,20 @@ class Services:
                 events[-1].seq,
             )
 
+    async def reactions_changed(
+        self, site_id: str, page_id: int, page_key: str, comment_id: int
+    ) -> None:
+        """Tell live readers a comment's reaction totals changed; a failure is logged, never
+        raised: the totals are committed and every reload (and the next change) shows them."""
+        try:
+            await self.publisher.reactions_changed(site_id, page_id, page_key, comment_id)
+        except Exception:
+            log.exception(
+                "publishing the reaction totals of comment %d on page %s failed",
+                comment_id,
+                page_key,
+            )
+
     async def queue_changed(self, change: QueueChange) -> None:
         """Tell the live queue, webhooks and e-mail; their failures never fail the write."""
         for observer in self.observers:
@@ -85,6 +99,11 @@ class _OutsideAServer:
         return None
 
     async def notify_author(self, site_id: str, author_hash: str, event: Event) -> None:
+        return None
+
+    async def reactions_changed(
+        self, site_id: str, page_id: int, page_key: str, comment_id: int
+    ) -> None:
         return None
 
     async def hit(self, key: str, limit: int, window: float) -> float:

@@ -12,13 +12,16 @@ from server.core.decisions import RESTORE_MS
 from server.core.errors import NotFound
 from server.core.events import hidden
 from server.core.imports import Batch
-from server.core.models import AuditEntry, Event, Moderator, QueueChange, Site, Status
+from server.core.models import AuditEntry, Event, Moderator, Page, QueueChange, Site, Status
 from server.core.queue_changes import with_replies
 from server.core.readers import author_hash_of
 from server.core.sealing import PREFIX as SEALED
 from server.core.sealing import Sealer
 
 IP_HASH_DAYS = 30
+# Changed and taken-back reactions are kept this long: paging under order=best ranks a
+# thread as it stood at its first page (docs/protocol.md).
+REACTION_HISTORY_MS = 86_400_000
 
 
 async def my_comments(svc: Services, site: Site, token: str | None) -> list[dict[str, Any]]:
@@ -45,9 +48,19 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
     leave every open page live. Replies by others stay, under a tombstone."""
     events: list[Event] = []
     changes: list[QueueChange] = []
+    recounted: list[tuple[int, Page]] = []
     now = svc.now_ms()
     async with svc.store.write() as tx:
         await tx.forget_flagger(author_hash)
+        # Their reactions go, and the comments they reacted to are counted again (each
+        # locked first, as a reaction locks it, so no concurrent count lands after ours).
+        for reacted_to, page_id in await tx.delete_reactions_of(site.id, author_hash):
+            if await tx.find_comment(reacted_to, for_update=True) is None:
+                continue
+            await tx.recount_reactions(reacted_to, site.reactions.choices)
+            reacted_page = await tx.find_page_by_id(page_id)
+            if reacted_page is not None:
+                recounted.append((reacted_to, reacted_page))
         found = await tx.author_comments(site.id, author_hash)
         for listed, _ in found:
             # Locked and read again: a claim may have moved it to another author since.
@@ -91,6 +104,8 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
         # After every erasure: a reply answering another erased comment shows it erased.
         changes = await with_replies(tx, changes)
     await svc.publish(events)
+    for reacted_to, reacted_page in recounted:
+        await svc.reactions_changed(site.id, reacted_page.id, reacted_page.key, reacted_to)
     for change in changes:
         await svc.queue_changed(change)
     return len(changes)
@@ -127,6 +142,7 @@ async def export_site(svc: Services, site: Site) -> dict[str, Any]:
             "origins": list(site.origins),
             "moderation": site.moderation.value,
             "filters": site.filters.as_dict(),
+            "reactions": site.reactions.as_dict(),
         },
         "pages": [
             {"id": p.id, "key": p.key, "url": p.url, "title": p.title, "count": p.count}
@@ -159,13 +175,16 @@ def open_export_authors(batch: Batch, secret: str) -> None:
 
 
 async def forget_old_data(svc: Services) -> tuple[int, int, int]:
-    """Drop IP hashes older than 30 days and expired sessions, and blank the text of
-    comments moderators deleted more than 30 days ago. Returns (hashes, sessions, texts)."""
+    """Drop IP hashes (of comments, flags and reactions) older than 30 days, expired
+    sessions and reactions changed or taken back a day ago, and blank the text of comments
+    moderators deleted more than 30 days ago. Returns (hashes, sessions, texts)."""
     now = svc.now_ms()
     async with svc.store.write() as tx:
         texts = await tx.purge_deleted_text(now - RESTORE_MS)
         hashes = await tx.purge_ip_hashes(now - IP_HASH_DAYS * 86_400_000)
         hashes += await tx.purge_flag_networks(now - IP_HASH_DAYS * 86_400_000)
+        hashes += await tx.purge_reaction_networks(now - IP_HASH_DAYS * 86_400_000)
+        await tx.purge_removed_reactions(now - REACTION_HISTORY_MS)
         sessions = await tx.purge_sessions(now - 8 * 3_600_000)
         await tx.purge_invitations(now)  # the invited addresses go with them
         await tx.purge_password_resets(now)

@@ -21,8 +21,9 @@ from server.core.imports import (
     page_key,
     plain,
 )
-from server.core.models import AuditEntry, Filters, Site, Status
+from server.core.models import AuditEntry, Filters, ReactionSet, Site, Status
 from server.core.ports import NewComment, Store
+from server.core.site_admin import reaction_set
 from server.core.sites import check_site_id, clean_origins, clean_site_name, parse_mode
 from server.core.sso_tokens import avatar_url
 from server.core.transactions.combined import ImportWritingTx
@@ -47,6 +48,15 @@ def site_from_export(site_id: str, exported: dict[str, Any], now: int) -> Site:
     except (TypeError, ValueError):
         raise bad_file("site.filters", "malformed word lists or thresholds") from None
     origins, name = exported.get("origins"), exported.get("name")
+    reactions = exported.get("reactions")
+    try:
+        offered = (
+            reaction_set(str(reactions.get("kind")), " ".join(map(str, reactions.get("emoji", ()))))
+            if isinstance(reactions, dict)
+            else ReactionSet()
+        )
+    except DomainError as exc:
+        raise bad_file("site.reactions", exc.message) from None
     return Site(
         id=check_site_id(site_id),
         name=clean_site_name(name if isinstance(name, str) else None, site_id),
@@ -54,6 +64,7 @@ def site_from_export(site_id: str, exported: dict[str, Any], now: int) -> Site:
         moderation=parse_mode(str(exported.get("moderation") or "none")),
         filters=filters,
         created_at=now,
+        reactions=offered,
     )
 
 
@@ -270,6 +281,12 @@ class _Writer:
             await self.tx.update_comment(
                 row.id, edited_at=comment.edited_at, flags=min(max(0, comment.flags), 1_000_000)
             )
+        if comment.reactions and not deleted:
+            # Rows of no reader, so the totals keep counting when readers react again.
+            await self.tx.set_reactions(
+                self.site.id, page_id, row.id, comment.reactions, comment.created_at
+            )
+            await self.tx.recount_reactions(row.id, self.site.reactions.choices)
         self.rows[comment.source_id] = (
             _Row(row.id, row.id, status, page_id)
             if parent is None

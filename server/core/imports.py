@@ -61,6 +61,8 @@ class ImportedComment:
     # Written by a signed-in reader (a Threadline export): kept only with its author.
     verified: bool = False
     avatar: str | None = None
+    # Reaction totals (a Threadline export): (reaction, count) pairs.
+    reactions: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass

@@ -17,6 +17,7 @@ from server.core.transactions.maintenance import MaintenanceTx
 from server.core.transactions.moderation import ModerationTx
 from server.core.transactions.pages import PagesTx
 from server.core.transactions.ranking import RankingTx
+from server.core.transactions.reactions import ReactionsTx
 from server.core.transactions.sites import SitesTx
 
 
@@ -31,6 +32,7 @@ class Tx(
     MaintenanceTx,
     SingleSignOnTx,
     RankingTx,
+    ReactionsTx,
     Protocol,
 ):
     """One database transaction. Writes commit together or not at all.
@@ -75,3 +77,9 @@ class Publisher(Protocol):
 
     async def publish(self, events: Sequence[Event]) -> None: ...
     async def notify_author(self, site_id: str, author_hash: str, event: Event) -> None: ...
+    async def reactions_changed(
+        self, site_id: str, page_id: int, page_key: str, comment_id: int
+    ) -> None:
+        """A comment's reaction totals changed (committed): readers get the new totals,
+        coalesced, read back from the store."""
+        ...

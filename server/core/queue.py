@@ -63,6 +63,13 @@ def avatar_host(url: str | None) -> str | None:
         return None
 
 
+REACTION_SIGNS = {"up": "\u25b2", "down": "\u25bc"}  # ▲ ▼
+
+
+def reaction_summary(totals: tuple[tuple[str, int], ...]) -> str:
+    return " ".join(f"{REACTION_SIGNS.get(kind, kind)} {count}" for kind, count in totals)
+
+
 @dataclass(frozen=True)
 class QueueItem:
     comment: Comment
@@ -92,6 +99,12 @@ class QueueItem:
         return avatar_host(self.comment.author_avatar) if self.comment.verified else None
 
     @property
+    def reaction_totals(self) -> str:
+        """The comment's reactions as moderators read them: ``▲ 3 ▼ 1``, or each emoji
+        with its count (empty when none)."""
+        return reaction_summary(self.comment.reaction_counts)
+
+    @property
     def claimed_from(self) -> Claim | None:
         """This comment's claim: it was written anonymously before its author signed in."""
         return next((c for c in self.claims if c.comment_id == self.comment.id), None)
@@ -114,6 +127,7 @@ class QueueItem:
             "edited": c.edited_at is not None,
             "held_reason": self.reason,
             "flags": c.flags,
+            "reactions": self.reaction_totals,
             "actions": self.actions,
             # Published top-level comments can be pinned (moderate.js draws Pin / Unpin).
             "pinnable": c.status is Status.APPROVED and c.parent_id is None,

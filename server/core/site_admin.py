@@ -10,18 +10,32 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import emoji
+
 from server.core import invitations
 from server.core.audit import record
 from server.core.authority import owned_site
 from server.core.context import Services
 from server.core.erasure import export_site
 from server.core.errors import Invalid, Unavailable
-from server.core.models import Ban, Filters, Invitation, Moderator, Notify, Role, Site
+from server.core.models import (
+    MAX_EMOJI,
+    Ban,
+    Filters,
+    Invitation,
+    Moderator,
+    Notify,
+    ReactionKind,
+    ReactionSet,
+    Role,
+    Site,
+)
 from server.core.moderators import clean_email
 from server.core.sites import change_site
 
 WEBHOOK_URL_MAX = 500
 NOTIFY_EMAILS_MAX = 10
+EMOJI_BYTES_MAX = 64  # a reaction is stored in a 64-character column, and sent on every frame
 # Sends an invitation's link: (site, address, token). Raising means it was not sent.
 InvitationSender = Callable[[Site, str, str], Awaitable[None]]
 
@@ -57,6 +71,10 @@ class SettingsChange:
     flag_threshold: str
     webhook_url: str | None
     emails: Sequence[str]
+    # The reactions offered: a kind ("off", "upvote", "updown", "emoji") and, for "emoji",
+    # the owner's emoji as typed (separated by spaces or commas). None: leave them.
+    reactions: str | None = None
+    reaction_emoji: str = ""
 
     def filters(self) -> Filters:
         return Filters(
@@ -65,6 +83,37 @@ class SettingsChange:
             max_links=_whole_number(self.max_links, "max_links", 0, 100),
             flag_threshold=_whole_number(self.flag_threshold, "flag_threshold", 1, 1000),
         )
+
+
+def reaction_set(kind: str, emoji_text: str = "") -> ReactionSet:
+    """A site's reactions from a kind and, for ``emoji``, 1 to 6 distinct emoji (each one
+    emoji, skin tones and joined sequences included) separated by spaces or commas."""
+    try:
+        parsed = ReactionKind(kind.strip())
+    except ValueError:
+        raise Invalid(
+            "invalid_reactions",
+            "reactions must be one of: " + ", ".join(k.value for k in ReactionKind),
+        ) from None
+    if parsed is not ReactionKind.EMOJI:
+        return ReactionSet(kind=parsed)
+    chosen = tuple(part for part in emoji_text.replace(",", " ").split() if part)
+    if not 1 <= len(chosen) <= MAX_EMOJI:
+        raise Invalid("invalid_reactions", f"choose 1 to {MAX_EMOJI} emoji")
+    for one in chosen:
+        if not emoji.is_emoji(one) or len(one.encode()) > EMOJI_BYTES_MAX:
+            raise Invalid("invalid_reactions", f"{one[:20]!r} is not one emoji")
+    if len(set(chosen)) != len(chosen):
+        raise Invalid("invalid_reactions", "each emoji may be chosen once")
+    return ReactionSet(kind=ReactionKind.EMOJI, emoji=chosen)
+
+
+def parse_reactions(value: str) -> ReactionSet:
+    """``off``, ``upvote``, ``updown`` or ``emoji:👍,❤️,😂`` (the command line's form)."""
+    kind, _, emoji_text = value.partition(":")
+    if emoji_text and kind.strip() != ReactionKind.EMOJI.value:
+        raise Invalid("invalid_reactions", "only emoji reactions list their emoji")
+    return reaction_set(kind, emoji_text)
 
 
 def _whole_number(value: str, name: str, low: int, high: int) -> int:
@@ -103,11 +152,22 @@ async def change_site_settings(
     site = await owned_site(svc, owner, site_id)
     filters = change.filters()
     notify = _notify(change, site.notify)
+    reactions = (
+        None if change.reactions is None else reaction_set(change.reactions, change.reaction_emoji)
+    )
     async with svc.store.write() as tx:
         updated = await change_site(
-            tx, site.id, origins=change.origins, mode=change.mode, filters=filters, notify=notify
+            tx,
+            site.id,
+            origins=change.origins,
+            mode=change.mode,
+            filters=filters,
+            notify=notify,
+            reactions=reactions,
         )
         detail = f"mode {updated.moderation.value}, {len(updated.origins)} origins"
+        if updated.reactions != site.reactions:
+            detail += f", reactions {' '.join(updated.reactions.choices) or 'off'}"
         await record(tx, site.id, owner, "settings", detail, svc.now_ms())
     return updated
 

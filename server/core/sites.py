@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from server.core.context import Services
 from server.core.errors import Conflict, Invalid, NotFound
-from server.core.models import Filters, Mode, Notify, Site, Sso, SsoPolicy
+from server.core.models import Filters, Mode, Notify, ReactionSet, Site, Sso, SsoPolicy
 from server.core.origins import normalize_origin
 from server.core.ports import Store
 from server.core.singleflight import SingleFlight
@@ -93,6 +93,7 @@ async def update_site(
     filters: Filters | None = None,
     notify: Notify | None = None,
     sso: Sso | None = None,
+    reactions: ReactionSet | None = None,
 ) -> Site:
     async with svc.store.write() as tx:
         return await change_site(
@@ -105,6 +106,7 @@ async def update_site(
             filters=filters,
             notify=notify,
             sso=sso,
+            reactions=reactions,
         )
 
 
@@ -119,6 +121,7 @@ async def change_site(
     filters: Filters | None = None,
     notify: Notify | None = None,
     sso: Sso | None = None,
+    reactions: ReactionSet | None = None,
 ) -> Site:
     """``update_site`` in the caller's transaction (which may audit it alongside)."""
     site = await tx.find_site(site_id)
@@ -134,6 +137,7 @@ async def change_site(
         created_at=site.created_at,
         notify=notify or site.notify,
         sso=sso or site.sso,
+        reactions=site.reactions if reactions is None else reactions,
     )
     await tx.update_site(updated)
     return updated

@@ -164,6 +164,7 @@ def _listing(
             "edit_window": svc.limits.edit_window,
             "moderation": site.moderation.value,
             "sso": site.sso.policy.value,
+            "reactions": list(site.reactions.choices),
         },
     }
 

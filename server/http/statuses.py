@@ -32,6 +32,8 @@ BY_CODE: dict[str, int] = {
     # A header that is not a bearer token at all: refused like a missing credential, but
     # without inviting one (no WWW-Authenticate), as it always was.
     "invalid_authorization": 401,
+    # A reaction the site does not offer: a bad value, as the widget's contract has it.
+    "invalid_reaction": 400,
 }
 DEFAULT = 400
 

@@ -126,4 +126,8 @@ DATA_IDS = (
     "Anyone, without signing in (no single sign-on)",
     "Anyone; readers your site signs in are verified",
     "Only readers your site signs in",
+    "Up and down",
+    "Up only",
+    "Emoji of your choice",
+    "None (reactions off)",
 )

@@ -21,6 +21,7 @@ from server.core.models import Status
 from server.imports.dates import iso_ms
 
 EXPORT_FORMAT = "threadline-export"
+REACTION_MAX = 64  # characters of one reaction's name (up, down, an emoji)
 
 
 def read_export(path: Path) -> Batch:
@@ -75,10 +76,26 @@ def read_export(path: Path) -> Batch:
                 flags=_field(item, "flags", int, where),
                 verified=item.get("verified") is True,
                 avatar=_opt(item, "avatar", where),
+                reactions=_reactions(item, where),
                 where=where,
             )
         )
     return batch
+
+
+def _reactions(item: dict[str, Any], where: str) -> tuple[tuple[str, int], ...]:
+    """A comment's reaction totals (exports before reactions have none)."""
+    value = item.get("reactions", {})
+    if not isinstance(value, dict) or not all(
+        isinstance(kind, str)
+        and 0 < len(kind) <= REACTION_MAX
+        and isinstance(count, int)
+        and not isinstance(count, bool)
+        and count >= 0
+        for kind, count in value.items()
+    ):
+        raise bad_file(where, "'reactions' must map reactions to counts")
+    return tuple((kind, count) for kind, count in value.items() if count)
 
 
 def _list(data: dict[str, Any], name: str, path: Path) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from server.broker.messages import (
     AUTHOR,
     EVENT,
     PRESENCE,
+    REACTIONS,
     REDACTS,
     forget_message,
     pack,
@@ -29,6 +30,7 @@ from server.core.models import Event
 from server.core.ports import Store
 from server.live.frames import Frame, event_frame
 from server.live.presence import PresenceTracker, TypingRelay
+from server.live.reaction_counts import ReactionCounts
 from server.live.room import Room
 from server.live.rooms import RoomRegistry
 from server.metrics import LiveStats
@@ -53,6 +55,11 @@ class LiveNode:
         # one anywhere: caches forget the page. After a broker outage: forget everything.
         self.page_changed: list[Callable[[str, str], None]] = []
         self.all_changed: list[Callable[[], None]] = []
+        # Reaction totals, coalesced per room; each frame sent forgets the page's caches.
+        self.reaction_counts = ReactionCounts(
+            store, self._rooms, lambda room: self._page_changed(room.page.site_id, room.key)
+        )
+        self.rooms.closed.append(self.reaction_counts.forget)
 
     @property
     def connections(self) -> int:
@@ -69,6 +76,7 @@ class LiveNode:
         self.rooms.start()
 
     async def close(self) -> None:
+        await self.reaction_counts.close()
         await self.presence.close()
         await self.rooms.close()
         await self.broker.close()
@@ -97,6 +105,19 @@ class LiveNode:
     async def notify_author(self, site_id: str, author_hash: str, event: Event) -> None:
         channel = page_channel(site_id, event.page_id)
         await self.broker.publish(channel, pack(AUTHOR, 0, author_hash, event_frame(event).data))
+
+    async def reactions_changed(
+        self, site_id: str, page_id: int, page_key: str, comment_id: int
+    ) -> None:
+        channel = page_channel(site_id, page_id)
+        room = self._rooms.get(channel)
+        if room is not None:
+            self.reaction_counts.rang(room, comment_id)  # its flush forgets cached pages
+        else:
+            self._page_changed(site_id, page_key)
+        await self.broker.publish(
+            channel, pack(REACTIONS, 0, self.broker.node_id, b"%d" % comment_id)
+        )
 
     def _page_changed(self, site_id: str, page_key: str) -> None:
         for listener in self.page_changed:
@@ -130,6 +151,9 @@ class LiveNode:
             room.to_author(target, Frame(data))
         elif kind == PRESENCE:
             self.presence.heard(room)
+        elif kind == REACTIONS and target != self.broker.node_id:
+            # (The ringing process rang its own room already.)
+            self.reaction_counts.rang(room, int(data))
 
     async def _on_reconnect(self) -> None:
         # Messages in the gap are lost, forget doorbells included.

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from server.broker.base import Presence, PubSub
 from server.broker.channels import page_channel
@@ -50,6 +51,8 @@ class RoomRegistry:
         self._opening: dict[str, asyncio.Future[Room]] = {}
         self.per_ip: Counter[str] = Counter()
         self._sweeper: asyncio.Task[None] | None = None
+        # Told of every room that closes, to drop what they keep per room.
+        self.closed: list[Callable[[Room], None]] = []
 
     def __len__(self) -> int:
         return len(self.by_channel)
@@ -67,7 +70,12 @@ class RoomRegistry:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         for room in self.by_channel.values():
-            room.close()
+            self._close(room)
+
+    def _close(self, room: Room) -> None:
+        room.close()
+        for listener in self.closed:
+            listener(room)
 
     # -- admission -----------------------------------------------------------------------
     def admit(self, ip: str, limit: int) -> None:
@@ -165,7 +173,7 @@ class RoomRegistry:
         for channel, room in list(self.by_channel.items()):
             if room.idle_for(now) > IDLE_SECONDS:
                 del self.by_channel[channel]
-                room.close()
+                self._close(room)
                 self._tracker.forget(room)
                 await self._pubsub.unsubscribe(channel)
                 await self._presence.set_presence(channel, 0)

@@ -79,6 +79,8 @@ async def site_update(request: Request, session: Session, posted: Posted) -> Res
         flag_threshold=str(form.get("flag_threshold", "")),
         webhook_url=str(form.get("webhook_url", "")).strip() or None,
         emails=_lines(form, "emails", site_admin.NOTIFY_EMAILS_MAX),
+        reactions=str(form["reactions"]) if "reactions" in form else None,
+        reaction_emoji=str(form.get("reaction_emoji", ""))[:500],
     )
     updated = await site_admin.change_site_settings(
         state.services, session.moderator, request.path_params["site"], change

@@ -256,6 +256,7 @@
     } else if (it.flags) {
       li.append(el("p", "why", _("Flagged by {n} reader", { n: it.flags }, "Flagged by {n} readers")));
     }
+    if (it.reactions) li.append(el("p", "reactions muted", _("Reactions:") + " " + it.reactions));
     if (it.restorable_until) {
       const p = el("p", "why", _("Deleted; can be restored until") + " ");
       const until = /** @type {HTMLTimeElement} */ (el("time", "", it.restorable_until.replace("T", " ").slice(0, 16) + " UTC"));

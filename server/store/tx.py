@@ -18,6 +18,7 @@ from server.store.tx_moderators import ModeratorQueries
 from server.store.tx_pages import PageQueries
 from server.store.tx_queue import QueueQueries
 from server.store.tx_ranking import RankingQueries
+from server.store.tx_reactions import ReactionQueries
 from server.store.tx_sessions import SessionQueries
 from server.store.tx_sites import SiteQueries
 
@@ -40,6 +41,7 @@ class SqlTx(
     IdentityQueries,
     ClaimQueries,
     RankingQueries,
+    ReactionQueries,
     Tx,
 ):
     """Queries run inside one transaction on one connection."""

@@ -9,7 +9,14 @@ from sqlalchemy import delete, select, update
 from server.core.models import Status
 from server.core.transactions.maintenance import MaintenanceTx
 from server.store.connection import Connection
-from server.store.schema import comment_flags, comments, invitations, password_resets, sessions
+from server.store.schema import (
+    comment_flags,
+    comments,
+    invitations,
+    password_resets,
+    reactions,
+    sessions,
+)
 from server.store.tx_flags import FORGOTTEN_FLAG, NETWORK_FLAG
 
 
@@ -60,6 +67,24 @@ class MaintenanceQueries(MaintenanceTx):
                 .values(reporter=FORGOTTEN_FLAG + secrets.token_hex(8))
             )
         return len(rows)
+
+    async def purge_removed_reactions(self, before: int) -> int:
+        result = await self.conn.execute(
+            delete(reactions).where(
+                reactions.c.removed_at.is_not(None), reactions.c.removed_at < before
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def purge_reaction_networks(self, before: int) -> int:
+        # A live reaction keeps counting; only its network stops limiting the network's
+        # other readers on that comment.
+        result = await self.conn.execute(
+            update(reactions)
+            .where(reactions.c.network.is_not(None), reactions.c.created_at < before)
+            .values(network=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def purge_sessions(self, before: int) -> int:
         result = await self.conn.execute(delete(sessions).where(sessions.c.created_at < before))

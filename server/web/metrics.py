@@ -63,6 +63,12 @@ async def render(state: AppState) -> str:
         [((), live.delivered)],
     )
     out.metric(
+        "threadline_reaction_frames_total",
+        "counter",
+        "Coalesced reaction-totals frames this process sent (one per page per flush).",
+        [((), hub.reaction_counts.frames)],
+    )
+    out.metric(
         "threadline_slow_clients_dropped_total",
         "counter",
         "Sockets closed (1013) because they did not read fast enough.",

@@ -37,6 +37,11 @@ class Recorder:
     async def notify_author(self, site_id: str, author_hash: str, event: Event) -> None:
         self.to_authors.append((author_hash, event))
 
+    async def reactions_changed(
+        self, site_id: str, page_id: int, page_key: str, comment_id: int
+    ) -> None:
+        return None
+
 
 @dataclass
 class World:

@@ -35,6 +35,11 @@ class NoPublisher:
     async def notify_author(self, site_id: str, author_hash: str, event: Event) -> None:
         return None
 
+    async def reactions_changed(
+        self, site_id: str, page_id: int, page_key: str, comment_id: int
+    ) -> None:
+        return None
+
 
 @dataclass
 class Changes:

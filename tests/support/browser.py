@@ -199,6 +199,9 @@ class Quiet:
     async def notify_author(self, *args: Any) -> None:
         return None
 
+    async def reactions_changed(self, *args: Any) -> None:
+        return None
+
     async def hit(self, *args: Any) -> float:
         return 0.0
 

@@ -19,6 +19,7 @@ from server.core.transactions.identities import IdentitiesTx
 from server.core.transactions.imports import ImportsTx
 from server.core.transactions.moderation import AuditTx
 from server.core.transactions.pages import PagesTx
+from server.core.transactions.reactions import ReactionsTx
 
 
 class PublicChangeTx(PagesTx, CommentsTx, EventsTx, Protocol):
@@ -46,5 +47,6 @@ class InvitationLinkTx(InvitationsTx, ModeratorsTx, Protocol):
     """An invitation link and the owner who sent it."""
 
 
-class ImportWritingTx(ImportsTx, PagesTx, CommentsTx, Protocol):
-    """An import writes pages and comments, and skips what an earlier run wrote."""
+class ImportWritingTx(ImportsTx, PagesTx, CommentsTx, ReactionsTx, Protocol):
+    """An import writes pages, comments and their reaction totals, and skips what an
+    earlier run wrote."""

@@ -18,6 +18,15 @@ class MaintenanceTx(Protocol):
         """Unlink flags raised before ``before`` from their networks; returns how many."""
         ...
 
+    async def purge_removed_reactions(self, before: int) -> int:
+        """Delete reactions changed or taken back before ``before`` (the history paging
+        under ``order=best`` reads); returns how many."""
+        ...
+
+    async def purge_reaction_networks(self, before: int) -> int:
+        """Unlink reactions given before ``before`` from their networks; returns how many."""
+        ...
+
     async def purge_sessions(self, before: int) -> int: ...
     async def purge_invitations(self, now: int) -> int:
         """Forget invitations that expired; returns how many."""
