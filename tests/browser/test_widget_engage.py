@@ -327,6 +327,13 @@ async def test_every_new_control_works_from_the_keyboard_alone(
     await page.keyboard.press("Space")
     await expect(bodies.first).to_have_text("Keyboard 1")
 
+    copy = own_actions(first).get_by_role("button", name="Copy link")
+    await tab_to(page, copy)
+    await page.keyboard.press("Enter")
+    await expect(widget(page).locator("div.status")).to_have_text("Link copied")
+    copied = await page.evaluate("window.copied")
+    comment_id = (await first.locator(":scope > article").get_attribute("id") or "").split("-")[-1]
+    assert copied == f"{page.url.split('#')[0]}#threadline-comment-{comment_id}"
     await tab_to(page, upvote(first))
     await page.keyboard.press("Space")
     await expect(upvote(first)).to_have_attribute("aria-pressed", "true")
@@ -338,15 +345,8 @@ async def test_every_new_control_works_from_the_keyboard_alone(
     await page.keyboard.press("Enter")
     await expect(down).to_have_attribute("aria-pressed", "true")
 
-    copy = own_actions(first).get_by_role("button", name="Copy link")
-    await tab_to(page, copy)
-    await page.keyboard.press("Enter")
-    await expect(widget(page).locator("div.status")).to_have_text("Link copied")
-    copied = await page.evaluate("window.copied")
-    comment_id = (await first.locator(":scope > article").get_attribute("id") or "").split("-")[-1]
-    assert copied == f"{page.url.split('#')[0]}#threadline-comment-{comment_id}"
     # Each control shows where the keyboard is.
-    outline = await copy.evaluate("(node) => getComputedStyle(node).outlineStyle")
+    outline = await down.evaluate("(node) => getComputedStyle(node).outlineStyle")
     assert outline == "solid"
     assert page.errors == []  # type: ignore[attr-defined]
 

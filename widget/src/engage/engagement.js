@@ -68,20 +68,22 @@ class Engagement {
     const author = article.querySelector(".author");
     if (pinned && author) author.after(make("span", "pin-label", texts.text("pinned")));
     const actions = article.querySelector(":scope > .actions");
+    // After the widget's own (Escape in a reply form goes back to the comment's first
+    // button, Reply); the reactions last, at the row's end.
     if (actions) {
-      if (this.choices.length) {
-        const group = toggleGroup(texts.text("reactions"), this.choices, (choice) => this.react(commentId, choice));
-        group.className = "reactions";
-        this.groups.set(commentId, group);
-        this.paint(commentId);
-        actions.prepend(group);
-      }
       actions.append(pushButton(texts.text("copyLink"), () => this.copyLink(commentId), "link"));
       if (!comment.parent) {
         const pin = pushButton(texts.text(pinned ? "unpin" : "pin"), () => this.pin(commentId), "link");
         pin.hidden = !this.moderator();
         this.pinButtons.set(commentId, pin);
         actions.append(pin);
+      }
+      if (this.choices.length) {
+        const group = toggleGroup(texts.text("reactions"), this.choices, (choice) => this.react(commentId, choice));
+        group.className = "reactions";
+        this.groups.set(commentId, group);
+        this.paint(commentId);
+        actions.append(group);
       }
     }
     // Pinned just now (live, or by this moderator): first, as the listing has it.

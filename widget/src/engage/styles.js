@@ -6,8 +6,10 @@
 
 const ENGAGE_STYLES = `
 .sort{display:flex;flex-wrap:wrap;gap:4px;align-items:center;margin:0 0 8px}
-.reactions{display:inline-flex;flex-wrap:wrap;gap:4px;margin-right:6px;vertical-align:middle}
+.actions{display:flex;flex-wrap:wrap;align-items:center;gap:0 4px}
+.reactions{display:flex;flex-wrap:wrap;gap:4px;margin-left:auto}
 .reactions button{padding:1px 9px;border-radius:99px;color:var(--text);min-width:2.6em}
+@media (pointer:coarse){.reactions button{min-width:44px}}
 .sort button[aria-pressed=true],.reactions button[aria-pressed=true]{background:var(--accent);border-color:var(--accent);color:var(--on-accent)}
 .pin-label{border:1px solid var(--accent);color:var(--accent);border-radius:99px;font-size:.7em;padding:0 7px;font-weight:600}
 article.target{outline:3px solid var(--accent);outline-offset:4px;border-radius:4px}`;
