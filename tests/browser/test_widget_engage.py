@@ -14,9 +14,13 @@ from typing import Any
 import pytest
 from playwright.async_api import Locator, Page, expect
 
+from server.core.context import command_services
+from server.core.site_admin import reaction_set
+from server.core.sites import update_site
 from tests.browser.test_accessibility import DARK_PAGE, PHONE, audit
 from tests.browser.test_widget_sso import SsoSite, sso_site
 from tests.support.browser import Comments, open_page, seed_comment
+from tests.support.config import SECRET
 
 pytestmark = pytest.mark.e2e
 
@@ -146,6 +150,42 @@ async def test_a_reaction_in_one_browser_updates_the_count_in_another_and_is_rem
         own_actions(b_item).get_by_role("button", name="Downvote, 0", exact=True)
     ).to_be_visible()
     assert a.errors == [] and b.errors == []  # type: ignore[attr-defined]
+
+
+async def site_offering(comments: Comments, kind: str, emoji: str = "") -> str:
+    """A new site with these reactions, set before any request reads (and caches) the site."""
+    site = await comments.site()
+    services = command_services(comments.store, SECRET)
+    await update_site(services, site, reactions=reaction_set(kind, emoji))
+    return site
+
+
+async def test_emoji_reactions_show_as_chosen_and_reactions_off_show_none(
+    comments: Comments, new_context: Any
+) -> None:
+    emoji = await site_offering(comments, "emoji", "\U0001f44d \u2764\ufe0f")
+    await comments.post(emoji, "emoji", "Lovely", name="Chen")
+    page = await open_page(await new_context(), comments.article(emoji, "emoji"))
+    group = own_actions(item(page, "Lovely")).get_by_role("group", name="Reactions")
+    await expect(group.get_by_role("button")).to_have_count(2)
+    await group.get_by_role("button", name="React with \u2764\ufe0f, 0", exact=True).click()
+    heart = group.get_by_role("button", name="React with \u2764\ufe0f, 1", exact=True)
+    await expect(heart).to_have_attribute("aria-pressed", "true")
+    await expect(heart).to_have_text("\u2764\ufe0f 1")
+    await expect(
+        group.get_by_role("button", name="React with \U0001f44d, 0", exact=True)
+    ).to_have_attribute("aria-pressed", "false")
+
+    off = await site_offering(comments, "off")
+    await comments.post(off, "off", "Just words", name="Chen")
+    page = await open_page(await new_context(), comments.article(off, "off"))
+    actions = own_actions(item(page, "Just words"))
+    await expect(actions.get_by_role("button", name="Copy link")).to_be_visible()
+    await expect(actions.get_by_role("group", name="Reactions")).to_have_count(0)
+    # Without reactions every comment would score the same: no Best to choose.
+    sort = widget(page).get_by_role("group", name="Sort by")
+    await expect(sort.get_by_role("button", name="Oldest")).to_be_visible()
+    await expect(sort.get_by_role("button", name="Best")).to_be_hidden()
 
 
 async def test_a_reaction_to_ones_own_comment_is_refused_in_words(
