@@ -188,6 +188,27 @@ async def test_emoji_reactions_show_as_chosen_and_reactions_off_show_none(
     await expect(sort.get_by_role("button", name="Best")).to_be_hidden()
 
 
+async def test_a_signed_in_readers_reaction_is_theirs_after_a_reload(
+    comments: Comments, new_context: Any
+) -> None:
+    site = await sso_site(comments)
+    await seed_comment(comments.store, site.id, "signed", "Signed readers react too")
+    token = site.token("u-react", "Reacting Reader")
+    page = await open_page(await new_context(), site.page("signed", sso_token=token))
+    await expect(page.get_by_text("Posting as Reacting Reader")).to_be_visible()
+    liked = item(page, "Signed readers react too")
+    await upvote(liked).click()
+    await expect(upvote(liked)).to_have_attribute("aria-pressed", "true")
+    # The session, not an author token, reacted: none was issued.
+    stored = await page.evaluate(f"localStorage.getItem('threadline:{site.id}')")
+    assert stored is None or '"t"' not in stored
+    await page.reload()
+    await expect(page.get_by_text("Posting as Reacting Reader")).to_be_visible()
+    await expect(upvote(item(page, "Signed readers react too"))).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+
 async def test_a_reaction_to_ones_own_comment_is_refused_in_words(
     comments: Comments, new_context: Any
 ) -> None:
