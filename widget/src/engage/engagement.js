@@ -172,7 +172,9 @@ class Engagement {
    * @param {string} order */
   sortBy(order) {
     const widget = this.widget, thread = widget.thread;
-    if ((widget.query.order || "newest") === order) return;
+    // One load at a time (the widget disables Load More meanwhile): a slower answer in the
+    // order before must not land after this one.
+    if ((widget.query.order || "newest") === order || thread.moreButton.disabled) return;
     widget.query.order = widget.saved.order = order;
     widget.saved.save();
     for (const toggle of this.sortGroup.children) toggle.setAttribute("aria-pressed", String(/** @type {any} */ (toggle).dataset.choice === order));
