@@ -24,6 +24,7 @@ from bench.scenarios_fanout import (
 )
 from bench.scenarios_faults import flood_one_ip, load_and_faults
 from bench.scenarios_http import http_bench
+from bench.scenarios_reactions import reaction_burst
 from bench.scenarios_widget import widget
 
 
@@ -44,6 +45,7 @@ SCENARIOS: list[tuple[str, Scenario]] = [
     ("memory", memory),
     ("capacity", capacity),
     ("http", http_bench),
+    ("reactions", reaction_burst),
     ("widget", widget),
     ("load_and_faults", load_and_faults),
     ("flood", flood_one_ip),

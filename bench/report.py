@@ -470,8 +470,47 @@ def check_rows(results: dict[str, Any]) -> list[Row]:
     return out
 
 
+def reaction_rows(results: dict[str, Any]) -> list[Row]:
+    """A reaction burst on one hot page, beside the fan-out figures (issue 17)."""
+    r = results["scenarios"].get("reactions") or {}
+    if not r or "error" in r:
+        return []
+    burst = f"{r['reactions']:,} reactions at {r['rate']:.0f}/s, {r['readers']} readers"
+    return [
+        (
+            f"reactions: frames per reader ({burst})",
+            f"max {r['frames_per_reader_max']}, mean {r['frames_per_reader_mean']} "
+            f"(uncoalesced: {r['uncoalesced_frames_per_reader']:,}); "
+            f"{r['bytes_per_reader_mean']:,} B",
+            "<= 1 per 500 ms",
+            "ok"
+            if r["frames_per_reader_max"] <= r["reactions"] / r["rate"] / 0.5 + 3
+            else "MISSED",
+        ),
+        (
+            "reactions: B's CPU per reaction / per durable event to the same readers",
+            f"{r['b_cpu_us_per_reaction']} us / {r['b_cpu_us_per_event']} us "
+            f"({_x(_ratio(r['b_cpu_us_per_reaction'], r['b_cpu_us_per_event']))})",
+            "",
+            "-",
+        ),
+        (
+            "reactions: exact final totals on every reader",
+            f"{'yes' if r['exact_everywhere'] else 'NO'}, "
+            f"{r['settled_ms_after_burst']} ms after the burst's last reaction",
+            "all exact",
+            "ok" if r["exact_everywhere"] else "FAIL",
+        ),
+    ]
+
+
 def rows(results: dict[str, Any]) -> list[Row]:
-    return [t.row() for t in targets(results)] + reference_rows(results) + check_rows(results)
+    return (
+        [t.row() for t in targets(results)]
+        + reference_rows(results)
+        + reaction_rows(results)
+        + check_rows(results)
+    )
 
 
 def summary(results: dict[str, Any]) -> str:
@@ -596,6 +635,15 @@ def write_markdown(results: dict[str, Any], path: Path, images: list[Path]) -> N
         "## References and peers",
         "",
         *_table(reference_rows(results)),
+        "",
+        "## Reaction bursts",
+        "",
+        "Readers on process B, reactions arriving at process A (each from a reader and network "
+        "of its own, half on one popular comment). Totals reach readers coalesced: at most one "
+        "`reactions` frame per room per 500 ms, read from the database when sent. The reference "
+        "is B's CPU per durable event to the same readers, in the same run.",
+        "",
+        *_table(reaction_rows(results)),
         "",
         "## Correctness under load",
         "",

@@ -16,6 +16,7 @@ import orjson
 from bench.sut.common import open_loop, spawn, start_params
 from server.app import create_app
 from server.core.comments import Draft, post_comment
+from server.core.reactions import react
 from server.settings import Settings
 
 SITE = "bench"
@@ -52,6 +53,12 @@ class App:
             return
         if scope["type"] == "http" and scope["path"] == "/_bench/pages":
             await self.pages(receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] == "/_bench/comments":
+            await self.comments(scope, send)
+            return
+        if scope["type"] == "http" and scope["path"] == "/_bench/react":
+            await self.react(scope, send)
             return
         await self.real(scope, receive, send)
 
@@ -90,6 +97,56 @@ class App:
                 await tx.ensure_page(SITE, str(key), None, None, now)
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
+
+    async def comments(self, scope: Any, send: Any) -> None:
+        """Post ``count`` comments on ``page`` now; answer their ids (the reaction burst's
+        targets)."""
+        query = parse_qs(scope["query_string"].decode())
+        page, count = query["page"][0], int(query.get("count", ["10"])[0])
+        state = self.real.state.tl
+        site = await state.sites.get(SITE)
+        ids = []
+        for i in range(count):
+            posted = await post_comment(
+                state.services,
+                site,
+                Draft(page=page, body=f"comment {i} to react to"),
+                token=None,
+                client_ip="127.0.0.1",
+            )
+            ids.append(posted.comment.id)
+        await _answer(send, 200, orjson.dumps(ids))
+
+    async def react(self, scope: Any, send: Any) -> None:
+        """Readers react on a fixed schedule through core, as their PUTs would: each one a new
+        reader (no token: one is issued) on a network of its own, half of them on the first
+        comment (the popular one), up or down."""
+        query = parse_qs(scope["query_string"].decode())
+        rate, count = float(query["rate"][0]), int(query["count"][0])
+        ids = [int(i) for i in query["comments"][0].split(",")]
+        state = self.real.state.tl
+        site = await state.sites.get(SITE)
+        choices = site.reactions.choices
+
+        async def one(_text: str, i: int) -> None:
+            target = ids[0] if i % 2 == 0 else ids[i % len(ids)]
+            network = f"10.{(i >> 8) & 255}.{i & 255}.1"  # an IPv4 network is its /24
+            await react(
+                state.services,
+                site,
+                target,
+                choices[i % len(choices)],
+                token=None,
+                client_ip=network,
+            )
+
+        spawn(open_loop(rate, count, 0, one))
+        await _answer(send, 202, b"started")
+
+
+async def _answer(send: Any, status: int, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": []})
+    await send({"type": "http.response.body", "body": body})
 
 
 app = App()

@@ -1,0 +1,38 @@
+"""A short reaction burst through the benchmark's own scenario, so `make bench`'s reaction
+figures cannot rot between runs: real processes A and B, real Redis and PostgreSQL. The
+coalescing bound and the exact totals are asserted; the figures are printed, never compared
+with a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.harness import Services
+from bench.scenarios_reactions import reaction_burst
+from tests.support.services import PostgresCluster, RedisServer
+
+pytestmark = pytest.mark.slow
+
+
+async def test_a_reaction_burst_reaches_every_reader_coalesced_and_exact(
+    pg_cluster: PostgresCluster,
+    redis_server: RedisServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    services = Services(pg_cluster, redis_server, tmp_path)
+    fig = await reaction_burst(services, readers_n=10, count=200, rate=100.0)
+    with capsys.disabled():
+        print(
+            "\nreaction burst (short form):", {k: v for k, v in fig.items() if k != "final_totals"}
+        )
+    assert fig["exact_everywhere"], fig
+    assert sum(sum(t.values()) for t in fig["final_totals"].values()) == 200
+    # One frame per room per 500 ms at most: a 2 s burst, settling, and a first frame.
+    assert (
+        1
+        <= fig["frames_per_reader_max"]
+        <= 200 / 100.0 / 0.5 + 4 + fig["settled_ms_after_burst"] / 500
+    )
