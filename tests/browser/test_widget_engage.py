@@ -329,19 +329,19 @@ async def test_a_moderator_pins_and_unpins_and_every_open_page_sees_it(
     comments: Comments, new_context: Any
 ) -> None:
     site = await sso_site(comments, moderators=True)
-    for i in range(3):
+    for i in range(5):
         await seed_comment(comments.store, site.id, "pins", f"Comment {i}", ago=100 - i)
     moderator = await moderator_page(site, new_context, "pins")
     reader = await open_page(await new_context(), site.page("pins"))
     await expect(reader.get_by_text("Active: 2")).to_be_visible()
     # Only the moderator has Pin buttons.
     await expect(widget(reader).get_by_role("button", name="Pin", exact=True)).to_have_count(0)
-    await expect(widget(moderator).get_by_role("button", name="Pin", exact=True)).to_have_count(3)
+    await expect(widget(moderator).get_by_role("button", name="Pin", exact=True)).to_have_count(5)
     bodies = {
         page: widget(page).locator("ol.list > li.comment > article > p.body")
         for page in (moderator, reader)
     }
-    await expect(bodies[reader].first).to_have_text("Comment 2")
+    await expect(bodies[reader].first).to_have_text("Comment 4")
 
     await own_actions(item(moderator, "Comment 0")).get_by_role("button", name="Pin").click()
     for page in (moderator, reader):
@@ -354,6 +354,17 @@ async def test_a_moderator_pins_and_unpins_and_every_open_page_sees_it(
     await reader.reload()
     await expect(bodies[reader].first).to_have_text("Comment 0")
     await expect(item(reader, "Comment 0").locator(".pin-label")).to_have_text("Pinned")
+
+    # At most three on a page: the fourth is refused in words.
+    for i in (1, 2):
+        await own_actions(item(moderator, f"Comment {i}")).get_by_role("button", name="Pin").click()
+        await expect(item(reader, f"Comment {i}").locator(".pin-label")).to_have_text("Pinned")
+    assert await bodies[reader].all_inner_texts() == [f"Comment {i}" for i in (2, 1, 0, 4, 3)]
+    await own_actions(item(moderator, "Comment 3")).get_by_role("button", name="Pin").click()
+    await expect(widget(moderator).locator("div.status")).to_have_text(
+        "At most 3 comments can be pinned on a page."
+    )
+    await expect(item(moderator, "Comment 3").locator(".pin-label")).to_have_count(0)
 
     # Unpinned by keyboard: the label goes, live, everywhere.
     unpin = own_actions(item(moderator, "Comment 0")).get_by_role("button", name="Unpin")

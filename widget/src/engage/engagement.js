@@ -26,6 +26,8 @@ class Engagement {
     this.pinButtons = new Map();
     /** @type {Map<number, boolean>} whether each comment was pinned when last shown */
     this.pinned = new Map();
+    /** @type {Set<number>} comments with a reaction on its way */
+    this.sending = new Set();
     this.sortGroup = toggleGroup(texts.text("sort"), ORDERS, (order) => this.sortBy(order));
     this.sortGroup.className = "sort";
     for (const toggle of this.sortGroup.children) toggle.textContent = texts.text(/** @type {any} */ (toggle).dataset.choice);
@@ -123,8 +125,9 @@ class Engagement {
    * @param {number} commentId @param {string} choice */
   async react(commentId, choice) {
     const widget = this.widget, saved = widget.saved;
-    if (this.busy) return;  // not disabled: a disabled button would lose the keyboard focus
-    this.busy = true;
+    // One at a time per comment; not by disabling: a disabled button loses the keyboard focus.
+    if (this.sending.has(commentId)) return;
+    this.sending.add(commentId);
     try {
       const undo = this.mine[commentId] === choice;
       const answer = await widget.api.request(`/comments/${commentId}/reaction`, undo ? { method: "DELETE" }
@@ -141,7 +144,7 @@ class Engagement {
       this.paint(commentId);
     } catch (error) {
       widget.say(engageFailure(widget.texts, error, this.failureMessage), true);
-    } finally { this.busy = false; }
+    } finally { this.sending.delete(commentId); }
   }
 
   /** Whether the reader is signed in as one of the site's moderators. */
