@@ -1,6 +1,7 @@
 """The widget's second chunk (issue #17) in real Chromium on a page of another site:
-reactions live between browsers and remembered, the sort control, pins, links to a comment
-(even a reply on the fifth page), every new control by keyboard alone; and the widget still
+reactions live between browsers and remembered (an author token's and a session's), emoji
+and no reactions, the sort control, pins, links to a comment (even a reply on the fifth
+page), every new control by keyboard alone and through axe-core; and the widget still
 working when the chunk cannot load."""
 
 from __future__ import annotations
@@ -63,11 +64,11 @@ def upvote(comment: Locator) -> Locator:
 
 async def react(comments: Comments, site: str, comment_id: int, reaction: str) -> None:
     """A reaction from a new anonymous reader on a network of their own, through the API."""
-    n = next(_networks)
+    number = next(_networks)
     r = await comments.http.put(
         f"{comments.server.url}/api/v1/sites/{site}/comments/{comment_id}/reaction",
         json={"reaction": reaction},
-        headers={"X-Forwarded-For": f"198.{51 + n // 250}.{n % 250}.9"},
+        headers={"X-Forwarded-For": f"198.{51 + number // 250}.{number % 250}.9"},
     )
     assert r.status_code == 200, r.text
 
