@@ -25,7 +25,7 @@ from server.core import (
 )
 from server.core.errors import Invalid
 from server.core.guards import form_token
-from server.core.models import Site, iso
+from server.core.models import Order, Site, iso
 from server.core.text import clean_page_key
 from server.http.clientip import client_ip
 from server.http.responses import JSON
@@ -51,6 +51,10 @@ async def thread_get(request: Request) -> Response:
     cursor = query(request, "cursor")
     around = threads.parse_around(query(request, "around"))
     token = b'{"form_token":"' + form_token(app.secret, site.id, app.services.now_ms()).encode()
+    if around is not None or (cursor and order is Order.BEST):
+        await threads.count_ranked_request(
+            app.services, site, client_ip(request.scope, app.settings.trusted_proxies)
+        )
     if around is not None:
         # A permalink's listing: never cached (it is rare, and differs for every comment).
         if cursor:

@@ -24,6 +24,13 @@ from server.core.models import ReactionKind, ReactionSet
 
 Z = 1.96  # the 97.5th percentile of the standard normal distribution: a 95 % interval
 
+# Under order=best the first page ranks as of SETTLE_MS ago; a reaction (or its taking back)
+# is stamped once its comment is locked and must commit within WRITE_WITHIN_MS of that stamp
+# (core/reactions.py rolls back a slower one, to be retried): so no later page can find
+# history stamped before its snapshot moment that the first page could not yet see.
+SETTLE_MS = 2_000
+WRITE_WITHIN_MS = 1_000
+
 
 def wilson_lower_bound(positive: int, total: int, z: float = Z) -> float:
     """The lower bound of the Wilson score interval for ``positive`` of ``total``; 0 when

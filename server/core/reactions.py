@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from server.core.authors import AuthorTokens
 from server.core.context import Services
-from server.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from server.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable
 from server.core.models import Comment, Page, Site, SsoPolicy, Status
 from server.core.privacy import ip_hash
+from server.core.ranking import WRITE_WITHIN_MS
 from server.core.readers import author_hash_of, is_session
 from server.core.text import clean_page_key
 from server.core.transactions.comments import CommentsTx
@@ -134,7 +135,6 @@ async def _react_once(
     network: str | None,
 ) -> tuple[Totals, Page | None]:
     """One attempt in one transaction: the comment's totals, and its page if they changed."""
-    now = svc.now_ms()
     async with svc.store.write() as tx:
         if (
             issued is None
@@ -144,8 +144,9 @@ async def _react_once(
         ):
             raise Unauthorized("invalid_token", "this author token was not issued here")
         comment = await _visible(tx, site, comment_id)
-        if comment.author_hash is not None and comment.author_hash == voter:
-            raise Forbidden("own_comment", "you cannot react to your own comment")
+        # Stamped once the comment is locked, not before waiting for it: see _committing.
+        now = svc.now_ms()
+        _not_own(comment, voter, network)
         live = await tx.live_reactions(comment.id, voter, network)
         mine = next((row for row in live if row.voter == voter), None)
         if mine is not None and mine.kind == kind:
@@ -163,7 +164,26 @@ async def _react_once(
         if not added:
             raise _Raced
         totals = await tx.recount_reactions(comment.id, site.reactions.choices)
-        return totals, await _page_of(tx, comment)
+        page = await _page_of(tx, comment)
+        _committing(svc, now)
+        return totals, page
+
+
+def _not_own(comment: Comment, voter: str, network: str | None) -> None:
+    """A reader may not react to their own comment: not with the token that wrote it, and
+    not anonymously from the network it was written from (leaving the token out would
+    otherwise mint a new reader for the author)."""
+    own = comment.author_hash is not None and comment.author_hash == voter
+    if own or (network is not None and comment.ip_hash == network):
+        raise Forbidden("own_comment", "you cannot react to your own comment")
+
+
+def _committing(svc: Services, stamped: int) -> None:
+    """Roll back a write whose history stamp is more than ``WRITE_WITHIN_MS`` old: a best
+    listing ranks as of ``SETTLE_MS`` ago, and must never later find history stamped before
+    its snapshot that had not committed when it ranked (docs/protocol.md)."""
+    if svc.now_ms() - stamped > WRITE_WITHIN_MS:
+        raise Unavailable("busy", "the server is busy; try again")
 
 
 async def unreact(
@@ -180,11 +200,13 @@ async def unreact(
     await svc.check_rate(f"react:{site.id}:{voter}", VOTER_PER_MINUTE, 60, "reactions")
     async with svc.store.write() as tx:
         comment = await _visible(tx, site, comment_id)
-        removed = await tx.remove_reaction(comment.id, voter, svc.now_ms())
+        now = svc.now_ms()
+        removed = await tx.remove_reaction(comment.id, voter, now)
         if removed is None:
             return Reacted(None, comment.reaction_counts)
         totals = await tx.recount_reactions(comment.id, site.reactions.choices)
         page = await _page_of(tx, comment)
+        _committing(svc, now)
     await svc.reactions_changed(site.id, page.id, page.key, comment.id)
     return Reacted(None, totals)
 

@@ -14,15 +14,13 @@ from server.core.models import Comment, Event, Order, Page, ReactionSet, Site, S
 from server.core.pins import MAX_PINS
 from server.core.ports import Tx
 from server.core.privacy import ip_hash
-from server.core.ranking import best_key, best_score
+from server.core.ranking import SETTLE_MS, best_key, best_score
 from server.core.text import clean_page_key
 from server.core.transactions.comments import CommentsTx
 from server.core.transactions.ranking import RankingRow, RankingTx
 
 MAX_COUNT_PAGES = 100
-# Under order=best the first page ranks as of this long ago: a reaction being written now
-# commits within it, so no later page finds history the first one could not see.
-BEST_SETTLE_MS = 2_000
+BEST_SETTLE_MS = SETTLE_MS
 # A best cursor's snapshot must still be computable: removed reactions are kept a day.
 BEST_CURSOR_MS = 20 * 3_600_000
 AROUND_PAGES = 10  # a permalink lists at most this many pages from the start
@@ -217,10 +215,21 @@ async def list_thread(
     )
 
 
+RANKED_PER_MINUTE = 60  # best pages after the first, and permalinks, per network
+
+
+async def count_ranked_request(svc: Services, site: Site, client_ip: str) -> None:
+    """Best pages after the first and permalinks rank the whole thread (the first page
+    is cached; these are not): one network may ask for so many a minute."""
+    network = ip_hash(svc.secret, client_ip)
+    await svc.check_rate(f"ranked:{site.id}:{network}", RANKED_PER_MINUTE, 60, "thread pages")
+
+
 def parse_around(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 18 or not 0 < int(value) < 2**62:
+    # ASCII digits only: str.isdigit() also takes superscripts and other scripts' digits.
+    if not (value.isascii() and value.isdigit()) or len(value) > 18 or not 0 < int(value) < 2**62:
         raise Invalid("invalid_around", "around must be a comment id")
     return int(value)
 
@@ -304,11 +313,14 @@ async def _replies_through(
         return None
     chunk = 1 + (before - each) // more
     end = each + chunk * more
-    run = await tx.replies(top, None, end + 1)
     from_start = chunk < AROUND_PAGES
-    shown = run[0 if from_start else end - more : end]
+    skip = 0 if from_start else end - more
+    # Only the replies shown (and one more, to know whether a cursor follows) are read.
+    run = await tx.replies_window(top.id, skip, end - skip + 1)
+    shown = run[: end - skip]
     last = shown[-1]
-    cursor = Cursor(last.created_at, last.id, Order.OLDEST).encode() if len(run) > end else None
+    more_after = len(run) > end - skip
+    cursor = Cursor(last.created_at, last.id, Order.OLDEST).encode() if more_after else None
     return shown, cursor, from_start
 
 

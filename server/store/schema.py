@@ -299,4 +299,11 @@ reactions = Table(
     Index(None, "page_id", "created_at"),
     Index(None, "site_id", "voter"),
     Index(None, "removed_at"),
+    # The hourly clean-up forgets networks after 30 days: only rows still naming one.
+    Index(
+        "ix_reactions_networked_created_at",
+        "created_at",
+        sqlite_where=text("network IS NOT NULL"),
+        postgresql_where=text("network IS NOT NULL"),
+    ),
 )

@@ -47,6 +47,15 @@ _REPLIES_BEFORE = select(func.count()).where(
 )
 
 
+_REPLIES_WINDOW = (
+    select(comments)
+    .where(c.parent_id == bindparam("b_parent"), c.status == Status.APPROVED.value)
+    .order_by(c.created_at, c.id)
+    .offset(bindparam("b_skip"))
+    .limit(bindparam("b_limit"))
+)
+
+
 class RankingQueries(RankingTx):
     """A page's top-level comments as keys to rank, its pinned comments, reply positions."""
 
@@ -72,3 +81,9 @@ class RankingQueries(RankingTx):
             _REPLIES_BEFORE, {"b_parent": parent_id, "b_created": created_at, "b_id": comment_id}
         )
         return int(found.scalar_one())
+
+    async def replies_window(self, parent_id: int, skip: int, limit: int) -> list[Comment]:
+        rows = await self.conn.execute(
+            _REPLIES_WINDOW, {"b_parent": parent_id, "b_skip": skip, "b_limit": limit}
+        )
+        return [comment_from_row(row) for row in rows]

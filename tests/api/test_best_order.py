@@ -7,6 +7,7 @@ how a reaction is accepted."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import math
@@ -351,3 +352,45 @@ async def test_a_pin_reaches_the_cached_best_listing_at_once(asgi_api: Api) -> N
         (ids[2], False),
         (ids[1], False),
     ]
+
+
+async def test_a_reaction_that_waited_for_its_comment_is_never_skipped_by_best_paging(
+    asgi_api: Api,
+) -> None:
+    """A reaction queued behind another writer for longer than the snapshot's 2 s margin is
+    stamped when it gets the comment, not when it began waiting: a later page never finds
+    it in history its first page could not see (hostile review; the reacted comment was
+    skipped before)."""
+    api = asgi_api
+    site = await api.new_site()
+    ids = [
+        (await api.post(site, body=f"c{i}", headers={"X-Forwarded-For": f"100.70.{i}.9"}))[
+            "comment"
+        ]["id"]
+        for i in range(25)
+    ]
+    oldest = ids[0]  # no reactions: ties newest first, so the last of page 2
+    holding = asyncio.Event()
+
+    async def another_writer() -> None:
+        async with api.store.write() as tx:  # SQLite: the write lock; PostgreSQL: the row
+            await tx.find_comment(oldest, for_update=True)
+            holding.set()
+            await asyncio.sleep(3.2)
+
+    writer = asyncio.create_task(another_writer())
+    await holding.wait()
+    reacting = asyncio.create_task(
+        api.http.put(
+            f"/api/v1/sites/{site}/comments/{oldest}/reaction",
+            json={"reaction": "up"},
+            headers={"X-Forwarded-For": "100.71.1.9"},
+        )
+    )
+    await asyncio.sleep(2.6)  # the reaction waits; the first page ranks as of 0.6 s in
+    first = await api.thread(site, order="best")
+    assert (await reacting).status_code == 200
+    await writer
+    second = await api.thread(site, order="best", cursor=first["cursor"])
+    seen = [c["id"] for c in first["comments"] + second["comments"]]
+    assert sorted(seen) == sorted(ids)

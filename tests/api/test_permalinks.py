@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
+from server.store.tx import SqlTx
 from tests.support.api import Api
 
 
@@ -21,9 +23,13 @@ async def post_many(
     ]
 
 
-async def around(api: Api, site: str, target: int, **params: str) -> httpx.Response:
+async def around(
+    api: Api, site: str, target: int, headers: dict[str, str] | None = None, **params: str
+) -> httpx.Response:
     return await api.http.get(
-        f"/api/v1/sites/{site}/thread", params={"page": "p", "around": str(target), **params}
+        f"/api/v1/sites/{site}/thread",
+        params={"page": "p", "around": str(target), **params},
+        headers=headers,
     )
 
 
@@ -179,3 +185,57 @@ async def test_a_reply_more_than_ten_reply_pages_in_lists_only_its_reply_page(
     assert [x["id"] for x in shown["replies"]] == replies[183:]
     assert shown["replies_from_start"] is False
     assert shown["replies_cursor"] is None
+
+
+async def test_a_deep_reply_reads_its_own_reply_page_only(
+    asgi_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A permalink far down a long run of replies reads the reply page holding it, not every
+    reply before it (hostile review: it read all of them, bodies and all)."""
+    api = asgi_api
+    site = await api.new_site()
+    [parent] = await post_many(api, site, 1)
+    replies = await post_many(api, site, 250, parent=parent)
+    asked: list[int] = []
+    read_replies = SqlTx.replies
+
+    async def counted(self: SqlTx, parent_comment: Any, after: Any, limit: int) -> Any:
+        asked.append(limit)
+        return await read_replies(self, parent_comment, after, limit)
+
+    monkeypatch.setattr(SqlTx, "replies", counted)
+    read_window = SqlTx.replies_window
+
+    async def window(self: SqlTx, parent_id: int, skip: int, limit: int) -> Any:
+        asked.append(limit)
+        return await read_window(self, parent_id, skip, limit)
+
+    monkeypatch.setattr(SqlTx, "replies_window", window)
+    data = (await around(api, site, replies[240])).json()
+    [shown] = data["comments"]
+    assert replies[240] in [x["id"] for x in shown["replies"]]
+    assert shown["replies_from_start"] is False
+    assert asked and max(asked) <= 21  # one reply page and one more
+
+
+@pytest.mark.parametrize("value", ["²", "1²", "\u0661", "+1", " 1"])
+async def test_around_takes_ascii_digits_only(asgi_api: Api, value: str) -> None:
+    """`str.isdigit` takes superscripts (a 500 before) and other scripts' digits."""
+    site = await asgi_api.new_site()
+    r = await around(asgi_api, site, 0, around=value)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_around"
+
+
+async def test_permalinks_and_later_best_pages_are_limited_per_network(asgi_api: Api) -> None:
+    """Both rank the whole thread uncached: 60 a minute from one network."""
+    api = asgi_api
+    site = await api.new_site()
+    [target] = await post_many(api, site, 1)
+    headers = {"X-Forwarded-For": "100.90.1.1"}
+    for _ in range(60):
+        r = await around(api, site, target, headers=headers)
+        assert r.status_code == 200
+    r = await around(api, site, target, headers=headers)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+    other = await around(api, site, target, headers={"X-Forwarded-For": "100.91.1.1"})
+    assert other.status_code == 200

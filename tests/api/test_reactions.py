@@ -161,6 +161,19 @@ async def test_own_comment_is_refused(api: Api) -> None:
     assert await stored(api, posted["comment"]["id"]) == ({}, {})
 
 
+async def test_leaving_the_token_out_does_not_make_the_author_someone_else(api: Api) -> None:
+    """Without a token the server issues a new one: the author, on the network they wrote
+    from, is still refused (hostile review; this answered 200 before)."""
+    site = await reaction_site(api)
+    network = new_network()
+    posted = await api.post(site, body="mine", headers={"X-Forwarded-For": network})
+    fresh = Reader(api, site, ip=network)
+    assert code(await fresh.put(posted["comment"]["id"], "up")) == (403, "own_comment")
+    assert await stored(api, posted["comment"]["id"]) == ({}, {})
+    # Another network may react, of course.
+    await Reader(api, site).react(posted["comment"]["id"], "up")
+
+
 async def test_one_live_reaction_per_network_for_anonymous_readers_only(api: Api) -> None:
     site = await reaction_site(api)
     key = hs256_key()

@@ -39,3 +39,8 @@ class RankingTx(Protocol):
         """How many published replies of ``parent_id`` come before the given one (oldest
         first: created_at, then id)."""
         ...
+
+    async def replies_window(self, parent_id: int, skip: int, limit: int) -> list[Comment]:
+        """Published replies of a comment, oldest first, from the ``skip``-th on: a deep
+        permalink reads its own reply page, not every reply before it."""
+        ...

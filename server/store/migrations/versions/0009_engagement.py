@@ -71,6 +71,14 @@ def upgrade() -> None:
     op.create_index("ix_reactions_page_id_created_at", "reactions", ["page_id", "created_at"])
     op.create_index("ix_reactions_site_id_voter", "reactions", ["site_id", "voter"])
     op.create_index("ix_reactions_removed_at", "reactions", ["removed_at"])
+    networked = sa.text("network IS NOT NULL")
+    op.create_index(
+        "ix_reactions_networked_created_at",
+        "reactions",
+        ["created_at"],
+        sqlite_where=networked,
+        postgresql_where=networked,
+    )
 
 
 def downgrade() -> None:
