@@ -26,7 +26,9 @@ from tests.support.config import SECRET
 pytestmark = pytest.mark.e2e
 
 # Readers the API tests speak for: each from a network of its own (one reaction per network
-# and comment for anonymous readers).
+# and comment for anonymous readers). The browsers read from 127.0.0.1: the comments they react
+# to are seeded from another network (an anonymous reader on the author's network counts as
+# the author).
 _networks = itertools.count(1)
 
 
@@ -107,7 +109,7 @@ async def test_a_reaction_in_one_browser_updates_the_count_in_another_and_is_rem
     comments: Comments, new_context: Any
 ) -> None:
     site = await comments.site()
-    await comments.post(site, "react", "React to me", name="Chen")
+    await seed_comment(comments.store, site, "react", "React to me", name="Chen")
     url = comments.article(site, "react")
     a = await open_page(await new_context(), url)
     b = await open_page(await new_context(), url)
@@ -165,7 +167,7 @@ async def test_emoji_reactions_show_as_chosen_and_reactions_off_show_none(
     comments: Comments, new_context: Any
 ) -> None:
     emoji = await site_offering(comments, "emoji", "\U0001f44d \u2764\ufe0f")
-    await comments.post(emoji, "emoji", "Lovely", name="Chen")
+    await seed_comment(comments.store, emoji, "emoji", "Lovely", name="Chen")
     page = await open_page(await new_context(), comments.article(emoji, "emoji"))
     group = own_actions(item(page, "Lovely")).get_by_role("group", name="Reactions")
     await expect(group.get_by_role("button")).to_have_count(2)
@@ -381,7 +383,7 @@ async def test_every_new_control_works_from_the_keyboard_alone(
 ) -> None:
     site = await comments.site()
     for i in range(2):
-        await comments.post(site, "keys", f"Keyboard {i}", name="Chen")
+        await seed_comment(comments.store, site, "keys", f"Keyboard {i}", name="Chen", ago=10 - i)
     ctx = await new_context()
     await ctx.add_init_script(COPIED)
     page = await open_page(ctx, comments.article(site, "keys"))
