@@ -21,6 +21,7 @@ from server.core.authors import AuthorTokens
 from server.core.comments import Draft, post_comment
 from server.core.context import Limits, Services, command_services
 from server.core.decisions import Action, decide_comment
+from server.core.reactions import react
 from server.core.sites import SiteDirectory, add_site
 from server.store.database import SqlStore
 from tests.support.config import SECRET
@@ -269,7 +270,7 @@ class Demo:
             return
         self.seeded = True
         page = "demo-article"
-        await seed_comment(
+        priya = await seed_comment(
             self.store,
             "demo",
             page,
@@ -333,6 +334,17 @@ class Demo:
             )
             site = await SiteDirectory(self.store).get("demo")
             await decide_comment(svc, site, posted["comment"]["id"], Action.APPROVE, moderator=None)
+        # Readers reacted, each from a network of their own, and a moderator pinned the
+        # question the team answered.
+        site = await SiteDirectory(self.store).get("demo")
+        outside = command_services(self.store, SECRET)
+        for comment_id, ups, downs in ((first, 12, 1), (answer, 8, 0), (priya, 5, 0)):
+            for n in range(ups + downs):
+                reader_network = f"198.{51 + comment_id % 100}.{n}.7"
+                kind = "up" if n < ups else "down"
+                await react(outside, site, comment_id, kind, token=None, client_ip=reader_network)
+        async with self.store.write() as tx:
+            await tx.update_comment(first, pinned_at=int(time.time() * 1000))
 
 
 def stop_group(proc: subprocess.Popen[bytes]) -> None:
