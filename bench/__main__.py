@@ -67,9 +67,7 @@ def main(argv: list[str]) -> int:
             return 2
         results = run(only)
         if only and latest.exists():
-            merged = json.loads(latest.read_text())
-            merged["scenarios"].update(results["scenarios"])
-            results = {**results, "scenarios": merged["scenarios"]}
+            results = report.merge_partial(json.loads(latest.read_text()), results)
         out.mkdir(parents=True, exist_ok=True)
         latest.write_text(json.dumps(results, indent=2, default=str))
         if "baseline" in results:

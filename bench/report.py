@@ -476,6 +476,8 @@ def reaction_rows(results: dict[str, Any]) -> list[Row]:
     if not r or "error" in r:
         return []
     burst = f"{r['reactions']:,} reactions at {r['rate']:.0f}/s, {r['readers']} readers"
+    if r.get("machine"):
+        burst += f"; measured on {r['machine']}"
     return [
         (
             f"reactions: frames per reader ({burst})",
@@ -673,3 +675,17 @@ def write_markdown(results: dict[str, Any], path: Path, images: list[Path]) -> N
     }
     lines += ["Scenario durations (s): " + ", ".join(f"{k} {v}" for k, v in took.items()), ""]
     path.write_text("\n".join(lines))
+
+
+def merge_partial(earlier: dict[str, Any], now: dict[str, Any]) -> dict[str, Any]:
+    """A partial run replaces its own scenarios only: the rest, the machine they ran on and
+    the baseline comparison stay the earlier run's, and each scenario measured now names its
+    own machine when that is another one."""
+    here = now["machine"].get("cpu")
+    for figures in now["scenarios"].values():
+        if isinstance(figures, dict) and here != earlier["machine"].get("cpu"):
+            figures["machine"] = here
+    merged = {**earlier, "scenarios": {**earlier["scenarios"], **now["scenarios"]}}
+    if "baseline" in now:
+        merged["baseline"] = now["baseline"]
+    return merged
