@@ -4,44 +4,19 @@ pin gone with the comment; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
-from server.core.context import command_services
-from server.core.moderators import add_moderator
-from server.core.passwords import hasher
 from server.store.database import SqlStore
 from server.store.schema import audit_log, comments
 from tests.support.api import Api
-from tests.support.config import SECRET
-from tests.support.moderation import PASSWORD, Mod, client_for, people_numbers
+from tests.support.moderation import Mod, moderator_of
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 from tests.support.sso import claims, enable_sso, hs256_key
 from tests.support.ws import Reader
-
-
-@asynccontextmanager
-async def moderator_of(api: Api, *sites: str, owner: bool = False) -> AsyncIterator[Mod]:
-    """A moderator of ``sites``, logged in, in a browser of their own."""
-    email = f"pinner{next(people_numbers)}@example.com"
-    for site in sites:
-        await add_moderator(
-            command_services(api.store, SECRET),
-            hasher("test"),
-            email,
-            site,
-            password=PASSWORD,
-            owner=owner,
-        )
-    async with client_for(api) as http:
-        mod = Mod(http, email)
-        assert (await mod.login()).status_code == 303
-        yield mod
 
 
 async def pin(mod: Mod, comment_id: int, action: str = "pin") -> httpx.Response:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_pins import moderator_of, pin
+from tests.api.test_pins import pin
 from tests.support.api import Api
 from tests.support.live import Pair
+from tests.support.moderation import moderator_of
 from tests.support.net import http_client
 from tests.support.ws import Reader
 

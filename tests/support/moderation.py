@@ -10,7 +10,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from server.core.context import command_services
+from server.core.moderators import add_moderator
+from server.core.passwords import hasher
 from tests.support.api import Api
+from tests.support.config import SECRET
 from tests.support.net import CLIENT_IP
 
 PASSWORD = "correct horse battery staple"
@@ -74,3 +78,27 @@ async def client_for(api: Api) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url=str(api.http.base_url), follow_redirects=False, timeout=30
     ) as http:
         yield http
+
+
+@asynccontextmanager
+async def moderator_of(
+    api: Api, *sites: str, owner: bool = False, login: bool = True
+) -> AsyncIterator[Mod]:
+    """A new moderator of ``sites`` (their owner with ``owner``), logged in unless told
+    not to, in a browser of their own."""
+    email = f"mod{next(people_numbers)}@example.com"
+    for site in sites:
+        await add_moderator(
+            command_services(api.store, SECRET),
+            hasher("test"),
+            email,
+            site,
+            password=PASSWORD,
+            owner=owner,
+        )
+    async with client_for(api) as http:
+        mod = Mod(http, email)
+        if login:
+            r = await mod.login()
+            assert r.status_code == 303, r.text[:300]
+        yield mod
