@@ -22,7 +22,9 @@ from server.core.cursors import Cursor
 from server.core.models import Order
 from server.core.sites import SiteDirectory
 from server.core.threads import RANKED_PER_MINUTE
-from tests.browser.test_widget_engage import COPIED, item, own_actions, widget
+from tests.browser.test_accessibility import audit
+from tests.browser.test_widget_engage import COPIED, item, moderator_page, own_actions, widget
+from tests.browser.test_widget_sso import sso_site
 from tests.support.browser import Comments, open_page, seed_comment
 from tests.support.config import SECRET
 
@@ -121,6 +123,7 @@ async def test_a_link_more_than_ten_pages_in_leads_back_to_the_start(
     assert await bodies.all_inner_texts() == [f"Comment {i}" for i in reversed(range(5))]
     earlier = widget(page).get_by_role("button", name="Show earlier comments")
     await expect(earlier).to_be_visible()
+    await audit(page, "a link more than ten pages in")
 
     # By keyboard: the thread from its start, the keyboard on its first comment.
     await earlier.focus()
@@ -132,11 +135,12 @@ async def test_a_link_more_than_ten_pages_in_leads_back_to_the_start(
     assert await bodies.first.evaluate(
         "(body) => body.getRootNode().activeElement === body.parentElement"
     )
-    # Loading more until the linked comment comes: outlined and focused again.
+    # Loading more until the linked comment comes: outlined and focused again. (Patient:
+    # a long list on a busy machine.)
     more = widget(page).get_by_role("button", name="Load More Comments")
     for shown in range(40, 221, 20):
         await more.click()
-        await expect(bodies).to_have_count(min(shown, 205))
+        await expect(bodies).to_have_count(min(shown, 205), timeout=15_000)
     await expect(target).to_contain_text("Comment 2")
     await expect(target).to_be_in_viewport()
     assert await target.evaluate("(node) => node.getRootNode().activeElement === node")
@@ -160,6 +164,7 @@ async def test_a_link_to_a_reply_more_than_ten_reply_pages_in_leads_back_to_the_
     shown = item(page, "Parent").locator("ol.replies > li.comment > article > p.body")
     assert (await shown.all_inner_texts())[0] == "Reply 203"
     await expect(widget(page).get_by_role("button", name="Show earlier comments")).to_be_hidden()
+    await audit(page, "a link more than ten reply pages in")
 
     await item(page, "Parent").get_by_role("button", name="Show earlier replies").click()
     # The parent's replies from the first; the parent outlined, then the reply once reached.
@@ -169,7 +174,7 @@ async def test_a_link_to_a_reply_more_than_ten_reply_pages_in_leads_back_to_the_
     more = item(page, "Parent").get_by_role("button", name="Load More Replies")
     for count in range(23, 224, 20):
         await more.click()
-        await expect(shown).to_have_count(min(count, 205))
+        await expect(shown).to_have_count(min(count, 205), timeout=15_000)
     await expect(target).to_contain_text("Reply 204")
     await expect(target).to_be_in_viewport()
     assert page.errors == []  # type: ignore[attr-defined]
@@ -206,6 +211,31 @@ async def test_a_reply_being_typed_under_a_pinned_comment_keeps_the_focus_when_a
     await page.keyboard.type(" and the rest")
     await expect(box).to_have_value("half a reply and the rest")
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_moderator_unpinning_by_keyboard_keeps_the_focus_as_the_comment_moves_down(
+    comments: Comments, new_context: Any
+) -> None:
+    site = await sso_site(comments, moderators=True)
+    for i in range(3):
+        await seed_comment(comments.store, site.id, "unpin", f"Comment {i}", ago=100 - i)
+    moderator = await moderator_page(site, new_context, "unpin")
+    bodies = widget(moderator).locator("ol.list > li.comment > article > p.body")
+    for i in (0, 1):
+        await own_actions(item(moderator, f"Comment {i}")).get_by_role("button", name="Pin").click()
+        await expect(item(moderator, f"Comment {i}").locator(".pin-label")).to_have_text("Pinned")
+    await expect(bodies).to_have_text(["Comment 1", "Comment 0", "Comment 2"])
+
+    # Comment 1 is no longer pinned: it moves below the one still pinned, and the keyboard
+    # stays on its button, now Pin.
+    await own_actions(item(moderator, "Comment 1")).get_by_role("button", name="Unpin").focus()
+    await moderator.keyboard.press("Enter")
+    await expect(bodies).to_have_text(["Comment 0", "Comment 1", "Comment 2"])
+    pin = own_actions(item(moderator, "Comment 1")).get_by_role("button", name="Pin")
+    await expect(pin).to_be_focused()
+    await moderator.keyboard.press("Enter")
+    await expect(bodies).to_have_text(["Comment 1", "Comment 0", "Comment 2"])
+    assert moderator.errors == []  # type: ignore[attr-defined]
 
 
 async def test_replies_asked_for_before_a_sort_are_not_lost_to_it(

@@ -151,7 +151,8 @@ class Widget {
       // Again by itself, backing off from 2 s to a minute.
       this.retryTimer = setTimeout(() => this.loadThread(), backoff(this.loadFailures++, 2e3, 6e4) + 1e3);
     } finally {
-      thread.moreButton.disabled = this.retryButton.disabled = false;
+      // A dropped load leaves the buttons to the load that replaced it.
+      if (generation === thread.generation) thread.moreButton.disabled = this.retryButton.disabled = false;
     }
   }
 

@@ -142,9 +142,10 @@ class Engagement {
     const listItem = article.parentElement;
     if (!listItem || comment.parent) return;
     listItem.classList.toggle("pinned", pinned);
+    // Unpinned: below the comments still pinned (the next load puts it in its place).
     if (pinned && wasPinned === false && listItem.parentElement === widget.thread.list) {
       this.keepingFocus(() => widget.thread.list.prepend(listItem));
-    }
+    } else if (wasPinned && !pinned) this.pinnedFirst();
   }
 
   /** Comments put above a pinned one (a live comment under newest goes on top) move below the
