@@ -35,6 +35,8 @@ class ThreadView {
     this.widget = widget;
     /** @type {Map<number, ShownComment>} */
     this.shown = new Map();
+    /** one more each time the list is cleared: answers asked for before then are dropped */
+    this.generation = 0;
     /** @type {any[]} top-level comments that arrived while the reader was further down */
     this.waiting = [];
     this.countHeading = element("h2", "", texts.text("loading"));
@@ -223,6 +225,7 @@ class ThreadView {
   }
 
   clear() {
+    this.generation++;
     this.list.replaceChildren();
     this.shown.clear();
   }
@@ -232,8 +235,10 @@ class ThreadView {
     const shown = this.shown.get(commentId);
     if (!shown || !shown.cursor || !shown.moreReplies) return;
     shown.moreReplies.setAttribute("disabled", "");
+    const generation = this.generation;
     try {
       const data = await this.widget.api.request(`/comments/${commentId}/replies?cursor=${encodeURIComponent(shown.cursor)}`);
+      if (generation !== this.generation) return;  // the thread was reloaded meanwhile
       for (const reply of data.replies) if (!this.shown.has(reply.id)) shown.replies?.append(this.render(reply));
       shown.cursor = data.cursor;
       shown.moreReplies.hidden = !data.has_more;

@@ -20,10 +20,12 @@ class Widget {
       hostData.loginUrl || options.loginUrl);
     /** @type {string|null} where the next page of the thread starts: none for the first */
     this.cursor = null;
-    const linked = /^#threadline-comment-(\d+)$/.exec(location.hash);
+    // An id the server can take (1 to 18 digits, not 0): a crafted one must not stop the thread.
+    const linked = /^#threadline-comment-([1-9]\d{0,17})$/.exec(location.hash);
     /** @type {Record<string, string>} the reader's order; and for the first page a linked comment */
     this.query = linked ? { around: linked[1] } : {};
-    if (this.saved.order) this.query.order = this.saved.order;
+    // Only an order the server knows: another stored one (an older or tampered value) is dropped.
+    if (/^(newest|oldest|best)$/.test(this.saved.order || "")) this.query.order = /** @type {string} */ (this.saved.order);
     /** @type {Promise<any>|null} */
     this.firstPage = this.api.thread(this.page, null, this.query);  // first: in flight while we build the DOM
     // Reactions, sorting, pins and links: a second script, fetched meanwhile (immutable URL).
@@ -96,13 +98,16 @@ class Widget {
 
   /** The thread's first page, or its next one ("Load More Comments"). */
   async loadThread() {
-    const first = !this.cursor, thread = this.thread;
+    // A load started before the thread was cleared (a sort, a link, a reset) answers for a
+    // thread no longer shown: its answer is dropped.
+    const first = !this.cursor, thread = this.thread, generation = thread.generation;
     clearTimeout(this.retryTimer);
     thread.moreButton.disabled = this.retryButton.disabled = true;
     try {
       const early = this.firstPage;
       this.firstPage = null;
       const data = await (early || this.api.thread(this.page, this.cursor, this.query));
+      if (generation !== thread.generation) return;
       if (first) mark("fetched");
       if (first) {
         this.loadError.hidden = true;
@@ -129,13 +134,16 @@ class Widget {
       thread.emptyNote.hidden = thread.shown.size > 0;
     } catch (caught) {
       const error = /** @type {any} */ (caught), origin = location.origin, site = this.site;
-      // A link to a comment no longer there: the thread as usual.
-      if (error.code === "comment_not_found" && this.query.around) { delete this.query.around; return this.loadThread(); }
+      if (generation !== thread.generation) return;
+      // A link that cannot be followed (the comment is gone, the id is refused, too many links
+      // opened): the thread as usual.
+      if (first && this.query.around) { delete this.query.around; return this.loadThread(); }
       // Once, and for a refusal the one line that fixes it.
       if (!this.loadFailures) log(error.code === "origin_not_allowed" ? `${origin} is not an allowed origin of site "${site}": add it with \`threadline site update ${site} --add-origin ${origin}\``
         : error.code === "unknown_site" ? `no site "${site}" on ${this.api.origin}: add it with \`threadline site add ${site} --origin ${origin}\``
         : "could not load comments: " + error.message);
-      if (!first) return;
+      // Load More: a best order's snapshot expired, so the thread from its start; else why not.
+      if (!first) return error.code === "cursor_expired" ? this.reload() : this.say(failureMessage(this.texts, error), true);
       this.lock(true);  // a reload after a reset can fail too
       thread.countHeading.textContent = this.texts.text("loadFail");
       this.loadError.replaceChildren(failureMessage(this.texts, error) + " ", this.retryButton);
@@ -143,15 +151,21 @@ class Widget {
       // Again by itself, backing off from 2 s to a minute.
       this.retryTimer = setTimeout(() => this.loadThread(), backoff(this.loadFailures++, 2e3, 6e4) + 1e3);
     } finally {
-      thread.moreButton.disabled = this.retryButton.disabled = false;
+      // A dropped load leaves the buttons to the load that replaced it.
+      if (generation === thread.generation) thread.moreButton.disabled = this.retryButton.disabled = false;
     }
   }
 
   /** The server could not replay what this widget missed: load the thread afresh. */
   reset() {
+    this.live.close();
+    this.reload();
+  }
+
+  /** The thread from its first page (in another order, or around another comment). */
+  reload() {
     this.thread.clear();
     this.cursor = null;
-    this.live.close();
     this.loadThread();
   }
 }

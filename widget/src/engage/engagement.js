@@ -4,7 +4,8 @@
    live connection hands over the frames it does not know (reactions). */
 
 const ORDERS = ["newest", "oldest", "best"];
-const LINK_HASH = /^#threadline-comment-(\d+)$/;
+// An id the server can take (1 to 18 digits, not 0), as the widget reads its first link.
+const LINK_HASH = /^#threadline-comment-([1-9]\d{0,17})$/;
 
 class Engagement {
   /** @param {any} widget @param {(texts: any, error: any) => string} failureMessage */
@@ -28,6 +29,15 @@ class Engagement {
     this.pinned = new Map();
     /** @type {Set<number>} comments with a reaction on its way */
     this.sending = new Set();
+    /** @type {number|undefined} the comment the last link led to */
+    this.target = undefined;
+    /** @type {number|undefined} a linked comment to highlight once the reader's loading reaches it */
+    this.awaited = undefined;
+    // A link more than 10 pages in lists only the page holding the comment: this loads the
+    // thread from its start instead.
+    this.earlier = pushButton(texts.text("earlier"), () => this.fromStart(), "load-more");
+    this.earlier.hidden = true;
+    thread.list.before(this.earlier);
     this.sortGroup = toggleGroup(texts.text("sort"), ORDERS, (order) => this.sortBy(order));
     this.sortGroup.className = "sort";
     for (const toggle of this.sortGroup.children) toggle.textContent = texts.text(/** @type {any} */ (toggle).dataset.choice);
@@ -36,6 +46,12 @@ class Engagement {
     // so by refreshing its composer.
     const refresh = composer.refresh.bind(composer);
     composer.refresh = () => { refresh(); this.signedIn(); };
+    // Whatever the widget clears (a new order, a link, a reset) is no longer shown here either.
+    const clear = thread.clear.bind(thread);
+    thread.clear = () => {
+      clear();
+      for (const shownBefore of [this.groups, this.pinButtons, this.pinned]) shownBefore.clear();
+    };
     addEventListener("hashchange", () => this.follow());
     // Pinned comments stay first, whatever the widget puts in the list (a live comment goes
     // on top under newest).
@@ -56,7 +72,36 @@ class Engagement {
     // Those rendered before the chunk arrived (decorate() passes over the others).
     for (const shown of widget.thread.shown.values()) this.decorate(shown.comment, shown.listItem.firstChild);
     this.signedIn();
+    // A link's page without the ones before it (comments, or a reply's earlier replies):
+    // the way to them.
+    this.earlier.hidden = data.from_start !== false;
+    for (const comment of data.comments) {
+      const replies = widget.thread.shown.get(comment.id)?.replies;
+      if (comment.replies_from_start !== false || !replies) continue;
+      const holder = make("li");
+      holder.append(pushButton(widget.texts.text("earlierReplies"), () => this.fromStart(String(comment.id)), "load-more"));
+      replies.prepend(holder);
+    }
+    this.target = data.target;
     if (data.target) this.highlight(data.target);
+    else if (this.refocus) {
+      // The button the reader pressed is gone: the keyboard goes on from the first comment.
+      const first = widget.thread.list.querySelector("article");
+      if (first) { first.tabIndex = -1; first.focus({ preventScroll: true }); }
+    }
+    this.refocus = false;
+  }
+
+  /** The thread from its start (around a comment for a reply's earlier replies); the comment
+   * the link led to is highlighted again when the reader's loading reaches it.
+   * @param {string=} around */
+  fromStart(around) {
+    const query = this.widget.query;
+    this.awaited = this.target;
+    this.refocus = true;
+    this.earlier.hidden = true;
+    if (around) query.around = around; else delete query.around;
+    this.widget.reload();
   }
 
   /** Reaction buttons, Copy link, Pin and the Pinned label on one rendered comment.
@@ -65,6 +110,11 @@ class Engagement {
     const widget = this.widget, texts = widget.texts, commentId = comment.id;
     if (!article || article.id) return;
     article.id = "threadline-comment-" + commentId;  // the part after # in the comment's link
+    if (commentId === this.awaited) {
+      // Rendered, and in the list once the widget's loop has placed it.
+      this.awaited = undefined;
+      queueMicrotask(() => this.highlight(commentId));
+    }
     const pinned = !!comment.pinned && !comment.parent, wasPinned = this.pinned.get(commentId);
     this.pinned.set(commentId, pinned);
     const author = article.querySelector(".author");
@@ -92,15 +142,32 @@ class Engagement {
     const listItem = article.parentElement;
     if (!listItem || comment.parent) return;
     listItem.classList.toggle("pinned", pinned);
+    // Unpinned: below the comments still pinned (the next load puts it in its place).
     if (pinned && wasPinned === false && listItem.parentElement === widget.thread.list) {
-      widget.thread.list.prepend(listItem);
-    }
+      this.keepingFocus(() => widget.thread.list.prepend(listItem));
+    } else if (wasPinned && !pinned) this.pinnedFirst();
   }
 
+  /** Comments put above a pinned one (a live comment under newest goes on top) move below the
+   * last pinned one: the pinned ones, where a reader may be typing a reply, stay put. */
   pinnedFirst() {
-    const list = this.widget.thread.list, items = [...list.children];
-    const pinned = items.filter((listItem) => listItem.classList.contains("pinned"));
-    if (pinned.some((listItem, index) => items[index] !== listItem)) list.prepend(...pinned);
+    const items = [...this.widget.thread.list.children];
+    const pinned = items.map((listItem) => listItem.classList.contains("pinned")), last = pinned.lastIndexOf(true);
+    const above = items.slice(0, Math.max(last, 0)).filter((listItem, index) => !pinned[index]);
+    if (above.length) this.keepingFocus(() => items[last].after(...above));
+  }
+
+  /** Move comments in the list without taking the keyboard focus (and a text field's cursor
+   * and selection) from the reader: a moved element loses the focus. @param {() => void} move */
+  keepingFocus(move) {
+    const root = /** @type {ShadowRoot} */ (this.widget.section.getRootNode());
+    const focused = /** @type {any} */ (root.activeElement);
+    const start = focused && focused.selectionStart, end = focused && focused.selectionEnd;
+    const direction = focused && focused.selectionDirection;
+    move();
+    if (!focused || root.activeElement === focused || !focused.isConnected) return;
+    focused.focus({ preventScroll: true });
+    if (start != null) focused.setSelectionRange(start, end, direction);
   }
 
   /** A frame the widget does not handle itself. @param {any} frame */
@@ -183,21 +250,17 @@ class Engagement {
     for (const toggle of this.sortGroup.children) toggle.setAttribute("aria-pressed", String(/** @type {any} */ (toggle).dataset.choice === order));
     thread.waiting.length = 0;
     thread.newComments.hidden = true;
-    this.reload();
+    widget.reload();
   }
 
-  reload() {
-    const widget = this.widget;
-    widget.thread.clear();
-    for (const shownBefore of [this.groups, this.pinButtons, this.pinned]) shownBefore.clear();
-    widget.cursor = null;
-    widget.loadThread();
-  }
-
-  /** The host page's address with this comment's link, to the clipboard. @param {number} commentId */
+  /** The page's canonical address (else its address without the query, which may carry a
+   * login callback's or a magic link's secrets) with this comment's link, to the clipboard.
+   * @param {number} commentId */
   async copyLink(commentId) {
     const widget = this.widget, texts = widget.texts;
-    const url = location.href.split("#")[0] + "#threadline-comment-" + commentId;
+    const canonical = /** @type {HTMLLinkElement|null} */ (document.querySelector("link[rel=canonical]"));
+    const url = ((canonical && canonical.href.split("#")[0]) || location.origin + location.pathname)
+      + "#threadline-comment-" + commentId;
     let copied = false;
     try {
       await navigator.clipboard.writeText(url);
@@ -244,13 +307,15 @@ class Engagement {
     article.scrollIntoView({ block: "center" });
   }
 
-  /** The host page's hash changed to a comment's link: show it, loading around it if needed. */
+  /** The host page's hash changed to a comment's link: show it, loading around it if needed
+   * (not while the reader is writing a reply or an edit in the list: that would lose it). */
   follow() {
-    const linked = LINK_HASH.exec(location.hash);
+    const linked = LINK_HASH.exec(location.hash), widget = this.widget, thread = widget.thread;
     if (!linked) return;
-    if (this.widget.thread.shown.has(+linked[1])) return this.highlight(+linked[1]);
-    this.widget.query.around = linked[1];
-    this.reload();
+    if (thread.shown.has(+linked[1])) return this.highlight(+linked[1]);
+    if ([...thread.list.querySelectorAll("textarea")].some((area) => area.value.trim())) return;
+    widget.query.around = linked[1];
+    widget.reload();
   }
 }
 

@@ -12,6 +12,7 @@ const ENGAGE_ENGLISH = /*catalogue*/{
   "sort": "Sort by", "newest": "Newest", "oldest": "Oldest", "best": "Best",
   "pinned": "Pinned", "pin": "Pin", "unpin": "Unpin",
   "copyLink": "Copy link", "copied": "Link copied", "copyFail": "Copy this link: {name}",
+  "earlier": "Show earlier comments", "earlierReplies": "Show earlier replies",
   "eOwn": "You cannot react to your own comment.",
   "eReactOff": "Reactions are turned off on this site.",
   "eNetwork": "Someone on your network has already reacted to this comment.",
