@@ -23,6 +23,7 @@ from server.core.passwords import hasher
 from server.http.thread_cache import ThreadCache
 from server.store.database import SqlStore
 from server.store.schema import comments, reactions, sites
+from tests.api.test_reactions import Reader
 from tests.support.api import Api, Clock
 from tests.support.config import SECRET
 from tests.support.moderation import PASSWORD, Mod, client_for
@@ -394,3 +395,65 @@ async def test_a_reaction_that_waited_for_its_comment_is_never_skipped_by_best_p
     second = await api.thread(site, order="best", cursor=first["cursor"])
     seen = [c["id"] for c in first["comments"] + second["comments"]]
     assert sorted(seen) == sorted(ids)
+
+
+async def test_paging_under_best_is_exact_while_readers_react_through_the_api(
+    asgi_api: Api, time_travel: Clock
+) -> None:
+    """The same through the reaction API itself: 60 comments, and between pages readers
+    give, switch and take back reactions with PUT and DELETE, turning the live ranking
+    upside down. Each comment is listed exactly once, in the first load's ranking."""
+    api = asgi_api
+    site = await api.new_site()
+    ids = await post_many(api, site, 60)
+    rng = random.Random(23)
+    voters: dict[int, list[tuple[Reader, str]]] = {i: [] for i in ids}
+    for comment_id in ids:
+        for _ in range(rng.randrange(0, 6)):
+            reader, kind = Reader(api, site), rng.choice(("up", "down"))
+            await reader.react(comment_id, kind)
+            voters[comment_id].append((reader, kind))
+
+    def ranking() -> list[int]:
+        score = {
+            i: reference_score(sum(1 for _, k in rows if k == "up"), len(rows))
+            for i, rows in voters.items()
+        }
+        return newest_first_ties(ids, score)
+
+    at_first_load = ranking()
+    time_travel.offset += 5  # past the snapshot's settling margin
+    first = await api.thread(site, order="best")
+    pages = [[c["id"] for c in first["comments"]]]
+    cursor = first["cursor"]
+    while cursor:
+        shown = {i for page in pages for i in page}
+        for comment_id in ids:
+            if comment_id in shown:  # those already shown lose their ups, or take them back
+                for n, (reader, kind) in enumerate(voters[comment_id]):
+                    if kind == "up" and n % 2:
+                        await reader.react(comment_id, "down")
+                        voters[comment_id][n] = (reader, "down")
+                    elif kind == "up":
+                        assert (await reader.take_back(comment_id)).status_code == 200
+                voters[comment_id] = [
+                    (r, k) for n, (r, k) in enumerate(voters[comment_id]) if k == "down" or n % 2
+                ]
+            elif rng.random() < 0.5:  # those still to come gain
+                for _ in range(3):
+                    reader = Reader(api, site)
+                    await reader.react(comment_id, "up")
+                    voters[comment_id].append((reader, "up"))
+        data = await api.thread(site, order="best", cursor=cursor)
+        pages.append([c["id"] for c in data["comments"]])
+        cursor = data["cursor"]
+    listed = [i for page in pages for i in page]
+    assert sorted(listed) == sorted(ids)  # each exactly once
+    assert listed == at_first_load
+    assert ranking() != at_first_load  # the live ranking did move underneath
+    # And the counts shown now are the live ones.
+    now = await api.thread(site, order="newest")
+    for comment in now["comments"]:
+        rows = voters[comment["id"]]
+        expected = {k: n for k in ("up", "down") if (n := sum(1 for _, kind in rows if kind == k))}
+        assert comment["reactions"] == expected
