@@ -45,6 +45,12 @@ CURSOR = {
 }
 BEARER: list[dict[str, Any]] = [{}, {"authorToken": []}, {"readerSession": []}]
 MINE: list[dict[str, Any]] = [{"authorToken": []}, {"readerSession": []}]
+NOTIFICATION_ID = {
+    "name": "notification_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**62},
+}
 
 
 def _op(
@@ -225,6 +231,33 @@ def openapi_document() -> dict[str, Any]:
                     params=[PAGE],
                     security=MINE,
                     op_id="reactions_mine",
+                )
+            },
+            base + "/notifications": {
+                "get": _op(
+                    "Your notifications, the latest changed first (20 a page; kept 30 days)",
+                    {"200": json_body(ref("Notifications"), "A page of them")},
+                    params=[CURSOR],
+                    security=MINE,
+                    op_id="notifications_get",
+                )
+            },
+            base + "/notifications/read": {
+                "post": _op(
+                    "Mark some (ids) or all of your notifications read",
+                    {"200": json_body(ref("Unread"), "How many are left unread")},
+                    body=ref("MarkRead"),
+                    security=MINE,
+                    op_id="notifications_read",
+                )
+            },
+            base + "/notifications/{notification_id}": {
+                "delete": _op(
+                    "Delete one of your notifications",
+                    {"204": {"description": "Deleted"}},
+                    params=[NOTIFICATION_ID],
+                    security=MINE,
+                    op_id="notifications_delete",
                 )
             },
             base + "/authors/me": {

@@ -363,6 +363,70 @@ def schemas() -> dict[str, Any]:
                 }
             },
         },
+        "Notification": {
+            "type": "object",
+            "required": [
+                "id",
+                "kind",
+                "comment",
+                "page",
+                "actors",
+                "created_at",
+                "updated_at",
+                "read",
+            ],
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {
+                    "type": "string",
+                    "enum": ["reply", "moderator_reply", "approved", "rejected", "reactions"],
+                },
+                "comment": {
+                    **ref("Comment"),
+                    "description": "The reply, your decided comment or your reacted-to one; "
+                    "its tombstone once it left public view",
+                },
+                "page": {
+                    "type": "object",
+                    "required": ["key", "url", "title"],
+                    "properties": {
+                        "key": {"type": "string"},
+                        "url": {"type": ["string", "null"]},
+                        "title": {"type": ["string", "null"]},
+                    },
+                },
+                "actors": {
+                    "type": "integer",
+                    "description": "For reactions: the comment's live reactions (else 1)",
+                },
+                "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"},
+                "read": {"type": "boolean"},
+            },
+        },
+        "Notifications": {
+            "type": "object",
+            "required": ["notifications", "unread", "cursor", "has_more"],
+            "properties": {
+                "notifications": {"type": "array", "items": ref("Notification")},
+                "unread": {"type": "integer"},
+                "cursor": {"type": ["string", "null"]},
+                "has_more": {"type": "boolean"},
+            },
+        },
+        "MarkRead": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 100},
+                "all": {"type": "boolean", "const": True},
+            },
+        },
+        "Unread": {
+            "type": "object",
+            "required": ["unread"],
+            "properties": {"unread": {"type": "integer"}},
+        },
         "Erased": {
             "type": "object",
             "required": ["erased"],

@@ -19,6 +19,7 @@ from server.core import (
     erasure,
     flags,
     identities,
+    notifications,
     pins,
     reactions,
     threads,
@@ -226,6 +227,35 @@ async def reactions_mine(request: Request) -> Response:
     return JSON({"mine": mine}, headers={"Cache-Control": "no-store"})
 
 
+async def notifications_get(request: Request) -> Response:
+    site = await site_of(request)
+    listing = await notifications.list_notifications(
+        app_state(request).services, site, bearer_token(request), query(request, "cursor")
+    )
+    # One reader's own: no shared cache may keep them.
+    return JSON(listing.public(), headers={"Cache-Control": "no-store"})
+
+
+async def notifications_read(request: Request) -> Response:
+    site = await site_of(request)
+    data = await json_object(request, ("ids", "all"))
+    unread = await notifications.mark_read(
+        app_state(request).services, site, bearer_token(request), data
+    )
+    return JSON({"unread": unread}, headers={"Cache-Control": "no-store"})
+
+
+async def notifications_delete(request: Request) -> Response:
+    site = await site_of(request)
+    notification_id: int = request.path_params["notification_id"]
+    if not 0 < notification_id < 2**62:
+        raise Invalid("invalid_notification_id", "notification ids are positive whole numbers")
+    await notifications.delete_notification(
+        app_state(request).services, site, bearer_token(request), notification_id
+    )
+    return Response(status_code=204)
+
+
 async def authors_me_get(request: Request) -> Response:
     site = await site_of(request)
     mine = await erasure.my_comments(app_state(request).services, site, bearer_token(request))
@@ -340,6 +370,13 @@ def routes() -> list[BaseRoute]:
         Route(one + "/reaction", reaction_put, methods=["PUT"]),
         Route(one + "/reaction", reaction_delete, methods=["DELETE"]),
         Route(base + "/reactions/mine", reactions_mine, methods=["GET"]),
+        Route(base + "/notifications", notifications_get, methods=["GET"]),
+        Route(base + "/notifications/read", notifications_read, methods=["POST"]),
+        Route(
+            base + "/notifications/{notification_id:int}",
+            notifications_delete,
+            methods=["DELETE"],
+        ),
         Route(base + "/authors/me", authors_me_get, methods=["GET"]),
         Route(base + "/authors/me", authors_me_delete, methods=["DELETE"]),
         Route(base + "/sso/session", sso_session_create, methods=["POST"]),

@@ -13,6 +13,7 @@ import hmac
 from dataclasses import replace
 from enum import StrEnum
 
+from server.core import notifications
 from server.core.authority import require_moderator
 from server.core.context import Services
 from server.core.errors import Conflict, NotFound
@@ -103,6 +104,10 @@ async def decide_comment(
         event = await _public_change(tx, before, updated, now)
         if event is not None:
             events.append(event)
+        await notifications.decided(tx, before, target, now)
+        if target is Status.APPROVED and before.status is Status.PENDING:
+            # A held reply reaches the comments it answers only now.
+            await notifications.reply_published(tx, updated, now)
         await tx.insert_audit(
             AuditEntry(
                 site_id=site.id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from server.core import notifications
 from server.core.authority import require_owner
 from server.core.context import Services
 from server.core.decisions import RESTORE_MS
@@ -55,13 +56,20 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
         # Their reactions go, and the comments they reacted to are counted again (each
         # locked first, as a reaction locks it, so no concurrent count lands after ours).
         for reacted_to, page_id in await tx.delete_reactions_of(site.id, author_hash):
-            if await tx.find_comment(reacted_to, for_update=True) is None:
+            counted = await tx.find_comment(reacted_to, for_update=True)
+            if counted is None:
                 continue
-            await tx.recount_reactions(reacted_to, site.reactions.choices)
+            totals = await tx.recount_reactions(reacted_to, site.reactions.choices)
+            await notifications.reactions_counted(
+                tx, counted, sum(count for _, count in totals), now, renew=False
+            )
             reacted_page = await tx.find_page_by_id(page_id)
             if reacted_page is not None:
                 recounted.append((reacted_to, reacted_page))
+        # What they were told goes, and what others were told of their comments.
+        await tx.delete_notifications_of(site.id, author_hash)
         found = await tx.author_comments(site.id, author_hash)
+        await tx.delete_notifications_about([listed.id for listed, _ in found])
         for listed, _ in found:
             # Locked and read again: a claim may have moved it to another author since.
             comment = await tx.find_comment(listed.id, for_update=True)
@@ -176,7 +184,8 @@ def open_export_authors(batch: Batch, secret: str) -> None:
 
 async def forget_old_data(svc: Services) -> tuple[int, int, int]:
     """Drop IP hashes (of comments, flags and reactions) older than 30 days, expired
-    sessions and reactions changed or taken back a day ago, and blank the text of comments
+    sessions, reactions changed or taken back a day ago, readers' notifications unchanged
+    for 30 days, and blank the text of comments
     moderators deleted more than 30 days ago. Returns (hashes, sessions, texts)."""
     now = svc.now_ms()
     async with svc.store.write() as tx:
@@ -185,6 +194,7 @@ async def forget_old_data(svc: Services) -> tuple[int, int, int]:
         hashes += await tx.purge_flag_networks(now - IP_HASH_DAYS * 86_400_000)
         hashes += await tx.purge_reaction_networks(now - IP_HASH_DAYS * 86_400_000)
         await tx.purge_removed_reactions(now - REACTION_HISTORY_MS)
+        await tx.purge_notifications(now - notifications.KEEP_MS)
         sessions = await tx.purge_sessions(now - 8 * 3_600_000)
         await tx.purge_invitations(now)  # the invited addresses go with them
         await tx.purge_password_resets(now)

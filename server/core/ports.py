@@ -15,6 +15,7 @@ from server.core.transactions.identities import SingleSignOnTx
 from server.core.transactions.imports import ImportsTx
 from server.core.transactions.maintenance import MaintenanceTx
 from server.core.transactions.moderation import ModerationTx
+from server.core.transactions.notifications import NotificationsTx
 from server.core.transactions.pages import PagesTx
 from server.core.transactions.ranking import RankingTx
 from server.core.transactions.reactions import ReactionsTx
@@ -33,6 +34,7 @@ class Tx(
     SingleSignOnTx,
     RankingTx,
     ReactionsTx,
+    NotificationsTx,
     Protocol,
 ):
     """One database transaction. Writes commit together or not at all.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.core import notifications
 from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable
@@ -164,9 +165,14 @@ async def _react_once(
         if not added:
             raise _Raced
         totals = await tx.recount_reactions(comment.id, site.reactions.choices)
+        await notifications.reactions_counted(tx, comment, _actors(totals), now, renew=True)
         page = await _page_of(tx, comment)
         _committing(svc, now)
         return totals, page
+
+
+def _actors(totals: Totals) -> int:
+    return sum(count for _, count in totals)
 
 
 def _not_own(comment: Comment, voter: str, network: str | None) -> None:
@@ -205,6 +211,7 @@ async def unreact(
         if removed is None:
             return Reacted(None, comment.reaction_counts)
         totals = await tx.recount_reactions(comment.id, site.reactions.choices)
+        await notifications.reactions_counted(tx, comment, _actors(totals), now, renew=False)
         page = await _page_of(tx, comment)
         _committing(svc, now)
     await svc.reactions_changed(site.id, page.id, page.key, comment.id)

@@ -307,3 +307,25 @@ reactions = Table(
         postgresql_where=text("network IS NOT NULL"),
     ),
 )
+
+# What a reader hears back about (issue #18): a reply to their comment, a moderator's decision
+# on their held one, reactions to theirs (one row per comment, updated in place, ``actors``
+# the comment's live reactions). ``recipient`` is the reader's author hash (their token's, or
+# their signed-in identity's); rows are written in the transaction of the change that causes
+# them, and forgotten 30 days after they last changed (and with the reader's data).
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("page_id", Id, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
+    Column("actors", Integer, nullable=False, server_default="1"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("read_at", BigInteger),
+    Index(None, "site_id", "recipient", "id"),
+    Index(None, "created_at"),
+)

@@ -15,6 +15,7 @@ from server.store.tx_imports import ImportQueries
 from server.store.tx_invitations import InvitationQueries
 from server.store.tx_maintenance import MaintenanceQueries
 from server.store.tx_moderators import ModeratorQueries
+from server.store.tx_notifications import NotificationQueries
 from server.store.tx_pages import PageQueries
 from server.store.tx_queue import QueueQueries
 from server.store.tx_ranking import RankingQueries
@@ -42,6 +43,7 @@ class SqlTx(
     ClaimQueries,
     RankingQueries,
     ReactionQueries,
+    NotificationQueries,
     Tx,
 ):
     """Queries run inside one transaction on one connection."""

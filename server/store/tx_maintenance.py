@@ -13,6 +13,7 @@ from server.store.schema import (
     comment_flags,
     comments,
     invitations,
+    notifications,
     password_resets,
     reactions,
     sessions,
@@ -83,6 +84,12 @@ class MaintenanceQueries(MaintenanceTx):
             update(reactions)
             .where(reactions.c.network.is_not(None), reactions.c.created_at < before)
             .values(network=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def purge_notifications(self, before: int) -> int:
+        result = await self.conn.execute(
+            delete(notifications).where(notifications.c.updated_at < before)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

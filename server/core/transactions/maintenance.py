@@ -27,6 +27,10 @@ class MaintenanceTx(Protocol):
         """Unlink reactions given before ``before`` from their networks; returns how many."""
         ...
 
+    async def purge_notifications(self, before: int) -> int:
+        """Delete readers' notifications last changed before ``before``; returns how many."""
+        ...
+
     async def purge_sessions(self, before: int) -> int: ...
     async def purge_invitations(self, now: int) -> int:
         """Forget invitations that expired; returns how many."""
