@@ -327,5 +327,7 @@ notifications = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("read_at", BigInteger),
     Index(None, "site_id", "recipient", "id"),
-    Index(None, "created_at"),
+    # The hourly prune goes by the last change, not the first: a summary renewed yesterday
+    # is a day old.
+    Index(None, "updated_at"),
 )

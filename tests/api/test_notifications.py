@@ -18,6 +18,7 @@ from server.core.sites import SiteDirectory
 from server.store.schema import notifications
 from tests.support.api import ORIGIN, Api, Clock
 from tests.support.config import SECRET
+from tests.support.sso import claims, enable_sso, hs256_key
 
 networks = itertools.count(1)
 
@@ -282,6 +283,17 @@ async def test_erasure_removes_theirs_and_those_about_their_comments(api: Api) -
     assert len((await asker.notes())["notifications"]) == 1
     assert len((await answerer.notes())["notifications"]) == 1
 
+    # A reader who reacted and then erases their data: the summary counts them no more.
+    fan, other_fan = Reader(api, site), Reader(api, site)
+    await fan.react(question["id"], "up")
+    await other_fan.react(question["id"], "up")
+    r = await api.http.delete(f"/api/v1/sites/{site}/authors/me", headers=fan.headers())
+    assert r.status_code == 200, r.text
+    summary = [n for n in (await asker.notes())["notifications"] if n["kind"] == "reactions"]
+    assert [n["actors"] for n in summary] == [1]
+    await other_fan.react(question["id"], None)
+    assert kinds(await asker.notes()) == [("reply", answer["id"])]
+
     erased = await api.http.delete(f"/api/v1/sites/{site}/authors/me", headers=answerer.headers())
     assert erased.status_code == 200, erased.text
     # What they were told, and what the asker was told of their answer, are gone.
@@ -336,3 +348,20 @@ async def test_a_token_is_required_and_other_sites_and_origins_are_refused(api: 
         f"/api/v1/sites/{other_site}/notifications", headers=asker.headers()
     )
     assert elsewhere.status_code == 200 and elsewhere.json()["notifications"] == []
+
+
+async def test_a_signed_in_reader_hears_back_on_their_session(asgi_api: Api) -> None:
+    api = asgi_api
+    site = await api.new_site()
+    key = hs256_key()
+    await enable_sso(api.store, site, key)
+    r = await api.http.post(
+        f"/api/v1/sites/{site}/sso/session",
+        json={"token": key.sign(claims(site, sub="grace", name="Grace"))},
+    )
+    assert r.status_code == 200, r.text
+    reader = Reader(api, site)
+    reader.token = r.json()["session"]
+    question = await reader.post("Signed in and asking")
+    answer = await Reader(api, site).post("Answered", parent=question["id"])
+    assert kinds(await reader.notes()) == [("reply", answer["id"])]

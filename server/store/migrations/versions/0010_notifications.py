@@ -47,7 +47,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_notifications_site_id_recipient_id", "notifications", ["site_id", "recipient", "id"]
     )
-    op.create_index("ix_notifications_created_at", "notifications", ["created_at"])
+    op.create_index("ix_notifications_updated_at", "notifications", ["updated_at"])
 
 
 def downgrade() -> None:
