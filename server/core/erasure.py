@@ -50,6 +50,7 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
     events: list[Event] = []
     changes: list[QueueChange] = []
     recounted: list[tuple[int, Page]] = []
+    erased_ids: list[int] = []
     now = svc.now_ms()
     async with svc.store.write() as tx:
         await tx.forget_flagger(author_hash)
@@ -60,16 +61,12 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
             if counted is None:
                 continue
             totals = await tx.recount_reactions(reacted_to, site.reactions.choices)
-            await notifications.reactions_counted(
-                tx, counted, sum(count for _, count in totals), now, renew=False
-            )
+            await notifications.reactions_counted(tx, counted, totals, now, renew=False)
             reacted_page = await tx.find_page_by_id(page_id)
             if reacted_page is not None:
                 recounted.append((reacted_to, reacted_page))
-        # What they were told goes, and what others were told of their comments.
-        await tx.delete_notifications_of(site.id, author_hash)
+        await tx.delete_notifications_of(site.id, author_hash)  # what they were told
         found = await tx.author_comments(site.id, author_hash)
-        await tx.delete_notifications_about([listed.id for listed, _ in found])
         for listed, _ in found:
             # Locked and read again: a claim may have moved it to another author since.
             comment = await tx.find_comment(listed.id, for_update=True)
@@ -89,9 +86,12 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
             )
             if comment.status is Status.APPROVED:
                 events.append(await hidden(tx, erased, now))
+            erased_ids.append(comment.id)
             page = await tx.find_page_by_id(comment.page_id)
             assert page is not None
             changes.append(QueueChange(site.id, replace(erased), page, comment.status))
+        # What others were told of their comments goes with them.
+        await tx.delete_notifications_about(erased_ids)
         # A signed-in reader goes with their comments: the site's user id, name and avatar,
         # the readings of the name, and which anonymous comments they claimed (after the
         # comments, whose locks keep a claim from slipping in between).
@@ -184,9 +184,9 @@ def open_export_authors(batch: Batch, secret: str) -> None:
 
 async def forget_old_data(svc: Services) -> tuple[int, int, int]:
     """Drop IP hashes (of comments, flags and reactions) older than 30 days, expired
-    sessions, reactions changed or taken back a day ago, readers' notifications unchanged
-    for 30 days, and blank the text of comments
-    moderators deleted more than 30 days ago. Returns (hashes, sessions, texts)."""
+    sessions, reactions changed or taken back a day ago and readers' notifications unchanged
+    for 30 days, and blank the text of comments moderators deleted more than 30 days ago.
+    Returns (hashes, sessions, texts)."""
     now = svc.now_ms()
     async with svc.store.write() as tx:
         texts = await tx.purge_deleted_text(now - RESTORE_MS)

@@ -22,6 +22,7 @@ from server.core.models import Comment, Site, Status, iso
 from server.core.readers import author_hash_of
 from server.core.transactions.comments import CommentsTx
 from server.core.transactions.notifications import NotificationsTx
+from server.core.transactions.reactions import Totals
 
 PAGE_SIZE = 20
 KEEP_DAYS = 30
@@ -72,17 +73,18 @@ async def decided(tx: NotificationsTx, held: Comment, target: Status, now: int) 
 
 
 async def reactions_counted(
-    tx: NotificationsTx, comment: Comment, actors: int, now: int, *, renew: bool
+    tx: NotificationsTx, comment: Comment, totals: Totals, now: int, *, renew: bool
 ) -> None:
-    """The comment's live reactions are now ``actors``: its author's summary follows;
-    ``renew`` when someone reacted (unread again), not when a reaction was taken back."""
+    """The comment's reactions were counted again: its author's summary follows, with the
+    readers reacting now; ``renew`` when someone reacted (unread again), not when a
+    reaction was taken back."""
     if comment.author_hash:
         await tx.summarise_reactions(
             comment.site_id,
             comment.author_hash,
             comment.id,
             comment.page_id,
-            actors,
+            sum(count for _, count in totals),
             now,
             renew=renew,
         )

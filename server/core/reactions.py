@@ -165,14 +165,10 @@ async def _react_once(
         if not added:
             raise _Raced
         totals = await tx.recount_reactions(comment.id, site.reactions.choices)
-        await notifications.reactions_counted(tx, comment, _actors(totals), now, renew=True)
+        await notifications.reactions_counted(tx, comment, totals, now, renew=True)
         page = await _page_of(tx, comment)
         _committing(svc, now)
         return totals, page
-
-
-def _actors(totals: Totals) -> int:
-    return sum(count for _, count in totals)
 
 
 def _not_own(comment: Comment, voter: str, network: str | None) -> None:
@@ -211,7 +207,7 @@ async def unreact(
         if removed is None:
             return Reacted(None, comment.reaction_counts)
         totals = await tx.recount_reactions(comment.id, site.reactions.choices)
-        await notifications.reactions_counted(tx, comment, _actors(totals), now, renew=False)
+        await notifications.reactions_counted(tx, comment, totals, now, renew=False)
         page = await _page_of(tx, comment)
         _committing(svc, now)
     await svc.reactions_changed(site.id, page.id, page.key, comment.id)
