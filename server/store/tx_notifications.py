@@ -22,6 +22,16 @@ class NotificationQueries(NotificationsTx):
     async def add_notification(
         self, site_id: str, recipient: str, kind: str, comment_id: int, page_id: int, now: int
     ) -> None:
+        told = await self.conn.execute(
+            select(n.id).where(
+                n.site_id == site_id,
+                n.recipient == recipient,
+                n.kind == kind,
+                n.comment_id == comment_id,
+            )
+        )
+        if told.first() is not None:
+            return
         await self.conn.execute(
             notifications.insert().values(
                 site_id=site_id,

@@ -14,7 +14,8 @@ from server.core.comments import Draft, post_comment
 from server.core.context import Services, command_services
 from server.core.decisions import Action, decide_comment
 from server.core.erasure import forget_old_data
-from server.core.sites import SiteDirectory
+from server.core.models import Filters
+from server.core.sites import SiteDirectory, update_site
 from server.store.schema import notifications
 from tests.support.api import ORIGIN, Api, Clock
 from tests.support.config import SECRET
@@ -148,6 +149,27 @@ async def test_a_held_reply_tells_nobody_until_approved(asgi_api: Api) -> None:
         # Its text is not shown, even to its author: the comment left (never reached) view.
         assert first["comment"]["body"] == "" and first["comment"]["status"] == "deleted"
     assert len((await asker.notes())["notifications"]) == 2  # rejected replies tell nobody
+
+
+async def test_a_reply_held_by_flags_and_approved_again_is_not_news_twice(
+    asgi_api: Api,
+) -> None:
+    api = asgi_api
+    site = await api.new_site()
+    await update_site(command_services(api.store, SECRET), site, filters=Filters(flag_threshold=1))
+    asker, answerer, flagger = Reader(api, site), Reader(api, site), Reader(api, site)
+    question = await asker.post("Question")
+    answer = await answerer.post("Contested answer", parent=question["id"])
+    await flagger.post("Elsewhere", page="q")
+    r = await api.http.post(
+        f"/api/v1/sites/{site}/comments/{answer['id']}/flag", headers=flagger.headers()
+    )
+    assert r.status_code == 200, r.text
+    # Held by the flag: its notification shows the tombstone meanwhile.
+    assert (await asker.notes())["notifications"][0]["comment"]["status"] == "deleted"
+    await decide(api, site, answer["id"], Action.APPROVE)
+    assert kinds(await asker.notes()) == [("reply", answer["id"])]
+    assert (await asker.notes())["notifications"][0]["comment"]["body"] == "Contested answer"
 
 
 async def test_a_moderators_reply_says_so(asgi_api: Api) -> None:

@@ -25,7 +25,10 @@ class NotificationsTx(Protocol):
 
     async def add_notification(
         self, site_id: str, recipient: str, kind: str, comment_id: int, page_id: int, now: int
-    ) -> None: ...
+    ) -> None:
+        """Tell ``recipient`` once of ``kind`` about a comment: a reply that flags held and a
+        moderator approved again is not news twice."""
+        ...
 
     async def summarise_reactions(
         self,
