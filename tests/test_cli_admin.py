@@ -31,6 +31,7 @@ from server.store.schema import (
     metadata,
     moderator_sites,
     moderators,
+    notifications,
     pages,
     reactions,
     sessions,
@@ -98,6 +99,17 @@ def _site_rows(conn: Connection, site: str, n: int) -> None:
     conn.execute(
         insert(reactions).values(
             site_id=site, page_id=n, comment_id=10 * n, voter="v", kind="up", created_at=T0
+        )
+    )
+    conn.execute(
+        insert(notifications).values(
+            site_id=site,
+            recipient="r",
+            kind="reply",
+            comment_id=10 * n,
+            page_id=n,
+            created_at=T0,
+            updated_at=T0,
         )
     )
     conn.execute(
