@@ -214,7 +214,7 @@ async def _post_once(
             page = await tx.advance_page(page.id, +1)
             if parent is not None:
                 await tx.add_reply_count(parent.id, +1)
-                await notifications.reply_published(tx, comment, now)
+                await notifications.reply_published(tx, comment, now, (parent, answered))
             events.append(await record(tx, page, EventType.CREATED, comment, now))
     await svc.publish(events)
     await svc.queue_changed(QueueChange(site.id, comment, page, None, replying_to=answered))

@@ -40,16 +40,21 @@ class ReplyNotifyingTx(NotificationsTx, CommentsTx, Protocol):
     """A reply tells the authors of the comments it answers."""
 
 
-async def reply_published(tx: ReplyNotifyingTx, reply: Comment, now: int) -> None:
+async def reply_published(
+    tx: ReplyNotifyingTx, reply: Comment, now: int, known: Sequence[Comment | None] = ()
+) -> None:
     """``reply`` just became public: tell the author of the comment it hangs under and, when
-    it answers a reply of a third author, that one too (once each, never its own author)."""
+    it answers a reply of a third author, that one too (once each, never its own author).
+    ``known``: those comments when the caller has read them already (posting has), so they
+    are not read again."""
     answered = [i for i in (reply.parent_id, reply.reply_to_id) if i is not None]
     if not answered:
         return
     kind = MODERATOR_REPLY if reply.moderator else REPLY
+    read = {c.id: c for c in known if c is not None}
     told: set[str] = set()
     for comment_id in dict.fromkeys(answered):
-        comment = await tx.find_comment(comment_id)
+        comment = read.get(comment_id) or await tx.find_comment(comment_id)
         if comment is None or comment.site_id != reply.site_id:
             continue
         recipient = comment.author_hash
