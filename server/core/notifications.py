@@ -8,17 +8,14 @@ view shows only its tombstone."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import orjson
-
 from server.core.context import Services
+from server.core.cursors import Cursor
 from server.core.errors import Invalid, NotFound, Unauthorized
-from server.core.models import Comment, Site, Status, iso
+from server.core.models import Comment, Order, Site, Status, iso
 from server.core.readers import author_hash_of
 from server.core.transactions.comments import CommentsTx
 from server.core.transactions.notifications import NotificationsTx
@@ -101,26 +98,6 @@ def _no_token() -> Unauthorized:
     )
 
 
-def _encode_cursor(updated_at: int, notification_id: int) -> str:
-    raw = orjson.dumps([updated_at, notification_id])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(text: str) -> tuple[int, int]:
-    bad = Invalid("invalid_cursor", "cursor is not one this server issued")
-    try:
-        value = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (binascii.Error, ValueError, orjson.JSONDecodeError):
-        raise bad from None
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or not all(type(v) is int and 0 <= v < 2**62 for v in value)
-    ):
-        raise bad
-    return value[0], value[1]
-
-
 @dataclass(frozen=True, slots=True)
 class Listing:
     notifications: list[dict[str, Any]]
@@ -143,7 +120,11 @@ async def list_notifications(
     """The reader's notifications, the latest changed first, ``PAGE_SIZE`` a page."""
     if token is None:
         raise _no_token()
-    after = _decode_cursor(cursor) if cursor else None
+    # The thread's keyset cursors, over (updated_at, id) newest first.
+    position = Cursor.decode(cursor) if cursor else None
+    if position is not None and position.order is not Order.NEWEST:
+        raise Invalid("invalid_cursor", "cursor is not one this server issued")
+    after = (position.created_at, position.id) if position is not None else None
     async with svc.store.read() as tx:
         reader = await author_hash_of(tx, svc.secret, site, token, svc.now_ms())
         rows = await tx.notifications_of(site.id, reader, after, PAGE_SIZE + 1)
@@ -174,7 +155,10 @@ async def list_notifications(
                 "read": row.read_at is not None,
             }
         )
-    next_cursor = _encode_cursor(rows[-1].updated_at, rows[-1].id) if has_more else None
+    last = rows[-1] if rows else None
+    next_cursor = (
+        Cursor(last.updated_at, last.id, Order.NEWEST).encode() if has_more and last else None
+    )
     return Listing(shown, unread, next_cursor, has_more)
 
 
