@@ -30,11 +30,13 @@ run: $(VENV)/.installed-run
 		--add-origin http://127.0.0.1:$(PORT) --add-origin http://localhost:$(PORT)
 	THREADLINE_LOG_FORMAT=text $(BIN)/threadline serve --host $(HOST) --port $(PORT)
 
-# Chromium and redis-server come from Debian; PostgreSQL binaries are on the machine.
+# Chromium, redis-server and wrk (the benchmarks' short forms in `make test`) come from
+# Debian; PostgreSQL binaries are on the machine.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing from Debian:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -63,11 +65,6 @@ $(PEERS)/.installed: bench/peers-requirements.txt
 	touch $@
 
 bench-deps: system-deps
-	@command -v wrk >/dev/null 2>&1 || { \
-		echo "installing from Debian: wrk"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
 
 # BASELINE=<git rev> (or BENCH_BASELINE): that revision's Threadline too, measured in the same
 # run next to this tree's (latency, throughput, http), with a within-noise verdict per figure.

@@ -23,8 +23,12 @@ from bench.scenarios_fanout import (
     throughput,
 )
 from bench.scenarios_faults import flood_one_ip, load_and_faults
+from bench.scenarios_full_path import full_path
+from bench.scenarios_hot_page import hot_page_bench
 from bench.scenarios_http import http_bench
+from bench.scenarios_notifications import notification_bench
 from bench.scenarios_reactions import reaction_burst
+from bench.scenarios_readers import readers_50k
 from bench.scenarios_widget import widget
 
 
@@ -45,7 +49,11 @@ SCENARIOS: list[tuple[str, Scenario]] = [
     ("memory", memory),
     ("capacity", capacity),
     ("http", http_bench),
+    ("hot_page", hot_page_bench),
+    ("full_path", full_path),
+    ("readers", readers_50k),
     ("reactions", reaction_burst),
+    ("notifications", notification_bench),
     ("widget", widget),
     ("load_and_faults", load_and_faults),
     ("flood", flood_one_ip),

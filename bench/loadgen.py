@@ -5,7 +5,11 @@ Each child is `python -m bench.loadgen CONFIG.json`. It opens its readers
 page, waits for ``collect SECONDS COUNT`` on stdin, records until it has COUNT messages per
 reader or time runs out, and prints one JSON line of results. Messages carry
 ``@t<scheduled monotonic ns>@i<index>@``: latency is measured from the publisher's schedule,
-so a slow publisher cannot hide behind it (no coordinated omission)."""
+so a slow publisher cannot hide behind it (no coordinated omission).
+
+``source_addresses`` in the config (optional) spreads the readers' sockets over several
+loopback source addresses (Linux routes all of 127/8 to lo): each source address has its own
+~28,000 ephemeral ports, so tens of thousands of readers do not run out of them."""
 
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ from bench.wsclient import mask_frame
 
 T_MARK = b"@t"
 I_MARK = b"@i"
+
+PING_EVERY = 25.0  # seconds, as the widget (widget/src/live.js)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,8 @@ class Stats:
     other_frames: int = 0
     errors: int = 0
     closed: int = 0
+    # Close codes the servers sent (1013: dropped as too slow), as strings for JSON.
+    close_codes: dict[str, int] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def per_message(self) -> dict[int, list[int]]:
@@ -98,9 +106,9 @@ class Conn(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
         key = base64.b64encode(os.urandom(16)).decode()
         path = self.adapter.path.format(page=self.page)
-        transport.write(
+        transport.write(  # type: ignore[attr-defined]
             (
-                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"  # type: ignore[attr-defined]
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                 f"Sec-WebSocket-Version: 13\r\nOrigin: {self.adapter.origin}\r\n\r\n"
             ).encode()
@@ -162,6 +170,8 @@ class Conn(asyncio.Protocol):
                 self.transport.write(mask_frame(10, data[start:end]))
             elif opcode == 8:
                 self.stats.closed += 1
+                code = str(int.from_bytes(data[start : start + 2], "big")) if n >= 2 else "none"
+                self.stats.close_codes[code] = self.stats.close_codes.get(code, 0) + 1
                 assert self.transport is not None
                 self.transport.close()
                 return
@@ -189,8 +199,20 @@ class Conn(asyncio.Protocol):
             self.stats.closed += 1
 
 
+def raise_open_files_limit() -> int:
+    """The soft limit on open descriptors raised to the hard one: a child holding ~12,000
+    sockets would otherwise hit a soft limit below what the system lets it have."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    return int(soft)
+
+
 async def child(config: dict[str, Any]) -> None:
     loop = asyncio.get_running_loop()
+    raise_open_files_limit()
     adapter = ADAPTERS[config["adapter"]]
     stats = Stats()
     joined = 0
@@ -205,16 +227,21 @@ async def child(config: dict[str, Any]) -> None:
 
     conns: list[Conn] = []
     gate = asyncio.Semaphore(config.get("concurrency", 64))
+    # None (the default): the kernel picks the source address, 127.0.0.1, as it always did.
+    sources: list[str] = config.get("source_addresses") or []
 
-    async def open_one(page: str) -> None:
+    async def open_one(page: str, number: int) -> None:
+        # Round robin, so every source address carries the same share of the ports.
+        local = (sources[number % len(sources)], 0) if sources else None
         async with gate:
             for _ in range(5):
                 try:
                     conn = Conn(adapter, page, stats, on_joined)
                     await loop.create_connection(
                         lambda c=conn: c,
-                        config["host"],  # type: ignore[misc]
+                        config["host"],
                         config["port"],
+                        local_addr=local,
                     )
                     conns.append(conn)
                     return
@@ -222,7 +249,23 @@ async def child(config: dict[str, Any]) -> None:
                     stats.errors += 1
                     await asyncio.sleep(0.2)
 
-    await asyncio.gather(*(open_one(p) for p in config["pages"]))
+    await asyncio.gather(*(open_one(p, n) for n, p in enumerate(config["pages"])))
+    if config["adapter"] == "threadline":
+        # Every reader pings as the widget does (every 25 s): Threadline closes a socket
+        # silent for 75 s, and a long step would otherwise lose its first readers midway.
+        async def ping_like_the_widget() -> None:
+            spent = 0.0
+            while True:
+                await asyncio.sleep(max(0.0, PING_EVERY - spent))  # the first after the joins
+                started = loop.time()
+                for number, conn in enumerate(list(conns)):
+                    if conn.is_open:  # never into a handshake still under way
+                        conn.send(b'{"type":"ping"}')
+                    if number % 500 == 499:  # spread over the interval, not one burst
+                        await asyncio.sleep(PING_EVERY * 500 / max(len(conns), 1))
+                spent = loop.time() - started
+
+        stats.tasks.append(asyncio.create_task(ping_like_the_widget()))
     typing_every = config.get("typing_every")
     if typing_every:
         # The first reader of each page types now and then (Threadline only).
@@ -266,6 +309,7 @@ async def child(config: dict[str, Any]) -> None:
                         "closed": stats.closed,
                         "errors": stats.errors,
                         "other": stats.other_frames,
+                        "close_codes": stats.close_codes,
                     }
                 ),
                 flush=True,

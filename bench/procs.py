@@ -103,9 +103,36 @@ class Proc:
         return int(psutil.Process(self.pid).memory_info().rss // 1024)
 
 
-def uvicorn(python: str, app: str, **kwargs: Any) -> Proc:
+def threadline_serve(env: dict[str, str], log: Path, port: int | None = None) -> Proc:
+    """This tree's ``threadline serve`` on CPU 1 with ``env`` (a bench server's settings),
+    behind 127.0.0.1 as a trusted proxy (the load names its client in X-Forwarded-For)."""
+    return Proc(
+        [
+            str(ROOT / ".venv" / "bin" / "threadline"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+        ],
+        env={
+            **env,
+            "THREADLINE_TRUSTED_PROXIES": "127.0.0.1",
+            "PATH": str(ROOT / ".venv" / "bin") + ":/usr/bin:/bin",
+        },
+        cpu="1",
+        port=port or free_port(),
+        log=log,
+    )
+
+
+def uvicorn(python: str, app: str, ws: str | None = None, **kwargs: Any) -> Proc:
+    """``ws``: a websocket protocol class in place of uvicorn's own (``UVICORN``'s)."""
     # Quiet when measuring; at INFO under pytest, like every server the tests start.
     level = "warning" if logcheck.directory() is None else "info"
+    options = list(UVICORN)
+    if ws is not None:
+        options[options.index("--ws") + 1] = ws
     return Proc(
         [
             python,
@@ -116,7 +143,7 @@ def uvicorn(python: str, app: str, **kwargs: Any) -> Proc:
             "127.0.0.1",
             "--port",
             "{port}",
-            *UVICORN,
+            *options,
             "--log-level",
             level,
         ],
@@ -161,11 +188,23 @@ class Generator:
     """Children of bench.loadgen, each holding a share of the readers."""
 
     def __init__(
-        self, adapter: str, port: int, pages: list[str], *, procs: int = 2, cpu: str | None = "0"
+        self,
+        adapter: str,
+        port: int,
+        pages: list[str],
+        *,
+        procs: int = 2,
+        cpu: str | None = "0",
+        source_addresses: list[str] | None = None,
     ) -> None:
         self.adapter, self.port, self.pages, self.procs, self.cpu = adapter, port, pages, procs, cpu
+        # Loopback addresses the readers' sockets are bound to, in turn (bench.loadgen); None:
+        # the kernel's choice, 127.0.0.1, whose ~28,000 ephemeral ports bound one run.
+        self.source_addresses = source_addresses
         self.children: list[asyncio.subprocess.Process] = []
         self.ready = 0
+        # Close frames the readers got, by code, over the last results (1013: too slow).
+        self.close_codes: dict[str, int] = {}
         self.typing_every: float | None = None
 
     async def start(self, join_timeout: float = 60) -> int:
@@ -183,6 +222,7 @@ class Generator:
                         "pages": share,
                         "join_timeout": join_timeout,
                         "typing_every": self.typing_every,
+                        "source_addresses": self.source_addresses,
                     },
                     fh,
                 )
@@ -220,6 +260,7 @@ class Generator:
         merged = array.array("l")
         per_message: dict[int, list[int]] = {}
         cpus, closed, errors, conns = [], 0, 0, 0
+        self.close_codes = {}
         for child in self.children:
             assert child.stdout is not None
             result = json.loads(await asyncio.wait_for(child.stdout.readline(), seconds + 60))
@@ -230,6 +271,8 @@ class Generator:
                 seen[1] = max(seen[1], worst)
             cpus.append(result["cpu"])
             closed += result["closed"]
+            for code, count in result.get("close_codes", {}).items():
+                self.close_codes[code] = self.close_codes.get(code, 0) + count
             errors += result["errors"]
             conns += result["connections"]
         return Measurement(merged, per_message, conns, expected, cpus, closed, errors)

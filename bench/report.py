@@ -75,6 +75,68 @@ EXPLAIN = {
 }
 
 
+FULL_PATH_FINDINGS = (
+    "What the profile shows (py-spy on A at 35 posts/s, the bench's rig CPU per step; issue "
+    "19). Delivery itself is not the gap: B spends the same ~10-15 µs per frame for "
+    "Threadline and bare. The gap is the post before the publish: process A spends ~7-8 ms "
+    "of CPU per HTTP post at these rates (the request ~40 % of its samples: Starlette and "
+    "the middleware ~6 %, SQLAlchemy's asyncpg adapter ~20 % over the post's statements, "
+    "the read of the committed event's seq ~5 %; the event loop's own callbacks ~29 %; the "
+    "fan-out worker ~6 %; the Redis publish ~4 %), and A shares the rig's core with "
+    "PostgreSQL, Redis, the poster and the generator. Its p50 (~18 ms against bare's ~9 ms) "
+    "is the post's round trips to PostgreSQL on that busy core; the highest rate stops "
+    "where the rig's core saturates (flagged `rig core` at 45/s, 0.95 of the core, where "
+    "bare's publisher costs next to nothing and saturates it only past 75/s). **Tried**: "
+    "numbering events at commit (the page's lock is no longer held across round trips), "
+    "the fan-out's poll reading each page's row once. **Next**: fewer statements per post "
+    "(the name check's moderator names and the seq read-back are a round trip each), "
+    "asyncpg directly on the post path, and A's per-post CPU."
+)
+
+CAPACITY_FINDINGS = (
+    "What is in the way (issue 19). **Latency**: one event per second on each of 100 pages "
+    "is 25,000 frames a second to 25,000 readers and 50,000 to 50,000; the reader "
+    "processes share one core at ~10-19 µs per frame, and at 50,000 "
+    "readers that core and the rig's (the generator parsing every frame, the publisher, "
+    "PostgreSQL) both run at ~0.97-0.98: p99 is queueing on saturated cores, not a "
+    "per-socket cost. 25,000 held at p99 166 ms in one run and 279 ms in another (the rig's "
+    "core at 0.87-0.90). A machine with a third core for the generator, or readers spread "
+    "over both cores, is what 50,000 needs here. **Memory**: an idle socket is ~21 KiB (raw "
+    "ASGI under uvicorn ~19.5): uvicorn's websocket protocol object ~5.8 KiB, its receive "
+    "queue and locks ~4 KiB, Threadline's own connection state ~1 KiB. **Tried**: the "
+    "servers now let go of the handshake's request and response once a socket is accepted "
+    "(~2 KiB a socket: 23.1 to 21.2 KiB), and the bench runs the websocket protocol "
+    "`threadline serve` runs. **Next**: a lighter receive queue than uvicorn's per socket "
+    "(~3-4 KiB). This machine allows 20,000 open files a process (not raisable here), so "
+    "the scenario runs three reader processes where the issue asks for two."
+)
+
+HOT_PAGE_FINDINGS = (
+    "What the profiles show (py-spy on the server, `pg_stat_statements` on PostgreSQL; "
+    "issue 19). **PostgreSQL**: a page's posts used to queue on its row lock, which keeps "
+    "`seq` gap-free: numbered by a statement, the lock was held across the round trip to "
+    "COMMIT and each post's wait in a busy server's event loop (24-26 ms of lock wait per "
+    "post with three round trips, ~15 ms with one). Events are now numbered at COMMIT by a "
+    "deferred trigger (migration 0015): the lock is held for the commit alone, the seq "
+    "UPDATE's mean time fell to ~0.1 ms, p99 on replies to one page from ~1,100 to ~500-640 "
+    "ms, and one page posts as fast as 20 pages. What is left in the way is the server's "
+    "CPU on its one core: ~2.9 ms per post on PostgreSQL (half of it in SQLAlchemy's asyncpg "
+    "adapter around ~8 statements, plus the read-back of the committed event's seq), "
+    "~2.2 ms on SQLite (the HTTP stack, SQLAlchemy, token issue, the event); the database "
+    "~1.1-1.3 ms per post. At 50 connections against one saturated core, p99 is queueing: "
+    "50 posts in flight over ~300-450 posts/s. **Tried**: the seq+event statement (+10 % on "
+    "PostgreSQL); numbering at commit (the lock wait gone; the rate then bound by server "
+    "CPU); the readers' fan-out off the comment rows (0.3 ms of database CPU per post with "
+    "nobody to tell) and its poll reading each hot page's row once, not once per event (125 "
+    "ms a poll at 250 posts/s, now 0.7 ms); the duplicate check by an indexed hash of the "
+    "text (one network posting: 400/s with cost growing 1.7x over the run, now flat). "
+    "**Next**: the 1,000/s target needs about 1 ms of server CPU per post on one core, or "
+    "several server processes: asyncpg directly on the post path (no SQLAlchemy compile and "
+    "greenlet hops), the post's checks folded into one or two statements, and grouping "
+    "concurrent posts of a page into one transaction."
+)
+
+
 @dataclass
 class Target:
     key: str
@@ -506,11 +568,183 @@ def reaction_rows(results: dict[str, Any]) -> list[Row]:
     ]
 
 
+def notification_rows(results: dict[str, Any]) -> list[Row]:
+    """Reply posting with readers' notifications on and off, in the same run (issue 18)."""
+    found = results["scenarios"].get("notifications") or {}
+    if not found or "error" in found:
+        return []
+    out: list[Row] = []
+    for r in found.get("runs", []):
+        ratio = r["ratio"] or 0.0
+        out.append(
+            (
+                f"posting replies ({r['backend']}), notifications on / off",
+                f"{r['posts_per_s_on']:,}/s / {r['posts_per_s_off']:,}/s = {ratio:.3f} "
+                f"(sessions on {r['each_on']}, off {r['each_off']}; p99 {r['p99_ms_on']} / "
+                f"{r['p99_ms_off']} ms; server + database CPU per post "
+                f"{r.get('cpu_us_per_post_on')} / {r.get('cpu_us_per_post_off')} us; "
+                f"{r['emails_sent']} e-mails sent)",
+                ">= 0.95",
+                "ok" if ratio >= 0.95 and r["non_2xx"] == 0 else "MISSED",
+            )
+        )
+    return out
+
+
+def hot_page_rows(results: dict[str, Any]) -> list[Row]:
+    """Posting to one hot page (issue 19): each shape on each store, and the targets."""
+    found = results["scenarios"].get("hot_page") or {}
+    if not found or "error" in found:
+        return []
+    out: list[Row] = []
+    for name, r in found.get("runs", {}).items():
+        db = f", database {r['db_us_per_post']} µs" if r.get("db_us_per_post") else ""
+        out.append(
+            (
+                f"posting, {name}",
+                f"{r['posts_per_s']:,}/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms; CPU per "
+                f"post: server {r['server_us_per_post']} µs{db}; last / first 10 % "
+                f"{r['last_vs_first_cpu_per_post']}",
+                "",
+                "ok" if r["non_2xx"] == 0 else f"{r['non_2xx']} non-2xx",
+            )
+        )
+    isso = found.get("isso_posting") or {}
+    out.append(
+        (
+            "posting, Isso (one page, same run)",
+            f"{isso.get('requests_per_s')}/s, p99 {isso.get('p99_ms')} ms",
+            "",
+            "reference",
+        )
+    )
+    for backend, t in found.get("targets", {}).items():
+        checks = [
+            ("rate_met", f">= 1,000/s (got {t['posts_per_s']:,})"),
+            ("p99_met", "p99 <= 100 ms"),
+            ("vs_isso_met", f">= 5x Isso (got {t['vs_isso']}x)"),
+            ("db_met", "database <= 1 ms per post"),
+        ]
+        for key, what in checks:
+            if t.get(key) is None:
+                continue
+            out.append(
+                (f"hot page target ({backend})", what, "issue 19", "met" if t[key] else "MISSED")
+            )
+    return out
+
+
+def full_path_rows(results: dict[str, Any]) -> list[Row]:
+    """Comments POSTed over HTTP to process A, to 1,000 readers on B, beside bare (issue 19)."""
+    found = results["scenarios"].get("full_path") or {}
+    if not found or "error" in found:
+        return []
+    out: list[Row] = []
+    for name, label in (("threadline_http", "Threadline, HTTP POST"), ("bare", "bare, via Redis")):
+        r = found.get(name) or {}
+        if "latency" not in r:
+            out.append((f"full path: {label}", str(r.get("error", "no figures")), "", "MISSED"))
+            continue
+        lat = r["latency"]
+        extra = (
+            f"; A's CPU per post {lat['a_cpu_us_per_post']} µs"
+            if "a_cpu_us_per_post" in lat
+            else ""
+        )
+        out.append(
+            (
+                f"full path: {label}, {found['readers']:,} readers on B, 10 posts/s",
+                f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms (rounds {lat['rounds_p99_ms']}); "
+                f"B {lat['b_cpu_us_per_frame']} µs per frame{extra}; highest rate at p99 <= "
+                f"100 ms: {r['max_rate']}/s",
+                "",
+                "reference" if name == "bare" else "-",
+            )
+        )
+    ratio, rate_ratio = found.get("p99_ratio"), found.get("max_rate_ratio")
+    if ratio is not None:
+        out.append(
+            (
+                "full path p99, Threadline over HTTP / bare",
+                f"{ratio}x",
+                "<= 1.1x (issue 19)",
+                "met" if ratio <= 1.1 else "MISSED",
+            )
+        )
+    if rate_ratio is not None:
+        out.append(
+            (
+                "full path highest rate at p99 <= 100 ms, Threadline over HTTP / bare",
+                f"{rate_ratio}x",
+                ">= 1.0x (issue 19)",
+                "met" if rate_ratio >= 1.0 else "MISSED",
+            )
+        )
+    return out
+
+
+def readers_rows(results: dict[str, Any]) -> list[Row]:
+    """Capacity (issue 19): readers held on one machine at 1 event/s on 100 pages."""
+    found = results["scenarios"].get("readers") or {}
+    if not found or "error" in found:
+        return []
+    out: list[Row] = []
+    for p in found.get("points", []):
+        figures = (
+            f"joined {p['joined']:,} in {p['join_seconds']} s; {p['kib_per_socket']} KiB per "
+            "idle socket"
+        )
+        if "p99_ms" in p:
+            figures += (
+                f"; p50 {p['p50_ms']} ms, p99 {p['p99_ms']} ms, delivered {p['delivery']:.2%}; "
+                f"CPU {p.get('cpu')}"
+            )
+        if p.get("join_failure"):
+            figures += f"; joins failed: {p['join_failure']}"
+        out.append((f"capacity: {p['readers']:,} readers", figures, "", "-"))
+    targets_ = found.get("targets", {})
+    out.append(
+        (
+            "capacity: 50,000 readers at p99 <= 200 ms",
+            f"held {found.get('max_readers')}; {found.get('stopped') or 'every step held'}",
+            "issue 19",
+            "met" if targets_.get("p99_met") else "MISSED",
+        )
+    )
+    out.append(
+        (
+            "capacity: KiB per idle socket",
+            f"{found.get('kib_per_socket')} (at {found.get('kib_per_socket_at')} sockets)",
+            "<= 20 (issue 19)",
+            "met" if targets_.get("kib_met") else "MISSED",
+        )
+    )
+    traced = found.get("where_the_bytes_go") or {}
+    if traced.get("by_file"):
+        top = ", ".join(
+            f"{entry['where']} {entry['bytes_per_socket'] / 1024:.1f}"
+            for entry in traced["by_file"][:6]
+        )
+        out.append(
+            (
+                "capacity: where a socket's bytes go (tracemalloc, KiB)",
+                f"{traced.get('python_kib_per_socket')} KiB of Python objects per socket: {top}",
+                "",
+                "-",
+            )
+        )
+    return out
+
+
 def rows(results: dict[str, Any]) -> list[Row]:
     return (
         [t.row() for t in targets(results)]
         + reference_rows(results)
+        + hot_page_rows(results)
+        + full_path_rows(results)
+        + readers_rows(results)
         + reaction_rows(results)
+        + notification_rows(results)
         + check_rows(results)
     )
 
@@ -638,6 +872,47 @@ def write_markdown(results: dict[str, Any], path: Path, images: list[Path]) -> N
         "",
         *_table(reference_rows(results)),
         "",
+        "## A hot page: posting",
+        "",
+        "50 connections (wrk) post unique comments, the server on one core: to one page from "
+        "one address, to one page from 1,000 addresses (a trusted proxy header), and to 20 "
+        "pages. CPU per post is the server process's and, on PostgreSQL, every process of the "
+        "bench's own cluster; last / first compares the CPU per post of the run's last 10 % "
+        "with its first (a cost growing as the page fills). Isso posts to one page in the "
+        "same run.",
+        "",
+        *_table(hot_page_rows(results)),
+        "",
+        HOT_PAGE_FINDINGS,
+        "",
+        "## The full path: an HTTP POST to readers on another process",
+        "",
+        "A separate poster (on the rig's core) sends real `POST /api/v1/sites/bench/comments` "
+        "requests to process A on an open-loop schedule; 1,000 readers on process B measure "
+        "each frame from the POST's scheduled time: HTTP, validation, the PostgreSQL commit, "
+        "the publish, Redis and B's fan-out. Bare `websockets` via Redis, publishing directly, "
+        "is measured the same way in the same run. p99 at 10 posts/s is the median of three "
+        "rounds; the highest rate is the last step (10 to 100/s) with p99 <= 100 ms and every "
+        "frame delivered.",
+        "",
+        *_table(full_path_rows(results)),
+        "",
+        FULL_PATH_FINDINGS,
+        "",
+        "## Capacity: readers on one machine",
+        "",
+        "Readers join in steps (10,000, 25,000, 50,000) spread over 100 pages, from several "
+        "loopback source addresses so ports never run out, and ping as the widget does; three "
+        "reader processes behind one Redis on one core (this machine allows 20,000 open files "
+        "a process, so two cannot hold 25,000 each), the publisher, PostgreSQL, Redis and the "
+        "generator on the other. Each step reads the reader processes' memory per idle "
+        "socket, then measures 10 s of one event per second on every page. A socket over "
+        "20 KiB is traced (tracemalloc, in a separate server) to say where its bytes go.",
+        "",
+        *_table(readers_rows(results)),
+        "",
+        CAPACITY_FINDINGS,
+        "",
         "## Reaction bursts",
         "",
         "Readers on process B, reactions arriving at process A (each from a reader and network "
@@ -646,6 +921,16 @@ def write_markdown(results: dict[str, Any], path: Path, images: list[Path]) -> N
         "is B's CPU per durable event to the same readers, in the same run.",
         "",
         *_table(reaction_rows(results)),
+        "",
+        "## Notifications on the write path",
+        "",
+        "Replies posted by wrk (50 connections, one server core) to 40 authored comments on one "
+        "page, half of whose authors follow replies by e-mail and two the whole thread: each "
+        "reply writes its parent author's notification and the followers' outbox rows, and "
+        "rings a doorbell after commit. The reference is the same server and database with "
+        "`THREADLINE_NOTIFICATIONS=off`, sessions alternating on and off in the same run.",
+        "",
+        *_table(notification_rows(results)),
         "",
         "## Correctness under load",
         "",

@@ -115,9 +115,12 @@ async def median_round(
     rate: float,
     count: int,
     rounds: int = 3,
+    measure: Callable[..., Awaitable[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Several rounds on the same readers; the round with the median p99 is reported."""
-    results = [await run_rate(gen, a, b, services, rate=rate, count=count) for _ in range(rounds)]
+    """Several rounds on the same readers; the round with the median p99 is reported.
+    ``measure``: one round (``run_rate``'s parameters), when not ``run_rate``."""
+    one = measure or run_rate
+    results = [await one(gen, a, b, services, rate=rate, count=count) for _ in range(rounds)]
     results.sort(key=lambda r: r["p99_ms"])
     chosen = results[len(results) // 2]
     chosen["rounds_p99_ms"] = [r["p99_ms"] for r in results]

@@ -32,15 +32,15 @@ end
 """
 
 
-def wrk(url: str, *, script: str | None = None) -> dict[str, Any]:
-    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "--timeout", "10s"]
+def wrk(url: str, *, script: str | None = None, seconds: int = SECONDS) -> dict[str, Any]:
+    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script is not None:
         fd, path = tempfile.mkstemp(suffix=".lua")
         with os.fdopen(fd, "w") as fh:
             fh.write(script)
         cmd += ["-s", path]
     out = subprocess.run(
-        pinned("0", [*cmd, url]), capture_output=True, text=True, check=False, timeout=SECONDS + 60
+        pinned("0", [*cmd, url]), capture_output=True, text=True, check=False, timeout=seconds + 60
     ).stdout
 
     def ms(label: str) -> float | None:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 PEERS_PYTHON = str(ROOT / "bench" / ".venv-peers" / "bin" / "python")
 B_CPU, A_CPU = "1", "0"
+THREADLINE_WS = "server.runtime.websocket_protocol:WebSocketProtocol"
+THREADLINE_WS_FILE = "server/runtime/websocket_protocol.py"
 
 
 @dataclass
@@ -48,10 +50,13 @@ class Sut:
             await store.close()
             env = services.server(db).env
         if self.kind == "threadline":
+            # What `threadline serve` runs (server/runtime/serve.py), where the tree has it.
+            ws = THREADLINE_WS if (self.cwd / THREADLINE_WS_FILE).exists() else None
             pa = (
                 uvicorn(
                     sys.executable,
                     "bench.sut.threadline_app:app",
+                    ws=ws,
                     env=env,
                     cpu=A_CPU,
                     log=log.with_suffix(".a.log"),
@@ -63,6 +68,7 @@ class Sut:
             pb = uvicorn(
                 sys.executable,
                 "bench.sut.threadline_app:app",
+                ws=ws,
                 env=env,
                 cpu=B_CPU,
                 log=log.with_suffix(".b.log"),

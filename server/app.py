@@ -31,6 +31,7 @@ from server.core.names import warm as warm_name_checks
 from server.core.passwords import hasher
 from server.core.sites import SiteDirectory
 from server.core.wordfold import warm as warm_word_filters
+from server.fanout_worker import FanOutWorker
 from server.http.body_limit import BodyLimit
 from server.http.errors import domain_error_handler
 from server.http.security_headers import SecurityHeaders
@@ -38,6 +39,7 @@ from server.http.sockets import SocketHandler, Sockets
 from server.live.endpoint import ws_endpoint
 from server.live.moderation_queue import ModerationQueueHub
 from server.live.node import LiveNode
+from server.mail.outbox import MailOutbox
 from server.moderation.render import ERROR_PAGES as moderation_error_pages
 from server.moderation.routes import routes as moderation_routes
 from server.moderation.socket import moderation_ws
@@ -47,10 +49,11 @@ from server.settings import Settings
 from server.state import AppState
 from server.store.database import SqlStore
 from server.store.migrate import check_migrated
+from server.web import mail_pages
 from server.web.i18n import widget_messages
 from server.web.metrics import metrics
 from server.web.pages import demo_css, demo_page, healthz, http_error, readyz, server_error
-from server.web.widget import COUNT, EngageAsset, WidgetAsset
+from server.web.widget import COUNT, EngageAsset, NotifyAsset, WidgetAsset
 
 log = logging.getLogger("threadline")
 
@@ -61,6 +64,7 @@ def build_state(settings: Settings, clock: Callable[[], float] = time.time) -> A
     store = SqlStore(settings.database_url)
     broker = create_broker(settings.redis_url, node_id)
     hub = LiveNode(broker, store)
+    mail = MailOutbox(settings, store, clock)
     services = Services(
         store=store,
         publisher=hub,
@@ -68,6 +72,7 @@ def build_state(settings: Settings, clock: Callable[[], float] = time.time) -> A
         tokens=AuthorTokens(settings.secret_key),
         secret=settings.secret_key,
         clock=clock,
+        notifications=settings.notifications,
         limits=Limits(
             edit_window=settings.edit_window,
             page_size=settings.page_size,
@@ -75,7 +80,9 @@ def build_state(settings: Settings, clock: Callable[[], float] = time.time) -> A
             rate_limit=settings.rate_limit,
             page_rate_limit=settings.page_rate_limit,
             min_submit_ms=settings.min_submit_ms,
+            mail_digest_ms=settings.mail_digest_seconds * 1000,
         ),
+        mail=mail.enabled,
     )
     modhub = ModerationQueueHub(broker, services)
     hub.route(MODERATION_PREFIX, modhub.on_message)
@@ -93,6 +100,8 @@ def build_state(settings: Settings, clock: Callable[[], float] = time.time) -> A
         node_id=node_id,
         modhub=modhub,
         notifier=notifier,
+        mail=mail,
+        fanout=FanOutWorker(services),
     )
     # A change on any process forgets this process's cached first pages of that thread.
     hub.page_changed.append(state.thread_cache.forget)
@@ -107,6 +116,8 @@ async def start(state: AppState) -> None:
     await state.hub.start()
     await state.notifier.start()
     await state.modhub.start()
+    await state.mail.start()
+    await state.fanout.start()
     state.maintenance = asyncio.create_task(_maintain(state), name="threadline-maintain")
     gctune.tune()
     log.info(
@@ -124,6 +135,8 @@ async def stop(state: AppState) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await state.maintenance
     state.background.cancel()
+    await state.fanout.close()
+    await state.mail.close()
     await state.modhub.close()
     await state.notifier.close()
     await state.hub.close()
@@ -169,11 +182,18 @@ def create_app(settings: Settings, *, clock: Callable[[], float] = time.time) ->
             Route("/demo.css", demo_css, methods=["GET"]),
             Route("/widget.js", WidgetAsset().serve, methods=["GET", "HEAD"]),
             Route("/widget-engage.js", EngageAsset().serve, methods=["GET", "HEAD"]),
+            Route("/widget-notify.js", NotifyAsset().serve, methods=["GET", "HEAD"]),
             Route("/count.js", WidgetAsset(COUNT).serve, methods=["GET", "HEAD"]),
             Route("/i18n", widget_messages, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            Route("/mail/confirm", mail_pages.confirm_page, methods=["GET"]),
+            Route("/mail/confirm", mail_pages.confirm_post, methods=["POST"]),
+            Route("/mail/unsubscribe", mail_pages.unsubscribe_page, methods=["GET"]),
+            Route("/mail/unsubscribe", mail_pages.unsubscribe_post, methods=["POST"]),
+            Route("/mail/manage", mail_pages.manage_page, methods=["GET"]),
+            Route("/mail/manage", mail_pages.manage_post, methods=["POST"]),
             *api_routes(),
             *moderation_routes(),
         ],

@@ -10,18 +10,17 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import smtplib
 import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import httpx
 import orjson
 
 from server.core.models import QueueChange, Site, Status, iso
 from server.core.sites import SiteDirectory
+from server.mail import messages, smtp
 from server.settings import Settings
 from server.webtarget import check_target
 
@@ -46,23 +45,17 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 
 
 def send_email(smtp_url: str, sender: str, to: list[str], subject: str, text: str) -> None:
-    """Blocking SMTP send (run in a thread). Headers are built by the email package, which
-    refuses CR/LF in them: a commenter cannot inject Bcc: through a name."""
-    parts = urlsplit(smtp_url)
-    secure = parts.scheme == "smtps"
-    port = parts.port or (465 if secure else 587)
-    msg = EmailMessage()
-    msg["Subject"] = " ".join(subject.split())[:200]
-    msg["From"] = sender
-    msg["To"] = ", ".join(to)
-    msg.set_content(text)
-    cls = smtplib.SMTP_SSL if secure else smtplib.SMTP
-    with cls(parts.hostname or "localhost", port, timeout=15) as smtp:
-        if not secure and smtp.has_extn("starttls"):
-            smtp.starttls()
-        if parts.username:
-            smtp.login(unquote(parts.username), unquote(parts.password or ""))
-        smtp.send_message(msg)
+    """Blocking send of a plain-text e-mail (run in a thread), for the moderator account
+    mails (password reset, invitations). The subject is flattened to one line first
+    (``messages.one_line``: CR/LF, Unicode separators, encoded-word syntax), so a name in
+    it cannot add a header such as Bcc:."""
+    message = EmailMessage()
+    message["Subject"] = messages.one_line(subject)
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    smtp.send(smtp_url, message)
 
 
 class Notifier:
@@ -188,25 +181,24 @@ class Notifier:
             raise RuntimeError(f"webhook answered {r.status_code}")
 
     async def _email(self, delivery: Delivery) -> None:
+        """The same pipeline as every other e-mail: ``messages`` builds it (flattened
+        headers, autoescaped HTML), ``smtp`` sends it."""
         assert self.settings.smtp_url is not None
         c = delivery.payload["comment"]
-        lines = [
-            f"A comment on {delivery.site.name} is waiting for a moderator.",
-            "",
-            f"From: {c['name'] or 'No Name'}",
-            f"Page: {c['page']['url'] or c['page']['key']}",
-            f"Held because: {c['held_reason'] or '-'}",
-            "",
+        mail = messages.held_comment(
+            delivery.site.name,
+            "en",
+            c["name"],
+            c["page"]["key"],
+            c["page"]["url"],
+            c["held_reason"],
             c["body"],
-            "",
-        ]
-        if delivery.payload["moderate_url"]:
-            lines.append(f"Moderate it: {delivery.payload['moderate_url']}")
-        await asyncio.to_thread(
-            send_email,
-            self.settings.smtp_url,
-            self.settings.smtp_from,
-            list(delivery.site.notify.emails),
-            f"New comment awaiting moderation on {delivery.site.name}",
-            "\n".join(lines),
+            delivery.payload["moderate_url"],
         )
+        message = messages.to_message(
+            mail,
+            self.settings.smtp_from,
+            ", ".join(delivery.site.notify.emails),
+            delivery.site.id,
+        )
+        await asyncio.to_thread(smtp.send, self.settings.smtp_url, message)

@@ -16,9 +16,11 @@ from starlette.requests import HTTPConnection
 from server.broker import Broker
 from server.core.context import Services
 from server.core.sites import SiteDirectory
+from server.fanout_worker import FanOutWorker
 from server.http.thread_cache import ThreadCache
 from server.live.moderation_queue import ModerationQueueHub
 from server.live.node import LiveNode
+from server.mail.outbox import MailOutbox
 from server.metrics import HttpStats
 from server.notify import Notifier
 from server.settings import Settings
@@ -62,6 +64,8 @@ class AppState:
     node_id: str
     modhub: ModerationQueueHub
     notifier: Notifier
+    mail: MailOutbox
+    fanout: FanOutWorker
     thread_cache: ThreadCache = field(default_factory=ThreadCache)
     http_stats: HttpStats = field(default_factory=HttpStats)
     background: BackgroundWork = field(default_factory=BackgroundWork)

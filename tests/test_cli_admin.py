@@ -25,9 +25,13 @@ from server.store.schema import (
     comment_flags,
     comments,
     events,
+    fanout_cursors,
     identities,
     identity_names,
     invitations,
+    mail_addresses,
+    mail_outbox,
+    mail_sent_daily,
     metadata,
     moderator_sites,
     moderators,
@@ -37,6 +41,7 @@ from server.store.schema import (
     sessions,
     sites,
     sso_keys,
+    subscriptions,
 )
 from tests.support.config import BACKENDS, env_for
 from tests.support.db import Databases
@@ -93,6 +98,7 @@ def _site_rows(conn: Connection, site: str, n: int) -> None:
             page_id=n, seq=1, type="comment.created", comment_id=10 * n, created_at=T0
         )
     )
+    conn.execute(insert(fanout_cursors).values(page_id=n, seq=1))
     conn.execute(
         insert(comment_flags).values(comment_id=10 * n, reporter=f"ip:{site}", created_at=T0)
     )
@@ -151,6 +157,40 @@ def _site_rows(conn: Connection, site: str, n: int) -> None:
         )
     )
     conn.execute(insert(identity_names).values(identity_id=n, name_key="ada", site_id=site))
+    conn.execute(
+        insert(mail_addresses).values(
+            id=n,
+            site_id=site,
+            digest="d" * 64,
+            sealed="sealed",
+            author_hash="ab",
+            lang="en",
+            created_at=T0,
+        )
+    )
+    conn.execute(
+        insert(subscriptions).values(
+            id=n,
+            site_id=site,
+            address_id=n,
+            scope="replies",
+            comment_id=10 * n,
+            page_id=n,
+            created_at=T0,
+        )
+    )
+    conn.execute(
+        insert(mail_outbox).values(
+            site_id=site,
+            kind="reply",
+            address_id=n,
+            subscription_id=n,
+            comment_id=10 * n + 1,
+            created_at=T0,
+            due_at=T0,
+        )
+    )
+    conn.execute(insert(mail_sent_daily).values(site_id=site, day=1, sent=1))
     conn.execute(
         insert(claims).values(
             comment_id=10 * n,
@@ -219,6 +259,7 @@ async def test_site_remove_takes_every_row_of_the_site_and_nothing_else(
             "moderators",
             "sessions",
             "password_resets",
+            "mail_throttle",  # an address's confirmations, across every site
         }  # accounts, not sites
 
         refused = run(cli_env, "site", "remove", "gone", "--yes")

@@ -32,11 +32,14 @@ def english_of(part: str) -> dict[str, object]:
 
 
 def widget_english() -> dict[str, object]:
-    """The widget's English texts and its second chunk's (reactions, sorting, pins, links),
-    which the one catalogue per language carries together."""
+    """The widget's English texts, its second chunk's (reactions, sorting, pins, links) and
+    its third's (the notification centre), which the one catalogue per language carries
+    together."""
     main, engage = english_of("texts.js"), english_of("engage/texts.js")
+    notify = english_of("notify/texts.js")
     assert not set(main) & set(engage), "a key of the chunk's would hide the widget's"
-    return {**main, **engage}
+    assert not (set(main) | set(engage)) & set(notify), "a key of the centre's would hide one"
+    return {**main, **engage, **notify}
 
 
 def moderation_ids() -> set[str]:

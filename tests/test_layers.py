@@ -39,6 +39,8 @@ LAYERS: dict[str, int] = {
     "server.metrics": 1,
     "server.webtarget": 1,
     "server.notify": 1,
+    "server.mail": 1,
+    "server.fanout_worker": 1,
     "server.http": 2,
     "server.live": 2,
     "server.logs": 2,
@@ -62,6 +64,7 @@ CORE_LIBRARIES = {
     "confusable_homoglyphs",
     "cryptography",
     "emoji",
+    "itsdangerous",
     "jwt",
     "orjson",
 }

@@ -66,6 +66,14 @@ class Mailbox:
         self.loop.call_soon_threadsafe(self.got.set)
         return "250 OK"
 
+    async def wait_for_count(self, count: int, timeout: float = 10.0) -> None:
+        """Until ``count`` messages have arrived: delivery is in the background, and a fixed
+        sleep was too short on a slow machine."""
+        async with asyncio.timeout(timeout):
+            while len(self.messages) < count:
+                await self.got.wait()
+                self.got.clear()
+
 
 @pytest.fixture
 async def app_and_store(databases: Databases, tmp_path: Path) -> AsyncIterator[Any]:
@@ -242,9 +250,19 @@ async def test_held_comment_is_emailed_without_header_injection(app_and_store: A
     assert msg["Bcc"] is None
     assert "\n" not in msg["Subject"]
     assert msg["Subject"].startswith("New comment awaiting moderation on Blog")
-    text = msg.get_content()
+    plain = msg.get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content()
     assert "held for the owner" in text
     assert "https://comments.blog.test/moderate?tab=pending&site=mailed" in text
+    # The same pipeline as subscribers' mails: an HTML alternative, List-Id per site,
+    # Auto-Submitted; no List-Unsubscribe (moderators are not subscribers).
+    html = msg.get_body(("html",))
+    assert html is not None
+    assert "held for the owner" in html.get_content()
+    assert msg["List-Id"] == "<mailed.blog.test>"
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg["List-Unsubscribe"] is None
 
 
 @pytest.mark.parametrize(

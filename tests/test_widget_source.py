@@ -1,6 +1,6 @@
 """The widget's source reads like the server's: small named parts, full names; and what
-/widget.js and its second chunk /widget-engage.js serve are those parts, minified, each within
-its size budget."""
+/widget.js and its chunks /widget-engage.js and /widget-notify.js serve are those parts,
+minified, each within its size budget."""
 
 from __future__ import annotations
 
@@ -17,12 +17,17 @@ from tree_sitter import Language, Node, Parser
 from server.web.widget_source import (
     ENGAGE_DIR,
     ENGAGE_PARTS,
+    NOTIFY_DIR,
+    NOTIFY_PARTS,
     PARTS,
     SOURCE_DIR,
     engage_source,
     engage_version,
     minified,
+    notify_source,
+    notify_version,
     served_engage,
+    served_notify,
     served_widget,
     widget_source,
 )
@@ -31,6 +36,8 @@ COUNT = SOURCE_DIR.parent / "count.js"
 BUDGET = 12 * 1024  # gzipped, as tests/browser/test_widget_report.py measures it
 # The chunk's own: reactions, sorting, pins and links must not grow into a second widget.
 ENGAGE_BUDGET = 6 * 1024
+# The notification centre's: a bell and a list, for readers with a credential only.
+NOTIFY_BUDGET = 5 * 1024
 JAVASCRIPT = Parser(Language(tree_sitter_javascript.language()))
 # Names the widget declares, and names of properties it reads or writes.
 DECLARED = {"identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern"}
@@ -79,7 +86,12 @@ def test_the_check_finds_hand_shortened_names() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [*(SOURCE_DIR / name for name in PARTS), *(ENGAGE_DIR / name for name in ENGAGE_PARTS), COUNT],
+    [
+        *(SOURCE_DIR / name for name in PARTS),
+        *(ENGAGE_DIR / name for name in ENGAGE_PARTS),
+        *(NOTIFY_DIR / name for name in NOTIFY_PARTS),
+        COUNT,
+    ],
     ids=str,
 )
 def test_widget_source_has_no_name_shorter_than_three_letters(path: Path) -> None:
@@ -89,6 +101,7 @@ def test_widget_source_has_no_name_shorter_than_three_letters(path: Path) -> Non
 def test_every_part_in_widget_src_is_served() -> None:
     assert sorted(PARTS) == sorted(path.name for path in SOURCE_DIR.glob("*.js"))
     assert sorted(ENGAGE_PARTS) == sorted(path.name for path in ENGAGE_DIR.glob("*.js"))
+    assert sorted(NOTIFY_PARTS) == sorted(path.name for path in NOTIFY_DIR.glob("*.js"))
 
 
 def test_served_widget_is_the_parts_minified_within_budget() -> None:
@@ -113,6 +126,20 @@ def test_served_chunk_is_its_parts_minified_within_its_budget_and_the_widget_nam
     assert "ENGAGE-VERSION" not in served_widget().decode()
 
 
+def test_served_centre_is_its_parts_minified_within_its_budget_and_the_chunk_names_it() -> None:
+    source = notify_source()
+    served = served_notify().decode()
+    parse(served)
+    assert len(served) < len(source) * 0.8
+    assert "export const follow" in served and "class NotificationCentre" in served
+    assert len(gzip.compress(served.encode(), 9)) < NOTIFY_BUDGET
+    # The engage chunk imports the centre by its digest: a new centre is a new URL, and so a
+    # new engage chunk, which the widget names by its own digest.
+    assert f"/widget-notify.js?v={notify_version()}" in served_engage().decode()
+    assert "NOTIFY-VERSION" not in served_engage().decode()
+    assert f"/widget-engage.js?v={engage_version()}" in served_widget().decode()
+
+
 def test_without_the_minifier_the_readable_script_is_served_with_one_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -134,3 +161,8 @@ def test_a_missing_part_is_said_in_the_console(tmp_path: Path) -> None:
     chunk = engage_source(tmp_path)
     assert chunk.startswith("export const install = () => {")
     assert f"widget/src/engage/{ENGAGE_PARTS[1]} is missing" in chunk
+    # The centre still exports follow(), which says so: the widget goes on without a bell.
+    (tmp_path / NOTIFY_PARTS[0]).write_text("// only the first part")
+    centre = notify_source(tmp_path)
+    assert centre.startswith("export const follow = () => {")
+    assert f"widget/src/notify/{NOTIFY_PARTS[1]} is missing" in centre

@@ -16,17 +16,20 @@ def payload(sched_ns: int, index: int, size: int) -> str:
 
 async def open_loop(
     rate: float, count: int, size: int, send: Callable[[str, int], Awaitable[object]]
-) -> None:
+) -> list[asyncio.Future[object]]:
     """Publish on a fixed schedule, each publish its own task: a slow publish (a database
-    write) does not delay the next one, and a late one still carries its scheduled time."""
+    write) does not delay the next one, and a late one still carries its scheduled time.
+    Returns the publishes' tasks (to wait for them all)."""
     start = time.monotonic_ns()
     interval = 1e9 / rate
+    tasks = []
     for i in range(count):
         sched = start + int(i * interval)
         delay = (sched - time.monotonic_ns()) / 1e9
         if delay > 0:
             await asyncio.sleep(delay)
-        spawn(send(payload(sched, i, size), i))
+        tasks.append(spawn(send(payload(sched, i, size), i)))
+    return tasks
 
 
 def start_params(query: str) -> tuple[float, int, str, int]:
@@ -42,7 +45,8 @@ def start_params(query: str) -> tuple[float, int, str, int]:
 _tasks: set[asyncio.Future[object]] = set()
 
 
-def spawn(coro: Awaitable[object]) -> None:
+def spawn(coro: Awaitable[object]) -> asyncio.Future[object]:
     task = asyncio.ensure_future(coro)
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
+    return task

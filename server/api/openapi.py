@@ -224,6 +224,19 @@ def openapi_document() -> dict[str, Any]:
                     op_id="reaction_delete",
                 ),
             },
+            one + "/subscribe": {
+                "post": _op(
+                    "Ask for e-mail about replies to your comment (scope replies) or about "
+                    "every comment published on its page (scope thread). Double opt-in: "
+                    "the answer is the same whatever the address's state; a new address "
+                    "is sent one confirmation (at most one a day across sites)",
+                    {"202": json_body(ref("CheckYourInbox"), "Asked")},
+                    params=[COMMENT_ID],
+                    body=ref("Subscribe"),
+                    security=MINE,
+                    op_id="comments_subscribe",
+                )
+            },
             base + "/reactions/mine": {
                 "get": _op(
                     "Your live reactions on a page (the newest 1,000)",

@@ -136,7 +136,7 @@ def schemas() -> dict[str, Any]:
                 "has_more": {"type": "boolean"},
                 "config": {
                     "type": "object",
-                    "required": ["edit_window", "moderation", "sso", "reactions"],
+                    "required": ["edit_window", "moderation", "sso", "reactions", "mail"],
                     "properties": {
                         "edit_window": {"type": "integer"},
                         "moderation": {"enum": ["none", "first-time", "all"]},
@@ -146,6 +146,11 @@ def schemas() -> dict[str, Any]:
                             "items": {"type": "string"},
                             "description": "The reactions readers may give: up, down or "
                             "emoji (none: reactions are off)",
+                        },
+                        "mail": {
+                            "type": "boolean",
+                            "description": "Whether readers may subscribe to e-mail about "
+                            "replies and threads (false: subscribing answers `mail_off`)",
                         },
                     },
                 },
@@ -426,6 +431,24 @@ def schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["unread"],
             "properties": {"unread": {"type": "integer"}},
+        },
+        "Subscribe": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["email", "scope"],
+            "properties": {
+                "email": {"type": "string", "maxLength": 254},
+                "scope": {"type": "string", "enum": ["replies", "thread"]},
+                "lang": {
+                    "type": "string",
+                    "enum": ["en", "de", "es", "fr", "sr-Latn", "sr-Cyrl"],
+                },
+            },
+        },
+        "CheckYourInbox": {
+            "type": "object",
+            "required": ["status"],
+            "properties": {"status": {"type": "string", "const": "check_your_inbox"}},
         },
         "Erased": {
             "type": "object",

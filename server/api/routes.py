@@ -22,6 +22,7 @@ from server.core import (
     notifications,
     pins,
     reactions,
+    subscriptions,
     threads,
 )
 from server.core.errors import Invalid
@@ -239,8 +240,13 @@ async def notifications_get(request: Request) -> Response:
 async def notifications_read(request: Request) -> Response:
     site = await site_of(request)
     data = await json_object(request, ("ids", "all"))
+    app = app_state(request)
     unread = await notifications.mark_read(
-        app_state(request).services, site, bearer_token(request), data
+        app.services,
+        site,
+        bearer_token(request),
+        data,
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
     )
     return JSON({"unread": unread}, headers={"Cache-Control": "no-store"})
 
@@ -250,10 +256,35 @@ async def notifications_delete(request: Request) -> Response:
     notification_id: int = request.path_params["notification_id"]
     if not 0 < notification_id < 2**62:
         raise Invalid("invalid_notification_id", "notification ids are positive whole numbers")
+    app = app_state(request)
     await notifications.delete_notification(
-        app_state(request).services, site, bearer_token(request), notification_id
+        app.services,
+        site,
+        bearer_token(request),
+        notification_id,
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
     )
     return Response(status_code=204)
+
+
+async def comments_subscribe(request: Request) -> Response:
+    site = await site_of(request)
+    app = app_state(request)
+    if not app.mail.enabled:
+        raise subscriptions.mail_off()
+    data = await json_object(request, ("email", "scope", "lang"))
+    await subscriptions.subscribe(
+        app.services,
+        site,
+        bearer_token(request),
+        comment_id(request),
+        data.get("scope"),
+        data.get("email"),
+        data.get("lang"),
+        client_ip=client_ip(request.scope, app.settings.trusted_proxies),
+    )
+    app.mail.wake()
+    return JSON({"status": "check_your_inbox"}, status_code=202)
 
 
 async def authors_me_get(request: Request) -> Response:
@@ -367,6 +398,7 @@ def routes() -> list[BaseRoute]:
         Route(one + "/flag", comments_unflag, methods=["DELETE"]),
         Route(one + "/pin", comments_pin, methods=["PUT"]),
         Route(one + "/pin", comments_unpin, methods=["DELETE"]),
+        Route(one + "/subscribe", comments_subscribe, methods=["POST"]),
         Route(one + "/reaction", reaction_put, methods=["PUT"]),
         Route(one + "/reaction", reaction_delete, methods=["DELETE"]),
         Route(base + "/reactions/mine", reactions_mine, methods=["GET"]),

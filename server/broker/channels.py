@@ -11,6 +11,14 @@ def page_channel(site_id: str, page_id: int) -> str:
 FORGET_CHANNEL = "tl:forget"
 
 
+# One channel per reader (site, author hash): doorbells that their notifications changed.
+READER_PREFIX = "tl:r:"
+
+
+def reader_channel(site_id: str, author_hash: str) -> str:
+    return f"{READER_PREFIX}{site_id}:{author_hash}"
+
+
 MODERATION_PREFIX = "tl:mod:"
 
 

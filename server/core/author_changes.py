@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 
+from server.core import notifications
 from server.core.context import Services
 from server.core.errors import Conflict, Forbidden, NotFound
 from server.core.events import edited, hidden
@@ -84,17 +85,25 @@ async def delete_comment(
     await _check_changes(svc, site, client_ip)
     events: list[Event] = []
     async with svc.store.write() as tx:
+        # Before any comment is locked (the fan-out locks its page first, then the comments
+        # its rows name): a fan-out of the page under way commits first, and its
+        # notifications are withdrawn below; none starts until this commits.
+        listed = await tx.find_comment(comment_id)
+        if listed is not None:
+            await tx.lock_fanout([listed.page_id])
         comment = await _owned(tx, svc, site, comment_id, token)
         updated = await tx.update_comment(
             comment.id, status=Status.DELETED, body="", author_name=None, author_avatar=None
         )
         if comment.status is Status.APPROVED:
             events.append(await hidden(tx, updated, svc.now_ms()))
+        told = await notifications.withdrawn(tx, comment)
         page = await tx.find_page_by_id(comment.page_id)
         queued = (
             None if page is None else await queue_change(tx, site.id, updated, page, comment.status)
         )
     await svc.publish(events)
+    await svc.notifications_changed(site.id, told)
     if queued is not None:
         await svc.queue_changed(queued)
     return updated

@@ -4,9 +4,8 @@ later edits and deletions are ``author_changes``."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from server.core import notifications
 from server.core.authors import AuthorTokens
 from server.core.context import Services
 from server.core.errors import (
@@ -16,7 +15,7 @@ from server.core.errors import (
     Invalid,
     NotFound,
 )
-from server.core.events import record
+from server.core.events import comment_event
 from server.core.guards import DUPLICATE_WINDOW, form_age_ms, honeypot_filled
 from server.core.models import (
     Comment,
@@ -211,12 +210,21 @@ async def _post_once(
             )
         )
         if decision.status is Status.APPROVED:
-            page = await tx.advance_page(page.id, +1)
             if parent is not None:
                 await tx.add_reply_count(parent.id, +1)
-                await notifications.reply_published(tx, comment, now, (parent, answered))
-            events.append(await record(tx, page, EventType.CREATED, comment, now))
-    await svc.publish(events)
+            # Last: a store that numbers it here holds the page's row lock until commit
+            # (core.events); PostgreSQL numbers it at commit.
+            appended = await tx.append_event(page.id, +1, EventType.CREATED.value, comment.id, now)
+            events.append(
+                comment_event(appended.page, EventType.CREATED, comment, appended.event_id)
+            )
+    published = await svc.publish(events)
+    if published and published[-1].seq > 0:  # the page as the post left it
+        page = replace(page, seq=published[-1].seq, count=published[-1].data["count"])
+    if comment.status is Status.APPROVED and svc.notifications:
+        # Those it answers and its thread's followers are told after commit, many posts at
+        # once, from the page's events (core.fanout): no statement more in this transaction.
+        svc.wake_fanout(page.id)
     await svc.queue_changed(QueueChange(site.id, comment, page, None, replying_to=answered))
     return PostResult(comment, page, issued)
 

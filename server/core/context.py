@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from server.core.authors import AuthorTokens
 from server.core.errors import RateLimited
-from server.core.models import Event, QueueChange
+from server.core.models import PENDING, Event, QueueChange
 from server.core.ports import Counters, Publisher, QueueObserver, Store
 
 log = logging.getLogger("threadline.core")
@@ -23,6 +23,7 @@ class Limits:
     rate_limit: int = 10  # comments per minute per client network; 0 = off
     page_rate_limit: int = 60  # comments per minute per page, everyone together; 0 = off
     min_submit_ms: int = 3000  # a form sent faster than this after loading is held
+    mail_digest_ms: int = 600_000  # at most one reader e-mail per subscription this often
 
 
 @dataclass
@@ -34,7 +35,16 @@ class Services:
     secret: str
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], float] = time.time
+    # Readers' notifications (the bell, reply e-mail): the operator may turn them off.
+    notifications: bool = True
+    # Wakes this process's fan-out (core.fanout) for a page a post published on; a command
+    # outside a server leaves the page to the servers' next look.
+    wake_fanout: Callable[[int], None] = lambda page_id: None
     observers: list[QueueObserver] = field(default_factory=list)
+    # Whether this server sends readers mail (SMTP and a public URL set, notifications on;
+    # MailOutbox.enabled, where subscribing answers mail_off otherwise):
+    # the thread listing tells the widget, which offers e-mail subscriptions only then.
+    mail: bool = False
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -48,22 +58,49 @@ class Services:
                 "rate_limited", f"too many {what}; try again in {wait:.0f}s", int(wait + 0.999)
             )
 
-    async def publish(self, events: Sequence[Event]) -> None:
-        """Publish committed events; a failure is logged, never raised: the database holds
-        the events and every client catches up from its ``seq``."""
+    async def publish(self, events: Sequence[Event]) -> list[Event]:
+        """Publish committed events; returns them numbered (``settled``). A failure is
+        logged, never raised: the database holds the events and every client catches up
+        from its ``seq``."""
         if not events:
-            return
+            return []
         try:
+            events = await self.settled(events)
             await self.publisher.publish(events)
         except Exception:
             log.exception(
-                "publish failed for %d event(s) on page %s (seq %d..%d); "
+                "publish failed for %d event(s) on page %s; "
                 "clients will catch up from the event table",
                 len(events),
                 events[0].page_key,
-                events[0].seq,
-                events[-1].seq,
             )
+        return list(events)
+
+    async def settled(self, events: Sequence[Event]) -> list[Event]:
+        """Committed events with their ``seq`` and page count: a store that numbers events
+        at commit (the page's lock held for the commit alone, not from a statement to it)
+        left them ``PENDING``; they are read back in one query. An event whose page was
+        deleted since is dropped (there is nobody left to tell)."""
+        pending = [e.event_id for e in events if e.seq == PENDING and e.event_id is not None]
+        if not pending:
+            return list(events)
+        positions = self.store.numbered(pending)
+        missing = [event_id for event_id in pending if event_id not in positions]
+        if missing:
+            async with self.store.read() as tx:
+                positions |= await tx.event_positions(missing)
+        out: list[Event] = []
+        for event in events:
+            if event.seq != PENDING:
+                out.append(event)
+                continue
+            position = positions.get(event.event_id or 0)
+            if position is None:
+                continue
+            seq, count = position
+            data = {**event.data, "count": count} if "count" in event.data else event.data
+            out.append(replace(event, seq=seq, data=data))
+        return out
 
     async def reactions_changed(
         self, site_id: str, page_id: int, page_key: str, comment_id: int
@@ -77,6 +114,21 @@ class Services:
                 "publishing the reaction totals of comment %d on page %s failed",
                 comment_id,
                 page_key,
+            )
+
+    async def notifications_changed(self, site_id: str, recipients: Sequence[str]) -> None:
+        """Ring the doorbells of readers whose notifications changed; a failure is logged,
+        never raised: the rows are committed and the reader's next change or reload shows
+        them."""
+        if not recipients:
+            return
+        try:
+            await self.publisher.notifications_changed(site_id, recipients)
+        except Exception:
+            log.exception(
+                "telling %d reader(s) of site %s their notifications changed failed",
+                len(recipients),
+                site_id,
             )
 
     async def queue_changed(self, change: QueueChange) -> None:
@@ -104,6 +156,9 @@ class _OutsideAServer:
     async def reactions_changed(
         self, site_id: str, page_id: int, page_key: str, comment_id: int
     ) -> None:
+        return None
+
+    async def notifications_changed(self, site_id: str, recipients: Sequence[str]) -> None:
         return None
 
     async def hit(self, key: str, limit: int, window: float) -> float:

@@ -13,7 +13,7 @@ import hmac
 from dataclasses import replace
 from enum import StrEnum
 
-from server.core import notifications
+from server.core import notifications, subscriptions
 from server.core.authority import require_moderator
 from server.core.context import Services
 from server.core.errors import Conflict, NotFound
@@ -104,10 +104,15 @@ async def decide_comment(
         event = await _public_change(tx, before, updated, now)
         if event is not None:
             events.append(event)
-        await notifications.decided(tx, before, target, now)
-        if target is Status.APPROVED and before.status is Status.PENDING:
-            # A held reply reaches the comments it answers only now.
-            await notifications.reply_published(tx, updated, now)
+        told = await notifications.decided(tx, before, target, now) if svc.notifications else []
+        if (
+            svc.notifications
+            and target is Status.APPROVED
+            and before.status in notifications.NOT_YET_PUBLIC
+        ):
+            # A held (or rejected, then approved) reply reaches those it answers only now.
+            told += await notifications.reply_published(tx, updated, now)
+            await subscriptions.comment_published(tx, updated, now, svc.limits.mail_digest_ms)
         await tx.insert_audit(
             AuditEntry(
                 site_id=site.id,
@@ -128,6 +133,7 @@ async def decide_comment(
             else await queue_change(tx, site.id, updated, page, before.status, by)
         )
     await svc.publish(events)
+    await svc.notifications_changed(site.id, told)
     if queued is not None:
         await svc.queue_changed(queued)
     if (

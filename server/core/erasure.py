@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from server.core import notifications
+from server.core import notifications, subscriptions
 from server.core.authority import require_owner
 from server.core.context import Services
 from server.core.decisions import RESTORE_MS
@@ -51,8 +51,14 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
     changes: list[QueueChange] = []
     recounted: list[tuple[int, Page]] = []
     erased_ids: list[int] = []
+    told = [author_hash]  # what they were told goes
     now = svc.now_ms()
     async with svc.store.write() as tx:
+        # First of all locks (see author_changes.delete_comment): the pages' fan-outs under
+        # way commit first, and what they told is erased below; none starts meanwhile.
+        await tx.lock_fanout(
+            sorted({c.page_id for c, _ in await tx.author_comments(site.id, author_hash)})
+        )
         await tx.forget_flagger(author_hash)
         # Their reactions go, and the comments they reacted to are counted again (each
         # locked first, as a reaction locks it, so no concurrent count lands after ours).
@@ -61,11 +67,13 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
             if counted is None:
                 continue
             totals = await tx.recount_reactions(reacted_to, site.reactions.choices)
-            await notifications.reactions_counted(tx, counted, totals, now, renew=False)
+            told += await notifications.reactions_counted(tx, counted, totals, now, renew=False)
             reacted_page = await tx.find_page_by_id(page_id)
             if reacted_page is not None:
                 recounted.append((reacted_to, reacted_page))
         await tx.delete_notifications_of(site.id, author_hash)  # what they were told
+        # Their addresses, with what they follow and the mail queued for them.
+        await tx.delete_mail_addresses_of(site.id, author_hash)
         found = await tx.author_comments(site.id, author_hash)
         for listed, _ in found:
             # Locked and read again: a claim may have moved it to another author since.
@@ -91,7 +99,10 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
             assert page is not None
             changes.append(QueueChange(site.id, replace(erased), page, comment.status))
         # What others were told of their comments goes with them.
+        erased_now = set(erased_ids)
+        told += await notifications.told_of(tx, [c for c, _ in found if c.id in erased_now])
         await tx.delete_notifications_about(erased_ids)
+        await tx.delete_mail_about(erased_ids)
         # A signed-in reader goes with their comments: the site's user id, name and avatar,
         # the readings of the name, and which anonymous comments they claimed (after the
         # comments, whose locks keep a claim from slipping in between).
@@ -114,6 +125,7 @@ async def erase_author(svc: Services, site: Site, author_hash: str, *, by: Moder
     await svc.publish(events)
     for reacted_to, reacted_page in recounted:
         await svc.reactions_changed(site.id, reacted_page.id, reacted_page.key, reacted_to)
+    await svc.notifications_changed(site.id, told)
     for change in changes:
         await svc.queue_changed(change)
     return len(changes)
@@ -198,4 +210,11 @@ async def forget_old_data(svc: Services) -> tuple[int, int, int]:
         sessions = await tx.purge_sessions(now - 8 * 3_600_000)
         await tx.purge_invitations(now)  # the invited addresses go with them
         await tx.purge_password_resets(now)
+        # Sent mail is remembered 30 days (a comment re-approved is not mailed twice), an
+        # address's confirmation throttle one day.
+        await tx.purge_mail(
+            now - notifications.KEEP_MS,
+            now - subscriptions.DAY_MS,
+            now - subscriptions.UNCONFIRMED_KEEP_MS,
+        )
     return hashes, sessions, texts

@@ -17,7 +17,9 @@ from server.core.transactions.events import EventsTx
 REDACTING = frozenset({EventType.EDITED.value, EventType.DELETED.value})
 
 
-def comment_event(page: Page, kind: EventType, comment: Comment) -> Event:
+def comment_event(
+    page: Page, kind: EventType, comment: Comment, event_id: int | None = None
+) -> Event:
     """The event for ``comment`` at the page's current ``seq`` (a deletion shows a
     tombstone)."""
     shown = comment.tombstone() if kind is EventType.DELETED else comment
@@ -29,6 +31,7 @@ def comment_event(page: Page, kind: EventType, comment: Comment) -> Event:
         kind.value,
         {"comment": shown.public(), "count": page.count},
         comment_id=comment.id,
+        event_id=event_id,
     )
 
 
@@ -65,21 +68,23 @@ def replayed(
     )
 
 
-async def record(tx: EventsTx, page: Page, kind: EventType, comment: Comment, now: int) -> Event:
-    """Store the event for ``comment`` in the current transaction; returns it to publish
-    after commit."""
-    event = comment_event(page, kind, comment)
-    await tx.insert_event(event, now)
-    return event
+async def record(
+    tx: EventsTx, page_id: int, count_delta: int, kind: EventType, comment: Comment, now: int
+) -> Event:
+    """Store the event for ``comment`` at its page's next ``seq`` in the current transaction;
+    returns it to publish after commit. A store that numbers it now keeps the page locked
+    until commit, so callers make this their last statement: every other change of that
+    page waits for the lock."""
+    appended = await tx.append_event(page_id, count_delta, kind.value, comment.id, now)
+    return comment_event(appended.page, kind, comment, appended.event_id)
 
 
 async def shown(tx: PublicChangeTx, comment: Comment, now: int) -> Event:
     """``comment`` joined public view (approved): the page counts it, its parent counts
     the reply, and readers get ``comment.approved``."""
-    page = await tx.advance_page(comment.page_id, +1)
     if comment.parent_id is not None:
         await tx.add_reply_count(comment.parent_id, +1)
-    return await record(tx, page, EventType.APPROVED, comment, now)
+    return await record(tx, comment.page_id, +1, EventType.APPROVED, comment, now)
 
 
 async def hidden(tx: PublicChangeTx, comment: Comment, now: int) -> Event:
@@ -88,13 +93,11 @@ async def hidden(tx: PublicChangeTx, comment: Comment, now: int) -> Event:
     is not pinned again should it come back."""
     if comment.pinned_at is not None:
         comment = await tx.update_comment(comment.id, pinned_at=None)
-    page = await tx.advance_page(comment.page_id, -1)
     if comment.parent_id is not None:
         await tx.add_reply_count(comment.parent_id, -1)
-    return await record(tx, page, EventType.DELETED, comment, now)
+    return await record(tx, comment.page_id, -1, EventType.DELETED, comment, now)
 
 
 async def edited(tx: PublicChangeTx, comment: Comment, now: int) -> Event:
     """A published comment's text changed: readers get ``comment.edited``."""
-    page = await tx.advance_page(comment.page_id, 0)
-    return await record(tx, page, EventType.EDITED, comment, now)
+    return await record(tx, comment.page_id, 0, EventType.EDITED, comment, now)

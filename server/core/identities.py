@@ -155,7 +155,12 @@ async def claim_comments(
         if found:
             # No name here: the audit log outlives an erasure of the reader.
             await audit.record(tx, site.id, None, "claim", f"{len(found)} comment(s)", now)
+        # What the token was told is the signed-in reader's now: their bell shows it, and
+        # erasing them erases it.
+        moved = await tx.move_notifications(site.id, anonymous, identity.author_hash)
     await svc.publish(events)
+    if moved:
+        await svc.notifications_changed(site.id, [identity.author_hash, anonymous])
     for change in changes:
         await svc.queue_changed(change)
     return len(found)

@@ -303,9 +303,24 @@ def author_key(author_hash: str | None) -> str | None:
     return hashlib.sha256(b"author-key:" + author_hash.encode()).hexdigest()[:12]
 
 
+# A durable event's ``seq`` (and its page's count) until its transaction commits: where
+# the store numbers a page's events at commit (PostgreSQL), they are read back after it.
+PENDING = -1
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """An event stored in the current transaction: its page as it is after the event (its
+    ``seq`` and ``count`` ``PENDING`` until commit where the store numbers them then)."""
+
+    page: Page
+    event_id: int
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A durable change to a page (``seq`` > 0) or an ephemeral signal (``seq`` == 0)."""
+    """A durable change to a page (``seq`` > 0, or ``PENDING`` until its transaction
+    commits) or an ephemeral signal (``seq`` == 0)."""
 
     site_id: str
     page_id: int
@@ -316,6 +331,7 @@ class Event:
     # The comment a durable event is about: the event table stores this reference, never
     # the comment's text, so whatever leaves public view leaves every replay with it.
     comment_id: int | None = None
+    event_id: int | None = None  # the stored event's row (durable events)
 
     def envelope(self) -> dict[str, Any]:
         return {"type": self.type, "page": self.page_key, "seq": self.seq, "data": self.data}

@@ -80,16 +80,16 @@ async def set_pinned(
             return comment
         if comment.parent_id is not None or comment.status is not Status.APPROVED:
             raise Conflict("not_pinnable", "only published top-level comments can be pinned")
-        # The page's row lock (taken by advancing its seq) queues concurrent pins of one
-        # page, so two of them cannot both see room for a third pin.
-        page = await tx.advance_page(comment.page_id, 0)
+        # The page's row lock (taken now, held until commit) queues concurrent pins of
+        # one page, so two of them cannot both see room for a third pin.
+        await tx.lock_page(comment.page_id)
         if pinned and await tx.count_pinned(comment.page_id) >= MAX_PINS:
             raise Conflict(
                 "too_many_pins", f"at most {MAX_PINS} comments can be pinned on a page; unpin one"
             )
         updated = await tx.update_comment(comment.id, pinned_at=now if pinned else None)
         kind = EventType.PINNED if pinned else EventType.UNPINNED
-        events.append(await record(tx, page, kind, updated, now))
+        events.append(await record(tx, comment.page_id, 0, kind, updated, now))
         await tx.insert_audit(
             AuditEntry(
                 site_id=site.id,

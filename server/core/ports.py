@@ -11,6 +11,7 @@ from server.core.transactions.accounts import AccountsTx
 from server.core.transactions.comments import CommentsTx
 from server.core.transactions.comments import NewComment as NewComment
 from server.core.transactions.events import EventsTx
+from server.core.transactions.fanout import FanOutTx
 from server.core.transactions.identities import SingleSignOnTx
 from server.core.transactions.imports import ImportsTx
 from server.core.transactions.maintenance import MaintenanceTx
@@ -20,6 +21,7 @@ from server.core.transactions.pages import PagesTx
 from server.core.transactions.ranking import RankingTx
 from server.core.transactions.reactions import ReactionsTx
 from server.core.transactions.sites import SitesTx
+from server.core.transactions.subscriptions import SubscriptionsTx
 
 
 class Tx(
@@ -35,6 +37,8 @@ class Tx(
     RankingTx,
     ReactionsTx,
     NotificationsTx,
+    SubscriptionsTx,
+    FanOutTx,
     Protocol,
 ):
     """One database transaction. Writes commit together or not at all.
@@ -46,6 +50,12 @@ class Tx(
 class Store(Protocol):
     def read(self) -> AbstractAsyncContextManager[Tx]: ...
     def write(self) -> AbstractAsyncContextManager[Tx]: ...
+
+    def numbered(self, event_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """The seq and page count of events this process's writes committed ``PENDING``,
+        where the store read them back as it committed (each given once); the others are
+        read with ``event_positions``."""
+        ...
 
 
 class Counters(Protocol):
@@ -84,4 +94,9 @@ class Publisher(Protocol):
     ) -> None:
         """A comment's reaction totals changed (committed): readers get the new totals,
         coalesced, read back from the store."""
+        ...
+
+    async def notifications_changed(self, site_id: str, recipients: Sequence[str]) -> None:
+        """The notifications of these readers (author hashes) changed (committed): their
+        open sockets get their unread count, coalesced, read back from the store."""
         ...

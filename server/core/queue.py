@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -109,11 +110,20 @@ class QueueItem:
         """This comment's claim: it was written anonymously before its author signed in."""
         return next((c for c in self.claims if c.comment_id == self.comment.id), None)
 
+    @property
+    def stamp(self) -> str:
+        """What the queue shows of the item's state, as one string: a page holding an item
+        with another stamp shows it again (the socket's hello frame)."""
+        c = self.comment
+        pinned = int(c.pinned_at is not None)
+        return f"{c.status.value}:{c.version}:{c.flags}:{pinned}:{self.reason or ''}"
+
     def view(self) -> dict[str, Any]:
         """The item as the moderation page shows it (and the live queue sends it)."""
         c = self.comment
         return {
             "id": c.id,
+            "stamp": self.stamp,
             "site": c.site_id,
             "status": c.status.value,
             "version": c.version,
@@ -173,6 +183,26 @@ def sites_for(moderator: Moderator, site_id: str | None) -> list[str]:
     return sorted(moderator.sites)
 
 
+async def view_queue_for(
+    svc: Services, moderator: Moderator, query: Mapping[str, str]
+) -> QueueView:
+    """The queue as a moderation page's query string asks (``tab``, ``site``, ``q``,
+    ``page``; what is not understood reads as the default), for the page and its socket."""
+    tab = query.get("tab", "pending")
+    try:
+        page = int(query.get("page", "1"))
+    except ValueError:
+        page = 1
+    return await view_queue(
+        svc,
+        moderator,
+        tab=tab if tab in TABS else "pending",
+        site_id=query.get("site") or None,
+        search=query.get("q", ""),
+        page=page,
+    )
+
+
 async def view_queue(
     svc: Services,
     moderator: Moderator,
@@ -186,7 +216,8 @@ async def view_queue(
         raise Invalid("invalid_tab", "tab must be one of " + ", ".join(TABS))
     page = max(1, min(page, 10_000))
     sites = sites_for(moderator, site_id)
-    search = " ".join(search.split())[:100]
+    # Control characters are no part of a search (and PostgreSQL refuses a NUL outright).
+    search = " ".join("".join(ch if ch.isprintable() else " " for ch in search).split())[:100]
     if not sites:
         return QueueView(tab, site_id, search, page, [], dict.fromkeys(TABS, 0), False)
     async with svc.store.read() as tx:

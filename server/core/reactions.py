@@ -111,7 +111,7 @@ async def react(
     limited_network = None if is_session(token) else network
     for attempt in range(2):
         try:
-            totals, page = await _react_once(
+            totals, page, told = await _react_once(
                 svc, site, comment_id, kind, token, issued, voter, limited_network
             )
             break
@@ -122,6 +122,7 @@ async def react(
                 raise Conflict("conflict", "the reaction changed concurrently; try again") from None
     if page is not None:  # changed
         await svc.reactions_changed(site.id, page.id, page.key, comment_id)
+        await svc.notifications_changed(site.id, told)
     return Reacted(kind, totals, issued)
 
 
@@ -134,8 +135,9 @@ async def _react_once(
     issued: str | None,
     voter: str,
     network: str | None,
-) -> tuple[Totals, Page | None]:
-    """One attempt in one transaction: the comment's totals, and its page if they changed."""
+) -> tuple[Totals, Page | None, list[str]]:
+    """One attempt in one transaction: the comment's totals, its page if they changed, and
+    the reader whose reactions summary changed with them."""
     async with svc.store.write() as tx:
         if (
             issued is None
@@ -151,7 +153,7 @@ async def _react_once(
         live = await tx.live_reactions(comment.id, voter, network)
         mine = next((row for row in live if row.voter == voter), None)
         if mine is not None and mine.kind == kind:
-            return comment.reaction_counts, None
+            return comment.reaction_counts, None, []
         if any(row.voter != voter for row in live):
             raise Conflict(
                 "network_already_reacted",
@@ -165,10 +167,14 @@ async def _react_once(
         if not added:
             raise _Raced
         totals = await tx.recount_reactions(comment.id, site.reactions.choices)
-        await notifications.reactions_counted(tx, comment, totals, now, renew=True)
+        told = (
+            await notifications.reactions_counted(tx, comment, totals, now, renew=True)
+            if svc.notifications
+            else []
+        )
         page = await _page_of(tx, comment)
         _committing(svc, now)
-        return totals, page
+        return totals, page, told
 
 
 def _not_own(comment: Comment, voter: str, network: str | None) -> None:
@@ -207,10 +213,15 @@ async def unreact(
         if removed is None:
             return Reacted(None, comment.reaction_counts)
         totals = await tx.recount_reactions(comment.id, site.reactions.choices)
-        await notifications.reactions_counted(tx, comment, totals, now, renew=False)
+        told = (
+            await notifications.reactions_counted(tx, comment, totals, now, renew=False)
+            if svc.notifications
+            else []
+        )
         page = await _page_of(tx, comment)
         _committing(svc, now)
     await svc.reactions_changed(site.id, page.id, page.key, comment.id)
+    await svc.notifications_changed(site.id, told)
     return Reacted(None, totals)
 
 

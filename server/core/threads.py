@@ -163,6 +163,7 @@ def _listing(
             "moderation": site.moderation.value,
             "sso": site.sso.policy.value,
             "reactions": list(site.reactions.choices),
+            "mail": svc.mail,
         },
     }
 

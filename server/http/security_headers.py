@@ -32,7 +32,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        page = path == "/" or path.startswith("/moderate")
+        page = path == "/" or path.startswith(("/moderate", "/mail/"))
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -53,8 +53,10 @@ class SecurityHeaders:
                         "connect-src 'self'", f"connect-src 'self'{ws}"
                     )
                     headers["X-Frame-Options"] = "DENY"
-                    headers["Referrer-Policy"] = "same-origin"
-                    if path.startswith("/moderate"):
+                    # The mail pages' addresses carry their signed token: never sent on.
+                    mail = path.startswith("/mail/")
+                    headers["Referrer-Policy"] = "no-referrer" if mail else "same-origin"
+                    if path.startswith("/moderate") or mail:
                         headers["Cache-Control"] = "no-store"
             await send(message)
 

@@ -45,6 +45,7 @@ class LiveConnection:
         "ip",
         "last_seen",
         "limit",
+        "reader",
         "room",
         "typing_at",
     )
@@ -60,6 +61,7 @@ class LiveConnection:
         self.floor = 0  # frames with seq <= floor were already delivered (replay overlap)
         self.room: Any = None
         self.author_hash: str | None = None
+        self.reader: Any = None  # its entry in the reader registry, when it has a reader
         self.typing_at = 0.0
         self.last_seen = time.monotonic()
         self._force: asyncio.TimerHandle | None = None

@@ -94,6 +94,8 @@ async def ws_endpoint(ws: WebSocket) -> None:
                 task.uncancel()
         finally:
             app.hub.rooms.leave(conn)
+            if conn.reader is not None:
+                app.hub.readers.leave(conn)
             await conn.stop()
     finally:
         app.hub.rooms.release(counted)
@@ -141,6 +143,9 @@ async def _subscribe(app: AppState, site_id: str, conn: LiveConnection, msg: Cli
     except DomainError as exc:
         raise ProtocolError(Close.POLICY, f"{exc.code}: {exc.message}") from None
     await app.hub.rooms.join(conn, page, msg.seq)
+    if conn.author_hash is not None:
+        # Their unread notifications count, live (a socket without a reader costs nothing).
+        await app.hub.readers.join(conn, site.id, conn.author_hash)
 
 
 async def _author(app: AppState, site: Site, token: str) -> str | None:

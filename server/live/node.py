@@ -4,7 +4,7 @@ are for, and the ``Publisher`` core writes through.
 Committed events go to local readers at once and to the other processes through the
 broker; what the broker brings is dispatched by channel: a page channel to its room, any
 other by prefix to the handler routed there (caches forgetting a page, the moderators'
-queue)."""
+queue, readers' notification doorbells)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from server.broker.base import Broker, MessageHandler
-from server.broker.channels import FORGET_CHANNEL, page_channel
+from server.broker.channels import FORGET_CHANNEL, READER_PREFIX, page_channel, reader_channel
 from server.broker.messages import (
     AUTHOR,
     EVENT,
@@ -31,6 +31,7 @@ from server.core.ports import Store
 from server.live.frames import Frame, event_frame
 from server.live.presence import PresenceTracker, TypingRelay
 from server.live.reaction_counts import ReactionCounts
+from server.live.readers import ReaderRegistry
 from server.live.room import Room
 from server.live.rooms import RoomRegistry
 from server.metrics import LiveStats
@@ -60,6 +61,9 @@ class LiveNode:
             store, self._rooms, lambda room: self._page_changed(room.page.site_id, room.key)
         )
         self.rooms.closed.append(self.reaction_counts.forget)
+        # Readers with sockets here, for their live unread notifications count.
+        self.readers = ReaderRegistry(broker, store, broker.node_id)
+        self._routes[READER_PREFIX] = self.readers.on_message
 
     @property
     def connections(self) -> int:
@@ -77,6 +81,7 @@ class LiveNode:
 
     async def close(self) -> None:
         await self.reaction_counts.close()
+        await self.readers.close()
         await self.presence.close()
         await self.rooms.close()
         await self.broker.close()
@@ -119,6 +124,13 @@ class LiveNode:
             channel, pack(REACTIONS, 0, self.broker.node_id, b"%d" % comment_id)
         )
 
+    async def notifications_changed(self, site_id: str, recipients: Sequence[str]) -> None:
+        node = self.broker.node_id.encode()
+        for recipient in dict.fromkeys(recipients):
+            channel = reader_channel(site_id, recipient)
+            self.readers.rang(channel)  # this process's sockets of the reader, at once
+            await self.broker.publish(channel, node)
+
     def _page_changed(self, site_id: str, page_key: str) -> None:
         for listener in self.page_changed:
             listener(site_id, page_key)
@@ -159,6 +171,7 @@ class LiveNode:
         # Messages in the gap are lost, forget doorbells included.
         for listener in self.all_changed:
             listener()
+        self.readers.all_rang()
         for room in list(self._rooms.values()):
             room.catch_up()
             self.presence.changed(room)

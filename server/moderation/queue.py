@@ -14,7 +14,7 @@ from server.core.authority import comment_to_moderate
 from server.core.decisions import RESTORE_DAYS, Action
 from server.core.errors import Invalid
 from server.core.models import Comment, Status
-from server.core.queue import TAB_ACTIONS, TABS, comment_history, view_queue
+from server.core.queue import TAB_ACTIONS, TABS, comment_history, view_queue_for
 from server.http.clientip import client_ip
 from server.http.errors import wants_json
 from server.i18n import N_
@@ -49,19 +49,8 @@ MAX_BULK = 200
 
 @moderator_page
 async def queue_page(request: Request, session: Session) -> Response:
-    q = request.query_params
-    tab = q.get("tab", "pending")
-    try:
-        page_no = int(q.get("page", "1"))
-    except ValueError:
-        page_no = 1
-    view = await view_queue(
-        app_state(request).services,
-        session.moderator,
-        tab=tab if tab in TABS else "pending",
-        site_id=q.get("site") or None,
-        search=q.get("q", ""),
-        page=page_no,
+    view = await view_queue_for(
+        app_state(request).services, session.moderator, request.query_params
     )
 
     def page_link(n: int) -> str:

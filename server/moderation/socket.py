@@ -5,13 +5,17 @@ from __future__ import annotations
 import time
 
 import orjson
+from starlette.datastructures import QueryParams
 from starlette.websockets import WebSocket
 
 from server.core.accounts import session_by_hash
+from server.core.context import Services
 from server.core.errors import DomainError
-from server.core.queue import sites_for
+from server.core.models import Moderator
+from server.core.queue import sites_for, view_queue_for
 from server.http.websocket_refusal import Refusal, refuse_websocket
 from server.live.connection import open_live_connection
+from server.live.frames import Close
 from server.live.moderation_queue import ModerationQueueHub, ModeratorSocket
 from server.moderation.security import current_session, same_origin
 from server.state import app_state
@@ -46,6 +50,12 @@ async def moderation_ws(ws: WebSocket) -> None:
     await hub.join(socket)
     last = 0.0
     try:
+        # Subscribed: now what changed before (between the page's render and this socket,
+        # or while a dropped one reconnected) is read once, so the page misses nothing.
+        try:
+            socket.push(await hello(state.services, session.moderator, ws.query_params))
+        except DomainError as exc:  # the database is down: the page reconnects later
+            socket.conn.drop(Close.TRY_AGAIN, exc.message)
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
@@ -66,3 +76,14 @@ async def moderation_ws(ws: WebSocket) -> None:
     finally:
         await hub.leave(socket)
         await socket.conn.stop()
+
+
+async def hello(svc: Services, moderator: Moderator, query: QueryParams) -> str:
+    """The first frame: the tab the page shows (same query as the page) and its counts."""
+    view = await view_queue_for(svc, moderator, query)
+    data = {
+        "counts": view.counts,
+        "items": [item.view() for item in view.items],
+        "has_next": view.has_next,
+    }
+    return orjson.dumps({"type": "hello", "data": data}).decode()

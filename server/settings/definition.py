@@ -130,12 +130,33 @@ class Settings:
     smtp_url: str | None = _setting(
         None,
         "THREADLINE_SMTP_URL",
-        "`smtp://USER:PASS@HOST:587` (STARTTLS) or "
-        "`smtps://...:465`, for e-mail about held comments. "
+        "`smtp://USER:PASS@HOST:587` (STARTTLS, required unless the host is this machine) "
+        "or `smtps://...:465`; certificates are checked. For every e-mail Threadline sends. "
         "Unset: no e-mail.",
     )
     smtp_from: str = _setting(
         "threadline@localhost", "THREADLINE_SMTP_FROM", "Sender address of notification e-mails."
+    )
+    mail_digest_seconds: int = _setting(
+        600,
+        "THREADLINE_MAIL_DIGEST_SECONDS",
+        "At most one e-mail per subscription this often: the first "
+        "reply goes at once, the ones after it within this time go "
+        "together as one digest when it ends.",
+        min=0,
+    )
+    mail_daily_cap: int = _setting(
+        500,
+        "THREADLINE_MAIL_DAILY_CAP",
+        "E-mails to readers (confirmations, replies, digests) one "
+        "site may send per UTC day; the rest wait for the next day.",
+        min=0,
+    )
+    notifications: bool = _setting(
+        True,
+        "THREADLINE_NOTIFICATIONS",
+        "`0` turns readers' notifications off: nothing new in anyone's bell, no reply "
+        "e-mail, subscribing answers `mail_off` (moderators' e-mail and webhooks stay).",
     )
     webhook_private: bool = _setting(
         False,

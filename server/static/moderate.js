@@ -208,6 +208,7 @@
     li.dataset.id = String(it.id);
     li.dataset.status = it.status;
     li.dataset.site = it.site;
+    li.dataset.stamp = it.stamp;
     const meta = el("div", "meta");
     const box = /** @type {HTMLInputElement} */ (el("input"));
     box.type = "checkbox"; box.name = "ids"; box.value = String(it.id);
@@ -296,10 +297,38 @@
   const matches = (/** @type {any} */ it) => !search ||
     [it.body, it.name || "", it.page.key, it.page.title || ""].some((s) => s.toLowerCase().includes(search));
 
+  /** An item shown again as it is now. @param {HTMLElement} shown @param {any} it */
+  const replace = (shown, it) => {
+    const fresh = render(it);
+    // Its text changed under the moderator's eyes: mark it, so nobody approves it unread.
+    if (shown.querySelector(".body")?.textContent !== it.body) fresh.classList.add("changed");
+    const box = /** @type {HTMLInputElement|null} */ (shown.querySelector("input[name=ids]"));
+    /** @type {HTMLInputElement} */ (fresh.querySelector("input[name=ids]")).checked = !!box?.checked;
+    const focused = shown.contains(document.activeElement);
+    shown.replaceWith(fresh);
+    if (shown === cursor) point(fresh, focused);
+    return fresh;
+  };
+
+  /** @param {Record<string, number>} counts */
+  const showCounts = (counts) => {
+    for (const [name, n] of Object.entries(counts)) {
+      const c = document.querySelector(`[data-count="${name}"]`);
+      if (c) c.textContent = String(n);
+    }
+  };
+
+  // Since this socket opened: items a change frame already showed, and whether counts came.
+  // The hello is read while such frames flow, so theirs are as new as its or newer.
+  /** @type {Set<string>} */
+  let changed = new Set();
+  let counted = false;
+
   /** @param {any} f */
   const onFrame = (f) => {
     if (f.type === "queue.changed") {
       const it = f.data.item;
+      changed.add("item-" + it.id);
       const shown = document.getElementById("item-" + it.id);
       const belongs = f.data.tabs.includes(tab) && matches(it) && (!list.dataset.site || list.dataset.site === it.site);
       if (shown && !belongs) {
@@ -310,21 +339,36 @@
         if (list.dataset.order === "oldest") list.append(li); else list.prepend(li);
         syncAll();
       } else if (shown && belongs) {
-        const fresh = render(it);
-        // Its text changed under the moderator's eyes: mark it, so nobody approves it unread.
-        if (shown.querySelector(".body")?.textContent !== it.body) fresh.classList.add("changed");
-        const box = /** @type {HTMLInputElement|null} */ (shown.querySelector("input[name=ids]"));
-        /** @type {HTMLInputElement} */ (fresh.querySelector("input[name=ids]")).checked = !!box?.checked;
-        const focused = shown.contains(document.activeElement);
-        shown.replaceWith(fresh);
-        if (shown === cursor) point(fresh, focused);
+        replace(shown, it);
       }
       syncEmpty();
     } else if (f.type === "counts") {
-      for (const [name, n] of Object.entries(f.data)) {
-        const c = document.querySelector(`[data-count="${name}"]`);
-        if (c) c.textContent = String(n);
+      counted = true;
+      showCounts(f.data);
+    } else if (f.type === "hello") {
+      // The socket is subscribed: the tab as it is now covers what changed before it was
+      // (since the page's render, or while a dropped socket reconnected).
+      if (!counted) showCounts(f.data.counts);
+      const ids = new Set();
+      /** @type {Element|null} */
+      let before = null;
+      for (const it of f.data.items) {
+        ids.add("item-" + it.id);
+        let li = document.getElementById("item-" + it.id);
+        if (changed.has("item-" + it.id)) {
+          // A change frame showed it already, as new as this or newer.
+        } else if (!li) {
+          li = render(it);
+          if (before) before.after(li); else list.prepend(li);
+        } else if (li.dataset.stamp !== it.stamp) {
+          li = replace(li, it);
+        }
+        if (li) before = li;
       }
+      // Only a last page holds everything after its start: what it lacks has left the tab.
+      if (!f.data.has_next) for (const li of [...list.querySelectorAll(":scope > li.item")]) if (!ids.has(li.id) && !changed.has(li.id)) drop(li);
+      syncAll();
+      syncEmpty();
     } else if (f.type === "reviewing") {
       for (const old of document.querySelectorAll(`.reviewing[data-conn="${f.data.conn}"]`)) {
         /** @type {HTMLElement} */ (old).hidden = true;
@@ -343,8 +387,10 @@
   /** @type {WebSocket|null} */
   let ws = null;
   const connect = () => {
-    const site = list.dataset.site ? "?site=" + encodeURIComponent(list.dataset.site) : "";
-    ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/moderate/ws${site}`);
+    // The page's own query (site, tab, search, page): the socket's first frame is that view.
+    ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/moderate/ws${location.search}`);
+    changed = new Set();
+    counted = false;
     ws.onopen = () => { tries = 0; };
     ws.onmessage = (m) => { try { onFrame(JSON.parse(m.data)); } catch (err) { console.warn("[threadline] " + err); } };
     ws.onclose = () => { ws = null; setTimeout(connect, Math.random() * Math.min(30000, 500 * 2 ** tries++)); };

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -24,6 +24,7 @@ from server.store.connection import AwaitableSyncConnection
 from server.store.tx import SqlTx
 
 log = logging.getLogger("threadline.store")
+NUMBERED_KEPT = 10_000  # committed events' numbers kept for their publish, at most
 T = TypeVar("T")
 
 # How long a SQLite transaction waits for another process's write lock before the request
@@ -71,6 +72,8 @@ class SqlStore:
         # One write transaction at a time per process on SQLite: the file has one writer, and
         # queueing here is fair where SQLite's lock is first-come-whoever-polls-first.
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
+        # Committed events' seq and page count, read back by ``write`` until published.
+        self._numbered: dict[int, tuple[int, int]] = {}
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTx]:
@@ -106,8 +109,34 @@ class SqlStore:
                         await asyncio.to_thread(conn.commit)
                 return
             assert self._pg is not None
-            async with self._pg.connect() as aconn, aconn.begin():
-                yield SqlTx(aconn, self.dialect)
+            async with self._pg.connect() as aconn:
+                tx = SqlTx(aconn, self.dialect)
+                async with aconn.begin():
+                    yield tx
+                if tx.unnumbered:
+                    await self._read_back(tx)
+
+    async def _read_back(self, tx: SqlTx) -> None:
+        """The numbers the commit gave this transaction's events (migration 0015), read on
+        its own connection before the connection goes back to the pool: publishing them
+        needs no second connection, so a saturated pool never delays or drops a publish.
+        Should the read fail, publishing reads them again (``Services.settled``)."""
+        try:
+            found = await tx.event_positions(tx.unnumbered)
+        except Exception as error:  # noqa: BLE001 -- committed; the publish reads them again
+            log.warning(
+                "reading back %d committed event number(s) failed (%s); publishing reads "
+                "them again",
+                len(tx.unnumbered),
+                type(error).__name__,
+            )
+            return
+        self._numbered.update(found)
+        while len(self._numbered) > NUMBERED_KEPT:  # never taken (nobody published them)
+            del self._numbered[next(iter(self._numbered))]
+
+    def numbered(self, event_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        return {i: self._numbered.pop(i) for i in event_ids if i in self._numbered}
 
     async def run_sync(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
         """``fn(sync_connection, *args)`` inside a transaction: migrations and schema checks."""
@@ -154,6 +183,11 @@ class SqlStore:
             await self._pg.dispose()
 
 
+# SQLSTATEs of a transaction the database rolled back to let another through: a deadlock
+# victim, a serialization failure. Retrying the whole request is the documented remedy.
+RETRYABLE = frozenset({"40P01", "40001"})
+
+
 @contextlib.asynccontextmanager
 async def _translate_errors() -> AsyncIterator[None]:
     try:
@@ -172,6 +206,16 @@ async def _translate_errors() -> AsyncIterator[None]:
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise Unavailable("database_unavailable", "the database connection was lost") from exc
+        if getattr(exc.orig, "sqlstate", None) in RETRYABLE:
+            # PostgreSQL chose this transaction to break a deadlock (or a serialization
+            # failure): it rolled back whole, so the same request again will do.
+            log.warning(
+                "transaction rolled back by the database (%s); asked to retry",
+                getattr(exc.orig, "sqlstate", None),
+            )
+            raise Unavailable(
+                "database_conflict", "the database is busy; try again shortly"
+            ) from exc
         raise
 
 

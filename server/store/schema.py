@@ -88,11 +88,16 @@ comments = Table(
     # transaction as the reaction rows), and when a moderator pinned it (NULL: not pinned).
     Column("reaction_counts", Text, nullable=False, server_default="{}"),
     Column("pinned_at", BigInteger),
+    # A short hash of the text (store.tx_comments), so the duplicate check finds the same
+    # text on the page by index instead of reading every recent comment of the network
+    # (a hot page from one network read thousands a post). None where the text is gone.
+    Column("body_hash", String(16)),
     UniqueConstraint("site_id", "idempotency_key"),
     Index(None, "page_id", "parent_id", "created_at", "id"),
     Index(None, "site_id", "status", "created_at"),
     Index(None, "site_id", "author_hash"),
     Index(None, "site_id", "ip_hash", "created_at"),
+    Index(None, "page_id", "body_hash", "created_at"),
 )
 
 events = Table(
@@ -107,6 +112,21 @@ events = Table(
     Column("comment_count", Integer, nullable=False, server_default=text("0")),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("page_id", "seq"),
+)
+
+# Where the fan-out (core.fanout) has read each page's events to: what was published after
+# ``seq`` is still to tell those it answers and who follow its thread (issue #18).
+fanout_cursors = Table(
+    "fanout_cursors",
+    metadata,
+    Column(
+        "page_id",
+        Id,
+        ForeignKey("pages.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("seq", BigInteger, nullable=False),
 )
 
 moderators = Table(
@@ -327,7 +347,97 @@ notifications = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("read_at", BigInteger),
     Index(None, "site_id", "recipient", "id"),
+    # One row per recipient, kind and comment: what lets the fan-out insert many at once.
+    Index(None, "site_id", "recipient", "kind", "comment_id", unique=True),
     # The hourly prune goes by the last change, not the first: a summary renewed yesterday
     # is a day old.
     Index(None, "updated_at"),
+    # Under the cascades from comments and pages, and erasure's delete by comment.
+    Index(None, "comment_id"),
+    Index(None, "page_id"),
+)
+
+# E-mail subscriptions (issue #18). An address is kept per site and per reader who gave it
+# (``author_hash``): ``sealed`` is the address encrypted with a key derived from the secret
+# key (``core.sealing``), ``digest`` a keyed HMAC of the normalised address, the same on every
+# site, so the confirmation cap counts one address everywhere without reading any address.
+mail_addresses = Table(
+    "mail_addresses",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("sealed", Text, nullable=False),
+    Column("author_hash", String(64), nullable=False),
+    Column("lang", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("confirmed_at", BigInteger),
+    Column("confirmation_sent_at", BigInteger),
+    UniqueConstraint("site_id", "digest", "author_hash"),
+    Index(None, "site_id", "author_hash"),
+)
+
+# What an address follows: ``replies`` to one comment, or a ``thread`` (every comment
+# published on the page; ``comment_id`` is the comment it was asked from).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("address_id", Id, ForeignKey("mail_addresses.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("page_id", Id, ForeignKey("pages.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_sent_at", BigInteger),
+    Index(None, "address_id"),
+    Index(None, "comment_id"),
+    Index(None, "page_id", "scope"),
+)
+
+# The durable outbox: a row per mail to send (``confirm``: an address's confirmation;
+# ``reply``: a comment a subscription hears of), written in the transaction that causes it
+# and claimed by one process at a time (``due_at`` moves ahead while it sends). A sent row
+# stays (``sent_at``) so a comment held again and re-approved is not news twice.
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("site_id", String(64), ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("address_id", Id, ForeignKey("mail_addresses.id", ondelete="CASCADE"), nullable=False),
+    Column("subscription_id", Id, ForeignKey("subscriptions.id", ondelete="CASCADE")),
+    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("sent_at", BigInteger),
+    UniqueConstraint("subscription_id", "comment_id"),
+    Index(None, "sent_at", "due_at"),
+    Index(None, "address_id"),
+    Index(None, "comment_id"),  # under the cascade from comments
+)
+
+# Mail sent per site and UTC day (days since the epoch): the daily cap.
+mail_sent_daily = Table(
+    "mail_sent_daily",
+    metadata,
+    Column(
+        "site_id",
+        String(64),
+        ForeignKey("sites.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("day", Integer, primary_key=True),
+    Column("sent", Integer, nullable=False, server_default="0"),
+)
+
+# When an address (its digest) was last sent a confirmation, on any site: at most one a day.
+# Not erased with a reader's data on purpose (erasing and asking again would reset the cap);
+# it holds no address, and rows older than a day are pruned hourly.
+mail_throttle = Table(
+    "mail_throttle",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("confirmation_sent_at", BigInteger, nullable=False),
 )

@@ -9,6 +9,7 @@ from server.store.tx_audit import AuditQueries
 from server.store.tx_bans import BanQueries
 from server.store.tx_comments import CommentQueries
 from server.store.tx_events import EventQueries
+from server.store.tx_fanout import FanOutQueries
 from server.store.tx_flags import FlagQueries
 from server.store.tx_identities import ClaimQueries, IdentityQueries, SsoKeyQueries
 from server.store.tx_imports import ImportQueries
@@ -22,6 +23,7 @@ from server.store.tx_ranking import RankingQueries
 from server.store.tx_reactions import ReactionQueries
 from server.store.tx_sessions import SessionQueries
 from server.store.tx_sites import SiteQueries
+from server.store.tx_subscriptions import SubscriptionQueries
 
 
 class SqlTx(
@@ -44,6 +46,8 @@ class SqlTx(
     RankingQueries,
     ReactionQueries,
     NotificationQueries,
+    SubscriptionQueries,
+    FanOutQueries,
     Tx,
 ):
     """Queries run inside one transaction on one connection."""
@@ -51,3 +55,4 @@ class SqlTx(
     def __init__(self, conn: Connection, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect
+        self.unnumbered: list[int] = []  # events the commit numbers (PostgreSQL), by id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -20,6 +21,13 @@ from server.store.schema import comments, pages
 c = comments.c
 DUPLICATE_NETWORK_CHARS = 30
 _NEW_COMMENT_FIELDS = dataclasses.fields(NewComment)
+
+
+def body_hash(body: str) -> str | None:
+    """The duplicate check's key for a text (None for none: erased text leaves no trace)."""
+    if not body:
+        return None
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
 class CommentQueries(CommentsTx):
@@ -52,11 +60,14 @@ class CommentQueries(CommentsTx):
         # Not dataclasses.asdict: it deep-copies every field, a measurable share of a post.
         values = {f.name: getattr(new, f.name) for f in _NEW_COMMENT_FIELDS}
         values["status"] = new.status.value
+        values["body_hash"] = body_hash(new.body)
         return comment_from_row((await self.conn.execute(st.INSERT_COMMENT, values)).one())
 
     async def update_comment(self, comment_id: int, **changes: Any) -> Comment:
         if isinstance(changes.get("status"), Status):
             changes["status"] = changes["status"].value
+        if "body" in changes:
+            changes["body_hash"] = body_hash(changes["body"])
         q = update(comments).where(c.id == comment_id).values(**changes).returning(*comments.c)
         return comment_from_row((await self.conn.execute(q)).one())
 
@@ -87,6 +98,7 @@ class CommentQueries(CommentsTx):
                     "b_page": page_id,
                     "b_since": since,
                     "b_body": body,
+                    "b_hash": body_hash(body),
                 },
             )
         ).one()

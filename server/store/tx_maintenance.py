@@ -34,7 +34,7 @@ class MaintenanceQueries(MaintenanceTx):
                 comments.c.deleted_at.is_not(None),
                 comments.c.deleted_at < before,
             )
-            .values(body="", author_name=None, deleted_at=None, deleted_from=None)
+            .values(body="", body_hash=None, author_name=None, deleted_at=None, deleted_from=None)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

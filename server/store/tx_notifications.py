@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from server.core.transactions.notifications import NotificationsTx, StoredNotification
+from server.core.transactions.notifications import (
+    NewNotification,
+    NotificationsTx,
+    StoredNotification,
+)
 from server.store.connection import Connection
 from server.store.schema import notifications
 
@@ -18,32 +24,37 @@ class NotificationQueries(NotificationsTx):
     """Notifications, one row per recipient and cause; reactions summarised per comment."""
 
     conn: Connection
+    dialect: str
+
+    def _insert_notification(self) -> Any:
+        return (postgresql if self.dialect == "postgresql" else sqlite).insert(notifications)
 
     async def add_notification(
         self, site_id: str, recipient: str, kind: str, comment_id: int, page_id: int, now: int
     ) -> None:
-        told = await self.conn.execute(
-            select(n.id).where(
-                n.site_id == site_id,
-                n.recipient == recipient,
-                n.kind == kind,
-                n.comment_id == comment_id,
-            )
+        await self.add_notifications(
+            [NewNotification(site_id, recipient, kind, comment_id, page_id, now)]
         )
-        if told.first() is not None:
+
+    async def add_notifications(self, rows: Sequence[NewNotification]) -> None:
+        if not rows:
             return
         await self.conn.execute(
-            notifications.insert().values(
-                site_id=site_id,
-                recipient=recipient,
-                kind=kind,
-                comment_id=comment_id,
-                page_id=page_id,
-                actors=1,
-                created_at=now,
-                updated_at=now,
-                read_at=None,
-            )
+            self._insert_notification().on_conflict_do_nothing(),
+            [
+                {
+                    "site_id": row.site_id,
+                    "recipient": row.recipient,
+                    "kind": row.kind,
+                    "comment_id": row.comment_id,
+                    "page_id": row.page_id,
+                    "actors": 1,
+                    "created_at": row.created_at,
+                    "updated_at": row.created_at,
+                    "read_at": None,
+                }
+                for row in rows
+            ],
         )
 
     async def summarise_reactions(
@@ -83,7 +94,7 @@ class NotificationQueries(NotificationsTx):
                     )
                 )
             return
-        if actors <= 0 and row.read_at is None:
+        if actors <= 0:
             await self.conn.execute(delete(notifications).where(n.id == row.id))
         elif renew and actors > 0:
             await self.conn.execute(
@@ -160,3 +171,48 @@ class NotificationQueries(NotificationsTx):
             await self.conn.execute(
                 delete(notifications).where(n.comment_id.in_(list(comment_ids)))
             )
+
+    async def delete_notification_of_kind(
+        self, site_id: str, recipient: str, kind: str, comment_id: int
+    ) -> bool:
+        result = await self.conn.execute(
+            delete(notifications).where(
+                n.site_id == site_id,
+                n.recipient == recipient,
+                n.kind == kind,
+                n.comment_id == comment_id,
+            )
+        )
+        return bool(result.rowcount)
+
+    async def withdraw_notifications(self, comment_id: int, kinds: Sequence[str]) -> list[str]:
+        where = (n.comment_id == comment_id, n.kind.in_(list(kinds)))
+        recipients = await self.conn.execute(select(n.recipient).where(*where))
+        told = sorted({str(row.recipient) for row in recipients})
+        if told:
+            await self.conn.execute(delete(notifications).where(*where))
+        return told
+
+    async def move_notifications(self, site_id: str, source: str, target: str) -> int:
+        held = notifications.alias("held")
+        # What the target was told already stays once: the source's copy goes.
+        await self.conn.execute(
+            delete(notifications).where(
+                n.site_id == site_id,
+                n.recipient == source,
+                select(held.c.id)
+                .where(
+                    held.c.site_id == site_id,
+                    held.c.recipient == target,
+                    held.c.kind == n.kind,
+                    held.c.comment_id == n.comment_id,
+                )
+                .exists(),
+            )
+        )
+        result = await self.conn.execute(
+            update(notifications)
+            .where(n.site_id == site_id, n.recipient == source)
+            .values(recipient=target)
+        )
+        return int(result.rowcount or 0)

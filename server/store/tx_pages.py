@@ -50,9 +50,10 @@ class PageQueries(PagesTx):
         assert page is not None
         return page
 
-    async def advance_page(self, page_id: int, count_delta: int) -> Page:
-        rows = await self.conn.execute(st.ADVANCE_PAGE, {"b_id": page_id, "b_delta": count_delta})
-        return page_from_row(rows.one())
+    async def lock_page(self, page_id: int) -> None:
+        # SQLite's writers already queue on the database's lock.
+        if self.dialect == "postgresql":
+            await self.conn.execute(st.LOCK_PAGE, {"b_id": page_id})
 
     async def page_counts(self, site_id: str, keys: Sequence[str]) -> dict[str, int]:
         q = select(pages.c.key, pages.c.comment_count).where(

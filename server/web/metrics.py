@@ -51,6 +51,24 @@ async def render(state: AppState) -> str:
         [((), len(hub.rooms))],
     )
     out.metric(
+        "threadline_readers_subscribed",
+        "gauge",
+        "Readers (author tokens, sessions) this process holds a broker subscription for.",
+        [((), len(hub.readers.subscribed))],
+    )
+    out.metric(
+        "threadline_notification_frames_total",
+        "counter",
+        "Unread-count frames this process sent to readers' sockets.",
+        [((), hub.readers.frames)],
+    )
+    out.metric(
+        "threadline_unread_counts_read_total",
+        "counter",
+        "Readers' unread counts read from the database (coalesced doorbells).",
+        [((), hub.readers.reads)],
+    )
+    out.metric(
         "threadline_events_published_total",
         "counter",
         "Durable events this process committed and published.",

@@ -1,5 +1,5 @@
-"""Serving /widget.js, /widget-engage.js and /count.js: made once, gzipped once, ETag and
-conditional requests."""
+"""Serving /widget.js, its chunks /widget-engage.js and /widget-notify.js, and /count.js:
+made once, gzipped once, ETag and conditional requests."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.web.widget_source import engage_version, served_engage, served_widget
+from server.web.widget_source import (
+    engage_version,
+    notify_version,
+    served_engage,
+    served_notify,
+    served_widget,
+)
 
 COUNT = Path(__file__).resolve().parent.parent.parent / "widget" / "count.js"
 
@@ -59,14 +65,14 @@ class WidgetAsset:
         return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
-class EngageAsset(WidgetAsset):
-    """/widget-engage.js?v=DIGEST, the widget's second chunk: an ES module, which a host page
+class ChunkAsset(WidgetAsset):
+    """One of the widget's chunks, /widget-NAME.js?v=DIGEST: an ES module, which a host page
     imports across origins only with CORS. The URL with the current digest names these bytes
     forever, so caches keep it a year; any other v= (an old page's) gets today's bytes briefly."""
 
-    def __init__(self) -> None:
-        super().__init__(body=served_engage())
-        self.version = engage_version()
+    def __init__(self, body: bytes, version: str) -> None:
+        super().__init__(body=body)
+        self.version = version
 
     def headers(self, request: Request) -> dict[str, str]:
         headers = super().headers(request)
@@ -74,3 +80,18 @@ class EngageAsset(WidgetAsset):
         if request.query_params.get("v") == self.version:
             headers["Cache-Control"] = IMMUTABLE_CACHE
         return headers
+
+
+class EngageAsset(ChunkAsset):
+    """/widget-engage.js: reactions, sorting, pins and links, which the widget imports."""
+
+    def __init__(self) -> None:
+        super().__init__(served_engage(), engage_version())
+
+
+class NotifyAsset(ChunkAsset):
+    """/widget-notify.js: the notification centre, which the engage chunk imports for a
+    reader with a credential."""
+
+    def __init__(self) -> None:
+        super().__init__(served_notify(), notify_version())

@@ -1,6 +1,8 @@
 """The widget's script as served: the parts in widget/src joined in order inside one function,
-then minified once per process; and its second chunk, /widget-engage.js (reactions, sorting,
-pins, permalinks), an ES module the widget imports by a URL carrying the chunk's digest.
+then minified once per process; its second chunk, /widget-engage.js (reactions, sorting,
+pins, permalinks), an ES module the widget imports by a URL carrying the chunk's digest; and
+the third, /widget-notify.js (the notification centre), which the second imports the same way
+for a reader with a credential.
 
 The parts keep full names and comments for their readers; rjsmin takes out comments and
 whitespace only (no renaming, so a stack trace still names real functions), which keeps
@@ -41,6 +43,17 @@ ENGAGE_PARTS = (
 )
 # Where widget/src/widget.js names the chunk's version; replaced by its digest when served.
 ENGAGE_VERSION_MARK = "ENGAGE-VERSION"
+NOTIFY_DIR = SOURCE_DIR / "notify"
+# The third chunk's parts, in the same sense; centre.js exports follow(), and subscribe.js
+# (the offer of e-mail on replies, using centre.js's helpers) offer().
+NOTIFY_PARTS = (
+    "texts.js",
+    "styles.js",
+    "centre.js",
+    "subscribe.js",
+)
+# Where widget/src/engage/engagement.js names the third chunk's version.
+NOTIFY_VERSION_MARK = "NOTIFY-VERSION"
 
 
 def missing_part(source_dir: Path, parts: tuple[str, ...], folder: str) -> str | None:
@@ -69,6 +82,15 @@ def engage_source(source_dir: Path = ENGAGE_DIR) -> str:
     return "\n".join((source_dir / name).read_text() for name in ENGAGE_PARTS)
 
 
+def notify_source(source_dir: Path = NOTIFY_DIR) -> str:
+    """The notification centre's parts in order; a missing part still gives a module with
+    follow(), one that says so: the widget goes on without a bell."""
+    missing = missing_part(source_dir, NOTIFY_PARTS, "widget/src/notify")
+    if missing:
+        return f"export const follow = () => {{ {missing} }};\n"
+    return "\n".join((source_dir / name).read_text() for name in NOTIFY_PARTS)
+
+
 def minified(script: str) -> str:
     """The script without comments and needless whitespace, or as it is (with one warning)
     when the minifier is missing or fails: a larger widget beats none."""
@@ -82,9 +104,21 @@ def minified(script: str) -> str:
 
 
 @functools.cache
+def served_notify() -> bytes:
+    """What /widget-notify.js serves, made once per process."""
+    return minified(notify_source()).encode()
+
+
+def notify_version() -> str:
+    """The third chunk's digest: the v= of its URL in the second chunk."""
+    return hashlib.sha256(served_notify()).hexdigest()[:16]
+
+
+@functools.cache
 def served_engage() -> bytes:
-    """What /widget-engage.js serves, made once per process."""
-    return minified(engage_source()).encode()
+    """What /widget-engage.js serves, made once per process, with the third chunk's current
+    URL in it (so the second chunk's digest changes with the third's)."""
+    return minified(engage_source()).replace(NOTIFY_VERSION_MARK, notify_version()).encode()
 
 
 def engage_version() -> str:

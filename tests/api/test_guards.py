@@ -8,12 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from server.app import create_app
 from server.core.context import command_services
 from server.core.sites import add_site
 from server.http.clientip import client_ip
 from server.store.database import SqlStore
+from server.store.schema import comments
 from tests.support.api import Api, Clock
 from tests.support.config import SECRET, settings_for
 from tests.support.db import Databases
@@ -47,6 +49,40 @@ async def test_duplicate_comment_is_409(api: Api) -> None:
     assert r.json()["error"]["code"] == "duplicate_comment"
     other_page = await api.post(site, "elsewhere", "Same words", token=first["author_token"])
     assert other_page["status"] == "approved"
+
+
+async def test_the_duplicate_check_follows_edits_and_erased_text_leaves_no_hash(api: Api) -> None:
+    site = await api.new_site()
+    first = await api.post(site, body="The first words")
+    token = first["author_token"]
+    r = await api.http.patch(
+        f"/api/v1/sites/{site}/comments/{first['comment']['id']}",
+        json={"body": "The edited words"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.text
+    # The text as it is now is the duplicate; the text it no longer has is not.
+    again = await api.http.post(
+        f"/api/v1/sites/{site}/comments",
+        json={"page": "p", "body": "The edited words"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert again.status_code == 409
+    assert (await api.post(site, body="The first words", token=token))["status"] == "approved"
+    gone = await api.http.delete(
+        f"/api/v1/sites/{site}/comments/{first['comment']['id']}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert gone.status_code in (200, 204), gone.text
+    async with api.store.read() as tx:
+        left = await tx.find_comment(first["comment"]["id"])
+        hashed = (
+            await tx.conn.execute(
+                select(comments.c.body_hash).where(comments.c.id == first["comment"]["id"])
+            )
+        ).scalar()
+    assert left is not None and left.body == ""
+    assert hashed is None  # no fingerprint of the erased text stays behind
 
 
 async def test_duplicate_window_ends(asgi_api: Api, time_travel: Clock) -> None:

@@ -49,6 +49,7 @@ class Reader:
             self.site, page, body, token=self.token, headers={"X-Forwarded-For": self.ip}, **extra
         )
         self.token = self.token or posted["author_token"]
+        await self.api.fanned_out()
         comment: dict[str, Any] = posted["comment"]
         return comment
 
@@ -187,6 +188,7 @@ async def test_a_moderators_reply_says_so(asgi_api: Api) -> None:
         client_ip="192.0.2.10",
         moderator=True,
     )
+    await api.fanned_out()
     assert kinds(await asker.notes()) == [("moderator_reply", posted.comment.id)]
 
 
@@ -387,3 +389,160 @@ async def test_a_signed_in_reader_hears_back_on_their_session(asgi_api: Api) -> 
     question = await reader.post("Signed in and asking")
     answer = await Reader(api, site).post("Answered", parent=question["id"])
     assert kinds(await reader.notes()) == [("reply", answer["id"])]
+
+
+async def count_rows(api: Api, site: str) -> int:
+    async with api.store.read() as tx:
+        return int(
+            (
+                await tx.conn.execute(
+                    select(func.count())
+                    .select_from(notifications)
+                    .where(notifications.c.site_id == site)
+                )
+            ).scalar_one()
+        )
+
+
+async def test_a_reader_who_signs_in_keeps_what_their_token_was_told_and_erasing_erases_it(
+    asgi_api: Api,
+) -> None:
+    """(Review of #18: the notifications of the token stayed behind after a claim, and
+    outlived the signed-in reader's erasure.)"""
+    api = asgi_api
+    site = await api.new_site()
+    key = hs256_key()
+    await enable_sso(api.store, site, key)
+    asker = Reader(api, site)
+    question = await asker.post("Asked before signing in")
+    answer = await Reader(api, site).post("Answered", parent=question["id"])
+    r = await api.http.post(
+        f"/api/v1/sites/{site}/sso/session",
+        json={"token": key.sign(claims(site, sub="ada", name="Ada")), "author_token": asker.token},
+    )
+    assert r.status_code == 200, r.text
+    signed_in = Reader(api, site)
+    signed_in.ip, signed_in.token = asker.ip, r.json()["session"]
+    r = await api.http.post(
+        f"/api/v1/sites/{site}/sso/claim",
+        json={"author_token": asker.token},
+        headers=signed_in.headers(),
+    )
+    assert r.json() == {"claimed": 1}, r.text
+    assert kinds(await signed_in.notes()) == [("reply", answer["id"])]
+    assert (await asker.notes())["notifications"] == []
+
+    erased = await api.http.delete(f"/api/v1/sites/{site}/authors/me", headers=signed_in.headers())
+    assert erased.status_code == 200, erased.text
+    assert (await asker.notes())["notifications"] == []
+    assert (await signed_in.listing()).status_code == 401  # erasure ended the session too
+    assert await count_rows(api, site) == 0
+
+
+async def test_marking_read_and_deleting_are_limited_per_network(asgi_api: Api) -> None:
+    """(Review of #18: any number of made-up tokens could each cost a write transaction.)"""
+    api = asgi_api
+    site = await api.new_site()
+    reader = Reader(api, site)
+    await reader.post("Mine")
+    statuses = [(await reader.mark({"all": True})).status_code for _ in range(121)]
+    assert statuses[:120] == [200] * 120 and statuses[120] == 429
+    assert (await reader.delete(1)).status_code == 429
+
+
+async def test_a_page_address_off_the_sites_origins_is_never_offered(asgi_api: Api) -> None:
+    """(Review of #18: a notification led to an origin the site had since dropped.)"""
+    api = asgi_api
+    site_id = await api.new_site()
+    asker = Reader(api, site_id)
+    posted = await api.post(
+        site_id,
+        "article",
+        "Asked on the old address",
+        headers={"X-Forwarded-For": asker.ip},
+        url=f"{ORIGIN}/article",
+    )
+    asker.token = posted["author_token"]
+    await Reader(api, site_id).post("Answer", parent=posted["comment"]["id"], page="article")
+    assert (await asker.notes())["notifications"][0]["page"]["url"] == f"{ORIGIN}/article"
+    from dataclasses import replace
+
+    from server.core.notifications import list_notifications
+
+    site = await SiteDirectory(api.store).get(site_id)
+    moved = replace(site, origins=("https://new.example",))
+    listed = await list_notifications(command_services(api.store, SECRET), moved, asker.token, None)
+    assert listed.notifications[0]["page"]["url"] is None
+    assert listed.notifications[0]["page"]["key"] == "article"
+
+
+async def test_a_rejected_reply_approved_after_all_is_news_and_takes_back_the_rejection(
+    asgi_api: Api,
+) -> None:
+    """(Review of #18: approving a rejected reply told nobody, and its author kept
+    'not approved'.)"""
+    api = asgi_api
+    site = await api.new_site(moderation="all")
+    asker, answerer = Reader(api, site), Reader(api, site)
+    question = await asker.post("Question")
+    await decide(api, site, question["id"], Action.APPROVE)
+    answer = await answerer.post("Answer", parent=question["id"])
+    await decide(api, site, answer["id"], Action.REJECT)
+    assert kinds(await answerer.notes()) == [("rejected", answer["id"])]
+    await decide(api, site, answer["id"], Action.APPROVE)
+    assert kinds(await answerer.notes()) == [("approved", answer["id"])]
+    assert kinds(await asker.notes())[0] == ("reply", answer["id"])
+
+
+async def test_a_read_reactions_summary_goes_when_the_last_reaction_is_taken_back(
+    asgi_api: Api,
+) -> None:
+    """(Review of #18: it stayed as '0 people reacted to your comment'.)"""
+    api = asgi_api
+    site = await api.new_site()
+    author, fan = Reader(api, site), Reader(api, site)
+    comment = await author.post("React")
+    await fan.react(comment["id"], "up")
+    assert (await author.mark({"all": True})).status_code == 200
+    await fan.react(comment["id"], None)
+    assert (await author.notes())["notifications"] == []
+
+
+async def test_a_reply_its_author_deleted_is_no_longer_news(asgi_api: Api) -> None:
+    """(Review of #18: it stayed unread, as 'someone replied' with no text.)"""
+    api = asgi_api
+    site = await api.new_site()
+    asker, answerer = Reader(api, site), Reader(api, site)
+    question = await asker.post("Question")
+    answer = await answerer.post("Second thoughts", parent=question["id"])
+    assert (await asker.notes())["unread"] == 1
+    r = await api.http.delete(
+        f"/api/v1/sites/{site}/comments/{answer['id']}", headers=answerer.headers()
+    )
+    assert r.status_code in (200, 204), r.text
+    listing = await asker.notes()
+    assert listing["notifications"] == [] and listing["unread"] == 0
+
+
+async def test_a_reply_erased_before_its_fan_out_tells_nobody(api: Api) -> None:
+    """Posted and erased before the fan-out ran (through core, where no server's fan-out
+    runs): those it answered never hear of it, and no mail is queued about it."""
+    from server.core.erasure import erase_mine
+    from server.core.fanout import fan_out
+
+    site_id = await api.new_site()
+    asker = Reader(api, site_id)
+    question = await asker.post("Will anyone answer?")
+    services = command_services(api.store, SECRET)
+    site = await SiteDirectory(api.store).get(site_id)
+    posted = await post_comment(
+        services,
+        site,
+        Draft(page="p", body="Yes, then no", parent=question["id"]),
+        token=None,
+        client_ip="198.51.100.77",
+    )
+    assert posted.author_token is not None
+    await erase_mine(services, site, posted.author_token)
+    await fan_out(services)
+    assert (await asker.notes())["notifications"] == []

@@ -51,6 +51,28 @@ async def test_widget_engage_js_is_an_immutable_module_any_origin_may_import(api
     assert again.status_code == 304
 
 
+async def test_widget_notify_js_is_an_immutable_module_the_engage_chunk_names(api: Api) -> None:
+    """The third chunk, the notification centre: imported by the second under its digest,
+    served as the second is."""
+    widget = (await api.http.get("/widget.js")).text
+    engage = re.search(r"/widget-engage\.js\?v=[0-9a-f]{16}", widget)
+    assert engage is not None
+    found = re.search(
+        r"/widget-notify\.js\?v=([0-9a-f]{16})", (await api.http.get(engage.group(0))).text
+    )
+    assert found is not None
+    r = await api.http.get(found.group(0), headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "export const follow" in r.text
+    assert hashlib.sha256(r.content).hexdigest()[:16] == found.group(1)
+    old = await api.http.get("/widget-notify.js?v=0123456789abcdef")
+    assert old.headers["cache-control"].startswith("public, max-age=300")
+    assert old.content == r.content
+
+
 async def test_demo_page_embeds_the_widget(api: Api) -> None:
     r = await api.http.get("/")
     assert r.status_code == 200

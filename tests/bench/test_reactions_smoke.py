@@ -5,24 +5,18 @@ with a time."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bench.harness import Services
 from bench.scenarios_reactions import reaction_burst
-from tests.support.services import PostgresCluster, RedisServer
 
 pytestmark = pytest.mark.slow
 
 
 async def test_a_reaction_burst_reaches_every_reader_coalesced_and_exact(
-    pg_cluster: PostgresCluster,
-    redis_server: RedisServer,
-    tmp_path: Path,
+    services: Services,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    services = Services(pg_cluster, redis_server, tmp_path)
     fig = await reaction_burst(services, readers_n=10, count=200, rate=100.0)
     with capsys.disabled():
         print(

@@ -287,6 +287,87 @@ async def test_keyboard_shortcuts_work_the_queue(comments: Comments, new_context
     assert mod.errors == []  # type: ignore[attr-defined]
 
 
+async def test_what_changed_while_the_live_queue_was_away_shows_when_it_reconnects(
+    comments: Comments, new_context: Any
+) -> None:
+    # Fails without the socket's hello frame: a comment held while the moderator's socket
+    # was down (a redeploy, a network blip) never reached the page until a reload.
+    site = await comments.site(moderation="all")
+    await comments.post(site, "away", "Held before the page")
+    await comments.post(site, "away", "Approved while away")
+    mod = await moderator(comments, new_context, site)
+    items = mod.locator("li.item")
+    await expect(items).to_have_count(2)
+    away: list[Any] = []
+
+    async def hold_the_first(route: Any) -> None:
+        if not away:
+            away.append(route)  # the page's socket opens, but to nobody
+        else:
+            route.connect_to_server()
+
+    await mod.route_web_socket(re.compile(r"/moderate/ws"), hold_the_first)
+    await mod.reload()
+    await expect(items).to_have_count(2)
+    async with asyncio.timeout(5):
+        while not away:
+            await asyncio.sleep(0.05)
+    await comments.post(site, "away", "Held while away")
+    # Another moderator approves one, through the moderation pages' own form.
+    other = await moderator(comments, new_context, site)
+    await (
+        other.locator("li.item", has_text="Approved while away")
+        .get_by_role("button", name="Approve")
+        .click()
+    )
+    await expect(other.locator("li.item", has_text="Approved while away")).to_have_count(0)
+    await away[0].close()  # the socket drops; the page reconnects on its own
+    await expect(items.filter(has_text="Held while away")).to_be_visible()  # no reload
+    await expect(items.filter(has_text="Approved while away")).to_have_count(0)
+    await expect(items).to_have_count(2)
+    await expect(mod.locator('[data-count="pending"]')).to_have_text("2")
+    await expect(mod.locator('[data-count="approved"]')).to_have_text("1")
+    assert mod.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_flag_raised_while_the_live_queue_was_away_shows_when_it_reconnects(
+    comments: Comments, new_context: Any
+) -> None:
+    # Fails when the hello frame only compared the text's version: a flag changes what the
+    # item shows (and its stamp), not its text.
+    site = await comments.site()
+    target = (await comments.post(site, "flags", "Published, flagged later"))["comment"]["id"]
+    reader = (await comments.post(site, "flags", "A reader's own remark"))["author_token"]
+    mod = await moderator(comments, new_context, site)
+    await mod.goto(f"{comments.base}/moderate?tab=approved")
+    item = mod.locator("li.item", has_text="Published, flagged later")
+    await expect(item).to_be_visible()
+    away: list[Any] = []
+
+    async def hold_the_first(route: Any) -> None:
+        if not away:
+            away.append(route)
+        else:
+            route.connect_to_server()
+
+    await mod.route_web_socket(re.compile(r"/moderate/ws"), hold_the_first)
+    await mod.reload()
+    await expect(item).to_be_visible()
+    async with asyncio.timeout(5):
+        while not away:
+            await asyncio.sleep(0.05)
+    flagged = await comments.http.post(
+        f"{comments.server.url}/api/v1/sites/{site}/comments/{target}/flag",
+        headers={"Authorization": f"Bearer {reader}"},
+    )
+    assert flagged.status_code == 200, flagged.text
+    await expect(item.get_by_text("Flagged by 1 reader")).to_have_count(0)  # nothing live
+    await away[0].close()
+    await expect(item.get_by_text("Flagged by 1 reader")).to_be_visible()  # no reload
+    await expect(mod.locator('[data-count="flagged"]')).to_have_text("1")
+    assert mod.errors == []  # type: ignore[attr-defined]
+
+
 async def test_select_all_selects_every_item_for_a_bulk_decision(
     comments: Comments, new_context: Any
 ) -> None:

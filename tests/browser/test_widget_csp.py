@@ -1,6 +1,6 @@
 """The widget styled and working under strict Content-Security-Policies: the demo page as
 `make run` serves it, and a host page that allows no inline style (the widget's second chunk,
-/widget-engage.js, included)."""
+/widget-engage.js and /widget-notify.js, included)."""
 
 from __future__ import annotations
 
@@ -121,6 +121,12 @@ async def test_widget_renders_and_works_under_a_strict_host_policy(
     await expect(
         page.locator("li.comment", has_text="Posted under a strict policy")
     ).to_be_visible()
+    # The post gave the reader a token: the third chunk (the notification centre), imported
+    # by the second from the same origin, loads and styles itself as well.
+    bell = page.get_by_role("button", name="Notifications")
+    await expect(bell).to_be_visible()
+    # (inline-flex in a flex row computes as flex; the widget's own sheet alone gives block)
+    assert await bell.evaluate("(node) => getComputedStyle(node).display") == "flex"
     assert blocked == []
     # and the policy really was in force: an inline style is refused
     await page.evaluate(

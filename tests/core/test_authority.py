@@ -4,7 +4,7 @@ transport (or none) calls the use-case."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 import pytest
@@ -17,30 +17,20 @@ from server.core.comments import Draft, post_comment
 from server.core.context import Limits, Services, command_services
 from server.core.decisions import Action, decide_comment, moderator_edit
 from server.core.errors import Forbidden, Invalid, NotFound, Unavailable
-from server.core.models import AuditEntry, Event, Moderator, Site, Status
+from server.core.models import AuditEntry, Moderator, Site, Status
 from server.core.moderators import add_moderator, revoke_moderator
 from server.core.passwords import hasher
 from server.core.sites import SiteDirectory, add_site
 from server.store.database import SqlStore
 from tests.support.config import BACKENDS, SECRET
 from tests.support.db import Databases
+from tests.support.publishers import NoPublisher
 
 PASSWORD = "correct horse battery staple"
 
 
-class Silent:
+class Silent(NoPublisher):
     """A Publisher that drops what it is given: these tests look at the database."""
-
-    async def publish(self, events: Sequence[Event]) -> None:
-        return None
-
-    async def notify_author(self, site_id: str, author_hash: str, event: Event) -> None:
-        return None
-
-    async def reactions_changed(
-        self, site_id: str, page_id: int, page_key: str, comment_id: int
-    ) -> None:
-        return None
 
 
 @dataclass

@@ -42,6 +42,9 @@ class Recorder:
     ) -> None:
         return None
 
+    async def notifications_changed(self, site_id: str, recipients: Sequence[str]) -> None:
+        return None
+
 
 @dataclass
 class World:

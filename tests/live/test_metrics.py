@@ -3,6 +3,7 @@ The counters must move with what happened; without the token the endpoint is ref
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -59,6 +60,17 @@ async def test_counters_move_with_a_live_thread(
     pair: tuple[ServerProcess, ServerProcess], http: httpx.AsyncClient
 ) -> None:
     a, b = pair
+    # A reader with an author token: their notification channel too.
+    own = await http.post(
+        f"{a.url}/api/v1/sites/mx/comments", json={"page": "elsewhere", "body": "mine"}
+    )
+    assert own.status_code == 201, own.text
+    author = await Reader.open(b.ws_url, "mx", "elsewhere", token=own.json()["author_token"])
+    told = await scrape(http, b.url)
+    assert told["threadline_readers_subscribed"] == 1
+    assert told["threadline_notification_frames_total"] >= 0
+    assert told["threadline_unread_counts_read_total"] >= 0
+    await author.close()
     before_a, before_b = await scrape(http, a.url), await scrape(http, b.url)
     readers = [await Reader.open(b.ws_url, "mx", "live", seq=0) for _ in range(3)]
     for i in range(4):
@@ -92,7 +104,7 @@ async def test_counters_move_with_a_live_thread(
     )
     posts = f"threadline_http_request_duration_seconds_count{{{POST_ROUTE}}}"
     assert after_a[posts] - before_a.get(posts, 0) == 5
-    assert after_a['threadline_comments{site="mx",status="approved"}'] == 4
+    assert after_a['threadline_comments{site="mx",status="approved"}'] == 5  # with "mine"
     assert after_a['threadline_comments{site="mxq",status="pending"}'] == 1
     assert after_a['threadline_moderation_queue_depth{site="mxq"}'] == 1
     assert after_a['threadline_moderation_queue_depth{site="mx"}'] == 0  # present, empty
@@ -101,6 +113,11 @@ async def test_counters_move_with_a_live_thread(
         await reader.close()
     left = await scrape(http, b.url)
     assert left["threadline_websocket_connections"] == 0
+    for _ in range(100):  # the broker unsubscription runs after the socket closed
+        if (await scrape(http, b.url))["threadline_readers_subscribed"] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert (await scrape(http, b.url))["threadline_readers_subscribed"] == 0
 
 
 async def test_metrics_without_the_token_are_refused(

@@ -19,26 +19,14 @@ from server.core.comments import Draft, PostResult, post_comment
 from server.core.context import Limits, Services, command_services
 from server.core.decisions import Action, decide_comment
 from server.core.erasure import erase_mine
-from server.core.models import Event, QueueChange, Site
+from server.core.models import QueueChange, Site
 from server.core.ports import Tx
 from server.core.sites import SiteDirectory, add_site
 from server.live.moderation_queue import ModerationQueueHub
 from server.store.database import SqlStore
 from tests.support.config import BACKENDS, SECRET
 from tests.support.db import Databases
-
-
-class NoPublisher:
-    async def publish(self, events: Sequence[Event]) -> None:
-        return None
-
-    async def notify_author(self, site_id: str, author_hash: str, event: Event) -> None:
-        return None
-
-    async def reactions_changed(
-        self, site_id: str, page_id: int, page_key: str, comment_id: int
-    ) -> None:
-        return None
+from tests.support.publishers import NoPublisher
 
 
 @dataclass
@@ -98,6 +86,9 @@ class UnreadableStore:
 
     def write(self) -> AbstractAsyncContextManager[Tx]:
         raise AssertionError("the live queue wrote to the database")
+
+    def numbered(self, event_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        raise AssertionError("the live queue read the database")
 
 
 async def test_a_reply_reaches_the_live_queue_with_what_it_answers_and_no_read(

@@ -56,6 +56,12 @@ async def test_moderator_socket_needs_a_session_and_our_origin(
             origin=own_origin,
             additional_headers={"Cookie": cookie},
         ) as ws:
+            hello = json.loads(await ws.recv())  # subscribed: what the page shows, and counts
+            assert hello == {
+                "type": "hello",
+                "data": {"counts": hello["data"]["counts"], "items": [], "has_next": False},
+            }
+            assert hello["data"]["counts"]["pending"] == 0
             posted = await api.post(site, body="held for the live queue")
             frame = json.loads(await ws.recv())
             assert frame["type"] == "queue.changed"
@@ -79,11 +85,14 @@ async def _open_queue(server: Any, http: Any) -> Any:
     """The live queue on ``server``, opened with the session ``http`` logged in with."""
     url = server.ws_url.replace("/ws", "/moderate/ws")
     cookie = f"tl_session={http.cookies.get('tl_session')}"
-    return await ws_connect(
+    ws = await ws_connect(
         url,
         origin=server.url,
         additional_headers={"Cookie": cookie},
     )
+    async with asyncio.timeout(10):
+        assert json.loads(await ws.recv())["type"] == "hello"  # subscribed from here on
+    return ws
 
 
 async def _closed_with_reason(ws: Any) -> tuple[int | None, str]:
@@ -160,3 +169,26 @@ async def test_an_authors_edit_reaches_the_live_queue(live_server: Any, backend_
         assert frame["data"]["item"]["body"] == "the switched version"
         assert frame["data"]["item"]["version"] != first["data"]["item"]["version"]
         await ws.close()
+
+
+async def test_a_search_with_control_characters_is_a_search_not_a_500(
+    live_server: Any, backend_store: Any
+) -> None:
+    # Fails before control characters were taken out of searches: PostgreSQL refuses a NUL
+    # in text, so the page answered 500 and the socket's hello died with a traceback (and
+    # its moderator stayed in the hub).
+    async with http_client(base_url=live_server.url) as http:
+        api, site, _ = await _moderator_of_a_new_site(http, backend_store, "nul")
+        await api.post(site, body="a held remark")
+        page = await http.get("/moderate", params={"q": "held\x00 remark\x07"})
+        assert page.status_code == 200
+        assert "a held remark" in page.text
+        url = live_server.ws_url.replace("/ws", "/moderate/ws") + "?q=held%00%20remark"
+        cookie = f"tl_session={http.cookies.get('tl_session')}"
+        async with ws_connect(
+            url, origin=live_server.url, additional_headers={"Cookie": cookie}
+        ) as ws:
+            async with asyncio.timeout(10):
+                hello = json.loads(await ws.recv())
+        assert hello["type"] == "hello"
+        assert [item["body"] for item in hello["data"]["items"]] == ["a held remark"]

@@ -165,6 +165,9 @@ class CountingStore:
     def write(self) -> Any:
         return self.store.write()
 
+    def numbered(self, event_ids: Any) -> Any:
+        return self.store.numbered(event_ids)
+
 
 class CountingTx:
     def __init__(self, tx: Any, calls: Counter[str]) -> None:

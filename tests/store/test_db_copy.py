@@ -30,7 +30,8 @@ from server.store.schema import (
 from tests.support.db import Databases
 
 pytestmark = pytest.mark.slow
-COMMENTS, PAGES = 10_000, 40
+# Above the copy's verification batch (5,000 rows), so verifying reads several batches.
+COMMENTS, PAGES = 6_000, 40
 T0 = 1_700_000_000_000
 
 
@@ -221,7 +222,7 @@ async def test_sqlite_to_postgresql_copies_every_row_and_resumes(databases: Data
     async with pg.write() as tx:
         await tx.conn.execute(delete(events).where(events.c.id > 3000))
         await tx.conn.execute(delete(comment_flags))
-        await tx.conn.execute(delete(comments).where(comments.c.id > 6000))
+        await tx.conn.execute(delete(comments).where(comments.c.id > 4000))
     again = _copy(source, target, "--quiet")
     assert again.returncode == 0, again.stderr
     assert (again.stdout, again.stderr) == ("", "")  # --quiet: nothing unless it goes wrong

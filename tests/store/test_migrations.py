@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from server.core.errors import Unavailable
 from server.store.database import SqlStore
-from server.store.migrate import check_migrated, current_revision, head_revision, migrate
+from server.store.migrate import (
+    alembic_config,
+    check_migrated,
+    current_revision,
+    head_revision,
+    migrate,
+)
 from server.store.schema import metadata
 from tests.support.config import BACKENDS
 from tests.support.db import Databases
@@ -75,18 +84,22 @@ async def test_sqlite_connections_use_wal_full_sync_and_never_block_in_sqlite(
         await store.close()
 
 
+async def _empty_database(backend: str, databases: Databases, tmp_path: object, name: str) -> str:
+    """A database of its own, not migrated (a test migrates it to where it starts)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path}/{name}.db"
+    await databases.create("postgresql")  # starts the cluster
+    await databases._admin(f"CREATE DATABASE {name}")
+    assert databases.pg is not None
+    return databases.pg.url(name)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_events_lose_their_copies_of_comments_and_replay_by_reference(
     backend: str, databases: Databases, tmp_path: object
 ) -> None:
     """Migration 0004 keeps each event's comment id and count, drops the copied text."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path}/old.db"
-    else:
-        await databases.create("postgresql")  # starts the cluster
-        await databases._admin("CREATE DATABASE events_0003")
-        assert databases.pg is not None
-        url = databases.pg.url("events_0003")
+    url = await _empty_database(backend, databases, tmp_path, "events_0003")
     store = SqlStore(url)
     try:
         await migrate(store, "0003")
@@ -141,6 +154,126 @@ async def test_events_lose_their_copies_of_comments_and_replay_by_reference(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+async def test_fan_out_cursors_start_before_what_was_still_marked(
+    backend: str, databases: Databases, tmp_path: object
+) -> None:
+    """Migration 0013: a page whose comments 0012 still marked for the fan-out gets a
+    cursor before the first of them (nothing marked is forgotten); any other page's cursor
+    is its seq (nothing told twice)."""
+    url = await _empty_database(backend, databases, tmp_path, "fanout_0012")
+    store = SqlStore(url)
+    try:
+        await migrate(store, "0012")
+        async with store.write() as tx:
+            run = tx.conn.execute
+            await run(
+                text("INSERT INTO sites (id, name, origins, created_at) VALUES ('s', 'S', '[]', 1)")
+            )
+            for page, seq in ((1, 3), (2, 2), (3, 0)):
+                await run(
+                    text(
+                        "INSERT INTO pages (id, site_id, key, seq, comment_count, created_at) "
+                        "VALUES (:id, 's', :key, :seq, :count, 1)"
+                    ),
+                    {"id": page, "key": f"p{page}", "seq": seq, "count": seq},
+                )
+            # Page 1: comments 11 and 12 told, 13 still marked; page 2: all told.
+            for comment, page, seq, marked in (
+                (11, 1, 1, 0),
+                (12, 1, 2, 0),
+                (13, 1, 3, 1),
+                (21, 2, 1, 0),
+                (22, 2, 2, 0),
+            ):
+                await run(
+                    text(
+                        "INSERT INTO comments (id, site_id, page_id, body, status, created_at, "
+                        "fanout) VALUES (:id, 's', :page, 'x', 'approved', 1, :marked)"
+                    ),
+                    {"id": comment, "page": page, "marked": bool(marked)},
+                )
+                await run(
+                    text(
+                        "INSERT INTO events (page_id, seq, type, comment_id, comment_count, "
+                        "created_at) VALUES (:page, :seq, 'comment.created', :id, :count, 1)"
+                    ),
+                    {"page": page, "seq": seq, "id": comment, "count": seq},
+                )
+        await migrate(store)
+        async with store.read() as tx:
+            cursors: dict[int, int] = dict(
+                (await tx.conn.execute(text("SELECT page_id, seq FROM fanout_cursors"))).all()
+            )
+            assert await tx.lagging_pages(10) == [1]
+        assert cursors == {1: 2, 2: 2, 3: 0}
+    finally:
+        await store.close()
+
+
+def _downgrade(sync_conn: Any, revision: str) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = sync_conn
+    command.downgrade(cfg, revision)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_every_migration_up_and_down_keeps_replies_and_what_hangs_off_comments(
+    backend: str, databases: Databases, tmp_path: object
+) -> None:
+    """Fails with Alembic's batch mode dropping a column of comments or sites on SQLite:
+    the rebuild's DROP TABLE of the old table cascades (foreign keys on) into every reply
+    and flag, and through sites into everything."""
+    url = await _empty_database(backend, databases, tmp_path, "updown")
+    store = SqlStore(url)
+
+    async def counts() -> tuple[int, ...]:
+        found = []
+        async with store.read() as tx:
+            for table in ("sites", "pages", "comments", "comment_flags"):
+                found.append(
+                    int((await tx.conn.execute(text(f"SELECT COUNT(*) FROM {table}"))).scalar_one())
+                )
+        return tuple(found)
+
+    try:
+        await migrate(store, "0002")
+        async with store.write() as tx:
+            run = tx.conn.execute
+            await run(
+                text("INSERT INTO sites (id, name, origins, created_at) VALUES ('s', 'S', '[]', 1)")
+            )
+            await run(
+                text(
+                    "INSERT INTO pages (id, site_id, key, seq, comment_count, created_at) "
+                    "VALUES (1, 's', 'p', 0, 2, 1)"
+                )
+            )
+            for comment, parent in ((1, None), (2, 1)):
+                await run(
+                    text(
+                        "INSERT INTO comments (id, site_id, page_id, parent_id, body, status, "
+                        "created_at) VALUES (:id, 's', 1, :parent, 'x', 'approved', 1)"
+                    ),
+                    {"id": comment, "parent": parent},
+                )
+            await run(
+                text(
+                    "INSERT INTO comment_flags (comment_id, reporter, created_at) "
+                    "VALUES (2, 'r', 1)"
+                )
+            )
+        assert await counts() == (1, 1, 2, 1)
+        await migrate(store)
+        assert await counts() == (1, 1, 2, 1)
+        await store.run_sync(_downgrade, "0002", write=True)
+        assert await counts() == (1, 1, 2, 1)
+        await migrate(store)
+        assert await counts() == (1, 1, 2, 1)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 async def test_database_errors_never_carry_the_values_they_bound(
     backend: str, databases: Databases
 ) -> None:
@@ -156,3 +289,61 @@ async def test_database_errors_never_carry_the_values_they_bound(
         assert "a private sentence" not in repr(raised.value)
     finally:
         await store.close()
+
+
+async def test_a_deadlock_victim_is_asked_to_retry_not_a_500(databases: Databases) -> None:
+    """Two transactions locking two rows in opposite orders: PostgreSQL rolls one back
+    (40P01). That one is ``Unavailable`` (503, retry), not an unknown error (a 500)."""
+    store = SqlStore(await databases.create("postgresql"))
+    try:
+        async with store.write() as tx:
+            for site in ("a", "b"):
+                await tx.conn.execute(
+                    text(
+                        "INSERT INTO sites (id, name, origins, created_at) "
+                        "VALUES (:id, 'S', '[]', 1)"
+                    ),
+                    {"id": site},
+                )
+        both = asyncio.Barrier(2)
+
+        async def lock(first: str, second: str) -> None:
+            async with store.write() as tx:
+                touch = text("UPDATE sites SET name = 'T' WHERE id = :id")
+                await tx.conn.execute(touch, {"id": first})
+                await both.wait()
+                await tx.conn.execute(touch, {"id": second})
+
+        results = await asyncio.gather(lock("a", "b"), lock("b", "a"), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        assert len(failed) == 1, results
+        assert isinstance(failed[0], Unavailable), repr(failed[0])
+        assert failed[0].code == "database_conflict"
+    finally:
+        await store.close()
+
+
+async def test_the_duplicate_check_finds_the_text_by_index_not_the_networks_comments(
+    databases: Databases,
+) -> None:
+    """Fails with the network's own index, which SQLite's planner chose (three equalities):
+    it read every comment the network posted in ten minutes, so one network posting to a
+    hot page paid more per post as the page filled (400/s falling, against 580/s steady)."""
+    from sqlalchemy.dialects import sqlite
+
+    from server.store import statements as st
+
+    url = await databases.create("sqlite")
+    compiled = str(st.AUTHOR_CHECKS[True, True].compile(dialect=sqlite.dialect()))
+    db = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        plan = [
+            str(row[-1])
+            for row in db.execute(f"EXPLAIN QUERY PLAN {compiled}", [1] * compiled.count("?"))
+        ]
+    finally:
+        db.close()
+    by_text = "SEARCH comments USING INDEX ix_comments_page_id_body_hash_created_at"
+    searches = [step for step in plan if step.startswith("SEARCH comments")]
+    assert len(searches) == 3, plan  # by author, by network, approved before
+    assert all(step.startswith(by_text) for step in searches[:2]), plan

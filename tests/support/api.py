@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
-from server.core.context import command_services
+from server.core.context import Services, command_services
+from server.core.fanout import fan_out
 from server.core.sites import add_site
 from server.store.database import SqlStore
 from server.store.schema import comments, events, pages
@@ -30,12 +33,34 @@ class Clock:
         return time.time() + self.offset
 
 
+async def fanned_out(
+    store: SqlStore, clock: Callable[[], float] = time.time, services: Services | None = None
+) -> None:
+    """Run the fan-out from here until every page's events are read (a server's own may
+    hold a page a moment: it is waited for). ``services``: an in-process app's, for its
+    limits (the digest window) and doorbells."""
+    services = services or command_services(store, SECRET, clock=clock)
+    for _ in range(500):
+        await fan_out(services)
+        async with store.read() as tx:
+            left = await tx.lagging_pages(1)
+        if not left:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("pages stayed unread by the fan-out")
+
+
 @dataclass
 class Api:
     http: httpx.AsyncClient
     store: SqlStore
     transport: str
     clock: Clock | None = None
+
+    async def fanned_out(self) -> None:
+        """Until every published comment has been told to readers (core.fanout, which a
+        server runs a moment after each post): what a test reads next is there."""
+        await fanned_out(self.store, self.clock or time.time)
 
     async def new_site(
         self, *, moderation: str = "none", origins: tuple[str, ...] = (ORIGIN,)

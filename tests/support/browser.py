@@ -203,6 +203,9 @@ class Quiet:
     async def reactions_changed(self, *args: Any) -> None:
         return None
 
+    async def notifications_changed(self, *args: Any) -> None:
+        return None
+
     async def hit(self, *args: Any) -> float:
         return 0.0
 

@@ -121,9 +121,8 @@ class Widget {
         thread.setCount(data.page.count);
         this.live.watch(this.section);
         delete this.query.around;
-        if ((data.config.reactions || []).length || data.comments.length || data.target) {
-          this.engaging.then((module) => module && module.install(this, data, failureMessage));
-        }
+        // Always: even an empty page of a site without reactions has a reader's bell.
+        this.engaging.then((module) => module && module.install(this, data, failureMessage));
       }
       for (const comment of data.comments) {
         thread.list.append(thread.render(comment, comment.replies, comment.replies_cursor));

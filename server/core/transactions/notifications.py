@@ -20,6 +20,16 @@ class StoredNotification:
     read_at: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    site_id: str
+    recipient: str
+    kind: str
+    comment_id: int
+    page_id: int
+    created_at: int
+
+
 class NotificationsTx(Protocol):
     """Readers' notifications, newest change first."""
 
@@ -28,6 +38,10 @@ class NotificationsTx(Protocol):
     ) -> None:
         """Tell ``recipient`` once of ``kind`` about a comment: a reply that flags held and a
         moderator approved again is not news twice."""
+        ...
+
+    async def add_notifications(self, rows: Sequence[NewNotification]) -> None:
+        """Many at once; one a recipient has already (same kind and comment) is skipped."""
         ...
 
     async def summarise_reactions(
@@ -43,8 +57,8 @@ class NotificationsTx(Protocol):
     ) -> None:
         """Keep the one ``reactions`` row of a comment at ``actors``. ``renew`` (someone
         reacted) also stamps it changed and unread, creating it if need be; without it (a
-        reaction taken back) only an existing row's count changes. An unread row whose count
-        drops to 0 is deleted."""
+        reaction taken back) only an existing row's count changes. A row whose count drops to
+        0 is deleted, read or not ("0 people reacted" is no news)."""
         ...
 
     async def notifications_of(
@@ -68,3 +82,19 @@ class NotificationsTx(Protocol):
     async def delete_notifications_of(self, site_id: str, recipient: str) -> None: ...
 
     async def delete_notifications_about(self, comment_ids: Sequence[int]) -> None: ...
+
+    async def delete_notification_of_kind(
+        self, site_id: str, recipient: str, kind: str, comment_id: int
+    ) -> bool:
+        """Delete the recipient's ``kind`` row about a comment; False when there was none."""
+        ...
+
+    async def withdraw_notifications(self, comment_id: int, kinds: Sequence[str]) -> list[str]:
+        """Delete the rows of ``kinds`` about a comment; the recipients they were for."""
+        ...
+
+    async def move_notifications(self, site_id: str, source: str, target: str) -> int:
+        """Give ``source``'s rows to ``target`` (a reader who signed in and claimed what
+        their author token wrote); a row ``target`` has already (same kind and comment) is
+        dropped. The number of rows moved."""
+        ...

@@ -16,8 +16,9 @@ class PagesTx(Protocol):
     async def ensure_page(
         self, site_id: str, key: str, url: str | None, title: str | None, now: int
     ) -> Page: ...
-    async def advance_page(self, page_id: int, count_delta: int) -> Page:
-        """Take the page's next ``seq`` (locking the page row until commit)."""
+    async def lock_page(self, page_id: int) -> None:
+        """Lock the page's row until commit: changes that must see the page's other
+        comments as they stay (pins) queue on it, as events do."""
         ...
 
     async def page_counts(self, site_id: str, keys: Sequence[str]) -> dict[str, int]: ...

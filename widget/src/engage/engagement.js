@@ -52,7 +52,15 @@ class Engagement {
       clear();
       for (const shownBefore of [this.groups, this.pinButtons, this.pinned]) shownBefore.clear();
     };
+    // A first author token (a post, a reaction) or a new session reconnects the socket: the
+    // reader may have notifications now.
+    const live = widget.live, reconnect = live.reconnect.bind(live);
+    live.reconnect = () => { reconnect(); this.notifyCentre(); };
     addEventListener("hashchange", () => this.follow());
+    // The reader's post succeeded (the widget remembers it as theirs): where the server sends
+    // mail, the third chunk offers to e-mail them about replies.
+    const saved = widget.saved, remember = saved.rememberOwn.bind(saved);
+    saved.rememberOwn = (/** @type {number} */ commentId) => { remember(commentId); this.offerMail(commentId); };
     // Pinned comments stay first, whatever the widget puts in the list (a live comment goes
     // on top under newest).
     new MutationObserver(() => this.pinnedFirst()).observe(thread.list, { childList: true });
@@ -62,6 +70,7 @@ class Engagement {
   loaded(data) {
     const widget = this.widget;
     this.choices = data.config.reactions || [];
+    this.mail = !!data.config.mail;
     const order = widget.query.order || "newest";
     for (const toggle of this.sortGroup.children) {
       const choice = /** @type {any} */ (toggle).dataset.choice;
@@ -172,6 +181,7 @@ class Engagement {
 
   /** A frame the widget does not handle itself. @param {any} frame */
   receive(frame) {
+    if (frame.type === "notifications") return this.widget.notify?.receive(frame);
     if (frame.type !== "reactions") return;
     // Absolute totals: a lost frame is healed by the next one.
     for (const [commentId, counts] of Object.entries(frame.data.comments)) {
@@ -224,6 +234,7 @@ class Engagement {
   async signedIn() {
     const widget = this.widget, api = widget.api, moderator = this.moderator();
     for (const pin of this.pinButtons.values()) pin.hidden = !moderator;
+    this.notifyCentre();
     const credential = api.session || widget.saved.authorToken;
     if (credential === this.mineFor) return;
     this.mineFor = credential;
@@ -236,6 +247,25 @@ class Engagement {
     if (credential !== this.mineFor) return;  // signed in or out again meanwhile
     this.mine = mine;
     for (const commentId of this.groups.keys()) this.paint(commentId);
+  }
+
+  /** The notification centre (a third script, fetched once a reader has a credential),
+   * told whose notifications to show: a reader's who signed out has no bell. */
+  notifyCentre() {
+    const widget = this.widget;
+    if (!this.notifying && !(widget.api.session || widget.saved.authorToken)) return;
+    this.notifying ||= import(`${widget.api.origin}/widget-notify.js?v=NOTIFY-VERSION`)
+      .catch((error) => console.warn("[threadline] no notifications: " + error));
+    this.notifying.then((module) => module && module.follow(widget, this.failureMessage));
+  }
+
+  /** The offer of e-mail on replies to the comment just posted, after the status line says
+   * it went through (the chunk's promise answers after the post's own steps).
+   * @param {number} commentId */
+  offerMail(commentId) {
+    if (!this.mail) return;
+    this.notifyCentre();  // the reader has a credential now: the chunk is on its way
+    this.notifying?.then((module) => module?.offer?.(this.widget, commentId, this.failureMessage));
   }
 
   /** Reload the thread in another order, and remember the choice for this site.

@@ -79,7 +79,6 @@ def downgrade() -> None:
     op.drop_table("bans")
     op.drop_table("comment_flags")
     op.drop_table("sessions")
-    with op.batch_alter_table("sites") as batch:
-        batch.drop_column("notify")
-    with op.batch_alter_table("moderators") as batch:
-        batch.drop_column("display_name")
+    # In place, never Alembic's batch rebuild (its DROP TABLE cascades on SQLite).
+    op.execute("ALTER TABLE sites DROP COLUMN notify")
+    op.execute("ALTER TABLE moderators DROP COLUMN display_name")

@@ -42,7 +42,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("password_resets")
-    with op.batch_alter_table("comments") as batch:
-        batch.drop_column("deleted_from")
-        batch.drop_column("deleted_at")
+    # In place, never Alembic's batch rebuild (its DROP TABLE cascades on SQLite).
+    op.execute("ALTER TABLE comments DROP COLUMN deleted_from")
+    op.execute("ALTER TABLE comments DROP COLUMN deleted_at")
     op.drop_index("ix_audit_log_comment_id", table_name="audit_log")

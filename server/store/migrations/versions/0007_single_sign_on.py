@@ -24,13 +24,15 @@ def _site_fk(table: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("sites") as batch:
-        batch.add_column(sa.Column("sso", sa.Text(), nullable=False, server_default="{}"))
-    with op.batch_alter_table("comments") as batch:
-        batch.add_column(
-            sa.Column("verified", sa.Boolean(), nullable=False, server_default=sa.text("false"))
-        )
-        batch.add_column(sa.Column("author_avatar", sa.String(2048)))
+    # In place (ALTER TABLE ... ADD COLUMN), never Alembic's batch mode: on SQLite it rebuilt
+    # comments for the boolean's default, and the rebuild's DROP TABLE cascaded (foreign keys
+    # on) into every reply and flag.
+    op.add_column("sites", sa.Column("sso", sa.Text(), nullable=False, server_default="{}"))
+    op.add_column(
+        "comments",
+        sa.Column("verified", sa.Boolean(), nullable=False, server_default=sa.text("false")),
+    )
+    op.add_column("comments", sa.Column("author_avatar", sa.String(2048)))
     op.create_table(
         "sso_keys",
         sa.Column("site_id", sa.String(64), nullable=False),
@@ -98,8 +100,11 @@ def downgrade() -> None:
     op.drop_table("identity_names")
     op.drop_table("identities")
     op.drop_table("sso_keys")
-    with op.batch_alter_table("comments") as batch:
-        batch.drop_column("author_avatar")
-        batch.drop_column("verified")
-    with op.batch_alter_table("sites") as batch:
-        batch.drop_column("sso")
+    # In place, never Alembic's batch rebuild: on SQLite its DROP TABLE of the old table
+    # cascades (foreign keys are on) into every row that hangs off it.
+    for table, column in (
+        ("comments", "author_avatar"),
+        ("comments", "verified"),
+        ("sites", "sso"),
+    ):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")

@@ -22,5 +22,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("identities") as batch:
-        batch.drop_column("sessions_from")
+    # In place, never Alembic's batch rebuild (its DROP TABLE cascades on SQLite).
+    op.execute("ALTER TABLE identities DROP COLUMN sessions_from")

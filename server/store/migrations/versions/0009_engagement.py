@@ -83,8 +83,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("reactions")
-    with op.batch_alter_table("comments") as batch:
-        batch.drop_column("pinned_at")
-        batch.drop_column("reaction_counts")
-    with op.batch_alter_table("sites") as batch:
-        batch.drop_column("reactions")
+    # In place, never Alembic's batch rebuild: on SQLite its DROP TABLE of the old table
+    # cascades (foreign keys are on) into every row that hangs off it.
+    for table, column in (
+        ("comments", "pinned_at"),
+        ("comments", "reaction_counts"),
+        ("sites", "reactions"),
+    ):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
