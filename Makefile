@@ -45,8 +45,11 @@ system-deps:
 	fi
 
 # The habits CI enforces: lint, formatting and strict types (server and tests) before any test.
+# Tests run in one process per core (pytest-xdist; TEST_WORKERS=0 for one process): most of a
+# test's time is spent waiting on its servers, so one core alone sat half idle.
+TEST_WORKERS ?= auto
 test: check system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 check: $(VENV)/.installed-test
 	$(BIN)/ruff check server tests bench

@@ -33,15 +33,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session", autouse=True)
-def session_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every server process's log, and the in-process app's, in one directory."""
-    with logcheck.session(tmp_path_factory.mktemp("logs")) as directory:
+def session_logs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """Every server process's log, and the in-process app's, in one directory (under
+    pytest-xdist, one for all the workers, made by the controller)."""
+    worker: dict[str, Any] | None = getattr(request.config, "workerinput", None)
+    if worker is not None:
+        shared, name = Path(worker["threadline_logs"]), str(worker["workerid"])
+    else:
+        shared, name = tmp_path_factory.mktemp("logs"), ""
+    with logcheck.session(shared, name) as directory:
         yield directory
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist's controller, starting a worker: the log directory they all share."""
+    node.workerinput["threadline_logs"] = str(logcheck.shared_directory(node.config))
 
 
 @pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    logcheck.finish(session)
+    if hasattr(session.config, "workerinput"):
+        logcheck.hand_over()  # the controller checks the shared directory at its end
+    else:
+        logcheck.finish(session)
 
 
 @pytest.fixture(scope="session")

@@ -40,7 +40,11 @@ def test_check_spares_bind_addresses_times_and_versions(line: str) -> None:
 
 
 INNER_CONFTEST = """
-from tests.conftest import pytest_sessionfinish, session_logs  # the real hook and fixture
+from tests.conftest import (  # the real hooks and fixture
+    pytest_configure_node,
+    pytest_sessionfinish,
+    session_logs,
+)
 """
 INNER_TEST = """
 from tests.support import logcheck
@@ -51,15 +55,22 @@ def test_a_server_logs_a_line() -> None:
 """
 
 
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
 @pytest.mark.parametrize(("line", "status"), [(NAMES_A_CLIENT[0], 1), (NAMES_NO_CLIENT[0], 0)])
 def test_a_client_address_in_any_log_fails_the_whole_run(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, line: str, status: int
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    line: str,
+    status: int,
+    workers: list[str],
 ) -> None:
+    """Also under pytest-xdist (`make test`), whose workers' own exit statuses do not
+    decide the run's: the controller checks the directory they share."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     pytester.makeconftest(INNER_CONFTEST)
     pytester.makepyfile(INNER_TEST.format(line=line))
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=session"
+        "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=session", *workers
     )
     result.assert_outcomes(passed=1)  # every test passed ...
     assert result.ret == status  # ... and the run still fails when a log names a client

@@ -12,6 +12,7 @@ import logging
 import re
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -34,7 +35,9 @@ IN_PROCESS = "in-process.log"
 SHOWN = 20
 
 _directory: Path | None = None
+_prefix = ""  # a pytest-xdist worker's id: the workers share one directory
 _adopted: list[Path] = []
+_SHARED = pytest.StashKey[Path]()
 _numbers = itertools.count(1)
 
 
@@ -73,7 +76,7 @@ def new_log(stem: str) -> Path | None:
     """A fresh file name in the session's directory (None outside a test session)."""
     if _directory is None:
         return None
-    return _directory / f"{next(_numbers):04d}-{stem}.log"
+    return _directory / f"{_prefix}{next(_numbers):04d}-{stem}.log"
 
 
 def adopt(path: Path) -> None:
@@ -83,12 +86,13 @@ def adopt(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def session(path: Path) -> Iterator[Path]:
+def session(path: Path, worker: str = "") -> Iterator[Path]:
     """Make ``path`` the session's log directory and log the in-process app there too: a
-    root handler with our own JSON formatter, at INFO."""
-    global _directory
-    _directory = path
-    handler = logging.FileHandler(path / IN_PROCESS, encoding="utf-8")
+    root handler with our own JSON formatter, at INFO. ``worker``: a pytest-xdist worker's
+    id, which names its files in a directory every worker shares."""
+    global _directory, _prefix
+    _directory, _prefix = path, f"{worker}-" if worker else ""
+    handler = logging.FileHandler(path / f"{_prefix}{IN_PROCESS}", encoding="utf-8")
     handler.setFormatter(JsonFormatter())
     handler.set_name("threadline-tests")
     handler.setLevel(logging.INFO)
@@ -104,27 +108,44 @@ def session(path: Path) -> Iterator[Path]:
         handler.close()
 
 
-def finish(session: pytest.Session) -> None:
-    """Fail the run (exit status 1, a red section) if any log line names a client."""
+def shared_directory(config: pytest.Config) -> Path:
+    """Under pytest-xdist, made by the controller: the one directory all workers log into.
+    The controller checks it once every worker is done, since a worker's failed exit status
+    does not fail the run."""
+    if _SHARED not in config.stash:
+        config.stash[_SHARED] = Path(tempfile.mkdtemp(prefix="threadline-logs-"))
+    return config.stash[_SHARED]
+
+
+def hand_over() -> None:
+    """A pytest-xdist worker's end: its adopted logs join the shared directory."""
     if _directory is None:
         return
     for i, path in enumerate(_adopted):
         if path.exists():
-            shutil.copy(path, _directory / f"adopted-{i:03d}-{path.name}")
-    files = sorted(_directory.glob("*.log"))
+            shutil.copy(path, _directory / f"{_prefix}adopted-{i:03d}-{path.name}")
+
+
+def finish(session: pytest.Session) -> None:
+    """Fail the run (exit status 1, a red section) if any log line names a client."""
+    hand_over()
+    directory = _directory or session.config.stash.get(_SHARED, None)
+    if directory is None:
+        return
+    files = sorted(directory.glob("*.log"))
     findings, lines = scan(files)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if not findings:
         if reporter is not None:  # proof the check ran, and on what
             reporter.write("\n")  # after the progress line
             reporter.write_line(
-                f"log check: {lines} lines in {len(files)} logs in {_directory}, no client address"
+                f"log check: {lines} lines in {len(files)} logs in {directory}, no client address"
             )
         return
     if session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     report = [
-        f"the run fails: {len(findings)} of {lines} log lines in {_directory} name a "
+        f"the run fails: {len(findings)} of {lines} log lines in {directory} name a "
         "client address (docs/privacy.md: no raw IP in any log)",
         *findings[:SHOWN],
     ]
