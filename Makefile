@@ -70,7 +70,7 @@ $(PEERS)/.installed: bench/peers-requirements.txt
 bench-deps: system-deps
 
 # BASELINE=<git rev> (or BENCH_BASELINE): that revision's Threadline too, measured in the same
-# run next to this tree's (latency, throughput, http), with a within-noise verdict per figure.
+# run next to this tree's (latency, throughput, http, widget), with a within-noise verdict per figure.
 bench: $(VENV)/.installed-test bench-deps $(PEERS)/.installed
 	$(if $(BASELINE),BENCH_BASELINE=$(BASELINE) )$(BIN)/python -m bench
 

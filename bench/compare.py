@@ -1,5 +1,6 @@
 """Same-run comparison with another revision (BENCH_BASELINE): fan-out latency and
-throughput, HTTP listing and posting, this tree's Threadline against the baseline tree's.
+throughput, HTTP listing and posting, the widget's first paint, this tree's Threadline
+against the baseline tree's.
 
 Both trees are started the same way (their own CLI and bench/sut, from their own directory,
 same interpreter, same pinning and flags) and measured by the same generator. Sessions run in
@@ -35,6 +36,7 @@ from bench.harness import ORIGIN, QUICK, Services
 from bench.procs import Generator, Proc
 from bench.scenarios_fanout import run_rate, with_readers
 from bench.scenarios_http import threadline as http_threadline
+from bench.scenarios_widget import widget as widget_figures
 from bench.suts import threadline_from
 
 # Sessions per tree (even: each ABBA block gives each tree two).
@@ -74,6 +76,7 @@ FIGURES = {
         Figure("http.listing_rps", "(e) listing", "/s", "higher", 0.15),
         Figure("http.listing_p99_ms", "(e) listing p99", "ms", "lower", 0.30),
         Figure("http.posting_rps", "(e) posting", "/s", "higher", 0.20),
+        Figure("widget.first_paint_ms", "(f) widget first paint", "ms", "lower", 0.15),
     )
 }
 
@@ -297,8 +300,28 @@ async def http(services: Services) -> dict[str, Any]:
     return out
 
 
+# -- (f) widget -----------------------------------------------------------------------------
+WIDGET_LOADS = 3 if QUICK else 9
+
+
+async def widget(services: Services) -> dict[str, Any]:
+    """Script start -> 50 comments painted in Chromium, each tree's own widget and server
+    (each tree's own tests/browser/test_widget_report.py, run from its directory)."""
+
+    async def measure(tree: Tree) -> dict[str, float | None]:
+        got = await widget_figures(services, tree.root, WIDGET_LOADS)
+        if not got.get("first_paint_median_ms"):
+            raise RuntimeError(f"{tree.label}: {got.get('error', 'no figure')}")
+        return {"widget.first_paint_ms": got["first_paint_median_ms"]}
+
+    raw = await sessions(services, measure)
+    suffix = f", 50-comment thread, median of {WIDGET_LOADS} loads"
+    return {**raw, "figures": verdicts(raw, suffix)}
+
+
 COMPARISONS: dict[str, Callable[[Services], Awaitable[dict[str, Any]]]] = {
     "latency": latency,
     "throughput": throughput,
     "http": http,
+    "widget": widget,
 }

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from bench.harness import QUICK, ROOT, Services
@@ -17,12 +18,15 @@ from bench.harness import QUICK, ROOT, Services
 TEST = "tests/browser/test_widget_report.py"
 
 
-async def widget(services: Services) -> dict[str, Any]:
-    out = services.work / "widget.json"
+async def widget(services: Services, root: Path = ROOT, loads: int = 0) -> dict[str, Any]:
+    """The figures of ``root``'s tree (another revision's, exported for a same-run
+    comparison: `python -m pytest` run there imports that tree's server and tests)."""
+    out = services.work / f"widget-{root.name}.json"
+    out.unlink(missing_ok=True)
     env = {
         **os.environ,
         "THREADLINE_BENCH_OUT": str(out),
-        "THREADLINE_BENCH_LOADS": "3" if QUICK else "15",
+        "THREADLINE_BENCH_LOADS": str(loads or (3 if QUICK else 15)),
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -32,7 +36,7 @@ async def widget(services: Services) -> dict[str, Any]:
         "-p",
         "no:cacheprovider",
         TEST,
-        cwd=ROOT,
+        cwd=root,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
