@@ -305,8 +305,10 @@ WIDGET_LOADS = 3 if QUICK else 9
 
 
 async def widget(services: Services) -> dict[str, Any]:
-    """Script start -> 50 comments painted in Chromium, each tree's own widget and server
-    (each tree's own tests/browser/test_widget_report.py, run from its directory)."""
+    """Script start -> the 50-comment thread's first page painted in Chromium, each tree's
+    own widget and server, measured by each tree's own tests/browser/test_widget_report.py
+    (run from its directory) from the widget's own performance marks: a change to that test
+    or to the marks shows here too. Baselines before THREADLINE_BENCH_LOADS cannot run it."""
 
     async def measure(tree: Tree) -> dict[str, float | None]:
         got = await widget_figures(services, tree.root, WIDGET_LOADS)

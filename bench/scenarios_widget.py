@@ -7,8 +7,10 @@ its figures back through a JSON file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,8 +42,15 @@ async def widget(services: Services, root: Path = ROOT, loads: int = 0) -> dict[
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,  # its Chromium and servers go with it on a timeout
     )
-    stdout, _ = await asyncio.wait_for(proc.communicate(), 300)
+    try:
+        stdout, _ = await asyncio.wait_for(proc.communicate(), 300)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        return {"ok": False, "error": "widget measurement timed out after 300 s"}
     if proc.returncode != 0 or not out.exists():
         tail = stdout.decode(errors="replace").strip().splitlines()[-5:]
         return {"ok": False, "error": "widget measurement failed: " + " | ".join(tail)}

@@ -53,6 +53,15 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput["threadline_logs"] = str(logcheck.shared_directory(node.config))
 
 
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """Logs a test adopted are copied once its fixtures stopped their servers."""
+    try:
+        return (yield)
+    finally:
+        logcheck.hand_over()
+
+
 @pytest.hookimpl(trylast=True)  # after the session's fixtures are torn down
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):

@@ -111,19 +111,27 @@ def session(path: Path, worker: str = "") -> Iterator[Path]:
 def shared_directory(config: pytest.Config) -> Path:
     """Under pytest-xdist, made by the controller: the one directory all workers log into.
     The controller checks it once every worker is done, since a worker's failed exit status
-    does not fail the run."""
+    does not fail the run. In pytest's own temporary directory, which keeps the last runs."""
     if _SHARED not in config.stash:
-        config.stash[_SHARED] = Path(tempfile.mkdtemp(prefix="threadline-logs-"))
+        factory = getattr(config, "_tmp_path_factory", None)
+        config.stash[_SHARED] = (
+            factory.mktemp("logs")
+            if isinstance(factory, pytest.TempPathFactory)
+            else Path(tempfile.mkdtemp(prefix="threadline-logs-"))
+        )
     return config.stash[_SHARED]
 
 
 def hand_over() -> None:
-    """A pytest-xdist worker's end: its adopted logs join the shared directory."""
+    """The logs adopted so far join the session's directory: at the end of each test, so
+    that a worker lost after its last test has not kept them from the check."""
     if _directory is None:
         return
-    for i, path in enumerate(_adopted):
+    while _adopted:
+        path = _adopted.pop(0)
         if path.exists():
-            shutil.copy(path, _directory / f"{_prefix}adopted-{i:03d}-{path.name}")
+            name = f"{_prefix}{next(_numbers):04d}-adopted-{path.name}"
+            shutil.copy(path, _directory / name)
 
 
 def finish(session: pytest.Session) -> None:
