@@ -131,10 +131,21 @@ async def page_for_subscriber(svc: Services, site: Site, page: object, client_ip
     found = await find_viewed_page(svc, site, page)
     if found is not None:
         return found
+    key = clean_page_key(page)
     network = ip_hash(svc.secret, client_ip)
-    await svc.check_rate(f"newpage:{site.id}:{network}", NEW_PAGES_PER_MINUTE, 60, "new pages")
     async with svc.store.write() as tx:
-        return await tx.ensure_page(site.id, clean_page_key(page), None, None, svc.now_ms())
+        # Charged to the one subscribe that makes the page: a crowd arriving together at a
+        # page nobody opened yet all found it missing above, and each used to take one of
+        # its network's new pages (readers behind one address lost joins). The others
+        # queue on the insert's unique key and make nothing; a refusal rolls it back.
+        if await tx.insert_page(site.id, key, svc.now_ms()):
+            await svc.check_rate(
+                f"newpage:{site.id}:{network}", NEW_PAGES_PER_MINUTE, 60, "new pages"
+            )
+        made = await tx.find_page(site.id, key)
+    if made is None:  # the page was removed between the insert and the read
+        raise NotFound("page_not_found", "that page is gone")
+    return made
 
 
 def _unseen(site: Site, key: str) -> Page:

@@ -50,6 +50,13 @@ class PageQueries(PagesTx):
         assert page is not None
         return page
 
+    async def insert_page(self, site_id: str, key: str, now: int) -> bool:
+        result = await self.conn.execute(
+            st.INSERT_PAGE[self.dialect],
+            {"site_id": site_id, "key": key, "url": None, "title": None, "created_at": now},
+        )
+        return bool(result.rowcount == 1)
+
     async def lock_page(self, page_id: int) -> None:
         # SQLite's writers already queue on the database's lock.
         if self.dialect == "postgresql":

@@ -16,6 +16,11 @@ class PagesTx(Protocol):
     async def ensure_page(
         self, site_id: str, key: str, url: str | None, title: str | None, now: int
     ) -> Page: ...
+    async def insert_page(self, site_id: str, key: str, now: int) -> bool:
+        """Make the page unless it exists: whether this transaction made it (a concurrent
+        maker's row is waited for on its unique key, then counts as existing)."""
+        ...
+
     async def lock_page(self, page_id: int) -> None:
         """Lock the page's row until commit: changes that must see the page's other
         comments as they stay (pins) queue on it, as events do."""
