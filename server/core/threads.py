@@ -9,7 +9,7 @@ from typing import Any
 from server.core.comments import page_ref
 from server.core.context import Services
 from server.core.cursors import Cursor
-from server.core.errors import Invalid, NotFound
+from server.core.errors import Invalid, NotFound, RateLimited
 from server.core.models import Comment, Event, Order, Page, ReactionSet, Site, Status
 from server.core.pins import MAX_PINS
 from server.core.ports import Tx
@@ -132,16 +132,18 @@ async def page_for_subscriber(svc: Services, site: Site, page: object, client_ip
     if found is not None:
         return found
     key = clean_page_key(page)
-    network = ip_hash(svc.secret, client_ip)
+    limit = f"newpage:{site.id}:{ip_hash(svc.secret, client_ip)}"
+    # A network already at its limit is refused before any write: its refused attempts
+    # must not each take the database's write lock.
+    if await svc.limiter.peek(limit) >= NEW_PAGES_PER_MINUTE:
+        raise RateLimited("rate_limited", "too many new pages; try again in a minute", 60)
     async with svc.store.write() as tx:
         # Charged to the one subscribe that makes the page: a crowd arriving together at a
         # page nobody opened yet all found it missing above, and each used to take one of
         # its network's new pages (readers behind one address lost joins). The others
         # queue on the insert's unique key and make nothing; a refusal rolls it back.
         if await tx.insert_page(site.id, key, svc.now_ms()):
-            await svc.check_rate(
-                f"newpage:{site.id}:{network}", NEW_PAGES_PER_MINUTE, 60, "new pages"
-            )
+            await svc.check_rate(limit, NEW_PAGES_PER_MINUTE, 60, "new pages")
         made = await tx.find_page(site.id, key)
     if made is None:  # the page was removed between the insert and the read
         raise NotFound("page_not_found", "that page is gone")

@@ -51,11 +51,13 @@ class PageQueries(PagesTx):
         return page
 
     async def insert_page(self, site_id: str, key: str, now: int) -> bool:
+        # RETURNING, not rowcount (which SQLAlchemy does not promise for INSERT): a row back
+        # is a page this transaction made.
         result = await self.conn.execute(
-            st.INSERT_PAGE[self.dialect],
+            st.INSERT_PAGE[self.dialect].returning(pages.c.id),
             {"site_id": site_id, "key": key, "url": None, "title": None, "created_at": now},
         )
-        return bool(result.rowcount == 1)
+        return result.first() is not None
 
     async def lock_page(self, page_id: int) -> None:
         # SQLite's writers already queue on the database's lock.

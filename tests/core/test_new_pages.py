@@ -14,6 +14,7 @@ from server.broker.memory import MemoryBroker
 from server.core.authors import AuthorTokens
 from server.core.context import Limits, Services, command_services
 from server.core.errors import RateLimited
+from server.core.privacy import ip_hash
 from server.core.sites import add_site
 from server.core.threads import NEW_PAGES_PER_MINUTE, page_for_subscriber
 from server.store.database import SqlStore
@@ -50,6 +51,8 @@ async def test_a_crowd_opening_one_new_page_makes_it_once_and_is_charged_once(
         *(page_for_subscriber(services, site, "/breaking", NETWORK) for _ in range(crowd))
     )
     assert len({page.id for page in opened}) == 1
+    charged = f"newpage:s:{ip_hash(SECRET, NETWORK)}"
+    assert await services.limiter.peek(charged) == 1
     # The crowd took one new page of the minute's budget: the rest are still there.
     for i in range(NEW_PAGES_PER_MINUTE - 1):
         await page_for_subscriber(services, site, f"/more-{i}", NETWORK)
@@ -59,3 +62,11 @@ async def test_a_crowd_opening_one_new_page_makes_it_once_and_is_charged_once(
     async with services.store.read() as tx:
         assert await tx.find_page("s", "/one-too-many") is None
     assert (await page_for_subscriber(services, site, "/breaking", NETWORK)).id == opened[0].id
+    assert await services.limiter.peek(charged) == NEW_PAGES_PER_MINUTE
+
+
+async def test_the_insert_tells_whether_this_transaction_made_the_page(services: Services) -> None:
+    """Whoever finds the page made already (and so is not charged) is told by the insert."""
+    async with services.store.write() as tx:
+        assert await tx.insert_page("s", "/made", 0)
+        assert not await tx.insert_page("s", "/made", 0)
