@@ -142,10 +142,9 @@ class Services:
                 )
 
 
-class _OutsideAServer:
-    """Publisher and counters for a command run outside any server (the CLI): there are no
-    readers here to publish to (servers deliver what was committed from the event table)
-    and an operator at the console is not rate-limited."""
+class NothingToPublish:
+    """A publisher with no readers to tell: a command run outside any server (servers
+    deliver what was committed from the event table), or a test that reads the database."""
 
     async def publish(self, events: Sequence[Event]) -> None:
         return None
@@ -160,6 +159,11 @@ class _OutsideAServer:
 
     async def notifications_changed(self, site_id: str, recipients: Sequence[str]) -> None:
         return None
+
+
+class _OutsideAServer(NothingToPublish):
+    """Publisher and counters for a command run outside any server (the CLI): nothing to
+    publish, and an operator at the console is not rate-limited."""
 
     async def hit(self, key: str, limit: int, window: float) -> float:
         return 0.0
