@@ -943,9 +943,10 @@ def write_markdown(results: dict[str, Any], path: Path, images: list[Path]) -> N
         "",
         "Replies posted by wrk (50 connections, one server core) to 40 authored comments on one "
         "page, half of whose authors follow replies by e-mail and two the whole thread: each "
-        "reply writes its parent author's notification and the followers' outbox rows, and "
-        "rings a doorbell after commit. The reference is the same server and database with "
-        "`THREADLINE_NOTIFICATIONS=off`, sessions alternating on and off in the same run.",
+        "reply writes its parent author's notification and joins its followers' open mail, "
+        "and rings a doorbell after commit. The reference is the same server and database "
+        "with `THREADLINE_NOTIFICATIONS=off` in the same run: sessions in pairs, on and off "
+        "back to back, and the ratio is the median of the pairs'.",
         "",
         *_table(notification_rows(results)),
         "",

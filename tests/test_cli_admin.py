@@ -185,7 +185,7 @@ def _site_rows(conn: Connection, site: str, n: int) -> None:
             kind="reply",
             address_id=n,
             subscription_id=n,
-            comment_id=10 * n + 1,
+            comment_ids=str(10 * n + 1),
             created_at=T0,
             due_at=T0,
         )

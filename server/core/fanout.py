@@ -6,10 +6,11 @@ A post writes nothing for it: the comment and its page's event (``comment.create
 all the fan-out needs. The fan-out keeps, per page, the ``seq`` up to which it has read
 that page's events (``fanout_cursors``), and in one transaction reads what was posted after
 it on the pages it was woken for, writes every notification and mail row of the batch in
-one statement each, and moves the cursors. A crash before its commit leaves the cursors
-where they were, and the rows are unique (recipient, kind and comment; subscription and
-comment), so nothing is told twice. Two processes never read one page at once (the cursor
-is locked; the other skips it and tries again). Readers' doorbells ring after commit.
+one statement each (a notification per reply and recipient; for mail, one row per
+subscription, its open mail gathering the batch's comments), and moves the cursors. A
+crash before its commit leaves the cursors where they were, so nothing is told twice. Two
+processes never read one page at once (the cursor is locked; the other skips it and tries
+again). Readers' doorbells ring after commit.
 
 What is posted while readers' notifications are off is never told: a cursor that finds
 events older than ``MAX_AGE_MS`` passes over them (the operator turned notifications on
@@ -73,10 +74,11 @@ async def fan_out(
             ]
         if svc.notifications and posted:
             answered: list[int] = []
+            rows = []
             for comment in posted:
-                answered += notifications.answered_ids(comment)
-            known = await tx.authors_of(sorted(set(answered)))
-            rows = [row for c in posted for row in notifications.reply_rows(c, known, now)]
+                authors = comment.answered_authors()
+                answered += authors
+                rows += notifications.reply_rows(comment, authors, now)
             await tx.add_notifications(rows)
             for row in rows:
                 told[row.site_id].add(row.recipient)
@@ -84,13 +86,13 @@ async def fan_out(
                 sorted({c.page_id for c in posted}), sorted(set(answered))
             )
             if following:
-                digest_ms = svc.limits.mail_digest_ms
                 await tx.enqueue_mails(
-                    [
-                        mail
-                        for c in posted
-                        for mail in subscriptions.mail_rows(c, following, now, digest_ms)
-                    ]
+                    subscriptions.mail_news(
+                        posted,
+                        subscriptions.Following(following),
+                        now,
+                        svc.limits.mail_digest_ms,
+                    )
                 )
         await tx.advance_fanout(cursors)
     for site_id, recipients in told.items():

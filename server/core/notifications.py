@@ -51,19 +51,16 @@ def answered_ids(reply: Published) -> list[int]:
 
 
 def reply_rows(
-    reply: Published, answered: Mapping[int, Published], now: int
+    reply: Published, authors: Mapping[int, str | None], now: int
 ) -> list[NewNotification]:
     """What ``reply`` (just public) tells: the author of the comment it hangs under and,
     when it answers a reply of a third author, that one too (once each, never its own
-    author). ``answered``: those comments, by id."""
+    author). ``authors``: who wrote those comments (of the reply's site), by id."""
     kind = MODERATOR_REPLY if reply.moderator else REPLY
     rows: list[NewNotification] = []
     told: set[str] = set()
     for comment_id in answered_ids(reply):
-        comment = answered.get(comment_id)
-        if comment is None or comment.site_id != reply.site_id:
-            continue
-        recipient = comment.author_hash
+        recipient = authors.get(comment_id)
         if not recipient or recipient == reply.author_hash or recipient in told:
             continue
         told.add(recipient)
@@ -74,7 +71,9 @@ def reply_rows(
 async def reply_published(tx: ReplyNotifyingTx, reply: Comment, now: int) -> list[str]:
     """``reply`` just became public: tell those it answers now. Returns the readers told.
     (The server's own path is the fan-out, many replies at once: ``core.fanout``.)"""
-    rows = reply_rows(reply, await tx.find_comments(answered_ids(reply)), now)
+    answered = await tx.find_comments(answered_ids(reply))
+    authors = {i: c.author_hash for i, c in answered.items() if c.site_id == reply.site_id}
+    rows = reply_rows(reply, authors, now)
     await tx.add_notifications(rows)
     return [row.recipient for row in rows]
 

@@ -34,8 +34,6 @@ from server.core.readers import author_hash_of, is_session
 from server.core.sealing import Sealer
 from server.core.transactions.fanout import Published
 from server.core.transactions.subscriptions import (
-    CONFIRM,
-    REPLY,
     NewMail,
     StoredAddress,
     StoredSubscription,
@@ -218,7 +216,7 @@ async def subscribe(
             )
         inbox = inbox_key(svc.secret, address)
         if stored.confirmed_at is None and await tx.claim_confirmation(inbox, now, now - DAY_MS):
-            await tx.enqueue_mail(site.id, CONFIRM, stored.id, followed.id, None, now)
+            await tx.enqueue_confirmation(site.id, stored.id, followed.id, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,40 +293,60 @@ async def remove(svc: Services, link_token: object, subscription_id: int | None)
     return len(ids)
 
 
-def mail_rows(
-    comment: Published,
-    following: Sequence[tuple[StoredSubscription, StoredAddress]],
-    now: int,
-    digest_ms: int,
-) -> list[NewMail]:
-    """The mail ``comment`` (just public) queues: one per confirmed address following its
-    thread or the comments it answers, never to its own author. ``following``: the
-    subscriptions that may match (others are skipped).
+class Following:
+    """Confirmed subscriptions that may hear of a batch of comments, found by what they
+    follow: a page's thread, or replies to a comment (built once per batch)."""
 
-    A subscription mailed less than ``digest_ms`` ago gets its row due when that window
-    ends, not now: the sender never looks at it before the digest is due (rows due at once
-    and put off on every look cost each post more the longer a busy thread ran)."""
-    answered = {i for i in (comment.parent_id, comment.reply_to_id) if i is not None}
-    matching = [
-        pair
-        for pair in following
-        if pair[0].site_id == comment.site_id
-        and (
-            (pair[0].scope == THREAD and pair[0].page_id == comment.page_id)
-            or (pair[0].scope == REPLIES and pair[0].comment_id in answered)
-        )
-    ]
-    # ``replies`` first: an address following both hears of this comment once.
-    matching.sort(key=lambda pair: (pair[0].scope != REPLIES, pair[0].id))
+    def __init__(self, found: Sequence[tuple[StoredSubscription, StoredAddress]]) -> None:
+        self.threads: dict[int, list[tuple[StoredSubscription, StoredAddress]]] = {}
+        self.replies: dict[int, list[tuple[StoredSubscription, StoredAddress]]] = {}
+        for pair in sorted(found, key=lambda pair: pair[0].id):
+            if pair[0].scope == THREAD:
+                self.threads.setdefault(pair[0].page_id, []).append(pair)
+            elif pair[0].scope == REPLIES:
+                self.replies.setdefault(pair[0].comment_id, []).append(pair)
+
+    def of(self, comment: Published) -> list[tuple[StoredSubscription, StoredAddress]]:
+        """Who hears of ``comment``: one subscription per address (``replies`` before
+        ``thread``, so an address following both hears of it once), never its author."""
+        matching = self.replies.get(comment.parent_id or 0, [])
+        if comment.reply_to_id is not None and comment.reply_to_id != comment.parent_id:
+            matching = sorted(
+                matching + self.replies.get(comment.reply_to_id, []), key=lambda p: p[0].id
+            )
+        matching = matching + self.threads.get(comment.page_id, [])
+        told: set[int] = set()
+        chosen = []
+        for followed, stored in matching:
+            if (
+                followed.site_id != comment.site_id
+                or stored.id in told
+                or stored.author_hash == comment.author_hash
+            ):
+                continue
+            told.add(stored.id)
+            chosen.append((followed, stored))
+        return chosen
+
+
+def mail_news(
+    published: Sequence[Published], following: Following, now: int, digest_ms: int
+) -> list[NewMail]:
+    """The news ``published`` (just public, oldest first) brings each subscription: one
+    entry per subscription with all its comments, so a batch writes a row per follower, not
+    per follower and comment.
+
+    A subscription mailed less than ``digest_ms`` ago opens its mail due when that window
+    ends, not now: the sender never looks at it before the digest is due."""
+    news: dict[int, tuple[StoredSubscription, StoredAddress, list[int]]] = {}
+    for comment in published:
+        for followed, stored in following.of(comment):
+            news.setdefault(followed.id, (followed, stored, []))[2].append(comment.id)
     rows: list[NewMail] = []
-    told: set[int] = set()
-    for followed, stored in matching:
-        if stored.id in told or stored.author_hash == comment.author_hash:
-            continue
-        told.add(stored.id)
+    for followed, stored, comment_ids in news.values():
         opened = followed.last_sent_at
         due = now if opened is None else max(now, opened + digest_ms)
-        rows.append(NewMail(comment.site_id, REPLY, stored.id, followed.id, comment.id, now, due))
+        rows.append(NewMail(followed.site_id, stored.id, followed.id, tuple(comment_ids), now, due))
     return rows
 
 
@@ -338,5 +356,5 @@ async def comment_published(
     """``comment`` just became public: queue its mail now. (The server's own path is the
     fan-out, many comments at once: ``core.fanout``.)"""
     answered = [i for i in (comment.parent_id, comment.reply_to_id) if i is not None]
-    following = await tx.followers([comment.page_id], answered)
-    await tx.enqueue_mails(mail_rows(comment, following, now, digest_ms))
+    following = Following(await tx.followers([comment.page_id], answered))
+    await tx.enqueue_mails(mail_news([comment], following, now, digest_ms))

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from urllib.parse import quote
 
@@ -212,6 +212,10 @@ class MailOutbox:
         if built is None:  # nothing left to tell (the comments left public view)
             async with self.store.write() as tx:
                 await tx.mark_mail_sent(job.ids, self.now_ms())
+                first = job.rows[0]
+                if job.kind != CONFIRM and first.subscription_id is not None:
+                    # Nothing went out: the next news is not held back as a digest.
+                    await tx.mark_subscription_sent(first.subscription_id, job.opened_before)
             return
         url = self.settings.smtp_url
         assert url is not None
@@ -294,9 +298,11 @@ class MailOutbox:
                 manage_url,
             )
         else:
-            found = await tx.find_comments(
-                sorted(r.comment_id for r in job.rows if r.comment_id is not None)
-            )
+            # Each comment once: an open mail may list one twice (approved, held again and
+            # approved), and one an earlier mail told (before it was held again) is no news.
+            told = await tx.told_comment_ids(followed.id)
+            listed = {i for row in job.rows for i in row.comment_ids} - told
+            found = await tx.find_comments(sorted(listed))
             items = []
             for comment in sorted(found.values(), key=lambda c: (c.created_at, c.id)):
                 if comment.status is not Status.APPROVED:
@@ -324,23 +330,20 @@ class MailOutbox:
                 sign_link(self.settings.secret_key, UNSUBSCRIBE_LINK, [followed.id, stored.digest]),
             )
             mail = messages.replies(
-                site.name, stored.lang, followed.scope, items, unsubscribe_url, manage_url
+                site.name,
+                stored.lang,
+                followed.scope,
+                items,
+                unsubscribe_url,
+                manage_url,
+                more=sum(row.more for row in job.rows),
             )
         return messages.to_message(mail, self.settings.smtp_from, address, site.id)
 
 
 def _tried(row: OutboxRow) -> OutboxRow:
     """The row as claimed: one more attempt."""
-    return OutboxRow(
-        id=row.id,
-        site_id=row.site_id,
-        kind=row.kind,
-        address_id=row.address_id,
-        subscription_id=row.subscription_id,
-        comment_id=row.comment_id,
-        due_at=row.due_at,
-        attempts=row.attempts + 1,
-    )
+    return replace(row, attempts=row.attempts + 1)
 
 
 def _link(base: str, page: str, token: str) -> str:

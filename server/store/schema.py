@@ -396,9 +396,14 @@ subscriptions = Table(
 )
 
 # The durable outbox: a row per mail to send (``confirm``: an address's confirmation;
-# ``reply``: a comment a subscription hears of), written in the transaction that causes it
-# and claimed by one process at a time (``due_at`` moves ahead while it sends). A sent row
-# stays (``sent_at``) so a comment held again and re-approved is not news twice.
+# ``reply``: what a subscription hears of, ``comment_ids`` listing the comments, comma
+# separated, oldest first), written in the transaction that causes it and claimed by one
+# process at a time (``due_at`` moves ahead while it sends). A subscription has at most one
+# open mail (a reply row not yet tried): news joins it, so a busy thread writes a row per
+# follower and batch, not per follower and comment. Past ``LISTED_CHARACTERS`` of ids only
+# ``more`` counts. A sent row stays (``sent_at``) so a comment held again and re-approved
+# is not news twice.
+OPEN_MAIL = "kind = 'reply' AND sent_at IS NULL AND attempts = 0"
 mail_outbox = Table(
     "mail_outbox",
     metadata,
@@ -407,15 +412,22 @@ mail_outbox = Table(
     Column("kind", String(16), nullable=False),
     Column("address_id", Id, ForeignKey("mail_addresses.id", ondelete="CASCADE"), nullable=False),
     Column("subscription_id", Id, ForeignKey("subscriptions.id", ondelete="CASCADE")),
-    Column("comment_id", Id, ForeignKey("comments.id", ondelete="CASCADE")),
+    Column("comment_ids", Text, nullable=False, server_default=""),
+    Column("more", Integer, nullable=False, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
     Column("due_at", BigInteger, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("sent_at", BigInteger),
-    UniqueConstraint("subscription_id", "comment_id"),
     Index(None, "sent_at", "due_at"),
     Index(None, "address_id"),
-    Index(None, "comment_id"),  # under the cascade from comments
+    Index(None, "subscription_id"),  # a subscription's rows, and under its cascade
+    Index(
+        "ux_mail_outbox_open",
+        "subscription_id",
+        unique=True,
+        sqlite_where=text(OPEN_MAIL),
+        postgresql_where=text(OPEN_MAIL),
+    ),
 )
 
 # Mail sent per site and UTC day (days since the epoch): the daily cap.

@@ -16,22 +16,39 @@ from server.store.schema import comments, events, fanout_cursors, pages
 
 c = comments.c
 f = fanout_cursors.c
-# Only the columns the fan-out reads: it takes hundreds of rows a batch under load.
-_TOLD_COLUMNS = (
-    c.id,
-    c.site_id,
-    c.page_id,
-    c.parent_id,
-    c.reply_to_id,
-    c.author_hash,
-    c.moderator,
-    c.status,
-    c.created_at,
+parent, quoted = comments.alias("parent"), comments.alias("quoted")
+# Built once with expanding parameters: the fan-out runs these every batch, and building
+# a statement (its IN list of the batch's ids) cost as much as running it.
+_CLAIM = (
+    select(f.page_id, f.seq, pages.c.seq.label("upto"))
+    .select_from(fanout_cursors.join(pages, pages.c.id == f.page_id))
+    .where(f.page_id.in_(bindparam("b_pages", expanding=True)))
+    .order_by(f.page_id)
 )
-_TOLD = select(*_TOLD_COLUMNS)
+_CLAIM_LOCKED = _CLAIM.with_for_update(of=fanout_cursors, skip_locked=True)
+# Only the columns the fan-out reads (it takes hundreds of rows a batch under load), with
+# the authors of what each answers: their notifications need nothing more. In ``Told``'s
+# order, after the event's seq.
 _PUBLISHED = (
-    select(events.c.seq, *_TOLD_COLUMNS)
-    .select_from(events.join(comments, c.id == events.c.comment_id))
+    select(
+        events.c.seq,
+        c.id,
+        c.site_id,
+        c.page_id,
+        c.parent_id,
+        c.reply_to_id,
+        c.author_hash,
+        c.moderator,
+        c.status,
+        c.created_at,
+        parent.c.author_hash,
+        quoted.c.author_hash,
+    )
+    .select_from(
+        events.join(comments, c.id == events.c.comment_id)
+        .outerjoin(parent, parent.c.id == c.parent_id)
+        .outerjoin(quoted, quoted.c.id == c.reply_to_id)
+    )
     .where(
         events.c.page_id == bindparam("b_page"),
         events.c.seq > bindparam("b_after"),
@@ -46,29 +63,29 @@ _ADVANCE = (
 )
 
 
-def _told(row: Any) -> Told:
-    return Told(
-        row.id,
-        row.site_id,
-        row.page_id,
-        row.parent_id,
-        row.reply_to_id,
-        row.author_hash,
-        bool(row.moderator),
-        Status(row.status),
-        row.created_at,
+def _told(row: Any) -> tuple[int, Told]:
+    """(seq, comment) of a row of ``_PUBLISHED``, by position (hundreds a batch)."""
+    (seq, comment_id, site_id, page_id, parent_id, reply_to_id, author, moderator) = row[:8]
+    status, created_at, parent_author, quoted_author = row[8:]
+    told = Told(
+        comment_id,
+        site_id,
+        page_id,
+        parent_id,
+        reply_to_id,
+        author,
+        bool(moderator),
+        Status(status),
+        created_at,
+        parent_author,
+        quoted_author,
     )
+    return int(seq), told
 
 
 class FanOutQueries(FanOutTx):
     conn: Connection
     dialect: str
-
-    async def authors_of(self, comment_ids: Sequence[int]) -> dict[int, Told]:
-        if not comment_ids:
-            return {}
-        rows = await self.conn.execute(_TOLD.where(c.id.in_(list(comment_ids))))
-        return {row.id: _told(row) for row in rows}
 
     async def lagging_pages(self, limit: int) -> list[int]:
         query = (
@@ -128,19 +145,21 @@ class FanOutQueries(FanOutTx):
     async def claim_fanout(self, page_ids: Sequence[int]) -> list[FanOutPage]:
         if not page_ids:
             return []
-        await self._ensure_cursors(page_ids)
-        query = (
-            select(f.page_id, f.seq, pages.c.seq.label("upto"))
-            .select_from(fanout_cursors.join(pages, pages.c.id == f.page_id))
-            .where(f.page_id.in_(list(page_ids)))
-            .order_by(f.page_id)
-        )
-        if self.dialect == "postgresql":
-            query = query.with_for_update(of=fanout_cursors, skip_locked=True)
-        return [
+        query = _CLAIM_LOCKED if self.dialect == "postgresql" else _CLAIM
+        wanted = {"b_pages": list(page_ids)}
+        claimed = [
             FanOutPage(int(row.page_id), int(row.seq), int(row.upto))
-            for row in await self.conn.execute(query)
+            for row in await self.conn.execute(query, wanted)
         ]
+        if len(claimed) < len(page_ids):
+            # Pages without a cursor yet (or held elsewhere): made, then read again. Only
+            # then: the insert is a write to every page's cursor, each batch.
+            await self._ensure_cursors(page_ids)
+            claimed = [
+                FanOutPage(int(row.page_id), int(row.seq), int(row.upto))
+                for row in await self.conn.execute(query, wanted)
+            ]
+        return claimed
 
     async def published_between(
         self, page_id: int, after: int, upto: int, limit: int
@@ -149,7 +168,7 @@ class FanOutQueries(FanOutTx):
             _PUBLISHED,
             {"b_page": page_id, "b_after": after, "b_upto": upto, "b_limit": limit},
         )
-        return [(int(row.seq), _told(row)) for row in rows]
+        return [_told(row) for row in rows]
 
     async def advance_fanout(self, cursors: dict[int, int]) -> None:
         if cursors:

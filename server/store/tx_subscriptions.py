@@ -5,10 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.core.transactions.subscriptions import (
+    CONFIRM,
+    LISTED_CHARACTERS,
+    REPLY,
     NewMail,
     OutboxRow,
     StoredAddress,
@@ -17,6 +32,8 @@ from server.core.transactions.subscriptions import (
 )
 from server.store.connection import Connection
 from server.store.schema import (
+    OPEN_MAIL,
+    comments,
     mail_addresses,
     mail_outbox,
     mail_sent_daily,
@@ -55,6 +72,10 @@ def _subscription(row: Any) -> StoredSubscription:
     )
 
 
+def _ids(listed: str) -> tuple[int, ...]:
+    return tuple(int(i) for i in listed.split(",") if i)
+
+
 def _outbox(row: Any) -> OutboxRow:
     return OutboxRow(
         id=int(row.id),
@@ -62,10 +83,26 @@ def _outbox(row: Any) -> OutboxRow:
         kind=str(row.kind),
         address_id=int(row.address_id),
         subscription_id=None if row.subscription_id is None else int(row.subscription_id),
-        comment_id=None if row.comment_id is None else int(row.comment_id),
+        comment_ids=_ids(str(row.comment_ids)),
+        more=int(row.more),
         due_at=int(row.due_at),
         attempts=int(row.attempts),
     )
+
+
+def _count_of(listed: ColumnElement[str]) -> ColumnElement[int]:
+    """How many ids a comma-separated list holds."""
+    return func.length(listed) - func.length(func.replace(listed, ",", "")) + 1
+
+
+def _listed(comment_ids: Sequence[int]) -> tuple[str, int]:
+    """A new row's list, and how many ids it leaves to ``more``."""
+    listed = ""
+    for n, comment_id in enumerate(comment_ids):
+        if len(listed) >= LISTED_CHARACTERS:
+            return listed, len(comment_ids) - n
+        listed = f"{listed},{comment_id}" if listed else str(comment_id)
+    return listed, 0
 
 
 # Confirmed addresses' subscriptions, with each address (built once: the fan-out runs it
@@ -73,8 +110,40 @@ def _outbox(row: Any) -> OutboxRow:
 _FOLLOWERS = (
     select(*subscriptions.c, *[column.label(f"a_{column.name}") for column in mail_addresses.c])
     .join(mail_addresses, mail_addresses.c.id == subscriptions.c.address_id)
-    .where(mail_addresses.c.confirmed_at.is_not(None))
+    .where(
+        mail_addresses.c.confirmed_at.is_not(None),
+        or_(
+            (s.scope == THREAD) & s.page_id.in_(bindparam("b_pages", expanding=True)),
+            (s.scope == REPLIES) & s.comment_id.in_(bindparam("b_comments", expanding=True)),
+        ),
+    )
+    .order_by(s.id)
 )
+
+
+def _join_open_mail(dialect: Any) -> Any:
+    """INSERT of a subscription's news that joins its open mail when it has one: the ids
+    appended while its list has room, counted in ``more`` after."""
+    statement = dialect.insert(mail_outbox)
+    room = func.length(o.comment_ids) < LISTED_CHARACTERS
+    return statement.on_conflict_do_update(
+        index_elements=[o.subscription_id],
+        index_where=text(OPEN_MAIL),
+        set_={
+            "comment_ids": case(
+                (room, o.comment_ids + "," + statement.excluded.comment_ids),
+                else_=o.comment_ids,
+            ),
+            "more": case(
+                (room, o.more + statement.excluded.more),
+                else_=o.more + _count_of(statement.excluded.comment_ids) + statement.excluded.more,
+            ),
+        },
+    )
+
+
+# Built once: the fan-out runs it every batch, and building it cost more than running it.
+_JOIN_OPEN_MAIL = {"sqlite": _join_open_mail(sqlite), "postgresql": _join_open_mail(postgresql)}
 
 
 class SubscriptionQueries(SubscriptionsTx):
@@ -86,11 +155,11 @@ class SubscriptionQueries(SubscriptionsTx):
     def _insert(self, table: Any) -> Any:
         return (postgresql if self.dialect == "postgresql" else sqlite).insert(table)
 
-    def _locked(self, query: Select[Any], *, skip: bool) -> Select[Any]:
+    def _skip_locked(self, query: Select[Any]) -> Select[Any]:
         # SQLite has one writer at a time (BEGIN IMMEDIATE): its rows need no lock.
         if self.dialect != "postgresql":
             return query
-        return query.with_for_update(skip_locked=skip)
+        return query.with_for_update(skip_locked=True)
 
     async def find_mail_address(
         self, site_id: str, digest: str, author_hash: str
@@ -176,8 +245,11 @@ class SubscriptionQueries(SubscriptionsTx):
         self, subscription_id: int, *, for_update: bool = False
     ) -> StoredSubscription | None:
         query = select(subscriptions).where(s.id == subscription_id)
-        if for_update:
-            query = self._locked(query, skip=False)
+        if for_update and self.dialect == "postgresql":
+            # FOR NO KEY UPDATE: it does not wait for (nor block) the fan-out, whose outbox
+            # rows only hold the key share their foreign key takes, while it waits for this
+            # claim's locked rows.
+            query = query.with_for_update(key_share=True)
         row = (await self.conn.execute(query)).first()
         return _subscription(row) if row else None
 
@@ -203,10 +275,9 @@ class SubscriptionQueries(SubscriptionsTx):
     async def followers(
         self, page_ids: Sequence[int], comment_ids: Sequence[int]
     ) -> list[tuple[StoredSubscription, StoredAddress]]:
-        matches: ColumnElement[bool] = (s.scope == THREAD) & s.page_id.in_(list(page_ids))
-        if comment_ids:
-            matches = or_(matches, (s.scope == REPLIES) & s.comment_id.in_(list(comment_ids)))
-        rows = await self.conn.execute(_FOLLOWERS.where(matches).order_by(s.id))
+        rows = await self.conn.execute(
+            _FOLLOWERS, {"b_pages": list(page_ids), "b_comments": list(comment_ids)}
+        )
         found = []
         for row in rows:
             values = row._mapping
@@ -223,49 +294,43 @@ class SubscriptionQueries(SubscriptionsTx):
             found.append((_subscription(row), address))
         return found
 
-    async def enqueue_mails(self, rows: Sequence[NewMail]) -> None:
-        if not rows:
+    async def enqueue_mails(self, news: Sequence[NewMail]) -> None:
+        if not news:
             return
-        await self.conn.execute(
-            self._insert(mail_outbox).on_conflict_do_nothing(),
-            [
+        statement = _JOIN_OPEN_MAIL[self.dialect]
+        rows = []
+        for item in sorted(news, key=lambda item: item.subscription_id):
+            listed, more = _listed(item.comment_ids)
+            rows.append(
                 {
-                    "site_id": row.site_id,
-                    "kind": row.kind,
-                    "address_id": row.address_id,
-                    "subscription_id": row.subscription_id,
-                    "comment_id": row.comment_id,
-                    "created_at": row.created_at,
-                    "due_at": row.due_at,
+                    "site_id": item.site_id,
+                    "kind": REPLY,
+                    "address_id": item.address_id,
+                    "subscription_id": item.subscription_id,
+                    "comment_ids": listed,
+                    "more": more,
+                    "created_at": item.created_at,
+                    "due_at": item.due_at,
                     "attempts": 0,
                 }
-                for row in rows
-            ],
-        )
+            )
+        await self.conn.execute(statement, rows)
 
-    async def enqueue_mail(
-        self,
-        site_id: str,
-        kind: str,
-        address_id: int,
-        subscription_id: int | None,
-        comment_id: int | None,
-        now: int,
-        due_at: int | None = None,
+    async def enqueue_confirmation(
+        self, site_id: str, address_id: int, subscription_id: int, now: int
     ) -> None:
         await self.conn.execute(
-            self._insert(mail_outbox)
-            .values(
+            insert(mail_outbox).values(
                 site_id=site_id,
-                kind=kind,
+                kind=CONFIRM,
                 address_id=address_id,
                 subscription_id=subscription_id,
-                comment_id=comment_id,
+                comment_ids="",
+                more=0,
                 created_at=now,
-                due_at=now if due_at is None else due_at,
+                due_at=now,
                 attempts=0,
             )
-            .on_conflict_do_nothing()
         )
 
     async def delete_mail_addresses_of(self, site_id: str, author_hash: str) -> None:
@@ -275,10 +340,37 @@ class SubscriptionQueries(SubscriptionsTx):
         )
 
     async def delete_mail_about(self, comment_ids: Sequence[int]) -> None:
-        if comment_ids:
-            await self.conn.execute(
-                delete(mail_outbox).where(o.comment_id.in_(list(comment_ids)), o.sent_at.is_(None))
+        if not comment_ids:
+            return
+        gone = set(comment_ids)
+        # Only the queued mail of subscriptions on these comments' pages can list them.
+        pages = select(comments.c.page_id).where(comments.c.id.in_(sorted(gone)))
+        queued = await self.conn.execute(
+            select(o.id, o.comment_ids)
+            .join(subscriptions, s.id == o.subscription_id)
+            .where(o.kind == REPLY, o.sent_at.is_(None), s.page_id.in_(pages))
+        )
+        for row in queued.all():
+            listed = _ids(str(row.comment_ids))
+            kept = [i for i in listed if i not in gone]
+            if len(kept) == len(listed):
+                continue
+            if kept:
+                await self.conn.execute(
+                    update(mail_outbox)
+                    .where(o.id == row.id)
+                    .values(comment_ids=",".join(str(i) for i in kept))
+                )
+            else:
+                await self.conn.execute(delete(mail_outbox).where(o.id == row.id))
+
+    async def told_comment_ids(self, subscription_id: int) -> set[int]:
+        rows = await self.conn.execute(
+            select(o.comment_ids).where(
+                o.subscription_id == subscription_id, o.sent_at.is_not(None)
             )
+        )
+        return {i for (listed,) in rows for i in _ids(str(listed))}
 
     async def due_mail(self, now: int, limit: int) -> list[OutboxRow]:
         query = (
@@ -287,7 +379,7 @@ class SubscriptionQueries(SubscriptionsTx):
             .order_by(o.due_at, o.id)
             .limit(limit)
         )
-        rows = await self.conn.execute(self._locked(query, skip=True))
+        rows = await self.conn.execute(self._skip_locked(query))
         return [_outbox(row) for row in rows]
 
     async def unsent_mail_of(self, subscription_id: int) -> list[OutboxRow]:
@@ -296,7 +388,7 @@ class SubscriptionQueries(SubscriptionsTx):
             .where(o.subscription_id == subscription_id, o.sent_at.is_(None))
             .order_by(o.id)
         )
-        rows = await self.conn.execute(self._locked(query, skip=True))
+        rows = await self.conn.execute(self._skip_locked(query))
         return [_outbox(row) for row in rows]
 
     async def schedule_mail(self, outbox_ids: Sequence[int], due_at: int, tried: bool) -> None:

@@ -199,6 +199,32 @@ async def test_a_reply_mails_once_after_approval_never_while_held_never_ones_own
     assert len(world.box.to("asker@example.test")) == 2
 
 
+async def test_a_reply_rejected_and_approved_again_is_not_news_twice(world: MailWorld) -> None:
+    site = await world.new_site(moderation="all")
+    asker, answerer = Reader(world, site), Reader(world, site)
+    question = await asker.post("Is this on?")
+    await approve(world, site, question["id"])
+    await asker.subscribed(question["id"], "again@example.test")
+    held = await answerer.post("Yes it is.", parent=question["id"])
+    await approve(world, site, held["id"])
+    await world.box.wait_for("again@example.test", 2)
+
+    directory = SiteDirectory(world.store)
+    await decide_comment(
+        world.svc, await directory.get(site), held["id"], Action.REJECT, moderator=None
+    )
+    await approve(world, site, held["id"])  # it joins an open mail, which tells of nothing
+    world.clock.offset += WINDOW + 1
+    await settle(world)
+    await settle(world)
+    assert len(world.box.to("again@example.test")) == 2
+    # The next real reply is not held back as a digest by the mail that told nothing.
+    later = await answerer.post("Still on.", parent=question["id"])
+    await approve(world, site, later["id"])
+    mails = await world.box.wait_for("again@example.test", 3)
+    assert "Still on." in text_of(mails[2]) and "Yes it is." not in text_of(mails[2])
+
+
 async def test_twenty_replies_in_a_minute_are_one_mail_and_one_digest(world: MailWorld) -> None:
     site = await world.new_site()
     asker, crowd = Reader(world, site), Reader(world, site)

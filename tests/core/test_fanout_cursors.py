@@ -180,10 +180,13 @@ async def test_a_reply_deleted_while_its_page_is_fanned_out_waits_and_stays_unto
             deleted = asyncio.create_task(delete())  # its author deletes it, meanwhile
             await asyncio.sleep(0.3)
             assert not deleted.done()  # it waits for this fan-out to commit
-        known = await tx.authors_of([question])
         now = world.svc.now_ms()
         await tx.add_notifications(
-            [row for _, told in found for row in notifications_of.reply_rows(told, known, now)]
+            [
+                row
+                for _, told in found
+                for row in notifications_of.reply_rows(told, told.answered_authors(), now)
+            ]
         )
         await tx.advance_fanout({page: claimed[0].upto})
     if deleted is not None:

@@ -210,6 +210,104 @@ async def test_fan_out_cursors_start_before_what_was_still_marked(
         await store.close()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_subscriptions_queued_mail_becomes_one_open_mail_and_back(
+    backend: str, databases: Databases, tmp_path: object
+) -> None:
+    """Migration 0016: a subscription's queued rows (one per comment) become its one open
+    mail listing them; sent and tried rows keep their comment; down, a row per comment."""
+    url = await _empty_database(backend, databases, tmp_path, "outbox_0015")
+    store = SqlStore(url)
+    try:
+        await migrate(store, "0015")
+        async with store.write() as tx:
+            run = tx.conn.execute
+            await run(
+                text("INSERT INTO sites (id, name, origins, created_at) VALUES ('s', 'S', '[]', 1)")
+            )
+            await run(
+                text(
+                    "INSERT INTO pages (id, site_id, key, seq, comment_count, created_at) "
+                    "VALUES (1, 's', 'p', 0, 5, 1)"
+                )
+            )
+            for comment_id in (1, 2, 3, 4, 5):
+                await run(
+                    text(
+                        "INSERT INTO comments (id, site_id, page_id, body, status, created_at) "
+                        "VALUES (:id, 's', 1, 'x', 'approved', 1)"
+                    ),
+                    {"id": comment_id},
+                )
+            await run(
+                text(
+                    "INSERT INTO mail_addresses (id, site_id, digest, sealed, author_hash, "
+                    "lang, created_at, confirmed_at) VALUES (1, 's', 'd', 'x', 'a', 'en', 1, 1)"
+                )
+            )
+            await run(
+                text(
+                    "INSERT INTO subscriptions (id, site_id, address_id, scope, comment_id, "
+                    "page_id, created_at) VALUES (1, 's', 1, 'replies', 1, 1, 1)"
+                )
+            )
+            # Sent about 2; tried once about 3; queued about 4 and 5; a confirmation.
+            outbox: tuple[tuple[int, str, int | None, int, int, int | None], ...] = (
+                (1, "confirm", None, 1, 1, 1),
+                (2, "reply", 2, 2, 1, 5),
+                (3, "reply", 3, 3, 1, None),
+                (4, "reply", 4, 9, 0, None),
+                (5, "reply", 5, 7, 0, None),
+            )
+            for row, kind, comment, due, attempts, sent in outbox:
+                await run(
+                    text(
+                        "INSERT INTO mail_outbox (id, site_id, kind, address_id, "
+                        "subscription_id, comment_id, created_at, due_at, attempts, sent_at) "
+                        "VALUES (:id, 's', :kind, 1, 1, :comment, 1, :due, :attempts, :sent)"
+                    ),
+                    {
+                        "id": row,
+                        "kind": kind,
+                        "comment": comment,
+                        "due": due,
+                        "attempts": attempts,
+                        "sent": sent,
+                    },
+                )
+        await migrate(store)
+        async with store.read() as tx:
+            rows = (
+                await tx.conn.execute(
+                    text("SELECT id, comment_ids, due_at, attempts FROM mail_outbox ORDER BY id")
+                )
+            ).all()
+            assert [tuple(row) for row in rows] == [
+                (1, "", 1, 1),
+                (2, "2", 2, 1),
+                (3, "3", 3, 1),
+                (4, "4,5", 7, 0),  # one open mail, due when the first of them was
+            ]
+            assert await tx.told_comment_ids(1) == {2}
+        await store.run_sync(_downgrade, "0015", write=True)
+        async with store.read() as tx:
+            rows = (
+                await tx.conn.execute(
+                    text("SELECT kind, comment_id FROM mail_outbox ORDER BY comment_id")
+                )
+            ).all()
+            assert sorted((kind, comment or 0) for kind, comment in rows) == [
+                ("confirm", 0),
+                ("reply", 2),
+                ("reply", 3),
+                ("reply", 4),
+                ("reply", 5),
+            ]
+        await migrate(store)
+    finally:
+        await store.close()
+
+
 def _downgrade(sync_conn: Any, revision: str) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = sync_conn

@@ -30,7 +30,8 @@ class Published(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Told:
-    """What the fan-out needs of a comment: whose it is, where, what it answers."""
+    """What the fan-out needs of a comment: whose it is, where, what it answers and whose
+    those are."""
 
     id: int
     site_id: str
@@ -41,6 +42,17 @@ class Told:
     moderator: bool
     status: Status
     created_at: int
+    parent_author: str | None  # who wrote the comment it hangs under
+    quoted_author: str | None  # and the reply it answers
+
+    def answered_authors(self) -> dict[int, str | None]:
+        """The comments it answers, with their authors."""
+        found: dict[int, str | None] = {}
+        if self.parent_id is not None:
+            found[self.parent_id] = self.parent_author
+        if self.reply_to_id is not None:
+            found[self.reply_to_id] = self.quoted_author
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +66,6 @@ class FanOutPage:
 
 class FanOutTx(Protocol):
     """Each page's fan-out cursor: the ``seq`` up to which its events were told."""
-
-    async def authors_of(self, comment_ids: Sequence[int]) -> dict[int, Told]:
-        """These comments (only what the fan-out needs), by id."""
-        ...
 
     async def lagging_pages(self, limit: int) -> list[int]:
         """Up to ``limit`` pages with events after their cursor (none yet: every event)."""

@@ -10,6 +10,10 @@ from typing import Protocol
 
 CONFIRM = "confirm"
 REPLY = "reply"
+# An open mail lists its comments' ids up to about this many characters (some 100 ids;
+# a digest shows 20); later ones are only counted, so a hot thread's open row stays small
+# instead of being rewritten ever longer every batch.
+LISTED_CHARACTERS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,23 +42,29 @@ class StoredSubscription:
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
+    """One mail to send: a confirmation, or a subscription's news (the comments it tells
+    of, oldest first, and how many more arrived once its list was full)."""
+
     id: int
     site_id: str
     kind: str
     address_id: int
     subscription_id: int | None
-    comment_id: int | None
+    comment_ids: tuple[int, ...]
+    more: int
     due_at: int
     attempts: int
 
 
 @dataclass(frozen=True, slots=True)
 class NewMail:
+    """Comments a subscription is to hear of: they join its open mail (one not yet tried),
+    or open one due at ``due_at``."""
+
     site_id: str
-    kind: str
     address_id: int
-    subscription_id: int | None
-    comment_id: int | None
+    subscription_id: int
+    comment_ids: tuple[int, ...]
     created_at: int
     due_at: int
 
@@ -112,22 +122,16 @@ class SubscriptionsTx(Protocol):
         comments, with their addresses."""
         ...
 
-    async def enqueue_mails(self, rows: Sequence[NewMail]) -> None:
-        """Many rows at once; a (subscription, comment) already queued or sent is skipped."""
+    async def enqueue_mails(self, news: Sequence[NewMail]) -> None:
+        """Each subscription's news, one statement for all: appended to the subscription's
+        open mail (its list holds ``LISTED_CHARACTERS``; past that only the count grows),
+        or a new one. At most one open mail per subscription (a unique index)."""
         ...
 
-    async def enqueue_mail(
-        self,
-        site_id: str,
-        kind: str,
-        address_id: int,
-        subscription_id: int | None,
-        comment_id: int | None,
-        now: int,
-        due_at: int | None = None,
+    async def enqueue_confirmation(
+        self, site_id: str, address_id: int, subscription_id: int, now: int
     ) -> None:
-        """Add a row due at ``due_at`` (now if None); a (subscription, comment) already
-        queued or sent is not queued again."""
+        """Queue the confirmation mail an address is sent once, due now."""
         ...
 
     async def delete_mail_addresses_of(self, site_id: str, author_hash: str) -> None:
@@ -135,7 +139,12 @@ class SubscriptionsTx(Protocol):
         ...
 
     async def delete_mail_about(self, comment_ids: Sequence[int]) -> None:
-        """Queued (unsent) mail about these comments."""
+        """Take these comments out of queued (unsent) mail; a mail left telling of nothing
+        goes."""
+        ...
+
+    async def told_comment_ids(self, subscription_id: int) -> set[int]:
+        """The comments the subscription's sent mail told of (while those rows are kept)."""
         ...
 
     async def due_mail(self, now: int, limit: int) -> list[OutboxRow]:

@@ -1,0 +1,136 @@
+"""One open mail per subscription (issue #18, migration 0016): the fan-out writes a row per
+follower and batch, not per follower and comment, news joins the open mail until it is
+tried, a hot thread's list stops growing (the rest is counted), and erasure takes a comment
+out of the mail that listed it. Real stores, both databases."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from server.broker.memory import MemoryBroker
+from server.core.authors import AuthorTokens
+from server.core.comments import Draft, post_comment
+from server.core.context import Limits, Services, command_services
+from server.core.erasure import erase_author
+from server.core.fanout import fan_out
+from server.core.models import Site
+from server.core.sites import SiteDirectory, add_site
+from server.core.transactions.subscriptions import LISTED_CHARACTERS
+from server.store.database import SqlStore
+from server.store.schema import mail_outbox
+from tests.support.config import BACKENDS, SECRET
+from tests.support.db import Databases
+from tests.support.publishers import NoPublisher
+
+
+@dataclass
+class World:
+    svc: Services
+    store: SqlStore
+    site: Site
+    networks: int = 0
+
+    async def post(self, body: str, parent: int | None = None) -> tuple[int, str, int]:
+        """(comment id, author hash, page id) of a post from a network of its own."""
+        self.networks += 1
+        n = self.networks
+        result = await post_comment(
+            self.svc,
+            self.site,
+            Draft(page="p", body=body, parent=parent),
+            token=None,
+            client_ip=f"198.{51 + n // 250 % 50}.{n % 250}.1",
+        )
+        assert result.comment.author_hash is not None
+        return result.comment.id, result.comment.author_hash, result.page.id
+
+    async def follow(self, digest: str, author: str, scope: str, comment: int, page: int) -> int:
+        """A confirmed address following ``scope``; the subscription's id."""
+        now = self.svc.now_ms()
+        async with self.store.write() as tx:
+            address = await tx.add_mail_address("s", digest, "sealed", author, "en", now)
+            await tx.confirm_mail_address(address.id, now)
+            return (await tx.add_subscription("s", address.id, scope, comment, page, now)).id
+
+    async def open_mail(self) -> dict[int, tuple[list[int], int]]:
+        """Each subscription's unsent reply rows: (the ids listed, how many more)."""
+        async with self.store.read() as tx:
+            rows = await tx.conn.execute(
+                select(mail_outbox.c.subscription_id, mail_outbox.c.comment_ids, mail_outbox.c.more)
+                .where(mail_outbox.c.kind == "reply", mail_outbox.c.sent_at.is_(None))
+                .order_by(mail_outbox.c.id)
+            )
+            found: dict[int, tuple[list[int], int]] = {}
+            for subscription_id, listed, more in rows:
+                assert subscription_id not in found, "two open mails for one subscription"
+                found[subscription_id] = ([int(i) for i in listed.split(",") if i], more)
+            return found
+
+
+@pytest.fixture(params=BACKENDS)
+async def world(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[World]:
+    store = SqlStore(await databases.create(request.param))
+    await add_site(command_services(store, SECRET), "s", origins=["https://blog.test"])
+    svc = Services(
+        store=store,
+        publisher=NoPublisher(),
+        limiter=MemoryBroker("test"),
+        tokens=AuthorTokens(SECRET),
+        secret=SECRET,
+        limits=Limits(rate_limit=0, page_rate_limit=0, min_submit_ms=0),
+        clock=time.time,
+    )
+    yield World(svc, store, await SiteDirectory(store).get("s"))
+    await store.close()
+
+
+async def test_a_batch_of_replies_is_one_open_mail_per_follower_and_later_news_joins_it(
+    world: World,
+) -> None:
+    # Fails on a row per follower and comment (before 0016): 30 rows for the asker.
+    question, asker, page = await world.post("Which way is north?")
+    _, watcher, _ = await world.post("I watch this page")
+    await fan_out(world.svc, [page])
+    replies_to_asker = await world.follow("asker", asker, "replies", question, page)
+    thread = await world.follow("watcher", watcher, "thread", question, page)
+
+    first = [(await world.post(f"Answer {n}", parent=question))[0] for n in range(30)]
+    await fan_out(world.svc, [page])
+    assert await world.open_mail() == {replies_to_asker: (first, 0), thread: (first, 0)}
+
+    later = [(await world.post(f"Late answer {n}", parent=question))[0] for n in range(5)]
+    await fan_out(world.svc, [page])
+    open_mail = await world.open_mail()
+    assert open_mail == {replies_to_asker: (first + later, 0), thread: (first + later, 0)}
+
+
+async def test_a_hot_threads_open_mail_stops_listing_and_counts_the_rest(world: World) -> None:
+    question, asker, page = await world.post("Hot take?")
+    followed = await world.follow("asker", asker, "replies", question, page)
+    posted = []
+    for batch in range(4):
+        for n in range(80):
+            posted.append((await world.post(f"Reply {batch}-{n}", parent=question))[0])
+        await fan_out(world.svc, [page])
+    listed, more = (await world.open_mail())[followed]
+    assert listed == posted[: len(listed)]  # the oldest, in order
+    # The list stops at the batch that filled it: the next ones are only counted.
+    assert LISTED_CHARACTERS <= len(",".join(map(str, listed))) < 2 * LISTED_CHARACTERS
+    assert len(listed) + more == len(posted) == 320
+
+
+async def test_erasure_takes_a_comment_out_of_the_mail_that_listed_it(world: World) -> None:
+    question, asker, page = await world.post("Anyone?")
+    followed = await world.follow("asker", asker, "replies", question, page)
+    kept, _, _ = await world.post("Me!", parent=question)
+    gone, gone_author, _ = await world.post("Me too, but forget me", parent=question)
+    await fan_out(world.svc, [page])
+    assert (await world.open_mail())[followed] == ([kept, gone], 0)
+
+    await erase_author(world.svc, world.site, gone_author, by=None)
+    assert (await world.open_mail())[followed] == ([kept], 0)
