@@ -268,19 +268,15 @@ def replies(
     items: Sequence[ReplyItem],
     unsubscribe_url: str,
     manage_url: str,
-    *,
-    more: int = 0,
 ) -> Mail:
-    """One new comment: a reply mail; several: one digest listing them, oldest first.
-    ``more``: comments past the ones given, only counted (a hot thread's open mail stops
-    listing them)."""
+    """One new comment: a reply mail; several: one digest listing them, oldest first."""
     if not items:
         raise ValueError("a replies mail needs at least one item")
     texts = Texts(lang)
     site = one_line(site_name)
     scope = scope if scope in SCOPES else "replies"
     ordered = sorted(items, key=lambda item: item.created_at)
-    if len(ordered) == 1 and not more:
+    if len(ordered) == 1:
         [item] = ordered
         name = reader_name(item.author_name, texts)
         if item.moderator:
@@ -291,15 +287,15 @@ def replies(
             subject = texts("replySubject", name=name, site=site)
     else:
         key = "digestThreadSubject" if scope == "thread" else "digestRepliesSubject"
-        subject = texts.n(key, len(ordered) + more, site=site)
+        subject = texts.n(key, len(ordered), site=site)
     text, html = _render(
         "replies",
         texts,
         site=site,
         scope=scope,
         items=[_item_view(item, texts) for item in ordered[:DIGEST_SHOWN]],
-        more=max(0, len(ordered) - DIGEST_SHOWN) + more,
-        digest=len(ordered) + more > 1,
+        more=max(0, len(ordered) - DIGEST_SHOWN),
+        digest=len(ordered) > 1,
         unsubscribe_url=unsubscribe_url,
         manage_url=manage_url,
     )

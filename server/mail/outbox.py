@@ -163,7 +163,7 @@ class MailOutbox:
                     followed = await tx.subscription(row.subscription_id, for_update=True)
                     if followed is None:
                         continue
-                    rows = await tx.unsent_mail_of(followed.id)
+                    rows = await tx.unsent_mail_of(followed.id, now)
                     if not rows:
                         continue
                     taken.update(r.id for r in rows)
@@ -212,10 +212,7 @@ class MailOutbox:
         if built is None:  # nothing left to tell (the comments left public view)
             async with self.store.write() as tx:
                 await tx.mark_mail_sent(job.ids, self.now_ms())
-                first = job.rows[0]
-                if job.kind != CONFIRM and first.subscription_id is not None:
-                    # Nothing went out: the next news is not held back as a digest.
-                    await tx.mark_subscription_sent(first.subscription_id, job.opened_before)
+                await self._reopen_window(tx, job)  # the next news is not held back
             return
         url = self.settings.smtp_url
         assert url is not None
@@ -248,11 +245,8 @@ class MailOutbox:
                 return
             delay = self.retries[job.attempts - 1]
             await tx.schedule_mail(job.ids, now + int(delay * 1000), tried=False)
-            first = job.rows[0]
-            if job.kind != CONFIRM and first.subscription_id is not None:
-                # Nothing went out: the window this claim opened closes again, so the
-                # retry is not held back as a digest.
-                await tx.mark_subscription_sent(first.subscription_id, job.opened_before)
+            # Nothing went out: the retry is not held back as a digest.
+            await self._reopen_window(tx, job)
         log.warning(
             "sending a %s mail of site %s failed (%s, attempt %d); retrying in %.0fs",
             job.kind,
@@ -261,6 +255,19 @@ class MailOutbox:
             job.attempts,
             delay,
         )
+
+    async def _reopen_window(self, tx: Tx, job: Job) -> None:
+        """Nothing went out: the digest window the claim opened closes again, and news a
+        fan-out queued meanwhile (due at that window's end) is due when it would have
+        been without the claim."""
+        first = job.rows[0]
+        if job.kind == CONFIRM or first.subscription_id is None:
+            return
+        await tx.mark_subscription_sent(first.subscription_id, job.opened_before)
+        now = self.now_ms()
+        window = self.settings.mail_digest_seconds * 1000
+        due = now if job.opened_before is None else max(now, job.opened_before + window)
+        await tx.pull_open_mail(first.subscription_id, due)
 
     async def _build(self, tx: Tx, job: Job) -> EmailMessage | None:
         first = job.rows[0]
@@ -336,7 +343,6 @@ class MailOutbox:
                 items,
                 unsubscribe_url,
                 manage_url,
-                more=sum(row.more for row in job.rows),
             )
         return messages.to_message(mail, self.settings.smtp_from, address, site.id)
 

@@ -17,6 +17,8 @@ from sqlalchemy import (
     text,
 )
 
+from server.core.transactions.subscriptions import LISTED_CHARACTERS
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -399,11 +401,14 @@ subscriptions = Table(
 # ``reply``: what a subscription hears of, ``comment_ids`` listing the comments, comma
 # separated, oldest first), written in the transaction that causes it and claimed by one
 # process at a time (``due_at`` moves ahead while it sends). A subscription has at most one
-# open mail (a reply row not yet tried): news joins it, so a busy thread writes a row per
-# follower and batch, not per follower and comment. Past ``LISTED_CHARACTERS`` of ids only
-# ``more`` counts. A sent row stays (``sent_at``) so a comment held again and re-approved
-# is not news twice.
-OPEN_MAIL = "kind = 'reply' AND sent_at IS NULL AND attempts = 0"
+# open mail (a reply row not yet tried whose list is shorter than ``LISTED_CHARACTERS``):
+# news joins it, so a busy thread writes a row per follower and batch, not per follower
+# and comment; a full one is left for the next. A sent row stays (``sent_at``) so a comment
+# held again and re-approved is not news twice.
+OPEN_MAIL = (
+    "kind = 'reply' AND sent_at IS NULL AND attempts = 0 "
+    f"AND length(comment_ids) < {LISTED_CHARACTERS}"
+)
 mail_outbox = Table(
     "mail_outbox",
     metadata,
@@ -413,7 +418,6 @@ mail_outbox = Table(
     Column("address_id", Id, ForeignKey("mail_addresses.id", ondelete="CASCADE"), nullable=False),
     Column("subscription_id", Id, ForeignKey("subscriptions.id", ondelete="CASCADE")),
     Column("comment_ids", Text, nullable=False, server_default=""),
-    Column("more", Integer, nullable=False, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
     Column("due_at", BigInteger, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),

@@ -6,12 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
     bindparam,
-    case,
     delete,
-    func,
     insert,
     or_,
     select,
@@ -22,7 +19,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from server.core.transactions.subscriptions import (
     CONFIRM,
-    LISTED_CHARACTERS,
     REPLY,
     NewMail,
     OutboxRow,
@@ -84,25 +80,9 @@ def _outbox(row: Any) -> OutboxRow:
         address_id=int(row.address_id),
         subscription_id=None if row.subscription_id is None else int(row.subscription_id),
         comment_ids=_ids(str(row.comment_ids)),
-        more=int(row.more),
         due_at=int(row.due_at),
         attempts=int(row.attempts),
     )
-
-
-def _count_of(listed: ColumnElement[str]) -> ColumnElement[int]:
-    """How many ids a comma-separated list holds."""
-    return func.length(listed) - func.length(func.replace(listed, ",", "")) + 1
-
-
-def _listed(comment_ids: Sequence[int]) -> tuple[str, int]:
-    """A new row's list, and how many ids it leaves to ``more``."""
-    listed = ""
-    for n, comment_id in enumerate(comment_ids):
-        if len(listed) >= LISTED_CHARACTERS:
-            return listed, len(comment_ids) - n
-        listed = f"{listed},{comment_id}" if listed else str(comment_id)
-    return listed, 0
 
 
 # Confirmed addresses' subscriptions, with each address (built once: the fan-out runs it
@@ -122,23 +102,13 @@ _FOLLOWERS = (
 
 
 def _join_open_mail(dialect: Any) -> Any:
-    """INSERT of a subscription's news that joins its open mail when it has one: the ids
-    appended while its list has room, counted in ``more`` after."""
+    """INSERT of a subscription's news that joins its open mail when it has one (a row
+    the append makes full leaves the unique index: the next news opens another)."""
     statement = dialect.insert(mail_outbox)
-    room = func.length(o.comment_ids) < LISTED_CHARACTERS
     return statement.on_conflict_do_update(
         index_elements=[o.subscription_id],
         index_where=text(OPEN_MAIL),
-        set_={
-            "comment_ids": case(
-                (room, o.comment_ids + "," + statement.excluded.comment_ids),
-                else_=o.comment_ids,
-            ),
-            "more": case(
-                (room, o.more + statement.excluded.more),
-                else_=o.more + _count_of(statement.excluded.comment_ids) + statement.excluded.more,
-            ),
-        },
+        set_={"comment_ids": o.comment_ids + "," + statement.excluded.comment_ids},
     )
 
 
@@ -298,22 +268,19 @@ class SubscriptionQueries(SubscriptionsTx):
         if not news:
             return
         statement = _JOIN_OPEN_MAIL[self.dialect]
-        rows = []
-        for item in sorted(news, key=lambda item: item.subscription_id):
-            listed, more = _listed(item.comment_ids)
-            rows.append(
-                {
-                    "site_id": item.site_id,
-                    "kind": REPLY,
-                    "address_id": item.address_id,
-                    "subscription_id": item.subscription_id,
-                    "comment_ids": listed,
-                    "more": more,
-                    "created_at": item.created_at,
-                    "due_at": item.due_at,
-                    "attempts": 0,
-                }
-            )
+        rows = [
+            {
+                "site_id": item.site_id,
+                "kind": REPLY,
+                "address_id": item.address_id,
+                "subscription_id": item.subscription_id,
+                "comment_ids": ",".join(map(str, item.comment_ids)),
+                "created_at": item.created_at,
+                "due_at": item.due_at,
+                "attempts": 0,
+            }
+            for item in sorted(news, key=lambda item: item.subscription_id)
+        ]
         await self.conn.execute(statement, rows)
 
     async def enqueue_confirmation(
@@ -326,7 +293,6 @@ class SubscriptionQueries(SubscriptionsTx):
                 address_id=address_id,
                 subscription_id=subscription_id,
                 comment_ids="",
-                more=0,
                 created_at=now,
                 due_at=now,
                 attempts=0,
@@ -344,25 +310,53 @@ class SubscriptionQueries(SubscriptionsTx):
             return
         gone = set(comment_ids)
         # Only the queued mail of subscriptions on these comments' pages can list them.
+        # Locked (in the order the fan-out takes them): a list read here and written back
+        # must not drop what a fan-out or an approval appended meanwhile.
         pages = select(comments.c.page_id).where(comments.c.id.in_(sorted(gone)))
-        queued = await self.conn.execute(
-            select(o.id, o.comment_ids)
+        query = (
+            select(o.id, o.subscription_id, o.attempts, o.comment_ids)
             .join(subscriptions, s.id == o.subscription_id)
             .where(o.kind == REPLY, o.sent_at.is_(None), s.page_id.in_(pages))
+            .order_by(o.subscription_id, o.id)
         )
-        for row in queued.all():
-            listed = _ids(str(row.comment_ids))
+        if self.dialect == "postgresql":
+            query = query.with_for_update(of=mail_outbox)
+        # A subscription's untried rows that lose a comment become one (the first), with
+        # what is left of their lists: a full row shortened must not be a second open one.
+        # A tried row (sending, or to retry) keeps to itself.
+        groups: dict[tuple[int, int], list[Any]] = {}
+        for row in (await self.conn.execute(query)).all():
+            key = (row.subscription_id, 0 if row.attempts == 0 else row.id)
+            groups.setdefault(key, []).append(row)
+        for group in groups.values():
+            listed = [i for row in group for i in _ids(str(row.comment_ids))]
             kept = [i for i in listed if i not in gone]
             if len(kept) == len(listed):
                 continue
+            first, *others = [row.id for row in group]
+            if others:
+                await self.conn.execute(delete(mail_outbox).where(o.id.in_(others)))
             if kept:
                 await self.conn.execute(
                     update(mail_outbox)
-                    .where(o.id == row.id)
-                    .values(comment_ids=",".join(str(i) for i in kept))
+                    .where(o.id == first)
+                    .values(comment_ids=",".join(map(str, kept)))
                 )
             else:
-                await self.conn.execute(delete(mail_outbox).where(o.id == row.id))
+                await self.conn.execute(delete(mail_outbox).where(o.id == first))
+
+    async def pull_open_mail(self, subscription_id: int, due_at: int) -> None:
+        await self.conn.execute(
+            update(mail_outbox)
+            .where(
+                o.subscription_id == subscription_id,
+                o.kind == REPLY,
+                o.sent_at.is_(None),
+                o.attempts == 0,
+                o.due_at > due_at,
+            )
+            .values(due_at=due_at)
+        )
 
     async def told_comment_ids(self, subscription_id: int) -> set[int]:
         rows = await self.conn.execute(
@@ -382,10 +376,14 @@ class SubscriptionQueries(SubscriptionsTx):
         rows = await self.conn.execute(self._skip_locked(query))
         return [_outbox(row) for row in rows]
 
-    async def unsent_mail_of(self, subscription_id: int) -> list[OutboxRow]:
+    async def unsent_mail_of(self, subscription_id: int, now: int) -> list[OutboxRow]:
         query = (
             select(mail_outbox)
-            .where(o.subscription_id == subscription_id, o.sent_at.is_(None))
+            .where(
+                o.subscription_id == subscription_id,
+                o.sent_at.is_(None),
+                (o.attempts == 0) | (o.due_at <= now),
+            )
             .order_by(o.id)
         )
         rows = await self.conn.execute(self._skip_locked(query))

@@ -225,6 +225,26 @@ async def test_a_reply_rejected_and_approved_again_is_not_news_twice(world: Mail
     assert "Still on." in text_of(mails[2]) and "Yes it is." not in text_of(mails[2])
 
 
+async def test_a_mail_being_sent_is_not_claimed_again_with_the_next_news(
+    world: MailWorld,
+) -> None:
+    """Fails when a claim takes every unsent row of the subscription: a row another sender
+    has leased (still talking to SMTP) went out a second time with the next news once the
+    window had passed."""
+    site = await world.new_site()
+    asker, answerer = Reader(world, site), Reader(world, site)
+    question = await asker.post("Slow mail?")
+    await asker.subscribed(question["id"], "slow@example.test")
+    await world.outbox.close()  # only the claims below
+    first = await answerer.post("First answer.", parent=question["id"])
+    (leased,) = await world.outbox._claim()  # sending, as far as anyone knows
+    world.clock.offset += WINDOW + 1
+    second = await answerer.post("Second answer.", parent=question["id"])
+    (claimed,) = await world.outbox._claim()
+    assert [row.comment_ids for row in leased.rows] == [(first["id"],)]
+    assert [row.comment_ids for row in claimed.rows] == [(second["id"],)]
+
+
 async def test_twenty_replies_in_a_minute_are_one_mail_and_one_digest(world: MailWorld) -> None:
     site = await world.new_site()
     asker, crowd = Reader(world, site), Reader(world, site)
@@ -248,6 +268,42 @@ async def test_twenty_replies_in_a_minute_are_one_mail_and_one_digest(world: Mai
     world.clock.offset += WINDOW + 1
     await settle(world)
     assert len(world.box.to("digest@example.test")) == 3
+
+
+async def test_a_hot_threads_replies_across_full_mails_go_out_as_one_digest(
+    world: MailWorld,
+) -> None:
+    """Its open mail fills up (some 100 ids) and the next news opens another: the sender
+    sends a subscription's queued rows together, every reply counted once."""
+    site = await world.new_site()
+    asker = Reader(world, site)
+    question = await asker.post("Busy, busy?")
+    await asker.subscribed(question["id"], "busy@example.test")
+    await world.outbox.close()  # only the rounds below send
+    n = 0
+    for batch in (200, 100, 20):
+        for _ in range(batch):
+            n += 1
+            r = await world.http.post(
+                f"/api/v1/sites/{site}/comments",
+                json={"page": "p", "body": f"Busy reply {n}.", "parent": question["id"]},
+                headers={"X-Forwarded-For": f"100.{120 + n // 250}.{n % 250}.9"},
+            )
+            assert r.status_code == 201, r.text
+        await fanned_out(world.store, services=world.svc)
+    async with world.store.read() as tx:
+        queued = await tx.conn.execute(
+            select(mail_outbox.c.comment_ids).where(
+                mail_outbox.c.site_id == site,
+                mail_outbox.c.kind == "reply",
+                mail_outbox.c.sent_at.is_(None),
+            )
+        )
+        assert len(queued.all()) >= 2
+    await settle(world)
+    (digest,) = world.box.to("busy@example.test")[1:]
+    assert digest["Subject"] == f"320 new replies to your comment on {site}"
+    assert "and 300 more" in text_of(digest)
 
 
 async def test_a_thread_subscription_hears_of_every_new_comment_but_its_own(

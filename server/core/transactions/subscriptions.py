@@ -10,9 +10,9 @@ from typing import Protocol
 
 CONFIRM = "confirm"
 REPLY = "reply"
-# An open mail lists its comments' ids up to about this many characters (some 100 ids;
-# a digest shows 20); later ones are only counted, so a hot thread's open row stays small
-# instead of being rewritten ever longer every batch.
+# An open mail takes news until its list of ids is this long (some 100 ids); then it is
+# full, and the next news opens another (the subscription's unsent rows go out as one
+# mail). A hot thread's open row is not rewritten ever longer every batch.
 LISTED_CHARACTERS = 1000
 
 
@@ -43,7 +43,7 @@ class StoredSubscription:
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
     """One mail to send: a confirmation, or a subscription's news (the comments it tells
-    of, oldest first, and how many more arrived once its list was full)."""
+    of, oldest first)."""
 
     id: int
     site_id: str
@@ -51,7 +51,6 @@ class OutboxRow:
     address_id: int
     subscription_id: int | None
     comment_ids: tuple[int, ...]
-    more: int
     due_at: int
     attempts: int
 
@@ -124,7 +123,7 @@ class SubscriptionsTx(Protocol):
 
     async def enqueue_mails(self, news: Sequence[NewMail]) -> None:
         """Each subscription's news, one statement for all: appended to the subscription's
-        open mail (its list holds ``LISTED_CHARACTERS``; past that only the count grows),
+        open mail (a reply row not yet tried, its list shorter than ``LISTED_CHARACTERS``),
         or a new one. At most one open mail per subscription (a unique index)."""
         ...
 
@@ -143,6 +142,10 @@ class SubscriptionsTx(Protocol):
         goes."""
         ...
 
+    async def pull_open_mail(self, subscription_id: int, due_at: int) -> None:
+        """The subscription's open mail due by ``due_at`` at the latest."""
+        ...
+
     async def told_comment_ids(self, subscription_id: int) -> set[int]:
         """The comments the subscription's sent mail told of (while those rows are kept)."""
         ...
@@ -152,8 +155,10 @@ class SubscriptionsTx(Protocol):
         another transaction holds are skipped (PostgreSQL ``SKIP LOCKED``)."""
         ...
 
-    async def unsent_mail_of(self, subscription_id: int) -> list[OutboxRow]:
-        """Every unsent row of a subscription, whenever due, locked (skipping held ones)."""
+    async def unsent_mail_of(self, subscription_id: int, now: int) -> list[OutboxRow]:
+        """A subscription's unsent rows, locked (skipping held ones): every untried one,
+        whenever due, and those tried before that are due again by ``now`` (not one a
+        sender has leased, nor one waiting out its retry)."""
         ...
 
     async def schedule_mail(self, outbox_ids: Sequence[int], due_at: int, tried: bool) -> None:

@@ -3,10 +3,12 @@
 A reply row of the mail outbox named one comment, unique per subscription and comment: a
 busy thread wrote a row per follower for every comment, each with four indexes, and that
 was most of what notifications cost posting. Now a reply row lists its comments
-(``comment_ids``, comma separated; past ``LISTED_CHARACTERS`` only ``more`` counts), and a
-subscription has at most one open row (a reply not yet tried, ``ux_mail_outbox_open``) that
-news joins. The queued rows of each subscription are merged into one; sent rows keep their
-one comment, so what they told is still not told again.
+(``comment_ids``, comma separated), and a subscription has at most one open row (a reply
+not yet tried whose list is under 1,000 characters, ``ux_mail_outbox_open``) that news
+joins; a full one is left for the next. The queued rows of each subscription are merged
+into one; sent rows keep their one comment, so what they told is still not told again.
+Down, a row per comment again (a comment listed twice for one subscription once, a sent
+row's first).
 
 SQLite cannot drop a column under a foreign key or an index, so there the table is rebuilt
 (nothing refers to the outbox, so its DROP TABLE cascades nowhere); PostgreSQL alters it in
@@ -29,7 +31,7 @@ branch_labels = None
 depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-OPEN_MAIL = "kind = 'reply' AND sent_at IS NULL AND attempts = 0"
+OPEN_MAIL = "kind = 'reply' AND sent_at IS NULL AND attempts = 0 AND length(comment_ids) < 1000"
 COMMON = ("id", "site_id", "kind", "address_id", "subscription_id")
 TIMES = ("created_at", "due_at", "attempts", "sent_at")
 
@@ -76,7 +78,6 @@ def _merged(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         new = {key: row[key] for key in (*COMMON, *TIMES)}
         new["comment_ids"] = "" if row["comment_id"] is None else str(row["comment_id"])
-        new["more"] = 0
         is_open = row["kind"] == "reply" and row["sent_at"] is None and row["attempts"] == 0
         first = open_of.get(row["subscription_id"]) if is_open else None
         if first is None:
@@ -93,13 +94,18 @@ def _merged(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _split(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Back to a row per comment (the first keeps the row's id, the others take ids after
-    every row's)."""
+    """Back to a row per comment, a (subscription, comment) once (sent rows first, then
+    the oldest): the first keeps the row's id, the others take ids after every row's."""
     out: list[dict[str, Any]] = []
     next_id = max((row["id"] for row in rows), default=0)
-    for row in rows:
+    seen: set[tuple[int, int]] = set()
+    for row in sorted(rows, key=lambda row: (row["sent_at"] is None, row["id"])):
         ids = [int(i) for i in str(row["comment_ids"] or "").split(",") if i]
-        for n, comment_id in enumerate(ids or [None]):
+        fresh = [i for i in dict.fromkeys(ids) if (row["subscription_id"], i) not in seen]
+        seen.update((row["subscription_id"], i) for i in fresh)
+        if ids and not fresh:
+            continue  # all told by another row
+        for n, comment_id in enumerate(fresh or [None]):
             new = {key: row[key] for key in (*COMMON, *TIMES)}
             new["comment_id"] = comment_id
             if n:
@@ -125,10 +131,7 @@ def _columns(comment: bool) -> list[sa.Column[Any]]:
     middle: list[sa.Column[Any]] = (
         [sa.Column("comment_id", Id)]
         if comment
-        else [
-            sa.Column("comment_ids", sa.Text(), nullable=False, server_default=""),
-            sa.Column("more", sa.Integer(), nullable=False, server_default="0"),
-        ]
+        else [sa.Column("comment_ids", sa.Text(), nullable=False, server_default="")]
     )
     return [
         sa.Column("id", Id, nullable=False, autoincrement=True),
@@ -190,9 +193,6 @@ def upgrade() -> None:
         op.add_column(
             "mail_outbox", sa.Column("comment_ids", sa.Text(), nullable=False, server_default="")
         )
-        op.add_column(
-            "mail_outbox", sa.Column("more", sa.Integer(), nullable=False, server_default="0")
-        )
         # (Its foreign key, unique constraint and index go with the column.)
         op.execute("ALTER TABLE mail_outbox DROP COLUMN comment_id")
         op.execute("DELETE FROM mail_outbox")
@@ -223,6 +223,5 @@ def downgrade() -> None:
         )
         op.execute("DELETE FROM mail_outbox")
         op.execute("ALTER TABLE mail_outbox DROP COLUMN comment_ids")
-        op.execute("ALTER TABLE mail_outbox DROP COLUMN more")
         _insert("mail_outbox", rows)
     op.create_index("ix_mail_outbox_comment_id", "mail_outbox", ["comment_id"])
