@@ -36,6 +36,7 @@ PAGE = "hot-replies"
 AUTHORS = 40
 MAIL_FOLLOWERS = 20  # of the authors, those who follow replies to their comment by e-mail
 THREAD_FOLLOWERS = 2
+METRICS_TOKEN = "bench-metrics-token"
 LINK = re.compile(r"https?://\S+?/mail/confirm\?t=[A-Za-z0-9._\-]+")
 
 REPLY_LUA = """
@@ -74,6 +75,18 @@ class Sink:
         return found
 
 
+async def _fanout_busy(url: str) -> tuple[float, float]:
+    """The server's fan-out so far: (seconds in its batches, comments it read)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        r = await http.get(f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        r.raise_for_status()
+    values = dict(line.rsplit(" ", 1) for line in r.text.splitlines() if line[:1] not in "#")
+    return (
+        float(values["threadline_fanout_busy_seconds_total"]),
+        float(values["threadline_fanout_comments_total"]),
+    )
+
+
 def _server(services: Services, db: str, smtp_port: int, notifications: str) -> Proc:
     port = free_port()
     env = services.server(db, redis=False).env
@@ -82,6 +95,7 @@ def _server(services: Services, db: str, smtp_port: int, notifications: str) -> 
             "THREADLINE_NOTIFICATIONS": notifications,
             "THREADLINE_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
             "THREADLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "THREADLINE_METRICS_TOKEN": METRICS_TOKEN,
         }
     )
     # Each seeded author on a network of their own (X-Forwarded-For), as readers are.
@@ -168,6 +182,8 @@ async def notification_posting(
         cpu: dict[str, list[float]] = {"on": [], "off": []}  # server + database, per post
         errors = 0
         pairs: list[float] = []  # each session's on / off, the two run back to back
+        busy: list[float] = []  # the share of each on session the fan-out's batches took
+        told = 0.0
         for n in range(sessions):
             for arm in ("on", "off") if n % 2 == 0 else ("off", "on"):
                 # Every session from the same seeded database: the tables a session grows
@@ -175,11 +191,17 @@ async def notification_posting(
                 copy = await _copy_of(services, backend, db)
                 server = _server(services, copy, smtp_port, arm).start()
                 try:
+                    busy_before = await _fanout_busy(server.url)
                     figures = await asyncio.to_thread(
                         posting_window, server, services, script, seconds
                     )
+                    await asyncio.sleep(0.6)  # the window's last batch (gathered 0.25 s)
+                    busy_after = await _fanout_busy(server.url)
                 finally:
                     server.terminate()
+                if arm == "on":
+                    busy.append((busy_after[0] - busy_before[0]) / seconds)
+                    told += busy_after[1] - busy_before[1]
                 rates[arm].append(figures["requests_per_s"] or 0.0)
                 p99[arm].append(figures["p99_ms"] or 0.0)
                 errors += figures["non_2xx"]
@@ -211,6 +233,10 @@ async def notification_posting(
         # steadier than the rate, whose sessions swing with what else the cores run.
         "cpu_us_per_post_on": round(statistics.median(cpu["on"])) if cpu["on"] else None,
         "cpu_us_per_post_off": round(statistics.median(cpu["off"])) if cpu["off"] else None,
+        # Wall time in the fan-out's batches (reading, writing, committing) over the
+        # session's: what the ratio should show, without the sessions' swing.
+        "fanout_share": round(statistics.median(busy), 4) if busy else None,
+        "fanout_comments": round(told),
         "non_2xx": errors,
         "emails_sent": mails,
     }

@@ -349,14 +349,15 @@ notifications = Table(
     Column("updated_at", BigInteger, nullable=False),
     Column("read_at", BigInteger),
     Index(None, "site_id", "recipient", "id"),
-    # One row per recipient, kind and comment: what lets the fan-out insert many at once.
-    Index(None, "site_id", "recipient", "kind", "comment_id", unique=True),
+    # One row per comment, recipient and kind: what lets the fan-out insert many at once.
+    # The comment first: a batch's rows land at the index's right edge (new comments have
+    # the highest ids), not on a leaf per reader; and it serves the cascade from comments
+    # and erasure's deletes by comment.
+    Index(None, "comment_id", "recipient", "kind", unique=True),
     # The hourly prune goes by the last change, not the first: a summary renewed yesterday
     # is a day old.
     Index(None, "updated_at"),
-    # Under the cascades from comments and pages, and erasure's delete by comment.
-    Index(None, "comment_id"),
-    Index(None, "page_id"),
+    Index(None, "page_id"),  # under the cascade from pages
 )
 
 # E-mail subscriptions (issue #18). An address is kept per site and per reader who gave it

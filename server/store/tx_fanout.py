@@ -168,7 +168,7 @@ class FanOutQueries(FanOutTx):
             _PUBLISHED,
             {"b_page": page_id, "b_after": after, "b_upto": upto, "b_limit": limit},
         )
-        return [_told(row) for row in rows]
+        return [_told(row) for row in rows.all()]  # (all at once: one fetch, not a row each)
 
     async def advance_fanout(self, cursors: dict[int, int]) -> None:
         if cursors:

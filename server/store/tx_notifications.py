@@ -42,16 +42,16 @@ class NotificationQueries(NotificationsTx):
         await self.conn.execute(
             self._insert_notification().on_conflict_do_nothing(),
             [
+                # (``actors`` 1 and ``read_at`` NULL by the columns' defaults: the fan-out
+                # writes hundreds a batch, and each value is a bind to process.)
                 {
                     "site_id": row.site_id,
                     "recipient": row.recipient,
                     "kind": row.kind,
                     "comment_id": row.comment_id,
                     "page_id": row.page_id,
-                    "actors": 1,
                     "created_at": row.created_at,
                     "updated_at": row.created_at,
-                    "read_at": None,
                 }
                 for row in rows
             ],

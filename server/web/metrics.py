@@ -69,6 +69,18 @@ async def render(state: AppState) -> str:
         [((), hub.readers.reads)],
     )
     out.metric(
+        "threadline_fanout_comments_total",
+        "counter",
+        "Published comments this process's fan-out read to tell readers (notifications, mail).",
+        [((), state.fanout.comments)],
+    )
+    out.metric(
+        "threadline_fanout_busy_seconds_total",
+        "counter",
+        "Seconds this process's fan-out spent in its batches, each from start to commit.",
+        [((), state.fanout.busy_seconds)],
+    )
+    out.metric(
         "threadline_events_published_total",
         "counter",
         "Durable events this process committed and published.",
