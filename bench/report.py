@@ -596,7 +596,7 @@ def notification_rows(results: dict[str, Any]) -> list[Row]:
             (
                 f"posting replies ({r['backend']}), notifications on / off",
                 f"{r['posts_per_s_on']:,}/s / {r['posts_per_s_off']:,}/s; median of the "
-                f"pairs' ratios {ratio:.3f} ({r.get('pair_ratios')}); the fan-out's batches "
+                f"pairs' ratios {ratio:.3f} ({r.get('pair_ratios')}); the fan-out's transactions "
                 f"{(r.get('fanout_share') or 0) * 100:.1f} % of the on sessions' time "
                 f"(sessions on {r['each_on']}, off {r['each_off']}; p99 {r['p99_ms_on']} / "
                 f"{r['p99_ms_off']} ms; server + database CPU per post "

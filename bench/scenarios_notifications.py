@@ -233,8 +233,10 @@ async def notification_posting(
         # steadier than the rate, whose sessions swing with what else the cores run.
         "cpu_us_per_post_on": round(statistics.median(cpu["on"])) if cpu["on"] else None,
         "cpu_us_per_post_off": round(statistics.median(cpu["off"])) if cpu["off"] else None,
-        # Wall time in the fan-out's batches (reading, writing, committing) over the
-        # session's: what the ratio should show, without the sessions' swing.
+        # The fan-out's transactions (BEGIN to COMMIT) over the session's wall time: on
+        # SQLite, where a transaction runs on the event loop without yielding until its
+        # commit, close to its share of the loop; on PostgreSQL mostly waits, during which
+        # the loop serves posts.
         "fanout_share": round(statistics.median(busy), 4) if busy else None,
         "fanout_comments": round(told),
         "non_2xx": errors,

@@ -18,6 +18,7 @@ again, or a page nobody posted to since a crash is found by the periodic look)."
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class FanOut:
 
     comments: int = 0  # posted comments read
     later: set[int] = field(default_factory=set)  # pages with more to read, or held elsewhere
+    seconds: float = 0.0  # its transaction, from BEGIN to COMMIT (not the wait to begin)
 
 
 async def fan_out(
@@ -48,6 +50,7 @@ async def fan_out(
     done = FanOut()
     told: dict[str, set[str]] = defaultdict(set)
     async with svc.store.write() as tx:
+        began = time.perf_counter()
         now = svc.now_ms()
         wanted = sorted(pages) if pages is not None else await tx.lagging_pages(LAGGING)
         claimed = await tx.claim_fanout(wanted)
@@ -95,6 +98,7 @@ async def fan_out(
                     )
                 )
         await tx.advance_fanout(cursors)
+    done.seconds = time.perf_counter() - began
     for site_id, recipients in told.items():
         await svc.notifications_changed(site_id, sorted(recipients))
     return done

@@ -77,7 +77,7 @@ async def render(state: AppState) -> str:
     out.metric(
         "threadline_fanout_busy_seconds_total",
         "counter",
-        "Seconds this process's fan-out spent in its batches, each from start to commit.",
+        "Seconds in this process's fan-out transactions, BEGIN to COMMIT (not waiting to begin).",
         [((), state.fanout.busy_seconds)],
     )
     out.metric(
