@@ -308,6 +308,66 @@ async def test_a_subscriptions_queued_mail_becomes_one_open_mail_and_back(
         await store.close()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_notifications_keep_their_rows_through_0017_and_back(
+    backend: str, databases: Databases, tmp_path: object
+) -> None:
+    """Migration 0017 rebuilds SQLite's notifications (their foreign keys to the site and
+    the page go): every row stays, up and down, and they still go with their comment."""
+    url = await _empty_database(backend, databases, tmp_path, "notes_0016")
+    store = SqlStore(url)
+
+    async def rows() -> list[tuple[Any, ...]]:
+        async with store.read() as tx:
+            found = await tx.conn.execute(
+                text("SELECT id, recipient, kind, comment_id, read_at FROM notifications")
+            )
+            return sorted(tuple(row) for row in found)
+
+    try:
+        await migrate(store, "0016")
+        async with store.write() as tx:
+            run = tx.conn.execute
+            await run(
+                text("INSERT INTO sites (id, name, origins, created_at) VALUES ('s', 'S', '[]', 1)")
+            )
+            await run(
+                text(
+                    "INSERT INTO pages (id, site_id, key, seq, comment_count, created_at) "
+                    "VALUES (1, 's', 'p', 0, 2, 1)"
+                )
+            )
+            for comment_id in (1, 2):
+                await run(
+                    text(
+                        "INSERT INTO comments (id, site_id, page_id, body, status, created_at) "
+                        "VALUES (:id, 's', 1, 'x', 'approved', 1)"
+                    ),
+                    {"id": comment_id},
+                )
+            for note, comment_id, read in ((1, 1, None), (2, 2, 5)):
+                await run(
+                    text(
+                        "INSERT INTO notifications (id, site_id, recipient, kind, comment_id, "
+                        "page_id, created_at, updated_at, read_at) "
+                        "VALUES (:id, 's', 'r', 'reply', :comment, 1, 1, 1, :read)"
+                    ),
+                    {"id": note, "comment": comment_id, "read": read},
+                )
+        kept = [(1, "r", "reply", 1, None), (2, "r", "reply", 2, 5)]
+        assert await rows() == kept
+        await migrate(store)
+        assert await rows() == kept
+        await store.run_sync(_downgrade, "0016", write=True)
+        assert await rows() == kept
+        await migrate(store)
+        async with store.write() as tx:
+            await tx.conn.execute(text("DELETE FROM comments WHERE id = 2"))
+        assert await rows() == kept[:1]  # gone with its comment
+    finally:
+        await store.close()
+
+
 def _downgrade(sync_conn: Any, revision: str) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = sync_conn
