@@ -82,8 +82,8 @@ async def _fanout_busy(url: str) -> tuple[float, float]:
         r.raise_for_status()
     values = dict(line.rsplit(" ", 1) for line in r.text.splitlines() if line[:1] not in "#")
     return (
-        float(values["threadline_fanout_busy_seconds_total"]),
-        float(values["threadline_fanout_comments_total"]),
+        float(values["threadline_notify_transaction_seconds_total"]),
+        float(values["threadline_notify_comments_total"]),
     )
 
 

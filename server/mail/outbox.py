@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from urllib.parse import quote
 
-from server.core.models import Status
+from server.core.models import Page, Status
 from server.core.ports import Store, Tx
 from server.core.subscriptions import (
     CONFIRM_LINK,
@@ -55,6 +55,7 @@ class Job:
     kind: str
     rows: list[OutboxRow]
     opened_before: int | None = None  # the subscription's window before this claim
+    claimed_at: int | None = None  # the window this claim opened
 
     @property
     def ids(self) -> list[int]:
@@ -196,7 +197,8 @@ class MailOutbox:
                 if row.kind != CONFIRM and row.subscription_id is not None:
                     opened_before = opened
                     await tx.mark_subscription_sent(row.subscription_id, now)
-                jobs.append(Job(row.site_id, row.kind, [_tried(r) for r in rows], opened_before))
+                tried = [_tried(r) for r in rows]
+                jobs.append(Job(row.site_id, row.kind, tried, opened_before, claimed_at=now))
         return jobs
 
     def _cap(self) -> int:
@@ -261,9 +263,11 @@ class MailOutbox:
         fan-out queued meanwhile (due at that window's end) is due when it would have
         been without the claim."""
         first = job.rows[0]
-        if job.kind == CONFIRM or first.subscription_id is None:
+        if job.kind == CONFIRM or first.subscription_id is None or job.claimed_at is None:
             return
-        await tx.mark_subscription_sent(first.subscription_id, job.opened_before)
+        # Only the window this claim opened: a later claim's (its own mail under way) stays.
+        if not await tx.reopen_window(first.subscription_id, job.claimed_at, job.opened_before):
+            return
         now = self.now_ms()
         window = self.settings.mail_digest_seconds * 1000
         due = now if job.opened_before is None else max(now, job.opened_before + window)
@@ -311,10 +315,13 @@ class MailOutbox:
             listed = {i for row in job.rows for i in row.comment_ids} - told
             found = await tx.find_comments(sorted(listed))
             items = []
+            pages: dict[int, Page | None] = {}  # a thread's digest: one page, many comments
             for comment in sorted(found.values(), key=lambda c: (c.created_at, c.id)):
                 if comment.status is not Status.APPROVED:
                     continue  # held again, rejected or erased since it was queued
-                page = await tx.find_page_by_id(comment.page_id)
+                if comment.page_id not in pages:
+                    pages[comment.page_id] = await tx.find_page_by_id(comment.page_id)
+                page = pages[comment.page_id]
                 page_url = page.url if page else None
                 items.append(
                     messages.ReplyItem(

@@ -314,16 +314,27 @@ class SubscriptionQueries(SubscriptionsTx):
         # must not drop what a fan-out or an approval appended meanwhile.
         pages = select(comments.c.page_id).where(comments.c.id.in_(sorted(gone)))
         query = (
-            select(o.id, o.subscription_id, o.attempts, o.comment_ids)
+            select(
+                o.id,
+                o.site_id,
+                o.address_id,
+                o.subscription_id,
+                o.attempts,
+                o.comment_ids,
+                o.created_at,
+                o.due_at,
+            )
             .join(subscriptions, s.id == o.subscription_id)
             .where(o.kind == REPLY, o.sent_at.is_(None), s.page_id.in_(pages))
             .order_by(o.subscription_id, o.id)
         )
         if self.dialect == "postgresql":
             query = query.with_for_update(of=mail_outbox)
-        # A subscription's untried rows that lose a comment become one (the first), with
-        # what is left of their lists: a full row shortened must not be a second open one.
-        # A tried row (sending, or to retry) keeps to itself.
+        # A subscription's untried rows that lose a comment go, and what is left of their
+        # lists is queued again as news (joining an open mail if there is one, even one an
+        # approval made meanwhile): a full row shortened in place could be a second open
+        # mail, which the unique index refuses. A tried row (sending, or to retry) is
+        # rewritten in place: it is in no unique index.
         groups: dict[tuple[int, int], list[Any]] = {}
         for row in (await self.conn.execute(query)).all():
             key = (row.subscription_id, 0 if row.attempts == 0 else row.id)
@@ -333,29 +344,35 @@ class SubscriptionQueries(SubscriptionsTx):
             kept = [i for i in listed if i not in gone]
             if len(kept) == len(listed):
                 continue
-            first, *others = [row.id for row in group]
-            if others:
-                await self.conn.execute(delete(mail_outbox).where(o.id.in_(others)))
+            first = group[0]
+            if first.attempts:
+                changed = update(mail_outbox).where(o.id == first.id)
+                await self.conn.execute(changed.values(comment_ids=",".join(map(str, kept))))
+                continue
+            await self.conn.execute(delete(mail_outbox).where(o.id.in_([r.id for r in group])))
             if kept:
-                await self.conn.execute(
-                    update(mail_outbox)
-                    .where(o.id == first)
-                    .values(comment_ids=",".join(map(str, kept)))
+                news = NewMail(
+                    first.site_id,
+                    first.address_id,
+                    first.subscription_id,
+                    tuple(kept),
+                    first.created_at,
+                    min(row.due_at for row in group),
                 )
-            else:
-                await self.conn.execute(delete(mail_outbox).where(o.id == first))
+                await self.enqueue_mails([news])
 
     async def pull_open_mail(self, subscription_id: int, due_at: int) -> None:
+        query = select(o.id).where(
+            o.subscription_id == subscription_id,
+            o.kind == REPLY,
+            o.sent_at.is_(None),
+            o.attempts == 0,
+            o.due_at > due_at,
+        )
+        # Best effort: a row another transaction holds is being claimed or erased (waiting
+        # for it could close a cycle of locks with them).
         await self.conn.execute(
-            update(mail_outbox)
-            .where(
-                o.subscription_id == subscription_id,
-                o.kind == REPLY,
-                o.sent_at.is_(None),
-                o.attempts == 0,
-                o.due_at > due_at,
-            )
-            .values(due_at=due_at)
+            update(mail_outbox).where(o.id.in_(self._skip_locked(query))).values(due_at=due_at)
         )
 
     async def told_comment_ids(self, subscription_id: int) -> set[int]:
@@ -404,6 +421,17 @@ class SubscriptionQueries(SubscriptionsTx):
             await self.conn.execute(
                 update(mail_outbox).where(o.id.in_(list(outbox_ids))).values(sent_at=now)
             )
+
+    async def reopen_window(
+        self, subscription_id: int, claimed_at: int, opened_before: int | None
+    ) -> bool:
+        reopened = await self.conn.execute(
+            update(subscriptions)
+            .where(s.id == subscription_id, s.last_sent_at == claimed_at)
+            .values(last_sent_at=opened_before)
+            .returning(s.id)
+        )
+        return reopened.first() is not None
 
     async def mark_subscription_sent(self, subscription_id: int, now: int | None) -> None:
         await self.conn.execute(

@@ -69,15 +69,15 @@ async def render(state: AppState) -> str:
         [((), hub.readers.reads)],
     )
     out.metric(
-        "threadline_fanout_comments_total",
+        "threadline_notify_comments_total",
         "counter",
-        "Published comments this process's fan-out read to tell readers (notifications, mail).",
+        "Published comments this process's notification fan-out read (told or passed over).",
         [((), state.fanout.comments)],
     )
     out.metric(
-        "threadline_fanout_busy_seconds_total",
+        "threadline_notify_transaction_seconds_total",
         "counter",
-        "Seconds in this process's fan-out transactions, BEGIN to COMMIT (not waiting to begin).",
+        "Wall seconds of this process's notification fan-out transactions, BEGIN to COMMIT.",
         [((), state.fanout.busy_seconds)],
     )
     out.metric(

@@ -112,12 +112,12 @@ async def test_counters_move_with_a_live_thread(
     # A's fan-out reads what A published (a moment after each post) and counts its time.
     for _ in range(200):
         fanned = await scrape(http, a.url)
-        read = "threadline_fanout_comments_total"
+        read = "threadline_notify_comments_total"
         if fanned[read] - before_a[read] >= 4:
             break
         await asyncio.sleep(0.05)
     assert fanned[read] - before_a[read] >= 4
-    busy = "threadline_fanout_busy_seconds_total"
+    busy = "threadline_notify_transaction_seconds_total"
     assert fanned[busy] > before_a[busy]
     for reader in readers:
         await reader.close()

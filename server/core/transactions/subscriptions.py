@@ -143,7 +143,8 @@ class SubscriptionsTx(Protocol):
         ...
 
     async def pull_open_mail(self, subscription_id: int, due_at: int) -> None:
-        """The subscription's open mail due by ``due_at`` at the latest."""
+        """The subscription's open mail due by ``due_at`` at the latest (unless another
+        transaction holds it: it is being claimed, or erased)."""
         ...
 
     async def told_comment_ids(self, subscription_id: int) -> set[int]:
@@ -168,6 +169,13 @@ class SubscriptionsTx(Protocol):
     async def mark_mail_sent(self, outbox_ids: Sequence[int], now: int) -> None: ...
 
     async def mark_subscription_sent(self, subscription_id: int, now: int | None) -> None: ...
+
+    async def reopen_window(
+        self, subscription_id: int, claimed_at: int, opened_before: int | None
+    ) -> bool:
+        """Put the subscription's window back to ``opened_before`` if it is still the one
+        opened at ``claimed_at``; whether it was."""
+        ...
 
     async def count_mail_sent(self, site_id: str, day: int, cap: int) -> bool:
         """Count one mail sent by the site on ``day`` if fewer than ``cap`` were: False
