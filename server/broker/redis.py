@@ -1,4 +1,7 @@
-"""The Redis broker: pub/sub across processes, presence with TTLs, shared rate limits.
+"""The Redis broker: pub/sub across processes, presence with TTLs, shared rate limits, on
+one Redis server or on the master Sentinel names (followed through a failover: the client's
+pool asks the sentinels again, the subscriber reconnects to the new master and the hub
+catches up from the database, as after a restart).
 
 Redis is a doorbell, never the record: when it is down, publishing is skipped (readers
 catch up from the database), presence and rate limits fall back to this process."""
@@ -11,8 +14,10 @@ import logging
 import time
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
 from server.broker.base import MessageHandler, ReconnectHandler
@@ -24,7 +29,8 @@ from server.broker.channels import (
     presence_key,
 )
 from server.broker.memory import MemoryBroker
-from server.broker.redis_sub import Subscriber
+from server.broker.redis_sub import Locate, Subscriber
+from server.broker.targets import BrokerUrlError, RedisTarget
 
 log = logging.getLogger("threadline.broker")
 
@@ -71,17 +77,48 @@ return 0
 """
 
 
+# Every client of the broker: a down Redis is noticed in a second, and the breaker takes over.
+_CLIENT_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 1.0,
+    "retry_on_timeout": False,
+    "health_check_interval": 10,
+}
+
+
+def _client(target: RedisTarget) -> tuple[Redis, Locate | None]:
+    """The client for commands, and (Sentinel) how the subscriber finds the master now."""
+    if target.mode == "single":
+        return Redis.from_url(target.url, **_CLIENT_OPTIONS), None
+    if target.mode != "sentinel" or target.service is None:
+        raise BrokerUrlError(f"no broker for a {target.mode} URL yet")
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(target.nodes),
+        socket_connect_timeout=0.5,
+        socket_timeout=1.0,
+    )
+    client = sentinel.master_for(
+        target.service,
+        db=target.db,
+        username=target.username,
+        password=target.password,
+        ssl=target.tls,
+        **_CLIENT_OPTIONS,
+    )
+    service = target.service
+
+    async def master() -> tuple[str, int]:
+        host, port = await sentinel.discover_master(service)
+        return str(host), int(port)
+
+    return client, master
+
+
 class RedisBroker:
-    def __init__(self, url: str, node_id: str) -> None:
+    def __init__(self, target: RedisTarget, node_id: str) -> None:
         self.node_id = node_id
-        self._url = url
-        self._redis = Redis.from_url(
-            url,
-            socket_connect_timeout=0.5,
-            socket_timeout=1.0,
-            retry_on_timeout=False,
-            health_check_interval=10,
-        )
+        self._target = target
+        self._redis, self._locate = _client(target)
         self._fallback = MemoryBroker(node_id)  # presence and limits while Redis is down
         self._local_presence: dict[str, int] = {}
         self._outbox: deque[tuple[str, bytes]] = deque()
@@ -113,7 +150,12 @@ class RedisBroker:
             await on_reconnect()
 
         self._sub = Subscriber(
-            self._url, heartbeat_channel(self.node_id), on_message, reconnected, heartbeat
+            self._target,
+            heartbeat_channel(self.node_id),
+            on_message,
+            reconnected,
+            heartbeat,
+            locate=self._locate,
         )
         self._sub.start()
         self._tasks.append(asyncio.create_task(self._publisher(), name="threadline-publisher"))

@@ -9,13 +9,15 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import hiredis
 from redis.connection import SSLConnection, parse_url
+from redis.exceptions import RedisError
 
 from server.broker.base import MessageHandler, ReconnectHandler
+from server.broker.targets import RedisTarget
 
 log = logging.getLogger("threadline.broker")
 
@@ -24,6 +26,8 @@ HEARTBEAT_SECONDS = 5.0
 SILENCE_SECONDS = 15.0
 # Subscribe in batches so a process with many pages does not send one huge command.
 BATCH = 500
+# Where the master is now (Sentinel's answer): asked at every connect.
+Locate = Callable[[], Awaitable[tuple[str, int]]]
 
 
 def command(*parts: str | bytes) -> bytes:
@@ -40,13 +44,26 @@ class Subscriber:
 
     def __init__(
         self,
-        url: str,
+        target: RedisTarget,
         heartbeat_channel: str,
         on_message: MessageHandler,
         on_reconnect: ReconnectHandler,
         publish_heartbeat: Callable[[], Any],
+        *,
+        locate: Locate | None = None,
     ) -> None:
-        self._conf: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+        # One server: its URL says where. Sentinel: ``locate`` asks for the master at
+        # every connect (after a failover, the new one); the URL's credentials and TLS.
+        self._conf: dict[str, Any] = (
+            parse_url(target.url)  # type: ignore[no-untyped-call]
+            if target.mode == "single"
+            else {
+                "username": target.username,
+                "password": target.password,
+                "connection_class": SSLConnection if target.tls else None,
+            }
+        )
+        self._locate = locate
         self._heartbeat_channel = heartbeat_channel
         self._on_message = on_message
         self._on_reconnect = on_reconnect
@@ -99,9 +116,11 @@ class Subscriber:
                 if conf.get("connection_class") is SSLConnection
                 else None
             )
-            reader, writer = await asyncio.open_connection(
-                conf.get("host", "localhost"), conf.get("port", 6379), ssl=tls
-            )
+            if self._locate is not None:
+                host, port = await self._locate()
+            else:
+                host, port = conf.get("host", "localhost"), conf.get("port", 6379)
+            reader, writer = await asyncio.open_connection(host, port, ssl=tls)
         if conf.get("password"):
             auth = (
                 ("AUTH", conf["username"], conf["password"])
@@ -120,7 +139,8 @@ class Subscriber:
         while True:
             try:
                 reader, writer = await asyncio.wait_for(self._connect(), 2.0)
-            except (OSError, TimeoutError, ConnectionError) as exc:
+            # (RedisError: Sentinel names no master yet, or no sentinel answers.)
+            except (OSError, TimeoutError, ConnectionError, RedisError) as exc:
                 if self.connected or first:
                     log.warning("Redis subscriber cannot connect (%s); retrying", exc)
                 first = False

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.broker.targets import BrokerUrlError, parse_target
 from server.settings.secret_file import local_secret, secret_path
 from server.settings.values import SettingsError, database_url_problem, parse_value, shown
 
@@ -38,7 +39,9 @@ class Settings:
     redis_url: str | None = _setting(
         None,
         "THREADLINE_REDIS_URL",
-        "`redis://HOST:PORT/DB`. Unset: one process, in-memory "
+        "`redis://HOST:PORT/DB` (`rediss://` for TLS), or "
+        "`redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB]` (the master Sentinel "
+        "names, followed through failovers). Unset: one process, in-memory "
         "broker. Set: events fan out across processes.",
     )
     secret_key: str = _setting(
@@ -277,8 +280,15 @@ class Settings:
         database = database_url_problem(self.database_url)
         if database:
             problems.append(f"THREADLINE_DATABASE_URL: {database}")
-        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            problems.append("THREADLINE_REDIS_URL: expected redis://HOST:PORT/DB")
+        if self.redis_url:
+            try:
+                if parse_target(self.redis_url).mode == "cluster":
+                    problems.append(
+                        "THREADLINE_REDIS_URL: Redis Cluster is not supported yet; use one "
+                        "server or Sentinel"
+                    )
+            except BrokerUrlError as exc:
+                problems.append(f"THREADLINE_REDIS_URL: {exc}")
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             problems.append("THREADLINE_SMTP_URL: expected smtp://HOST:PORT or smtps://...")
         if self.public_url and not self.public_url.startswith(("http://", "https://")):

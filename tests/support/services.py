@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,91 @@ def _pg_bindir() -> str | None:
             return cand
     initdb = shutil.which("initdb")
     return os.path.dirname(initdb) if initdb else None
+
+
+class SentinelSet:
+    """A master, its replica and three sentinels (quorum 2) on loopback: the setup Sentinel
+    needs to fail over, each node a ``redis-server`` child on a free port of its own."""
+
+    SERVICE = "tl"
+
+    def __init__(self, workdir: Path) -> None:
+        self.exe = shutil.which("redis-server")
+        self.workdir = workdir
+        self.master_port, self.replica_port = free_port(), free_port()
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+
+    @property
+    def url(self) -> str:
+        nodes = ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
+        return f"redis+sentinel://{nodes}/{self.SERVICE}"
+
+    def _node(self, port: int, *extra: str) -> None:
+        assert self.exe is not None
+        self.procs[port] = subprocess.Popen(
+            [self.exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", *extra],
+            stdout=subprocess.DEVNULL,
+            cwd=self.workdir,
+        )
+        wait_port(port, proc=self.procs[port])
+
+    def start(self) -> None:
+        assert self.exe is not None
+        self._node(self.master_port, "--appendonly", "no")
+        self._node(self.replica_port, "--replicaof", "127.0.0.1", str(self.master_port))
+        for port in self.sentinel_ports:
+            conf = self.workdir / f"sentinel-{port}.conf"  # sentinels rewrite their file
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+                f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.master_port} 2\n"
+                f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
+                f"sentinel failover-timeout {self.SERVICE} 3000\n"
+            )
+            self.procs[port] = subprocess.Popen(
+                [self.exe, str(conf), "--sentinel"], stdout=subprocess.DEVNULL
+            )
+            wait_port(port, proc=self.procs[port])
+        self.wait_until(lambda: self._replicas_known() >= 1)
+
+    def _replicas_known(self) -> int:
+        """How many replicas every sentinel knows of (the fewest)."""
+        import redis
+
+        known = []
+        for port in self.sentinel_ports:
+            client = redis.Redis(port=port, socket_timeout=1)
+            try:
+                known.append(len(client.sentinel_slaves(self.SERVICE)))
+            except redis.RedisError:
+                known.append(0)
+            finally:
+                client.close()
+        return min(known)
+
+    def master(self) -> int:
+        """The port the sentinels name as the master now."""
+        import redis
+
+        client = redis.Redis(port=self.sentinel_ports[0], socket_timeout=1)
+        try:
+            found = client.execute_command(  # type: ignore[no-untyped-call]
+                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.SERVICE
+            )
+            return int(found[1])
+        finally:
+            client.close()
+
+    def wait_until(self, done: Callable[[], bool], timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sentinels did not get there in time")
+            time.sleep(0.1)
+
+    def kill(self, port: int) -> None:
+        stop(self.procs.pop(port), signal.SIGKILL)
+
+    def stop(self) -> None:
+        for port in list(self.procs):
+            self.kill(port)

@@ -1,0 +1,107 @@
+"""Where the broker's Redis is (issue #20): one server, a master that Sentinel watches, or
+a Redis Cluster, read from ``THREADLINE_REDIS_URL``.
+
+- ``redis://[USER:PASSWORD@]HOST:PORT[/DB]``, ``rediss://...`` (TLS), ``unix:///path``:
+  one server, as before.
+- ``redis+sentinel://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]/SERVICE[/DB]``: the master
+  of ``SERVICE`` as those sentinels name it, followed through failovers
+  (``rediss+sentinel://`` speaks TLS to the master and its replicas).
+- ``redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]``: a Redis Cluster, found
+  from any of those nodes (``rediss+cluster://`` for TLS). A cluster has database 0 only.
+
+The password is the Redis server's (the sentinels are asked without one unless they share
+it). Anything else is refused when the process starts, with what was expected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote
+
+from redis.connection import parse_url
+
+Mode = Literal["single", "sentinel", "cluster"]
+EXPECTED = (
+    "expected redis://HOST:PORT/DB, rediss://..., unix:///PATH, "
+    "redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB] or "
+    "redis+cluster://HOST:PORT[,HOST:PORT...] (rediss+... for TLS)"
+)
+
+
+class BrokerUrlError(ValueError):
+    """``THREADLINE_REDIS_URL`` names no Redis this server can use."""
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    mode: Mode
+    url: str  # as given (single: what the client connects with)
+    nodes: tuple[tuple[str, int], ...] = ()  # sentinels, or the cluster's seed nodes
+    service: str | None = None  # the sentinel master's name
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+
+
+def parse_target(url: str) -> RedisTarget:
+    """The target ``url`` names, or ``BrokerUrlError`` saying what is wrong with it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise BrokerUrlError(EXPECTED)
+    scheme = scheme.lower()
+    if scheme in ("redis", "rediss", "unix"):
+        try:
+            parse_url(url)  # type: ignore[no-untyped-call]
+        except ValueError as exc:
+            raise BrokerUrlError(f"{exc}; {EXPECTED}") from exc
+        return RedisTarget("single", url, tls=scheme == "rediss")
+    base, _, mode = scheme.partition("+")
+    if base not in ("redis", "rediss") or mode not in ("sentinel", "cluster"):
+        raise BrokerUrlError(f"unknown scheme {scheme!r}; {EXPECTED}")
+    if "?" in rest or "#" in rest:
+        raise BrokerUrlError(f"no query or fragment is read from a {scheme} URL; {EXPECTED}")
+    authority, _, path = rest.partition("/")
+    username, password = None, None
+    if "@" in authority:
+        credentials, _, authority = authority.rpartition("@")
+        user, has_password, secret = credentials.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if has_password else None
+        if not has_password:  # redis://SECRET@host: the password alone, as redis-py reads it
+            username, password = None, unquote(user)
+    nodes = tuple(_node(part) for part in authority.split(","))
+    parts = [unquote(p) for p in path.split("/") if p]
+    if mode == "cluster":
+        if parts:
+            raise BrokerUrlError(f"a cluster URL names no database or service; {EXPECTED}")
+        return RedisTarget(
+            "cluster", url, nodes, username=username, password=password, tls=base == "rediss"
+        )
+    if not parts or len(parts) > 2:
+        raise BrokerUrlError(f"a sentinel URL names the master's service; {EXPECTED}")
+    db = 0
+    if len(parts) == 2:
+        if not parts[1].isdigit():
+            raise BrokerUrlError(f"database {parts[1]!r} is not a number; {EXPECTED}")
+        db = int(parts[1])
+    return RedisTarget(
+        "sentinel",
+        url,
+        nodes,
+        service=parts[0],
+        db=db,
+        username=username,
+        password=password,
+        tls=base == "rediss",
+    )
+
+
+def _node(text: str) -> tuple[str, int]:
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host, port = text, ""
+    host = host.removeprefix("[").removesuffix("]")  # [::1]:26379
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise BrokerUrlError(f"{text!r} is not HOST:PORT; {EXPECTED}")
+    return host, int(port)

@@ -1,0 +1,100 @@
+"""Sentinel (issue #20): two server processes find the master through three sentinels,
+deliver comments, typing and presence across processes, and follow a failover: the master
+is killed mid-stream, its replica promoted, and every reader ends with every comment once,
+in order, with writers posting throughout."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from server.core.context import command_services
+from server.core.sites import add_site
+from server.store.database import SqlStore
+from tests.support.api import ORIGIN
+from tests.support.config import SECRET
+from tests.support.db import Databases
+from tests.support.live import start_pair
+from tests.support.net import http_client
+from tests.support.services import SentinelSet, unavailable
+from tests.support.ws import Reader
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSet]:
+    found = SentinelSet(tmp_path_factory.mktemp("sentinel"))
+    if found.exe is None:
+        unavailable("redis-server")
+    found.start()
+    try:
+        yield found
+    finally:
+        found.stop()
+
+
+async def test_two_processes_deliver_through_sentinel_and_follow_a_failover(
+    databases: Databases, sentinels: SentinelSet, tmp_path: Path
+) -> None:
+    db_url = await databases.create("postgresql")
+    store = SqlStore(db_url, pool_size=1)
+    await add_site(command_services(store, SECRET), "watched", origins=[ORIGIN])
+    a, b = start_pair(db_url, sentinels.url, tmp_path)
+    try:
+        on_a = await Reader.open(a.ws_url, "watched", seq=0)
+        on_b = await Reader.open(b.ws_url, "watched", seq=0)
+        # Presence and typing cross processes through the master the sentinels name.
+        await on_a.wait(lambda: on_a.presence() == 2)
+        await on_b.wait(lambda: on_b.presence() == 2)
+        await on_a.send({"type": "typing"})
+        assert (await on_b.next("typing"))["data"] is None
+        readers = [on_a, on_b] + [
+            await Reader.open(server.ws_url, "watched", seq=0) for server in (a, b)
+        ]
+        statuses: list[int] = []
+        async with http_client(timeout=30) as http:
+
+            async def post(i: int) -> None:
+                server = (a, b)[i % 2]
+                r = await http.post(
+                    f"{server.url}/api/v1/sites/watched/comments",
+                    json={"page": "p", "body": f"c{i}"},
+                )
+                statuses.append(r.status_code)
+
+            for i in range(20):
+                await post(i)
+            await on_b.until_seq(20)  # live across processes before the failover
+            first = sentinels.master()
+            sentinels.kill(first)
+            for i in range(20, 60):  # posted while the sentinels notice and promote
+                await post(i)
+                await asyncio.sleep(0.05)
+            sentinels.wait_until(lambda: sentinels.master() != first)
+            for i in range(60, 80):
+                await post(i)
+        assert statuses == [201] * 80
+        for reader in readers:
+            await reader.until_seq(80, timeout=30)
+            assert reader.seqs() == list(range(1, 81))
+            bodies = [f["data"]["comment"]["body"] for f in reader.durable()]
+            assert bodies == [f"c{i}" for i in range(80)]
+        # After the failover, live again through the new master: a comment arrives without
+        # waiting for any catch-up.
+        on_a2 = await Reader.open(a.ws_url, "watched", seq=80)
+        async with http_client(timeout=30) as http:
+            r = await http.post(
+                f"{b.url}/api/v1/sites/watched/comments", json={"page": "p", "body": "after"}
+            )
+            assert r.status_code == 201
+        await on_a2.until_seq(81, timeout=10)
+        for reader in [*readers, on_a2]:
+            await reader.close()
+    finally:
+        a.terminate()
+        b.terminate()
+        await store.close()

@@ -1,0 +1,70 @@
+"""THREADLINE_REDIS_URL names one Redis, a Sentinel-watched master or a Cluster (issue
+#20); anything else is refused at start with what was expected."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.broker.targets import BrokerUrlError, RedisTarget, parse_target
+from server.settings import Settings, SettingsError
+
+
+def test_one_server_as_before() -> None:
+    assert parse_target("redis://127.0.0.1:6379/0") == RedisTarget(
+        "single", "redis://127.0.0.1:6379/0"
+    )
+    assert parse_target("rediss://:secret@cache:6380/2").tls
+    assert parse_target("unix:///run/redis.sock").mode == "single"
+
+
+def test_sentinel_with_nodes_service_database_and_credentials() -> None:
+    url = "redis+sentinel://app:p%40ss@10.0.0.1:26379,10.0.0.2:26380,[::1]:26381/tl/3"
+    assert parse_target(url) == RedisTarget(
+        "sentinel",
+        url,
+        (("10.0.0.1", 26379), ("10.0.0.2", 26380), ("::1", 26381)),
+        service="tl",
+        db=3,
+        username="app",
+        password="p@ss",
+        tls=False,
+    )
+    only_password = parse_target("rediss+sentinel://secret@s1:26379/tl")
+    assert (only_password.username, only_password.password) == (None, "secret")
+    assert only_password.tls and only_password.db == 0
+
+
+def test_cluster_with_seed_nodes() -> None:
+    target = parse_target("redis+cluster://c1:7000,c2:7001")
+    assert target.mode == "cluster"
+    assert target.nodes == (("c1", 7000), ("c2", 7001))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "memcached://127.0.0.1:11211",
+        "redis+sentinel://s1:26379",  # no service
+        "redis+sentinel://s1:26379/tl/zero",  # a database that is no number
+        "redis+sentinel://s1:26379/tl/0/extra",
+        "redis+sentinel://s1/tl",  # no port
+        "redis+sentinel://s1:99999/tl",
+        "redis+sentinel://s1:26379/tl?ssl=true",
+        "redis+cluster://c1:7000/0",  # a cluster has database 0 only
+        "redis+replica://r1:6379",
+        "127.0.0.1:6379",
+    ],
+)
+def test_anything_else_is_refused_with_what_was_expected(url: str) -> None:
+    with pytest.raises(BrokerUrlError, match="expected redis://"):
+        parse_target(url)
+
+
+def test_a_bad_url_stops_the_server_at_start_with_its_reason() -> None:
+    with pytest.raises(SettingsError, match="THREADLINE_REDIS_URL: unknown scheme 'http'"):
+        Settings.from_env({"THREADLINE_REDIS_URL": "http://cache:6379"})
+    # Until the cluster broker lands, a cluster URL is refused, not half-served.
+    with pytest.raises(SettingsError, match="Redis Cluster is not supported yet"):
+        Settings.from_env({"THREADLINE_REDIS_URL": "redis+cluster://c1:7000"})
+    sentinel = "redis+sentinel://s1:26379,s2:26379/tl"
+    assert Settings.from_env({"THREADLINE_REDIS_URL": sentinel}).redis_url == sentinel
