@@ -53,6 +53,10 @@ def test_cluster_with_seed_nodes() -> None:
         "redis+cluster://c1:7000/0",  # a cluster has database 0 only
         "redis+replica://r1:6379",
         "127.0.0.1:6379",
+        "redis+sentinel://fd00::1:26379/tl",  # IPv6 without its brackets
+        "redis+sentinel://[::1:26379/tl",
+        "redis+sentinel://s1:2637\u00b2/tl",  # a digit Python reads, int() does not
+        "redis+sentinel://s 1:26379/tl",
     ],
 )
 def test_anything_else_is_refused_with_what_was_expected(url: str) -> None:
@@ -68,3 +72,32 @@ def test_a_bad_url_stops_the_server_at_start_with_its_reason() -> None:
         Settings.from_env({"THREADLINE_REDIS_URL": "redis+cluster://c1:7000"})
     sentinel = "redis+sentinel://s1:26379,s2:26379/tl"
     assert Settings.from_env({"THREADLINE_REDIS_URL": sentinel}).redis_url == sentinel
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel://app:pa/ss@s1:26379/tl",  # the / splits the password off
+        "redis://app:pa#ss@cache:6379/0",
+    ],
+)
+def test_a_refusal_never_quotes_the_url(url: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"THREADLINE_REDIS_URL": url})
+    assert "pa" not in str(refused.value).replace("expected", "")
+
+
+def test_a_comma_in_the_password_is_the_passwords() -> None:
+    target = parse_target("redis+sentinel://app:pa,ss@s1:26379,s2:26379/tl")
+    assert target.password == "pa,ss"
+    assert target.nodes == (("s1", 26379), ("s2", 26379))
+
+
+def test_settings_show_a_sentinel_url_without_its_password() -> None:
+    from server.settings.values import shown
+
+    assert shown("redis+sentinel://app:hunter2@s1:26379,s2:26379/tl", hidden=False) == (
+        "redis+sentinel://app:***@s1:26379,s2:26379/tl"
+    )
+    assert shown("redis://hunter2@cache:6379/0", hidden=False) == "redis://***@cache:6379/0"
+    assert "hunter2" not in shown("rediss://:hunter2@cache:6380/1", hidden=False)

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from server.broker.base import MessageHandler, ReconnectHandler
@@ -86,16 +88,22 @@ _CLIENT_OPTIONS: dict[str, Any] = {
 }
 
 
-def _client(target: RedisTarget) -> tuple[Redis, Locate | None]:
-    """The client for commands, and (Sentinel) how the subscriber finds the master now."""
+def _client(target: RedisTarget) -> tuple[Redis, Locate | None, list[Redis]]:
+    """The client for commands, and (Sentinel) how the subscriber finds the master now and
+    the sentinels' own clients (closed with the broker)."""
     if target.mode == "single":
-        return Redis.from_url(target.url, **_CLIENT_OPTIONS), None
+        return Redis.from_url(target.url, **_CLIENT_OPTIONS), None, []
     if target.mode != "sentinel" or target.service is None:
         raise BrokerUrlError(f"no broker for a {target.mode} URL yet")
+    # No retries, to the sentinels or the master: a dead sentinel costs one short connect
+    # before the next is asked (the subscriber has 2 s for the whole round), and a command
+    # to a master being replaced fails at once, so the breaker takes over instead of a
+    # request waiting out redis-py's backoff.
+    quick = {"socket_connect_timeout": 0.5, "socket_timeout": 1.0, "retry": Retry(NoBackoff(), 0)}
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(target.nodes),
-        socket_connect_timeout=0.5,
-        socket_timeout=1.0,
+        sentinel_kwargs={**quick, "username": target.username, "password": target.password},
+        **quick,
     )
     client = sentinel.master_for(
         target.service,
@@ -103,7 +111,7 @@ def _client(target: RedisTarget) -> tuple[Redis, Locate | None]:
         username=target.username,
         password=target.password,
         ssl=target.tls,
-        **_CLIENT_OPTIONS,
+        **{**_CLIENT_OPTIONS, "retry": Retry(NoBackoff(), 0)},
     )
     service = target.service
 
@@ -111,14 +119,14 @@ def _client(target: RedisTarget) -> tuple[Redis, Locate | None]:
         host, port = await sentinel.discover_master(service)
         return str(host), int(port)
 
-    return client, master
+    return client, master, list(sentinel.sentinels)
 
 
 class RedisBroker:
     def __init__(self, target: RedisTarget, node_id: str) -> None:
         self.node_id = node_id
         self._target = target
-        self._redis, self._locate = _client(target)
+        self._redis, self._locate, self._sentinels = _client(target)
         self._fallback = MemoryBroker(node_id)  # presence and limits while Redis is down
         self._local_presence: dict[str, int] = {}
         self._outbox: deque[tuple[str, bytes]] = deque()
@@ -174,6 +182,8 @@ class RedisBroker:
             # Leave presence at once on a clean shutdown instead of after NODE_TTL.
             await self._redis.delete(node_key(self.node_id))
         await self._redis.aclose()
+        for sentinel in self._sentinels:
+            await sentinel.aclose()
 
     # -- pub/sub -------------------------------------------------------------------------
     async def publish(self, channel: str, message: bytes) -> None:

@@ -159,9 +159,17 @@ class Subscriber:
                 log.warning("Redis subscriber reconnected; catching up from the database")
                 # Messages published while we were away are gone: the hub replays them.
                 self._catchup = asyncio.ensure_future(self._on_reconnect())
-            first, delay = False, 0.05
+            first = False
+            began = time.monotonic()
             await self._read(reader)
             self._drop()
+            if time.monotonic() - began < 1.0:
+                # Accepted and closed at once (maxclients, a killed client, a node on its way
+                # down): back off as after a refusal, not reconnect and catch up in a loop.
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+            else:
+                delay = 0.05
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
         parser = hiredis.Reader()

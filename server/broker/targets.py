@@ -9,8 +9,9 @@ a Redis Cluster, read from ``THREADLINE_REDIS_URL``.
 - ``redis+cluster://[USER:PASSWORD@]HOST:PORT[,HOST:PORT...]``: a Redis Cluster, found
   from any of those nodes (``rediss+cluster://`` for TLS). A cluster has database 0 only.
 
-The password is the Redis server's (the sentinels are asked without one unless they share
-it). Anything else is refused when the process starts, with what was expected."""
+The credentials are the Redis servers', and the sentinels are asked with them too (a
+common setup gives both one password). Anything else is refused when the process starts,
+with what was expected and never with a piece of the URL (it may hold the password)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def parse_target(url: str) -> RedisTarget:
         try:
             parse_url(url)  # type: ignore[no-untyped-call]
         except ValueError as exc:
-            raise BrokerUrlError(f"{exc}; {EXPECTED}") from exc
+            # (Not the parser's words: they can quote a piece of the password.)
+            raise BrokerUrlError(f"not a Redis URL; {EXPECTED}") from exc
         return RedisTarget("single", url, tls=scheme == "rediss")
     base, _, mode = scheme.partition("+")
     if base not in ("redis", "rediss") or mode not in ("sentinel", "cluster"):
@@ -68,9 +70,9 @@ def parse_target(url: str) -> RedisTarget:
         user, has_password, secret = credentials.partition(":")
         username = unquote(user) or None
         password = unquote(secret) if has_password else None
-        if not has_password:  # redis://SECRET@host: the password alone, as redis-py reads it
+        if not has_password:  # SECRET@host: taken as the password (a username needs one)
             username, password = None, unquote(user)
-    nodes = tuple(_node(part) for part in authority.split(","))
+    nodes = tuple(_node(n, part) for n, part in enumerate(authority.split(","), 1))
     parts = [unquote(p) for p in path.split("/") if p]
     if mode == "cluster":
         if parts:
@@ -82,8 +84,8 @@ def parse_target(url: str) -> RedisTarget:
         raise BrokerUrlError(f"a sentinel URL names the master's service; {EXPECTED}")
     db = 0
     if len(parts) == 2:
-        if not parts[1].isdigit():
-            raise BrokerUrlError(f"database {parts[1]!r} is not a number; {EXPECTED}")
+        if not _number(parts[1]):
+            raise BrokerUrlError(f"the database is not a number; {EXPECTED}")
         db = int(parts[1])
     return RedisTarget(
         "sentinel",
@@ -97,11 +99,24 @@ def parse_target(url: str) -> RedisTarget:
     )
 
 
-def _node(text: str) -> tuple[str, int]:
+def _number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _node(n: int, text: str) -> tuple[str, int]:
+    """A node's HOST:PORT ([ADDRESS]:PORT for IPv6). Errors name its place, never its text:
+    a password with a / or a , in it lands here."""
     host, colon, port = text.rpartition(":")
-    if not colon:
-        host, port = text, ""
-    host = host.removeprefix("[").removesuffix("]")  # [::1]:26379
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise BrokerUrlError(f"{text!r} is not HOST:PORT; {EXPECTED}")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host or "[" in host or "]" in host:
+        host = ""  # an IPv6 address without its brackets, or half of them
+    if (
+        not colon
+        or not host
+        or any(c.isspace() or c in "/?#@" for c in host)
+        or not _number(port)
+        or not 0 < int(port) < 65536
+    ):
+        raise BrokerUrlError(f"node {n} is not HOST:PORT; {EXPECTED}")
     return host, int(port)

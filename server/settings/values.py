@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 
 class SettingsError(ValueError):
@@ -79,9 +79,13 @@ def shown(value: object, *, hidden: bool) -> str:
     if isinstance(value, tuple):
         return ",".join(value) or "(unset)"
     text = str(value)
-    parts = urlsplit(text)
-    if "://" in text and parts.password:
-        user = parts.username or ""
-        host = parts.netloc.rpartition("@")[2]
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    scheme, sep, rest = text.partition("://")
+    authority, slash, path = rest.partition("/")
+    if sep and "@" in authority:
+        # Whatever stands before the last @ may be a password (redis://SECRET@host is one,
+        # and a sentinel URL's authority is no single host urlsplit could read).
+        user, colon, _ = authority.rpartition("@")[0].partition(":")
+        host = authority.rpartition("@")[2]
+        shown_user = f"{user}:***" if colon else "***"
+        return f"{scheme}://{shown_user}@{host}{slash}{path}"
     return text

@@ -19,6 +19,7 @@ from tests.support.config import SECRET
 from tests.support.db import Databases
 from tests.support.live import start_pair
 from tests.support.net import http_client
+from tests.support.servers import ServerProcess
 from tests.support.services import SentinelSet, unavailable
 from tests.support.ws import Reader
 
@@ -30,7 +31,7 @@ def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSet]
     found = SentinelSet(tmp_path_factory.mktemp("sentinel"))
     if found.exe is None:
         unavailable("redis-server")
-    found.start()
+    found.start()  # (all down again if it fails)
     try:
         yield found
     finally:
@@ -44,57 +45,62 @@ async def test_two_processes_deliver_through_sentinel_and_follow_a_failover(
     store = SqlStore(db_url, pool_size=1)
     await add_site(command_services(store, SECRET), "watched", origins=[ORIGIN])
     a, b = start_pair(db_url, sentinels.url, tmp_path)
+    readers: list[Reader] = []
     try:
         on_a = await Reader.open(a.ws_url, "watched", seq=0)
         on_b = await Reader.open(b.ws_url, "watched", seq=0)
+        readers += [on_a, on_b]
         # Presence and typing cross processes through the master the sentinels name.
         await on_a.wait(lambda: on_a.presence() == 2)
         await on_b.wait(lambda: on_b.presence() == 2)
         await on_a.send({"type": "typing"})
         assert (await on_b.next("typing"))["data"] is None
-        readers = [on_a, on_b] + [
-            await Reader.open(server.ws_url, "watched", seq=0) for server in (a, b)
-        ]
+        readers += [await Reader.open(server.ws_url, "watched", seq=0) for server in (a, b)]
         statuses: list[int] = []
         async with http_client(timeout=30) as http:
 
-            async def post(i: int) -> None:
-                server = (a, b)[i % 2]
+            async def post(i: int, server: ServerProcess | None = None) -> None:
+                server = server or (a, b)[i % 2]
                 r = await http.post(
                     f"{server.url}/api/v1/sites/watched/comments",
                     json={"page": "p", "body": f"c{i}"},
                 )
                 statuses.append(r.status_code)
 
-            for i in range(20):
+            # Live across processes before the failover: posted on A, read on B.
+            await post(0, a)
+            await on_b.until_seq(1, timeout=5)
+            for i in range(1, 20):
                 await post(i)
-            await on_b.until_seq(20)  # live across processes before the failover
             first = sentinels.master()
+            assert first is not None
             sentinels.kill(first)
             for i in range(20, 60):  # posted while the sentinels notice and promote
                 await post(i)
                 await asyncio.sleep(0.05)
-            sentinels.wait_until(lambda: sentinels.master() != first)
+            await asyncio.to_thread(
+                sentinels.wait_until, lambda: sentinels.master() not in (first, None)
+            )
+            promoted = sentinels.master()
+            assert promoted == sentinels.replica_port
             for i in range(60, 80):
                 await post(i)
-        assert statuses == [201] * 80
-        for reader in readers:
-            await reader.until_seq(80, timeout=30)
-            assert reader.seqs() == list(range(1, 81))
-            bodies = [f["data"]["comment"]["body"] for f in reader.durable()]
-            assert bodies == [f"c{i}" for i in range(80)]
-        # After the failover, live again through the new master: a comment arrives without
-        # waiting for any catch-up.
-        on_a2 = await Reader.open(a.ws_url, "watched", seq=80)
-        async with http_client(timeout=30) as http:
-            r = await http.post(
-                f"{b.url}/api/v1/sites/watched/comments", json={"page": "p", "body": "after"}
+            for reader in readers:
+                await reader.until_seq(80, timeout=30)
+                assert reader.seqs() == list(range(1, 81))
+                bodies = [f["data"]["comment"]["body"] for f in reader.durable()]
+                assert bodies == [f"c{i}" for i in range(80)]
+            # Both processes' subscribers moved to the new master, and delivery through it
+            # is live again: posted on A, on B at once.
+            await asyncio.to_thread(
+                sentinels.wait_until, lambda: sentinels.subscribers(promoted) >= 2
             )
-            assert r.status_code == 201
-        await on_a2.until_seq(81, timeout=10)
-        for reader in [*readers, on_a2]:
-            await reader.close()
+            await post(80, a)
+            await on_b.until_seq(81, timeout=5)
+        assert statuses == [201] * 81
     finally:
+        for reader in readers:
+            await reader.close()
         a.terminate()
         b.terminate()
         await store.close()

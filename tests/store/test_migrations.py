@@ -222,23 +222,7 @@ async def test_a_subscriptions_queued_mail_becomes_one_open_mail_and_back(
         await migrate(store, "0015")
         async with store.write() as tx:
             run = tx.conn.execute
-            await run(
-                text("INSERT INTO sites (id, name, origins, created_at) VALUES ('s', 'S', '[]', 1)")
-            )
-            await run(
-                text(
-                    "INSERT INTO pages (id, site_id, key, seq, comment_count, created_at) "
-                    "VALUES (1, 's', 'p', 0, 5, 1)"
-                )
-            )
-            for comment_id in (1, 2, 3, 4, 5):
-                await run(
-                    text(
-                        "INSERT INTO comments (id, site_id, page_id, body, status, created_at) "
-                        "VALUES (:id, 's', 1, 'x', 'approved', 1)"
-                    ),
-                    {"id": comment_id},
-                )
+            await _site_page_and_comments(tx, [1, 2, 3, 4, 5])
             await run(
                 text(
                     "INSERT INTO mail_addresses (id, site_id, digest, sealed, author_hash, "
@@ -328,23 +312,7 @@ async def test_notifications_keep_their_rows_through_0017_and_back(
         await migrate(store, "0016")
         async with store.write() as tx:
             run = tx.conn.execute
-            await run(
-                text("INSERT INTO sites (id, name, origins, created_at) VALUES ('s', 'S', '[]', 1)")
-            )
-            await run(
-                text(
-                    "INSERT INTO pages (id, site_id, key, seq, comment_count, created_at) "
-                    "VALUES (1, 's', 'p', 0, 2, 1)"
-                )
-            )
-            for comment_id in (1, 2):
-                await run(
-                    text(
-                        "INSERT INTO comments (id, site_id, page_id, body, status, created_at) "
-                        "VALUES (:id, 's', 1, 'x', 'approved', 1)"
-                    ),
-                    {"id": comment_id},
-                )
+            await _site_page_and_comments(tx, [1, 2])
             for note, comment_id, read in ((1, 1, None), (2, 2, 5)):
                 await run(
                     text(
@@ -366,6 +334,27 @@ async def test_notifications_keep_their_rows_through_0017_and_back(
         assert await rows() == kept[:1]  # gone with its comment
     finally:
         await store.close()
+
+
+async def _site_page_and_comments(tx: Any, comment_ids: list[int]) -> None:
+    """Site ``s``, its page 1, and these approved comments on it (raw SQL: any revision)."""
+    run = tx.conn.execute
+    await run(text("INSERT INTO sites (id, name, origins, created_at) VALUES ('s', 'S', '[]', 1)"))
+    await run(
+        text(
+            "INSERT INTO pages (id, site_id, key, seq, comment_count, created_at) "
+            "VALUES (1, 's', 'p', 0, :count, 1)"
+        ),
+        {"count": len(comment_ids)},
+    )
+    for comment_id in comment_ids:
+        await run(
+            text(
+                "INSERT INTO comments (id, site_id, page_id, body, status, created_at) "
+                "VALUES (:id, 's', 1, 'x', 'approved', 1)"
+            ),
+            {"id": comment_id},
+        )
 
 
 def _downgrade(sync_conn: Any, revision: str) -> None:

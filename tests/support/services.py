@@ -218,6 +218,10 @@ def _pg_bindir() -> str | None:
     return os.path.dirname(initdb) if initdb else None
 
 
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 class SentinelSet:
     """A master, its replica and three sentinels (quorum 2) on loopback: the setup Sentinel
     needs to fail over, each node a ``redis-server`` child on a free port of its own."""
@@ -246,50 +250,85 @@ class SentinelSet:
         wait_port(port, proc=self.procs[port])
 
     def start(self) -> None:
+        """Every node up, the replica known to every sentinel and every sentinel to the
+        others (without that there is no quorum to fail over); on any failure, all down."""
         assert self.exe is not None
-        self._node(self.master_port, "--appendonly", "no")
-        self._node(self.replica_port, "--replicaof", "127.0.0.1", str(self.master_port))
-        for port in self.sentinel_ports:
-            conf = self.workdir / f"sentinel-{port}.conf"  # sentinels rewrite their file
-            conf.write_text(
-                f"port {port}\nbind 127.0.0.1\ndir {self.workdir}\n"
-                f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.master_port} 2\n"
-                f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
-                f"sentinel failover-timeout {self.SERVICE} 3000\n"
-            )
-            self.procs[port] = subprocess.Popen(
-                [self.exe, str(conf), "--sentinel"], stdout=subprocess.DEVNULL
-            )
-            wait_port(port, proc=self.procs[port])
-        self.wait_until(lambda: self._replicas_known() >= 1)
-
-    def _replicas_known(self) -> int:
-        """How many replicas every sentinel knows of (the fewest)."""
-        import redis
-
-        known = []
-        for port in self.sentinel_ports:
-            client = redis.Redis(port=port, socket_timeout=1)
-            try:
-                known.append(len(client.sentinel_slaves(self.SERVICE)))
-            except redis.RedisError:
-                known.append(0)
-            finally:
-                client.close()
-        return min(known)
-
-    def master(self) -> int:
-        """The port the sentinels name as the master now."""
-        import redis
-
-        client = redis.Redis(port=self.sentinel_ports[0], socket_timeout=1)
         try:
-            found = client.execute_command(  # type: ignore[no-untyped-call]
-                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.SERVICE
-            )
-            return int(found[1])
+            self._node(self.master_port, "--appendonly", "no")
+            self._node(self.replica_port, "--replicaof", "127.0.0.1", str(self.master_port))
+            for port in self.sentinel_ports:
+                conf = self.workdir / f"sentinel-{port}.conf"  # sentinels rewrite their file
+                conf.write_text(
+                    f"port {port}\nbind 127.0.0.1\ndir {self.workdir}\n"
+                    f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.master_port} 2\n"
+                    f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
+                    f"sentinel failover-timeout {self.SERVICE} 3000\n"
+                )
+                self.procs[port] = subprocess.Popen(
+                    [self.exe, str(conf), "--sentinel"], stdout=subprocess.DEVNULL
+                )
+                wait_port(port, proc=self.procs[port])
+            self.wait_until(self._ready)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _ask(self, port: int, *command: str) -> object:
+        import redis
+
+        client = redis.Redis(port=port, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return client.execute_command(*command)  # type: ignore[no-untyped-call]
         finally:
             client.close()
+
+    def _state(self, port: int) -> dict[str, str]:
+        """The sentinel's view of the master, names and values as text (redis-py's reply
+        parsing differs between versions: a dict, or the flat list of pairs)."""
+        raw = self._ask(port, "SENTINEL", "MASTER", self.SERVICE)
+        if isinstance(raw, dict):
+            return {_text(k): _text(v) for k, v in raw.items()}
+        assert isinstance(raw, list)
+        return {_text(raw[i]): _text(raw[i + 1]) for i in range(0, len(raw) - 1, 2)}
+
+    def _ready(self) -> bool:
+        import redis
+
+        try:
+            for port in self.sentinel_ports:
+                state = self._state(port)
+                if int(state["num-slaves"]) < 1 or int(state["num-other-sentinels"]) < 2:
+                    return False
+        except redis.RedisError:
+            return False
+        return True
+
+    def master(self) -> int | None:
+        """The port the sentinels name as the master now (the first that answers)."""
+        import redis
+
+        for port in self.sentinel_ports:
+            try:
+                found = self._ask(port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.SERVICE)
+            except redis.RedisError:
+                continue
+            if isinstance(found, (list, tuple)) and len(found) == 2:
+                return int(found[1])
+        return None
+
+    def subscribers(self, port: int) -> int:
+        """How many pub/sub connections the node at ``port`` holds, besides the sentinels'
+        own (they subscribe to every node they watch)."""
+        listed = self._ask(port, "CLIENT", "LIST", "TYPE", "pubsub")
+        if isinstance(listed, list):  # parsed, one dict a client (some redis-py versions)
+            names = [_text(client.get("name", "")) for client in listed]
+        else:  # the server's text, a line a client
+            names = [
+                dict(field.partition("=")[::2] for field in line.split()).get("name", "")
+                for line in _text(listed).splitlines()
+                if line.strip()
+            ]
+        return len([name for name in names if not name.startswith("sentinel")])
 
     def wait_until(self, done: Callable[[], bool], timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -299,8 +338,13 @@ class SentinelSet:
             time.sleep(0.1)
 
     def kill(self, port: int) -> None:
-        stop(self.procs.pop(port), signal.SIGKILL)
+        proc = self.procs.pop(port, None)
+        if proc is not None:
+            stop(proc, signal.SIGKILL)
 
     def stop(self) -> None:
         for port in list(self.procs):
-            self.kill(port)
+            try:
+                self.kill(port)
+            except Exception:  # noqa: BLE001 -- every node goes, whatever one does
+                continue
