@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote
 
-from redis.connection import parse_url
-
 Mode = Literal["single", "sentinel", "cluster"]
 EXPECTED = (
     "expected redis://HOST:PORT/DB, rediss://..., unix:///PATH, "
@@ -52,6 +50,10 @@ def parse_target(url: str) -> RedisTarget:
         raise BrokerUrlError(EXPECTED)
     scheme = scheme.lower()
     if scheme in ("redis", "rediss", "unix"):
+        # Imported here: settings read this module, and `threadline --help` must not load
+        # redis (which loads asyncio).
+        from redis.connection import parse_url
+
         try:
             parse_url(url)  # type: ignore[no-untyped-call]
         except ValueError as exc:
