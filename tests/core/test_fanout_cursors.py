@@ -14,10 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from server.broker.memory import MemoryBroker
 from server.core import notifications as notifications_of
 from server.core.author_changes import delete_comment
-from server.core.authors import AuthorTokens
 from server.core.comments import Draft, post_comment
 from server.core.context import Limits, Services, command_services
 from server.core.fanout import MAX_AGE_MS, fan_out
@@ -27,8 +25,8 @@ from server.fanout_worker import TRIES, FanOutWorker
 from server.store.database import SqlStore
 from server.store.schema import events, fanout_cursors, notifications
 from tests.support.config import BACKENDS, SECRET
+from tests.support.core import core_services
 from tests.support.db import Databases
-from tests.support.publishers import NoPublisher
 
 
 @dataclass
@@ -56,14 +54,7 @@ async def pg_world(databases: Databases) -> AsyncIterator[World]:
 async def _world(backend: str, databases: Databases) -> AsyncIterator[World]:
     store = SqlStore(await databases.create(backend))
     await add_site(command_services(store, SECRET), "s", origins=["https://blog.test"])
-    svc = Services(
-        store=store,
-        publisher=NoPublisher(),
-        limiter=MemoryBroker("test"),
-        tokens=AuthorTokens(SECRET),
-        secret=SECRET,
-        limits=Limits(rate_limit=0, min_submit_ms=0),
-    )
+    svc = core_services(store, Limits(rate_limit=0, min_submit_ms=0))
     world = World(svc, store, await SiteDirectory(store).get("s"), backend)
     svc.clock = lambda: time.time() + world.offset
     yield world

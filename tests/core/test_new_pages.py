@@ -10,17 +10,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from server.broker.memory import MemoryBroker
-from server.core.authors import AuthorTokens
-from server.core.context import Limits, Services, command_services
+from server.core.context import Services, command_services
 from server.core.errors import RateLimited
 from server.core.privacy import ip_hash
 from server.core.sites import add_site
 from server.core.threads import NEW_PAGES_PER_MINUTE, page_for_subscriber
 from server.store.database import SqlStore
 from tests.support.config import BACKENDS, SECRET
+from tests.support.core import core_services
 from tests.support.db import Databases
-from tests.support.publishers import NoPublisher
 
 NETWORK = "198.51.100.9"
 
@@ -29,14 +27,7 @@ NETWORK = "198.51.100.9"
 async def services(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[Services]:
     store = SqlStore(await databases.create(request.param))
     await add_site(command_services(store, SECRET), "s", origins=["https://blog.test"])
-    yield Services(
-        store=store,
-        publisher=NoPublisher(),
-        limiter=MemoryBroker("test"),
-        tokens=AuthorTokens(SECRET),
-        secret=SECRET,
-        limits=Limits(),
-    )
+    yield core_services(store)
     await store.close()
 
 

@@ -5,15 +5,12 @@ listed it. Real stores, both databases."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import select
 
-from server.broker.memory import MemoryBroker
-from server.core.authors import AuthorTokens
 from server.core.comments import Draft, post_comment
 from server.core.context import Limits, Services, command_services
 from server.core.erasure import erase_author
@@ -24,8 +21,8 @@ from server.core.transactions.subscriptions import LISTED_CHARACTERS
 from server.store.database import SqlStore
 from server.store.schema import mail_outbox
 from tests.support.config import BACKENDS, SECRET
+from tests.support.core import core_services
 from tests.support.db import Databases
-from tests.support.publishers import NoPublisher
 
 
 @dataclass
@@ -82,15 +79,7 @@ class World:
 async def world(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[World]:
     store = SqlStore(await databases.create(request.param))
     await add_site(command_services(store, SECRET), "s", origins=["https://blog.test"])
-    svc = Services(
-        store=store,
-        publisher=NoPublisher(),
-        limiter=MemoryBroker("test"),
-        tokens=AuthorTokens(SECRET),
-        secret=SECRET,
-        limits=Limits(rate_limit=0, page_rate_limit=0, min_submit_ms=0),
-        clock=time.time,
-    )
+    svc = core_services(store, Limits(rate_limit=0, page_rate_limit=0, min_submit_ms=0))
     yield World(svc, store, await SiteDirectory(store).get("s"))
     await store.close()
 
