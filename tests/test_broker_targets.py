@@ -67,9 +67,8 @@ def test_anything_else_is_refused_with_what_was_expected(url: str) -> None:
 def test_a_bad_url_stops_the_server_at_start_with_its_reason() -> None:
     with pytest.raises(SettingsError, match="THREADLINE_REDIS_URL: unknown scheme 'http'"):
         Settings.from_env({"THREADLINE_REDIS_URL": "http://cache:6379"})
-    # Until the cluster broker lands, a cluster URL is refused, not half-served.
-    with pytest.raises(SettingsError, match="Redis Cluster is not supported yet"):
-        Settings.from_env({"THREADLINE_REDIS_URL": "redis+cluster://c1:7000"})
+    cluster = "rediss+cluster://app:secret@c1:7000,c2:7000"
+    assert Settings.from_env({"THREADLINE_REDIS_URL": cluster}).redis_url == cluster
     sentinel = "redis+sentinel://s1:26379,s2:26379/tl"
     assert Settings.from_env({"THREADLINE_REDIS_URL": sentinel}).redis_url == sentinel
 

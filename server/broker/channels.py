@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def page_channel(site_id: str, page_id: int) -> str:
-    return f"tl:p:{site_id}:{page_id}"
+    # The braces are a Redis Cluster hash tag: the page's channel and its presence keys
+    # (which name the channel) live in one slot, so one shard carries all of a page.
+    return f"tl:p:{{{site_id}:{page_id}}}"
 
 
 # Every process listens here: a page whose text left public view, to drop from caches.
@@ -35,14 +37,14 @@ def heartbeat_channel(node_id: str) -> str:
 
 
 def presence_key(channel: str) -> str:
+    """The set of processes with readers on ``channel``."""
     return f"tl:presence:{channel}"
 
 
-NODE_PREFIX = "tl:node:"
-
-
-def node_key(node_id: str) -> str:
-    return NODE_PREFIX + node_id
+def presence_count_key(channel: str, node_id: str) -> str:
+    """How many readers process ``node_id`` has on ``channel``: expires with the process
+    (same hash tag as the channel, so one slot holds the set and its counts)."""
+    return f"tl:presence:{channel}:{node_id}"
 
 
 def limit_key(key: str) -> str:

@@ -1,7 +1,8 @@
 """The Redis broker: pub/sub across processes, presence with TTLs, shared rate limits, on
-one Redis server or on the master Sentinel names (followed through a failover: the client's
+one Redis server, on the master Sentinel names (followed through a failover: the client's
 pool asks the sentinels again, the subscriber reconnects to the new master and the hub
-catches up from the database, as after a restart).
+catches up from the database, as after a restart), or on a Redis Cluster (sharded pub/sub:
+``SPUBLISH`` to, and ``SSUBSCRIBE`` on, the shard that owns a channel's slot).
 
 Redis is a doorbell, never the record: when it is down, publishing is skipped (readers
 catch up from the database), presence and rate limits fall back to this process."""
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
@@ -24,14 +26,14 @@ from redis.exceptions import RedisError
 
 from server.broker.base import MessageHandler, ReconnectHandler
 from server.broker.channels import (
-    NODE_PREFIX,
     heartbeat_channel,
     limit_key,
-    node_key,
+    presence_count_key,
     presence_key,
 )
 from server.broker.memory import MemoryBroker
-from server.broker.redis_sub import Locate, Subscriber
+from server.broker.redis_shards import ShardedSubscriber
+from server.broker.redis_sub import HEARTBEAT_SECONDS, Locate, Subscriber
 from server.broker.targets import BrokerUrlError, RedisTarget
 
 log = logging.getLogger("threadline.broker")
@@ -39,24 +41,6 @@ log = logging.getLogger("threadline.broker")
 NODE_TTL = 15  # seconds a process's presence survives it (killed: its readers vanish)
 OUTBOX_MAX = 20_000
 BREAKER_SECONDS = 1.0
-
-# Sum the per-process counts of live processes only; forget fields of dead processes.
-_PRESENCE = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  local total = 0
-  local fields = redis.call('HGETALL', key)
-  for j = 1, #fields, 2 do
-    if redis.call('EXISTS', ARGV[1] .. fields[j]) == 1 then
-      total = total + tonumber(fields[j + 1])
-    else
-      redis.call('HDEL', key, fields[j])
-    end
-  end
-  out[i] = total
-end
-return out
-"""
 
 _HIT = """
 local n = redis.call('INCR', KEYS[1])
@@ -88,22 +72,42 @@ _CLIENT_OPTIONS: dict[str, Any] = {
 }
 
 
-def _client(target: RedisTarget) -> tuple[Redis, Locate | None, list[Redis]]:
+Client = Redis | RedisCluster
+
+# No retries, to the sentinels, a master or a cluster node: a dead sentinel costs one short
+# connect before the next is asked (the subscriber has 2 s for the whole round), and a
+# command to a master being replaced fails at once, so the breaker takes over instead of a
+# request waiting out redis-py's backoff.
+_QUICK: dict[str, Any] = {
+    "socket_connect_timeout": 0.5,
+    "socket_timeout": 1.0,
+    "retry": Retry(NoBackoff(), 0),
+}
+
+
+def _client(target: RedisTarget) -> tuple[Client, Locate | None, list[Redis]]:
     """The client for commands, and (Sentinel) how the subscriber finds the master now and
     the sentinels' own clients (closed with the broker)."""
     if target.mode == "single":
         return Redis.from_url(target.url, **_CLIENT_OPTIONS), None, []
-    if target.mode != "sentinel" or target.service is None:
-        raise BrokerUrlError(f"no broker for a {target.mode} URL yet")
-    # No retries, to the sentinels or the master: a dead sentinel costs one short connect
-    # before the next is asked (the subscriber has 2 s for the whole round), and a command
-    # to a master being replaced fails at once, so the breaker takes over instead of a
-    # request waiting out redis-py's backoff.
-    quick = {"socket_connect_timeout": 0.5, "socket_timeout": 1.0, "retry": Retry(NoBackoff(), 0)}
+    if target.mode == "cluster":
+        cluster = RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
+            username=target.username,
+            password=target.password,
+            ssl=target.tls,
+            # (``_QUICK``'s retry: no retries. A node that is down trips the breaker, as
+            # one server's would; a MOVED updates the slot map for the next command.)
+            health_check_interval=_CLIENT_OPTIONS["health_check_interval"],
+            **_QUICK,
+        )
+        return cluster, None, []
+    if target.service is None:
+        raise BrokerUrlError(f"no broker for a {target.mode} URL")
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(target.nodes),
-        sentinel_kwargs={**quick, "username": target.username, "password": target.password},
-        **quick,
+        sentinel_kwargs={**_QUICK, "username": target.username, "password": target.password},
+        **_QUICK,
     )
     client = sentinel.master_for(
         target.service,
@@ -111,7 +115,7 @@ def _client(target: RedisTarget) -> tuple[Redis, Locate | None, list[Redis]]:
         username=target.username,
         password=target.password,
         ssl=target.tls,
-        **{**_CLIENT_OPTIONS, "retry": Retry(NoBackoff(), 0)},
+        **{**_CLIENT_OPTIONS, **_QUICK},
     )
     service = target.service
 
@@ -127,14 +131,14 @@ class RedisBroker:
         self.node_id = node_id
         self._target = target
         self._redis, self._locate, self._sentinels = _client(target)
+        self._cluster = self._redis if isinstance(self._redis, RedisCluster) else None
         self._fallback = MemoryBroker(node_id)  # presence and limits while Redis is down
         self._local_presence: dict[str, int] = {}
         self._outbox: deque[tuple[str, bytes]] = deque()
         self._wake = asyncio.Event()
         self._down_until = 0.0
-        self._sub: Subscriber | None = None
+        self._sub: Subscriber | ShardedSubscriber | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._presence_script = self._redis.register_script(_PRESENCE)
         self._hit_script = self._redis.register_script(_HIT)
         self._release_script = self._redis.register_script(_RELEASE)
 
@@ -146,29 +150,30 @@ class RedisBroker:
         async def heartbeat() -> None:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.publish(heartbeat_channel(self.node_id), b"")
-                pipe.set(node_key(self.node_id), b"1", ex=NODE_TTL)
-                for channel, count in self._local_presence.items():
-                    pipe.hset(presence_key(channel), self.node_id, count)
-                    pipe.expire(presence_key(channel), NODE_TTL * 4)
+                self._record_presence(pipe, self._local_presence)
                 await pipe.execute()
 
         async def reconnected() -> None:
             with contextlib.suppress(RedisError, OSError):
-                await heartbeat()
+                await self._refresh_presence()
             await on_reconnect()
 
-        self._sub = Subscriber(
-            self._target,
-            heartbeat_channel(self.node_id),
-            on_message,
-            reconnected,
-            heartbeat,
-            locate=self._locate,
-        )
+        if self._cluster is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await self._cluster.initialize()  # (else the subscriber keeps asking)
+            self._sub = ShardedSubscriber(self._cluster, self._target, on_message, reconnected)
+            self._tasks.append(asyncio.create_task(self._keep_presence(), name="tl-presence"))
+        else:
+            self._sub = Subscriber(
+                self._target,
+                heartbeat_channel(self.node_id),
+                on_message,
+                reconnected,
+                heartbeat,
+                locate=self._locate,
+            )
         self._sub.start()
         self._tasks.append(asyncio.create_task(self._publisher(), name="threadline-publisher"))
-        with contextlib.suppress(RedisError, OSError):
-            await self._redis.set(node_key(self.node_id), b"1", ex=NODE_TTL)
 
     async def close(self) -> None:
         await self._flush(deadline=time.monotonic() + 1.0)
@@ -178,9 +183,14 @@ class RedisBroker:
                 await task
         if self._sub is not None:
             await self._sub.close()
-        with contextlib.suppress(RedisError, OSError):
-            # Leave presence at once on a clean shutdown instead of after NODE_TTL.
-            await self._redis.delete(node_key(self.node_id))
+        if self._local_presence:
+            with contextlib.suppress(RedisError, OSError):
+                # Leave presence at once on a clean shutdown instead of after NODE_TTL.
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for channel in self._local_presence:
+                        pipe.delete(presence_count_key(channel, self.node_id))
+                        pipe.srem(presence_key(channel), self.node_id)
+                    await pipe.execute()
         await self._redis.aclose()
         for sentinel in self._sentinels:
             await sentinel.aclose()
@@ -198,16 +208,41 @@ class RedisBroker:
             await self._wake.wait()
             self._wake.clear()
             while self._outbox:
-                batch = [self._outbox.popleft() for _ in range(min(len(self._outbox), 512))]
                 if not self._available():
-                    continue  # dropped: remote processes catch up from the database
+                    if self._cluster is None:
+                        # One Redis: every subscriber reconnects after it and catches up
+                        # from the database, so what is queued now is dropped.
+                        self._outbox.clear()
+                        break
+                    # A cluster: one shard's trouble leaves the others' subscribers
+                    # connected, and they would never hear what is dropped. Held instead.
+                    await asyncio.sleep(max(self._down_until - time.monotonic(), 0.01))
+                    continue
+                batch = [self._outbox.popleft() for _ in range(min(len(self._outbox), 512))]
                 try:
-                    async with self._redis.pipeline(transaction=False) as pipe:
-                        for channel, message in batch:
-                            pipe.publish(channel, message)
-                        await pipe.execute()
+                    failed = await self._send(batch)
                 except (RedisError, OSError) as exc:
+                    failed = batch
                     self._trip(exc)
+                if failed and self._cluster is not None:
+                    self._outbox.extendleft(reversed(failed))
+
+    async def _send(self, batch: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        """Publish ``batch``; what a cluster node failed to take, to be sent again."""
+        if self._cluster is None:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel, message in batch:
+                    pipe.publish(channel, message)
+                await pipe.execute()
+            return []
+        async with self._cluster.pipeline() as cluster_pipe:
+            for channel, message in batch:
+                cluster_pipe.spublish(channel, message)
+            results = await cluster_pipe.execute(raise_on_error=False)
+        failed = [item for item, result in zip(batch, results, strict=True) if _failed(result)]
+        if failed:
+            self._trip(next(r for r in results if _failed(r)))
+        return failed
 
     async def _flush(self, deadline: float) -> None:
         """Give queued publishes a moment to go out before the connection closes."""
@@ -223,6 +258,35 @@ class RedisBroker:
         self._sub.unsubscribe([channel])
 
     # -- presence ------------------------------------------------------------------------
+    # A channel's presence is a set of process ids, each with a count key of its own that
+    # expires NODE_TTL after the process last said so: a killed process's readers vanish,
+    # and no read ever needs keys of two slots at once (a Redis Cluster would refuse it).
+    def _record_presence(self, pipe: Any, counts: dict[str, int]) -> None:
+        for channel, count in counts.items():
+            key = presence_key(channel)
+            if count:
+                pipe.set(presence_count_key(channel, self.node_id), count, ex=NODE_TTL)
+                pipe.sadd(key, self.node_id)
+                pipe.expire(key, NODE_TTL * 4)
+            else:
+                pipe.delete(presence_count_key(channel, self.node_id))
+                pipe.srem(key, self.node_id)
+
+    async def _refresh_presence(self) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._record_presence(pipe, self._local_presence)
+            await pipe.execute()
+
+    async def _keep_presence(self) -> None:
+        """(Cluster: no heartbeat is published, so this keeps the count keys alive.)"""
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            if self._local_presence and self._available():
+                try:
+                    await self._refresh_presence()
+                except (RedisError, OSError) as exc:
+                    self._trip(exc)
+
     async def set_presence(self, channel: str, count: int) -> None:
         if count:
             self._local_presence[channel] = count
@@ -231,14 +295,9 @@ class RedisBroker:
         await self._fallback.set_presence(channel, count)
         if not self._available():
             return
-        key = presence_key(channel)
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                if count:
-                    pipe.hset(key, self.node_id, count)
-                    pipe.expire(key, NODE_TTL * 4)
-                else:
-                    pipe.hdel(key, self.node_id)
+                self._record_presence(pipe, {channel: count})
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             self._trip(exc)
@@ -246,12 +305,40 @@ class RedisBroker:
     async def presence(self, channels: Sequence[str]) -> dict[str, int]:
         if channels and self._available():
             try:
-                keys = [presence_key(ch) for ch in channels]
-                totals = await self._presence_script(keys=keys, args=[NODE_PREFIX])
-                return dict(zip(channels, (int(t) for t in totals), strict=True))
+                return await self._read_presence(channels)
             except (RedisError, OSError) as exc:
                 self._trip(exc)
         return await self._fallback.presence(channels)
+
+    async def _read_presence(self, channels: Sequence[str]) -> dict[str, int]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel in channels:
+                pipe.smembers(presence_key(channel))
+            members: list[set[bytes]] = await pipe.execute()
+        counted = [
+            (channel, node.decode())
+            for channel, nodes in zip(channels, members, strict=True)
+            for node in nodes
+        ]
+        totals = dict.fromkeys(channels, 0)
+        if not counted:
+            return totals
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, node in counted:
+                pipe.get(presence_count_key(channel, node))
+            counts: list[bytes | None] = await pipe.execute()
+        gone = []
+        for (channel, node), count in zip(counted, counts, strict=True):
+            if count is None:
+                gone.append((channel, node))  # that process is gone (or left)
+            else:
+                totals[channel] += int(count)
+        if gone:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel, node in gone:
+                    pipe.srem(presence_key(channel), node)
+                await pipe.execute()
+        return totals
 
     # -- rate limits ---------------------------------------------------------------------
     async def hit(self, key: str, limit: int, window: float) -> float:
@@ -291,7 +378,11 @@ class RedisBroker:
                 self._trip(exc)
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        if self._cluster is not None:
+            # Every master must answer (each serves pages); a replica down is no outage.
+            await self._cluster.ping(target_nodes=RedisCluster.PRIMARIES)
+        else:
+            await self._redis.ping()
 
     # -- circuit breaker -----------------------------------------------------------------
     def _available(self) -> bool:
@@ -303,3 +394,7 @@ class RedisBroker:
                 "Redis unavailable (%s); using in-process fallbacks for %.0fs", exc, BREAKER_SECONDS
             )
         self._down_until = time.monotonic() + BREAKER_SECONDS
+
+
+def _failed(result: object) -> bool:
+    return isinstance(result, (RedisError, OSError))

@@ -9,7 +9,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import hiredis
@@ -28,6 +28,8 @@ SILENCE_SECONDS = 15.0
 BATCH = 500
 # Where the master is now (Sentinel's answer): asked at every connect.
 Locate = Callable[[], Awaitable[tuple[str, int]]]
+# A channel the server dropped on its own (sharded: its slot moved to another node).
+LostHandler = Callable[[str], None]
 
 
 def command(*parts: str | bytes) -> bytes:
@@ -40,17 +42,26 @@ def command(*parts: str | bytes) -> bytes:
 
 
 class Subscriber:
-    """Keeps one SUBSCRIBE connection alive and every wanted channel subscribed on it."""
+    """Keeps one SUBSCRIBE connection alive and every wanted channel subscribed on it.
+
+    Sharded (one Redis Cluster node, ``SSUBSCRIBE``): there is no channel of its own to
+    publish a heartbeat on, so a ``PING`` proves the connection instead, and a channel the
+    node lets go of by itself (its slot moved) is handed to ``on_lost``."""
 
     def __init__(
         self,
         target: RedisTarget,
-        heartbeat_channel: str,
+        heartbeat_channel: str | None,
         on_message: MessageHandler,
         on_reconnect: ReconnectHandler,
-        publish_heartbeat: Callable[[], Any],
+        publish_heartbeat: Callable[[], Any] | None,
         *,
         locate: Locate | None = None,
+        sharded: bool = False,
+        on_lost: LostHandler | None = None,
+        on_down: Callable[[], None] | None = None,
+        resumed: bool = False,
+        slot_of: Callable[[str], int] | None = None,
     ) -> None:
         # One server: its URL says where. Sentinel: ``locate`` asks for the master at
         # every connect (after a failover, the new one); the URL's credentials and TLS.
@@ -64,6 +75,13 @@ class Subscriber:
             }
         )
         self._locate = locate
+        self._sharded = sharded
+        self._verbs = ("SSUBSCRIBE", "SUNSUBSCRIBE") if sharded else ("SUBSCRIBE", "UNSUBSCRIBE")
+        self._on_lost = on_lost
+        self._slot_of = slot_of  # sharded: one SSUBSCRIBE may name one slot's channels only
+        self._on_down = on_down
+        # Taking over channels another connection held: the first connect catches up too.
+        self._resumed = resumed
         self._heartbeat_channel = heartbeat_channel
         self._on_message = on_message
         self._on_reconnect = on_reconnect
@@ -92,19 +110,30 @@ class Subscriber:
     def subscribe(self, channels: Iterable[str]) -> None:
         new = [ch for ch in channels if ch not in self.channels]
         self.channels.update(new)
-        self._send("SUBSCRIBE", new)
+        self._send(self._verbs[0], new)
 
     def unsubscribe(self, channels: Iterable[str]) -> None:
         gone = [ch for ch in channels if ch in self.channels]
         self.channels.difference_update(gone)
-        self._send("UNSUBSCRIBE", gone)
+        self._send(self._verbs[1], gone)
 
     def _send(self, verb: str, channels: list[str]) -> None:
         # Only when connected: a reconnect subscribes to the full set anyway.
         if self._writer is None or not self.connected or not channels:
             return
-        for i in range(0, len(channels), BATCH):
-            self._writer.write(command(verb, *channels[i : i + BATCH]))
+        self._writer.writelines(self._commands(verb, channels))
+
+    def _commands(self, verb: str, channels: list[str]) -> Iterator[bytes]:
+        """``verb`` for ``channels`` in batches (sharded: a batch per slot)."""
+        groups: Iterable[list[str]] = [channels]
+        if self._slot_of is not None:
+            by_slot: dict[int, list[str]] = {}
+            for channel in channels:
+                by_slot.setdefault(self._slot_of(channel), []).append(channel)
+            groups = by_slot.values()
+        for group in groups:
+            for i in range(0, len(group), BATCH):
+                yield command(verb, *group[i : i + BATCH])
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         conf = self._conf
@@ -145,16 +174,18 @@ class Subscriber:
                     log.warning("Redis subscriber cannot connect (%s); retrying", exc)
                 first = False
                 self.connected = False
+                if self._on_down is not None:
+                    self._on_down()
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 2.0)
                 continue
             self._writer = writer
             self.connected = True
             self._last_seen = time.monotonic()
-            wanted = [self._heartbeat_channel, *self.channels]
-            for i in range(0, len(wanted), BATCH):
-                writer.write(command("SUBSCRIBE", *wanted[i : i + BATCH]))
-            if not first:
+            wanted = [self._heartbeat_channel] if self._heartbeat_channel else []
+            wanted += self.channels
+            writer.writelines(self._commands(self._verbs[0], wanted))
+            if not first or self._resumed:
                 self.reconnects += 1
                 log.warning("Redis subscriber reconnected; catching up from the database")
                 # Messages published while we were away are gone: the hub replays them.
@@ -163,6 +194,8 @@ class Subscriber:
             began = time.monotonic()
             await self._read(reader)
             self._drop()
+            if self._on_down is not None:
+                self._on_down()
             if time.monotonic() - began < 1.0:
                 # Accepted and closed at once (maxclients, a killed client, a node on its way
                 # down): back off as after a refusal, not reconnect and catch up in a loop.
@@ -174,6 +207,7 @@ class Subscriber:
     async def _read(self, reader: asyncio.StreamReader) -> None:
         parser = hiredis.Reader()
         handler = self._on_message
+        kind = b"smessage" if self._sharded else b"message"
         try:
             while True:
                 data = await reader.read(262144)
@@ -183,17 +217,34 @@ class Subscriber:
                 self._last_seen = time.monotonic()
                 parser.feed(data)
                 while (reply := parser.gets()) is not False:
-                    if isinstance(reply, list) and len(reply) == 3 and reply[0] == b"message":
+                    if isinstance(reply, list) and len(reply) == 3 and reply[0] == kind:
                         channel = reply[1].decode()
                         if channel != self._heartbeat_channel:
                             try:
                                 handler(channel, reply[2])
                             except Exception:
                                 log.exception("message handler failed on %s", channel)
+                    elif isinstance(reply, list) and reply and reply[0] == b"sunsubscribe":
+                        self._lost(reply[1].decode())
                     elif isinstance(reply, hiredis.ReplyError):
-                        log.error("Redis subscriber error reply: %s", reply)
+                        if self._sharded and str(reply).startswith(("MOVED", "ASK")):
+                            # This node no longer serves a channel we asked for: the
+                            # owner of the moved slots takes it (``on_down`` re-routes).
+                            log.warning("Redis Cluster moved a channel's slot: %s", reply)
+                            if self._on_down is not None:
+                                self._on_down()
+                        else:
+                            log.error("Redis subscriber error reply: %s", reply)
         except (OSError, hiredis.ProtocolError) as exc:
             log.warning("Redis subscriber connection lost: %s", exc)
+
+    def _lost(self, channel: str) -> None:
+        """The node unsubscribed ``channel`` by itself (our own unsubscribe dropped it from
+        ``channels`` first): its slot moved, and another node must take it."""
+        if channel in self.channels:
+            self.channels.discard(channel)
+            if self._on_lost is not None:
+                self._on_lost(channel)
 
     def _drop(self) -> None:
         self.connected = False
@@ -206,8 +257,12 @@ class Subscriber:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             if not self.connected:
                 continue
-            with contextlib.suppress(Exception):
-                await self._publish_heartbeat()
+            if self._publish_heartbeat is None:
+                if self._writer is not None:
+                    self._writer.write(command("PING"))  # answered even while subscribed
+            else:
+                with contextlib.suppress(Exception):
+                    await self._publish_heartbeat()
             if time.monotonic() - self._last_seen > SILENCE_SECONDS and self._writer:
                 log.warning("Redis subscriber silent for %.0fs; reconnecting", SILENCE_SECONDS)
                 self._writer.transport.abort()

@@ -282,11 +282,7 @@ class Settings:
             problems.append(f"THREADLINE_DATABASE_URL: {database}")
         if self.redis_url:
             try:
-                if parse_target(self.redis_url).mode == "cluster":
-                    problems.append(
-                        "THREADLINE_REDIS_URL: Redis Cluster is not supported yet; use one "
-                        "server or Sentinel"
-                    )
+                parse_target(self.redis_url)
             except BrokerUrlError as exc:
                 problems.append(f"THREADLINE_REDIS_URL: {exc}")
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):

@@ -1,0 +1,205 @@
+"""Redis Cluster (issue #20): two server processes on a 3-master, 3-replica cluster deliver
+comments, typing and presence across processes through sharded pub/sub (each page's channel
+subscribed, and published to, on the master that owns its slot only; no PUBLISH), and follow
+a failover: the master owning the busiest page is killed mid-stream, its replica promoted,
+and every reader ends with every comment once, in order, with writers posting throughout."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from server.broker.channels import page_channel
+from server.broker.redis import RedisBroker
+from server.broker.targets import parse_target
+from server.core.context import command_services
+from server.core.sites import add_site
+from server.store.database import SqlStore
+from server.store.schema import pages
+from tests.support.api import ORIGIN
+from tests.support.cluster import RedisClusterSet
+from tests.support.config import SECRET
+from tests.support.db import Databases
+from tests.support.live import start_pair
+from tests.support.net import http_client
+from tests.support.servers import ServerProcess
+from tests.support.services import unavailable
+from tests.support.ws import Reader
+
+pytestmark = pytest.mark.slow
+
+PAGES = [f"page-{n}" for n in range(8)]  # enough for every shard to own some
+
+
+@pytest.fixture
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterSet]:
+    found = RedisClusterSet(tmp_path_factory.mktemp("cluster"))
+    if found.exe is None:
+        unavailable("redis-server")
+    found.start()  # (all down again if it fails)
+    try:
+        yield found
+    finally:
+        found.stop()
+
+
+def page_channels(cluster: RedisClusterSet) -> dict[str, set[int]]:
+    """Each page channel a node has a sharded subscription to, and which masters."""
+    seen: dict[str, set[int]] = {}
+    for port in cluster.masters():
+        for channel in cluster.shard_channels(port):
+            if channel.startswith("tl:p:"):
+                seen.setdefault(channel, set()).add(port)
+    return seen
+
+
+async def test_two_processes_deliver_through_cluster_shards_and_follow_a_failover(
+    databases: Databases, cluster: RedisClusterSet, tmp_path: Path
+) -> None:
+    db_url = await databases.create("postgresql")
+    store = SqlStore(db_url, pool_size=1)
+    await add_site(command_services(store, SECRET), "sharded", origins=[ORIGIN])
+    a, b = start_pair(db_url, cluster.url, tmp_path)
+    readers: list[Reader] = []
+    try:
+        # A reader on every page in each process: every page is wanted by both.
+        on_a = {p: await Reader.open(a.ws_url, "sharded", p, seq=0) for p in PAGES}
+        on_b = {p: await Reader.open(b.ws_url, "sharded", p, seq=0) for p in PAGES}
+        readers += [*on_a.values(), *on_b.values()]
+        busiest = PAGES[0]
+        # Presence and typing cross processes through the page's shard.
+        await on_a[busiest].wait(lambda: on_a[busiest].presence() == 2)
+        await on_b[busiest].wait(lambda: on_b[busiest].presence() == 2)
+        await on_a[busiest].send({"type": "typing"})
+        assert (await on_b[busiest].next("typing"))["data"] is None
+        await asyncio.to_thread(cluster.reset_stats)
+
+        statuses: list[int] = []
+        async with http_client(timeout=30) as http:
+
+            async def post(page: str, i: int, server: ServerProcess | None = None) -> None:
+                server = server or (a, b)[i % 2]
+                r = await http.post(
+                    f"{server.url}/api/v1/sites/sharded/comments",
+                    json={"page": page, "body": f"{page} c{i}"},
+                )
+                statuses.append(r.status_code)
+
+            for page in PAGES:  # live across processes: posted on A, read on B
+                await post(page, 0, a)
+                await on_b[page].until_seq(1, timeout=5)
+
+            # Sharded pub/sub only, each page on its own shard: every page channel is
+            # subscribed on exactly one master, the one owning its slot, and no node saw a
+            # PUBLISH (which Redis Cluster copies to every node).
+            channels = page_channels(cluster)
+            assert len(channels) == len(PAGES)
+            for channel, ports in channels.items():
+                assert ports == {cluster.master_of(channel)}, channel
+            owners = {cluster.master_of(channel) for channel in channels}
+            assert len(owners) == 3  # the pages spread over all three shards
+            for port in cluster.masters():
+                calls = await asyncio.to_thread(cluster.command_calls, port)
+                assert calls.get("publish", 0) == 0
+                assert calls.get("spublish", 0) > 0  # each shard carried its own pages
+
+            async with store.read() as tx:
+                page_id = (
+                    await tx.conn.execute(
+                        select(pages.c.id).where(
+                            pages.c.site_id == "sharded", pages.c.key == busiest
+                        )
+                    )
+                ).scalar_one()
+            busiest_channel = page_channel("sharded", page_id)
+            assert busiest_channel in channels
+            victim = cluster.master_of(busiest_channel)
+            for i in range(1, 20):
+                await post(busiest, i)
+            cluster.kill(victim)
+            for i in range(20, 60):  # posted while the cluster notices and promotes
+                await post(busiest, i)
+                await post(PAGES[1 + i % (len(PAGES) - 1)], i)
+                await asyncio.sleep(0.05)
+            promoted = await asyncio.to_thread(cluster.wait_promoted, victim)
+            for i in range(60, 80):
+                await post(busiest, i)
+            for reader in (on_a[busiest], on_b[busiest]):
+                await reader.until_seq(80, timeout=30)
+                assert reader.seqs() == list(range(1, 81))
+                bodies = [f["data"]["comment"]["body"] for f in reader.durable()]
+                assert bodies == [f"{busiest} c{i}" for i in range(80)]
+            for page in PAGES[1:]:  # the other pages, on whichever shard, complete too
+                async with store.read() as tx:
+                    final = (
+                        await tx.conn.execute(
+                            select(pages.c.seq).where(
+                                pages.c.site_id == "sharded", pages.c.key == page
+                            )
+                        )
+                    ).scalar_one()
+                for reader in (on_a[page], on_b[page]):
+                    await reader.until_seq(final, timeout=30)
+                    assert reader.seqs() == list(range(1, final + 1))
+            # Both processes subscribe the busiest page on the promoted replica now, and
+            # delivery through it is live again: posted on A, on B at once.
+            await asyncio.to_thread(
+                cluster.wait_until,
+                lambda: busiest_channel in cluster.shard_channels(promoted),
+            )
+            await post(busiest, 80, a)
+            await on_b[busiest].until_seq(81, timeout=5)
+        assert set(statuses) == {201}
+    finally:
+        for reader in readers:
+            await reader.close()
+        a.terminate()
+        b.terminate()
+        await store.close()
+
+
+async def until(done: Callable[[], bool], timeout: float = 15.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not done():
+            await asyncio.sleep(0.05)
+
+
+async def test_a_channel_follows_its_slot_when_the_cluster_reshards(
+    cluster: RedisClusterSet,
+) -> None:
+    """A slot moved to another master (resharding): the old owner unsubscribes its shard
+    channels, the subscriber asks for the new map, subscribes there and catches up."""
+    heard: list[bytes] = []
+    caught_up = asyncio.Event()
+
+    async def catch_up() -> None:
+        caught_up.set()
+
+    sender = RedisBroker(parse_target(cluster.url), "sender")
+    listener = RedisBroker(parse_target(cluster.url), "listener")
+    await sender.start(lambda _channel, _message: None, catch_up)
+    await listener.start(lambda _channel, message: heard.append(message), catch_up)
+    try:
+        channel = page_channel("moving", 1)
+        await listener.subscribe(channel)
+        source = cluster.master_of(channel)
+        await until(lambda: channel in cluster.shard_channels(source))
+        await sender.publish(channel, b"before")
+        await until(lambda: heard == [b"before"])
+
+        target = next(port for port in cluster.masters() if port != source)
+        await asyncio.to_thread(cluster.move_slot, channel, target)
+        await until(caught_up.is_set)
+        assert channel in cluster.shard_channels(target)
+        assert channel not in cluster.shard_channels(source)
+        await sender.publish(channel, b"after")  # (the sender's map learns from MOVED)
+        await until(lambda: heard == [b"before", b"after"])
+        assert listener.connected
+        await listener.ping()  # (every master answers: ready)
+    finally:
+        await sender.close()
+        await listener.close()
