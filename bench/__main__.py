@@ -13,6 +13,7 @@ from typing import Any
 from bench import baseline, plots, report
 from bench.compare import COMPARISONS, SESSIONS
 from bench.harness import QUICK, ROOT, Services, machine
+from bench.scenarios_cluster import cluster_bench
 from bench.scenarios_fanout import (
     capacity,
     latency,
@@ -55,6 +56,7 @@ SCENARIOS: list[tuple[str, Scenario]] = [
     ("reactions", reaction_burst),
     ("notifications", notification_bench),
     ("widget", widget),
+    ("cluster", cluster_bench),
     ("load_and_faults", load_and_faults),
     ("flood", flood_one_ip),
 ]

@@ -517,18 +517,33 @@ def check_rows(results: dict[str, Any]) -> list[Row]:
                 "ok" if f["readers_complete"] == f["readers"] else "FAIL",
             ),
             (
-                "faults: HTTP 5xx answers",
+                "faults: HTTP 5xx answers other than 503",
                 str(f["http_5xx"]),
                 "0",
                 "ok" if f["http_5xx"] == 0 else "FAIL",
             ),
+        ]
+        postgres = any("postgresql" in str(what) for what in f.get("faults", []))
+        if postgres:
+            out.append(
+                (
+                    "faults: 503 answers while PostgreSQL restarted (each with Retry-After)",
+                    f"{f['http_503']} over {f['writes_refused_seconds']} s "
+                    f"({f['http_503_without_retry_after']} without)",
+                    "all with Retry-After",
+                    "ok" if f["http_503_without_retry_after"] == 0 else "FAIL",
+                )
+            )
+        out.append(
             (
-                "faults: posting rate through 2 Redis restarts and a SIGKILL",
+                "faults: posting rate through 2 Redis restarts, a SIGKILL and a PostgreSQL restart"
+                if postgres
+                else "faults: posting rate through 2 Redis restarts and a SIGKILL",
                 f"{f['posts_per_second']}/s",
                 "",
                 "-",
-            ),
-        ]
+            )
+        )
     f = s.get("flood") or {}
     if f and "error" not in f:
         out += [
@@ -763,6 +778,32 @@ def readers_rows(results: dict[str, Any]) -> list[Row]:
     return out
 
 
+def cluster_rows(results: dict[str, Any]) -> list[Row]:
+    """Fan-out through one Redis and through a 3-shard Redis Cluster (issue 20)."""
+    found = results["scenarios"].get("cluster") or {}
+    if not found or "error" in found:
+        return []
+    one, three = found["single"], found["cluster"]
+    shards = ", ".join(
+        f"{port}: {counts['spublish']:,} SPUBLISH / {counts['publish']} PUBLISH"
+        for port, counts in found["per_shard"].items()
+    )
+    bound = "was" if found["single_redis_bound"] else "was not"
+    return [
+        (
+            f"cluster: {found['processes']} broker processes, {found['pages']} pages, "
+            "1 Redis / 3 shards",
+            f"{one['delivered_per_s']:,}/s / {three['delivered_per_s']:,}/s delivered "
+            f"(x{found['ratio']}); one Redis used {max(one['redis_cores'])} of a core "
+            f"(the bottleneck it {bound}), the brokers {one['worker_cores']} and "
+            f"{three['worker_cores']} on {found['cores']} cores",
+            "grows with shards where Redis is the limit",
+            "ok" if found["ok"] else "FAIL",
+        ),
+        ("cluster: messages per shard (SPUBLISH / PUBLISH)", shards, "no PUBLISH", "-"),
+    ]
+
+
 def rows(results: dict[str, Any]) -> list[Row]:
     return (
         [t.row() for t in targets(results)]
@@ -772,6 +813,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         + readers_rows(results)
         + reaction_rows(results)
         + notification_rows(results)
+        + cluster_rows(results)
         + check_rows(results)
     )
 
