@@ -22,7 +22,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import RedisClusterException
 
 from server.broker.base import MessageHandler, ReconnectHandler
 from server.broker.channels import (
@@ -33,7 +33,7 @@ from server.broker.channels import (
 )
 from server.broker.memory import MemoryBroker
 from server.broker.redis_shards import ShardedSubscriber
-from server.broker.redis_sub import HEARTBEAT_SECONDS, Locate, Subscriber
+from server.broker.redis_sub import HEARTBEAT_SECONDS, REDIS_ERRORS, Locate, Subscriber
 from server.broker.targets import BrokerUrlError, RedisTarget
 
 log = logging.getLogger("threadline.broker")
@@ -140,6 +140,7 @@ class RedisBroker:
         self._sub: Subscriber | ShardedSubscriber | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._masters: dict[str, Redis] = {}  # cluster: a publishing client per master
+        self._shard_down_until: dict[str, float] = {}  # and a breaker per master
         self._hit_script = self._redis.register_script(_HIT)
         self._release_script = self._redis.register_script(_RELEASE)
 
@@ -155,12 +156,12 @@ class RedisBroker:
                 await pipe.execute()
 
         async def reconnected() -> None:
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(*REDIS_ERRORS):
                 await self._refresh_presence()
             await on_reconnect()
 
         if self._cluster is not None:
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(*REDIS_ERRORS):
                 await self._cluster.initialize()  # (else the subscriber keeps asking)
             self._sub = ShardedSubscriber(self._cluster, self._target, on_message, reconnected)
             self._tasks.append(asyncio.create_task(self._keep_presence(), name="tl-presence"))
@@ -185,7 +186,7 @@ class RedisBroker:
         if self._sub is not None:
             await self._sub.close()
         if self._local_presence:
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(*REDIS_ERRORS):
                 # Leave presence at once on a clean shutdown instead of after NODE_TTL.
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for channel in self._local_presence:
@@ -205,63 +206,56 @@ class RedisBroker:
         self._wake.set()
 
     async def _publisher(self) -> None:
+        # What cannot be published is dropped, never held: the subscribers it was for lost
+        # their connection too, and catch up from the database when they are back (a
+        # cluster's other shards keep taking SPUBLISH while one is down).
         while True:
             await self._wake.wait()
             self._wake.clear()
             while self._outbox:
-                if not self._available():
-                    if self._cluster is None:
-                        # One Redis: every subscriber reconnects after it and catches up
-                        # from the database, so what is queued now is dropped.
-                        self._outbox.clear()
-                        break
-                    # A cluster: one shard's trouble leaves the others' subscribers
-                    # connected, and they would never hear what is dropped. Held instead.
-                    await asyncio.sleep(max(self._down_until - time.monotonic(), 0.01))
-                    continue
                 batch = [self._outbox.popleft() for _ in range(min(len(self._outbox), 512))]
+                if self._cluster is not None:
+                    await self._send_sharded(batch)  # (each master has its own breaker)
+                    continue
+                if not self._available():
+                    continue
                 try:
-                    failed = await self._send(batch)
-                except (RedisError, OSError) as exc:
-                    failed = batch
+                    async with self._redis.pipeline(transaction=False) as pipe:
+                        for channel, message in batch:
+                            pipe.publish(channel, message)
+                        await pipe.execute()
+                except REDIS_ERRORS as exc:
                     self._trip(exc)
-                if failed and self._cluster is not None:
-                    self._outbox.extendleft(reversed(failed))
 
-    async def _send(self, batch: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
-        """Publish ``batch``; what a cluster node failed to take, to be sent again."""
-        if self._cluster is None:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for channel, message in batch:
-                    pipe.publish(channel, message)
-                await pipe.execute()
-            return []
-        # Grouped by the master owning each channel's slot (redis-py's slot map), each
-        # group one plain pipeline to that master: its cluster pipeline spends longer
-        # working out every command's slot than Redis spends on the command.
+    async def _send_sharded(self, batch: list[tuple[str, bytes]], *, again: bool = True) -> None:
+        """``batch`` grouped by the master owning each channel's slot (redis-py's slot map),
+        one plain pipeline per master: its cluster pipeline spends longer working out every
+        command's slot than Redis spends on the command."""
+        assert self._cluster is not None
+        groups: dict[str, tuple[ClusterNode, list[tuple[str, bytes]]]] = {}
         try:
-            groups: dict[str, list[tuple[str, bytes]]] = {}
-            masters: dict[str, ClusterNode] = {}
             for item in batch:
                 node = self._cluster.get_node_from_key(item[0])
                 if node is None:
                     raise RedisClusterException("a slot has no master")
-                groups.setdefault(node.name, []).append(item)
-                masters[node.name] = node
-        except RedisClusterException as exc:
-            self._trip(exc)
-            with contextlib.suppress(RedisError, OSError):
-                await self._cluster.nodes_manager.initialize()
-            return batch
-        sent = await asyncio.gather(
-            *(self._send_to(masters[name], items) for name, items in groups.items())
+                groups.setdefault(node.name, (node, []))[1].append(item)
+        except REDIS_ERRORS as exc:
+            self._trip(exc)  # no slot map: the cluster is being asked again
+            await self._refresh_map()
+            return
+        now = time.monotonic()
+        await asyncio.gather(
+            *(
+                self._send_to(master, items, again=again)
+                for master, items in groups.values()
+                if self._shard_down_until.get(master.name, 0.0) <= now
+            )
         )
-        return [item for failed in sent for item in failed]
 
     async def _send_to(
-        self, master: ClusterNode, batch: list[tuple[str, bytes]]
-    ) -> list[tuple[str, bytes]]:
-        """One shard's share of a batch; what it did not take."""
+        self, master: ClusterNode, batch: list[tuple[str, bytes]], *, again: bool
+    ) -> None:
+        """One master's share of a batch, on a client of its own."""
         client = self._masters.get(master.name)
         if client is None:
             client = self._masters[master.name] = Redis(
@@ -278,18 +272,26 @@ class RedisBroker:
                 for channel, message in batch:
                     pipe.spublish(channel, message)
                 results = await pipe.execute(raise_on_error=False)
-        except (RedisError, OSError) as exc:
-            self._trip(exc)
-            return batch
-        failed = [item for item, result in zip(batch, results, strict=True) if _failed(result)]
-        if failed:
-            # MOVED (a slot changed hands) or the shard going down: a fresh map for the
-            # next round, and the breaker meanwhile.
-            self._trip(next(r for r in results if _failed(r)))
-            assert self._cluster is not None
-            with contextlib.suppress(RedisError, OSError):
-                await self._cluster.nodes_manager.initialize()
-        return failed
+        except REDIS_ERRORS as exc:
+            # That master is down: what is for it is dropped for a second (its subscribers
+            # lost their connection too, and catch up), the other shards go on.
+            if self._shard_down_until.get(master.name, 0.0) <= time.monotonic():
+                log.warning("a Redis Cluster master is unavailable (%s)", exc)
+            self._shard_down_until[master.name] = time.monotonic() + BREAKER_SECONDS
+            await self._refresh_map()
+            return
+        moved = [item for item, result in zip(batch, results, strict=True) if _failed(result)]
+        if moved:
+            # A slot moved (MOVED): nobody heard these, and its subscribers may already
+            # have caught up on the new owner, so they go again, once, by a fresh map.
+            await self._refresh_map()
+            if again:
+                await self._send_sharded(moved, again=False)
+
+    async def _refresh_map(self) -> None:
+        assert self._cluster is not None
+        with contextlib.suppress(*REDIS_ERRORS):
+            await self._cluster.nodes_manager.initialize()
 
     async def _flush(self, deadline: float) -> None:
         """Give queued publishes a moment to go out before the connection closes."""
@@ -331,7 +333,7 @@ class RedisBroker:
             if self._local_presence and self._available():
                 try:
                     await self._refresh_presence()
-                except (RedisError, OSError) as exc:
+                except REDIS_ERRORS as exc:
                     self._trip(exc)
 
     async def set_presence(self, channel: str, count: int) -> None:
@@ -346,14 +348,14 @@ class RedisBroker:
             async with self._redis.pipeline(transaction=False) as pipe:
                 self._record_presence(pipe, {channel: count})
                 await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             self._trip(exc)
 
     async def presence(self, channels: Sequence[str]) -> dict[str, int]:
         if channels and self._available():
             try:
                 return await self._read_presence(channels)
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 self._trip(exc)
         return await self._fallback.presence(channels)
 
@@ -395,7 +397,7 @@ class RedisBroker:
                     keys=[limit_key(key)], args=[int(window * 1000), limit]
                 )
                 return int(ttl) / 1000
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 self._trip(exc)
         return await self._fallback.hit(key, limit, window)
 
@@ -404,7 +406,7 @@ class RedisBroker:
             try:
                 value = await self._redis.get(limit_key(key))
                 return int(value or 0)
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 self._trip(exc)
         return await self._fallback.peek(key)
 
@@ -413,7 +415,7 @@ class RedisBroker:
         if self._available():
             try:
                 await self._redis.delete(limit_key(key))
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 self._trip(exc)
 
     async def release(self, key: str) -> None:
@@ -421,7 +423,7 @@ class RedisBroker:
         if self._available():
             try:
                 await self._release_script(keys=[limit_key(key)])
-            except (RedisError, OSError) as exc:
+            except REDIS_ERRORS as exc:
                 self._trip(exc)
 
     async def ping(self) -> None:
@@ -444,4 +446,4 @@ class RedisBroker:
 
 
 def _failed(result: object) -> bool:
-    return isinstance(result, (RedisError, OSError))
+    return isinstance(result, REDIS_ERRORS)

@@ -16,18 +16,19 @@ import time
 from collections.abc import Iterable
 
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import RedisClusterException
 
 from server.broker.base import MessageHandler, ReconnectHandler
-from server.broker.redis_sub import Subscriber
+from server.broker.redis_sub import REDIS_ERRORS, Subscriber
 from server.broker.targets import RedisTarget
 
 log = logging.getLogger("threadline.broker")
 
 # After the map changed: how long every shard has to connect before the map is asked again
-# (a master that died is still named until its replica is promoted).
+# (a master that died is still named until its replica is promoted), doubling up to a cap.
 SETTLE_SECONDS = 1.0
 RETRY_SECONDS = 0.25
+RETRY_MAX_SECONDS = 4.0
 
 
 class ShardedSubscriber:
@@ -49,7 +50,7 @@ class ShardedSubscriber:
         self._trouble = asyncio.Event()
         self._settling = False
         self._task: asyncio.Task[None] | None = None
-        self._catchup: asyncio.Future[None] | None = None
+        self._catchups: set[asyncio.Future[None]] = set()
         self.reconnects = 0  # shards re-routed after a failover or a slot's move
 
     @property
@@ -65,13 +66,14 @@ class ShardedSubscriber:
         self._task = asyncio.create_task(self._settle(), name="threadline-redis-shards")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for shard in self._shards.values():
+        for task in (self._task, *self._catchups):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        while self._shards:
+            _name, shard = self._shards.popitem()
             await shard.close()
-        self._shards.clear()
 
     def subscribe(self, channels: Iterable[str]) -> None:
         new = [ch for ch in channels if ch not in self.channels]
@@ -81,7 +83,7 @@ class ShardedSubscriber:
             return
         try:
             plan = self._plan(new)
-        except (RedisClusterException, RedisError):
+        except REDIS_ERRORS:
             self._trouble.set()  # no slot map yet, or a slot without a master
             return
         for node, group in plan.values():
@@ -135,49 +137,59 @@ class ShardedSubscriber:
 
     async def _settle(self) -> None:
         """Whenever a shard is in trouble: ask the cluster for its slot map again and move
-        every channel to the master that owns its slot now, until every shard is connected;
-        then catch up from the database (what was published meanwhile is gone)."""
+        every channel to the master that owns its slot now, until every shard is connected,
+        catching up from the database after each move (what was published meanwhile is
+        gone), asking less often the longer it lasts."""
         while True:
             await self._trouble.wait()
-            self._settling, moved = True, False
+            self._settling, wait, failures = True, RETRY_SECONDS, 0
             while self._trouble.is_set():
                 self._trouble.clear()  # trouble from now on is seen by the next round
-                routed = await self._reroute()
-                if routed is not None:
-                    moved = moved or routed
+                moved = await self._reroute(quiet=failures > 0)
+                if moved is not None:
                     deadline = time.monotonic() + SETTLE_SECONDS
                     # (Polled: the shards' connected flags are theirs to set.)
                     while time.monotonic() < deadline and not self._all_connected():  # noqa: ASYNC110
                         await asyncio.sleep(0.05)
-                if routed is None or not self._all_connected():
+                    if moved:
+                        self.reconnects += 1
+                        log.warning("Redis Cluster channels moved to new masters; catching up")
+                        self._catch_up()
+                if moved is None or not self._all_connected():
+                    failures += 1
                     self._trouble.set()
-                    await asyncio.sleep(RETRY_SECONDS)
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, RETRY_MAX_SECONDS)
             self._settling = False
-            if moved:
-                self.reconnects += 1
-                log.warning("Redis Cluster channels moved to new masters; catching up")
-                self._catchup = asyncio.ensure_future(self._on_reconnect())
+
+    def _catch_up(self) -> None:
+        # (Every time: one already running may have read the pages before this move.)
+        catchup = asyncio.ensure_future(self._on_reconnect())
+        self._catchups.add(catchup)
+        catchup.add_done_callback(self._catchups.discard)
 
     def _all_connected(self) -> bool:
         return all(shard.connected for shard in self._shards.values())
 
-    async def _reroute(self) -> bool | None:
+    async def _reroute(self, *, quiet: bool) -> bool | None:
         """Apply the cluster's current slot map: whether any channel changed shard, or
         ``None`` when no map could be had."""
         try:
+            # (The client's slot map, asked again now: its own refresh waits for errors.)
             await self._cluster.nodes_manager.initialize()
             plan = self._plan(self.channels)
-        except (RedisClusterException, RedisError, OSError) as exc:
-            log.warning("Redis Cluster slot map unavailable (%s); asking again", exc)
+        except REDIS_ERRORS as exc:
+            if not quiet:  # once per episode, not every round
+                log.warning("Redis Cluster slot map unavailable (%s); asking again", exc)
             return None
         moved = False
         for name in list(self._shards):
             shard = self._shards[name]
             keep = set(plan[name][1]) if name in plan else set()
             if not keep:
-                del self._shards[name]
                 moved = moved or bool(shard.channels)
-                await shard.close()
+                await shard.close()  # (then forgotten: a cancel meanwhile leaks nothing)
+                del self._shards[name]
                 continue
             gone = [ch for ch in shard.channels if ch not in keep]
             if gone:

@@ -14,12 +14,16 @@ from typing import Any
 
 import hiredis
 from redis.connection import SSLConnection, parse_url
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from server.broker.base import MessageHandler, ReconnectHandler
 from server.broker.targets import RedisTarget
 
 log = logging.getLogger("threadline.broker")
+
+# What Redis, or redis-py's cluster client (whose own errors are not RedisErrors: no node
+# answers, a slot without a master), raises when Redis is not there to answer.
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
 
 HEARTBEAT_SECONDS = 5.0
 # No heartbeat for this long: the connection is half-dead (e.g. a failover) -> reconnect.
@@ -87,6 +91,7 @@ class Subscriber:
         self._on_reconnect = on_reconnect
         self._publish_heartbeat = publish_heartbeat
         self.channels: set[str] = set()
+        self._leaving: dict[str, int] = {}  # our SUNSUBSCRIBEs not confirmed yet
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self._heart: asyncio.Task[None] | None = None
@@ -115,6 +120,9 @@ class Subscriber:
     def unsubscribe(self, channels: Iterable[str]) -> None:
         gone = [ch for ch in channels if ch in self.channels]
         self.channels.difference_update(gone)
+        if self._sharded and self._writer is not None and self.connected:
+            for channel in gone:  # (its confirmation is ours, not the node letting go)
+                self._leaving[channel] = self._leaving.get(channel, 0) + 1
         self._send(self._verbs[1], gone)
 
     def _send(self, verb: str, channels: list[str]) -> None:
@@ -227,27 +235,41 @@ class Subscriber:
                     elif isinstance(reply, list) and reply and reply[0] == b"sunsubscribe":
                         self._lost(reply[1].decode())
                     elif isinstance(reply, hiredis.ReplyError):
-                        if self._sharded and str(reply).startswith(("MOVED", "ASK")):
-                            # This node no longer serves a channel we asked for: the
-                            # owner of the moved slots takes it (``on_down`` re-routes).
-                            log.warning("Redis Cluster moved a channel's slot: %s", reply)
-                            if self._on_down is not None:
-                                self._on_down()
+                        if self._sharded and str(reply).startswith(("MOVED ", "ASK ")):
+                            # This node does not serve that slot (any more): its channels
+                            # are not subscribed here, and go to whoever owns it now.
+                            self._moved(int(str(reply).split()[1]))
                         else:
                             log.error("Redis subscriber error reply: %s", reply)
         except (OSError, hiredis.ProtocolError) as exc:
             log.warning("Redis subscriber connection lost: %s", exc)
 
     def _lost(self, channel: str) -> None:
-        """The node unsubscribed ``channel`` by itself (our own unsubscribe dropped it from
-        ``channels`` first): its slot moved, and another node must take it."""
-        if channel in self.channels:
+        """A SUNSUBSCRIBE arrived: the confirmation of ours, or the node letting go of
+        ``channel`` by itself because its slot moved; then another node must take it."""
+        pending = self._leaving.get(channel, 0)
+        if pending:
+            if pending == 1:
+                del self._leaving[channel]
+            else:
+                self._leaving[channel] = pending - 1
+        elif channel in self.channels:
             self.channels.discard(channel)
+            if self._on_lost is not None:
+                self._on_lost(channel)
+
+    def _moved(self, slot: int) -> None:
+        """An SSUBSCRIBE was answered MOVED: none of that slot's channels is held here."""
+        assert self._slot_of is not None
+        gone = [channel for channel in self.channels if self._slot_of(channel) == slot]
+        self.channels.difference_update(gone)
+        for channel in gone:
             if self._on_lost is not None:
                 self._on_lost(channel)
 
     def _drop(self) -> None:
         self.connected = False
+        self._leaving.clear()  # (a new connection subscribes afresh)
         if self._writer is not None:
             self._writer.close()
             self._writer = None
