@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from server.broker.targets import BrokerUrlError, RedisTarget, parse_target
@@ -100,3 +103,18 @@ def test_settings_show_a_sentinel_url_without_its_password() -> None:
     )
     assert shown("redis://hunter2@cache:6379/0", hidden=False) == "redis://***@cache:6379/0"
     assert "hunter2" not in shown("rediss://:hunter2@cache:6380/1", hidden=False)
+
+
+def test_the_guides_broker_urls_are_ones_the_server_takes() -> None:
+    """docs/operators.md's Sentinel and Cluster examples, as an operator would fill them in
+    (the optional parts written out and left out), start a server."""
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "operators.md").read_text()
+    examples = re.findall(r"`THREADLINE_REDIS_URL=(rediss?\+\w+://[^`]+)`", guide)
+    assert {url.partition("://")[0] for url in examples} == {"redis+sentinel", "redis+cluster"}
+    for example in examples:
+        for url in (re.sub(r"\[/DB\]", "", example), example.replace("[/DB]", "/2")):
+            url = url.replace("SERVICE", "tl")
+            target = parse_target(url)
+            assert target.mode in ("sentinel", "cluster")
+            assert len(target.nodes) == 3
+            assert Settings.from_env({"THREADLINE_REDIS_URL": url}).redis_url == url
