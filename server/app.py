@@ -27,6 +27,7 @@ from server.core.authors import AuthorTokens
 from server.core.context import Limits, Services
 from server.core.erasure import forget_old_data
 from server.core.errors import DomainError
+from server.core.failures import log_failure
 from server.core.names import warm as warm_name_checks
 from server.core.passwords import hasher
 from server.core.sites import SiteDirectory
@@ -157,8 +158,8 @@ async def _maintain(state: AppState) -> None:
                     sessions,
                     texts,
                 )
-        except Exception:
-            log.exception("maintenance failed; retrying in an hour")
+        except Exception:  # noqa: BLE001 -- log_failure logs it
+            log_failure(log, "maintenance failed; retrying in an hour")
         await asyncio.sleep(3600)
 
 

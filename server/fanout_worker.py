@@ -16,6 +16,7 @@ import logging
 import time
 
 from server.core.context import Services
+from server.core.failures import log_failure
 from server.core.fanout import BATCH, fan_out
 
 log = logging.getLogger("threadline.fanout")
@@ -87,9 +88,9 @@ class FanOutWorker:
         try:
             async with self.services.store.read() as tx:
                 self._seen, pages = await tx.pages_posted_after(self._seen, POLLED)
-        except Exception:
+        except Exception:  # noqa: BLE001 -- log_failure logs it
             if not self._poll_failing:  # once per outage, not every second
-                log.exception("looking for new events failed; retrying every second")
+                log_failure(log, "looking for new events failed; retrying every second")
             self._poll_failing = True
             return
         if self._poll_failing:
@@ -110,8 +111,8 @@ class FanOutWorker:
                 woken, self._pages = self._pages, {}
             try:
                 done = await fan_out(self.services, None if everything else sorted(woken))
-            except Exception:
-                log.exception("fan-out of published comments failed; retrying")
+            except Exception:  # noqa: BLE001 -- log_failure logs it
+                log_failure(log, "fan-out of published comments failed; retrying")
                 self._put_back(woken, set(woken))
                 await asyncio.sleep(FAILED_PAUSE)
                 return total

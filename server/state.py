@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 
 from server.broker import Broker
 from server.core.context import Services
+from server.core.failures import log_failure
 from server.core.sites import SiteDirectory
 from server.fanout_worker import FanOutWorker
 from server.http.thread_cache import ThreadCache
@@ -40,8 +41,8 @@ class BackgroundWork:
         async def logged() -> None:
             try:
                 await work
-            except Exception:
-                log.exception("%s failed", name)
+            except Exception:  # noqa: BLE001 -- log_failure logs it
+                log_failure(log, "%s failed", name)
 
         task = asyncio.create_task(logged(), name=f"threadline-{name}")
         self.tasks.add(task)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from server.core.authors import AuthorTokens
 from server.core.errors import RateLimited
+from server.core.failures import log_failure
 from server.core.models import PENDING, Event, QueueChange
 from server.core.ports import Counters, Publisher, QueueObserver, Store
 
@@ -67,8 +68,9 @@ class Services:
         try:
             events = await self.settled(events)
             await self.publisher.publish(events)
-        except Exception:
-            log.exception(
+        except Exception:  # noqa: BLE001 -- log_failure logs it
+            log_failure(
+                log,
                 "publish failed for %d event(s) on page %s; "
                 "clients will catch up from the event table",
                 len(events),

@@ -8,6 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
+from server.core.errors import Unavailable
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 log = logging.getLogger("threadline.cache")
@@ -47,8 +49,11 @@ class SingleFlight(Generic[K, V]):
 
     @staticmethod
     def _log_failure(task: asyncio.Task[V]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("background refresh failed: %r", task.exception())
+        if task.cancelled() or (error := task.exception()) is None:
+            return
+        # A database outage is logged once by the store, not by every refresh it fails.
+        level = logging.DEBUG if isinstance(error, Unavailable) else logging.WARNING
+        log.log(level, "background refresh failed: %r", error)
 
 
 def _retrieved(task: asyncio.Task[object]) -> None:

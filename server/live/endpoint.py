@@ -10,7 +10,7 @@ import time
 from starlette.types import Message
 from starlette.websockets import WebSocket
 
-from server.core.errors import DomainError, RateLimited, Unauthorized
+from server.core.errors import DomainError, RateLimited, Unauthorized, Unavailable
 from server.core.models import Site
 from server.core.origins import origin_allowed
 from server.core.readers import author_hash_of, is_session
@@ -130,6 +130,10 @@ async def _serve(ws: WebSocket, app: AppState, site_id: str, conn: LiveConnectio
         await _close(ws, conn, Close.POLICY, "no subscribe frame in time")
     except ProtocolError as exc:
         await _close(ws, conn, exc.code, exc.reason)
+    except Unavailable as exc:
+        # The database is down (a replay, a room opening): the client resumes from its
+        # seq once it answers again, as after any drop.
+        await _close(ws, conn, Close.TRY_AGAIN, f"{exc.code}: {exc.message}")
 
 
 async def _subscribe(app: AppState, site_id: str, conn: LiveConnection, msg: ClientMessage) -> None:
@@ -138,7 +142,7 @@ async def _subscribe(app: AppState, site_id: str, conn: LiveConnection, msg: Cli
         page = await page_for_subscriber(app.services, site, msg.page, conn.ip)
         if msg.token is not None:
             conn.author_hash = await _author(app, site, msg.token)
-    except RateLimited as exc:
+    except (RateLimited, Unavailable) as exc:
         raise ProtocolError(Close.TRY_AGAIN, f"{exc.code}: {exc.message}") from None
     except DomainError as exc:
         raise ProtocolError(Close.POLICY, f"{exc.code}: {exc.message}") from None

@@ -15,6 +15,7 @@ from server.broker.channels import moderation_channel, site_of_moderation_channe
 from server.broker.messages import EVENT, pack, unpack
 from server.core.accounts import access_lost, session_by_hash
 from server.core.context import Services
+from server.core.failures import log_failure
 from server.core.models import Moderator, QueueChange
 from server.core.queue import QueueItem, tab_of
 from server.live.connection import LiveConnection
@@ -71,8 +72,8 @@ class ModerationQueueHub:
             await asyncio.sleep(ACCESS_EVERY)
             try:
                 await self.check_access()
-            except Exception:
-                log.exception("could not check moderators' access; retrying")
+            except Exception:  # noqa: BLE001 -- log_failure logs it
+                log_failure(log, "could not check moderators' access; retrying")
 
     async def check_access(self) -> None:
         """Close every socket whose moderator lost the session or a site it shows."""
@@ -130,8 +131,8 @@ class ModerationQueueHub:
                 text = orjson.dumps({"type": "counts", "data": counts}).decode()
                 for socket in sockets:
                     socket.push(text)
-        except Exception:
-            log.exception("could not count the queue of %s", site)
+        except Exception:  # noqa: BLE001 -- log_failure logs it
+            log_failure(log, "could not count the queue of %s", site)
         finally:
             self._counts.pop(site, None)
 

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from server.core.failures import log_failure
 from server.core.models import EventType
 from server.core.ports import Store
 from server.live.frames import frame
@@ -93,8 +94,8 @@ class ReactionCounts:
         try:
             async with self._store.read() as tx:
                 totals = await tx.reaction_totals(sorted(ids))
-        except Exception:
-            log.exception("reading reaction totals failed for %s; retrying", room.channel)
+        except Exception:  # noqa: BLE001 -- log_failure logs it
+            log_failure(log, "reading reaction totals failed for %s; retrying", room.channel)
             if self._rooms.get(room.channel) is room:
                 self._pending.setdefault(room, set()).update(ids)
                 if room not in self._timers:

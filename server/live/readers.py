@@ -28,6 +28,7 @@ from typing import Any
 
 from server.broker.base import PubSub
 from server.broker.channels import reader_channel
+from server.core.failures import log_failure
 from server.core.ports import Store
 from server.live.frames import Frame, frame
 
@@ -222,8 +223,8 @@ class ReaderRegistry:
                             )
                             counts.append((reader, unread))
                             self.reads += 1
-            except Exception:
-                log.exception("reading %d reader(s)' unread counts failed; retrying", len(batch))
+            except Exception:  # noqa: BLE001 -- log_failure logs it
+                log_failure(log, "reading %d reader(s)' unread counts failed; retrying", len(batch))
                 for reader in batch:
                     if self.by_channel.get(reader.channel) is reader and reader.timer is None:
                         self._schedule(reader, RETRY_AFTER)

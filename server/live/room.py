@@ -8,6 +8,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from server.core.failures import log_failure
 from server.core.models import Page
 from server.live.connection import LiveConnection
 from server.live.frames import Frame, frame
@@ -102,8 +103,8 @@ class Room:
                 self._refill = False
                 try:
                     rows = await self._load(self.page, self.last_seq, None)
-                except Exception:
-                    log.exception("catch-up read failed for %s; retrying", self.channel)
+                except Exception:  # noqa: BLE001 -- log_failure logs it
+                    log_failure(log, "catch-up read failed for %s; retrying", self.channel)
                     await asyncio.sleep(1.0)
                     self._refill = True
                     rows = []

@@ -14,6 +14,7 @@ from server.broker.base import Presence, PubSub
 from server.broker.channels import page_channel
 from server.core.errors import RateLimited
 from server.core.events import REDACTING
+from server.core.failures import log_failure
 from server.core.models import Page
 from server.core.ports import Store
 from server.live.connection import LiveConnection
@@ -164,8 +165,8 @@ class RoomRegistry:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await self.sweep()
-            except Exception:
-                log.exception("sweep failed")
+            except Exception:  # noqa: BLE001 -- log_failure logs it
+                log_failure(log, "sweep failed")
 
     async def sweep(self) -> None:
         """Catch rooms up from the database, recount presence, close idle rooms."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from urllib.parse import quote
 
+from server.core.failures import log_failure
 from server.core.models import Page, Status
 from server.core.ports import Store, Tx
 from server.core.subscriptions import (
@@ -125,8 +126,8 @@ class MailOutbox:
         while not self._stopping:
             try:
                 busy = await self.run_once()
-            except Exception:
-                log.exception("mail outbox round failed; retrying")
+            except Exception:  # noqa: BLE001 -- log_failure logs it
+                log_failure(log, "mail outbox round failed; retrying")
                 busy = 0
             if busy >= BATCH or self._stopping:
                 continue  # more is due: no pause (or stopping: no wait)
@@ -208,8 +209,8 @@ class MailOutbox:
         try:
             async with self.store.read() as tx:
                 built = await self._build(tx, job)
-        except Exception:
-            log.exception("building mail for outbox rows %s failed", job.ids)
+        except Exception:  # noqa: BLE001 -- log_failure logs it
+            log_failure(log, "building mail for outbox rows %s failed", job.ids)
             built = None
         if built is None:  # nothing left to tell (the comments left public view)
             async with self.store.write() as tx:

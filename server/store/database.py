@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -69,6 +75,8 @@ class SqlStore:
                 pool_recycle=1800,
                 connect_args={"timeout": 5, "command_timeout": 15},
             )
+            event.listen(self._pg.sync_engine, "checkout", _replace_closed)
+        self._outage = Outage()
         # One write transaction at a time per process on SQLite: the file has one writer, and
         # queueing here is fair where SQLite's lock is first-come-whoever-polls-first.
         self._write_lock = asyncio.Lock() if self.dialect == "sqlite" else None
@@ -77,7 +85,7 @@ class SqlStore:
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTx]:
-        async with _translate_errors():
+        async with _translate_errors(self._outage):
             if self._sqlite is not None:
                 with self._sqlite.connect() as conn:
                     await _sqlite_begin(conn, write=False)
@@ -93,7 +101,7 @@ class SqlStore:
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[SqlTx]:
-        async with _translate_errors():
+        async with _translate_errors(self._outage):
             if self._sqlite is not None:
                 assert self._write_lock is not None
                 async with self._write_lock:
@@ -140,7 +148,7 @@ class SqlStore:
 
     async def run_sync(self, fn: Callable[..., T], *args: Any, write: bool = False) -> T:
         """``fn(sync_connection, *args)`` inside a transaction: migrations and schema checks."""
-        async with _translate_errors():
+        async with _translate_errors(self._outage):
             if self._sqlite is not None:
                 lock = self._write_lock if write else None
                 async with lock or contextlib.nullcontext():
@@ -186,10 +194,65 @@ class SqlStore:
 # SQLSTATEs of a transaction the database rolled back to let another through: a deadlock
 # victim, a serialization failure. Retrying the whole request is the documented remedy.
 RETRYABLE = frozenset({"40P01", "40001"})
+# SQLSTATE classes of a database that cannot serve now, whatever was asked: connection
+# exceptions (08), insufficient resources (53: too many connections, disk full), operator
+# intervention (57: shutting down, starting up, restarting after a crash, a cancelled
+# statement). A restart or a failover answers these, not only a dropped socket.
+UNAVAILABLE_CLASSES = frozenset({"08", "53", "57"})
+
+
+class Outage:
+    """Whether the database answers, as this process's transactions find it: an outage is
+    logged as one warning when it starts and one line when it ends, however many requests
+    it refuses in between (each raises ``Unavailable``: HTTP answers 503 with Retry-After)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.refused = 0
+
+    def failed(self, error: BaseException) -> None:
+        self.refused += 1
+        if self.since is not None:
+            log.debug("database still unavailable (%s)", _reason(error))
+            return
+        self.since, self.refused = time.monotonic(), 1
+        log.warning(
+            "database unavailable (%s); refusing what needs it (to be retried) until it "
+            "answers again",
+            _reason(error),
+        )
+
+    def answered(self) -> None:
+        if self.since is None:
+            return
+        log.info(
+            "database answering again after %.1f s; %d transaction(s) refused meanwhile",
+            time.monotonic() - self.since,
+            self.refused,
+        )
+        self.since = None
+
+
+def _reason(error: BaseException) -> str:
+    """The root cause in one short line, e.g. ``ConnectionRefusedError: [Errno 111] ...``:
+    never SQLAlchemy's statement, parameters or link, never a traceback."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    lines = str(error).split("(Background on this error")[0].strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
+
+
+def _replace_closed(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection whose socket the server closed (a restart, a failover, an idle
+    timeout) is replaced as it is drawn, with no round trip (asyncpg knows it is closed),
+    rather than failing the request that drew it once the database is back."""
+    driver = record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 @contextlib.asynccontextmanager
-async def _translate_errors() -> AsyncIterator[None]:
+async def _translate_errors(outage: Outage) -> AsyncIterator[None]:
     try:
         yield
     except IntegrityError as exc:
@@ -199,24 +262,27 @@ async def _translate_errors() -> AsyncIterator[None]:
             ) from exc
         raise Conflict("conflict", "the data changed concurrently; try again") from exc
     except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
-        log.warning("database unavailable: %s", exc)
+        outage.failed(exc)
         raise Unavailable(
             "database_unavailable", "the database is busy or unreachable; try again shortly"
         ) from exc
     except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise Unavailable("database_unavailable", "the database connection was lost") from exc
-        if getattr(exc.orig, "sqlstate", None) in RETRYABLE:
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if exc.connection_invalidated or (sqlstate or "")[:2] in UNAVAILABLE_CLASSES:
+            outage.failed(exc)
+            raise Unavailable(
+                "database_unavailable", "the database is unreachable; try again shortly"
+            ) from exc
+        if sqlstate in RETRYABLE:
             # PostgreSQL chose this transaction to break a deadlock (or a serialization
             # failure): it rolled back whole, so the same request again will do.
-            log.warning(
-                "transaction rolled back by the database (%s); asked to retry",
-                getattr(exc.orig, "sqlstate", None),
-            )
+            log.warning("transaction rolled back by the database (%s); asked to retry", sqlstate)
             raise Unavailable(
                 "database_conflict", "the database is busy; try again shortly"
             ) from exc
         raise
+    else:
+        outage.answered()
 
 
 def _sqlite_engine(url: str, pool_size: int, echo: bool) -> Engine:

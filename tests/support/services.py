@@ -115,12 +115,15 @@ class RedisServer:
 
 
 class PostgresCluster:
-    """A throwaway cluster (initdb refuses root, so it runs as the postgres user)."""
+    """A throwaway cluster (initdb refuses root, so it runs as the postgres user).
+    ``durable_commits``: a commit is acknowledged once its WAL is written, so it survives
+    an ``immediate`` stop (the default acknowledges sooner, for speed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable_commits: bool = False) -> None:
         self.bindir = _pg_bindir()
         self.base = ""
         self.port = 0
+        self.durable_commits = durable_commits
 
     @property
     def admin_url(self) -> str:
@@ -168,45 +171,46 @@ class PostgresCluster:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+        self._pg_ctl_start()
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
+        subprocess.run(
+            [*self._as_user, f"{self.bindir}/pg_ctl", "-D", os.path.join(self.base, "data"), *args],
+            check=check,
+            stdout=subprocess.DEVNULL,
+            timeout=60,
+        )
+
+    def _pg_ctl_start(self) -> None:
         opts = (
             f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=300"
+            f"-c fsync=off -c synchronous_commit={'on' if self.durable_commits else 'off'} "
+            "-c full_page_writes=off -c max_connections=300"
         )
-        subprocess.run(
-            [
-                *as_user,
-                f"{self.bindir}/pg_ctl",
-                "-D",
-                data,
-                "-l",
-                f"{self.base}/server.log",
-                "-w",
-                "-o",
-                opts,
-                "start",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        self._pg_ctl("-l", f"{self.base}/server.log", "-w", "-o", opts, "start")
+
+    def shut_down(self, mode: str = "fast") -> None:
+        """Stop the server, keeping its data for ``start_again``: every client's connection
+        is dropped. ``fast`` ends every session and checkpoints, so every commit survives;
+        ``immediate`` is a crash, which the last commits survive only with
+        ``durable_commits``."""
+        assert self.base, "start() first"
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def start_again(self) -> None:
+        """Start it on the same port and data directory."""
+        self._pg_ctl_start()
+
+    def restart(self, *, down: float = 1.0, mode: str = "fast") -> None:
+        """Shut down, ``down`` seconds without a database, then start again."""
+        self.shut_down(mode)
+        time.sleep(down)
+        self.start_again()
 
     def stop(self) -> None:
         if not self.base:
             return
-        subprocess.run(
-            [
-                *self._as_user,
-                f"{self.bindir}/pg_ctl",
-                "-D",
-                os.path.join(self.base, "data"),
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ],
-            stdout=subprocess.DEVNULL,
-            check=False,
-        )
+        self._pg_ctl("-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(self.base, ignore_errors=True)
 
 
