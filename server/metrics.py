@@ -53,10 +53,11 @@ class Histogram:
 class LiveStats:
     """The fan-out's own counters, bumped inline by the live node and its rooms."""
 
-    __slots__ = ("delivered", "dropped_slow", "fanout", "published")
+    __slots__ = ("catch_ups", "delivered", "dropped_slow", "fanout", "published")
 
     def __init__(self) -> None:
         self.published = 0  # durable events this process published
+        self.catch_ups = 0  # times the broker lost messages and open pages caught up
         self.delivered = 0  # frames handed to local sockets
         self.dropped_slow = 0  # sockets closed because they did not read
         self.fanout = Histogram()  # one event: broker receipt -> every local socket written

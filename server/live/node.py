@@ -169,6 +169,7 @@ class LiveNode:
 
     async def _on_reconnect(self) -> None:
         # Messages in the gap are lost, forget doorbells included.
+        self.stats.catch_ups += 1
         for listener in self.all_changed:
             listener()
         self.readers.all_rang()

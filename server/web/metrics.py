@@ -45,6 +45,19 @@ async def render(state: AppState) -> str:
         [((), hub.connections)],
     )
     out.metric(
+        "threadline_broker_connected",
+        "gauge",
+        "1 while every broker subscription of this process is live (always 1 in-process).",
+        [((), int(state.broker.connected))],
+    )
+    out.metric(
+        "threadline_broker_catch_ups_total",
+        "counter",
+        "Times the broker's subscriptions came back (Redis restarted, failed over, a slot "
+        "moved) and the open pages caught up from the database.",
+        [((), live.catch_ups)],
+    )
+    out.metric(
         "threadline_pages_subscribed",
         "gauge",
         "Pages this process holds a broker subscription for.",

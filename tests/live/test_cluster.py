@@ -25,6 +25,7 @@ from tests.support.cluster import RedisClusterSet
 from tests.support.config import SECRET
 from tests.support.db import Databases
 from tests.support.live import start_pair
+from tests.support.metrics import TOKEN, scrape
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
 from tests.support.services import free_port, unavailable
@@ -63,7 +64,7 @@ async def test_two_processes_deliver_through_cluster_shards_and_follow_a_failove
     db_url = await databases.create("postgresql")
     store = SqlStore(db_url, pool_size=1)
     await add_site(command_services(store, SECRET), "sharded", origins=[ORIGIN])
-    a, b = start_pair(db_url, cluster.url, tmp_path)
+    a, b = start_pair(db_url, cluster.url, tmp_path, THREADLINE_METRICS_TOKEN=TOKEN)
     readers: list[Reader] = []
     try:
         # A reader on every page in each process: every page is wanted by both.
@@ -92,6 +93,8 @@ async def test_two_processes_deliver_through_cluster_shards_and_follow_a_failove
             for page in PAGES:  # live across processes: posted on A, read on B
                 await post(page, 0, a)
                 await on_b[page].until_seq(1, timeout=5)
+            before = await scrape(http, b.url)
+            assert before["threadline_broker_connected"] == 1
 
             # Sharded pub/sub only, each page on its own shard: every page channel is
             # subscribed on exactly one master, the one owning its slot, and no node saw a
@@ -153,6 +156,13 @@ async def test_two_processes_deliver_through_cluster_shards_and_follow_a_failove
             )
             await post(busiest, 80, a)
             await on_b[busiest].until_seq(81, timeout=5)
+            # What an operator watches: B's subscriptions are live again, and it caught up.
+            after = await scrape(http, b.url)
+            assert after["threadline_broker_connected"] == 1
+            assert (
+                after["threadline_broker_catch_ups_total"]
+                > before["threadline_broker_catch_ups_total"]
+            )
         assert set(statuses) == {201}
     finally:
         for reader in readers:
