@@ -37,7 +37,7 @@ class FanOutWorker:
         self.poll = poll
         self.look = look
         self._seen: int | None = None  # the newest event id a poll saw
-        self._poll_failing = False
+        self._poll_failing: str | None = None  # the kind of failure logged, while it lasts
         self.batches = 0
         self.comments = 0
         # Seconds in batches' transactions (BEGIN to COMMIT, not the wait for SQLite's write
@@ -88,14 +88,16 @@ class FanOutWorker:
         try:
             async with self.services.store.read() as tx:
                 self._seen, pages = await tx.pages_posted_after(self._seen, POLLED)
-        except Exception:  # noqa: BLE001 -- log_failure logs it
-            if not self._poll_failing:  # once per outage, not every second
+        except Exception as exc:  # noqa: BLE001 -- log_failure logs it
+            # Once per kind of failure, not every second (an outage, then a bug after it,
+            # are each logged).
+            if self._poll_failing != type(exc).__name__:
                 log_failure(log, "looking for new events failed; retrying every second")
-            self._poll_failing = True
+            self._poll_failing = type(exc).__name__
             return
         if self._poll_failing:
             log.info("looking for new events works again")
-        self._poll_failing = False
+        self._poll_failing = None
         for page_id in pages:
             self._pages.setdefault(page_id, TRIES)
 

@@ -15,7 +15,7 @@ from starlette.requests import HTTPConnection
 
 from server.broker import Broker
 from server.core.context import Services
-from server.core.failures import log_failure
+from server.core.errors import Unavailable
 from server.core.sites import SiteDirectory
 from server.fanout_worker import FanOutWorker
 from server.http.thread_cache import ThreadCache
@@ -41,8 +41,12 @@ class BackgroundWork:
         async def logged() -> None:
             try:
                 await work
-            except Exception:  # noqa: BLE001 -- log_failure logs it
-                log_failure(log, "%s failed", name)
+            except Unavailable as exc:
+                # One-shot (a reset mail, a cache refresh): nothing tries it again, so it is
+                # a warning even while the database's outage is logged elsewhere.
+                log.warning("%s failed and is not retried (%s)", name, exc.code)
+            except Exception:
+                log.exception("%s failed", name)
 
         task = asyncio.create_task(logged(), name=f"threadline-{name}")
         self.tasks.add(task)

@@ -14,6 +14,7 @@ from server.core.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    Unavailable,
 )
 from server.core.events import comment_event
 from server.core.guards import DUPLICATE_WINDOW, form_age_ms, honeypot_filled
@@ -98,23 +99,28 @@ async def post_comment(
 ) -> PostResult:
     """Validate and store a comment or reply; publish it if it is approved at once."""
     args = (svc, site, draft, token, client_ip, idempotency_key, moderator, name_override)
+    counted: list[str] = []
     if not moderator:
-        await svc.check_rate(
-            f"post:{site.id}:{ip_hash(svc.secret, client_ip)}",
-            svc.limits.rate_limit,
-            60,
-            "comments",
-        )
+        client_key = f"post:{site.id}:{ip_hash(svc.secret, client_ip)}"
+        await svc.check_rate(client_key, svc.limits.rate_limit, 60, "comments")
         # Keyed by the cleaned key, the one the comment lands under: " p" and "p\n" are p.
         page_key = hashlib.sha256(clean_page_key(draft.page).encode()).hexdigest()[:24]
-        await svc.check_rate(
-            f"page:{site.id}:{page_key}", svc.limits.page_rate_limit, 60, "comments on this page"
-        )
+        page_limit = f"page:{site.id}:{page_key}"
+        await svc.check_rate(page_limit, svc.limits.page_rate_limit, 60, "comments on this page")
+        limits = ((client_key, svc.limits.rate_limit), (page_limit, svc.limits.page_rate_limit))
+        counted = [key for key, limit in limits if limit > 0]
     try:
-        return await _post_once(*args)
-    except DuplicateKey:
-        # A concurrent retry of this very post won the insert: this attempt replays it.
-        return await _post_once(*args)
+        try:
+            return await _post_once(*args)
+        except DuplicateKey:
+            # A concurrent retry of this very post won the insert: this attempt replays it.
+            return await _post_once(*args)
+    except Unavailable:
+        # Nothing was posted (the database did not answer): the attempt is not counted,
+        # or the retries of an outage would spend a page's budget for everyone after it.
+        for counted_key in counted:
+            await svc.limiter.release(counted_key)
+        raise
 
 
 async def _post_once(

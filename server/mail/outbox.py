@@ -209,9 +209,12 @@ class MailOutbox:
         try:
             async with self.store.read() as tx:
                 built = await self._build(tx, job)
-        except Exception:  # noqa: BLE001 -- log_failure logs it
+        except Exception as exc:  # noqa: BLE001 -- log_failure logs it
+            # Not "nothing to tell": the mail is tried again later, like a failed send
+            # (marking it sent here lost the mail to a database blip).
             log_failure(log, "building mail for outbox rows %s failed", job.ids)
-            built = None
+            await self._failed(job, exc)
+            return
         if built is None:  # nothing left to tell (the comments left public view)
             async with self.store.write() as tx:
                 await tx.mark_mail_sent(job.ids, self.now_ms())

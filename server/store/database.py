@@ -76,6 +76,7 @@ class SqlStore:
                 connect_args={"timeout": 5, "command_timeout": 15},
             )
             event.listen(self._pg.sync_engine, "checkout", _replace_closed)
+            event.listen(self._pg.sync_engine, "handle_error", _disconnects)
         self._outage = Outage()
         # One write transaction at a time per process on SQLite: the file has one writer, and
         # queueing here is fair where SQLite's lock is first-come-whoever-polls-first.
@@ -194,11 +195,17 @@ class SqlStore:
 # SQLSTATEs of a transaction the database rolled back to let another through: a deadlock
 # victim, a serialization failure. Retrying the whole request is the documented remedy.
 RETRYABLE = frozenset({"40P01", "40001"})
-# SQLSTATE classes of a database that cannot serve now, whatever was asked: connection
-# exceptions (08), insufficient resources (53: too many connections, disk full), operator
-# intervention (57: shutting down, starting up, restarting after a crash, a cancelled
-# statement). A restart or a failover answers these, not only a dropped socket.
-UNAVAILABLE_CLASSES = frozenset({"08", "53", "57"})
+QUERY_CANCELED = "57014"
+# SQLSTATEs of a database that cannot serve now, whatever was asked: the connection could
+# not be made or was lost (08...), the server is shutting down, crashed or starting up
+# (57P01-57P03), it has no connection left (53300), or this connection still reaches a
+# primary that a failover demoted (25006, read-only). A restart or a failover answers these,
+# not only a dropped socket; the connection is dropped with them (``_disconnects``). Not
+# here: a cancelled or timed-out statement, a full disk, a protocol error, which are faults
+# to see in the log, not an outage to wait out.
+UNAVAILABLE_STATES = frozenset(
+    {"08000", "08001", "08003", "08004", "08006", "57P01", "57P02", "57P03", "53300", "25006"}
+)
 
 
 class Outage:
@@ -242,6 +249,36 @@ def _reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
 
 
+def _sqlstate(error: BaseException) -> str | None:
+    state = getattr(getattr(error, "orig", error), "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def _is_outage(error: BaseException) -> bool:
+    """A database that is not there to answer (as opposed to one that answered with a
+    fault): a connection refused, reset or lost, or one of ``UNAVAILABLE_STATES``."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    cause: BaseException | None = error
+    for _ in range(8):  # down the chain of causes (the driver's error, the socket's)
+        if cause is None:
+            break
+        if _sqlstate(cause) in UNAVAILABLE_STATES:
+            return True
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+            return True  # (ConnectionError is an OSError)
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    return False
+
+
+def _disconnects(context: Any) -> None:
+    """SQLAlchemy's error hook: a connection that met one of ``UNAVAILABLE_STATES`` is
+    dropped from the pool, not handed to the next request (a demoted primary's read-only
+    connections would otherwise fail every write for up to ``pool_recycle``)."""
+    if _sqlstate(context.original_exception) in UNAVAILABLE_STATES:
+        context.is_disconnect = True
+
+
 def _replace_closed(dbapi_conn: Any, record: Any, proxy: Any) -> None:
     """A pooled connection whose socket the server closed (a restart, a failover, an idle
     timeout) is replaced as it is drawn, with no round trip (asyncpg knows it is closed),
@@ -262,16 +299,26 @@ async def _translate_errors(outage: Outage) -> AsyncIterator[None]:
             ) from exc
         raise Conflict("conflict", "the data changed concurrently; try again") from exc
     except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
-        outage.failed(exc)
+        if _is_outage(exc):
+            outage.failed(exc)
+        else:
+            # Busy (SQLite's lock, the pool), timed out or a fault: each one in the log.
+            log.warning("database error, asked to retry: %s", _reason(exc))
         raise Unavailable(
             "database_unavailable", "the database is busy or unreachable; try again shortly"
         ) from exc
     except DBAPIError as exc:
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        if exc.connection_invalidated or (sqlstate or "")[:2] in UNAVAILABLE_CLASSES:
+        sqlstate = _sqlstate(exc)
+        if exc.connection_invalidated or sqlstate in UNAVAILABLE_STATES:
             outage.failed(exc)
             raise Unavailable(
                 "database_unavailable", "the database is unreachable; try again shortly"
+            ) from exc
+        if sqlstate == QUERY_CANCELED:
+            # A statement timeout or a cancel by an operator: worth retrying, worth seeing.
+            log.error("a statement was cancelled by the database (%s)", sqlstate)
+            raise Unavailable(
+                "database_busy", "the database took too long; try again shortly"
             ) from exc
         if sqlstate in RETRYABLE:
             # PostgreSQL chose this transaction to break a deadlock (or a serialization

@@ -21,7 +21,7 @@ from server.app import create_app
 from server.core import subscriptions
 from server.core.context import Services, command_services
 from server.core.decisions import Action, decide_comment
-from server.core.errors import Invalid
+from server.core.errors import Invalid, Unavailable
 from server.core.sites import SiteDirectory, add_site
 from server.mail.outbox import MailOutbox
 from server.store.database import SqlStore
@@ -822,3 +822,31 @@ async def test_odd_forms_on_the_link_pages_are_refused_not_500(world: MailWorld)
             path, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
         )
         assert 400 <= r.status_code < 500, (path, body, r.status_code)
+
+
+async def test_a_mail_that_cannot_be_built_for_a_moment_is_sent_later_not_lost(
+    world: MailWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database went away while a mail was being built (after its claim): the mail is
+    tried again later, like a failed send, never marked sent with nothing sent."""
+    site = await world.new_site()
+    reader, other = Reader(world, site), Reader(world, site)
+    comment = await reader.post("Hello")
+    await reader.subscribed(comment["id"], "blip@example.test")
+    await world.outbox.close()  # only the rounds below send
+    real_build = MailOutbox._build
+    failures = [Unavailable("database_unavailable", "the database is unreachable")]
+
+    async def flaky_build(self: MailOutbox, tx: Any, job: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await real_build(self, tx, job)
+
+    monkeypatch.setattr(MailOutbox, "_build", flaky_build)
+    await other.post("A reply during a database blip", parent=comment["id"])
+    await world.outbox.run_once()  # claimed, then the build fails
+    assert not failures
+    world.clock.offset += 1.0  # past the first retry's 0.2 s
+    await settle(world)
+    mail = (await world.box.wait_for("blip@example.test", 2, timeout=15))[1]
+    assert "A reply during a database blip" in text_of(mail)
