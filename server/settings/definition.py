@@ -39,10 +39,12 @@ class Settings:
     redis_url: str | None = _setting(
         None,
         "THREADLINE_REDIS_URL",
-        "`redis://HOST:PORT/DB` (`rediss://` for TLS), or "
+        "`redis://HOST:PORT/DB` (`rediss://` for TLS), "
         "`redis+sentinel://HOST:PORT[,HOST:PORT...]/SERVICE[/DB]` (the master Sentinel "
-        "names, followed through failovers). Unset: one process, in-memory "
-        "broker. Set: events fan out across processes.",
+        "names, followed through failovers), or `redis+cluster://HOST:PORT[,HOST:PORT...]` "
+        "(a Redis Cluster, 7+: sharded pub/sub, each page on the shard owning its slot); "
+        "`rediss+...` for TLS. Unset: one process, in-memory broker. Set: events fan out "
+        "across processes.",
     )
     secret_key: str = _setting(
         "",
