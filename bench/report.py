@@ -113,17 +113,22 @@ CAPACITY_FINDINGS = (
 
 CLUSTER_FINDINGS = (
     "Findings. On this 2-core machine one Redis is not the bottleneck, so shards cannot "
-    "raise the figure: one Redis spent about an eighth of a core carrying every message to "
-    "three subscribers while the three broker processes used both cores (the CPU shares "
-    "above are the profile: the brokers' Python, not Redis, is where the time goes). "
-    "py-spy on one broker: its subscriber's reading and its publisher's pipelines; at "
-    "first redis-py's cluster pipeline took 30 % of the samples, a third of it working out "
-    "each command's slot, which is why publishes now go grouped by master as one plain "
-    "pipeline each (cluster delivery 1.7x, now on a par with one Redis). What the cluster "
-    "buys here is the spread (every shard carries a third of the pages' messages, no node "
-    "sees a PUBLISH) and no single point of failure; a Redis running out of its one core "
-    "(about 60,000 PUBLISH/s unpipelined on this machine, see the references) is where three "
-    "shards would carry three times as much."
+    "raise the figure, and the cluster's own cost shows instead. In the committed run one "
+    "Redis used 0.14 of a core to carry every message to three subscribers while the three "
+    "brokers used the rest of both cores (1.86): the brokers' Python is the limit. With "
+    "three shards the six nodes (masters and the replicas they stream to) took 0.36 of a "
+    "core, leaving the brokers 1.66, and each message cost a broker 26 us instead of 21: "
+    "three subscriber connections and three publishing pipelines a process instead of one, "
+    "and a slot lookup per message. py-spy on one broker, in both modes: redis-py reading "
+    "each publish's reply back, an asyncio timeout per reply, is about 40 % of its samples, "
+    "the subscriber's own reading 16-22 %, the slot lookup 5 %. Before publishes went "
+    "grouped by master as one plain pipeline each, redis-py's cluster pipeline took 30 % "
+    "(a third of it working out each command's slot) and the cluster delivered 1.7x less. "
+    "What the cluster buys is the spread (every shard carries a third of the pages' "
+    "messages, no node sees a PUBLISH) and no single point of failure; three shards carry "
+    "three times as much where one Redis runs out of its core (about 60,000 PUBLISH/s "
+    "unpipelined on this machine, see the references), which takes more broker processes "
+    "than two cores can run."
 )
 
 NOTIFICATIONS_FINDINGS = (
