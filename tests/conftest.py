@@ -22,7 +22,7 @@ from tests.support.config import (
 from tests.support.db import Databases
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
-from tests.support.services import PostgresCluster, RedisServer, unavailable
+from tests.support.services import PostgresCluster, RedisServer, running
 
 pytest_plugins = ["pytester"]  # tests/test_log_check.py runs a session of its own
 
@@ -73,25 +73,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path_factory.mktemp("redis"))
-    if server.exe is None:
-        unavailable("redis-server")
-    server.start()
-    try:
+    with running(server, None if server.exe else "redis-server"):
         yield server
-    finally:
-        server.stop()
+
+
+PG_MISSING = None if PostgresCluster().bindir else "PostgreSQL server binaries (initdb)"
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
-    cluster = PostgresCluster()
-    if cluster.bindir is None:
-        unavailable("PostgreSQL server binaries (initdb)")
-    cluster.start()
-    try:
+    with running(PostgresCluster(), PG_MISSING) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
+
+
+@pytest.fixture
+def own_pg_cluster() -> Iterator[PostgresCluster]:
+    """A cluster of the test's own: it goes down, which the shared one must never do. Its
+    commits are durable, as in production: an immediate stop (a crash) keeps them."""
+    with running(PostgresCluster(durable_commits=True), PG_MISSING) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

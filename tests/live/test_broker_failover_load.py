@@ -12,20 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from bench.faults import Fault, Outcome, run
 from server.broker.channels import page_channel
 from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from server.store.schema import pages
 from tests.support.api import ORIGIN
 from tests.support.cluster import RedisClusterSet
 from tests.support.config import SECRET
-from tests.support.db import Databases
+from tests.support.db import Databases, page_of
 from tests.support.live import start_pair
-from tests.support.services import SentinelSet, unavailable
+from tests.support.services import SentinelSet
 
 pytestmark = pytest.mark.slow
 
@@ -80,24 +78,16 @@ def assert_nothing_lost(outcome: Outcome) -> None:
 
 async def test_the_busiest_pages_cluster_master_dies_under_load(
     databases: Databases,
+    redis_cluster: RedisClusterSet,
     tmp_path: Path,
-    tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    cluster = RedisClusterSet(tmp_path_factory.mktemp("cluster-faults"))
-    if cluster.exe is None:
-        unavailable("redis-server")
-    cluster.start()
+    cluster = redis_cluster
     killed: list[tuple[int, int]] = []
 
     def kill_the_busiest_pages_master(store: SqlStore) -> Fault:
         async def action() -> None:
-            async with store.read() as tx:
-                page_id = (
-                    await tx.conn.execute(
-                        select(pages.c.id).where(pages.c.site_id == SITE, pages.c.key == PAGE)
-                    )
-                ).scalar_one()
+            page_id, _ = await page_of(store, SITE, PAGE)
             master = cluster.master_of(page_channel(SITE, page_id))
             cluster.kill(master)
             promoted = await asyncio.to_thread(cluster.wait_promoted, master)
@@ -105,27 +95,18 @@ async def test_the_busiest_pages_cluster_master_dies_under_load(
 
         return Fault(0.25, "the busiest page's cluster master killed", action)
 
-    try:
-        with capsys.disabled():
-            outcome = await under_load(
-                databases, cluster.url, tmp_path, kill_the_busiest_pages_master
-            )
-    finally:
-        cluster.stop()
+    with capsys.disabled():
+        outcome = await under_load(databases, cluster.url, tmp_path, kill_the_busiest_pages_master)
     assert len(killed) == 1 and killed[0][0] != killed[0][1]  # a replica took over
     assert_nothing_lost(outcome)
 
 
 async def test_the_sentinel_master_dies_under_load(
     databases: Databases,
+    sentinels: SentinelSet,
     tmp_path: Path,
-    tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sentinels = SentinelSet(tmp_path_factory.mktemp("sentinel-faults"))
-    if sentinels.exe is None:
-        unavailable("redis-server")
-    sentinels.start()
     failed_over: list[int] = []
 
     def kill_the_master(_store: SqlStore) -> Fault:
@@ -142,10 +123,7 @@ async def test_the_sentinel_master_dies_under_load(
 
         return Fault(0.25, "the sentinel master killed", action)
 
-    try:
-        with capsys.disabled():
-            outcome = await under_load(databases, sentinels.url, tmp_path, kill_the_master)
-    finally:
-        sentinels.stop()
+    with capsys.disabled():
+        outcome = await under_load(databases, sentinels.url, tmp_path, kill_the_master)
     assert failed_over == [sentinels.replica_port]
     assert_nothing_lost(outcome)

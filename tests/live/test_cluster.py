@@ -7,11 +7,10 @@ and every reader ends with every comment once, in order, with writers posting th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from server.broker.channels import page_channel
 from server.broker.redis import RedisBroker
@@ -19,16 +18,15 @@ from server.broker.targets import parse_target
 from server.core.context import command_services
 from server.core.sites import add_site
 from server.store.database import SqlStore
-from server.store.schema import pages
 from tests.support.api import ORIGIN
 from tests.support.cluster import RedisClusterSet
 from tests.support.config import SECRET
-from tests.support.db import Databases
+from tests.support.db import Databases, page_of
 from tests.support.live import start_pair
 from tests.support.metrics import TOKEN, scrape
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
-from tests.support.services import free_port, unavailable
+from tests.support.services import free_port
 from tests.support.ws import Reader
 
 pytestmark = pytest.mark.slow
@@ -36,35 +34,23 @@ pytestmark = pytest.mark.slow
 PAGES = [f"page-{n}" for n in range(8)]  # enough for every shard to own some
 
 
-@pytest.fixture
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterSet]:
-    found = RedisClusterSet(tmp_path_factory.mktemp("cluster"))
-    if found.exe is None:
-        unavailable("redis-server")
-    found.start()  # (all down again if it fails)
-    try:
-        yield found
-    finally:
-        found.stop()
-
-
-def page_channels(cluster: RedisClusterSet) -> dict[str, set[int]]:
+def page_channels(redis_cluster: RedisClusterSet) -> dict[str, set[int]]:
     """Each page channel a node has a sharded subscription to, and which masters."""
     seen: dict[str, set[int]] = {}
-    for port in cluster.masters():
-        for channel in cluster.shard_channels(port):
+    for port in redis_cluster.masters():
+        for channel in redis_cluster.shard_channels(port):
             if channel.startswith("tl:p:"):
                 seen.setdefault(channel, set()).add(port)
     return seen
 
 
 async def test_two_processes_deliver_through_cluster_shards_and_follow_a_failover(
-    databases: Databases, cluster: RedisClusterSet, tmp_path: Path
+    databases: Databases, redis_cluster: RedisClusterSet, tmp_path: Path
 ) -> None:
     db_url = await databases.create("postgresql")
     store = SqlStore(db_url, pool_size=1)
     await add_site(command_services(store, SECRET), "sharded", origins=[ORIGIN])
-    a, b = start_pair(db_url, cluster.url, tmp_path, THREADLINE_METRICS_TOKEN=TOKEN)
+    a, b = start_pair(db_url, redis_cluster.url, tmp_path, THREADLINE_METRICS_TOKEN=TOKEN)
     readers: list[Reader] = []
     try:
         # A reader on every page in each process: every page is wanted by both.
@@ -77,7 +63,7 @@ async def test_two_processes_deliver_through_cluster_shards_and_follow_a_failove
         await on_b[busiest].wait(lambda: on_b[busiest].presence() == 2)
         await on_a[busiest].send({"type": "typing"})
         assert (await on_b[busiest].next("typing"))["data"] is None
-        await asyncio.to_thread(cluster.reset_stats)
+        await asyncio.to_thread(redis_cluster.reset_stats)
 
         statuses: list[int] = []
         async with http_client(timeout=30) as http:
@@ -99,36 +85,29 @@ async def test_two_processes_deliver_through_cluster_shards_and_follow_a_failove
             # Sharded pub/sub only, each page on its own shard: every page channel is
             # subscribed on exactly one master, the one owning its slot, and no node saw a
             # PUBLISH (which Redis Cluster copies to every node).
-            channels = page_channels(cluster)
+            channels = page_channels(redis_cluster)
             assert len(channels) == len(PAGES)
             for channel, ports in channels.items():
-                assert ports == {cluster.master_of(channel)}, channel
-            owners = {cluster.master_of(channel) for channel in channels}
+                assert ports == {redis_cluster.master_of(channel)}, channel
+            owners = {redis_cluster.master_of(channel) for channel in channels}
             assert len(owners) == 3  # the pages spread over all three shards
-            for port in cluster.masters():
-                calls = await asyncio.to_thread(cluster.command_calls, port)
+            for port in redis_cluster.masters():
+                calls = await asyncio.to_thread(redis_cluster.command_calls, port)
                 assert calls.get("publish", 0) == 0
                 assert calls.get("spublish", 0) > 0  # each shard carried its own pages
 
-            async with store.read() as tx:
-                page_id = (
-                    await tx.conn.execute(
-                        select(pages.c.id).where(
-                            pages.c.site_id == "sharded", pages.c.key == busiest
-                        )
-                    )
-                ).scalar_one()
+            page_id, _ = await page_of(store, "sharded", busiest)
             busiest_channel = page_channel("sharded", page_id)
             assert busiest_channel in channels
-            victim = cluster.master_of(busiest_channel)
+            victim = redis_cluster.master_of(busiest_channel)
             for i in range(1, 20):
                 await post(busiest, i)
-            cluster.kill(victim)
+            redis_cluster.kill(victim)
             for i in range(20, 60):  # posted while the cluster notices and promotes
                 await post(busiest, i)
                 await post(PAGES[1 + i % (len(PAGES) - 1)], i)
                 await asyncio.sleep(0.05)
-            promoted = await asyncio.to_thread(cluster.wait_promoted, victim)
+            promoted = await asyncio.to_thread(redis_cluster.wait_promoted, victim)
             for i in range(60, 80):
                 await post(busiest, i)
             for reader in (on_a[busiest], on_b[busiest]):
@@ -137,22 +116,15 @@ async def test_two_processes_deliver_through_cluster_shards_and_follow_a_failove
                 bodies = [f["data"]["comment"]["body"] for f in reader.durable()]
                 assert bodies == [f"{busiest} c{i}" for i in range(80)]
             for page in PAGES[1:]:  # the other pages, on whichever shard, complete too
-                async with store.read() as tx:
-                    final = (
-                        await tx.conn.execute(
-                            select(pages.c.seq).where(
-                                pages.c.site_id == "sharded", pages.c.key == page
-                            )
-                        )
-                    ).scalar_one()
+                _, final = await page_of(store, "sharded", page)
                 for reader in (on_a[page], on_b[page]):
                     await reader.until_seq(final, timeout=30)
                     assert reader.seqs() == list(range(1, final + 1))
             # Both processes subscribe the busiest page on the promoted replica now, and
             # delivery through it is live again: posted on A, on B at once.
             await asyncio.to_thread(
-                cluster.wait_until,
-                lambda: busiest_channel in cluster.shard_channels(promoted),
+                redis_cluster.wait_until,
+                lambda: busiest_channel in redis_cluster.shard_channels(promoted),
             )
             await post(busiest, 80, a)
             await on_b[busiest].until_seq(81, timeout=5)
@@ -179,7 +151,7 @@ async def until(done: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 async def test_a_channel_follows_its_slot_when_the_cluster_reshards(
-    cluster: RedisClusterSet,
+    redis_cluster: RedisClusterSet,
 ) -> None:
     """A slot moved to another master (resharding): the old owner unsubscribes its shard
     channels, the subscriber asks for the new map, subscribes there and catches up."""
@@ -189,25 +161,25 @@ async def test_a_channel_follows_its_slot_when_the_cluster_reshards(
     async def catch_up() -> None:
         caught_up.set()
 
-    sender = RedisBroker(parse_target(cluster.url), "sender")
-    listener = RedisBroker(parse_target(cluster.url), "listener")
+    sender = RedisBroker(parse_target(redis_cluster.url), "sender")
+    listener = RedisBroker(parse_target(redis_cluster.url), "listener")
     await sender.start(lambda _channel, _message: None, catch_up)
     await listener.start(lambda _channel, message: heard.append(message), catch_up)
     try:
         channel = page_channel("moving", 1)
         await listener.subscribe(channel)
-        source = cluster.master_of(channel)
-        await until(lambda: channel in cluster.shard_channels(source))
+        source = redis_cluster.master_of(channel)
+        await until(lambda: channel in redis_cluster.shard_channels(source))
         await sender.publish(channel, b"before")
         await until(lambda: heard == [b"before"])
 
-        target = next(port for port in cluster.masters() if port != source)
-        await asyncio.to_thread(cluster.move_slot, channel, target)
+        target = next(port for port in redis_cluster.masters() if port != source)
+        await asyncio.to_thread(redis_cluster.move_slot, channel, target)
         await until(caught_up.is_set)
         # (A replica asked for the map may still name the old owner: then the SSUBSCRIBE
         # meets MOVED and the map is asked again until it names the new one.)
-        await until(lambda: channel in cluster.shard_channels(target))
-        assert channel not in cluster.shard_channels(source)
+        await until(lambda: channel in redis_cluster.shard_channels(target))
+        assert channel not in redis_cluster.shard_channels(source)
         await sender.publish(channel, b"after")  # (the sender's map learns from MOVED)
         await until(lambda: heard == [b"before", b"after"])
         assert listener.connected

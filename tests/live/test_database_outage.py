@@ -23,7 +23,7 @@ from tests.support.db import Databases
 from tests.support.live import running_one, start_pair
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
-from tests.support.services import PostgresCluster, RedisServer, unavailable
+from tests.support.services import PostgresCluster, RedisServer, running
 from tests.support.ws import Reader
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
@@ -31,29 +31,10 @@ COMMENTS, READERS, WRITERS = 400, 100, 6
 
 
 @pytest.fixture
-def own_cluster() -> Iterator[PostgresCluster]:
-    """A cluster of this test's own: it goes down, which the shared one must never do. Its
-    commits are durable, as in production: an immediate stop (a crash) keeps them."""
-    cluster = PostgresCluster(durable_commits=True)
-    if cluster.bindir is None:
-        unavailable("PostgreSQL server binaries (initdb)")
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
 def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     redis = RedisServer(tmp_path_factory.mktemp("redis-db-outage"))
-    if redis.exe is None:
-        unavailable("redis-server")
-    redis.start()
-    try:
+    with running(redis, None if redis.exe else "redis-server"):
         yield redis
-    finally:
-        redis.stop()
 
 
 def log_of(server: ServerProcess) -> str:
@@ -70,9 +51,11 @@ async def new_site(db_url: str, site: str) -> None:
 
 
 async def test_while_the_database_is_down_posts_get_503_and_sockets_1013(
-    own_cluster: PostgresCluster, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    own_pg_cluster: PostgresCluster, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    db_url = await Databases(tmp_path_factory.mktemp("db-down"), own_cluster).create("postgresql")
+    db_url = await Databases(tmp_path_factory.mktemp("db-down"), own_pg_cluster).create(
+        "postgresql"
+    )
     await new_site(db_url, "down")
     comments = "/api/v1/sites/down/comments"
     with running_one(db_url, tmp_path) as server:
@@ -81,7 +64,7 @@ async def test_while_the_database_is_down_posts_get_503_and_sockets_1013(
             assert r.status_code == 201, r.text
             # Its room opens at seq 1 with nothing in memory: a replay from 0 reads the table.
             reader = await Reader.open(server.ws_url, "down", "p", seq=1)
-            await asyncio.to_thread(own_cluster.shut_down)
+            await asyncio.to_thread(own_pg_cluster.shut_down)
             try:
                 refused = await http.post(comments, json={"page": "p", "body": "during"})
                 await reader.send({"type": "sync", "seq": 0})
@@ -89,7 +72,7 @@ async def test_while_the_database_is_down_posts_get_503_and_sockets_1013(
                 newcomer = await Reader.open(server.ws_url, "down", "new", wait_sync=False)
                 subscribe = await newcomer.closed()
             finally:
-                await asyncio.to_thread(own_cluster.start_again)
+                await asyncio.to_thread(own_pg_cluster.start_again)
             again = await http.post(comments, json={"page": "p", "body": "after"})
             back = await Reader.open(server.ws_url, "down", "p", seq=0)
             await back.until_seq(2)
@@ -113,13 +96,15 @@ async def test_while_the_database_is_down_posts_get_503_and_sockets_1013(
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 async def test_postgres_restart_answers_503_and_loses_nothing(
     mode: str,
-    own_cluster: PostgresCluster,
+    own_pg_cluster: PostgresCluster,
     own_redis: RedisServer,
     tmp_path: Path,
     tmp_path_factory: pytest.TempPathFactory,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    db_url = await Databases(tmp_path_factory.mktemp("db-outage"), own_cluster).create("postgresql")
+    db_url = await Databases(tmp_path_factory.mktemp("db-outage"), own_pg_cluster).create(
+        "postgresql"
+    )
     setup = SqlStore(db_url, pool_size=1)
     await add_site(command_services(setup, SECRET), "outage", origins=[ORIGIN])
     await setup.close()
@@ -139,7 +124,7 @@ async def test_postgres_restart_answers_503_and_loses_nothing(
                 readers=READERS,
                 writers=WRITERS,
                 origin=ORIGIN,
-                faults=[postgres_restart(own_cluster, 0.4, down=1.0, mode=mode)],
+                faults=[postgres_restart(own_pg_cluster, 0.4, down=1.0, mode=mode)],
             )
             print(
                 f"\n[db-outage] {len(outcome.accepted)} accepted in {outcome.post_seconds:.1f}s, "

@@ -6,7 +6,6 @@ in order, with writers posting throughout."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,22 +19,10 @@ from tests.support.db import Databases
 from tests.support.live import start_pair
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
-from tests.support.services import SentinelSet, unavailable
+from tests.support.services import SentinelSet
 from tests.support.ws import Reader
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def sentinels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelSet]:
-    found = SentinelSet(tmp_path_factory.mktemp("sentinel"))
-    if found.exe is None:
-        unavailable("redis-server")
-    found.start()  # (all down again if it fails)
-    try:
-        yield found
-    finally:
-        found.stop()
 
 
 async def test_two_processes_deliver_through_sentinel_and_follow_a_failover(

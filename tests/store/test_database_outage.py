@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import logging
 import struct
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -25,7 +25,7 @@ from tests.support.api import ORIGIN
 from tests.support.config import SECRET
 from tests.support.core import core_services
 from tests.support.db import Databases
-from tests.support.services import PostgresCluster, free_port, unavailable
+from tests.support.services import PostgresCluster, free_port
 
 STORE_LOG = "threadline.store"
 NEGOTIATIONS = (80877103, 80877104)  # SSLRequest, GSSENCRequest: both answered "N"
@@ -62,19 +62,6 @@ async def database_starting_up() -> AsyncIterator[str]:
         await server.wait_closed()
 
 
-@pytest.fixture
-def own_cluster() -> Iterator[PostgresCluster]:
-    """A cluster of this test's own: it goes down, which the shared one must never do."""
-    cluster = PostgresCluster()
-    if cluster.bindir is None:
-        unavailable("PostgreSQL server binaries (initdb)")
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
 def store_records(caplog: pytest.LogCaptureFixture, level: int) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == STORE_LOG and r.levelno >= level]
 
@@ -103,24 +90,24 @@ async def test_a_database_starting_up_is_unavailable_not_an_unknown_error(
 
 
 async def test_a_restarted_database_is_served_again_by_the_same_store_at_once(
-    own_cluster: PostgresCluster, caplog: pytest.LogCaptureFixture
+    own_pg_cluster: PostgresCluster, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Every pooled connection died with the server. Restarted while nothing asked, none of
     them may fail a request once it is back (each drawn used to, once, with a 503); asked
     while it is down, the store refuses, and says so once, then once that it is back."""
     caplog.set_level(logging.INFO, STORE_LOG)
-    store = SqlStore(own_cluster.admin_url, pool_size=3)
+    store = SqlStore(own_pg_cluster.admin_url, pool_size=3)
     try:
         await asyncio.gather(*(store.ping() for _ in range(3)))  # three pooled connections
-        await asyncio.to_thread(own_cluster.restart, down=0.2)
+        await asyncio.to_thread(own_pg_cluster.restart, down=0.2)
         await asyncio.gather(*(store.ping() for _ in range(3)))
         assert not store_records(caplog, logging.INFO)
 
-        await asyncio.to_thread(own_cluster.shut_down)
+        await asyncio.to_thread(own_pg_cluster.shut_down)
         for _ in range(3):
             with pytest.raises(Unavailable):
                 await store.ping()
-        await asyncio.to_thread(own_cluster.start_again)
+        await asyncio.to_thread(own_pg_cluster.start_again)
         await asyncio.gather(*(store.ping() for _ in range(3)))
     finally:
         await store.close()

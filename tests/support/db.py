@@ -51,3 +51,18 @@ class Databases:
             await conn.execute(sql)
         finally:
             await conn.close()
+
+
+async def page_of(store: SqlStore, site: str, key: str) -> tuple[int, int]:
+    """The page's id and its seq (the number of its last event) now."""
+    from sqlalchemy import select
+
+    from server.store.schema import pages
+
+    async with store.read() as tx:
+        row = (
+            await tx.conn.execute(
+                select(pages.c.id, pages.c.seq).where(pages.c.site_id == site, pages.c.key == key)
+            )
+        ).one()
+    return int(row.id), int(row.seq)

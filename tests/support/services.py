@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -10,8 +11,9 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -23,6 +25,29 @@ def unavailable(what: str) -> None:
     if REQUIRED:
         pytest.fail(f"{what} is required (THREADLINE_REQUIRE_SERVICES=1) but missing")
     pytest.skip(f"{what} not available")
+
+
+class Service(Protocol):
+    """A service a test starts and stops (a Redis, a PostgreSQL cluster, a Sentinel set)."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Service)
+
+
+@contextlib.contextmanager
+def running(service: S, missing: str | None) -> Iterator[S]:
+    """``service`` started, and stopped after; without its program (``missing`` names it),
+    failed in CI and skipped elsewhere (``unavailable``)."""
+    if missing is not None:
+        unavailable(missing)
+    service.start()  # (each stops what it started if its start fails)
+    try:
+        yield service
+    finally:
+        service.stop()
 
 
 def free_port() -> int:
