@@ -214,18 +214,24 @@ class RedisBroker:
             self._wake.clear()
             while self._outbox:
                 batch = [self._outbox.popleft() for _ in range(min(len(self._outbox), 512))]
-                if self._cluster is not None:
-                    await self._send_sharded(batch)  # (each master has its own breaker)
-                    continue
-                if not self._available():
-                    continue
                 try:
-                    async with self._redis.pipeline(transaction=False) as pipe:
-                        for channel, message in batch:
-                            pipe.publish(channel, message)
-                        await pipe.execute()
-                except REDIS_ERRORS as exc:
-                    self._trip(exc)
+                    await self._send(batch)
+                except Exception:
+                    # A bug, not Redis: seen, and the task goes on (ended, nothing would
+                    # ever be published again by this process).
+                    log.exception("publishing %d message(s) failed; dropped", len(batch))
+
+    async def _send(self, batch: list[tuple[str, bytes]]) -> None:
+        if self._cluster is not None:
+            await self._send_sharded(batch)  # (each master has its own breaker)
+        elif self._available():
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for channel, message in batch:
+                        pipe.publish(channel, message)
+                    await pipe.execute()
+            except REDIS_ERRORS as exc:
+                self._trip(exc)
 
     async def _send_sharded(self, batch: list[tuple[str, bytes]], *, again: bool = True) -> None:
         """``batch`` grouped by the master owning each channel's slot (redis-py's slot map),
@@ -275,18 +281,25 @@ class RedisBroker:
         except REDIS_ERRORS as exc:
             # That master is down: what is for it is dropped for a second (its subscribers
             # lost their connection too, and catch up), the other shards go on.
-            if self._shard_down_until.get(master.name, 0.0) <= time.monotonic():
-                log.warning("a Redis Cluster master is unavailable (%s)", exc)
-            self._shard_down_until[master.name] = time.monotonic() + BREAKER_SECONDS
-            await self._refresh_map()
+            await self._shard_failed(master, exc)
             return
-        moved = [item for item, result in zip(batch, results, strict=True) if _failed(result)]
-        if moved:
+        refused = [(item, r) for item, r in zip(batch, results, strict=True) if _failed(r)]
+        if not refused:
+            return
+        if again:
             # A slot moved (MOVED): nobody heard these, and its subscribers may already
             # have caught up on the new owner, so they go again, once, by a fresh map.
             await self._refresh_map()
-            if again:
-                await self._send_sharded(moved, again=False)
+            await self._send_sharded([item for item, _ in refused], again=False)
+        else:  # refused twice (no permission, a cluster down): dropped, and said once
+            await self._shard_failed(master, refused[0][1])
+
+    async def _shard_failed(self, master: ClusterNode, error: object) -> None:
+        """A second's breaker for ``master``, said once per breaker, and a fresh map."""
+        if self._shard_down_until.get(master.name, 0.0) <= time.monotonic():
+            log.warning("a Redis Cluster master did not take publishes (%s)", error)
+        self._shard_down_until[master.name] = time.monotonic() + BREAKER_SECONDS
+        await self._refresh_map()
 
     async def _refresh_map(self) -> None:
         assert self._cluster is not None

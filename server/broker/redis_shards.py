@@ -51,16 +51,10 @@ class ShardedSubscriber:
         self._settling = False
         self._task: asyncio.Task[None] | None = None
         self._catchups: set[asyncio.Future[None]] = set()
-        self.reconnects = 0  # shards re-routed after a failover or a slot's move
 
     @property
     def connected(self) -> bool:
         return not (self._trouble.is_set() or self._settling) and self._all_connected()
-
-    @property
-    def shards(self) -> dict[str, set[str]]:
-        """Which node each channel is subscribed on (for tests and metrics)."""
-        return {name: set(shard.channels) for name, shard in self._shards.items()}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._settle(), name="threadline-redis-shards")
@@ -142,25 +136,36 @@ class ShardedSubscriber:
         gone), asking less often the longer it lasts."""
         while True:
             await self._trouble.wait()
-            self._settling, wait, failures = True, RETRY_SECONDS, 0
-            while self._trouble.is_set():
-                self._trouble.clear()  # trouble from now on is seen by the next round
-                moved = await self._reroute(quiet=failures > 0)
-                if moved is not None:
-                    deadline = time.monotonic() + SETTLE_SECONDS
-                    # (Polled: the shards' connected flags are theirs to set.)
-                    while time.monotonic() < deadline and not self._all_connected():  # noqa: ASYNC110
-                        await asyncio.sleep(0.05)
-                    if moved:
-                        self.reconnects += 1
-                        log.warning("Redis Cluster channels moved to new masters; catching up")
-                        self._catch_up()
-                if moved is None or not self._all_connected():
-                    failures += 1
-                    self._trouble.set()
-                    await asyncio.sleep(wait)
-                    wait = min(wait * 2, RETRY_MAX_SECONDS)
-            self._settling = False
+            try:
+                await self._settle_episode()
+            except Exception:
+                # A bug, not Redis (whose errors each round handles): seen, and retried,
+                # rather than the task ending and no channel ever moving again.
+                log.exception("re-routing Redis Cluster channels failed; trying again")
+                self._settling = False
+                self._trouble.set()
+                await asyncio.sleep(RETRY_MAX_SECONDS)
+
+    async def _settle_episode(self) -> None:
+        """Rounds until every wanted channel is subscribed on a connected shard."""
+        self._settling, wait, failures = True, RETRY_SECONDS, 0
+        while self._trouble.is_set():
+            self._trouble.clear()  # trouble from now on is seen by the next round
+            moved = await self._reroute(quiet=failures > 0)
+            if moved is not None:
+                deadline = time.monotonic() + SETTLE_SECONDS
+                # (Polled: the shards' connected flags are theirs to set.)
+                while time.monotonic() < deadline and not self._all_connected():  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+                if moved:
+                    log.warning("Redis Cluster channels moved to new masters; catching up")
+                    self._catch_up()
+            if moved is None or not self._all_connected():
+                failures += 1
+                self._trouble.set()
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, RETRY_MAX_SECONDS)
+        self._settling = False
 
     def _catch_up(self) -> None:
         # (Every time: one already running may have read the pages before this move.)
