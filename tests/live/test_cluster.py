@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import redis
 
 from server.broker.channels import page_channel
 from server.broker.redis import RedisBroker
@@ -26,7 +27,7 @@ from tests.support.live import start_pair
 from tests.support.metrics import TOKEN, scrape
 from tests.support.net import http_client
 from tests.support.servers import ServerProcess
-from tests.support.services import free_port
+from tests.support.services import free_port, running
 from tests.support.ws import Reader
 
 pytestmark = pytest.mark.slow
@@ -213,3 +214,39 @@ async def test_a_cluster_that_does_not_answer_leaves_the_process_serving() -> No
         assert not broker.connected
     finally:
         await broker.close()
+
+
+async def test_a_cluster_behind_a_password_is_used_with_the_urls_credentials(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Every node asks for a password: the slot map, each shard's subscriber, each master's
+    publishing client and the presence and rate-limit commands all log in with the URL's."""
+    guarded = RedisClusterSet(tmp_path_factory.mktemp("guarded"), password="s3cret-Pa55")
+    with running(guarded, None if guarded.exe else "redis-server and redis-cli"):
+        with pytest.raises(redis.AuthenticationError):  # (the password is really asked)
+            redis.Redis(port=guarded.masters()[0]).ping()
+        heard: list[bytes] = []
+
+        async def nothing() -> None:
+            return None
+
+        sender = RedisBroker(parse_target(guarded.url), "sender")
+        listener = RedisBroker(parse_target(guarded.url), "listener")
+        await sender.start(lambda _channel, _message: None, nothing)
+        await listener.start(lambda _channel, message: heard.append(message), nothing)
+        try:
+            channels = [page_channel("guarded", n) for n in range(6)]
+            for channel in channels:
+                await listener.subscribe(channel)
+            await until(lambda: listener.connected)
+            await until(lambda: sum(len(guarded.shard_channels(p)) for p in guarded.masters()) == 6)
+            for n, channel in enumerate(channels):
+                await sender.publish(channel, b"%d" % n)
+            await until(lambda: sorted(heard) == [b"%d" % n for n in range(6)])
+            await sender.set_presence(channels[0], 2)
+            assert await listener.presence([channels[0]]) == {channels[0]: 2}
+            assert await sender.hit("post:g", 1, 10.0) == 0
+            assert await listener.hit("post:g", 1, 10.0) > 0  # counted in the cluster
+        finally:
+            await sender.close()
+            await listener.close()

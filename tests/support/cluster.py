@@ -66,7 +66,8 @@ class RedisClusterSet:
 
     SIZE = 6
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, password: str | None = None) -> None:
+        self.password = password  # every node's (requirepass, and masterauth for replicas)
         found = shutil.which("redis-server")
         self.cli = shutil.which("redis-cli")
         self.exe = found if self.cli is not None else None
@@ -85,7 +86,8 @@ class RedisClusterSet:
     @property
     def url(self) -> str:
         seeds = ",".join(f"127.0.0.1:{port}" for port in self.ports[:3])
-        return f"redis+cluster://{seeds}"
+        secret = f":{self.password}@" if self.password else ""
+        return f"redis+cluster://{secret}{seeds}"
 
     def start(self) -> None:
         """Every node up, every slot served, every master's replica in sync and the whole
@@ -106,6 +108,7 @@ class RedisClusterSet:
                     "--cluster-replicas",
                     "1",
                     "--cluster-yes",
+                    *(["-a", self.password, "--no-auth-warning"] if self.password else []),
                 ],
                 capture_output=True,
                 timeout=60,
@@ -152,6 +155,11 @@ class RedisClusterSet:
                 # Replicas sync at once, not after the diskless sync's 5 s wait for company.
                 "--repl-diskless-sync-delay",
                 "0",
+                *(
+                    ["--requirepass", self.password, "--masterauth", self.password]
+                    if self.password
+                    else []
+                ),
             ],
             stdout=subprocess.DEVNULL,
             cwd=home,
@@ -168,6 +176,7 @@ class RedisClusterSet:
             socket_connect_timeout=1,
             decode_responses=True,
             retry=Retry(NoBackoff(), 0),  # a dead node is reported at once
+            password=self.password,
         )
         try:
             return client.execute_command(*command)  # type: ignore[no-untyped-call]
