@@ -28,7 +28,7 @@ log = logging.getLogger("threadline.broker")
 # (a master that died is still named until its replica is promoted), doubling up to a cap.
 SETTLE_SECONDS = 1.0
 RETRY_SECONDS = 0.25
-RETRY_MAX_SECONDS = 4.0
+RETRY_MAX_SECONDS = 2.0
 
 
 class ShardedSubscriber:
@@ -147,24 +147,32 @@ class ShardedSubscriber:
                 await asyncio.sleep(RETRY_MAX_SECONDS)
 
     async def _settle_episode(self) -> None:
-        """Rounds until every wanted channel is subscribed on a connected shard."""
-        self._settling, wait, failures = True, RETRY_SECONDS, 0
+        """Rounds until every wanted channel is subscribed on a connected shard, each after
+        a longer pause than the last: a node that answers from a stale map (a replica that
+        has not heard of a move yet) sends channels back and forth, and each round catches
+        up every open page from the database."""
+        self._settling, wait, rounds, said = True, RETRY_SECONDS, 0, False
         while self._trouble.is_set():
+            if rounds:
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, RETRY_MAX_SECONDS)
+            rounds += 1
             self._trouble.clear()  # trouble from now on is seen by the next round
-            moved = await self._reroute(quiet=failures > 0)
+            moved = await self._reroute(quiet=rounds > 1)
             if moved is not None:
                 deadline = time.monotonic() + SETTLE_SECONDS
                 # (Polled: the shards' connected flags are theirs to set.)
                 while time.monotonic() < deadline and not self._all_connected():  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
                 if moved:
-                    log.warning("Redis Cluster channels moved to new masters; catching up")
+                    log.log(
+                        logging.DEBUG if said else logging.WARNING,  # (once an episode)
+                        "Redis Cluster channels moved to new masters; catching up",
+                    )
+                    said = True
                     self._catch_up()
             if moved is None or not self._all_connected():
-                failures += 1
                 self._trouble.set()
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, RETRY_MAX_SECONDS)
         self._settling = False
 
     def _catch_up(self) -> None:

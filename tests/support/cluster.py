@@ -255,18 +255,36 @@ class RedisClusterSet:
         raise RuntimeError("no node of the cluster answers")
 
     def move_slot(self, key_or_channel: str, to_port: int) -> None:
-        """Hand the (keyless) slot of ``key_or_channel`` to the master at ``to_port``, the
-        way resharding ends: the old owner lets go of its subscribers with SUNSUBSCRIBE."""
+        """Hand the (keyless) slot of ``key_or_channel`` to the master at ``to_port`` as
+        ``redis-cli --cluster reshard`` does: importing on the target, migrating on the
+        source, then the new owner everywhere, with the target's epoch bumped so its claim
+        wins in gossip (replicas learn it from there). The old owner then lets go of its
+        subscribers with SUNSUBSCRIBE."""
         slot = self._ask(to_port, "CLUSTER", "KEYSLOT", key_or_channel)
         assert isinstance(slot, int)
-        target = next(node for node in self._view() if node.port == to_port)
-        source = self.master_of(key_or_channel)
-        # The target first, then the source, then the other masters (replicas follow
-        # theirs): as redis-cli ends a reshard.
-        others = [port for port in self.masters() if port not in (to_port, source)]
-        for port in [to_port, source, *others]:
+        nodes = self._view()
+        target = next(node for node in nodes if node.port == to_port)
+        source_port = self.master_of(key_or_channel)
+        source = next(node for node in nodes if node.port == source_port)
+        self._ask(to_port, "CLUSTER", "SETSLOT", str(slot), "IMPORTING", source.id)
+        self._ask(source_port, "CLUSTER", "SETSLOT", str(slot), "MIGRATING", target.id)
+        others = [port for port in self.masters() if port not in (to_port, source_port)]
+        for port in [to_port, source_port, *others]:
             self._ask(port, "CLUSTER", "SETSLOT", str(slot), "NODE", target.id)
-        self.wait_until(lambda: self.master_of(key_or_channel) == to_port)
+        self._ask(to_port, "CLUSTER", "BUMPEPOCH")
+        live = set(self._live())
+        self.wait_until(
+            lambda: all(
+                self._owner_seen_by(port, slot) == target.id for port in self.ports if port in live
+            )
+        )
+
+    def _owner_seen_by(self, port: int, slot: int) -> str | None:
+        """The id of the master that node ``port`` believes serves ``slot``."""
+        return next(
+            (node.id for node in self._nodes(port) if node.is_master and slot in node.slots),
+            None,
+        )
 
     def replica_of(self, port: int) -> int | None:
         """The port of a live replica of the master at ``port``, None without one."""
