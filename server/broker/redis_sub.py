@@ -64,7 +64,6 @@ class Subscriber:
         sharded: bool = False,
         on_lost: LostHandler | None = None,
         on_down: Callable[[], None] | None = None,
-        resumed: bool = False,
         slot_of: Callable[[str], int] | None = None,
     ) -> None:
         # One server: its URL says where. Sentinel: ``locate`` asks for the master at
@@ -84,8 +83,6 @@ class Subscriber:
         self._on_lost = on_lost
         self._slot_of = slot_of  # sharded: one SSUBSCRIBE may name one slot's channels only
         self._on_down = on_down
-        # Taking over channels another connection held: the first connect catches up too.
-        self._resumed = resumed
         self._heartbeat_channel = heartbeat_channel
         self._on_message = on_message
         self._on_reconnect = on_reconnect
@@ -193,7 +190,7 @@ class Subscriber:
             wanted = [self._heartbeat_channel] if self._heartbeat_channel else []
             wanted += self.channels
             writer.writelines(self._commands(self._verbs[0], wanted))
-            if not first or self._resumed:
+            if not first:
                 self.reconnects += 1
                 log.warning("Redis subscriber reconnected; catching up from the database")
                 # Messages published while we were away are gone: the hub replays them.
